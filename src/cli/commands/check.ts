@@ -1,0 +1,73 @@
+// `parapet check`: the App's evaluation of a pull request's head, run on a local checkout.
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { checkExitCode, checkRepo, formatReport, isReportFormat, markStatus, NoClusterError, REPORT_FORMATS } from '../../engine/index.js';
+import { UsageError } from '../../errors.js';
+import { FsSource } from '../fs-source.js';
+import { GitSource } from '../git-source.js';
+import type { CliIo } from '../io.js';
+import { startRuntime } from '../runtime.js';
+import { version } from '../version.js';
+
+export const checkHelp = `Usage: parapet check [PATH] [options]
+
+Evaluates the GitOps repository at PATH (default: the current directory) the way the Parapet App
+evaluates a pull request: every cluster in .securitytower/*.yaml, its Gatekeeper policies, its
+Namespace manifests, and every manifest that belongs to it.
+
+Options:
+  --cluster NAME        only this cluster (repeatable)
+  --format FORMAT       text (default), json or sarif
+  --base REF            compare with a git revision: each violation is marked new or existing
+  -h, --help            show this help
+
+Exit codes: 0 no unaccepted deny violation and no input error; 1 otherwise; 2 the check could not run.
+Environment: PARAPET_CACHE_DIR (compiled policies; empty disables), PARAPET_WORKERS,
+PARAPET_EVAL_TIMEOUT_MS (time limit of one evaluation, default 5000).
+`;
+
+export async function checkCommand(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      cluster: { type: 'string', multiple: true },
+      format: { type: 'string', default: 'text' },
+      base: { type: 'string' },
+    },
+  });
+  const format = values.format ?? 'text';
+  if (!isReportFormat(format)) throw new UsageError(`--format must be one of ${REPORT_FORMATS.join(', ')}, not "${format}"`);
+  if (positionals.length > 1) throw new UsageError(`expected at most one PATH, got ${positionals.length}`);
+  const root = resolve(io.cwd, positionals[0] ?? '.');
+  const info = await stat(root).catch(() => undefined);
+  if (!info?.isDirectory()) throw new UsageError(`${root} is not a readable directory`);
+
+  const runtime = startRuntime(io);
+  try {
+    const progress = (message: string) => io.interactive && io.stderr(`parapet: ${message}\n`);
+    const options = { compiler: runtime.compiler, pool: runtime.pool, clusters: values.cluster };
+    progress(`checking ${root}`);
+    const source = new FsSource(root);
+    let report;
+    try {
+      report = await checkRepo(source, options);
+      if (values.base) {
+        progress(`checking ${values.base} for comparison`);
+        // The base is judged by the same policies as the working tree, so "existing" means the base
+        // already broke the same rule.
+        const base = await checkRepo(new GitSource(root, values.base), { ...options, policies: source });
+        report = markStatus(report, base);
+      }
+    } catch (error) {
+      if (error instanceof NoClusterError) throw new UsageError(error.message);
+      throw error;
+    }
+    io.stdout(formatReport(report, format, { color: io.color, withStatus: values.base !== undefined, toolVersion: version }));
+    return checkExitCode(report);
+  } finally {
+    await runtime.close();
+  }
+}

@@ -1,0 +1,62 @@
+// `parapet`: binds arguments to commands, runs them, and turns failures of Parapet itself into exit
+// code 2 with a message (never a stack trace on stdout).
+import { ConfigError, UsageError } from '../errors.js';
+import { checkCommand, checkHelp } from './commands/check.js';
+import { verifyCommand, verifyHelp } from './commands/verify.js';
+import type { CliIo } from './io.js';
+import { version } from './version.js';
+
+
+const help = `parapet ${version}: Gatekeeper's verdicts on a GitOps repository, before merge.
+
+Usage:
+  parapet check [PATH] [--cluster NAME]... [--format text|json|sarif] [--base REF]
+  parapet verify [--format text|json] PATH...
+  parapet --help | --version
+
+Commands:
+  check    Evaluate every cluster's manifests against its Gatekeeper policies.
+  verify   Run gator verify test suites (kind: Suite).
+
+Run 'parapet <command> --help' for a command's options.
+`;
+
+const commands: Record<string, { run: (args: string[], io: CliIo) => Promise<number>; help: string }> = {
+  check: { run: checkCommand, help: checkHelp },
+  verify: { run: verifyCommand, help: verifyHelp },
+};
+
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    io.stdout(help);
+    return first === undefined ? 2 : 0;
+  }
+  if (first === '--version' || first === '-v') {
+    io.stdout(`${version}\n`);
+    return 0;
+  }
+  const command = commands[first];
+  if (!command) {
+    io.stderr(`parapet: unknown command "${first}"\n\n${help}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout(command.help);
+    return 0;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof ConfigError || isParseArgsError(error)) {
+      io.stderr(`parapet ${first}: ${(error as Error).message}\n`);
+      return 2;
+    }
+    io.stderr(`parapet ${first}: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return 2;
+  }
+}
+
+function isParseArgsError(error: unknown): boolean {
+  return error instanceof Error && 'code' in error && String((error as { code: unknown }).code).startsWith('ERR_PARSE_ARGS');
+}

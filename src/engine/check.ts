@@ -1,0 +1,396 @@
+// The check pipeline, top to bottom: read the configuration, then per cluster load policies, collect
+// objects, expand, match, evaluate, accept risks and locate every finding.
+import { annotationsAt, blankExclusions, findAcceptance, podTemplatePath, type AcceptanceSource } from './accept/risk-acceptance.js';
+import type { EvaluationPool, EvaluationTask, TaskOutcome } from './evaluate/evaluation-pool.js';
+import { addToInventory, buildReview, emptyInventory, inventoryData, reviewInput } from './evaluate/review.js';
+import { defaultExpansionTemplates, expand, type Resultant } from './expand/expansion.js';
+import { effectiveAction } from './match/enforcement.js';
+import { isExcluded } from './match/gatekeeper-config.js';
+import type { MatchTarget } from './match/constraint-match.js';
+import type { ClusterReport, EnforcementAction, InputError, Report, Violation } from './model.js';
+import type { Constraint } from './policy/constraint.js';
+import { loadPolicySet, type PolicySet } from './policy/policy-set.js';
+import type { PolicyCompiler, RepoSource } from './ports.js';
+import { lineOfField, violationLine } from './report/line-mapping.js';
+import { sortReport } from './report/sort.js';
+import { clusterManifestFiles, clusterObjects, kustomizationFiles, namespaceRules, type SourceObject } from './repo/cluster-objects.js';
+import { objectRef } from './repo/kubernetes.js';
+import { isRecord, isSecurityTowerConfigFile, isUnder, readSecurityTowerConfig, type ClusterConfig, type SecurityTowerConfig } from './repo/security-tower.js';
+import { defaultYamlLimits, parseYamlFile, sizeLimitError, YamlPositions, type YamlDocument, type YamlLimits } from './repo/yaml-file.js';
+
+export interface CheckOptions {
+  compiler: PolicyCompiler;
+  pool: EvaluationPool;
+  /** Only these clusters (by metadata.name). */
+  clusters?: string[];
+  limits?: Partial<YamlLimits>;
+  /**
+   * Where cluster configs and policies come from, when not from the checked tree itself: a pull
+   * request is judged by its base branch's policies.
+   */
+  policies?: RepoSource;
+  /** Objects reviewed per evaluation round; bounds memory on large repositories. */
+  chunkSize?: number;
+}
+
+/** Thrown when the repository has no `kind: Cluster` configuration at all: there is nothing to check. */
+export class NoClusterError extends Error {
+  override name = 'NoClusterError';
+}
+
+export async function checkRepo(source: RepoSource, options: CheckOptions): Promise<Report> {
+  const limits = { ...defaultYamlLimits, ...options.limits };
+  const files = new RepoFiles(source, limits);
+  const policyFiles = options.policies ? new RepoFiles(options.policies, limits) : files;
+
+  const configDocs = await policyFiles.documents((await policyFiles.paths()).filter(isSecurityTowerConfigFile));
+  const config = readSecurityTowerConfig(configDocs.documents);
+  const report: Report = { clusters: [], errors: [...configDocs.errors, ...config.errors] };
+  if (config.clusters.length === 0) {
+    if (report.errors.length > 0) return report;
+    throw new NoClusterError('no `kind: Cluster` configuration found in .securitytower/*.yaml');
+  }
+  const wanted = options.clusters;
+  const unknown = (wanted ?? []).filter((name) => !config.clusters.some((c) => c.name === name));
+  if (unknown.length > 0) throw new NoClusterError(`no cluster named ${unknown.join(', ')} (clusters: ${config.clusters.map((c) => c.name).join(', ')})`);
+  for (const cluster of config.clusters) {
+    if (wanted && !wanted.includes(cluster.name)) continue;
+    report.clusters.push(await checkCluster(cluster, config, files, policyFiles, options));
+  }
+  return sortReport(report);
+}
+
+async function checkCluster(
+  cluster: ClusterConfig,
+  config: SecurityTowerConfig,
+  files: RepoFiles,
+  policyFiles: RepoFiles,
+  options: CheckOptions,
+): Promise<ClusterReport> {
+  const { pool } = options;
+  const errors: InputError[] = [];
+  const policyPaths = (await policyFiles.paths()).filter((p) => isUnder(p, cluster.policiesPath) && /\.(ya?ml|policy)$/.test(p));
+  if (policyPaths.length === 0) {
+    errors.push({ location: cluster.location, code: 'cluster-config', message: `Cluster ${cluster.name}: the policies folder ${cluster.policiesPath || '/'} holds no policy files` });
+  }
+  const policyDocs = await policyFiles.documents(policyPaths);
+  errors.push(...policyDocs.errors);
+  const policies = await loadPolicySet(
+    policyDocs.documents.map((doc) => ({ doc, positions: () => policyFiles.positions(doc.file) })),
+    options.compiler,
+    pool,
+  );
+  errors.push(...policies.errors);
+
+  const allPaths = await files.paths();
+  const manifestPaths = clusterManifestFiles(cluster, config.clusters, config.applications, allPaths);
+  const manifests = await files.documents(manifestPaths);
+  const kustomizations = await files.documents(kustomizationFiles(allPaths));
+  errors.push(...manifests.errors);
+  const rules = namespaceRules(kustomizations.documents, manifests.documents, config.applications, cluster.name);
+  const collected = clusterObjects(manifests.documents, rules);
+  errors.push(...collected.errors);
+  const objects = collected.objects;
+
+  const namespaces = new Map<string, SourceObject>();
+  for (const source of objects) if (source.gvk.group === '' && source.gvk.kind === 'Namespace') namespaces.set(String(source.object.metadata.name), source);
+  const gkConfig = policies.gatekeeperConfig;
+  const excludedFrom = (source: SourceObject, process: 'webhook' | 'sync') => {
+    // Cluster-scoped objects are compared as namespace '' (so a `*` pattern excludes them too), as excluder.go does.
+    const ns = source.gvk.kind === 'Namespace' && source.gvk.group === '' ? source.object.metadata.name : source.object.metadata.namespace;
+    return gkConfig !== undefined && isExcluded(gkConfig, typeof ns === 'string' ? ns : '', process);
+  };
+
+  const inventory = emptyInventory();
+  for (const source of objects) if (!excludedFrom(source, 'sync')) addToInventory(inventory, source.object);
+  const needsInventory = [...policies.templates.values()].some((t) => t.usesInventory);
+  const dataId = needsInventory ? pool.addData(inventoryData(inventory)) : 0;
+
+  const expansionTemplates = policies.expansionTemplates.length > 0 ? policies.expansionTemplates : defaultExpansionTemplates;
+  const evaluator = new ClusterEvaluator(cluster.name, policies, namespaces, dataId, pool);
+  const reviewed = objects.filter((source) => !excludedFrom(source, 'webhook'));
+  const chunkSize = options.chunkSize ?? 500;
+  for (let start = 0; start < reviewed.length; start += chunkSize) {
+    await evaluator.review(reviewed.slice(start, start + chunkSize), expansionTemplates, errors);
+  }
+  pool.release(policies.moduleIds, dataId ? [dataId] : []);
+
+  const owners = new OwnerIndex(objects);
+  const violations = evaluator.violations.map((pending) => locate(pending, namespaces, owners, files));
+  for (const source of objects) errors.push(...blankAcceptanceErrors(source, files));
+  return {
+    name: cluster.name,
+    config: cluster.location.file,
+    violations,
+    errors,
+    stats: { objects: objects.length, constraints: policies.constraints.length, evaluations: evaluator.evaluations },
+  };
+}
+
+interface PendingViolation {
+  source: SourceObject;
+  resultant?: Resultant;
+  constraint: Constraint;
+  action: EnforcementAction;
+  message: string;
+  details: unknown;
+  cluster: string;
+}
+
+/** Matches and evaluates objects against one cluster's constraints. */
+class ClusterEvaluator {
+  readonly violations: PendingViolation[] = [];
+  evaluations = 0;
+  private readonly actions = new Map<Constraint, EnforcementAction | null>();
+
+  constructor(
+    private readonly cluster: string,
+    private readonly policies: PolicySet,
+    private readonly namespaces: Map<string, SourceObject>,
+    private readonly dataId: number,
+    private readonly pool: EvaluationPool,
+  ) {
+    for (const constraint of policies.constraints) this.actions.set(constraint, effectiveAction(constraint.spec, 'validation.gatekeeper.sh'));
+  }
+
+  async review(sources: SourceObject[], expansionTemplates: typeof defaultExpansionTemplates, errors: InputError[]): Promise<void> {
+    const tasks: EvaluationTask[] = [];
+    const meta: Array<Omit<PendingViolation, 'message' | 'details'>> = [];
+    for (const source of sources) {
+      const namespace = this.namespaceOf(source);
+      const expanded = expand(source.object, expansionTemplates);
+      for (const message of expanded.errors) errors.push({ location: { file: source.doc.file, line: source.doc.kindLine }, code: 'expansion', message });
+      const targets: Array<{ object: typeof source.object; resultant?: Resultant }> = [{ object: source.object }, ...expanded.resultants.map((r) => ({ object: r.object, resultant: r }))];
+      for (const target of targets) {
+        let reviewJson: string | undefined;
+        const matchTarget: MatchTarget = {
+          object: target.object,
+          ...gvkParts(target.object.apiVersion, target.object.kind),
+          namespace: namespace?.object ?? null,
+          source: target.resultant ? 'Generated' : 'Original',
+        };
+        for (const constraint of this.policies.constraints) {
+          const base = this.actions.get(constraint);
+          if (base === null || base === undefined) continue;
+          const action = (target.resultant?.template.enforcementAction as EnforcementAction | undefined) ?? base;
+          const item = { source, resultant: target.resultant, constraint, action, cluster: this.cluster };
+          const matched = constraint.matches(matchTarget);
+          if (matched.matches === false) continue;
+          if (matched.matches === 'error') {
+            this.violations.push({ ...item, message: this.prefixed(item.resultant, matched.message), details: {} });
+            continue;
+          }
+          reviewJson ??= JSON.stringify(buildReview(target.object, {}, namespace?.object));
+          const loaded = this.policies.templates.get(constraint.kind)!;
+          tasks.push({ template: loaded.moduleId, data: loaded.usesInventory ? this.dataId : 0, input: reviewInput(reviewJson, constraint.parametersJson) });
+          meta.push(item);
+        }
+      }
+    }
+    this.evaluations += tasks.length;
+    const outcomes = await this.pool.evaluate(tasks);
+    outcomes.forEach((outcome, i) => this.collect(meta[i]!, outcome));
+  }
+
+  private collect(item: Omit<PendingViolation, 'message' | 'details'>, outcome: TaskOutcome): void {
+    if ('error' in outcome) {
+      // Gatekeeper turns an evaluation error into one result per constraint carrying the error text.
+      this.violations.push({ ...item, message: this.prefixed(item.resultant, outcome.error), details: {} });
+      return;
+    }
+    for (const result of outcome.results) {
+      if (!isRecord(result) || !('msg' in result)) continue; // Gatekeeper's hook drops results without msg
+      if (typeof result.msg !== 'string') {
+        this.violations.push({ ...item, message: this.prefixed(item.resultant, `result msg is not a string: ${JSON.stringify(result.msg)}`), details: {} });
+        continue;
+      }
+      this.violations.push({ ...item, message: this.prefixed(item.resultant, result.msg), details: result.details ?? {} });
+    }
+  }
+
+  private prefixed(resultant: Resultant | undefined, message: string): string {
+    return resultant ? `[Implied by ${resultant.template.name}] ${message}` : message;
+  }
+
+  private namespaceOf(source: SourceObject): SourceObject | undefined {
+    const ns = source.object.metadata.namespace;
+    return typeof ns === 'string' ? this.namespaces.get(ns) : undefined;
+  }
+}
+
+function gvkParts(apiVersion: string, kind: string): { group: string; version: string; kind: string } {
+  const slash = apiVersion.lastIndexOf('/');
+  return slash < 0 ? { group: '', version: apiVersion, kind } : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1), kind };
+}
+
+/** Owners by kind/namespace/name, for acceptances inherited through ownerReferences. */
+class OwnerIndex {
+  private readonly byKey = new Map<string, SourceObject>();
+
+  constructor(objects: SourceObject[]) {
+    for (const source of objects) this.byKey.set(this.key(source.object.kind, source.object.metadata.namespace, source.object.metadata.name), source);
+  }
+
+  /** Owners and their owners (two levels), as Security Tower's Rego looked them up. */
+  ownersOf(source: SourceObject): SourceObject[] {
+    const found: SourceObject[] = [];
+    const visit = (child: SourceObject, depth: number) => {
+      if (depth > 2) return;
+      const refs = child.object.metadata.ownerReferences;
+      if (!Array.isArray(refs)) return;
+      for (const ref of refs) {
+        if (!isRecord(ref)) continue;
+        const owner = this.byKey.get(this.key(ref.kind, child.object.metadata.namespace, ref.name));
+        if (owner && !found.includes(owner)) {
+          found.push(owner);
+          visit(owner, depth + 1);
+        }
+      }
+    };
+    visit(source, 1);
+    return found;
+  }
+
+  private key(kind: unknown, namespace: unknown, name: unknown): string {
+    return `${String(kind)}/${String(namespace ?? '')}/${String(name)}`;
+  }
+}
+
+function locate(pending: PendingViolation, namespaces: Map<string, SourceObject>, owners: OwnerIndex, files: RepoFiles): Violation {
+  const { source } = pending;
+  const positions = files.positions(source.doc.file);
+  const podSpecPaths = pending.resultant
+    ? [[...pending.resultant.sourcePath, 'spec']]
+    : source.gvk.kind === 'Pod'
+      ? [['spec']]
+      : [];
+  const line = violationLine(positions, {
+    docIndex: source.doc.index,
+    kindLine: source.doc.kindLine,
+    message: pending.message,
+    details: pending.details,
+    objectPath: pending.resultant?.sourcePath ?? [],
+    podSpecPaths,
+  });
+
+  let acceptance: Violation['acceptance'] = null;
+  if (!pending.constraint.ignoreRiskAcceptances) {
+    const found = findAcceptance(pending.constraint.template.name, acceptanceSources(source, namespaces, owners));
+    if (found) {
+      const origin = found.source.origin;
+      const annotationLine = lineOfField(files.positions(origin.doc.file), origin.doc.index, [...found.source.path, found.annotation], origin.doc.kindLine);
+      acceptance = { reason: found.reason, level: found.level, annotation: found.annotation, location: { file: origin.doc.file, line: annotationLine } };
+    }
+  }
+  return {
+    cluster: pending.cluster,
+    policy: pending.constraint.template.name,
+    constraint: pending.constraint.name,
+    enforcementAction: pending.action,
+    message: pending.message,
+    details: pending.details,
+    location: { file: source.doc.file, line },
+    object: objectRef(source.object),
+    acceptance,
+  };
+}
+
+function acceptanceSources(source: SourceObject, namespaces: Map<string, SourceObject>, owners: OwnerIndex): Array<AcceptanceSource<SourceObject>> {
+  const sources: Array<AcceptanceSource<SourceObject>> = [];
+  const add = (level: AcceptanceSource<SourceObject>['level'], origin: SourceObject, path: string[]) => {
+    const annotations = annotationsAt(origin.object, path);
+    if (annotations) sources.push({ level, annotations, path: [...path, 'metadata', 'annotations'], origin });
+  };
+  add('object', source, []);
+  const templatePath = podTemplatePath(source.object);
+  if (templatePath) add('podTemplate', source, templatePath);
+  const ns = source.object.metadata.namespace;
+  const namespace = typeof ns === 'string' ? namespaces.get(ns) : undefined;
+  if (namespace && namespace !== source) add('namespace', namespace, []);
+  for (const owner of owners.ownersOf(source)) add('owner', owner, []);
+  return sources;
+}
+
+function blankAcceptanceErrors(source: SourceObject, files: RepoFiles): InputError[] {
+  const errors: InputError[] = [];
+  const paths = [[], ...(podTemplatePath(source.object) ? [podTemplatePath(source.object)!] : [])];
+  for (const path of paths) {
+    const annotations = annotationsAt(source.object, path);
+    if (!annotations) continue;
+    for (const key of blankExclusions(annotations)) {
+      const line = lineOfField(files.positions(source.doc.file), source.doc.index, [...path, 'metadata', 'annotations', key], source.doc.kindLine);
+      errors.push({
+        location: { file: source.doc.file, line },
+        code: 'acceptance',
+        message: `risk acceptance ${key} has no reason; write why the risk is accepted (it accepts nothing until then)`,
+      });
+    }
+  }
+  return errors;
+}
+
+/** Reads and parses each file of a tree once, in bulk, and keeps texts for line lookups. */
+class RepoFiles {
+  private listing: Promise<Map<string, number>> | undefined;
+  private readonly texts = new Map<string, string>();
+  private readonly parsed = new Map<string, { documents: YamlDocument[]; errors: InputError[] }>();
+  private readonly positionCache = new Map<string, YamlPositions>();
+
+  constructor(
+    private readonly source: RepoSource,
+    private readonly limits: YamlLimits,
+  ) {}
+
+  async paths(): Promise<string[]> {
+    return [...(await this.sizes()).keys()];
+  }
+
+  async documents(paths: string[]): Promise<{ documents: YamlDocument[]; errors: InputError[] }> {
+    const sizes = await this.sizes();
+    const errors: InputError[] = [];
+    const toRead: string[] = [];
+    for (const path of paths) {
+      if (this.parsed.has(path)) continue;
+      const tooBig = sizeLimitError(path, sizes.get(path) ?? 0, this.limits);
+      if (tooBig) this.parsed.set(path, { documents: [], errors: [tooBig] });
+      else toRead.push(path);
+    }
+    if (toRead.length > 0) {
+      const texts = await this.source.readFiles(toRead);
+      for (const path of toRead) {
+        const text = texts.get(path);
+        if (text === undefined) {
+          this.parsed.set(path, { documents: [], errors: [{ location: { file: path, line: 1 }, code: 'read', message: 'the file could not be read' }] });
+          continue;
+        }
+        this.texts.set(path, text);
+        this.parsed.set(path, parseYamlFile(path, text, this.limits));
+      }
+    }
+    const documents: YamlDocument[] = [];
+    for (const path of paths) {
+      const parsed = this.parsed.get(path)!;
+      documents.push(...parsed.documents);
+      errors.push(...parsed.errors);
+    }
+    return { documents, errors };
+  }
+
+  /** Findings arrive in file order, so a few recently parsed files are all that is worth keeping. */
+  positions(path: string): YamlPositions {
+    let positions = this.positionCache.get(path);
+    if (positions) {
+      this.positionCache.delete(path);
+    } else {
+      positions = new YamlPositions(this.texts.get(path) ?? '');
+      if (this.positionCache.size >= 16) this.positionCache.delete(this.positionCache.keys().next().value!);
+    }
+    this.positionCache.set(path, positions);
+    return positions;
+  }
+
+  private sizes(): Promise<Map<string, number>> {
+    this.listing ??= this.source.listFiles().then((list) => new Map(list.map((f) => [f.path, f.size])));
+    return this.listing;
+  }
+}

@@ -1,0 +1,10 @@
+// The one import path for adapters (CLI, GitHub App, store, web, opa).
+export type * from './model.js';
+export type { RepoFile, RepoSource, RegoSource, RegoProblem, CompileOutcome, PolicyCompiler } from './ports.js';
+export { checkRepo, NoClusterError, type CheckOptions } from './check.js';
+export { EvaluationPool, type EvaluationPoolOptions } from './evaluate/evaluation-pool.js';
+export { checkExitCode, errorCount, fingerprint, isBlocking, markStatus } from './report/outcome.js';
+export { compareViolations, sortReport } from './report/sort.js';
+export { defaultYamlLimits, type YamlLimits } from './repo/yaml-file.js';
+export { isSuiteFile, verifySuites, type CaseResult, type SuiteResult, type TestResult, type VerifyOptions } from './verify/index.js';
+export { formatReport, isReportFormat, REPORT_FORMATS, type ReportFormat } from './report/format/index.js';

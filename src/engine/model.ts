@@ -1,0 +1,97 @@
+// The vocabulary every stage of the engine and every adapter shares.
+
+/** A place in the repository: a `/`-separated path relative to the repository root, 1-based line. */
+export interface Location {
+  file: string;
+  line: number;
+  column?: number;
+}
+
+export type EnforcementAction = 'deny' | 'warn' | 'dryrun';
+
+/** Kinds of input error, so renderers and tests can tell them apart without parsing messages. */
+export type InputErrorCode =
+  | 'yaml'
+  | 'limit'
+  | 'manifest'
+  | 'duplicate'
+  | 'cluster-config'
+  | 'application'
+  | 'template'
+  | 'rego'
+  | 'builtin'
+  | 'constraint'
+  | 'schema'
+  | 'expansion'
+  | 'gatekeeper-config'
+  | 'acceptance'
+  | 'evaluation'
+  | 'read';
+
+/** A problem in the user's repository. Data, never thrown: the rest of the repository is still evaluated. */
+export interface InputError {
+  location: Location;
+  code: InputErrorCode;
+  message: string;
+}
+
+/** Identifies a Kubernetes object the way a person reads it. */
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+}
+
+export type AcceptanceLevel = 'object' | 'podTemplate' | 'namespace' | 'owner';
+
+export interface Acceptance {
+  reason: string;
+  level: AcceptanceLevel;
+  /** The full annotation key that carries the reason. */
+  annotation: string;
+  /** Where the annotation is written. */
+  location: Location;
+}
+
+/** One Gatekeeper result, attributed to the object as it is written in the repository. */
+export interface Violation {
+  cluster: string;
+  /** The ConstraintTemplate's metadata.name (the lower-cased kind). */
+  policy: string;
+  /** The Constraint's metadata.name. */
+  constraint: string;
+  enforcementAction: EnforcementAction;
+  /** Gatekeeper's message, including an `[Implied by ...]` prefix for results on expanded objects. */
+  message: string;
+  details: unknown;
+  location: Location;
+  /** The object in the file (a Deployment, even when the result came from its implied Pod). */
+  object: ObjectRef;
+  acceptance: Acceptance | null;
+  /** Set when the check compared against a base: whether the base already had this violation. */
+  status?: 'new' | 'existing';
+}
+
+export interface ClusterReport {
+  name: string;
+  /** The `.securitytower/` file that declares the cluster. */
+  config: string;
+  violations: Violation[];
+  errors: InputError[];
+  /** How much was evaluated; useful for summaries and benchmarks. */
+  stats: EvaluationStats;
+}
+
+export interface EvaluationStats {
+  objects: number;
+  constraints: number;
+  /** (object or implied object) × constraint pairs that matched and were evaluated. */
+  evaluations: number;
+}
+
+export interface Report {
+  clusters: ClusterReport[];
+  /** Errors that belong to no cluster (a `.securitytower/` file that does not parse, for example). */
+  errors: InputError[];
+}

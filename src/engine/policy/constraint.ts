@@ -1,0 +1,95 @@
+// Constraints as Gatekeeper admits them: group/version, kind, name, the generated CRD schema
+// (match, enforcementAction, scopedEnforcementActions, parameters) and parameter defaulting.
+import type { InputError, Location } from '../model.js';
+import { compileMatch, type MatchResult, type MatchTarget } from '../match/constraint-match.js';
+import { enforcementProblems } from '../match/enforcement.js';
+import { isRecord } from '../repo/security-tower.js';
+import type { ConstraintTemplate } from './template.js';
+import { applyParameterSchema, type ParameterSchema } from './parameter-schema.js';
+
+export const CONSTRAINT_GROUP = 'constraints.gatekeeper.sh';
+const CONSTRAINT_VERSIONS = new Set(['v1beta1', 'v1alpha1']);
+const SPEC_FIELDS = new Set(['match', 'enforcementAction', 'scopedEnforcementActions', 'parameters']);
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+export interface Constraint {
+  kind: string;
+  name: string;
+  location: Location;
+  template: ConstraintTemplate;
+  /** spec.parameters after schema defaulting; `{}` when absent, as Gatekeeper passes it. */
+  parameters: unknown;
+  /** `parameters` as JSON, spliced into every review input. */
+  parametersJson: string;
+  spec: Record<string, unknown>;
+  matches: (target: MatchTarget) => MatchResult;
+  /** `parameters.ignoreRiskAcceptances: true` turns risk acceptances off for this constraint. */
+  ignoreRiskAcceptances: boolean;
+}
+
+export function isConstraintDocument(value: unknown): boolean {
+  return isRecord(value) && typeof value.apiVersion === 'string' && value.apiVersion.startsWith(`${CONSTRAINT_GROUP}/`);
+}
+
+/** Reads a constraint against its template; the errors are those Gatekeeper would reject it with. */
+export function readConstraint(
+  value: Record<string, unknown>,
+  location: Location,
+  templates: Map<string, { template: ConstraintTemplate; schema: ParameterSchema | undefined }>,
+): { constraint?: Constraint; errors: InputError[] } {
+  const errors: InputError[] = [];
+  const kind = String(value.kind ?? '');
+  const metadata = isRecord(value.metadata) ? value.metadata : {};
+  const name = typeof metadata.name === 'string' ? metadata.name : '';
+  const label = `${kind || 'Constraint'} ${name || '(unnamed)'}`;
+  const fail = (message: string, code: InputError['code'] = 'constraint') => errors.push({ location, code, message: `${label}: ${message}` });
+
+  const version = String(value.apiVersion).slice(CONSTRAINT_GROUP.length + 1);
+  if (!CONSTRAINT_VERSIONS.has(version)) {
+    fail(`apiVersion ${String(value.apiVersion)} is not served; Gatekeeper serves ${CONSTRAINT_GROUP}/v1beta1 and /v1alpha1`);
+  }
+  if (!name) fail('metadata.name is required');
+  else if (name.length > 63 || !DNS_SUBDOMAIN.test(name)) {
+    fail('metadata.name must be a lower-case DNS subdomain of at most 63 characters');
+  }
+  const entry = [...templates.values()].find((t) => t.template.kind === kind);
+  if (!entry) {
+    fail(`no ConstraintTemplate defines the kind ${kind}; add its template to the policies folder`);
+    return { errors };
+  }
+  const spec = value.spec === undefined || value.spec === null ? {} : value.spec;
+  if (!isRecord(spec)) {
+    fail('spec must be a mapping', 'schema');
+    return { errors };
+  }
+  for (const field of Object.keys(spec)) {
+    if (!SPEC_FIELDS.has(field)) fail(`spec.${field}: unknown field`, 'schema');
+  }
+  for (const problem of enforcementProblems(spec)) fail(problem);
+  const match = compileMatch(spec.match);
+  for (const problem of match.problems) fail(`${['spec', 'match', ...problem.path].join('.')}: ${problem.message}`, 'schema');
+
+  let parameters: unknown = spec.parameters ?? {};
+  if (entry.schema) {
+    const applied = applyParameterSchema(entry.schema, spec.parameters);
+    // gator counts only validation failures as schema errors (`invalid: true`); an unknown field is
+    // a different rejection of the constraint.
+    for (const problem of applied.problems) fail(problem.message, problem.kind === 'schema' ? 'schema' : 'constraint');
+    parameters = applied.value ?? {};
+  }
+  if (errors.length > 0) return { errors };
+  return {
+    errors,
+    constraint: {
+      kind,
+      name,
+      location,
+      template: entry.template,
+      parameters,
+      parametersJson: JSON.stringify(parameters),
+      spec,
+      matches: match.matcher,
+      ignoreRiskAcceptances: isRecord(parameters) && parameters.ignoreRiskAcceptances === true,
+    },
+  };
+}

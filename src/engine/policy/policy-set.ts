@@ -1,0 +1,151 @@
+// Loads one cluster's policies: compiles each template once, checks its builtins at load time, reads
+// constraints against their templates, and collects ExpansionTemplates and Gatekeeper's Config.
+import { hostBuiltins } from '../evaluate/builtins.js';
+import type { EvaluationPool } from '../evaluate/evaluation-pool.js';
+import { UnsupportedBuiltinsError, WasmPolicy } from '../evaluate/wasm-policy.js';
+import { isExpansionTemplateDocument, readExpansionTemplate, type ExpansionTemplate } from '../expand/expansion.js';
+import { isGatekeeperConfigDocument, readGatekeeperConfig, type GatekeeperConfig } from '../match/gatekeeper-config.js';
+import type { InputError, Location } from '../model.js';
+import type { PolicyCompiler } from '../ports.js';
+import type { YamlDocument, YamlPositions } from '../repo/yaml-file.js';
+import { isRecord } from '../repo/security-tower.js';
+import { isConstraintDocument, readConstraint, type Constraint } from './constraint.js';
+import { compileParameterSchema, type ParameterSchema } from './parameter-schema.js';
+import { isTemplateDocument, readTemplate, type ConstraintTemplate } from './template.js';
+
+export interface LoadedTemplate {
+  template: ConstraintTemplate;
+  schema: ParameterSchema | undefined;
+  /** Module id in the evaluation pool. */
+  moduleId: number;
+  usesInventory: boolean;
+}
+
+export interface PolicySet {
+  /** By constraint kind. */
+  templates: Map<string, LoadedTemplate>;
+  constraints: Constraint[];
+  /** The repository's own ExpansionTemplates (none means "use Parapet's defaults"). */
+  expansionTemplates: ExpansionTemplate[];
+  gatekeeperConfig: GatekeeperConfig | undefined;
+  errors: InputError[];
+  /** Pool module ids to release when the check is done. */
+  moduleIds: number[];
+}
+
+export interface PolicyDocument {
+  doc: YamlDocument;
+  positions: () => YamlPositions;
+}
+
+const compiledModules = new WeakMap<Uint8Array, WebAssembly.Module>();
+
+export async function loadPolicySet(documents: PolicyDocument[], compiler: PolicyCompiler, pool: EvaluationPool): Promise<PolicySet> {
+  const errors: InputError[] = [];
+  const templateDocs = documents.filter((d) => isTemplateDocument(d.doc.value));
+  const loaded = await Promise.all(templateDocs.map((d) => loadTemplate(d, compiler, pool)));
+  const templates = new Map<string, LoadedTemplate>();
+  const moduleIds: number[] = [];
+  for (const result of loaded) {
+    errors.push(...result.errors);
+    if (!result.template) continue;
+    moduleIds.push(result.template.moduleId);
+    const twin = templates.get(result.template.template.kind);
+    if (twin) {
+      errors.push({
+        location: result.template.template.location,
+        code: 'template',
+        message: `ConstraintTemplate ${result.template.template.name} is declared twice (also at ${where(twin.template.location)})`,
+      });
+      continue;
+    }
+    templates.set(result.template.template.kind, result.template);
+  }
+
+  const constraints: Constraint[] = [];
+  const expansionTemplates: ExpansionTemplate[] = [];
+  let gatekeeperConfig: GatekeeperConfig | undefined;
+  const failedTemplateKinds = new Set(loaded.filter((r) => !r.template && r.kind).map((r) => r.kind!));
+  for (const { doc } of documents) {
+    const location = { file: doc.file, line: doc.kindLine };
+    const value = doc.value as Record<string, unknown>;
+    if (isConstraintDocument(value)) {
+      if (failedTemplateKinds.has(String(value.kind)) && !templates.has(String(value.kind))) {
+        // Its template already has an error; a second one saying "no template" would mislead.
+        continue;
+      }
+      const result = readConstraint(value, location, templates);
+      errors.push(...result.errors);
+      if (result.constraint) {
+        const twin = constraints.find((c) => c.kind === result.constraint!.kind && c.name === result.constraint!.name);
+        if (twin) errors.push({ location, code: 'duplicate', message: `${twin.kind} ${twin.name} is declared twice (also at ${where(twin.location)})` });
+        else constraints.push(result.constraint);
+      }
+    } else if (isExpansionTemplateDocument(value)) {
+      const result = readExpansionTemplate(value, location);
+      errors.push(...result.errors);
+      if (result.template) expansionTemplates.push(result.template);
+    } else if (isGatekeeperConfigDocument(value)) {
+      const result = readGatekeeperConfig(value);
+      for (const message of result.problems) errors.push({ location, code: 'gatekeeper-config', message });
+      if (result.config) gatekeeperConfig = result.config;
+    }
+  }
+  return { templates, constraints, expansionTemplates, gatekeeperConfig, errors, moduleIds };
+}
+
+async function loadTemplate(
+  document: PolicyDocument,
+  compiler: PolicyCompiler,
+  pool: EvaluationPool,
+): Promise<{ template?: LoadedTemplate; kind?: string; errors: InputError[] }> {
+  const { doc } = document;
+  const location = { file: doc.file, line: doc.kindLine };
+  const value = doc.value as Record<string, unknown>;
+  const spec = isRecord(value.spec) && isRecord(value.spec.crd) && isRecord(value.spec.crd.spec) ? value.spec.crd.spec : {};
+  const kind = isRecord(spec.names) && typeof spec.names.kind === 'string' ? spec.names.kind : undefined;
+  const read = readTemplate(value, location, { doc: document.positions(), index: doc.index });
+  if (!read.template) return { kind, errors: read.errors };
+  const template = read.template;
+
+  const compiled = compileParameterSchema(template.parametersSchema, { legacySchema: template.legacySchema });
+  const schemaErrors: InputError[] = compiled.problems.map((problem) => ({
+    location,
+    code: 'template',
+    message: `ConstraintTemplate ${template.name}: ${problem.message}`,
+  }));
+  if (schemaErrors.length > 0) return { kind, errors: schemaErrors };
+
+  const outcome = await compiler.compile(template.rego);
+  if (!outcome.ok) {
+    return {
+      kind,
+      errors: outcome.problems.map((problem) => ({
+        location: { file: doc.file, line: (template.moduleLines[problem.module] ?? location.line) + Math.max(0, (problem.line ?? 1) - 1) },
+        code: 'rego',
+        message: `ConstraintTemplate ${template.name}: ${problem.module > 0 ? `libs[${problem.module - 1}]: ` : ''}${problem.message}`,
+      })),
+    };
+  }
+  let module = compiledModules.get(outcome.wasm);
+  if (!module) {
+    module = await WebAssembly.compile(outcome.wasm as Uint8Array<ArrayBuffer>);
+    compiledModules.set(outcome.wasm, module);
+  }
+  try {
+    // Instantiating once here surfaces unsupported builtins at load time, not on the first object.
+    await WasmPolicy.load(module, hostBuiltins);
+  } catch (error) {
+    const message =
+      error instanceof UnsupportedBuiltinsError
+        ? `ConstraintTemplate ${template.name} ${error.message}; Gatekeeper's Wasm-incompatible builtins are listed in docs/fidelity.md`
+        : `ConstraintTemplate ${template.name}: the compiled policy could not be loaded: ${error instanceof Error ? error.message : String(error)}`;
+    return { kind, errors: [{ location, code: 'builtin', message }] };
+  }
+  const moduleId = pool.addModule(module);
+  return { kind, errors: [], template: { template, schema: compiled.schema, moduleId, usesInventory: outcome.usesInventory } };
+}
+
+function where(location: Location): string {
+  return `${location.file}:${location.line}`;
+}

@@ -1,0 +1,138 @@
+// ConstraintTemplates as Gatekeeper reads them (frameworks' conversion.go, compilers.go, client.go).
+import type { RegoSource } from '../ports.js';
+import type { InputError, Location } from '../model.js';
+import { isRecord } from '../repo/security-tower.js';
+import type { YamlPositions } from '../repo/yaml-file.js';
+
+export const TEMPLATE_GROUP = 'templates.gatekeeper.sh';
+const TEMPLATE_VERSIONS = new Set(['v1', 'v1beta1', 'v1alpha1']);
+export const ADMISSION_TARGET = 'admission.k8s.gatekeeper.sh';
+
+export interface ConstraintTemplate {
+  /** metadata.name, the lower-cased kind: Parapet's "policy" name. */
+  name: string;
+  /** The constraint kind it defines, e.g. K8sRequiredLabels. */
+  kind: string;
+  location: Location;
+  rego: RegoSource;
+  /** Line in the template file of each module's first line (index 0 = rego, i = libs[i-1]). */
+  moduleLines: number[];
+  /** spec.crd.spec.validation.openAPIV3Schema, when declared. */
+  parametersSchema: unknown;
+  legacySchema: boolean;
+  /** Whether the template also has a CEL (K8sNativeValidation) source, which Gatekeeper would prefer. */
+  hasCel: boolean;
+  annotations: Record<string, string>;
+}
+
+export function isTemplateDocument(value: unknown): boolean {
+  return isRecord(value) && value.kind === 'ConstraintTemplate' && typeof value.apiVersion === 'string' && value.apiVersion.startsWith(`${TEMPLATE_GROUP}/`);
+}
+
+/**
+ * Reads a ConstraintTemplate; returns the template or the errors that make Gatekeeper reject it.
+ * `positions` locates the Rego inside the file so compile errors point at the right line.
+ */
+export function readTemplate(
+  value: Record<string, unknown>,
+  location: Location,
+  positions: { doc: YamlPositions; index: number } | undefined,
+): { template?: ConstraintTemplate; errors: InputError[] } {
+  const errors: InputError[] = [];
+  const fail = (message: string) => errors.push({ location, code: 'template', message });
+  const apiVersion = String(value.apiVersion);
+  const version = apiVersion.slice(TEMPLATE_GROUP.length + 1);
+  const metadata = isRecord(value.metadata) ? value.metadata : {};
+  const name = typeof metadata.name === 'string' ? metadata.name : '';
+  const label = `ConstraintTemplate ${name || '(unnamed)'}`;
+  if (!TEMPLATE_VERSIONS.has(version)) fail(`${label}: apiVersion ${apiVersion} is not served (use ${TEMPLATE_GROUP}/v1)`);
+  const spec = isRecord(value.spec) ? value.spec : {};
+  const crdSpec = isRecord(spec.crd) && isRecord(spec.crd.spec) ? spec.crd.spec : {};
+  const kind = isRecord(crdSpec.names) && typeof crdSpec.names.kind === 'string' ? crdSpec.names.kind : '';
+  if (kind === '') fail(`${label}: spec.crd.spec.names.kind is required`);
+  else if (name.toLowerCase() !== kind.toLowerCase()) {
+    fail(`${label}: metadata.name must be the lower-cased kind: the template's name "${name}" should be "${kind.toLowerCase()}"`);
+  }
+  const targets = Array.isArray(spec.targets) ? spec.targets : [];
+  if (targets.length !== 1) {
+    fail(`${label}: exactly one target is allowed, found ${targets.length}`);
+    return { errors };
+  }
+  const target = targets[0];
+  if (!isRecord(target) || target.target !== ADMISSION_TARGET) {
+    fail(`${label}: the target must be ${ADMISSION_TARGET}`);
+    return { errors };
+  }
+  const source = regoSourceOf(target);
+  if (!source.rego) {
+    fail(
+      source.hasCel
+        ? `${label} has only a K8sNativeValidation (CEL) source; Parapet evaluates Rego, so add a Rego source to check it here`
+        : `${label}: no Rego source (spec.targets[0].rego or code[engine: Rego])`,
+    );
+    return { errors };
+  }
+  if (errors.length > 0) return { errors };
+
+  const validation = isRecord(crdSpec.validation) ? crdSpec.validation : {};
+  const legacyDefault = version !== 'v1';
+  const regoLine = (path: Array<string | number>) => {
+    const found = positions?.doc.lineOfPath(positions.index, path);
+    // A block scalar's content starts on the line after its key.
+    return found ? found.line + 1 : location.line;
+  };
+  const basePath = source.fromLegacy ? ['spec', 'targets', 0] : ['spec', 'targets', 0, 'code', source.codeIndex, 'source'];
+  const moduleLines = [regoLine([...basePath, 'rego']), ...source.libs.map((_, i) => regoLine([...basePath, 'libs', i]) - 1)];
+  return {
+    errors,
+    template: {
+      name,
+      kind,
+      location,
+      rego: { rego: source.rego, libs: source.libs, version: source.version },
+      moduleLines,
+      parametersSchema: validation.openAPIV3Schema,
+      legacySchema: typeof validation.legacySchema === 'boolean' ? validation.legacySchema : legacyDefault,
+      hasCel: source.hasCel,
+      annotations: stringRecord(metadata.annotations),
+    },
+  };
+}
+
+interface ExtractedSource {
+  rego: string;
+  libs: string[];
+  version: 'v0' | 'v1';
+  hasCel: boolean;
+  fromLegacy: boolean;
+  codeIndex: number;
+}
+
+// The legacy `rego` field wins over code[Rego] and always parses as v0 (conversion.go).
+function regoSourceOf(target: Record<string, unknown>): ExtractedSource {
+  const code = Array.isArray(target.code) ? target.code : [];
+  const hasCel = code.some((entry) => isRecord(entry) && entry.engine === 'K8sNativeValidation');
+  if (typeof target.rego === 'string' && target.rego.trim() !== '') {
+    return { rego: target.rego, libs: stringList(target.libs), version: 'v0', hasCel, fromLegacy: true, codeIndex: -1 };
+  }
+  const codeIndex = code.findIndex((entry) => isRecord(entry) && entry.engine === 'Rego');
+  const entry = code[codeIndex];
+  const source = isRecord(entry) && isRecord(entry.source) ? entry.source : {};
+  return {
+    rego: typeof source.rego === 'string' ? source.rego : '',
+    libs: stringList(source.libs),
+    version: source.version === 'v1' ? 'v1' : 'v0',
+    hasCel,
+    fromLegacy: false,
+    codeIndex,
+  };
+}
+
+function stringList(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
+}
+
+function stringRecord(value: unknown): Record<string, string> {
+  if (!isRecord(value)) return {};
+  return Object.fromEntries(Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+}

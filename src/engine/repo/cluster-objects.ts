@@ -1,0 +1,154 @@
+// Which files of the repository belong to a cluster, and the objects in them as the cluster would
+// store them: with their effective namespace (kustomize, Flux or Security Tower stage, else
+// `default`) and without a namespace for cluster-scoped kinds.
+import type { InputError } from '../model.js';
+import { gvkOf, objectProblem, ScopeTable, type GroupVersionKind, type KubernetesObject } from './kubernetes.js';
+import { isRecord, isUnder, normalizeRepoPath, type ApplicationConfig, type ClusterConfig } from './security-tower.js';
+import type { YamlDocument } from './yaml-file.js';
+
+export interface SourceObject {
+  object: KubernetesObject;
+  gvk: GroupVersionKind;
+  doc: YamlDocument;
+}
+
+const YAML_FILE = /\.ya?ml$/;
+const KUSTOMIZATION_FILE = /(^|\/)(kustomization\.ya?ml|Kustomization)$/;
+
+/** Files that are YAML but never cluster objects. */
+export function isNonManifestFile(path: string): boolean {
+  return KUSTOMIZATION_FILE.test(path) || /(^|\/)(Chart|values[^/]*)\.ya?ml$/.test(path);
+}
+
+/**
+ * The YAML files whose objects belong to `cluster`: its declared manifest folders, else the whole
+ * repository minus what other clusters claim; always its Namespace folders; never policies, hidden
+ * folders (`.github`, `.securitytower`) or Helm charts (their templates are not YAML until rendered).
+ */
+export function clusterManifestFiles(cluster: ClusterConfig, clusters: ClusterConfig[], applications: ApplicationConfig[], files: string[]): string[] {
+  const stagePaths = (c: ClusterConfig) =>
+    applications.flatMap((app) => app.stages.filter((stage) => stage.clusterName === c.name).map((stage) => stage.resourcesPath));
+  const claimed = (c: ClusterConfig) => [...(c.manifestPaths ?? []), ...c.namespacePaths, ...stagePaths(c)];
+  const others = clusters.filter((c) => c !== cluster);
+  let roots: string[];
+  let excluded: string[] = [];
+  if (cluster.manifestPaths) {
+    roots = [...cluster.manifestPaths, ...cluster.namespacePaths];
+  } else {
+    roots = [''];
+    excluded = others.flatMap(claimed).filter((path) => !claimed(cluster).some((own) => isUnder(own, path) || isUnder(path, own)));
+  }
+  const policyFolders = clusters.map((c) => c.policiesPath);
+  const chartDirs = files.filter((f) => /(^|\/)Chart\.ya?ml$/.test(f)).map((f) => f.replace(/\/?Chart\.ya?ml$/, ''));
+  return files.filter((file) => {
+    if (!YAML_FILE.test(file) || isNonManifestFile(file)) return false;
+    if (file.split('/').some((part) => part.startsWith('.'))) return false;
+    if (!roots.some((root) => isUnder(file, root))) return false;
+    if (excluded.some((folder) => isUnder(file, folder))) return false;
+    if (policyFolders.some((folder) => folder !== '' && isUnder(file, folder))) return false;
+    return !chartDirs.some((dir) => isUnder(file, dir));
+  });
+}
+
+/** Kustomization files that may set a namespace for the folders below them. */
+export function kustomizationFiles(files: string[]): string[] {
+  return files.filter((file) => KUSTOMIZATION_FILE.test(file));
+}
+
+export interface NamespaceRules {
+  /** Folder → namespace forced by a kustomization's `namespace:` or a Flux Kustomization's `targetNamespace`. */
+  overrides: Map<string, string>;
+  /** Folder → namespace used when an object names none (Security Tower stage `targetNamespace`). */
+  defaults: Map<string, string>;
+}
+
+export function namespaceRules(kustomizations: YamlDocument[], objects: YamlDocument[], applications: ApplicationConfig[], clusterName: string): NamespaceRules {
+  const overrides = new Map<string, string>();
+  for (const doc of kustomizations) {
+    if (isRecord(doc.value) && typeof doc.value.namespace === 'string' && doc.value.namespace !== '') {
+      overrides.set(doc.file.replace(/\/?[^/]+$/, ''), doc.value.namespace);
+    }
+  }
+  for (const doc of objects) {
+    const value = doc.value;
+    if (!isRecord(value) || value.kind !== 'Kustomization' || typeof value.apiVersion !== 'string') continue;
+    if (!value.apiVersion.startsWith('kustomize.toolkit.fluxcd.io/')) continue;
+    const spec = isRecord(value.spec) ? value.spec : {};
+    if (typeof spec.path === 'string' && typeof spec.targetNamespace === 'string' && spec.targetNamespace !== '') {
+      overrides.set(normalizeRepoPath(spec.path), spec.targetNamespace);
+    }
+  }
+  const defaults = new Map<string, string>();
+  for (const app of applications) {
+    for (const stage of app.stages) {
+      if (stage.clusterName === clusterName && stage.targetNamespace) defaults.set(stage.resourcesPath, stage.targetNamespace);
+    }
+  }
+  return { overrides, defaults };
+}
+
+function nearest(rules: Map<string, string>, file: string): string | undefined {
+  let best: { folder: string; namespace: string } | undefined;
+  for (const [folder, namespace] of rules) {
+    if (isUnder(file, folder) && (!best || folder.length > best.folder.length)) best = { folder, namespace };
+  }
+  return best?.namespace;
+}
+
+/** Kustomize's own configuration kinds live in the repository but never in the cluster. */
+function isToolingDocument(value: Record<string, unknown>): boolean {
+  const apiVersion = String(value.apiVersion ?? '');
+  if (apiVersion.startsWith('kustomize.config.k8s.io/')) return true;
+  // A kubeconfig (cluster/metadata/kubeconfig.yaml in Security Tower's layout) is `v1 Config`.
+  return apiVersion === 'v1' && value.kind === 'Config';
+}
+
+/**
+ * Turns documents into cluster objects, reporting documents that are not Kubernetes objects and
+ * objects declared twice.
+ */
+export function clusterObjects(documents: YamlDocument[], rules: NamespaceRules): { objects: SourceObject[]; errors: InputError[] } {
+  const errors: InputError[] = [];
+  const scopes = new ScopeTable();
+  const candidates: Array<{ object: KubernetesObject; doc: YamlDocument }> = [];
+  for (const doc of documents) {
+    const location = { file: doc.file, line: doc.kindLine };
+    if (isRecord(doc.value) && isToolingDocument(doc.value)) continue;
+    const problem = objectProblem(doc.value);
+    if (problem) {
+      errors.push({ location, code: 'manifest', message: problem });
+      continue;
+    }
+    const value = doc.value as Record<string, unknown>;
+    const object = { ...value, metadata: { ...((value.metadata as Record<string, unknown> | undefined) ?? {}) } } as KubernetesObject;
+    scopes.learn(object);
+    candidates.push({ object, doc });
+  }
+  const objects: SourceObject[] = [];
+  const seen = new Map<string, SourceObject>();
+  for (const { object, doc } of candidates) {
+    const gvk = gvkOf(object);
+    if (scopes.isClusterScoped(gvk)) {
+      delete object.metadata.namespace;
+    } else {
+      const written = typeof object.metadata.namespace === 'string' && object.metadata.namespace !== '' ? object.metadata.namespace : undefined;
+      object.metadata.namespace = nearest(rules.overrides, doc.file) ?? written ?? nearest(rules.defaults, doc.file) ?? 'default';
+    }
+    const key = `${gvk.group}/${gvk.kind}/${String(object.metadata.namespace ?? '')}/${String(object.metadata.name ?? object.metadata.generateName)}`;
+    const twin = seen.get(key);
+    // generateName objects are distinct by design; everything else must be unique per cluster.
+    if (twin && typeof object.metadata.name === 'string') {
+      const ns = object.metadata.namespace ? ` in namespace ${String(object.metadata.namespace)}` : '';
+      errors.push({
+        location: { file: doc.file, line: doc.kindLine },
+        code: 'duplicate',
+        message: `${object.kind} ${String(object.metadata.name)}${ns} is declared twice (also at ${twin.doc.file}:${twin.doc.kindLine}); the cluster would keep only one of them`,
+      });
+      continue;
+    }
+    const source = { object, gvk, doc };
+    seen.set(key, source);
+    objects.push(source);
+  }
+  return { objects, errors };
+}

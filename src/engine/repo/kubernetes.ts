@@ -1,0 +1,102 @@
+// Facts about Kubernetes objects that Gatekeeper relies on: group/version/kind and scope.
+import type { ObjectRef } from '../model.js';
+import { isRecord } from './security-tower.js';
+
+export type KubernetesObject = Record<string, unknown> & { apiVersion: string; kind: string; metadata: Record<string, unknown> };
+
+export interface GroupVersionKind {
+  group: string;
+  version: string;
+  kind: string;
+}
+
+export function gvkOf(object: { apiVersion: string; kind: string }): GroupVersionKind {
+  const slash = object.apiVersion.lastIndexOf('/');
+  return slash < 0
+    ? { group: '', version: object.apiVersion, kind: object.kind }
+    : { group: object.apiVersion.slice(0, slash), version: object.apiVersion.slice(slash + 1), kind: object.kind };
+}
+
+export function objectRef(object: KubernetesObject): ObjectRef {
+  const ref: ObjectRef = { apiVersion: object.apiVersion, kind: object.kind, name: objectName(object) };
+  const namespace = object.metadata.namespace;
+  if (typeof namespace === 'string' && namespace !== '') ref.namespace = namespace;
+  return ref;
+}
+
+export function objectName(object: KubernetesObject): string {
+  const { name, generateName } = object.metadata;
+  return typeof name === 'string' ? name : typeof generateName === 'string' ? generateName : '';
+}
+
+/** Why a document is not a Kubernetes object, or undefined when it is one. */
+export function objectProblem(value: unknown): string | undefined {
+  if (!isRecord(value)) return 'not a Kubernetes object: expected a mapping with apiVersion, kind and metadata';
+  const missing = ['apiVersion', 'kind'].filter((field) => typeof value[field] !== 'string' || value[field] === '');
+  if (missing.length > 0) return `not a Kubernetes object: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} missing`;
+  if (value.metadata !== undefined && !isRecord(value.metadata)) return 'metadata must be a mapping';
+  const metadata = (value.metadata ?? {}) as Record<string, unknown>;
+  if (typeof metadata.name !== 'string' && typeof metadata.generateName !== 'string') {
+    return `${String(value.kind)} has no metadata.name`;
+  }
+  for (const field of ['labels', 'annotations'] as const) {
+    const map = metadata[field];
+    if (map === undefined || map === null) continue;
+    if (!isRecord(map)) return `metadata.${field} must be a mapping of strings`;
+    const bad = Object.entries(map).find(([, v]) => typeof v !== 'string');
+    if (bad) return `metadata.${field}.${bad[0]} must be a string (quote it: "${String(bad[1])}")`;
+  }
+  return undefined;
+}
+
+// Built-in and common cluster-scoped kinds, by group. CRDs found in the repository add to this.
+const CLUSTER_SCOPED: Record<string, string[]> = {
+  '': ['Namespace', 'Node', 'PersistentVolume', 'ComponentStatus'],
+  'rbac.authorization.k8s.io': ['ClusterRole', 'ClusterRoleBinding'],
+  'storage.k8s.io': ['StorageClass', 'CSIDriver', 'CSINode', 'VolumeAttachment', 'VolumeAttributesClass'],
+  'apiextensions.k8s.io': ['CustomResourceDefinition'],
+  'apiregistration.k8s.io': ['APIService'],
+  'admissionregistration.k8s.io': [
+    'ValidatingWebhookConfiguration',
+    'MutatingWebhookConfiguration',
+    'ValidatingAdmissionPolicy',
+    'ValidatingAdmissionPolicyBinding',
+    'MutatingAdmissionPolicy',
+    'MutatingAdmissionPolicyBinding',
+  ],
+  'scheduling.k8s.io': ['PriorityClass'],
+  'node.k8s.io': ['RuntimeClass'],
+  'networking.k8s.io': ['IngressClass', 'IPAddress', 'ServiceCIDR'],
+  'policy': ['PodSecurityPolicy'],
+  'certificates.k8s.io': ['CertificateSigningRequest', 'ClusterTrustBundle'],
+  'flowcontrol.apiserver.k8s.io': ['FlowSchema', 'PriorityLevelConfiguration'],
+  'resource.k8s.io': ['DeviceClass', 'ResourceSlice'],
+  'templates.gatekeeper.sh': ['ConstraintTemplate'],
+  'expansion.gatekeeper.sh': ['ExpansionTemplate'],
+  'mutations.gatekeeper.sh': ['Assign', 'AssignMetadata', 'ModifySet', 'AssignImage'],
+  'cert-manager.io': ['ClusterIssuer'],
+  'kyverno.io': ['ClusterPolicy'],
+};
+
+export class ScopeTable {
+  private readonly cluster = new Set<string>();
+
+  constructor() {
+    for (const [group, kinds] of Object.entries(CLUSTER_SCOPED)) for (const kind of kinds) this.cluster.add(`${group}/${kind}`);
+  }
+
+  /** Learns the scope of custom resources from CustomResourceDefinitions in the repository. */
+  learn(object: KubernetesObject): void {
+    if (object.kind !== 'CustomResourceDefinition' || !object.apiVersion.startsWith('apiextensions.k8s.io/')) return;
+    const spec = isRecord(object.spec) ? object.spec : {};
+    const names = isRecord(spec.names) ? spec.names : {};
+    if (typeof spec.group === 'string' && typeof names.kind === 'string' && spec.scope === 'Cluster') {
+      this.cluster.add(`${spec.group}/${names.kind}`);
+    }
+  }
+
+  isClusterScoped(gvk: GroupVersionKind): boolean {
+    // Every kind Gatekeeper generates for a constraint is cluster-scoped.
+    return gvk.group === 'constraints.gatekeeper.sh' || this.cluster.has(`${gvk.group}/${gvk.kind}`);
+  }
+}

@@ -1,0 +1,194 @@
+// The `.securitytower/` configuration (security-tower.md §1.2, §1.3), read unchanged; `phylake.io`
+// is the product's former name and still accepted.
+import type { InputError, Location } from '../model.js';
+import type { YamlDocument } from './yaml-file.js';
+
+const GROUPS = new Set(['securitytower.io', 'phylake.io']);
+
+export interface ClusterConfig {
+  name: string;
+  location: Location;
+  tenant?: string;
+  contact?: { email?: string; slack?: string };
+  configuration: Record<string, unknown>;
+  /** Normalised folder, `''` for the repository root. */
+  policiesPath: string;
+  namespacePaths: string[];
+  /**
+   * Parapet's extension for repositories that hold several clusters: the folders whose manifests
+   * belong to this cluster. Absent means "everything not claimed by another cluster".
+   */
+  manifestPaths?: string[];
+}
+
+export interface ApplicationStage {
+  name: string;
+  clusterName: string;
+  clusterRepository?: string;
+  resourcesPath: string;
+  targetNamespace?: string;
+  previousStage?: string;
+}
+
+export interface ApplicationConfig {
+  name: string;
+  location: Location;
+  owner?: string;
+  securityLevel?: string;
+  stages: ApplicationStage[];
+}
+
+export interface SecurityTowerConfig {
+  clusters: ClusterConfig[];
+  applications: ApplicationConfig[];
+  errors: InputError[];
+}
+
+export function isSecurityTowerConfigFile(path: string): boolean {
+  return /^\.(securitytower|phylake)\/[^/]+\.ya?ml$/.test(path);
+}
+
+/** Reads the configuration documents; every problem is an error at its line, never a skip. */
+export function readSecurityTowerConfig(documents: YamlDocument[]): SecurityTowerConfig {
+  const clusters: ClusterConfig[] = [];
+  const applications: ApplicationConfig[] = [];
+  const errors: InputError[] = [];
+  for (const doc of documents) {
+    const location = { file: doc.file, line: doc.kindLine };
+    const fail = (message: string, code: InputError['code'] = 'cluster-config') => errors.push({ location, code, message });
+    if (!isRecord(doc.value)) {
+      fail('expected a mapping with apiVersion, kind, metadata and spec');
+      continue;
+    }
+    const { apiVersion, kind } = doc.value;
+    const group = typeof apiVersion === 'string' ? apiVersion.split('/')[0] : undefined;
+    if (!group || !GROUPS.has(group)) {
+      fail(`apiVersion ${JSON.stringify(apiVersion ?? null)} is not a Security Tower configuration (expected securitytower.io/v1alpha1)`);
+      continue;
+    }
+    const name = isRecord(doc.value.metadata) ? doc.value.metadata.name : undefined;
+    if (typeof name !== 'string' || name.trim() === '') {
+      fail(`${String(kind)}: metadata.name is required`);
+      continue;
+    }
+    const spec = isRecord(doc.value.spec) ? doc.value.spec : undefined;
+    if (kind === 'Cluster') {
+      const cluster = readCluster(name, spec, location, (message) => fail(`Cluster ${name}: ${message}`));
+      if (cluster) {
+        const twin = clusters.find((c) => c.name === name);
+        if (twin) fail(`Cluster ${name} is declared twice (also in ${twin.location.file}:${twin.location.line})`);
+        else clusters.push(cluster);
+      }
+    } else if (kind === 'Application') {
+      const app = readApplication(name, spec, location, (message) => fail(`Application ${name}: ${message}`, 'application'));
+      if (app) applications.push(app);
+    } else {
+      fail(`kind ${JSON.stringify(kind ?? null)} is not a Security Tower configuration kind (Cluster or Application)`);
+    }
+  }
+  return { clusters, applications, errors };
+}
+
+function readCluster(name: string, spec: Record<string, unknown> | undefined, location: Location, fail: (m: string) => void): ClusterConfig | undefined {
+  if (!spec) {
+    fail('spec is required (at least spec.policies.path)');
+    return undefined;
+  }
+  const policies = isRecord(spec.policies) ? spec.policies.path : undefined;
+  if (typeof policies !== 'string' || policies.trim() === '') {
+    fail('spec.policies.path is required: the folder that holds the cluster\'s ConstraintTemplates and Constraints');
+    return undefined;
+  }
+  const namespacePaths = readPathList(spec.namespaces, 'spec.namespaces', fail);
+  const manifestPaths = spec.manifests === undefined ? undefined : readPathList(spec.manifests, 'spec.manifests', fail);
+  const contact = isRecord(spec.contact)
+    ? { email: optionalString(spec.contact.email), slack: optionalString(spec.contact.slack) }
+    : undefined;
+  return {
+    name,
+    location,
+    tenant: optionalString(spec.tenant),
+    contact,
+    configuration: isRecord(spec.configuration) ? spec.configuration : {},
+    policiesPath: normalizeRepoPath(policies),
+    namespacePaths: namespacePaths ?? [],
+    manifestPaths,
+  };
+}
+
+function readApplication(name: string, spec: Record<string, unknown> | undefined, location: Location, fail: (m: string) => void): ApplicationConfig | undefined {
+  if (!spec || !Array.isArray(spec.stages)) {
+    fail('spec.stages must be a list');
+    return undefined;
+  }
+  const stages: ApplicationStage[] = [];
+  spec.stages.forEach((stage, i) => {
+    const where = `spec.stages[${i}]`;
+    if (!isRecord(stage) || typeof stage.name !== 'string') {
+      fail(`${where}.name is required`);
+      return;
+    }
+    const cluster = isRecord(stage.cluster) ? stage.cluster : undefined;
+    const resources = isRecord(stage.resources) ? stage.resources.path : undefined;
+    if (typeof cluster?.name !== 'string') {
+      fail(`${where} (${stage.name}): cluster.name is required`);
+      return;
+    }
+    if (typeof resources !== 'string') {
+      fail(`${where} (${stage.name}): resources.path is required`);
+      return;
+    }
+    stages.push({
+      name: stage.name,
+      clusterName: cluster.name,
+      clusterRepository: optionalString(cluster.repository),
+      resourcesPath: normalizeRepoPath(resources),
+      targetNamespace: optionalString(stage.targetNamespace),
+      previousStage: optionalString(stage.previousStage),
+    });
+  });
+  for (const stage of stages) {
+    if (stage.previousStage && !stages.some((s) => s.name === stage.previousStage)) {
+      fail(`stage ${stage.name}: previousStage ${stage.previousStage} is not a stage of this application`);
+    }
+  }
+  return { name, location, owner: optionalString(spec.applicationOwner), securityLevel: optionalString(spec.securityLevel), stages };
+}
+
+function readPathList(value: unknown, field: string, fail: (m: string) => void): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value)) {
+    fail(`${field} must be a list of {path: ...}`);
+    return undefined;
+  }
+  const paths: string[] = [];
+  value.forEach((entry, i) => {
+    const path = isRecord(entry) ? entry.path : undefined;
+    if (typeof path !== 'string' || path.trim() === '') fail(`${field}[${i}].path is required`);
+    else paths.push(normalizeRepoPath(path));
+  });
+  return paths;
+}
+
+/** `/policies/`, `./policies` and `policies` all name the same folder; `''` is the root. */
+export function normalizeRepoPath(path: string): string {
+  return path
+    .trim()
+    .replace(/\\/g, '/')
+    .split('/')
+    .filter((part) => part !== '' && part !== '.')
+    .join('/');
+}
+
+/** Whether `file` is `folder` itself or inside it. */
+export function isUnder(file: string, folder: string): boolean {
+  return folder === '' || file === folder || file.startsWith(`${folder}/`);
+}
+
+function optionalString(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined;
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

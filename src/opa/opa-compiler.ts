@@ -1,0 +1,195 @@
+// PolicyCompiler over the pinned `opa` CLI. Results (modules and problems alike) are cached on disk by
+// a hash of the Rego, its version and the opa version, so a second run compiles nothing.
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import type { CompileOutcome, PolicyCompiler, RegoProblem, RegoSource } from '../engine/index.js';
+import { checkGatekeeperRules, packageName, usesInventory, type ParsedModule } from './gatekeeper-checks.js';
+
+/** Bump when the way modules are built changes, so stale cache entries are ignored. */
+const BUILD_REVISION = 1;
+const MAX_PARALLEL_BUILDS = 4;
+
+export const defaultOpaPath = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'tools', 'bin', 'opa');
+
+export interface OpaCompilerOptions {
+  opaPath?: string;
+  /** Directory for compiled modules; `null` disables the cache. */
+  cacheDir: string | null;
+}
+
+export class OpaCompiler implements PolicyCompiler {
+  private readonly opaPath: string;
+  private version: Promise<string> | undefined;
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly options: OpaCompilerOptions) {
+    this.opaPath = options.opaPath ?? defaultOpaPath;
+  }
+
+  /** The opa version, which is part of every cache key. */
+  opaVersion(): Promise<string> {
+    this.version ??= run(this.opaPath, ['version']).then(
+      (out) => /Version: (\S+)/.exec(out.stdout)?.[1] ?? 'unknown',
+      (error: Error) => {
+        throw new Error(
+          `cannot run the opa CLI at ${this.opaPath} (${error.message}); run \`npm ci\` (or \`node scripts/build-opa.mjs\`) to build it`,
+        );
+      },
+    );
+    return this.version;
+  }
+
+  async compile(source: RegoSource): Promise<CompileOutcome> {
+    const version = await this.opaVersion();
+    const key = createHash('sha256')
+      .update(JSON.stringify({ revision: BUILD_REVISION, opa: version, source }))
+      .digest('hex');
+    const cached = await this.readCache(key);
+    if (cached) return cached;
+    const outcome = await this.throttled(() => this.build(source));
+    await this.writeCache(key, outcome);
+    return outcome;
+  }
+
+  private async build(source: RegoSource): Promise<CompileOutcome> {
+    const dir = await mkdtemp(join(tmpdir(), 'parapet-opa-'));
+    try {
+      const files = [source.rego, ...source.libs].map((_, i) => join(dir, i === 0 ? 'template.rego' : `lib-${i}.rego`));
+      await Promise.all(files.map((file, i) => writeFile(file, i === 0 ? source.rego : source.libs[i - 1]!)));
+      const versionFlags = source.version === 'v1' ? ['--v1-compatible'] : ['--v0-compatible'];
+      const moduleOf = (file: string | undefined) => {
+        const index = file === undefined ? 0 : files.findIndex((f) => f === file || f.endsWith(`/${file}`));
+        return index < 0 ? 0 : index;
+      };
+
+      const modules: ParsedModule[] = [];
+      for (const [i, file] of files.entries()) {
+        const parsed = await run(this.opaPath, ['parse', '--format', 'json', '--json-include', 'locations,-comments', ...versionFlags, file]);
+        if (parsed.code !== 0) return { ok: false, problems: parseProblems(parsed.stderr || parsed.stdout, () => i) };
+        modules.push(JSON.parse(parsed.stdout) as ParsedModule);
+      }
+      const ruleProblems = checkGatekeeperRules(modules);
+      if (ruleProblems.length > 0) return { ok: false, problems: ruleProblems };
+
+      const checked = await run(this.opaPath, ['check', '--format', 'json', ...versionFlags, ...files]);
+      if (checked.code !== 0) return { ok: false, problems: parseProblems(checked.stdout || checked.stderr, moduleOf) };
+
+      const entrypoint = `${packageName(modules[0]!).replaceAll('.', '/')}/violation`;
+      const bundle = join(dir, 'bundle.tar.gz');
+      const built = await run(this.opaPath, ['build', '-t', 'wasm', ...versionFlags, '-e', entrypoint, '-o', bundle, ...files]);
+      if (built.code !== 0) {
+        return { ok: false, problems: [{ module: 0, message: `opa build failed: ${built.stderr.trim() || built.stdout.trim()}` }] };
+      }
+      const wasm = extractFromTarGz(await readFile(bundle), 'policy.wasm');
+      if (!wasm) return { ok: false, problems: [{ module: 0, message: 'opa build produced no policy.wasm' }] };
+      return { ok: true, wasm, entrypoint, usesInventory: usesInventory(modules) };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  private async throttled<T>(work: () => Promise<T>): Promise<T> {
+    while (this.running >= MAX_PARALLEL_BUILDS) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.running++;
+    try {
+      return await work();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  private async readCache(key: string): Promise<CompileOutcome | undefined> {
+    if (!this.options.cacheDir) return undefined;
+    const base = join(this.options.cacheDir, key);
+    try {
+      const meta = JSON.parse(await readFile(`${base}.json`, 'utf8')) as { entrypoint?: string; usesInventory?: boolean; problems?: RegoProblem[] };
+      if (meta.problems) return { ok: false, problems: meta.problems };
+      const wasm = new Uint8Array(await readFile(`${base}.wasm`));
+      return { ok: true, entrypoint: meta.entrypoint!, usesInventory: meta.usesInventory === true, wasm };
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async writeCache(key: string, outcome: CompileOutcome): Promise<void> {
+    if (!this.options.cacheDir) return;
+    const base = join(this.options.cacheDir, key);
+    // Written to a temporary name and renamed, so a concurrent reader never sees half a module;
+    // the metadata goes last because readers start from it.
+    const temp = `.${process.pid}.${Math.random().toString(36).slice(2)}`;
+    try {
+      await mkdir(this.options.cacheDir, { recursive: true });
+      if (outcome.ok) {
+        await writeFile(`${base}.wasm${temp}`, outcome.wasm);
+        await rename(`${base}.wasm${temp}`, `${base}.wasm`);
+      }
+      const meta = outcome.ok ? { entrypoint: outcome.entrypoint, usesInventory: outcome.usesInventory } : { problems: outcome.problems };
+      await writeFile(`${base}.json${temp}`, JSON.stringify(meta));
+      await rename(`${base}.json${temp}`, `${base}.json`);
+    } catch {
+      // An unwritable cache only costs time on the next run.
+    }
+  }
+}
+
+interface OpaError {
+  message: string;
+  code?: string;
+  location?: { file?: string; row?: number };
+}
+
+/** opa prints structured errors with --format json; anything else is kept whole. */
+function parseProblems(output: string, moduleOf: (file: string | undefined) => number): RegoProblem[] {
+  try {
+    const parsed = JSON.parse(output) as { errors?: OpaError[] };
+    if (Array.isArray(parsed.errors) && parsed.errors.length > 0) {
+      return parsed.errors.map((error) => ({
+        module: moduleOf(error.location?.file),
+        line: error.location?.row,
+        message: error.code ? `${error.code}: ${error.message}` : error.message,
+      }));
+    }
+  } catch {
+    // not JSON: fall through
+  }
+  const problems: RegoProblem[] = [];
+  for (const match of output.matchAll(/([^\s:]+\.rego):(\d+): (.+)/g)) {
+    problems.push({ module: moduleOf(match[1]), line: Number(match[2]), message: match[3]!.trim() });
+  }
+  return problems.length > 0 ? problems : [{ module: 0, message: output.trim() || 'opa failed without a message' }];
+}
+
+function run(command: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error && typeof error.code !== 'number') reject(error);
+      else resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** Reads one file out of a gzipped tar (ustar), enough for opa's bundles. */
+export function extractFromTarGz(archive: Uint8Array, name: string): Uint8Array | undefined {
+  const tar = gunzipSync(archive);
+  let offset = 0;
+  while (offset + 512 <= tar.length) {
+    const header = tar.subarray(offset, offset + 512);
+    if (header.every((byte) => byte === 0)) break;
+    const field = (start: number, length: number) =>
+      new TextDecoder().decode(header.subarray(start, start + length)).replace(/\0.*$/s, '');
+    const prefix = field(345, 155);
+    const entry = (prefix ? `${prefix}/` : '') + field(0, 100);
+    const size = parseInt(field(124, 12).trim() || '0', 8);
+    const start = offset + 512;
+    if (entry.replace(/^\/+/, '') === name) return new Uint8Array(tar.subarray(start, start + size));
+    offset = start + Math.ceil(size / 512) * 512;
+  }
+  return undefined;
+}
