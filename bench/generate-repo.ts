@@ -110,7 +110,7 @@ function copyPolicies(from: string, to: string, count: number): number {
     const tests = (suite.tests ?? []).filter((t) => !t.invalid && !t.skip && t.template && t.constraint);
     if (tests.length === 0) continue;
     cpSync(join(from, name, tests[0]!.template!), join(to, 'constraint-templates', `${name}-template.yaml`));
-    for (const test of tests) constraints.push(readFileSync(join(from, name, test.constraint!), 'utf8'));
+    for (const path of new Set(tests.map((t) => t.constraint!))) constraints.push(readFileSync(join(from, name, path), 'utf8'));
   }
   let written = 0;
   for (let i = 0; written < count && constraints.length > 0; i++) {

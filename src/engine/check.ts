@@ -2,7 +2,7 @@
 // objects, expand, match, evaluate, accept risks and locate every finding.
 import { annotationsAt, blankExclusions, findAcceptance, podTemplatePath, type AcceptanceSource } from './accept/risk-acceptance.js';
 import type { EvaluationPool, EvaluationTask, TaskOutcome } from './evaluate/evaluation-pool.js';
-import { addToInventory, buildReview, emptyInventory, inventoryData, reviewInput } from './evaluate/review.js';
+import { addToInventory, buildReview, emptyInventory, inventoryData } from './evaluate/review.js';
 import { defaultExpansionTemplates, expand, type Resultant } from './expand/expansion.js';
 import { effectiveAction } from './match/enforcement.js';
 import { isExcluded } from './match/gatekeeper-config.js';
@@ -11,12 +11,12 @@ import type { ClusterReport, EnforcementAction, InputError, Report, Violation } 
 import type { Constraint } from './policy/constraint.js';
 import { loadPolicySet, type PolicySet } from './policy/policy-set.js';
 import type { PolicyCompiler, RepoSource } from './ports.js';
-import { lineOfField, violationLine } from './report/line-mapping.js';
+import { violationLine } from './report/line-mapping.js';
 import { sortReport } from './report/sort.js';
 import { clusterManifestFiles, clusterObjects, kustomizationFiles, namespaceRules, type SourceObject } from './repo/cluster-objects.js';
 import { objectRef } from './repo/kubernetes.js';
 import { isRecord, isSecurityTowerConfigFile, isUnder, readSecurityTowerConfig, type ClusterConfig, type SecurityTowerConfig } from './repo/security-tower.js';
-import { defaultYamlLimits, parseYamlFile, sizeLimitError, YamlPositions, type YamlDocument, type YamlLimits } from './repo/yaml-file.js';
+import { defaultYamlLimits, lineOfPath, parseYamlFile, sizeLimitError, type YamlDocument, type YamlLimits } from './repo/yaml-file.js';
 
 export interface CheckOptions {
   compiler: PolicyCompiler;
@@ -76,7 +76,7 @@ async function checkCluster(
   const policyDocs = await policyFiles.documents(policyPaths);
   errors.push(...policyDocs.errors);
   const policies = await loadPolicySet(
-    policyDocs.documents.map((doc) => ({ doc, positions: () => policyFiles.positions(doc.file) })),
+    policyDocs.documents,
     options.compiler,
     pool,
   );
@@ -104,20 +104,26 @@ async function checkCluster(
   const inventory = emptyInventory();
   for (const source of objects) if (!excludedFrom(source, 'sync')) addToInventory(inventory, source.object);
   const needsInventory = [...policies.templates.values()].some((t) => t.usesInventory);
-  const dataId = needsInventory ? pool.addData(inventoryData(inventory)) : 0;
+  const dataId = needsInventory ? pool.addText(inventoryData(inventory)) : 0;
 
   const expansionTemplates = policies.expansionTemplates.length > 0 ? policies.expansionTemplates : defaultExpansionTemplates;
   const evaluator = new ClusterEvaluator(cluster.name, policies, namespaces, dataId, pool);
   const reviewed = objects.filter((source) => !excludedFrom(source, 'webhook'));
   const chunkSize = options.chunkSize ?? 500;
+  // Pipelined: the workers evaluate one chunk while this thread matches the next.
+  let inflight: Promise<void> | undefined;
   for (let start = 0; start < reviewed.length; start += chunkSize) {
-    await evaluator.review(reviewed.slice(start, start + chunkSize), expansionTemplates, errors);
+    const prepared = evaluator.prepare(reviewed.slice(start, start + chunkSize), expansionTemplates, errors);
+    const previous = inflight;
+    inflight = evaluator.run(prepared);
+    await previous;
   }
-  pool.release(policies.moduleIds, dataId ? [dataId] : []);
+  await inflight;
+  pool.release(policies.moduleIds, [...(dataId ? [dataId] : []), ...evaluator.parameterIds()]);
 
   const owners = new OwnerIndex(objects);
-  const violations = evaluator.violations.map((pending) => locate(pending, namespaces, owners, files));
-  for (const source of objects) errors.push(...blankAcceptanceErrors(source, files));
+  const violations = evaluator.violations.map((pending) => locate(pending, namespaces, owners));
+  for (const source of objects) errors.push(...blankAcceptanceErrors(source));
   return {
     name: cluster.name,
     config: cluster.location.file,
@@ -137,11 +143,17 @@ interface PendingViolation {
   cluster: string;
 }
 
+interface PreparedChunk {
+  tasks: EvaluationTask[];
+  meta: Array<Omit<PendingViolation, 'message' | 'details'>>;
+}
+
 /** Matches and evaluates objects against one cluster's constraints. */
 class ClusterEvaluator {
   readonly violations: PendingViolation[] = [];
   evaluations = 0;
   private readonly actions = new Map<Constraint, EnforcementAction | null>();
+  private readonly parameters = new Map<Constraint, number>();
 
   constructor(
     private readonly cluster: string,
@@ -150,10 +162,18 @@ class ClusterEvaluator {
     private readonly dataId: number,
     private readonly pool: EvaluationPool,
   ) {
-    for (const constraint of policies.constraints) this.actions.set(constraint, effectiveAction(constraint.spec, 'validation.gatekeeper.sh'));
+    for (const constraint of policies.constraints) {
+      this.actions.set(constraint, effectiveAction(constraint.spec, 'validation.gatekeeper.sh'));
+      this.parameters.set(constraint, pool.addText(constraint.parametersJson));
+    }
   }
 
-  async review(sources: SourceObject[], expansionTemplates: typeof defaultExpansionTemplates, errors: InputError[]): Promise<void> {
+  parameterIds(): number[] {
+    return [...this.parameters.values()];
+  }
+
+  /** Expands and matches; returns the evaluations to run. Autorejections are recorded right away. */
+  prepare(sources: SourceObject[], expansionTemplates: typeof defaultExpansionTemplates, errors: InputError[]): PreparedChunk {
     const tasks: EvaluationTask[] = [];
     const meta: Array<Omit<PendingViolation, 'message' | 'details'>> = [];
     for (const source of sources) {
@@ -182,11 +202,15 @@ class ClusterEvaluator {
           }
           reviewJson ??= JSON.stringify(buildReview(target.object, {}, namespace?.object));
           const loaded = this.policies.templates.get(constraint.kind)!;
-          tasks.push({ template: loaded.moduleId, data: loaded.usesInventory ? this.dataId : 0, input: reviewInput(reviewJson, constraint.parametersJson) });
+          tasks.push({ template: loaded.moduleId, data: loaded.usesInventory ? this.dataId : 0, parameters: this.parameters.get(constraint)!, review: reviewJson });
           meta.push(item);
         }
       }
     }
+    return { tasks, meta };
+  }
+
+  async run({ tasks, meta }: PreparedChunk): Promise<void> {
     this.evaluations += tasks.length;
     const outcomes = await this.pool.evaluate(tasks);
     outcomes.forEach((outcome, i) => this.collect(meta[i]!, outcome));
@@ -256,16 +280,16 @@ class OwnerIndex {
   }
 }
 
-function locate(pending: PendingViolation, namespaces: Map<string, SourceObject>, owners: OwnerIndex, files: RepoFiles): Violation {
+function locate(pending: PendingViolation, namespaces: Map<string, SourceObject>, owners: OwnerIndex): Violation {
   const { source } = pending;
-  const positions = files.positions(source.doc.file);
   const podSpecPaths = pending.resultant
     ? [[...pending.resultant.sourcePath, 'spec']]
     : source.gvk.kind === 'Pod'
       ? [['spec']]
       : [];
-  const line = violationLine(positions, {
-    docIndex: source.doc.index,
+  const line = violationLine({
+    value: source.doc.value,
+    lines: source.doc.lines,
     kindLine: source.doc.kindLine,
     message: pending.message,
     details: pending.details,
@@ -278,7 +302,7 @@ function locate(pending: PendingViolation, namespaces: Map<string, SourceObject>
     const found = findAcceptance(pending.constraint.template.name, acceptanceSources(source, namespaces, owners));
     if (found) {
       const origin = found.source.origin;
-      const annotationLine = lineOfField(files.positions(origin.doc.file), origin.doc.index, [...found.source.path, found.annotation], origin.doc.kindLine);
+      const annotationLine = lineOfPath(origin.doc.lines, [...found.source.path, found.annotation]).line;
       acceptance = { reason: found.reason, level: found.level, annotation: found.annotation, location: { file: origin.doc.file, line: annotationLine } };
     }
   }
@@ -311,14 +335,14 @@ function acceptanceSources(source: SourceObject, namespaces: Map<string, SourceO
   return sources;
 }
 
-function blankAcceptanceErrors(source: SourceObject, files: RepoFiles): InputError[] {
+function blankAcceptanceErrors(source: SourceObject): InputError[] {
   const errors: InputError[] = [];
   const paths = [[], ...(podTemplatePath(source.object) ? [podTemplatePath(source.object)!] : [])];
   for (const path of paths) {
     const annotations = annotationsAt(source.object, path);
     if (!annotations) continue;
     for (const key of blankExclusions(annotations)) {
-      const line = lineOfField(files.positions(source.doc.file), source.doc.index, [...path, 'metadata', 'annotations', key], source.doc.kindLine);
+      const line = lineOfPath(source.doc.lines, [...path, 'metadata', 'annotations', key]).line;
       errors.push({
         location: { file: source.doc.file, line },
         code: 'acceptance',
@@ -329,12 +353,10 @@ function blankAcceptanceErrors(source: SourceObject, files: RepoFiles): InputErr
   return errors;
 }
 
-/** Reads and parses each file of a tree once, in bulk, and keeps texts for line lookups. */
+/** Reads and parses each file of a tree once, in bulk. */
 class RepoFiles {
   private listing: Promise<Map<string, number>> | undefined;
-  private readonly texts = new Map<string, string>();
   private readonly parsed = new Map<string, { documents: YamlDocument[]; errors: InputError[] }>();
-  private readonly positionCache = new Map<string, YamlPositions>();
 
   constructor(
     private readonly source: RepoSource,
@@ -363,7 +385,6 @@ class RepoFiles {
           this.parsed.set(path, { documents: [], errors: [{ location: { file: path, line: 1 }, code: 'read', message: 'the file could not be read' }] });
           continue;
         }
-        this.texts.set(path, text);
         this.parsed.set(path, parseYamlFile(path, text, this.limits));
       }
     }
@@ -374,19 +395,6 @@ class RepoFiles {
       errors.push(...parsed.errors);
     }
     return { documents, errors };
-  }
-
-  /** Findings arrive in file order, so a few recently parsed files are all that is worth keeping. */
-  positions(path: string): YamlPositions {
-    let positions = this.positionCache.get(path);
-    if (positions) {
-      this.positionCache.delete(path);
-    } else {
-      positions = new YamlPositions(this.texts.get(path) ?? '');
-      if (this.positionCache.size >= 16) this.positionCache.delete(this.positionCache.keys().next().value!);
-    }
-    this.positionCache.set(path, positions);
-    return positions;
   }
 
   private sizes(): Promise<Map<string, number>> {

@@ -11,7 +11,7 @@ import type { CompileOutcome, PolicyCompiler, RegoProblem, RegoSource } from '..
 import { checkGatekeeperRules, packageName, usesInventory, type ParsedModule } from './gatekeeper-checks.js';
 
 /** Bump when the way modules are built changes, so stale cache entries are ignored. */
-const BUILD_REVISION = 1;
+const BUILD_REVISION = 2;
 const MAX_PARALLEL_BUILDS = 4;
 
 export const defaultOpaPath = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'tools', 'bin', 'opa');
@@ -34,7 +34,7 @@ export class OpaCompiler implements PolicyCompiler {
 
   /** The opa version, which is part of every cache key. */
   opaVersion(): Promise<string> {
-    this.version ??= run(this.opaPath, ['version']).then(
+    this.version ??= run(this.opaPath, undefined, ['version']).then(
       (out) => /Version: (\S+)/.exec(out.stdout)?.[1] ?? 'unknown',
       (error: Error) => {
         throw new Error(
@@ -60,29 +60,31 @@ export class OpaCompiler implements PolicyCompiler {
   private async build(source: RegoSource): Promise<CompileOutcome> {
     const dir = await mkdtemp(join(tmpdir(), 'parapet-opa-'));
     try {
-      const files = [source.rego, ...source.libs].map((_, i) => join(dir, i === 0 ? 'template.rego' : `lib-${i}.rego`));
-      await Promise.all(files.map((file, i) => writeFile(file, i === 0 ? source.rego : source.libs[i - 1]!)));
+      // Relative names: they end up in the module's runtime error locations (`template.rego:11:1: ...`),
+      // which must not depend on where this build happened.
+      const files = [source.rego, ...source.libs].map((_, i) => (i === 0 ? 'template.rego' : `lib-${i}.rego`));
+      await Promise.all(files.map((file, i) => writeFile(join(dir, file), i === 0 ? source.rego : source.libs[i - 1]!)));
       const versionFlags = source.version === 'v1' ? ['--v1-compatible'] : ['--v0-compatible'];
       const moduleOf = (file: string | undefined) => {
-        const index = file === undefined ? 0 : files.findIndex((f) => f === file || f.endsWith(`/${file}`));
+        const index = file === undefined ? 0 : files.findIndex((f) => f === file || file.endsWith(`/${f}`));
         return index < 0 ? 0 : index;
       };
 
       const modules: ParsedModule[] = [];
       for (const [i, file] of files.entries()) {
-        const parsed = await run(this.opaPath, ['parse', '--format', 'json', '--json-include', 'locations,-comments', ...versionFlags, file]);
+        const parsed = await run(this.opaPath, dir, ['parse', '--format', 'json', '--json-include', 'locations,-comments', ...versionFlags, file]);
         if (parsed.code !== 0) return { ok: false, problems: parseProblems(parsed.stderr || parsed.stdout, () => i) };
         modules.push(JSON.parse(parsed.stdout) as ParsedModule);
       }
       const ruleProblems = checkGatekeeperRules(modules);
       if (ruleProblems.length > 0) return { ok: false, problems: ruleProblems };
 
-      const checked = await run(this.opaPath, ['check', '--format', 'json', ...versionFlags, ...files]);
+      const checked = await run(this.opaPath, dir, ['check', '--format', 'json', ...versionFlags, ...files]);
       if (checked.code !== 0) return { ok: false, problems: parseProblems(checked.stdout || checked.stderr, moduleOf) };
 
       const entrypoint = `${packageName(modules[0]!).replaceAll('.', '/')}/violation`;
       const bundle = join(dir, 'bundle.tar.gz');
-      const built = await run(this.opaPath, ['build', '-t', 'wasm', ...versionFlags, '-e', entrypoint, '-o', bundle, ...files]);
+      const built = await run(this.opaPath, dir, ['build', '-t', 'wasm', ...versionFlags, '-e', entrypoint, '-o', bundle, ...files]);
       if (built.code !== 0) {
         return { ok: false, problems: [{ module: 0, message: `opa build failed: ${built.stderr.trim() || built.stdout.trim()}` }] };
       }
@@ -166,9 +168,9 @@ function parseProblems(output: string, moduleOf: (file: string | undefined) => n
   return problems.length > 0 ? problems : [{ module: 0, message: output.trim() || 'opa failed without a message' }];
 }
 
-function run(command: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(command: string, cwd: string | undefined, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile(command, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(command, args, { cwd, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error && typeof error.code !== 'number') reject(error);
       else resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
     });

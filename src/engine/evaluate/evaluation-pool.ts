@@ -1,15 +1,17 @@
 // Evaluates on worker threads: uses every core, and enforces a time limit per evaluation by
-// terminating a worker whose current evaluation runs too long (then the batch continues on a fresh one).
+// terminating a worker whose current evaluation runs too long (then its work continues on a fresh one).
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
 export interface EvaluationTask {
   /** Id returned by addModule. */
   template: number;
-  /** Id returned by addData, or 0 for `data = {}`. */
+  /** Id returned by addText for `data`, or 0 for `data = {}`. */
   data: number;
-  /** `{"parameters":...,"review":...}` as JSON. */
-  input: string;
+  /** Id returned by addText for `input.parameters`. */
+  parameters: number;
+  /** `input.review` as JSON; tasks sharing one string are sent and encoded once. */
+  review: string;
 }
 
 export type TaskOutcome = { results: unknown[] } | { error: string };
@@ -17,15 +19,12 @@ export type TaskOutcome = { results: unknown[] } | { error: string };
 export type WorkerRequest =
   | { type: 'init'; progress: SharedArrayBuffer }
   | { type: 'module'; id: number; module: WebAssembly.Module }
-  | { type: 'data'; id: number; json: string }
-  | { type: 'release'; modules: number[]; data: number[] }
-  | { type: 'batch'; tasks: EvaluationTask[] };
+  | { type: 'text'; id: number; json: string }
+  | { type: 'release'; modules: number[]; texts: number[] }
+  /** `tasks` holds four numbers per task: template, data, parameters, index in `reviews`. */
+  | { type: 'batch'; seq: number; reviews: string[]; tasks: number[] };
 
-export type WorkerResponse =
-  | { type: 'ready' }
-  | { type: 'ack' }
-  | { type: 'batch'; outcomes: TaskOutcome[] }
-  | { type: 'fatal'; message: string };
+export type WorkerResponse = { type: 'batch'; seq: number; outcomes: TaskOutcome[] } | { type: 'fatal'; message: string };
 
 export interface EvaluationPoolOptions {
   /** Worker threads; defaults to the machine's parallelism. */
@@ -35,6 +34,7 @@ export interface EvaluationPoolOptions {
 }
 
 interface Batch {
+  seq: number;
   tasks: EvaluationTask[];
   /** Index in the caller's task list of each task. */
   indexes: number[];
@@ -44,21 +44,25 @@ interface Batch {
 
 interface Slot {
   worker: Worker;
+  /** [seq of the batch being evaluated, 1 + index of the task being evaluated (0 = idle)]. */
   progress: Int32Array;
-  batch?: Batch;
-  lastProgress: number;
+  batches: Batch[];
+  lastProgress: string;
   lastChange: number;
 }
 
 const BATCH_BYTES = 256 * 1024;
-const BATCH_TASKS = 256;
+const BATCH_TASKS = 512;
+/** Batches queued at one worker, so it never waits for the next message. */
+const IN_FLIGHT = 2;
 
 export class EvaluationPool {
   private readonly slots: Slot[] = [];
   private readonly modules = new Map<number, WebAssembly.Module>();
-  private readonly data = new Map<number, string>();
+  private readonly texts = new Map<number, string>();
   private readonly queue: Batch[] = [];
   private nextId = 1;
+  private nextSeq = 1;
   private readonly watchdog: NodeJS.Timeout;
   private closed = false;
 
@@ -81,17 +85,18 @@ export class EvaluationPool {
     return id;
   }
 
-  addData(json: string): number {
+  /** Registers JSON text (a template's `data`, a constraint's parameters) with every worker. */
+  addText(json: string): number {
     const id = this.nextId++;
-    this.data.set(id, json);
-    for (const slot of this.slots) post(slot.worker, { type: 'data', id, json });
+    this.texts.set(id, json);
+    for (const slot of this.slots) post(slot.worker, { type: 'text', id, json });
     return id;
   }
 
-  release(modules: number[], data: number[]): void {
+  release(modules: number[], texts: number[]): void {
     for (const id of modules) this.modules.delete(id);
-    for (const id of data) this.data.delete(id);
-    for (const slot of this.slots) post(slot.worker, { type: 'release', modules, data });
+    for (const id of texts) this.texts.delete(id);
+    for (const slot of this.slots) post(slot.worker, { type: 'release', modules, texts });
   }
 
   /** Outcomes in the order of `tasks`. */
@@ -103,11 +108,17 @@ export class EvaluationPool {
     while (start < tasks.length) {
       let end = start;
       let bytes = 0;
-      while (end < tasks.length && end - start < BATCH_TASKS && bytes < BATCH_BYTES) bytes += tasks[end++]!.input.length;
+      let last: string | undefined;
+      while (end < tasks.length && end - start < BATCH_TASKS && bytes < BATCH_BYTES) {
+        const review = tasks[end++]!.review;
+        if (review !== last) bytes += review.length;
+        last = review;
+      }
       const indexes = Array.from({ length: end - start }, (_, i) => start + i);
-      pending.push(this.enqueue(tasks.slice(start, end), indexes, outcomes));
+      pending.push(new Promise((resolve) => this.queue.push({ seq: this.nextSeq++, tasks: tasks.slice(start, end), indexes, outcomes, done: resolve })));
       start = end;
     }
+    this.dispatch();
     await Promise.all(pending);
     return outcomes;
   }
@@ -118,45 +129,43 @@ export class EvaluationPool {
     await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
   }
 
-  private enqueue(tasks: EvaluationTask[], indexes: number[], outcomes: TaskOutcome[]): Promise<void> {
-    return new Promise((resolve) => {
-      this.queue.push({ tasks, indexes, outcomes, done: resolve });
-      this.dispatch();
-    });
-  }
-
   private dispatch(): void {
-    for (const slot of this.slots) {
-      if (slot.batch || this.queue.length === 0) continue;
-      const batch = this.queue.shift()!;
-      slot.batch = batch;
-      slot.lastProgress = 0;
-      slot.lastChange = Date.now();
-      post(slot.worker, { type: 'batch', tasks: batch.tasks });
+    for (let depth = 0; depth < IN_FLIGHT; depth++) {
+      for (const slot of this.slots) {
+        if (slot.batches.length > depth || this.queue.length === 0) continue;
+        const batch = this.queue.shift()!;
+        if (slot.batches.length === 0) {
+          slot.lastProgress = '';
+          slot.lastChange = Date.now();
+        }
+        slot.batches.push(batch);
+        post(slot.worker, encodeBatch(batch));
+      }
     }
   }
 
   private spawn(): Slot {
-    const progress = new SharedArrayBuffer(4);
+    const progress = new SharedArrayBuffer(8);
     const worker = startWorker();
-    const slot: Slot = { worker, progress: new Int32Array(progress), lastProgress: 0, lastChange: Date.now() };
+    const slot: Slot = { worker, progress: new Int32Array(progress), batches: [], lastProgress: '', lastChange: Date.now() };
     post(worker, { type: 'init', progress });
     for (const [id, module] of this.modules) post(worker, { type: 'module', id, module });
-    for (const [id, json] of this.data) post(worker, { type: 'data', id, json });
+    for (const [id, json] of this.texts) post(worker, { type: 'text', id, json });
     worker.on('message', (response: WorkerResponse) => {
-      if (response.type === 'batch' && slot.batch) {
-        const batch = slot.batch;
-        slot.batch = undefined;
-        response.outcomes.forEach((outcome, i) => (batch.outcomes[batch.indexes[i]!] = outcome));
-        batch.done();
+      if (response.type === 'batch') {
+        const index = slot.batches.findIndex((b) => b.seq === response.seq);
+        if (index < 0) return;
+        const [batch] = slot.batches.splice(index, 1);
+        response.outcomes.forEach((outcome, i) => (batch!.outcomes[batch!.indexes[i]!] = outcome));
+        batch!.done();
         this.dispatch();
-      } else if (response.type === 'fatal') {
+      } else {
         this.replace(slot, `the evaluation worker failed: ${response.message}`);
       }
     });
     worker.on('error', (error) => this.replace(slot, `the evaluation worker crashed: ${error.message}`));
     worker.on('exit', () => {
-      if (!this.closed && this.slots.includes(slot) && slot.batch) this.replace(slot, 'the evaluation worker exited unexpectedly');
+      if (!this.closed && this.slots.includes(slot) && slot.batches.length > 0) this.replace(slot, 'the evaluation worker exited unexpectedly');
     });
     return slot;
   }
@@ -164,12 +173,12 @@ export class EvaluationPool {
   private checkTimeouts(): void {
     const now = Date.now();
     for (const slot of this.slots) {
-      if (!slot.batch) continue;
-      const current = Atomics.load(slot.progress, 0);
+      if (slot.batches.length === 0) continue;
+      const current = `${Atomics.load(slot.progress, 0)}:${Atomics.load(slot.progress, 1)}`;
       if (current !== slot.lastProgress) {
         slot.lastProgress = current;
         slot.lastChange = now;
-      } else if (current > 0 && now - slot.lastChange > this.options.timeoutMs) {
+      } else if (Atomics.load(slot.progress, 1) > 0 && now - slot.lastChange > this.options.timeoutMs) {
         this.replace(slot, `evaluation exceeded the time limit of ${this.options.timeoutMs} ms and was stopped`);
       }
     }
@@ -177,24 +186,42 @@ export class EvaluationPool {
 
   /**
    * Terminates a worker, records `message` as the outcome of the task it was running, and requeues
-   * the rest of its batch: results of that batch were not sent back yet, so they run again.
+   * the rest of its work: results of unfinished batches were not sent back, so they run again.
    */
   private replace(slot: Slot, message: string): void {
     const index = this.slots.indexOf(slot);
     if (index < 0 || this.closed) return;
-    const batch = slot.batch;
-    slot.batch = undefined;
+    const runningSeq = Atomics.load(slot.progress, 0);
+    const runningTask = Atomics.load(slot.progress, 1) - 1;
+    const batches = slot.batches;
+    slot.batches = [];
     this.slots[index] = this.spawn();
     void slot.worker.terminate();
-    if (batch) {
-      const running = Math.max(0, Atomics.load(slot.progress, 0) - 1);
-      batch.outcomes[batch.indexes[running]!] = { error: message };
-      const rest = batch.tasks.map((task, i) => ({ task, i })).filter(({ i }) => i !== running);
+    const requeue: Batch[] = [];
+    for (const batch of batches) {
+      const culprit = batch.seq === runningSeq && runningTask >= 0 ? runningTask : -1;
+      if (culprit >= 0) batch.outcomes[batch.indexes[culprit]!] = { error: message };
+      const rest = batch.tasks.map((task, i) => ({ task, i })).filter(({ i }) => i !== culprit);
       if (rest.length === 0) batch.done();
-      else this.queue.unshift({ ...batch, tasks: rest.map((r) => r.task), indexes: rest.map((r) => batch.indexes[r.i]!) });
+      else requeue.push({ ...batch, seq: this.nextSeq++, tasks: rest.map((r) => r.task), indexes: rest.map((r) => batch.indexes[r.i]!) });
     }
+    this.queue.unshift(...requeue);
     this.dispatch();
   }
+}
+
+function encodeBatch(batch: Batch): WorkerRequest {
+  const reviews: string[] = [];
+  const tasks: number[] = [];
+  let last: string | undefined;
+  for (const task of batch.tasks) {
+    if (task.review !== last) {
+      reviews.push(task.review);
+      last = task.review;
+    }
+    tasks.push(task.template, task.data, task.parameters, reviews.length - 1);
+  }
+  return { type: 'batch', seq: batch.seq, reviews, tasks };
 }
 
 function post(worker: Worker, request: WorkerRequest): void {

@@ -3,11 +3,15 @@
 // this thread (synchronous Wasm cannot be interrupted any other way).
 import { parentPort } from 'node:worker_threads';
 import { hostBuiltins } from './builtins.js';
-import type { WorkerRequest, WorkerResponse, TaskOutcome } from './evaluation-pool.js';
+import type { TaskOutcome, WorkerRequest, WorkerResponse } from './evaluation-pool.js';
+import { gatekeeperErrorText } from './runtime-error.js';
 import { WasmPolicy } from './wasm-policy.js';
 
+const encoder = new TextEncoder();
+const CLOSE = encoder.encode('}');
 const modules = new Map<number, WebAssembly.Module>();
-const data = new Map<number, string>();
+const texts = new Map<number, string>();
+const inputPrefixes = new Map<number, Uint8Array>();
 const instances = new Map<string, WasmPolicy>();
 let progress: Int32Array | undefined;
 
@@ -18,10 +22,20 @@ async function instance(template: number, dataId: number): Promise<WasmPolicy> {
     const module = modules.get(template);
     if (!module) throw new Error(`template module ${template} was not loaded`);
     policy = await WasmPolicy.load(module, hostBuiltins);
-    if (dataId !== 0) policy.setData(data.get(dataId) ?? '{}');
+    if (dataId !== 0) policy.setData(texts.get(dataId) ?? '{}');
     instances.set(key, policy);
   }
   return policy;
+}
+
+/** `{"parameters":<json>,"review":` encoded once per constraint. */
+function inputPrefix(parameters: number): Uint8Array {
+  let prefix = inputPrefixes.get(parameters);
+  if (!prefix) {
+    prefix = encoder.encode(`{"parameters":${texts.get(parameters) ?? '{}'},"review":`);
+    inputPrefixes.set(parameters, prefix);
+  }
+  return prefix;
 }
 
 function dropInstancesOf(predicate: (key: string) => boolean): void {
@@ -30,49 +44,60 @@ function dropInstancesOf(predicate: (key: string) => boolean): void {
 
 parentPort!.on('message', (request: WorkerRequest) => {
   void handle(request).then(
-    (response) => parentPort!.postMessage(response),
+    (response) => response && parentPort!.postMessage(response),
     (error: unknown) => parentPort!.postMessage({ type: 'fatal', message: error instanceof Error ? error.message : String(error) } satisfies WorkerResponse),
   );
 });
 
-async function handle(request: WorkerRequest): Promise<WorkerResponse> {
+async function handle(request: WorkerRequest): Promise<WorkerResponse | undefined> {
   switch (request.type) {
     case 'init':
       progress = new Int32Array(request.progress);
-      return { type: 'ready' };
+      return undefined;
     case 'module':
       modules.set(request.id, request.module);
-      return { type: 'ack' };
-    case 'data':
-      data.set(request.id, request.json);
-      dropInstancesOf((key) => key.endsWith(`:${request.id}`));
-      return { type: 'ack' };
+      return undefined;
+    case 'text':
+      texts.set(request.id, request.json);
+      return undefined;
     case 'release':
       for (const id of request.modules) {
         modules.delete(id);
         dropInstancesOf((key) => key.startsWith(`${id}:`));
       }
-      for (const id of request.data) {
-        data.delete(id);
+      for (const id of request.texts) {
+        texts.delete(id);
+        inputPrefixes.delete(id);
         dropInstancesOf((key) => key.endsWith(`:${id}`));
       }
-      return { type: 'ack' };
-    case 'batch': {
-      const outcomes: TaskOutcome[] = [];
-      for (const [i, task] of request.tasks.entries()) {
-        if (progress) Atomics.store(progress, 0, i + 1);
-        try {
-          const policy = await instance(task.template, task.data);
-          const [result] = policy.evaluate(task.input);
-          outcomes.push({ results: Array.isArray(result) ? result : [] });
-        } catch (error) {
-          // A trapped instance may be left inconsistent; the next task gets a fresh one.
-          instances.delete(`${task.template}:${task.data}`);
-          outcomes.push({ error: error instanceof Error ? error.message : String(error) });
-        }
-      }
-      if (progress) Atomics.store(progress, 0, 0);
-      return { type: 'batch', outcomes };
+      return undefined;
+    case 'batch':
+      return { type: 'batch', seq: request.seq, outcomes: await evaluateBatch(request) };
+  }
+}
+
+async function evaluateBatch(request: Extract<WorkerRequest, { type: 'batch' }>): Promise<TaskOutcome[]> {
+  const outcomes: TaskOutcome[] = [];
+  const reviews: Array<Uint8Array | undefined> = [];
+  const { tasks } = request;
+  if (progress) Atomics.store(progress, 0, request.seq);
+  for (let i = 0; i * 4 < tasks.length; i++) {
+    const template = tasks[i * 4]!;
+    const data = tasks[i * 4 + 1]!;
+    const parameters = tasks[i * 4 + 2]!;
+    const reviewIndex = tasks[i * 4 + 3]!;
+    if (progress) Atomics.store(progress, 1, i + 1);
+    try {
+      const review = (reviews[reviewIndex] ??= encoder.encode(request.reviews[reviewIndex]));
+      const policy = await instance(template, data);
+      const [result] = policy.evaluateParts([inputPrefix(parameters), review, CLOSE]);
+      outcomes.push({ results: Array.isArray(result) ? result : [] });
+    } catch (error) {
+      // A trapped instance may be left inconsistent; the next task gets a fresh one.
+      instances.delete(`${template}:${data}`);
+      outcomes.push({ error: gatekeeperErrorText(error instanceof Error ? error.message : String(error)) });
     }
   }
+  if (progress) Atomics.store(progress, 1, 0);
+  return outcomes;
 }

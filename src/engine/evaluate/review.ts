@@ -75,8 +75,3 @@ export function addToInventory(inventory: Inventory, object: KubernetesObject): 
 export function inventoryData(inventory: Inventory): string {
   return JSON.stringify({ inventory });
 }
-
-/** Splices pre-serialised parts, so a review serialised once serves every constraint. */
-export function reviewInput(reviewJson: string, parametersJson: string): string {
-  return `{"parameters":${parametersJson},"review":${reviewJson}}`;
-}

@@ -118,13 +118,26 @@ export class WasmPolicy {
    * An undefined result is an empty array.
    */
   evaluate(inputJson: string, entrypoint?: string): unknown[] {
+    return this.evaluateParts([encoder.encode(inputJson)], entrypoint);
+  }
+
+  /**
+   * Like evaluate, with the input's JSON given as encoded pieces that are laid out one after the other:
+   * a review encoded once serves every constraint evaluated on it.
+   */
+  evaluateParts(parts: Uint8Array[], entrypoint?: string): unknown[] {
     const id = entrypoint === undefined ? 0 : this.entrypointIds.get(entrypoint);
     if (id === undefined) throw new Error(`unknown entrypoint ${entrypoint}`);
-    const input = encoder.encode(inputJson);
     const inputAddr = this.dataHeapPtr;
-    this.ensureCapacity(inputAddr + input.length);
-    this.bytes.set(input, inputAddr);
-    const resultAddr = this.exports.opa_eval(0, id, this.dataAddr, inputAddr, input.length, inputAddr + input.length, 0);
+    let length = 0;
+    for (const part of parts) length += part.length;
+    this.ensureCapacity(inputAddr + length);
+    let offset = inputAddr;
+    for (const part of parts) {
+      this.bytes.set(part, offset);
+      offset += part.length;
+    }
+    const resultAddr = this.exports.opa_eval(0, id, this.dataAddr, inputAddr, length, inputAddr + length, 0);
     const results = JSON.parse(this.readString(resultAddr)) as Array<{ result: unknown }>;
     return results.map((r) => r.result);
   }

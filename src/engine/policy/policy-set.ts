@@ -7,7 +7,7 @@ import { isExpansionTemplateDocument, readExpansionTemplate, type ExpansionTempl
 import { isGatekeeperConfigDocument, readGatekeeperConfig, type GatekeeperConfig } from '../match/gatekeeper-config.js';
 import type { InputError, Location } from '../model.js';
 import type { PolicyCompiler } from '../ports.js';
-import type { YamlDocument, YamlPositions } from '../repo/yaml-file.js';
+import type { YamlDocument } from '../repo/yaml-file.js';
 import { isRecord } from '../repo/security-tower.js';
 import { isConstraintDocument, readConstraint, type Constraint } from './constraint.js';
 import { compileParameterSchema, type ParameterSchema } from './parameter-schema.js';
@@ -33,16 +33,11 @@ export interface PolicySet {
   moduleIds: number[];
 }
 
-export interface PolicyDocument {
-  doc: YamlDocument;
-  positions: () => YamlPositions;
-}
-
 const compiledModules = new WeakMap<Uint8Array, WebAssembly.Module>();
 
-export async function loadPolicySet(documents: PolicyDocument[], compiler: PolicyCompiler, pool: EvaluationPool): Promise<PolicySet> {
+export async function loadPolicySet(documents: YamlDocument[], compiler: PolicyCompiler, pool: EvaluationPool): Promise<PolicySet> {
   const errors: InputError[] = [];
-  const templateDocs = documents.filter((d) => isTemplateDocument(d.doc.value));
+  const templateDocs = documents.filter((doc) => isTemplateDocument(doc.value));
   const loaded = await Promise.all(templateDocs.map((d) => loadTemplate(d, compiler, pool)));
   const templates = new Map<string, LoadedTemplate>();
   const moduleIds: number[] = [];
@@ -66,7 +61,7 @@ export async function loadPolicySet(documents: PolicyDocument[], compiler: Polic
   const expansionTemplates: ExpansionTemplate[] = [];
   let gatekeeperConfig: GatekeeperConfig | undefined;
   const failedTemplateKinds = new Set(loaded.filter((r) => !r.template && r.kind).map((r) => r.kind!));
-  for (const { doc } of documents) {
+  for (const doc of documents) {
     const location = { file: doc.file, line: doc.kindLine };
     const value = doc.value as Record<string, unknown>;
     if (isConstraintDocument(value)) {
@@ -95,16 +90,15 @@ export async function loadPolicySet(documents: PolicyDocument[], compiler: Polic
 }
 
 async function loadTemplate(
-  document: PolicyDocument,
+  doc: YamlDocument,
   compiler: PolicyCompiler,
   pool: EvaluationPool,
 ): Promise<{ template?: LoadedTemplate; kind?: string; errors: InputError[] }> {
-  const { doc } = document;
   const location = { file: doc.file, line: doc.kindLine };
   const value = doc.value as Record<string, unknown>;
   const spec = isRecord(value.spec) && isRecord(value.spec.crd) && isRecord(value.spec.crd.spec) ? value.spec.crd.spec : {};
   const kind = isRecord(spec.names) && typeof spec.names.kind === 'string' ? spec.names.kind : undefined;
-  const read = readTemplate(value, location, { doc: document.positions(), index: doc.index });
+  const read = readTemplate(value, location, doc.lines);
   if (!read.template) return { kind, errors: read.errors };
   const template = read.template;
 

@@ -2,7 +2,7 @@
 import type { RegoSource } from '../ports.js';
 import type { InputError, Location } from '../model.js';
 import { isRecord } from '../repo/security-tower.js';
-import type { YamlPositions } from '../repo/yaml-file.js';
+import { lineOfPath, type LineNode } from '../repo/yaml-file.js';
 
 export const TEMPLATE_GROUP = 'templates.gatekeeper.sh';
 const TEMPLATE_VERSIONS = new Set(['v1', 'v1beta1', 'v1alpha1']);
@@ -31,12 +31,12 @@ export function isTemplateDocument(value: unknown): boolean {
 
 /**
  * Reads a ConstraintTemplate; returns the template or the errors that make Gatekeeper reject it.
- * `positions` locates the Rego inside the file so compile errors point at the right line.
+ * `lines` locates the Rego inside the file so compile errors point at the right line.
  */
 export function readTemplate(
   value: Record<string, unknown>,
   location: Location,
-  positions: { doc: YamlPositions; index: number } | undefined,
+  lines: LineNode,
 ): { template?: ConstraintTemplate; errors: InputError[] } {
   const errors: InputError[] = [];
   const fail = (message: string) => errors.push({ location, code: 'template', message });
@@ -77,9 +77,8 @@ export function readTemplate(
   const validation = isRecord(crdSpec.validation) ? crdSpec.validation : {};
   const legacyDefault = version !== 'v1';
   const regoLine = (path: Array<string | number>) => {
-    const found = positions?.doc.lineOfPath(positions.index, path);
     // A block scalar's content starts on the line after its key.
-    return found ? found.line + 1 : location.line;
+    return lineOfPath(lines, path).line + 1;
   };
   const basePath = source.fromLegacy ? ['spec', 'targets', 0] : ['spec', 'targets', 0, 'code', source.codeIndex, 'source'];
   const moduleLines = [regoLine([...basePath, 'rego']), ...source.libs.map((_, i) => regoLine([...basePath, 'libs', i]) - 1)];

@@ -1,6 +1,6 @@
 // Multi-document YAML as Kubernetes tooling reads it (YAML 1.2, like gator's go-yaml v3), with the
 // limits that keep a hostile file from exhausting memory, and the source positions the report needs.
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml';
 import type { InputError } from '../model.js';
 
 export interface YamlLimits {
@@ -26,6 +26,7 @@ export interface YamlDocument {
   line: number;
   /** 1-based line of the top-level `kind:` key, else the document's first line. */
   kindLine: number;
+  lines: LineNode;
 }
 
 export interface ParsedYamlFile {
@@ -89,59 +90,58 @@ export function parseYamlFile(file: string, text: string, limits: YamlLimits = d
     }
     const contents = doc.contents as Node;
     const start = lineAt(contents.range?.[0] ?? doc.range[0]);
-    const kindKey = isMap(contents) ? contents.items.find((pair) => isScalar(pair.key) && pair.key.value === 'kind') : undefined;
-    const kindLine = kindKey && isScalar(kindKey.key) && kindKey.key.range ? lineAt(kindKey.key.range[0]) : start;
-    documents.push({ file, index: index++, value, line: start, kindLine });
+    const lines = lineTree(contents, start, lineAt);
+    documents.push({ file, index: index++, value, line: start, kindLine: lines.keys?.kind?.line ?? start, lines });
   }
   return { documents, errors };
 }
 
-/** A parsed file kept for finding the lines of fields, which only reports need. */
-export class YamlPositions {
-  private readonly lineCounter = new LineCounter();
-  private readonly docs: Document.Parsed[];
+/**
+ * The lines of a document's nodes, in the document's shape: a mapping's keys (each at its key's line),
+ * a sequence's items. Built in the one parse, so reports never parse a file twice.
+ */
+export interface LineNode {
+  line: number;
+  keys?: Record<string, LineNode>;
+  items?: LineNode[];
+}
 
-  constructor(text: string) {
-    const docs = parseAllDocuments(text, { lineCounter: this.lineCounter, version: '1.2' });
-    this.docs = (Array.isArray(docs) ? docs : [docs]).filter((doc) => doc.errors.length > 0 || doc.contents !== null);
-  }
-
-  /** The document with `index` as numbered by parseYamlFile (documents that failed to parse are skipped there). */
-  root(index: number): Node | undefined {
-    return this.docs.filter((doc) => doc.errors.length === 0)[index]?.contents ?? undefined;
-  }
-
-  line(node: { range?: [number, number, number] | null } | null | undefined): number | undefined {
-    const offset = node?.range?.[0];
-    return offset === undefined ? undefined : this.lineCounter.linePos(offset).line;
-  }
-
-  /**
-   * The line of the deepest existing key along `path` (a key's own line, where `privileged: true` is
-   * written), with how many path segments were found.
-   */
-  lineOfPath(index: number, path: Array<string | number>): { line: number; depth: number } | undefined {
-    let node: unknown = this.root(index);
-    let best: { line: number; depth: number } | undefined;
-    for (const [depth, segment] of path.entries()) {
-      if (isMap(node)) {
-        const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment));
-        if (!pair) break;
-        const line = this.line(pair.key as Node);
-        if (line !== undefined) best = { line, depth: depth + 1 };
-        node = pair.value;
-      } else if (isSeq(node) && typeof segment === 'number') {
-        const item = node.items[segment] as Node | undefined;
-        if (!item) break;
-        const line = this.line(item);
-        if (line !== undefined) best = { line, depth: depth + 1 };
-        node = item;
-      } else {
-        break;
-      }
+function lineTree(node: unknown, line: number, lineAt: (offset: number) => number): LineNode {
+  if (isMap(node)) {
+    const keys: Record<string, LineNode> = Object.create(null) as Record<string, LineNode>;
+    for (const pair of node.items) {
+      if (!isPair(pair) || !isScalar(pair.key) || !pair.key.range) continue;
+      keys[String(pair.key.value)] = lineTree(pair.value, lineAt(pair.key.range[0]), lineAt);
     }
-    return best;
+    return { line, keys };
   }
+  if (isSeq(node)) {
+    return { line, items: node.items.map((item) => lineTree(item, (item as Node | null)?.range ? lineAt((item as Node).range![0]) : line, lineAt)) };
+  }
+  return { line };
+}
+
+/** The line of the deepest existing node along `path`, with how many segments were found. */
+export function lineOfPath(root: LineNode, path: Array<string | number>): { line: number; depth: number } {
+  let node = root;
+  let depth = 0;
+  for (const segment of path) {
+    const next = typeof segment === 'number' ? node.items?.[segment] : node.keys?.[segment];
+    if (!next) break;
+    node = next;
+    depth++;
+  }
+  return { line: node.line, depth };
+}
+
+/** The node at `path`, when the whole path exists. */
+export function lineNodeAt(root: LineNode, path: Array<string | number>): LineNode | undefined {
+  let node: LineNode | undefined = root;
+  for (const segment of path) {
+    node = typeof segment === 'number' ? node?.items?.[segment] : node?.keys?.[segment];
+    if (!node) return undefined;
+  }
+  return node;
 }
 
 function firstLine(message: string): string {

@@ -1,13 +1,15 @@
 // Finds the line a violation is about. Rego results carry only a message (and free-form details), so
 // the engine reads them the way a person would: a field path in the details, else the container the
-// message names and the deepest field of it that the message mentions, else a field of the object the
-// message mentions (the shallowest: a Deployment's own labels before its pod template's), else the
-// object's `kind:` line.
-import { isMap, isPair, isScalar, isSeq, type Node } from 'yaml';
-import type { YamlPositions } from '../repo/yaml-file.js';
+// message names and the deepest field of it that the message mentions, else a field of the evaluated
+// object the message mentions (the shallowest: a Deployment's own labels before its pod template's),
+// else the object's `kind:` line.
+import { isRecord } from '../repo/security-tower.js';
+import { lineNodeAt, lineOfPath, type LineNode } from '../repo/yaml-file.js';
 
 export interface LineHint {
-  docIndex: number;
+  /** The document as written, and its lines. */
+  value: unknown;
+  lines: LineNode;
   kindLine: number;
   message: string;
   details: unknown;
@@ -21,73 +23,60 @@ const CONTAINER_FIELDS = ['containers', 'initContainers', 'ephemeralContainers']
 // Keys so common in messages and manifests that a mention says nothing about where the problem is.
 const UNINFORMATIVE_KEYS = new Set(['apiVersion', 'kind', 'metadata', 'spec', 'name', 'namespace', 'template', 'key', 'value', 'type', 'items']);
 
-export function violationLine(positions: YamlPositions, hint: LineHint): number {
-  const root = positions.root(hint.docIndex);
-  if (!root) return hint.kindLine;
-  const fromDetails = detailsPathLine(positions, hint);
+export function violationLine(hint: LineHint): number {
+  const fromDetails = detailsPathLine(hint);
   if (fromDetails !== undefined) return fromDetails;
-
-  const container = mentionedContainer(root, hint);
-  if (container) {
-    const field = mentionedKey(positions, container, hint.message, 'deepest');
-    return field ?? positions.line(container) ?? hint.kindLine;
-  }
-  const evaluated = nodeAt(root, hint.objectPath);
-  return mentionedKey(positions, (evaluated as Node | undefined) ?? root, hint.message, 'shallowest') ?? hint.kindLine;
+  const container = mentionedContainer(hint);
+  if (container) return mentionedKey(container, hint.message, 'deepest') ?? container.line;
+  const evaluated = lineNodeAt(hint.lines, hint.objectPath) ?? hint.lines;
+  return mentionedKey(evaluated, hint.message, 'shallowest') ?? hint.kindLine;
 }
 
-function detailsPathLine(positions: YamlPositions, hint: LineHint): number | undefined {
-  const details = hint.details;
-  if (details === null || typeof details !== 'object') return undefined;
-  for (const value of Object.values(details as Record<string, unknown>)) {
+function detailsPathLine(hint: LineHint): number | undefined {
+  if (!isRecord(hint.details)) return undefined;
+  for (const value of Object.values(hint.details)) {
     if (typeof value !== 'string' || !/^\.?[A-Za-z][\w-]*(\.|\[)/.test(value)) continue;
     const path = value
       .replace(/^\./, '')
       .split(/\.|\[|\]/)
       .filter(Boolean)
       .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
-    const found = positions.lineOfPath(hint.docIndex, path);
-    if (found && found.depth >= 2) return found.line;
+    const found = lineOfPath(hint.lines, path);
+    if (found.depth >= 2) return found.line;
   }
   return undefined;
 }
 
-function mentionedContainer(root: Node, hint: LineHint): Node | undefined {
-  let best: { node: Node; length: number } | undefined;
+function mentionedContainer(hint: LineHint): LineNode | undefined {
+  let best: { node: LineNode; length: number } | undefined;
   for (const podSpecPath of hint.podSpecPaths) {
-    const podSpec = nodeAt(root, podSpecPath);
-    if (!isMap(podSpec)) continue;
+    const podSpec = valueAt(hint.value, podSpecPath);
+    if (!isRecord(podSpec)) continue;
     for (const field of CONTAINER_FIELDS) {
-      const list = podSpec.get(field, true);
-      if (!isSeq(list)) continue;
-      for (const item of list.items) {
-        if (!isMap(item)) continue;
-        const name = item.get('name');
-        if (typeof name !== 'string' || name === '' || !mentions(hint.message, name)) continue;
-        if (!best || name.length > best.length) best = { node: item as Node, length: name.length };
-      }
+      const list = podSpec[field];
+      if (!Array.isArray(list)) continue;
+      list.forEach((container, i) => {
+        const name = isRecord(container) ? container.name : undefined;
+        if (typeof name !== 'string' || name === '' || !mentions(hint.message, name)) return;
+        const node = lineNodeAt(hint.lines, [...podSpecPath, field, i]);
+        if (node && (!best || name.length > best.length)) best = { node, length: name.length };
+      });
     }
   }
   return best?.node;
 }
 
-function mentionedKey(positions: YamlPositions, node: Node, message: string, prefer: 'deepest' | 'shallowest'): number | undefined {
+function mentionedKey(node: LineNode, message: string, prefer: 'deepest' | 'shallowest'): number | undefined {
   let best: { line: number; depth: number } | undefined;
-  const visit = (current: unknown, depth: number) => {
-    if (isMap(current)) {
-      for (const pair of current.items) {
-        if (!isPair(pair) || !isScalar(pair.key)) continue;
-        const key = String(pair.key.value);
-        if (!UNINFORMATIVE_KEYS.has(key) && mentions(message, key)) {
-          const line = positions.line(pair.key as Node);
-          const better = !best || (prefer === 'deepest' ? depth > best.depth : depth < best.depth);
-          if (line !== undefined && better) best = { line, depth };
-        }
-        visit(pair.value, depth + 1);
+  const visit = (current: LineNode, depth: number) => {
+    for (const [key, child] of Object.entries(current.keys ?? {})) {
+      if (!UNINFORMATIVE_KEYS.has(key) && mentions(message, key)) {
+        const better = !best || (prefer === 'deepest' ? depth > best.depth : depth < best.depth);
+        if (better) best = { line: child.line, depth };
       }
-    } else if (isSeq(current)) {
-      for (const item of current.items) visit(item, depth + 1);
+      visit(child, depth + 1);
     }
+    for (const item of current.items ?? []) visit(item, depth + 1);
   };
   visit(node, 0);
   return best?.line;
@@ -97,6 +86,7 @@ const mentionPatterns = new Map<string, RegExp>();
 
 /** Whether `word` appears in `text` as a whole token (names may contain `-` and `.`). */
 export function mentions(text: string, word: string): boolean {
+  if (!text.includes(word)) return false;
   let pattern = mentionPatterns.get(word);
   if (!pattern) {
     pattern = new RegExp(`(^|[^A-Za-z0-9_-])${word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^A-Za-z0-9_-])`);
@@ -106,17 +96,12 @@ export function mentions(text: string, word: string): boolean {
   return pattern.test(text);
 }
 
-function nodeAt(root: Node, path: Array<string | number>): unknown {
-  let node: unknown = root;
+function valueAt(value: unknown, path: Array<string | number>): unknown {
+  let node = value;
   for (const segment of path) {
-    if (isMap(node)) node = node.get(segment, true);
-    else if (isSeq(node) && typeof segment === 'number') node = node.items[segment];
+    if (Array.isArray(node) && typeof segment === 'number') node = node[segment];
+    else if (isRecord(node)) node = node[segment];
     else return undefined;
   }
   return node;
-}
-
-/** The line of `path` inside a document, for annotations and other known fields. */
-export function lineOfField(positions: YamlPositions, docIndex: number, path: Array<string | number>, fallback: number): number {
-  return positions.lineOfPath(docIndex, path)?.line ?? fallback;
 }

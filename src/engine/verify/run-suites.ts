@@ -4,7 +4,7 @@
 import { posix } from 'node:path';
 import { hostBuiltins } from '../evaluate/builtins.js';
 import type { EvaluationPool } from '../evaluate/evaluation-pool.js';
-import { addToInventory, buildReview, emptyInventory, inventoryData, reviewInput, type AdmissionRequestFields } from '../evaluate/review.js';
+import { addToInventory, buildReview, emptyInventory, inventoryData, type AdmissionRequestFields } from '../evaluate/review.js';
 import { UnsupportedBuiltinsError, WasmPolicy } from '../evaluate/wasm-policy.js';
 import { expand, isExpansionTemplateDocument, readExpansionTemplate, type ExpansionTemplate } from '../expand/expansion.js';
 import type { MatchTarget } from '../match/constraint-match.js';
@@ -15,7 +15,7 @@ import { isTemplateDocument, readTemplate, type ConstraintTemplate } from '../po
 import type { FileReader, PolicyCompiler } from '../ports.js';
 import { gvkOf, objectProblem, type KubernetesObject } from '../repo/kubernetes.js';
 import { isRecord } from '../repo/security-tower.js';
-import { parseYamlFile, YamlPositions, type YamlDocument } from '../repo/yaml-file.js';
+import { parseYamlFile, type YamlDocument } from '../repo/yaml-file.js';
 import { runAssertions } from './assertions.js';
 
 export interface CaseResult {
@@ -170,7 +170,8 @@ class SuiteContext {
 
     const messages: string[] = [];
     if (effectiveAction(constraint.spec, 'gator.gatekeeper.sh') !== null) {
-      const dataId = usesInventory ? this.options.pool.addData(inventoryData(inventory)) : 0;
+      const dataId = usesInventory ? this.options.pool.addText(inventoryData(inventory)) : 0;
+      const parametersId = this.options.pool.addText(constraint.parametersJson);
       try {
         const namespaceOf = (object: KubernetesObject | undefined) => {
           const ns = object?.metadata.namespace;
@@ -197,8 +198,8 @@ class SuiteContext {
             messages.push(target.prefix + matched.message);
             continue;
           }
-          const input = reviewInput(JSON.stringify(buildReview(target.object, target.request)), constraint.parametersJson);
-          const [outcome] = await this.options.pool.evaluate([{ template: moduleId, data: dataId, input }]);
+          const review = JSON.stringify(buildReview(target.object, target.request));
+          const [outcome] = await this.options.pool.evaluate([{ template: moduleId, data: dataId, parameters: parametersId, review }]);
           if (!outcome || 'error' in outcome) {
             messages.push(target.prefix + (outcome?.error ?? 'no result'));
             continue;
@@ -208,7 +209,7 @@ class SuiteContext {
           }
         }
       } finally {
-        if (dataId) this.options.pool.release([], [dataId]);
+        this.options.pool.release([], dataId ? [dataId, parametersId] : [parametersId]);
       }
     }
     const problem = runAssertions(assertions, messages);
@@ -225,7 +226,7 @@ class SuiteContext {
     if (parsed.errors.length > 0) return { error: `${path}: ${parsed.errors[0]!.message}` };
     const doc = parsed.documents.find((d) => isTemplateDocument(d.value));
     if (!doc) return { error: `${path} holds no ConstraintTemplate` };
-    const read = readTemplate(doc.value as Record<string, unknown>, { file, line: doc.kindLine }, { doc: new YamlPositions(text), index: doc.index });
+    const read = readTemplate(doc.value as Record<string, unknown>, { file, line: doc.kindLine }, doc.lines);
     if (!read.template) return { error: read.errors.map((e) => e.message).join('; ') };
     const template = read.template;
     const schema = compileParameterSchema(template.parametersSchema, { legacySchema: template.legacySchema });
