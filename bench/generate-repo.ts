@@ -93,8 +93,8 @@ function object(kind: (typeof KINDS)[number], i: number, namespace: string): Rec
 }
 
 /**
- * Copies every template and cycles through the valid constraints its gator suite uses (tests not
- * marked `invalid`) until `count` constraints exist.
+ * Copies every non-referential template and cycles through the valid constraints its gator suite
+ * uses (tests not marked `invalid`) until `count` constraints exist.
  */
 function copyPolicies(from: string, to: string, count: number): number {
   mkdirSync(join(to, 'constraint-templates'), { recursive: true });
@@ -109,6 +109,9 @@ function copyPolicies(from: string, to: string, count: number): number {
     }
     const tests = (suite.tests ?? []).filter((t) => !t.invalid && !t.skip && t.template && t.constraint);
     if (tests.length === 0) continue;
+    // Referential templates scan the inventory on every evaluation: their cost grows with the square
+    // of the repository, in Gatekeeper as here, and would hide whether the engine itself is linear.
+    if (readFileSync(join(from, name, tests[0]!.template!), 'utf8').includes('data.inventory')) continue;
     cpSync(join(from, name, tests[0]!.template!), join(to, 'constraint-templates', `${name}-template.yaml`));
     for (const path of new Set(tests.map((t) => t.constraint!))) constraints.push(readFileSync(join(from, name, path), 'utf8'));
   }

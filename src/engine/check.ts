@@ -16,7 +16,7 @@ import { sortReport } from './report/sort.js';
 import { clusterManifestFiles, clusterObjects, kustomizationFiles, namespaceRules, type SourceObject } from './repo/cluster-objects.js';
 import { objectRef } from './repo/kubernetes.js';
 import { isRecord, isSecurityTowerConfigFile, isUnder, readSecurityTowerConfig, type ClusterConfig, type SecurityTowerConfig } from './repo/security-tower.js';
-import { defaultYamlLimits, lineOfPath, parseYamlFile, sizeLimitError, type YamlDocument, type YamlLimits } from './repo/yaml-file.js';
+import { defaultYamlLimits, lineOfPath, sizeLimitError, type YamlDocument, type YamlLimits } from './repo/yaml-file.js';
 
 export interface CheckOptions {
   compiler: PolicyCompiler;
@@ -40,8 +40,8 @@ export class NoClusterError extends Error {
 
 export async function checkRepo(source: RepoSource, options: CheckOptions): Promise<Report> {
   const limits = { ...defaultYamlLimits, ...options.limits };
-  const files = new RepoFiles(source, limits);
-  const policyFiles = options.policies ? new RepoFiles(options.policies, limits) : files;
+  const files = new RepoFiles(source, limits, options.pool);
+  const policyFiles = options.policies ? new RepoFiles(options.policies, limits, options.pool) : files;
 
   const configDocs = await policyFiles.documents((await policyFiles.paths()).filter(isSecurityTowerConfigFile));
   const config = readSecurityTowerConfig(configDocs.documents);
@@ -361,6 +361,7 @@ class RepoFiles {
   constructor(
     private readonly source: RepoSource,
     private readonly limits: YamlLimits,
+    private readonly pool: EvaluationPool,
   ) {}
 
   async paths(): Promise<string[]> {
@@ -379,14 +380,17 @@ class RepoFiles {
     }
     if (toRead.length > 0) {
       const texts = await this.source.readFiles(toRead);
+      const readable: Array<{ path: string; text: string }> = [];
       for (const path of toRead) {
         const text = texts.get(path);
         if (text === undefined) {
           this.parsed.set(path, { documents: [], errors: [{ location: { file: path, line: 1 }, code: 'read', message: 'the file could not be read' }] });
-          continue;
+        } else {
+          readable.push({ path, text });
         }
-        this.parsed.set(path, parseYamlFile(path, text, this.limits));
       }
+      const parsed = await this.pool.parseYamlFiles(readable, this.limits);
+      readable.forEach(({ path }, i) => this.parsed.set(path, parsed[i]!));
     }
     const documents: YamlDocument[] = [];
     for (const path of paths) {

@@ -2,6 +2,7 @@
 // terminating a worker whose current evaluation runs too long (then its work continues on a fresh one).
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import type { ParsedYamlFile, YamlLimits } from '../repo/yaml-file.js';
 
 export interface EvaluationTask {
   /** Id returned by addModule. */
@@ -22,9 +23,13 @@ export type WorkerRequest =
   | { type: 'text'; id: number; json: string }
   | { type: 'release'; modules: number[]; texts: number[] }
   /** `tasks` holds four numbers per task: template, data, parameters, index in `reviews`. */
-  | { type: 'batch'; seq: number; reviews: string[]; tasks: number[] };
+  | { type: 'batch'; seq: number; reviews: string[]; tasks: number[] }
+  | { type: 'parse'; seq: number; files: Array<{ path: string; text: string }>; limits: YamlLimits };
 
-export type WorkerResponse = { type: 'batch'; seq: number; outcomes: TaskOutcome[] } | { type: 'fatal'; message: string };
+export type WorkerResponse =
+  | { type: 'batch'; seq: number; outcomes: TaskOutcome[] }
+  | { type: 'parsed'; seq: number; files: ParsedYamlFile[] }
+  | { type: 'fatal'; message: string };
 
 export interface EvaluationPoolOptions {
   /** Worker threads; defaults to the machine's parallelism. */
@@ -52,6 +57,7 @@ interface Slot {
 }
 
 const BATCH_BYTES = 256 * 1024;
+const PARSE_BYTES = 512 * 1024;
 const BATCH_TASKS = 512;
 /** Batches queued at one worker, so it never waits for the next message. */
 const IN_FLIGHT = 2;
@@ -63,6 +69,8 @@ export class EvaluationPool {
   private readonly queue: Batch[] = [];
   private nextId = 1;
   private nextSeq = 1;
+  private readonly parsing = new Map<number, { resolve: (files: ParsedYamlFile[]) => void; reject: (error: Error) => void }>();
+  private nextParser = 0;
   private readonly watchdog: NodeJS.Timeout;
   private closed = false;
 
@@ -123,6 +131,27 @@ export class EvaluationPool {
     return outcomes;
   }
 
+  /**
+   * Parses YAML files on the workers, so both cores share the work of large repositories. Results
+   * are in the order of `files`.
+   */
+  async parseYamlFiles(files: Array<{ path: string; text: string }>, limits: YamlLimits): Promise<ParsedYamlFile[]> {
+    const chunks: Array<Promise<ParsedYamlFile[]>> = [];
+    let start = 0;
+    while (start < files.length) {
+      let end = start;
+      let bytes = 0;
+      while (end < files.length && (end === start || bytes < PARSE_BYTES)) bytes += files[end++]!.text.length;
+      const chunk = files.slice(start, end);
+      const seq = this.nextSeq++;
+      const slot = this.slots[this.nextParser++ % this.slots.length]!;
+      chunks.push(new Promise((resolve, reject) => this.parsing.set(seq, { resolve, reject })));
+      post(slot.worker, { type: 'parse', seq, files: chunk, limits });
+      start = end;
+    }
+    return (await Promise.all(chunks)).flat();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.watchdog);
@@ -152,7 +181,11 @@ export class EvaluationPool {
     for (const [id, module] of this.modules) post(worker, { type: 'module', id, module });
     for (const [id, json] of this.texts) post(worker, { type: 'text', id, json });
     worker.on('message', (response: WorkerResponse) => {
-      if (response.type === 'batch') {
+      if (response.type === 'parsed') {
+        const pending = this.parsing.get(response.seq);
+        this.parsing.delete(response.seq);
+        pending?.resolve(response.files);
+      } else if (response.type === 'batch') {
         const index = slot.batches.findIndex((b) => b.seq === response.seq);
         if (index < 0) return;
         const [batch] = slot.batches.splice(index, 1);
@@ -195,6 +228,11 @@ export class EvaluationPool {
     const runningTask = Atomics.load(slot.progress, 1) - 1;
     const batches = slot.batches;
     slot.batches = [];
+    // Parsing is not retried: a file that kills a worker is reported, not parsed again.
+    for (const [seq, pending] of this.parsing) {
+      this.parsing.delete(seq);
+      pending.reject(new Error(`YAML parsing failed: ${message}`));
+    }
     this.slots[index] = this.spawn();
     void slot.worker.terminate();
     const requeue: Batch[] = [];

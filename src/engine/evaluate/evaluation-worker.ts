@@ -4,6 +4,7 @@
 import { parentPort } from 'node:worker_threads';
 import { hostBuiltins } from './builtins.js';
 import type { TaskOutcome, WorkerRequest, WorkerResponse } from './evaluation-pool.js';
+import { parseYamlFile } from '../repo/yaml-file.js';
 import { gatekeeperErrorText } from './runtime-error.js';
 import { WasmPolicy } from './wasm-policy.js';
 
@@ -73,6 +74,8 @@ async function handle(request: WorkerRequest): Promise<WorkerResponse | undefine
       return undefined;
     case 'batch':
       return { type: 'batch', seq: request.seq, outcomes: await evaluateBatch(request) };
+    case 'parse':
+      return { type: 'parsed', seq: request.seq, files: request.files.map((file) => parseYamlFile(file.path, file.text, request.limits)) };
   }
 }
 

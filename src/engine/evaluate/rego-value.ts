@@ -110,8 +110,9 @@ class Parser {
   }
 
   private number(): RegoValue {
-    const match = /^[-+.\deE]+/.exec(this.text.slice(this.pos, this.pos + 4096));
-    const text = match?.[0] ?? '';
+    let end = this.pos;
+    while (end < this.text.length && /[-+.\deE]/.test(this.text[end]!)) end++;
+    const text = this.text.slice(this.pos, end);
     if (!NUMBER_PATTERN.test(text)) this.fail('expected a value');
     this.pos += text.length;
     return { type: 'number', text };
@@ -460,13 +461,13 @@ export function sortedEntries(object: Extract<RegoValue, { type: 'object' }>): A
 }
 
 /** A number's exact value as sign, significant digits (no leading or trailing zeros) and exponent: ±0.digits × 10^exp. */
-export interface DecimalParts {
+interface DecimalParts {
   negative: boolean;
   digits: string;
   exponent: bigint;
 }
 
-export function decimalParts(text: string): DecimalParts {
+function decimalParts(text: string): DecimalParts {
   const m = /^([-+]?)(\d*)(?:\.(\d*))?(?:[eE]([-+]?\d+))?$/.exec(text);
   if (!m) throw new RegoParseError(`invalid number ${JSON.stringify(text)}`);
   const intPart = m[2] ?? '';
@@ -481,7 +482,7 @@ export function decimalParts(text: string): DecimalParts {
   return { negative: m[1] === '-', digits: all, exponent };
 }
 
-export function compareNumberText(a: string, b: string): number {
+function compareNumberText(a: string, b: string): number {
   if (a === b) return 0;
   const x = decimalParts(a);
   const y = decimalParts(b);

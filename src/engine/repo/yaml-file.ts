@@ -108,10 +108,14 @@ export interface LineNode {
 
 function lineTree(node: unknown, line: number, lineAt: (offset: number) => number): LineNode {
   if (isMap(node)) {
-    const keys: Record<string, LineNode> = Object.create(null) as Record<string, LineNode>;
+    const keys: Record<string, LineNode> = {};
     for (const pair of node.items) {
       if (!isPair(pair) || !isScalar(pair.key) || !pair.key.range) continue;
-      keys[String(pair.key.value)] = lineTree(pair.value, lineAt(pair.key.range[0]), lineAt);
+      const key = String(pair.key.value);
+      const value = lineTree(pair.value, lineAt(pair.key.range[0]), lineAt);
+      // `__proto__` is a legal YAML key and must stay data.
+      if (key === '__proto__') Object.defineProperty(keys, key, { value, enumerable: true, writable: true, configurable: true });
+      else keys[key] = value;
     }
     return { line, keys };
   }
@@ -126,7 +130,7 @@ export function lineOfPath(root: LineNode, path: Array<string | number>): { line
   let node = root;
   let depth = 0;
   for (const segment of path) {
-    const next = typeof segment === 'number' ? node.items?.[segment] : node.keys?.[segment];
+    const next = child(node, segment);
     if (!next) break;
     node = next;
     depth++;
@@ -138,10 +142,16 @@ export function lineOfPath(root: LineNode, path: Array<string | number>): { line
 export function lineNodeAt(root: LineNode, path: Array<string | number>): LineNode | undefined {
   let node: LineNode | undefined = root;
   for (const segment of path) {
-    node = typeof segment === 'number' ? node?.items?.[segment] : node?.keys?.[segment];
+    node = child(node, segment);
     if (!node) return undefined;
   }
   return node;
+}
+
+// Own properties only: a YAML key may well be called `constructor`.
+function child(node: LineNode, segment: string | number): LineNode | undefined {
+  if (typeof segment === 'number') return node.items?.[segment];
+  return node.keys && Object.hasOwn(node.keys, segment) ? node.keys[segment] : undefined;
 }
 
 function firstLine(message: string): string {

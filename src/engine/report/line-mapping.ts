@@ -67,10 +67,12 @@ function mentionedContainer(hint: LineHint): LineNode | undefined {
 }
 
 function mentionedKey(node: LineNode, message: string, prefer: 'deepest' | 'shallowest'): number | undefined {
+  // Keys are plain identifiers: looking them up among the message's words beats a regex per key.
+  const words = new Set(message.split(/[^A-Za-z0-9_-]+/));
   let best: { line: number; depth: number } | undefined;
   const visit = (current: LineNode, depth: number) => {
     for (const [key, child] of Object.entries(current.keys ?? {})) {
-      if (!UNINFORMATIVE_KEYS.has(key) && mentions(message, key)) {
+      if (words.has(key) && !UNINFORMATIVE_KEYS.has(key)) {
         const better = !best || (prefer === 'deepest' ? depth > best.depth : depth < best.depth);
         if (better) best = { line: child.line, depth };
       }
