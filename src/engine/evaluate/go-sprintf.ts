@@ -6,10 +6,11 @@ import type { RegoValue } from './rego-value.js';
 import { formatRegoValue, goEscapeRune, goIsPrint, goQuote } from './rego-value.js';
 
 /**
- * Go type name printed for integer arguments in error verbs (`%!s(int64=5)`). OPA 1.22 (our pinned
- * CLI) passes int64; OPA 1.17.1, which Gatekeeper 3.21 embeds, passed int and printed `%!s(int=5)`.
+ * Go type name printed for integer arguments in error verbs (`%!s(int=5)`). Gatekeeper's OPA (1.17.1)
+ * passes int, and gator prints `%!f(int=01)`; the pinned OPA CLI (1.22) would say int64. Gatekeeper
+ * wins. Only bad-verb text, %T and %!(EXTRA …) show the name.
  */
-export const SPRINTF_INT_TYPE = 'int64';
+export const SPRINTF_INT_TYPE = 'int';
 
 /** The Go values OPA's sprintf can produce from Rego values. */
 type GoArg =

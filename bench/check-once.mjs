@@ -1,0 +1,26 @@
+// One `parapet check` of a repository in a fresh process, as the CLI runs it (the built dist, no
+// TypeScript loader), printing its timings and peak memory as JSON. Used by bench/run.ts.
+import { FsSource } from '../dist/cli/fs-source.js';
+import { checkRepo, EvaluationPool, errorCount } from '../dist/engine/index.js';
+import { OpaCompiler } from '../dist/opa/opa-compiler.js';
+
+const [repo, cacheDir] = process.argv.slice(2);
+const started = performance.now();
+const pool = EvaluationPool.start({ timeoutMs: 10_000 });
+try {
+  const report = await checkRepo(new FsSource(repo), { compiler: new OpaCompiler({ cacheDir }), pool });
+  const cluster = report.clusters[0];
+  console.log(
+    JSON.stringify({
+      seconds: (performance.now() - started) / 1000,
+      maxRssMiB: process.resourceUsage().maxRSS / 1024,
+      evaluations: cluster?.stats.evaluations ?? 0,
+      constraints: cluster?.stats.constraints ?? 0,
+      violations: report.clusters.flatMap((c) => c.violations.map((v) => `${v.constraint}|${v.object.kind}|${v.object.namespace ?? ''}|${v.object.name}|${v.message}`)),
+      errors: errorCount(report),
+      firstErrors: [...report.errors, ...report.clusters.flatMap((c) => c.errors)].slice(0, 5).map((e) => `${e.location.file}:${e.location.line} ${e.message}`),
+    }),
+  );
+} finally {
+  await pool.close();
+}
