@@ -1,0 +1,92 @@
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { OpaCompiler, defaultOpaPath } from '../../src/opa/opa-compiler.js';
+
+const privileged = {
+  version: 'v1' as const,
+  libs: [],
+  rego: `package k8sprivileged
+
+violation contains {"msg": msg} if {
+  some c in input.review.object.spec.containers
+  c.securityContext.privileged
+  msg := sprintf("privileged container %v", [c.name])
+}
+`,
+};
+
+/** An opa that logs each subcommand before running the real one. */
+function loggingOpa(): { path: string; calls: () => string[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'parapet-opa-log-'));
+  const log = join(dir, 'calls.log');
+  writeFileSync(log, '');
+  const path = join(dir, 'opa');
+  writeFileSync(path, `#!/bin/sh\necho "$1" >> "${log}"\nexec "${defaultOpaPath}" "$@"\n`);
+  chmodSync(path, 0o755);
+  return { path, calls: () => readFileSync(log, 'utf8').split('\n').filter(Boolean) };
+}
+
+describe('compiling templates with the pinned opa', () => {
+  it('builds one Wasm module with the template’s violation rule as entrypoint', async () => {
+    const outcome = await new OpaCompiler({ cacheDir: null }).compile(privileged);
+    expect(outcome.ok).toBe(true);
+    if (!outcome.ok) return;
+    expect(outcome.entrypoint).toBe('k8sprivileged/violation');
+    expect(outcome.usesInventory).toBe(false);
+    expect(new WebAssembly.Module(outcome.wasm as Uint8Array<ArrayBuffer>)).toBeInstanceOf(WebAssembly.Module);
+  });
+
+  it('compiles nothing the second time: modules are cached by content hash', async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'parapet-cache-'));
+    const first = loggingOpa();
+    await new OpaCompiler({ cacheDir, opaPath: first.path }).compile(privileged);
+    expect(first.calls()).toContain('build');
+
+    const second = loggingOpa();
+    const outcome = await new OpaCompiler({ cacheDir, opaPath: second.path }).compile(privileged);
+    expect(outcome.ok).toBe(true);
+    // Only the version, which is part of the cache key, is asked for.
+    expect(second.calls()).toEqual(['version']);
+  });
+
+  it('caches a template that does not compile too, with its problems', async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'parapet-cache-'));
+    const broken = { ...privileged, rego: 'package broken\n\nviolation contains msg if {\n  msg := \n}\n' };
+    const first = await new OpaCompiler({ cacheDir }).compile(broken);
+    const second = loggingOpa();
+    const again = await new OpaCompiler({ cacheDir, opaPath: second.path }).compile(broken);
+    expect(again).toEqual(first);
+    expect(first.ok).toBe(false);
+    expect(second.calls()).toEqual(['version']);
+  });
+
+  it('recompiles when the Rego changes', async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'parapet-cache-'));
+    await new OpaCompiler({ cacheDir }).compile(privileged);
+    const opa = loggingOpa();
+    await new OpaCompiler({ cacheDir, opaPath: opa.path }).compile({ ...privileged, rego: privileged.rego.replace('privileged container', 'privileged:') });
+    expect(opa.calls()).toContain('build');
+  });
+
+  it('notices templates that read data.inventory', async () => {
+    const outcome = await new OpaCompiler({ cacheDir: null }).compile({
+      version: 'v1',
+      libs: [],
+      rego: `package uniquename
+
+violation contains {"msg": "taken"} if {
+  other := data.inventory.namespace[_]["v1"].Service[input.review.object.metadata.name]
+  other.metadata.uid != input.review.object.metadata.uid
+}
+`,
+    });
+    expect(outcome.ok && outcome.usesInventory).toBe(true);
+  });
+
+  it('explains how to get opa when the binary is missing', async () => {
+    const compiler = new OpaCompiler({ cacheDir: null, opaPath: '/nonexistent/opa' });
+    await expect(compiler.compile(privileged)).rejects.toThrow(/npm ci/);
+  });
+});
