@@ -316,6 +316,19 @@ export function regoValueToJson(value: RegoValue): unknown {
 
 /** The value as text `opa_value_parse` accepts: dump format, strings JSON-escaped, numbers verbatim. */
 export function regoValueToText(value: RegoValue): string {
+  return writeRegoValue(value, { quote: (s) => JSON.stringify(s), comma: ',', colon: ':', sorted: false });
+}
+
+interface TextStyle {
+  quote: (s: string) => string;
+  comma: string;
+  colon: string;
+  /** Go OPA prints sets and object keys in its value order. */
+  sorted: boolean;
+}
+
+function writeRegoValue(value: RegoValue, style: TextStyle): string {
+  const write = (v: RegoValue) => writeRegoValue(v, style);
   switch (value.type) {
     case 'null':
       return 'null';
@@ -324,13 +337,14 @@ export function regoValueToText(value: RegoValue): string {
     case 'number':
       return value.text;
     case 'string':
-      return JSON.stringify(value.value);
+      return style.quote(value.value);
     case 'array':
-      return `[${value.items.map(regoValueToText).join(',')}]`;
+      return `[${value.items.map(write).join(style.comma)}]`;
     case 'set':
-      return value.items.length === 0 ? 'set()' : `{${value.items.map(regoValueToText).join(',')}}`;
+      if (value.items.length === 0) return 'set()';
+      return `{${(style.sorted ? sortedItems(value) : value.items).map(write).join(style.comma)}}`;
     case 'object':
-      return `{${value.entries.map(([k, v]) => `${regoValueToText(k)}:${regoValueToText(v)}`).join(',')}}`;
+      return `{${(style.sorted ? sortedEntries(value) : value.entries).map(([k, v]) => `${write(k)}${style.colon}${write(v)}`).join(style.comma)}}`;
   }
 }
 
@@ -505,24 +519,7 @@ function compareNumberText(a: string, b: string): number {
  * `": "` separators, strings quoted like Go's `strconv.Quote`, numbers as their original text.
  */
 export function formatRegoValue(value: RegoValue): string {
-  switch (value.type) {
-    case 'null':
-      return 'null';
-    case 'boolean':
-      return value.value ? 'true' : 'false';
-    case 'number':
-      return value.text;
-    case 'string':
-      return goQuote(value.value);
-    case 'array':
-      return `[${value.items.map(formatRegoValue).join(', ')}]`;
-    case 'set':
-      return value.items.length === 0 ? 'set()' : `{${sortedItems(value).map(formatRegoValue).join(', ')}}`;
-    case 'object':
-      return `{${sortedEntries(value)
-        .map(([k, v]) => `${formatRegoValue(k)}: ${formatRegoValue(v)}`)
-        .join(', ')}}`;
-  }
+  return writeRegoValue(value, { quote: (s) => goQuote(s), comma: ', ', colon: ': ', sorted: true });
 }
 
 const HEX = '0123456789abcdef';
