@@ -15,7 +15,14 @@ export class GitSource implements RepoSource {
 
   async listFiles(): Promise<RepoFile[]> {
     const prefix = await this.treePrefix();
-    const out = await git(this.dir, ['ls-tree', '-r', '-l', '-z', `${this.ref}:${prefix}`]).catch((error: Error) => {
+    // Checked on its own so an unknown ref gets a plain message rather than ls-tree's about `ref:prefix`;
+    // `--end-of-options` keeps a ref that starts with `-` from being read as an option.
+    await git(this.dir, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${this.ref}^{commit}`]).catch(() => {
+      throw new UsageError(`--base ${this.ref}: no such commit in the git repository`);
+    });
+    // --full-tree: run from a subfolder, ls-tree would otherwise list only that subfolder *within*
+    // `ref:prefix` (prefix twice), which is empty, and every violation would look new.
+    const out = await git(this.dir, ['ls-tree', '--full-tree', '-r', '-l', '-z', `${this.ref}:${prefix}`]).catch((error: Error) => {
       throw new UsageError(`cannot read git revision ${this.ref}: ${error.message.trim()}`);
     });
     const files: RepoFile[] = [];

@@ -28,9 +28,14 @@ const commands: Record<string, { run: (args: string[], io: CliIo) => Promise<num
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [first, ...rest] = argv;
-  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+  if (first === undefined) {
+    // No command is a usage error: the help goes to stderr, so nothing piped from stdout mistakes it for output.
+    io.stderr(help);
+    return 2;
+  }
+  if (first === '--help' || first === '-h' || first === 'help') {
     io.stdout(help);
-    return first === undefined ? 2 : 0;
+    return 0;
   }
   if (first === '--version' || first === '-v') {
     io.stdout(`${version}\n`);
@@ -48,8 +53,13 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   try {
     return await command.run(rest, io);
   } catch (error) {
-    if (error instanceof UsageError || error instanceof ConfigError || isParseArgsError(error)) {
-      io.stderr(`parapet ${first}: ${(error as Error).message}\n`);
+    if (isParseArgsError(error)) {
+      // Node's own text goes on about `--` and positionals after its first sentence; the help says more.
+      io.stderr(`parapet ${first}: ${(error as Error).message.split('. ')[0]} (see 'parapet ${first} --help')\n`);
+      return 2;
+    }
+    if (error instanceof UsageError || error instanceof ConfigError) {
+      io.stderr(`parapet ${first}: ${error.message}\n`);
       return 2;
     }
     io.stderr(`parapet ${first}: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

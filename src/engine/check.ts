@@ -4,7 +4,7 @@ import { annotationsAt, blankExclusions, findAcceptance, podTemplatePath, type A
 import type { EvaluationPool, EvaluationTask, TaskOutcome } from './evaluate/evaluation-pool.js';
 import { addToInventory, buildReview, emptyInventory, inventoryData } from './evaluate/review.js';
 import { defaultExpansionTemplates, expand, type Resultant } from './expand/expansion.js';
-import { effectiveAction } from './match/enforcement.js';
+import { AUDIT_ENFORCEMENT_POINT, effectiveAction, WEBHOOK_ENFORCEMENT_POINT } from './match/enforcement.js';
 import { isExcluded } from './match/gatekeeper-config.js';
 import type { MatchTarget } from './match/constraint-match.js';
 import type { ClusterReport, EnforcementAction, InputError, Report, Violation } from './model.js';
@@ -141,11 +141,18 @@ interface PendingViolation {
   message: string;
   details: unknown;
   cluster: string;
+  /**
+   * False for autorejections and evaluation errors: Security Tower's acceptances live in the policies'
+   * Rego, so they can only ever suppress what a template reports, never a failure around it.
+   */
+  acceptable: boolean;
 }
+
+type PendingItem = Omit<PendingViolation, 'message' | 'details' | 'acceptable'>;
 
 interface PreparedChunk {
   tasks: EvaluationTask[];
-  meta: Array<Omit<PendingViolation, 'message' | 'details'>>;
+  meta: PendingItem[];
 }
 
 /** Matches and evaluates objects against one cluster's constraints. */
@@ -154,6 +161,7 @@ class ClusterEvaluator {
   evaluations = 0;
   private readonly actions = new Map<Constraint, EnforcementAction | null>();
   private readonly parameters = new Map<Constraint, number>();
+  private readonly auditOnly = new Set<Constraint>();
 
   constructor(
     private readonly cluster: string,
@@ -163,7 +171,11 @@ class ClusterEvaluator {
     private readonly pool: EvaluationPool,
   ) {
     for (const constraint of policies.constraints) {
-      this.actions.set(constraint, effectiveAction(constraint.spec, 'validation.gatekeeper.sh'));
+      // The webhook's action decides what blocks. A constraint scoped to audit only never rejects
+      // anything, but the cluster's audit still lists its results: report them, as dryrun.
+      const atWebhook = effectiveAction(constraint.spec, WEBHOOK_ENFORCEMENT_POINT);
+      if (atWebhook === null && effectiveAction(constraint.spec, AUDIT_ENFORCEMENT_POINT) !== null) this.auditOnly.add(constraint);
+      this.actions.set(constraint, atWebhook ?? (this.auditOnly.has(constraint) ? 'dryrun' : null));
       this.parameters.set(constraint, pool.addText(constraint.parametersJson));
     }
   }
@@ -175,7 +187,7 @@ class ClusterEvaluator {
   /** Expands and matches; returns the evaluations to run. Autorejections are recorded right away. */
   prepare(sources: SourceObject[], expansionTemplates: typeof defaultExpansionTemplates, errors: InputError[]): PreparedChunk {
     const tasks: EvaluationTask[] = [];
-    const meta: Array<Omit<PendingViolation, 'message' | 'details'>> = [];
+    const meta: PendingItem[] = [];
     for (const source of sources) {
       const namespace = this.namespaceOf(source);
       const expanded = expand(source.object, expansionTemplates);
@@ -192,12 +204,14 @@ class ClusterEvaluator {
         for (const constraint of this.policies.constraints) {
           const base = this.actions.get(constraint);
           if (base === null || base === undefined) continue;
-          const action = (target.resultant?.template.enforcementAction as EnforcementAction | undefined) ?? base;
+          // An ExpansionTemplate's override applies where the constraint runs; audit-only results never block.
+          const override = this.auditOnly.has(constraint) ? undefined : (target.resultant?.template.enforcementAction as EnforcementAction | undefined);
+          const action = override ?? base;
           const item = { source, resultant: target.resultant, constraint, action, cluster: this.cluster };
           const matched = constraint.matches(matchTarget);
           if (matched.matches === false) continue;
           if (matched.matches === 'error') {
-            this.violations.push({ ...item, message: this.prefixed(item.resultant, matched.message), details: {} });
+            this.violations.push({ ...item, message: this.prefixed(item.resultant, matched.message), details: {}, acceptable: false });
             continue;
           }
           reviewJson ??= JSON.stringify(buildReview(target.object, {}, namespace?.object));
@@ -216,19 +230,19 @@ class ClusterEvaluator {
     outcomes.forEach((outcome, i) => this.collect(meta[i]!, outcome));
   }
 
-  private collect(item: Omit<PendingViolation, 'message' | 'details'>, outcome: TaskOutcome): void {
+  private collect(item: PendingItem, outcome: TaskOutcome): void {
     if ('error' in outcome) {
       // Gatekeeper turns an evaluation error into one result per constraint carrying the error text.
-      this.violations.push({ ...item, message: this.prefixed(item.resultant, outcome.error), details: {} });
+      this.violations.push({ ...item, message: this.prefixed(item.resultant, outcome.error), details: {}, acceptable: false });
       return;
     }
     for (const result of outcome.results) {
       if (!isRecord(result) || !('msg' in result)) continue; // Gatekeeper's hook drops results without msg
       if (typeof result.msg !== 'string') {
-        this.violations.push({ ...item, message: this.prefixed(item.resultant, `result msg is not a string: ${JSON.stringify(result.msg)}`), details: {} });
+        this.violations.push({ ...item, message: this.prefixed(item.resultant, `result msg is not a string: ${JSON.stringify(result.msg)}`), details: {}, acceptable: false });
         continue;
       }
-      this.violations.push({ ...item, message: this.prefixed(item.resultant, result.msg), details: result.details ?? {} });
+      this.violations.push({ ...item, message: this.prefixed(item.resultant, result.msg), details: result.details ?? {}, acceptable: true });
     }
   }
 
@@ -298,7 +312,7 @@ function locate(pending: PendingViolation, namespaces: Map<string, SourceObject>
   });
 
   let acceptance: Violation['acceptance'] = null;
-  if (!pending.constraint.ignoreRiskAcceptances) {
+  if (pending.acceptable && !pending.constraint.ignoreRiskAcceptances) {
     const found = findAcceptance(pending.constraint.template.name, acceptanceSources(source, namespaces, owners));
     if (found) {
       const origin = found.source.origin;

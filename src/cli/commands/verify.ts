@@ -2,6 +2,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseAllDocuments } from 'yaml';
 import { isSuiteFile, verifySuites, type SuiteResult } from '../../engine/index.js';
 import { UsageError } from '../../errors.js';
 import type { CliIo } from '../io.js';
@@ -47,11 +48,21 @@ async function findSuites(path: string): Promise<string[]> {
     for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const child = join(dir, entry.name);
       if (entry.isDirectory() && entry.name !== 'node_modules' && entry.name !== '.git') await walk(child);
-      else if (entry.isFile() && /\.ya?ml$/.test(entry.name) && isSuiteFile(await readFile(child, 'utf8'))) found.push(child);
+      else if (entry.isFile() && /\.ya?ml$/.test(entry.name) && looksLikeSuite(await readFile(child, 'utf8'))) found.push(child);
     }
   };
   await walk(path);
   return found;
+}
+
+/**
+ * A suite, or a file that would be one but does not parse: that one is run too, so its YAML error fails
+ * the run (as in gator) instead of the suite silently dropping out of it.
+ */
+function looksLikeSuite(text: string): boolean {
+  if (isSuiteFile(text)) return true;
+  const mentionsSuite = /\btest\.gatekeeper\.sh\//.test(text) && /\bkind:\s*["']?Suite\b/.test(text);
+  return mentionsSuite && parseAllDocuments(text).some((doc) => doc.errors.length > 0);
 }
 
 function toPosix(path: string): string {

@@ -124,10 +124,13 @@ function generate(parent: KubernetesObject, source: Record<string, unknown>, gvk
   const copy = structuredClone(source);
   const metadata = isRecord(copy.metadata) ? copy.metadata : {};
   const parentName = typeof parent.metadata.name === 'string' ? parent.metadata.name : '';
-  metadata.name = `${parentName}-${gvk.kind.toLowerCase()}`;
+  metadata.name = `${parentName}-${gvk.kind}`.toLowerCase(); // mockNameForResource lower-cases it all
   if (typeof parent.metadata.namespace === 'string' && parent.metadata.namespace !== '') metadata.namespace = parent.metadata.namespace;
+  // ensureOwnerReference: none for a parent without a name (generateName only), no duplicates, and
+  // `uid` is always there because metav1.OwnerReference serialises it without omitempty.
   const owners = Array.isArray(metadata.ownerReferences) ? metadata.ownerReferences : [];
-  metadata.ownerReferences = [...owners, { apiVersion: parent.apiVersion, kind: parent.kind, name: parentName }];
+  const owned = owners.some((ref) => isRecord(ref) && ref.apiVersion === parent.apiVersion && ref.kind === parent.kind && ref.name === parentName);
+  if (parentName !== '' && !owned) metadata.ownerReferences = [...owners, { apiVersion: parent.apiVersion, kind: parent.kind, name: parentName, uid: '' }];
   const { metadata: _ignored, ...rest } = copy;
   return {
     apiVersion: gvk.group === '' ? gvk.version : `${gvk.group}/${gvk.version}`,

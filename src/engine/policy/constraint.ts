@@ -3,6 +3,7 @@
 import type { InputError, Location } from '../model.js';
 import { compileMatch, type MatchResult, type MatchTarget } from '../match/constraint-match.js';
 import { enforcementProblems } from '../match/enforcement.js';
+import { formatFieldPath } from '../match/label-selector.js';
 import { isRecord } from '../repo/security-tower.js';
 import type { ConstraintTemplate } from './template.js';
 import { applyParameterSchema, type ParameterSchema } from './parameter-schema.js';
@@ -67,7 +68,7 @@ export function readConstraint(
   }
   for (const problem of enforcementProblems(spec)) fail(problem);
   const match = compileMatch(spec.match);
-  for (const problem of match.problems) fail(`${['spec', 'match', ...problem.path].join('.')}: ${problem.message}`, 'schema');
+  for (const problem of match.problems) fail(`${formatFieldPath(['spec', 'match', ...problem.path])}: ${problem.message}`, 'schema');
 
   let parameters: unknown = spec.parameters ?? {};
   if (entry.schema) {

@@ -77,11 +77,12 @@ export function readTemplate(
   const validation = isRecord(crdSpec.validation) ? crdSpec.validation : {};
   const legacyDefault = version !== 'v1';
   const regoLine = (path: Array<string | number>) => {
-    // A block scalar's content starts on the line after its key.
+    // A block scalar's content starts on the line after its header: after `rego: |` for the main
+    // module, after `- |` (where a list item's node starts) for a lib.
     return lineOfPath(lines, path).line + 1;
   };
   const basePath = source.fromLegacy ? ['spec', 'targets', 0] : ['spec', 'targets', 0, 'code', source.codeIndex, 'source'];
-  const moduleLines = [regoLine([...basePath, 'rego']), ...source.libs.map((_, i) => regoLine([...basePath, 'libs', i]) - 1)];
+  const moduleLines = [regoLine([...basePath, 'rego']), ...source.libs.map((_, i) => regoLine([...basePath, 'libs', i]))];
   return {
     errors,
     template: {

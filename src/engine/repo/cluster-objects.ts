@@ -21,7 +21,7 @@ export function isNonManifestFile(path: string): boolean {
 }
 
 /**
- * The YAML files whose objects belong to `cluster`: its declared manifest folders, else the whole
+ * The YAML files whose objects belong to `cluster`: its declared manifest and stage folders, else the whole
  * repository minus what other clusters claim; always its Namespace folders; never policies, hidden
  * folders (`.github`, `.securitytower`) or Helm charts (their templates are not YAML until rendered).
  */
@@ -33,7 +33,8 @@ export function clusterManifestFiles(cluster: ClusterConfig, clusters: ClusterCo
   let roots: string[];
   let excluded: string[] = [];
   if (cluster.manifestPaths) {
-    roots = [...cluster.manifestPaths, ...cluster.namespacePaths];
+    // Its Application stages name this cluster too; every other cluster leaves those folders to it.
+    roots = claimed(cluster);
   } else {
     roots = [''];
     excluded = others.flatMap(claimed).filter((path) => !claimed(cluster).some((own) => isUnder(own, path) || isUnder(path, own)));

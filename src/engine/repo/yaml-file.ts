@@ -1,6 +1,6 @@
 // Multi-document YAML as Kubernetes tooling reads it (YAML 1.2, like gator's go-yaml v3), with the
 // limits that keep a hostile file from exhausting memory, and the source positions the report needs.
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml';
+import { isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, visit, type Document, type Node, type YAMLError } from 'yaml';
 import type { InputError } from '../model.js';
 
 export interface YamlLimits {
@@ -56,6 +56,7 @@ export function parseYamlFile(file: string, text: string, limits: YamlLimits = d
   const docs = parseAllDocuments(text, { lineCounter, version: '1.2', uniqueKeys: true, prettyErrors: false });
   const list = Array.isArray(docs) ? docs : [docs];
   const lineAt = (offset: number) => lineCounter.linePos(offset).line;
+  const unprintableIn = unprintableFinder(text);
   let index = 0;
   for (const doc of list) {
     if (documents.length + errors.length >= limits.maxDocumentsPerFile) {
@@ -66,9 +67,19 @@ export function parseYamlFile(file: string, text: string, limits: YamlLimits = d
       });
       break;
     }
+    const unprintable = unprintableIn(doc.range[0], doc.range[2]);
+    if (unprintable !== undefined) {
+      const code = text.codePointAt(unprintable)!.toString(16).toUpperCase().padStart(4, '0');
+      errors.push({
+        location: { file, line: lineAt(unprintable) },
+        code: 'yaml',
+        message: `YAML: unprintable character U+${code} is not allowed; the document was not read (is this a binary file?)`,
+      });
+      continue;
+    }
     if (doc.errors.length > 0) {
       for (const error of doc.errors) {
-        errors.push({ location: { file, line: lineAt(error.pos[0]) }, code: 'yaml', message: `YAML: ${firstLine(error.message)}` });
+        errors.push({ location: { file, line: lineAt(errorOffset(doc, error)) }, code: 'yaml', message: `YAML: ${firstLine(error.message)}` });
       }
       continue;
     }
@@ -94,6 +105,45 @@ export function parseYamlFile(file: string, text: string, limits: YamlLimits = d
     documents.push({ file, index: index++, value, line: start, kindLine: lines.keys?.kind?.line ?? start, lines });
   }
   return { documents, errors };
+}
+
+// YAML 1.2's printable characters (c-printable). go-yaml, and so kubectl and gator, refuse a stream
+// with any other; the yaml library reads them as data.
+const UNPRINTABLE = /[^\t\n\r\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+
+/**
+ * Finds the first unprintable character in a range of `text`; ranges must come in file order. One
+ * pass over the text however many documents it holds, none at all for the usual clean file.
+ */
+function unprintableFinder(text: string): (start: number, end: number) => number | undefined {
+  if (!UNPRINTABLE.test(text)) return () => undefined;
+  const pattern = new RegExp(UNPRINTABLE.source, 'gu');
+  let next: number | undefined = -1;
+  return (start, end) => {
+    if (next !== undefined && next < start) {
+      pattern.lastIndex = start;
+      next = pattern.exec(text)?.index;
+    }
+    return next !== undefined && next < end ? next : undefined;
+  };
+}
+
+// An unclosed quote or flow collection swallows the rest of the document, so the parser notices the
+// mistake only where the document ends; the reader needs the line where it opens (go-yaml, and so
+// kubectl and gator, name that line too).
+const UNTERMINATED = /^Missing closing .quote|must (be sufficiently indented and )?end with a [\]}]/;
+
+function errorOffset(doc: Document.Parsed, error: YAMLError): number {
+  const at = error.pos[0];
+  if (!UNTERMINATED.test(error.message)) return at;
+  let opening: number | undefined;
+  visit(doc, (_key, node) => {
+    const quoted = isScalar(node) && (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE');
+    const flow = isCollection(node) && node.flow === true;
+    // The innermost such node wins: visit goes outside in.
+    if ((quoted || flow) && node.range?.[1] === at) opening = node.range[0];
+  });
+  return opening ?? at;
 }
 
 /**

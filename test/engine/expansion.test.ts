@@ -1,0 +1,425 @@
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import type { Report, Violation } from '../../src/engine/index.js';
+import { check } from '../helpers/engine.js';
+import { MemorySource } from '../helpers/memory-source.js';
+
+// Gatekeeper's generator-resource expansion (gatekeeper.md §3): a workload is also reviewed as the Pod
+// it creates; that Pod's results carry `[Implied by <ExpansionTemplate>] ` and are reported on the
+// workload, in its file, on the line of the offending field. Without ExpansionTemplates of its own, a
+// repository gets Parapet's `expand-workloads` and `expand-cronjobs`.
+
+const CLUSTER = `apiVersion: securitytower.io/v1alpha1
+kind: Cluster
+metadata:
+  name: prod
+spec:
+  policies:
+    path: cluster/policies
+`;
+
+const PRIVILEGED_REGO = `package preventprivileged
+
+violation contains {"msg": msg} if {
+  some field in ["containers", "initContainers"]
+  some c in input.review.object.spec[field]
+  c.securityContext.privileged == true
+  msg := sprintf("container <%v> is privileged", [c.name])
+}
+`;
+
+// v0, as most of the Gatekeeper library is written.
+const REQUIRED_LABELS_REGO = `package k8srequiredlabels
+
+violation[{"msg": msg}] {
+  provided := {label | input.review.object.metadata.labels[label]}
+  required := {label | label := input.parameters.labels[_]}
+  missing := required - provided
+  count(missing) > 0
+  msg := sprintf("you must provide labels: %v", [missing])
+}
+`;
+
+// Reports the reviewed object as Gatekeeper hands it to the template.
+const POD_PROBE_REGO = `package podprobe
+
+violation contains {"msg": msg} if {
+  msg := sprintf("kind=%v name=%v namespace=%v metadata=%v", [
+    input.review.kind,
+    object.get(input.review, "name", "<none>"),
+    object.get(input.review, "namespace", "<none>"),
+    input.review.object.metadata,
+  ])
+}
+`;
+
+function template(kind: string, rego: string, version: 'v0' | 'v1' = 'v1'): string {
+  const properties = kind === 'K8sRequiredLabels' ? { labels: { type: 'array', items: { type: 'string' } } } : undefined;
+  return stringify({
+    apiVersion: 'templates.gatekeeper.sh/v1',
+    kind: 'ConstraintTemplate',
+    metadata: { name: kind.toLowerCase() },
+    spec: {
+      crd: { spec: { names: { kind }, ...(properties ? { validation: { openAPIV3Schema: { type: 'object', properties } } } : {}) } },
+      targets: [{ target: 'admission.k8s.gatekeeper.sh', code: [{ engine: 'Rego', source: { ...(version === 'v1' ? { version } : {}), rego } }] }],
+    },
+  });
+}
+
+function constraint(kind: string, name: string, spec: Record<string, unknown>): string {
+  return stringify({ apiVersion: 'constraints.gatekeeper.sh/v1beta1', kind, metadata: { name }, spec });
+}
+
+const PODS = { kinds: [{ apiGroups: [''], kinds: ['Pod'] }] };
+
+function expansionTemplate(name: string, spec: Record<string, unknown>): string {
+  return stringify({ apiVersion: 'expansion.gatekeeper.sh/v1beta1', kind: 'ExpansionTemplate', metadata: { name }, spec });
+}
+
+/** A repository that forbids privileged Pods, plus `files`. */
+function repo(files: Record<string, string>): MemorySource {
+  return new MemorySource({
+    '.securitytower/cluster.yaml': CLUSTER,
+    'cluster/policies/preventprivileged-template.yaml': template('PreventPrivileged', PRIVILEGED_REGO),
+    'cluster/policies/preventprivileged-constraint.yaml': constraint('PreventPrivileged', 'no-privileged-pods', { match: PODS }),
+    ...files,
+  });
+}
+
+function clean(report: Report): Violation[] {
+  expect(report.errors).toEqual([]);
+  expect(report.clusters[0]!.errors).toEqual([]);
+  return report.clusters[0]!.violations;
+}
+
+function lineOf(text: string, needle: string): number {
+  const index = text.split('\n').findIndex((line) => line.includes(needle));
+  if (index < 0) throw new Error(`${needle} is not in the text`);
+  return index + 1;
+}
+
+function indent(text: string, spaces: number): string {
+  return text
+    .split('\n')
+    .map((line) => (line === '' ? line : `${' '.repeat(spaces)}${line}`))
+    .join('\n');
+}
+
+/** A pod template whose one container is privileged, at the given indentation. */
+function podTemplate(container: string, spaces: number): string {
+  return indent(
+    `template:
+  metadata:
+    labels:
+      app: ${container}
+  spec:
+    containers:
+      - name: ${container}
+        image: registry.example.com/${container}:1.0.0
+        securityContext:
+          privileged: true
+`,
+    spaces,
+  );
+}
+
+const WORKLOADS: Record<string, string> = {
+  'apps/deployment.yaml': `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector:
+    matchLabels:
+      app: web
+${podTemplate('web', 2)}`,
+  'apps/statefulset.yaml': `apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: db
+spec:
+  serviceName: db
+  selector:
+    matchLabels:
+      app: db
+${podTemplate('db', 2)}`,
+  'apps/daemonset.yaml': `apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: agent
+spec:
+  selector:
+    matchLabels:
+      app: agent
+${podTemplate('agent', 2)}`,
+  'apps/replicaset.yaml': `apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: cache
+spec:
+  selector:
+    matchLabels:
+      app: cache
+${podTemplate('cache', 2)}`,
+  'apps/job.yaml': `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: migrate
+spec:
+  backoffLimit: 2
+${podTemplate('migrate', 2)}`,
+  'apps/replicationcontroller.yaml': `apiVersion: v1
+kind: ReplicationController
+metadata:
+  name: legacy
+spec:
+  replicas: 1
+${podTemplate('legacy', 2)}`,
+  'apps/cronjob.yaml': `apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: report
+spec:
+  schedule: "0 2 * * *"
+  jobTemplate:
+    spec:
+${podTemplate('report', 6)}`,
+};
+
+describe('expansion', () => {
+  it('reviews every standard workload as the Pod it creates, reported on the workload\'s offending line', async () => {
+    const found = clean(await check(repo(WORKLOADS)));
+    const expected = (file: string, kind: string, container: string, template = 'expand-workloads') => ({
+      file,
+      line: lineOf(WORKLOADS[file]!, 'privileged: true'),
+      kind,
+      message: `[Implied by ${template}] container <${container}> is privileged`,
+    });
+    expect(found.map((v) => ({ file: v.location.file, line: v.location.line, kind: v.object.kind, message: v.message }))).toEqual([
+      expected('apps/cronjob.yaml', 'CronJob', 'report', 'expand-cronjobs'),
+      expected('apps/daemonset.yaml', 'DaemonSet', 'agent'),
+      expected('apps/deployment.yaml', 'Deployment', 'web'),
+      expected('apps/job.yaml', 'Job', 'migrate'),
+      expected('apps/replicaset.yaml', 'ReplicaSet', 'cache'),
+      expected('apps/replicationcontroller.yaml', 'ReplicationController', 'legacy'),
+      expected('apps/statefulset.yaml', 'StatefulSet', 'db'),
+    ]);
+  });
+
+  it('finds the offending field among init containers of a CronJob\'s pod template', async () => {
+    const cronjob = `apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: nightly
+spec:
+  schedule: "0 2 * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          initContainers:
+            - name: prepare
+              image: busybox:1.36
+              securityContext:
+                privileged: true
+          containers:
+            - name: report
+              image: ghcr.io/example-org/report:2.3.1
+              securityContext:
+                privileged: false
+`;
+    const [violation, ...rest] = clean(await check(repo({ 'apps/cronjob.yaml': cronjob })));
+    expect(rest).toEqual([]);
+    expect(violation).toMatchObject({
+      message: '[Implied by expand-cronjobs] container <prepare> is privileged',
+      location: { file: 'apps/cronjob.yaml', line: lineOf(cronjob, 'privileged: true') },
+      object: { apiVersion: 'batch/v1', kind: 'CronJob', name: 'nightly', namespace: 'default' },
+    });
+  });
+
+  it('builds the implied Pod as Gatekeeper does: named <workload>-pod, in its namespace, with the pod template\'s metadata and an owner reference', async () => {
+    const deployment = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+  labels:
+    app: web
+spec:
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+      annotations:
+        prometheus.io/scrape: "true"
+    spec:
+      containers:
+        - name: web
+          image: nginx:1.25.3
+`;
+    const report = await check(
+      new MemorySource({
+        '.securitytower/cluster.yaml': CLUSTER,
+        'cluster/policies/podprobe-template.yaml': template('PodProbe', POD_PROBE_REGO),
+        'cluster/policies/podprobe-constraint.yaml': constraint('PodProbe', 'implied-pods', { match: { ...PODS, source: 'Generated' } }),
+        'apps/web.yaml': deployment,
+      }),
+    );
+    expect(clean(report).map((v) => v.message)).toEqual([
+      '[Implied by expand-workloads] kind={"group": "", "kind": "Pod", "version": "v1"} name=web-pod namespace=shop ' +
+        'metadata={"annotations": {"prometheus.io/scrape": "true"}, "labels": {"app": "web"}, "name": "web-pod", "namespace": "shop", ' +
+        '"ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": ""}]}',
+    ]);
+  });
+
+  it('gives the Pod of a Job with only generateName the name "-pod" and no owner reference, as Gatekeeper does', async () => {
+    const job = `apiVersion: batch/v1
+kind: Job
+metadata:
+  generateName: migrate-
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: migrate
+          image: registry.example.com/migrate:1.0.0
+`;
+    const report = await check(
+      new MemorySource({
+        '.securitytower/cluster.yaml': CLUSTER,
+        'cluster/policies/podprobe-template.yaml': template('PodProbe', POD_PROBE_REGO),
+        'cluster/policies/podprobe-constraint.yaml': constraint('PodProbe', 'implied-pods', { match: { ...PODS, source: 'Generated' } }),
+        'apps/job.yaml': job,
+      }),
+    );
+    expect(clean(report).map((v) => v.message)).toEqual([
+      '[Implied by expand-workloads] kind={"group": "", "kind": "Pod", "version": "v1"} name=-pod namespace=default metadata={"name": "-pod", "namespace": "default"}',
+    ]);
+  });
+
+  describe('the repository\'s own ExpansionTemplates', () => {
+    const deployments = expansionTemplate('expand-deployments', {
+      applyTo: [{ groups: ['apps'], kinds: ['Deployment'], versions: ['v1'] }],
+      templateSource: 'spec.template',
+      generatedGVK: { kind: 'Pod', group: '', version: 'v1' },
+      enforcementAction: 'warn',
+    });
+
+    it('replace Parapet\'s defaults: their name is the prefix, their enforcementAction overrides the constraint\'s, and unlisted kinds are not expanded', async () => {
+      const found = clean(await check(repo({ ...WORKLOADS, 'cluster/policies/expand-deployments.yaml': deployments })));
+      expect(found.map((v) => ({ file: v.location.file, line: v.location.line, action: v.enforcementAction, message: v.message }))).toEqual([
+        {
+          file: 'apps/deployment.yaml',
+          line: lineOf(WORKLOADS['apps/deployment.yaml']!, 'privileged: true'),
+          // The constraint says deny; the ExpansionTemplate's override wins for results on the implied Pod.
+          action: 'warn',
+          message: '[Implied by expand-deployments] container <web> is privileged',
+        },
+      ]);
+    });
+
+    it('do not override the action of a constraint scoped to audit only: its results never block', async () => {
+      const auditOnly = constraint('PreventPrivileged', 'no-privileged-pods', {
+        match: PODS,
+        enforcementAction: 'scoped',
+        scopedEnforcementActions: [{ action: 'deny', enforcementPoints: [{ name: 'audit.gatekeeper.sh' }] }],
+      });
+      const denying = deployments.replace('enforcementAction: warn', 'enforcementAction: deny');
+      const found = clean(
+        await check(repo({ 'apps/deployment.yaml': WORKLOADS['apps/deployment.yaml']!, 'cluster/policies/expand-deployments.yaml': denying, 'cluster/policies/preventprivileged-constraint.yaml': auditOnly })),
+      );
+      expect(found.map((v) => [v.enforcementAction, v.message])).toEqual([['dryrun', '[Implied by expand-deployments] container <web> is privileged']]);
+    });
+
+    it('expand recursively, each result prefixed with the template that generated its object', async () => {
+      const cronjobsToJobs = expansionTemplate('expand-cronjobs-to-jobs', {
+        applyTo: [{ groups: ['batch'], kinds: ['CronJob'], versions: ['v1'] }],
+        templateSource: 'spec.jobTemplate',
+        generatedGVK: { kind: 'Job', group: 'batch', version: 'v1' },
+      });
+      const jobsToPods = expansionTemplate('expand-jobs', {
+        applyTo: [{ groups: ['batch'], kinds: ['Job'], versions: ['v1'] }],
+        templateSource: 'spec.template',
+        generatedGVK: { kind: 'Pod', group: '', version: 'v1' },
+      });
+      const found = clean(
+        await check(
+          repo({
+            'apps/cronjob.yaml': WORKLOADS['apps/cronjob.yaml']!,
+            'apps/job.yaml': WORKLOADS['apps/job.yaml']!,
+            'cluster/policies/expansion.yaml': `${cronjobsToJobs}---\n${jobsToPods}`,
+          }),
+        ),
+      );
+      expect(found.map((v) => ({ file: v.location.file, line: v.location.line, message: v.message }))).toEqual([
+        // CronJob → Job report-job → Pod report-job-pod: the Pod came from expand-jobs.
+        { file: 'apps/cronjob.yaml', line: lineOf(WORKLOADS['apps/cronjob.yaml']!, 'privileged: true'), message: '[Implied by expand-jobs] container <report> is privileged' },
+        { file: 'apps/job.yaml', line: lineOf(WORKLOADS['apps/job.yaml']!, 'privileged: true'), message: '[Implied by expand-jobs] container <migrate> is privileged' },
+      ]);
+    });
+  });
+
+  it('reports twice when a constraint matches both the Deployment and its Pod, as Gatekeeper does', async () => {
+    const deployment = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels:
+    app: web
+spec:
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+        - name: web
+          image: nginx:1.25.3
+`;
+    const report = await check(
+      new MemorySource({
+        '.securitytower/cluster.yaml': CLUSTER,
+        'cluster/policies/k8srequiredlabels-template.yaml': template('K8sRequiredLabels', REQUIRED_LABELS_REGO, 'v0'),
+        'cluster/policies/must-have-owner.yaml': constraint('K8sRequiredLabels', 'must-have-owner', {
+          match: { kinds: [{ apiGroups: ['apps'], kinds: ['Deployment'] }, { apiGroups: [''], kinds: ['Pod'] }] },
+          parameters: { labels: ['owner'] },
+        }),
+        'apps/web.yaml': deployment,
+      }),
+    );
+    const lines = deployment.split('\n');
+    const podLabelsLine = lines.findIndex((line, i) => i > lineOf(deployment, 'template:') && line.includes('labels:')) + 1;
+    expect(clean(report).map((v) => ({ line: v.location.line, message: v.message, object: v.object.kind }))).toEqual([
+      // The Deployment's own labels, then its pod template's.
+      { line: lineOf(deployment, 'labels:'), message: 'you must provide labels: {"owner"}', object: 'Deployment' },
+      { line: podLabelsLine, message: '[Implied by expand-workloads] you must provide labels: {"owner"}', object: 'Deployment' },
+    ]);
+  });
+
+  it('reports a workload that cannot be expanded as an input error on its kind line', async () => {
+    const deployment = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: broken
+spec:
+  replicas: 1
+`;
+    const report = await check(repo({ 'apps/broken.yaml': deployment }));
+    expect(report.clusters[0]!.errors).toEqual([
+      {
+        location: { file: 'apps/broken.yaml', line: 2 },
+        code: 'expansion',
+        message: 'cannot expand Deployment with ExpansionTemplate expand-workloads: spec.template is missing',
+      },
+    ]);
+    expect(report.clusters[0]!.violations).toEqual([]);
+  });
+});
