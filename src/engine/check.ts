@@ -13,8 +13,8 @@ import { loadPolicySet, type PolicySet } from './policy/policy-set.js';
 import type { PolicyCompiler, RepoSource } from './ports.js';
 import { violationLine } from './report/line-mapping.js';
 import { sortReport } from './report/sort.js';
-import { clusterManifestFiles, clusterObjects, kustomizationFiles, namespaceRules, type SourceObject } from './repo/cluster-objects.js';
-import { objectRef } from './repo/kubernetes.js';
+import { clusterManifestFiles, clusterObjects, kustomizationFiles, kustomizePatchFiles, namespaceRules, type SourceObject } from './repo/cluster-objects.js';
+import { BUILTIN_NAMESPACES, builtinNamespace, objectRef, type KubernetesObject } from './repo/kubernetes.js';
 import { isRecord, isSecurityTowerConfigFile, isUnder, readSecurityTowerConfig, type ClusterConfig, type SecurityTowerConfig } from './repo/security-tower.js';
 import { defaultYamlLimits, lineOfPath, sizeLimitError, type YamlDocument, type YamlLimits } from './repo/yaml-file.js';
 
@@ -83,9 +83,11 @@ async function checkCluster(
   errors.push(...policies.errors);
 
   const allPaths = await files.paths();
-  const manifestPaths = clusterManifestFiles(cluster, config.clusters, config.applications, allPaths);
-  const manifests = await files.documents(manifestPaths);
   const kustomizations = await files.documents(kustomizationFiles(allPaths));
+  // Kustomize patches are fragments of objects defined elsewhere, not objects of their own.
+  const patches = kustomizePatchFiles(kustomizations.documents);
+  const manifestPaths = clusterManifestFiles(cluster, config.clusters, config.applications, allPaths).filter((path) => !patches.has(path));
+  const manifests = await files.documents(manifestPaths);
   errors.push(...manifests.errors);
   const rules = namespaceRules(kustomizations.documents, manifests.documents, config.applications, cluster.name);
   const collected = clusterObjects(manifests.documents, rules);
@@ -94,6 +96,11 @@ async function checkCluster(
 
   const namespaces = new Map<string, SourceObject>();
   for (const source of objects) if (source.gvk.group === '' && source.gvk.kind === 'Namespace') namespaces.set(String(source.object.metadata.name), source);
+  // What namespaceSelector and namespaceObject see: the repository's Namespaces, plus those every
+  // cluster has whether or not the repository declares them.
+  const namespaceObjects = new Map<string, KubernetesObject>([...namespaces].map(([name, source]) => [name, source.object]));
+  const builtins = BUILTIN_NAMESPACES.filter((name) => !namespaceObjects.has(name)).map(builtinNamespace);
+  for (const namespace of builtins) namespaceObjects.set(String(namespace.metadata.name), namespace);
   const gkConfig = policies.gatekeeperConfig;
   const excludedFrom = (source: SourceObject, process: 'webhook' | 'sync') => {
     // Cluster-scoped objects are compared as namespace '' (so a `*` pattern excludes them too), as excluder.go does.
@@ -103,11 +110,14 @@ async function checkCluster(
 
   const inventory = emptyInventory();
   for (const source of objects) if (!excludedFrom(source, 'sync')) addToInventory(inventory, source.object);
+  for (const namespace of builtins) {
+    if (!gkConfig || !isExcluded(gkConfig, String(namespace.metadata.name), 'sync')) addToInventory(inventory, namespace);
+  }
   const needsInventory = [...policies.templates.values()].some((t) => t.usesInventory);
   const dataId = needsInventory ? pool.addText(inventoryData(inventory)) : 0;
 
   const expansionTemplates = policies.expansionTemplates.length > 0 ? policies.expansionTemplates : defaultExpansionTemplates;
-  const evaluator = new ClusterEvaluator(cluster.name, policies, namespaces, dataId, pool);
+  const evaluator = new ClusterEvaluator(cluster.name, policies, namespaceObjects, dataId, pool);
   const reviewed = objects.filter((source) => !excludedFrom(source, 'webhook'));
   const chunkSize = options.chunkSize ?? 500;
   // Pipelined: the workers evaluate one chunk while this thread matches the next.
@@ -119,6 +129,7 @@ async function checkCluster(
     await previous;
   }
   await inflight;
+  errors.push(...evaluator.errors);
   pool.release(policies.moduleIds, [...(dataId ? [dataId] : []), ...evaluator.parameterIds()]);
 
   const owners = new OwnerIndex(objects);
@@ -158,6 +169,7 @@ interface PreparedChunk {
 /** Matches and evaluates objects against one cluster's constraints. */
 class ClusterEvaluator {
   readonly violations: PendingViolation[] = [];
+  readonly errors: InputError[] = [];
   evaluations = 0;
   private readonly actions = new Map<Constraint, EnforcementAction | null>();
   private readonly parameters = new Map<Constraint, number>();
@@ -166,7 +178,7 @@ class ClusterEvaluator {
   constructor(
     private readonly cluster: string,
     private readonly policies: PolicySet,
-    private readonly namespaces: Map<string, SourceObject>,
+    private readonly namespaces: Map<string, KubernetesObject>,
     private readonly dataId: number,
     private readonly pool: EvaluationPool,
   ) {
@@ -198,7 +210,7 @@ class ClusterEvaluator {
         const matchTarget: MatchTarget = {
           object: target.object,
           ...gvkParts(target.object.apiVersion, target.object.kind),
-          namespace: namespace?.object ?? null,
+          namespace: namespace ?? null,
           source: target.resultant ? 'Generated' : 'Original',
         };
         for (const constraint of this.policies.constraints) {
@@ -214,7 +226,7 @@ class ClusterEvaluator {
             this.violations.push({ ...item, message: this.prefixed(item.resultant, matched.message), details: {}, acceptable: false });
             continue;
           }
-          reviewJson ??= JSON.stringify(buildReview(target.object, {}, namespace?.object));
+          reviewJson ??= JSON.stringify(buildReview(target.object, {}, namespace));
           const loaded = this.policies.templates.get(constraint.kind)!;
           tasks.push({ template: loaded.moduleId, data: loaded.usesInventory ? this.dataId : 0, parameters: this.parameters.get(constraint)!, review: reviewJson });
           meta.push(item);
@@ -232,8 +244,15 @@ class ClusterEvaluator {
 
   private collect(item: PendingItem, outcome: TaskOutcome): void {
     if ('error' in outcome) {
-      // Gatekeeper turns an evaluation error into one result per constraint carrying the error text.
+      // Gatekeeper turns an evaluation error into one result per constraint carrying the error text;
+      // it is also an input error, so it fails the check whatever the constraint's action.
       this.violations.push({ ...item, message: this.prefixed(item.resultant, outcome.error), details: {}, acceptable: false });
+      const { object, doc } = item.source;
+      this.errors.push({
+        location: { file: doc.file, line: doc.kindLine },
+        code: 'evaluation',
+        message: `${item.constraint.kind} ${item.constraint.name} could not be evaluated on ${object.kind} ${String(object.metadata.name ?? '')}: ${outcome.error}`,
+      });
       return;
     }
     for (const result of outcome.results) {
@@ -250,7 +269,7 @@ class ClusterEvaluator {
     return resultant ? `[Implied by ${resultant.template.name}] ${message}` : message;
   }
 
-  private namespaceOf(source: SourceObject): SourceObject | undefined {
+  private namespaceOf(source: SourceObject): KubernetesObject | undefined {
     const ns = source.object.metadata.namespace;
     return typeof ns === 'string' ? this.namespaces.get(ns) : undefined;
   }

@@ -87,13 +87,15 @@ describe('bad input: each problem is an error at its file and line, and everythi
       'cluster/apps/shop/incomplete.yaml:2 manifest',
       'cluster/apps/shop/incomplete.yaml:7 manifest',
       'cluster/apps/shop/service.yaml:6 yaml',
+      // The runtime conflict: a violation, as in Gatekeeper, and an input error, so it always fails.
+      'cluster/apps/shop/settings.yaml:2 evaluation',
       'cluster/apps/shop/storefront-copy.yaml:3 duplicate',
       'cluster/apps/shop/worker.yaml:2 manifest',
-      'cluster/policies/constraints/bad-selector.yaml:3 schema',
-      'cluster/policies/constraints/block-action.yaml:3 constraint',
+      'cluster/policies/constraints/bad-selector.yaml:14 schema',
+      'cluster/policies/constraints/block-action.yaml:7 constraint',
       'cluster/policies/constraints/container-limits.yaml:3 constraint',
-      'cluster/policies/constraints/misspelled-parameter.yaml:3 constraint',
-      'cluster/policies/constraints/owner-as-string.yaml:3 schema',
+      'cluster/policies/constraints/misspelled-parameter.yaml:12 constraint',
+      'cluster/policies/constraints/owner-as-string.yaml:12 schema',
       'cluster/policies/templates/k8sallowedports.yaml:32 rego',
       'cluster/policies/templates/k8sallowedregistries.yaml:18 rego',
       'cluster/policies/templates/k8sblockednodeports.yaml:3 template',
@@ -307,7 +309,7 @@ describe('bad input: each problem is an error at its file and line, and everythi
       const report = await brokenRepo();
       expect(errorsIn(report, 'cluster/policies/constraints/owner-as-string.yaml')).toEqual([
         {
-          line: 3,
+          line: 12,
           code: 'schema',
           message:
             'K8sRequiredLabels owner-as-string: spec.parameters.labels: Invalid value: "string": spec.parameters.labels in body must be of type array: "string"',
@@ -321,7 +323,7 @@ describe('bad input: each problem is an error at its file and line, and everythi
     it('refuses a parameter the template schema does not declare', async () => {
       const report = await brokenRepo();
       expect(errorsIn(report, 'cluster/policies/constraints/misspelled-parameter.yaml')).toEqual([
-        { line: 3, code: 'constraint', message: 'K8sRequiredLabels misspelled-parameter: spec.parameters.label: unknown field' },
+        { line: 12, code: 'constraint', message: 'K8sRequiredLabels misspelled-parameter: spec.parameters.label: unknown field' },
       ]);
       expect(violations(report).filter((v) => v.constraint === 'misspelled-parameter')).toEqual([]);
       expectStillChecked(report, storefrontWithoutOwner);
@@ -331,7 +333,7 @@ describe('bad input: each problem is an error at its file and line, and everythi
       const report = await brokenRepo();
       expect(errorsIn(report, 'cluster/policies/constraints/block-action.yaml')).toEqual([
         {
-          line: 3,
+          line: 7,
           code: 'constraint',
           message: 'PreventPrivileged block-privileged: unrecognized enforcementAction: "block" is not within the supported list [deny dryrun warn scoped]',
         },
@@ -344,7 +346,7 @@ describe('bad input: each problem is an error at its file and line, and everythi
       const report = await brokenRepo();
       expect(errorsIn(report, 'cluster/policies/constraints/bad-selector.yaml')).toEqual([
         {
-          line: 3,
+          line: 14,
           code: 'schema',
           message:
             'PreventPrivileged privileged-frontends: spec.match.labelSelector.matchExpressions[0].operator: Invalid value: "Equals": not a valid selector operator',
@@ -460,6 +462,12 @@ describe('bad input: each problem is an error at its file and line, and everythi
         // The replacement worker finished the rest: results of other constraints, on this object and others.
         expectStillChecked(report, privilegedStorefront, storefrontWithoutOwner, privilegedDebugShell, strictCheckoutSettings);
         expect(errorsIn(report, 'cluster/policies/templates/k8spairs.yaml')).toEqual([]);
+        // The limit is Parapet's, not Gatekeeper's: it is also an input error, so the check fails.
+        expect(errorsIn(report, 'cluster/apps/shop/settings.yaml')).toContainEqual({
+          line: 2,
+          code: 'evaluation',
+          message: 'K8sPairs settings-pairs could not be evaluated on ConfigMap settings: evaluation exceeded the time limit of 300 ms and was stopped',
+        });
       } finally {
         await pool.close();
       }

@@ -124,7 +124,8 @@ spec:
     constraint('WhereProbe', 'where', { source: 'Original' }),
     constraint('InventoryProbe', 'inventory', { name: 'inventory-probe' }),
     constraint('ReviewProbe', 'namespaced-with-manifest', { name: 'settings' }),
-    constraint('ReviewProbe', 'namespaced-without-manifest', { name: 'plain' }),
+    constraint('ReviewProbe', 'namespaced-without-manifest', { name: 'kustomized-config' }),
+    constraint('ReviewProbe', 'builtin-namespace', { name: 'plain' }),
     constraint('ReviewProbe', 'cluster-scoped', { name: 'reader' }),
   ].join('---\n'),
   'cluster/namespaces/shop.yaml': `apiVersion: v1
@@ -230,6 +231,11 @@ describe('inventory and namespaces', () => {
       'cluster apiextensions.k8s.io/v1 CustomResourceDefinition widgets.example.com',
       'cluster example.com/v1 BackupPolicy nightly',
       'cluster rbac.authorization.k8s.io/v1 ClusterRole reader',
+      // Namespaces every cluster has are there even though the repository does not declare them.
+      'cluster v1 Namespace default',
+      'cluster v1 Namespace kube-node-lease',
+      'cluster v1 Namespace kube-public',
+      'cluster v1 Namespace kube-system',
       'cluster v1 Namespace shop',
       'namespace default example.com/v1 Widget gear',
       // Audit semantics: the object under review is part of the inventory too.
@@ -255,7 +261,8 @@ describe('inventory and namespaces', () => {
     it('has the shape of an audited AdmissionRequest, with namespaceObject for a namespaced object whose Namespace is in the repository', () => {
       expect(messages('namespaced-with-manifest')).toEqual([
         'keys={"kind", "name", "namespace", "namespaceObject", "object", "oldObject", "operation", "options", "resource", "uid", "userInfo"}',
-        'namespaceObject.metadata={"labels": {"team": "shop"}, "name": "shop"}',
+        // The API server labels every Namespace with its name.
+        'namespaceObject.metadata={"labels": {"kubernetes.io/metadata.name": "shop", "team": "shop"}, "name": "shop"}',
         `${AUDIT_FIELDS} kind={"group": "", "kind": "ConfigMap", "version": "v1"}`,
       ]);
     });
@@ -263,6 +270,14 @@ describe('inventory and namespaces', () => {
     it('has no namespaceObject when the repository has no manifest for the namespace', () => {
       expect(messages('namespaced-without-manifest')).toEqual([
         'keys={"kind", "name", "namespace", "object", "oldObject", "operation", "options", "resource", "uid", "userInfo"}',
+        `${AUDIT_FIELDS} kind={"group": "", "kind": "ConfigMap", "version": "v1"}`,
+      ]);
+    });
+
+    it('has the namespaceObject of a namespace every cluster has, such as default, without a manifest', () => {
+      expect(messages('builtin-namespace')).toEqual([
+        'keys={"kind", "name", "namespace", "namespaceObject", "object", "oldObject", "operation", "options", "resource", "uid", "userInfo"}',
+        'namespaceObject.metadata={"labels": {"kubernetes.io/metadata.name": "default"}, "name": "default"}',
         `${AUDIT_FIELDS} kind={"group": "", "kind": "ConfigMap", "version": "v1"}`,
       ]);
     });

@@ -318,6 +318,34 @@ data:
     ]);
   });
 
+  it('selects Namespaces by the kubernetes.io/metadata.name label the API server gives every Namespace', async () => {
+    expect(
+      await reviewedBy({
+        'team-a-only': { match: { kinds: [{ apiGroups: ['apps'], kinds: ['Deployment'] }], namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'team-a' } } } },
+      }),
+    ).toEqual({ 'team-a-only': ['Deployment team-a/web'] });
+  });
+
+  it('knows the namespaces every cluster has (default, kube-system...) without their manifests', async () => {
+    const inDefault = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+data:
+  currency: EUR
+`;
+    const report = await check(
+      repo({
+        'apps/settings.yaml': inDefault,
+        'cluster/policies/not-kube.yaml': constraint('not-kube', {
+          match: { kinds: [{ apiGroups: [''], kinds: ['ConfigMap'] }], namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system'] }] } },
+        }),
+      }),
+    );
+    // No autorejection: `default` exists in every cluster, so its selector is simply tested.
+    expect(clean(report).map((v) => `${v.constraint}: ${v.message}`)).toEqual(['not-kube: ConfigMap default/settings']);
+  });
+
   it('matches name wildcards, including the <workload>-pod name Gatekeeper gives implied Pods', async () => {
     expect(
       await reviewedBy({

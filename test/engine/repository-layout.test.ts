@@ -230,6 +230,40 @@ resources: [web.yaml]
     expect(cluster.stats.objects).toBe(1);
   });
 
+  it('reads kustomize patch files as patches, not as second declarations of the objects they patch', async () => {
+    const patch = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  replicas: 5
+`;
+    const report = await check(
+      new MemorySource({
+        '.securitytower/cluster.yaml': clusterConfig('prod', { policies: { path: 'policies' } }),
+        ...policies('policies', 'prod-sees'),
+        'apps/base/web.yaml': deployment('web', 'shop'),
+        'apps/base/kustomization.yaml': 'resources: [web.yaml]\n',
+        'apps/overlay/kustomization.yaml': `resources: [../base]
+patchesStrategicMerge: [replicas.yaml]
+patches:
+  - path: ../patches/image.yaml
+  - patch: |-
+      - op: replace
+        path: /spec/replicas
+        value: 3
+    target: {kind: Deployment}
+`,
+        'apps/overlay/replicas.yaml': patch,
+        'apps/patches/image.yaml': patch,
+      }),
+    );
+    const cluster = report.clusters[0]!;
+    expect(cluster.errors).toEqual([]);
+    expect(cluster.violations.map((v) => `${v.location.file}: ${v.message}`)).toEqual(['apps/base/web.yaml: Deployment web']);
+  });
+
   it('needs no configuration beyond the Cluster file for Security Tower\'s single-cluster template layout', async () => {
     const report = await check(fixtureRepo('cluster-template-layout'));
     expect(report.errors).toEqual([]);

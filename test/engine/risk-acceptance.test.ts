@@ -433,7 +433,7 @@ metadata:
     expect(cluster.violations).toEqual([]);
     expect(cluster.errors).toEqual([
       expect.objectContaining({
-        location: { file: 'cluster/policies/preventprivileged-constraint.yaml', line: 2 },
+        location: { file: 'cluster/policies/preventprivileged-constraint.yaml', line: 13 },
         message: expect.stringContaining('spec.parameters.ignoreRiskAcceptances: unknown field'),
       }),
     ]);
@@ -515,9 +515,12 @@ mode = "relaxed" { input.review.object.metadata }
       const report = await check(
         repo({ 'apps/web.yaml': deployment({ annotations: '    securitytower.io/policy.exclusion.preventprivileged: Accepted.' }) }, { template: conflicting }),
       );
-      const violation = only(report);
-      expect(violation.message).toMatch(/^\[Implied by expand-workloads\] template:\d+: eval_conflict_error: complete rules must not produce multiple outputs$/);
-      expect(violation.acceptance).toBeNull();
+      // The conflict is an input error too: it fails the check whatever acceptances say.
+      expect(report.clusters[0]!.errors.map((e) => e.code)).toEqual(['evaluation']);
+      const [violation] = report.clusters[0]!.violations;
+      expect(report.clusters[0]!.violations).toHaveLength(1);
+      expect(violation!.message).toMatch(/^\[Implied by expand-workloads\] template:\d+: eval_conflict_error: complete rules must not produce multiple outputs$/);
+      expect(violation!.acceptance).toBeNull();
       expect(checkExitCode(report)).toBe(1);
     });
   });

@@ -5,6 +5,7 @@ import { compileMatch, type MatchResult, type MatchTarget } from '../match/const
 import { enforcementProblems } from '../match/enforcement.js';
 import { formatFieldPath } from '../match/label-selector.js';
 import { isRecord } from '../repo/security-tower.js';
+import { lineOfPath, type LineNode } from '../repo/yaml-file.js';
 import type { ConstraintTemplate } from './template.js';
 import { applyParameterSchema, type ParameterSchema } from './parameter-schema.js';
 
@@ -32,18 +33,25 @@ export function isConstraintDocument(value: unknown): boolean {
   return isRecord(value) && typeof value.apiVersion === 'string' && value.apiVersion.startsWith(`${CONSTRAINT_GROUP}/`);
 }
 
-/** Reads a constraint against its template; the errors are those Gatekeeper would reject it with. */
+/**
+ * Reads a constraint against its template; the errors are those Gatekeeper would reject it with,
+ * each on the line of the field it is about when `lines` are given.
+ */
 export function readConstraint(
   value: Record<string, unknown>,
   location: Location,
   templates: Map<string, { template: ConstraintTemplate; schema: ParameterSchema | undefined }>,
+  lines?: LineNode,
 ): { constraint?: Constraint; errors: InputError[] } {
   const errors: InputError[] = [];
   const kind = String(value.kind ?? '');
   const metadata = isRecord(value.metadata) ? value.metadata : {};
   const name = typeof metadata.name === 'string' ? metadata.name : '';
   const label = `${kind || 'Constraint'} ${name || '(unnamed)'}`;
-  const fail = (message: string, code: InputError['code'] = 'constraint') => errors.push({ location, code, message: `${label}: ${message}` });
+  const fail = (message: string, code: InputError['code'] = 'constraint', path: Array<string | number> = []) => {
+    const line = lines && path.length > 0 ? lineOfPath(lines, path).line : location.line;
+    errors.push({ location: { ...location, line }, code, message: `${label}: ${message}` });
+  };
 
   const version = String(value.apiVersion).slice(CONSTRAINT_GROUP.length + 1);
   if (!CONSTRAINT_VERSIONS.has(version)) {
@@ -64,18 +72,20 @@ export function readConstraint(
     return { errors };
   }
   for (const field of Object.keys(spec)) {
-    if (!SPEC_FIELDS.has(field)) fail(`spec.${field}: unknown field`, 'schema');
+    if (!SPEC_FIELDS.has(field)) fail(`spec.${field}: unknown field`, 'schema', ['spec', field]);
   }
-  for (const problem of enforcementProblems(spec)) fail(problem);
+  for (const problem of enforcementProblems(spec)) fail(problem, 'constraint', ['spec', 'enforcementAction']);
   const match = compileMatch(spec.match);
-  for (const problem of match.problems) fail(`${formatFieldPath(['spec', 'match', ...problem.path])}: ${problem.message}`, 'schema');
+  for (const problem of match.problems) {
+    fail(`${formatFieldPath(['spec', 'match', ...problem.path])}: ${problem.message}`, 'schema', ['spec', 'match', ...problem.path.map(segment)]);
+  }
 
   let parameters: unknown = spec.parameters ?? {};
   if (entry.schema) {
     const applied = applyParameterSchema(entry.schema, spec.parameters);
     // gator counts only validation failures as schema errors (`invalid: true`); an unknown field is
     // a different rejection of the constraint.
-    for (const problem of applied.problems) fail(problem.message, problem.kind === 'schema' ? 'schema' : 'constraint');
+    for (const problem of applied.problems) fail(problem.message, problem.kind === 'schema' ? 'schema' : 'constraint', problem.path.map(segment));
     parameters = applied.value ?? {};
   }
   if (errors.length > 0) return { errors };
@@ -93,4 +103,9 @@ export function readConstraint(
       ignoreRiskAcceptances: isRecord(parameters) && parameters.ignoreRiskAcceptances === true,
     },
   };
+}
+
+/** Field paths arrive as strings; list indexes address sequence items. */
+function segment(part: string): string | number {
+  return /^\d+$/.test(part) ? Number(part) : part;
 }

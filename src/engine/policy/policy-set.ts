@@ -69,7 +69,7 @@ export async function loadPolicySet(documents: YamlDocument[], compiler: PolicyC
         // Its template already has an error; a second one saying "no template" would mislead.
         continue;
       }
-      const result = readConstraint(value, location, templates);
+      const result = readConstraint(value, location, templates, doc.lines);
       errors.push(...result.errors);
       if (result.constraint) {
         const twin = constraints.find((c) => c.kind === result.constraint!.kind && c.name === result.constraint!.name);

@@ -1,8 +1,9 @@
 // Which files of the repository belong to a cluster, and the objects in them as the cluster would
 // store them: with their effective namespace (kustomize, Flux or Security Tower stage, else
 // `default`) and without a namespace for cluster-scoped kinds.
+import { posix } from 'node:path';
 import type { InputError } from '../model.js';
-import { gvkOf, objectProblem, ScopeTable, type GroupVersionKind, type KubernetesObject } from './kubernetes.js';
+import { gvkOf, NAMESPACE_NAME_LABEL, objectProblem, ScopeTable, type GroupVersionKind, type KubernetesObject } from './kubernetes.js';
 import { isRecord, isUnder, normalizeRepoPath, type ApplicationConfig, type ClusterConfig } from './security-tower.js';
 import type { YamlDocument } from './yaml-file.js';
 
@@ -49,6 +50,27 @@ export function clusterManifestFiles(cluster: ClusterConfig, clusters: ClusterCo
     if (policyFolders.some((folder) => folder !== '' && isUnder(file, folder))) return false;
     return !chartDirs.some((dir) => isUnder(file, dir));
   });
+}
+
+/**
+ * Files a kustomization uses as patches (`patchesStrategicMerge`, `patches[].path`,
+ * `patchesJson6902[].path`): fragments of objects defined elsewhere, never objects themselves.
+ */
+export function kustomizePatchFiles(kustomizations: YamlDocument[]): Set<string> {
+  const patches = new Set<string>();
+  for (const doc of kustomizations) {
+    if (!isRecord(doc.value)) continue;
+    const dir = doc.file.includes('/') ? doc.file.slice(0, doc.file.lastIndexOf('/')) : '';
+    const paths: unknown[] = [
+      ...(Array.isArray(doc.value.patchesStrategicMerge) ? doc.value.patchesStrategicMerge : []),
+      ...[doc.value.patches, doc.value.patchesJson6902].flatMap((list) => (Array.isArray(list) ? list.map((p) => (isRecord(p) ? p.path : undefined)) : [])),
+    ];
+    for (const path of paths) {
+      // Inline patches are YAML text, not file names.
+      if (typeof path === 'string' && !path.includes('\n')) patches.add(normalizeRepoPath(posix.join(dir, path)));
+    }
+  }
+  return patches;
 }
 
 /** Kustomization files that may set a namespace for the folders below them. */
@@ -129,6 +151,10 @@ export function clusterObjects(documents: YamlDocument[], rules: NamespaceRules)
   const seen = new Map<string, SourceObject>();
   for (const { object, doc } of candidates) {
     const gvk = gvkOf(object);
+    if (gvk.group === '' && gvk.kind === 'Namespace' && typeof object.metadata.name === 'string') {
+      // The API server labels every Namespace with its name; namespaceSelectors select by it.
+      object.metadata.labels = { ...(isRecord(object.metadata.labels) ? object.metadata.labels : {}), [NAMESPACE_NAME_LABEL]: object.metadata.name };
+    }
     if (scopes.isClusterScoped(gvk)) {
       delete object.metadata.namespace;
     } else {

@@ -100,3 +100,13 @@ export class ScopeTable {
     return gvk.group === 'constraints.gatekeeper.sh' || this.cluster.has(`${gvk.group}/${gvk.kind}`);
   }
 }
+
+/** Namespaces every cluster has, which repositories rarely declare. */
+export const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
+/** The label the API server puts on every Namespace (since Kubernetes 1.21): selectors rely on it. */
+export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+
+export function builtinNamespace(name: string): KubernetesObject {
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { [NAMESPACE_NAME_LABEL]: name } } };
+}
