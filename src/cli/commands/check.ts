@@ -51,14 +51,17 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
     const options = { compiler: runtime.compiler, pool: runtime.pool, clusters: values.cluster };
     progress(`checking ${root}`);
     const source = new FsSource(root);
+    const baseSource = values.base === undefined ? undefined : new GitSource(root, values.base);
+    // An unknown revision is reported before the long part, not after it.
+    await baseSource?.listFiles();
     let report;
     try {
       report = await checkRepo(source, options);
-      if (values.base) {
+      if (baseSource) {
         progress(`checking ${values.base} for comparison`);
         // The base is judged by the same policies as the working tree, so "existing" means the base
         // already broke the same rule.
-        const base = await checkRepo(new GitSource(root, values.base), { ...options, policies: source });
+        const base = await checkRepo(baseSource, { ...options, policies: source });
         report = markStatus(report, base);
       }
     } catch (error) {
