@@ -188,7 +188,7 @@ class ClusterEvaluator {
       const atWebhook = effectiveAction(constraint.spec, WEBHOOK_ENFORCEMENT_POINT);
       if (atWebhook === null && effectiveAction(constraint.spec, AUDIT_ENFORCEMENT_POINT) !== null) this.auditOnly.add(constraint);
       this.actions.set(constraint, atWebhook ?? (this.auditOnly.has(constraint) ? 'dryrun' : null));
-      this.parameters.set(constraint, pool.addText(constraint.parametersJson));
+      this.parameters.set(constraint, pool.addText(evaluationParameters(constraint)));
     }
   }
 
@@ -273,6 +273,17 @@ class ClusterEvaluator {
     const ns = source.object.metadata.namespace;
     return typeof ns === 'string' ? this.namespaces.get(ns) : undefined;
   }
+}
+
+/**
+ * The parameters a constraint is evaluated with. A template that honours risk acceptances in its Rego
+ * would hide accepted violations; Parapet turns that off (`ignoreRiskAcceptances: true`) and applies
+ * the same acceptances itself, so they are shown and recorded, never silently absent. The verdict is
+ * the cluster's either way.
+ */
+function evaluationParameters(constraint: Constraint): string {
+  if (!constraint.template.handlesRiskAcceptances || constraint.ignoreRiskAcceptances) return constraint.parametersJson;
+  return JSON.stringify({ ...(isRecord(constraint.parameters) ? constraint.parameters : {}), ignoreRiskAcceptances: true });
 }
 
 function gvkParts(apiVersion: string, kind: string): { group: string; version: string; kind: string } {

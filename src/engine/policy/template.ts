@@ -20,6 +20,11 @@ export interface ConstraintTemplate {
   /** spec.crd.spec.validation.openAPIV3Schema, when declared. */
   parametersSchema: unknown;
   legacySchema: boolean;
+  /**
+   * Whether the parameters schema declares `ignoreRiskAcceptances`: the template honours risk
+   * acceptances in its own Rego (as Security Tower's and Parapet's library do) unless it is set.
+   */
+  handlesRiskAcceptances: boolean;
   /** Whether the template also has a CEL (K8sNativeValidation) source, which Gatekeeper would prefer. */
   hasCel: boolean;
   annotations: Record<string, string>;
@@ -93,6 +98,7 @@ export function readTemplate(
       moduleLines,
       parametersSchema: validation.openAPIV3Schema,
       legacySchema: typeof validation.legacySchema === 'boolean' ? validation.legacySchema : legacyDefault,
+      handlesRiskAcceptances: isRecord(validation.openAPIV3Schema) && isRecord(validation.openAPIV3Schema.properties) && 'ignoreRiskAcceptances' in validation.openAPIV3Schema.properties,
       hasCel: source.hasCel,
       annotations: stringRecord(metadata.annotations),
     },
