@@ -1,7 +1,7 @@
 // `npm run bench [-- --quick]`: prints throughput, cold and warm times and peak memory of
 // `parapet check` on generated repositories of growing size (cost must grow linearly with objects).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,10 +11,12 @@ const quick = process.argv.includes('--quick');
 const sizes = quick ? [1000, 2000] : [2500, 5000, 10000];
 const CONSTRAINTS = 30;
 const templates = fileURLToPath(new URL('../test/fixtures/templates', import.meta.url));
-// gator test on the same kind of machine: 480 workloads/s (shared/spec/gatekeeper.md §9). With
-// GATOR=/path/to/gator, the benchmark also runs gator on the very same repository and compares.
+// gator test on the same kind of machine: 480 workloads/s (shared/spec/gatekeeper.md §9).
 const GATOR_WORKLOADS_PER_SECOND = 480;
-const gator = process.env.GATOR && existsSync(process.env.GATOR) ? process.env.GATOR : undefined;
+// With GATOR=/path/to/gator (or gator built into tools/bin by the differential tests), the benchmark
+// also runs gator on the very same repositories and compares every result.
+const builtGator = fileURLToPath(new URL('../tools/bin/gator', import.meta.url));
+const gator = [process.env.GATOR, builtGator].find((path) => path && existsSync(path));
 
 async function main(): Promise<void> {
   console.log(`parapet check benchmark (${quick ? 'quick' : 'full'}): ${CONSTRAINTS} constraints, sizes ${sizes.join(', ')}`);
@@ -56,7 +58,7 @@ async function main(): Promise<void> {
   } else {
     const best = Math.max(...rows.slice(1).map((r) => Number(r[8])));
     console.log(`\ngator's figure on this kind of machine is ${GATOR_WORKLOADS_PER_SECOND} workloads/s (43 library templates, no expansion): parapet ${best} workloads/s = ${(best / GATOR_WORKLOADS_PER_SECOND).toFixed(1)}×.`);
-    console.log('Set GATOR=/path/to/gator to run gator on the very same repositories and compare every result.');
+    console.log('Set GATOR=/path/to/gator (or build it: node scripts/build-go-tool.mjs gator) to run gator on the very same repositories and compare every result.');
   }
 }
 
@@ -79,8 +81,8 @@ function checkOnce(repo: string, cache: string): RunResult {
 
 /** Runs gator test on the repository and compares its results with Parapet's, one by one. */
 function compareWithGator(binary: string, repo: string, workloads: number, parapetSeconds: number, ours: string[]): string {
-  const expansion = join(repo, '..', 'expansion.yaml');
-  writeFileSync(expansion, GATOR_EXPANSION);
+  // The library's ExpansionTemplates are Parapet's defaults, written for Gatekeeper.
+  const expansion = fileURLToPath(new URL('../policies/expansion.yaml', import.meta.url));
   const started = performance.now();
   let output: string;
   try {
@@ -103,37 +105,6 @@ function multisetEqual(a: string[], b: string[]): boolean {
   return x.every((value, i) => value === y[i]);
 }
 
-// Parapet's default expansion, written for gator, which expands only with explicit templates.
-const GATOR_EXPANSION = `apiVersion: expansion.gatekeeper.sh/v1alpha1
-kind: ExpansionTemplate
-metadata:
-  name: expand-workloads
-spec:
-  applyTo:
-    - groups: ["apps"]
-      kinds: ["Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"]
-      versions: ["v1"]
-    - groups: [""]
-      kinds: ["ReplicationController"]
-      versions: ["v1"]
-    - groups: ["batch"]
-      kinds: ["Job"]
-      versions: ["v1"]
-  templateSource: "spec.template"
-  generatedGVK: {group: "", version: "v1", kind: Pod}
----
-apiVersion: expansion.gatekeeper.sh/v1alpha1
-kind: ExpansionTemplate
-metadata:
-  name: expand-cronjobs
-spec:
-  applyTo:
-    - groups: ["batch"]
-      kinds: ["CronJob"]
-      versions: ["v1", "v1beta1"]
-  templateSource: "spec.jobTemplate.spec.template"
-  generatedGVK: {group: "", version: "v1", kind: Pod}
-`;
 
 function printTable(rows: string[][]): void {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

@@ -38,7 +38,7 @@ export class OpaCompiler implements PolicyCompiler {
       (out) => /Version: (\S+)/.exec(out.stdout)?.[1] ?? 'unknown',
       (error: Error) => {
         throw new Error(
-          `cannot run the opa CLI at ${this.opaPath} (${error.message}); run \`npm ci\` (or \`node scripts/build-opa.mjs\`) to build it`,
+          `cannot run the opa CLI at ${this.opaPath} (${error.message}); run \`npm ci\` (or \`node scripts/build-go-tool.mjs opa\`) to build it`,
         );
       },
     );

@@ -112,8 +112,25 @@ spec:
 
   describe('a field path in the details', () => {
     it('is reported on the field it names, before any container the message names', () => {
-      const details = { path: 'spec.template.spec.containers[1].image' };
+      // The path is the evaluated object's: for an implied Pod, under the workload's pod template.
+      const details = { path: 'spec.containers[1].image' };
       expect(lineFor(DEPLOYMENT, 'container <db> uses a disallowed image', { ...IMPLIED_POD, details })).toBe(lineOf(DEPLOYMENT, 'image: envoyproxy'));
+    });
+
+    it('reads annotation keys with dots written in brackets', () => {
+      const pod = `apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  annotations:
+    container.apparmor.security.beta.kubernetes.io/web: unconfined
+spec:
+  containers:
+    - name: web
+      image: nginx:1.25.3
+`;
+      const details = { field: 'metadata.annotations["container.apparmor.security.beta.kubernetes.io/web"]' };
+      expect(lineFor(pod, 'container <web> runs with AppArmor unconfined', { details })).toBe(lineOf(pod, 'container.apparmor'));
     });
 
     it('accepts a leading dot, as in a JSONPath', () => {

@@ -35,16 +35,33 @@ export function violationLine(hint: LineHint): number {
 function detailsPathLine(hint: LineHint): number | undefined {
   if (!isRecord(hint.details)) return undefined;
   for (const value of Object.values(hint.details)) {
-    if (typeof value !== 'string' || !/^\.?[A-Za-z][\w-]*(\.|\[)/.test(value)) continue;
-    const path = value
-      .replace(/^\./, '')
-      .split(/\.|\[|\]/)
-      .filter(Boolean)
-      .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
-    const found = lineOfPath(hint.lines, path);
-    if (found.depth >= 2) return found.line;
+    const path = typeof value === 'string' ? fieldPath(value) : undefined;
+    if (!path || path.length < 2) continue;
+    // The path is the evaluated object's: an implied Pod's fields live under its workload's template.
+    const found = lineOfPath(hint.lines, [...hint.objectPath, ...path]);
+    if (found.depth >= hint.objectPath.length + 2) return found.line;
   }
   return undefined;
+}
+
+/**
+ * Reads a field path as Kubernetes tools print them: `spec.containers[0].image`, with an optional
+ * leading dot, and `["key.with.dots"]` for annotation keys. Undefined when it is not a path.
+ */
+export function fieldPath(text: string): Array<string | number> | undefined {
+  const path: Array<string | number> = [];
+  const token = /\.?([A-Za-z_][\w-]*)|\[(\d+)\]|\[(["'])((?:(?!\3).)*)\3\]/y;
+  let offset = 0;
+  while (offset < text.length) {
+    token.lastIndex = offset;
+    const match = token.exec(text);
+    if (!match || (match[1] !== undefined && offset > 0 && text[offset] !== '.')) return undefined;
+    if (match[1] !== undefined) path.push(match[1]);
+    else if (match[2] !== undefined) path.push(Number(match[2]));
+    else path.push(match[4]!);
+    offset = token.lastIndex;
+  }
+  return path.length > 0 ? path : undefined;
 }
 
 function mentionedContainer(hint: LineHint): LineNode | undefined {

@@ -19,7 +19,7 @@ const OPA = fileURLToPath(new URL('../../../tools/bin/opa', import.meta.url));
 
 function requireOpa(): string {
   if (!existsSync(OPA)) {
-    throw new Error(`the pinned OPA CLI is missing at ${OPA}; run \`npm install\` (scripts/build-opa.mjs builds it from tools/go.mod)`);
+    throw new Error(`the pinned OPA CLI is missing at ${OPA}; run \`npm install\` (scripts/build-go-tool.mjs opa builds it from tools/go.mod)`);
   }
   return OPA;
 }

@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// Builds a Go tool pinned in this repository (its own module under tools/) into tools/bin, which git
+// ignores: no trustworthy prebuilt binaries exist in the registries these machines reach, and the Go
+// module proxy serves the sources. A binary already built from the same pin is reused.
+//
+//   node scripts/build-go-tool.mjs opa     the opa CLI that compiles templates (npm's postinstall)
+//   node scripts/build-go-tool.mjs gator   Gatekeeper's gator, for the differential tests
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const TOOLS = {
+  opa: { dir: 'tools', module: 'github.com/open-policy-agent/opa', pkg: 'github.com/open-policy-agent/opa' },
+  gator: { dir: 'tools/gator', module: 'github.com/open-policy-agent/gatekeeper/v3', pkg: 'github.com/open-policy-agent/gatekeeper/v3/cmd/gator' },
+};
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const name = process.argv[2];
+const tool = TOOLS[name];
+if (!tool) fail(`usage: node scripts/build-go-tool.mjs ${Object.keys(TOOLS).join('|')}`);
+
+const moduleDir = join(root, tool.dir);
+const goMod = readFileSync(join(moduleDir, 'go.mod'), 'utf8');
+const pinned = new RegExp(`${tool.module.replaceAll('.', '\\.')} (v[0-9][^\\s]*)`).exec(goMod)?.[1];
+if (!pinned) fail(`${tool.dir}/go.mod does not pin ${tool.module}`);
+
+const target = join(root, 'tools', 'bin', name);
+const stamp = `${target}.version`;
+if (existsSync(target) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === pinned) {
+  log(`${name} ${pinned} already built at tools/bin/${name}`);
+  process.exit(0);
+}
+
+const go = spawnSync('go', ['version'], { encoding: 'utf8' });
+if (go.status !== 0) {
+  fail(`Go is needed to build the pinned ${name} (${tool.dir}/go.mod) but \`go\` was not found on PATH. Install Go 1.24 or later and run \`npm ci\` again.`);
+}
+
+log(`building ${name} ${pinned} with ${go.stdout.trim()} (takes a few minutes the first time)...`);
+mkdirSync(dirname(target), { recursive: true });
+const partial = `${target}.partial`;
+try {
+  execFileSync('go', ['build', '-trimpath', '-o', partial, tool.pkg], {
+    cwd: moduleDir,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' },
+  });
+} catch {
+  fail(`go build of ${name} ${pinned} failed (see the output above)`);
+}
+renameSync(partial, target);
+writeFileSync(stamp, `${pinned}\n`);
+log(`${name} ${pinned} built at tools/bin/${name}`);
+
+function log(message) {
+  process.stderr.write(`parapet: ${message}\n`);
+}
+
+function fail(message) {
+  log(message);
+  process.exit(1);
+}
