@@ -343,7 +343,7 @@ function locate(pending: PendingViolation, namespaces: Map<string, SourceObject>
 
   let acceptance: Violation['acceptance'] = null;
   if (pending.acceptable && !pending.constraint.ignoreRiskAcceptances) {
-    const found = findAcceptance(pending.constraint.template.name, acceptanceSources(source, namespaces, owners));
+    const found = findAcceptance(pending.constraint.template.name, acceptanceSources(pending, namespaces, owners));
     if (found) {
       const origin = found.source.origin;
       const annotationLine = lineOfPath(origin.doc.lines, [...found.source.path, found.annotation]).line;
@@ -363,17 +363,30 @@ function locate(pending: PendingViolation, namespaces: Map<string, SourceObject>
   };
 }
 
-function acceptanceSources(source: SourceObject, namespaces: Map<string, SourceObject>, owners: OwnerIndex): Array<AcceptanceSource<SourceObject>> {
+/**
+ * Where an acceptance of this violation may be written. A template that honours acceptances in its
+ * own Rego sees only the evaluated object (for an implied Pod: the workload's pod template) and its
+ * Namespace, so only those count: Parapet must not accept what the cluster will reject. For other
+ * templates, Security Tower's levels apply: the object, its pod template, its Namespace, its owners.
+ */
+function acceptanceSources(pending: PendingViolation, namespaces: Map<string, SourceObject>, owners: OwnerIndex): Array<AcceptanceSource<SourceObject>> {
+  const { source, resultant } = pending;
   const sources: Array<AcceptanceSource<SourceObject>> = [];
   const add = (level: AcceptanceSource<SourceObject>['level'], origin: SourceObject, path: string[]) => {
     const annotations = annotationsAt(origin.object, path);
     if (annotations) sources.push({ level, annotations, path: [...path, 'metadata', 'annotations'], origin });
   };
+  const ns = source.object.metadata.namespace;
+  const namespace = typeof ns === 'string' ? namespaces.get(ns) : undefined;
+  if (pending.constraint.template.handlesRiskAcceptances) {
+    if (resultant) add('podTemplate', source, resultant.sourcePath);
+    else add('object', source, []);
+    if (namespace && namespace !== source) add('namespace', namespace, []);
+    return sources;
+  }
   add('object', source, []);
   const templatePath = podTemplatePath(source.object);
   if (templatePath) add('podTemplate', source, templatePath);
-  const ns = source.object.metadata.namespace;
-  const namespace = typeof ns === 'string' ? namespaces.get(ns) : undefined;
   if (namespace && namespace !== source) add('namespace', namespace, []);
   for (const owner of owners.ownersOf(source)) add('owner', owner, []);
   return sources;

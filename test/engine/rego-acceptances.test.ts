@@ -70,6 +70,18 @@ describe('risk acceptances that the template also implements in Rego', () => {
     expect(checkExitCode(report)).toBe(0);
   });
 
+  it('does not accept through the Deployment\'s own metadata, which the implied Pod (and so the cluster) never sees', async () => {
+    const onWorkload = deployment('        team: storage').replace(
+      '  namespace: shop\n',
+      '  namespace: shop\n  annotations:\n    securitytower.io/policy.exclusion.preventprivileged: Needs the host block devices.\n',
+    );
+    const report = await check(
+      repo({ 'policies/constraints/preventprivileged-constraint.yaml': library('constraint.yaml'), 'apps/storage.yaml': onWorkload }),
+    );
+    expect(report.clusters[0]!.violations.map((v) => v.acceptance)).toEqual([null]);
+    expect(checkExitCode(report)).toBe(1);
+  });
+
   it('enforces it when the constraint asks to ignore risk acceptances', async () => {
     const strict = library('constraint.yaml').replace('spec:\n', 'spec:\n  parameters:\n    ignoreRiskAcceptances: true\n');
     const report = await check(

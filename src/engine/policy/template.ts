@@ -21,8 +21,8 @@ export interface ConstraintTemplate {
   parametersSchema: unknown;
   legacySchema: boolean;
   /**
-   * Whether the parameters schema declares `ignoreRiskAcceptances`: the template honours risk
-   * acceptances in its own Rego (as Security Tower's and Parapet's library do) unless it is set.
+   * Whether the template honours risk acceptances in its own Rego (as Security Tower's and Parapet's
+   * library do): unless `ignoreRiskAcceptances` is set, it does not report accepted violations.
    */
   handlesRiskAcceptances: boolean;
   /** Whether the template also has a CEL (K8sNativeValidation) source, which Gatekeeper would prefer. */
@@ -98,11 +98,20 @@ export function readTemplate(
       moduleLines,
       parametersSchema: validation.openAPIV3Schema,
       legacySchema: typeof validation.legacySchema === 'boolean' ? validation.legacySchema : legacyDefault,
-      handlesRiskAcceptances: isRecord(validation.openAPIV3Schema) && isRecord(validation.openAPIV3Schema.properties) && 'ignoreRiskAcceptances' in validation.openAPIV3Schema.properties,
+      handlesRiskAcceptances: handlesRiskAcceptances(validation.openAPIV3Schema, source),
       hasCel: source.hasCel,
       annotations: stringRecord(metadata.annotations),
     },
   };
+}
+
+/**
+ * A template honours acceptances itself when it declares the `ignoreRiskAcceptances` parameter and
+ * its Rego reads the exclusion annotations (it cannot honour them without naming them).
+ */
+function handlesRiskAcceptances(schema: unknown, source: { rego: string; libs: string[] }): boolean {
+  const declared = isRecord(schema) && isRecord(schema.properties) && 'ignoreRiskAcceptances' in schema.properties;
+  return declared && [source.rego, ...source.libs].some((module) => module.includes('policy.exclusion.'));
 }
 
 interface ExtractedSource {

@@ -29,14 +29,17 @@ export function objectName(object: KubernetesObject): string {
   return typeof name === 'string' ? name : typeof generateName === 'string' ? generateName : '';
 }
 
-/** Why a document is not a Kubernetes object, or undefined when it is one. */
-export function objectProblem(value: unknown): string | undefined {
+/**
+ * Why a document is not a Kubernetes object, or undefined when it is one. A repository's objects need a
+ * name (the API server requires one); gator reviews nameless test objects, so `verify` does not.
+ */
+export function objectProblem(value: unknown, options: { requireName: boolean } = { requireName: true }): string | undefined {
   if (!isRecord(value)) return 'not a Kubernetes object: expected a mapping with apiVersion, kind and metadata';
   const missing = ['apiVersion', 'kind'].filter((field) => typeof value[field] !== 'string' || value[field] === '');
   if (missing.length > 0) return `not a Kubernetes object: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} missing`;
   if (value.metadata !== undefined && !isRecord(value.metadata)) return 'metadata must be a mapping';
   const metadata = (value.metadata ?? {}) as Record<string, unknown>;
-  if (typeof metadata.name !== 'string' && typeof metadata.generateName !== 'string') {
+  if (options.requireName && typeof metadata.name !== 'string' && typeof metadata.generateName !== 'string') {
     return `${String(value.kind)} has no metadata.name`;
   }
   for (const field of ['labels', 'annotations'] as const) {

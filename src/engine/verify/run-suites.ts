@@ -160,7 +160,7 @@ class SuiteContext {
       const docs = await this.documents(path);
       if ('error' in docs) return fail(docs.error);
       for (const doc of docs.docs) {
-        const problem = objectProblem(doc.value);
+        const problem = objectProblem(doc.value, { requireName: false });
         if (problem) return fail(`${path}: ${problem}`);
         const object = doc.value as KubernetesObject;
         addToInventory(inventory, object);
@@ -283,11 +283,11 @@ function reviewSubject(value: unknown): { object: KubernetesObject; request: Adm
     // On DELETE Gatekeeper reviews the old object as the object (target.go setObjectOnDelete).
     const object = request.operation === 'DELETE' && request.oldObject ? request.oldObject : (request.object ?? request.oldObject);
     if (!isRecord(object)) return { error: 'an AdmissionReview request needs an object or an oldObject' };
-    const problem = objectProblem(object);
+    const problem = objectProblem(object, { requireName: false });
     if (problem) return { error: problem };
     return { object: object as KubernetesObject, request: request as AdmissionRequestFields };
   }
-  const problem = objectProblem(value);
+  const problem = objectProblem(value, { requireName: false });
   if (problem) return { error: problem };
   return { object: value as KubernetesObject, request: {} };
 }
