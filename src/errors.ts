@@ -9,3 +9,27 @@ export class UsageError extends Error {
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
+
+/**
+ * Configuration that prevents Parapet from running, with every problem found: reading the
+ * environment reports all of them at once rather than one per restart.
+ */
+export class ConfigProblemsError extends ConfigError {
+  override name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** A GitHub API call that failed after retries, or an answer Parapet cannot use. */
+export class GitHubError extends Error {
+  override name = 'GitHubError';
+  constructor(message: string, readonly status?: number) {
+    super(message);
+  }
+}
+
+/** An input beyond the limits the operator set (repository size, for example): says which setting to raise. */
+export class LimitError extends Error {
+  override name = 'LimitError';
+}

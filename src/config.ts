@@ -1,0 +1,161 @@
+// The GitHub App's settings: read from the environment once, every value typed, defaulted and
+// checked, and every problem reported together (one ConfigError lists them all).
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigProblemsError } from './errors.js';
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The App's identity on GitHub. Absent altogether: the server runs Probot's setup (manifest flow). */
+export interface GitHubCredentials {
+  appId: number;
+  /** PEM text of the App's private key. */
+  privateKey: string;
+  webhookSecret: string;
+}
+
+export interface Config {
+  /** null: no credentials at all, so `npm start` serves the setup page to register the App. */
+  credentials: GitHubCredentials | null;
+  server: { host: string; port: number; webhookPath: string };
+  /** REST API root: https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server. */
+  githubApiUrl: string;
+  logLevel: LogLevel;
+  engine: {
+    /** Compiled policies on disk; null disables the cache. */
+    cacheDir: string | null;
+    /** The opa binary; undefined: the one `npm ci` built. */
+    opaPath: string | undefined;
+    /** Evaluation worker threads; undefined: the pool's default. */
+    workers: number | undefined;
+    evalTimeoutMs: number;
+  };
+  limits: {
+    /** Largest repository archive (uncompressed tar) read at one commit. */
+    maxRepoBytes: number;
+    /** Largest single file parsed as YAML; larger files are an input error on the file. */
+    maxFileBytes: number;
+  };
+}
+
+const MIB = 1024 * 1024;
+
+export const configDefaults = {
+  port: 3000,
+  host: 'localhost',
+  webhookPath: '/api/github/webhooks',
+  githubApiUrl: 'https://api.github.com',
+  logLevel: 'info' as LogLevel,
+  evalTimeoutMs: 5000,
+  maxRepoBytes: 256 * MIB,
+  maxFileBytes: 5 * MIB,
+};
+
+type Env = Record<string, string | undefined>;
+
+export function readConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const read = new Reader(env, problems);
+
+  const credentials = readCredentials(env, problems);
+  const server = {
+    host: read.text('HOST') ?? configDefaults.host,
+    port: read.integer('PORT', { min: 1, max: 65535 }) ?? configDefaults.port,
+    webhookPath: read.text('WEBHOOK_PATH') ?? configDefaults.webhookPath,
+  };
+  if (!server.webhookPath.startsWith('/')) problems.push(`WEBHOOK_PATH must start with "/", got "${server.webhookPath}"`);
+
+  const apiUrl = read.text('GITHUB_API_URL') ?? (read.text('GHE_HOST') ? `${read.text('GHE_PROTOCOL') ?? 'https'}://${read.text('GHE_HOST')}/api/v3` : configDefaults.githubApiUrl);
+  const githubApiUrl = apiUrl.replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]+/.test(githubApiUrl)) problems.push(`GITHUB_API_URL must be an http(s) URL, got "${apiUrl}"`);
+
+  const level = read.text('LOG_LEVEL') ?? configDefaults.logLevel;
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+
+  const cacheSetting = env.PARAPET_CACHE_DIR;
+  const engine = {
+    cacheDir: cacheSetting === '' ? null : (cacheSetting ?? join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'parapet', 'wasm')),
+    opaPath: read.text('PARAPET_OPA'),
+    workers: read.integer('PARAPET_WORKERS', { min: 1, max: 256 }),
+    evalTimeoutMs: read.integer('PARAPET_EVAL_TIMEOUT_MS', { min: 1 }) ?? configDefaults.evalTimeoutMs,
+  };
+  const limits = {
+    maxRepoBytes: read.integer('PARAPET_MAX_REPO_BYTES', { min: 1 }) ?? configDefaults.maxRepoBytes,
+    maxFileBytes: read.integer('PARAPET_MAX_FILE_BYTES', { min: 1 }) ?? configDefaults.maxFileBytes,
+  };
+
+  if (problems.length > 0) throw new ConfigProblemsError(problems);
+  return { credentials, server, githubApiUrl, logLevel: level as LogLevel, engine, limits };
+}
+
+/** All three, or none (setup mode); anything in between is a mistake worth stopping for. */
+function readCredentials(env: Env, problems: string[]): GitHubCredentials | null {
+  const set = (name: string) => env[name] !== undefined && env[name]!.trim() !== '';
+  const names = ['APP_ID', 'PRIVATE_KEY', 'PRIVATE_KEY_PATH', 'WEBHOOK_SECRET'];
+  if (!names.some(set)) return null;
+
+  const before = problems.length;
+  let appId = 0;
+  if (!set('APP_ID')) problems.push('APP_ID is required with GitHub credentials (the App ID from its settings page)');
+  else {
+    appId = Number(env.APP_ID!.trim());
+    if (!Number.isInteger(appId) || appId <= 0) problems.push(`APP_ID must be a positive integer, got "${env.APP_ID}"`);
+  }
+
+  let privateKey = '';
+  if (set('PRIVATE_KEY') && set('PRIVATE_KEY_PATH')) problems.push('set PRIVATE_KEY or PRIVATE_KEY_PATH, not both');
+  else if (set('PRIVATE_KEY')) {
+    privateKey = decodePrivateKey(env.PRIVATE_KEY!);
+    if (!isPem(privateKey)) problems.push('PRIVATE_KEY is not a PEM private key (paste the .pem file, with \\n for newlines, or its base64)');
+  } else if (set('PRIVATE_KEY_PATH')) {
+    try {
+      privateKey = readFileSync(env.PRIVATE_KEY_PATH!, 'utf8');
+      if (!isPem(privateKey)) problems.push(`PRIVATE_KEY_PATH: ${env.PRIVATE_KEY_PATH} is not a PEM private key`);
+    } catch (error) {
+      problems.push(`PRIVATE_KEY_PATH: cannot read ${env.PRIVATE_KEY_PATH} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    }
+  } else problems.push('PRIVATE_KEY or PRIVATE_KEY_PATH is required with GitHub credentials (the .pem downloaded from the App settings)');
+
+  if (!set('WEBHOOK_SECRET')) problems.push('WEBHOOK_SECRET is required with GitHub credentials: webhooks are never accepted unsigned');
+
+  return problems.length > before ? null : { appId, privateKey, webhookSecret: env.WEBHOOK_SECRET! };
+}
+
+function decodePrivateKey(value: string): string {
+  const text = value.trim().replace(/^"|"$/g, '').replace(/\\n/g, '\n');
+  if (text.includes('-----BEGIN')) return text;
+  // One-line environments: the whole .pem in base64.
+  const decoded = Buffer.from(text, 'base64').toString('utf8');
+  return decoded.includes('-----BEGIN') ? decoded : text;
+}
+
+function isPem(text: string): boolean {
+  return /-----BEGIN ([A-Z]+ )?PRIVATE KEY-----[\s\S]+-----END ([A-Z]+ )?PRIVATE KEY-----/.test(text);
+}
+
+class Reader {
+  constructor(
+    private readonly env: Env,
+    private readonly problems: string[],
+  ) {}
+
+  /** The trimmed value, or undefined when unset or blank. */
+  text(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  }
+
+  integer(name: string, range: { min?: number; max?: number }): number | undefined {
+    const raw = this.text(name);
+    if (raw === undefined) return undefined;
+    const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+    const { min = 0, max = Number.MAX_SAFE_INTEGER } = range;
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      this.problems.push(`${name} must be an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? '' : ` to ${max}`}, got "${raw}"`);
+      return undefined;
+    }
+    return value;
+  }
+}

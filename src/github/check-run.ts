@@ -1,0 +1,246 @@
+// One check run per cluster: what it concludes, the Markdown summary, the annotations (pure
+// functions of the cluster's report), and how they are sent (annotations in batches of 50, the
+// most GitHub takes in one request, as updates of the same check run).
+import { isBlocking, type ClusterReport, type InputError, type Violation } from '../engine/index.js';
+import type { GitHubClient, RepoRef } from './github-client.js';
+
+export type Conclusion = 'success' | 'neutral' | 'failure';
+export type AnnotationLevel = 'notice' | 'warning' | 'failure';
+
+export interface Annotation {
+  path: string;
+  start_line: number;
+  end_line: number;
+  annotation_level: AnnotationLevel;
+  title: string;
+  message: string;
+}
+
+export interface CheckOutput {
+  conclusion: Conclusion;
+  title: string;
+  summary: string;
+  annotations: Annotation[];
+}
+
+/** GitHub's limits: annotations per request, characters in a summary, in an annotation message and title. */
+export const MAX_ANNOTATIONS_PER_REQUEST = 50;
+const MAX_SUMMARY = 65_000;
+const MAX_MESSAGE = 4_000;
+const MAX_TITLE = 255;
+
+export function checkRunName(cluster: string): string {
+  return `parapet / ${cluster}`;
+}
+
+/**
+ * `failure` for a new unaccepted deny violation or any input error (a file that cannot be read
+ * never passes silently); `neutral` when the pull request only adds warnings; else `success`.
+ */
+export function conclusionOf(cluster: ClusterReport, errors: InputError[]): Conclusion {
+  const added = cluster.violations.filter(isNew);
+  if (errors.length > 0 || added.some(isBlocking)) return 'failure';
+  if (added.some((v) => v.enforcementAction === 'warn' && v.acceptance === null)) return 'neutral';
+  return 'success';
+}
+
+/** `errors`: the cluster's input errors plus those that belong to no cluster. */
+export function clusterCheckOutput(cluster: ClusterReport, errors: InputError[]): CheckOutput {
+  const added = cluster.violations.filter(isNew);
+  const existing = cluster.violations.filter((v) => !isNew(v));
+  const blocking = added.filter(isBlocking);
+  const annotations = [...errors.map(errorAnnotation), ...added.map(violationAnnotation)];
+  return {
+    conclusion: conclusionOf(cluster, errors),
+    title: title(blocking.length, added.length, errors.length),
+    summary: truncate(summary(cluster, added, existing, errors), MAX_SUMMARY),
+    annotations,
+  };
+}
+
+/** The check run of a cluster when Parapet itself failed: says what happened and what to do. */
+export function operationalFailureOutput(message: string): CheckOutput {
+  return {
+    conclusion: 'failure',
+    title: 'Parapet could not check this commit',
+    summary: truncate(
+      [
+        `Parapet could not evaluate this commit: ${escapeMarkdown(message)}`,
+        '',
+        'This is a problem of Parapet or of its access to GitHub, not a verdict on your changes. ' +
+          'Use **Re-run** on this check to try again; if it fails again, ask the administrators of the Parapet App to look at its logs.',
+      ].join('\n'),
+      MAX_SUMMARY,
+    ),
+    annotations: [],
+  };
+}
+
+function isNew(violation: Violation): boolean {
+  // Without a base to compare with, every violation is the pull request's.
+  return violation.status !== 'existing';
+}
+
+function title(blocking: number, added: number, errors: number): string {
+  const parts: string[] = [];
+  if (errors > 0) parts.push(plural(errors, 'input error'));
+  if (blocking > 0) parts.push(`${plural(blocking, 'new violation')} that ${blocking === 1 ? 'blocks' : 'block'} merging`);
+  else if (added > 0) parts.push(`${plural(added, 'new finding')}, none blocking`);
+  return parts.length > 0 ? parts.join(', ') : 'No new violations';
+}
+
+function summary(cluster: ClusterReport, added: Violation[], existing: Violation[], errors: InputError[]): string {
+  const lines: string[] = [];
+  lines.push(
+    `Cluster **${escapeMarkdown(cluster.name)}** (\`${escapeCode(cluster.config)}\`): ${plural(cluster.stats.objects, 'object')}, ${plural(cluster.stats.constraints, 'constraint')}. ` +
+      `${plural(added.length, 'new violation')}, ${plural(existing.length, 'existing violation')}, ${plural(errors.length, 'input error')}.`,
+    '',
+  );
+
+  const rows = new Map<string, { policy: string; action: string; added: number; existing: number; accepted: number }>();
+  for (const v of cluster.violations) {
+    const key = `${v.policy}\0${v.enforcementAction}`;
+    const row = rows.get(key) ?? { policy: v.policy, action: v.enforcementAction, added: 0, existing: 0, accepted: 0 };
+    if (isNew(v)) row.added++;
+    else row.existing++;
+    if (v.acceptance) row.accepted++;
+    rows.set(key, row);
+  }
+  if (rows.size > 0) {
+    lines.push('| Policy | Action | New | Existing | Accepted |', '| --- | --- | ---: | ---: | ---: |');
+    for (const row of [...rows.values()].sort((a, b) => compareText(a.policy, b.policy) || compareText(a.action, b.action))) {
+      lines.push(`| ${escapeMarkdown(row.policy)} | ${row.action} | ${row.added} | ${row.existing} | ${row.accepted} |`);
+    }
+    lines.push('');
+  }
+
+  if (errors.length > 0) {
+    lines.push(`### Input errors (${errors.length})`, '', 'Files Parapet could not read or understand; each is annotated on its line and fails the check.', '');
+    for (const e of errors.slice(0, 100)) lines.push(`- \`${escapeCode(place(e.location.file, e.location.line))}\` ${escapeMarkdown(oneLine(e.message))}`);
+    if (errors.length > 100) lines.push(`- … and ${errors.length - 100} more (see the annotations)`);
+    lines.push('');
+  }
+
+  const accepted = added.filter((v) => v.acceptance !== null);
+  if (accepted.length > 0) {
+    lines.push(`### Risks accepted by this pull request (${accepted.length})`, '');
+    for (const v of accepted) {
+      const a = v.acceptance!;
+      lines.push(`- **${escapeMarkdown(v.policy)}** on ${escapeMarkdown(objectName(v))} (\`${escapeCode(place(a.location.file, a.location.line))}\`, ${a.level}): ${escapeMarkdown(oneLine(a.reason))}`);
+    }
+    lines.push('');
+  }
+
+  if (existing.length > 0) {
+    lines.push(`<details><summary>Existing violations, already on the base branch (${existing.length})</summary>`, '');
+    for (const v of existing.slice(0, 500)) {
+      const acceptedNote = v.acceptance ? ` — accepted: ${escapeMarkdown(oneLine(v.acceptance.reason))}` : '';
+      lines.push(`- \`${escapeCode(place(v.location.file, v.location.line))}\` **${escapeMarkdown(v.policy)}** (${v.enforcementAction}) ${escapeMarkdown(oneLine(v.message))}${acceptedNote}`);
+    }
+    if (existing.length > 500) lines.push(`- … and ${existing.length - 500} more`);
+    lines.push('', '</details>', '');
+  }
+  if (cluster.violations.length === 0 && errors.length === 0) lines.push('No violations and no input errors.');
+  return lines.join('\n').trimEnd();
+}
+
+function violationAnnotation(v: Violation): Annotation {
+  const level: AnnotationLevel = v.acceptance ? 'notice' : v.enforcementAction === 'deny' ? 'failure' : v.enforcementAction === 'warn' ? 'warning' : 'notice';
+  const accepted = v.acceptance ? `\n\nRisk accepted (${v.acceptance.level}): ${v.acceptance.reason}` : '';
+  return {
+    path: v.location.file,
+    start_line: Math.max(1, v.location.line),
+    end_line: Math.max(1, v.location.line),
+    annotation_level: level,
+    title: truncate(`${v.policy} (${v.enforcementAction}${v.acceptance ? ', accepted' : ''}): ${objectName(v)}`, MAX_TITLE),
+    message: truncate(`${v.message}${accepted}`, MAX_MESSAGE),
+  };
+}
+
+function errorAnnotation(e: InputError): Annotation {
+  return {
+    path: e.location.file,
+    start_line: Math.max(1, e.location.line),
+    end_line: Math.max(1, e.location.line),
+    annotation_level: 'failure',
+    title: `input error (${e.code})`,
+    message: truncate(e.message, MAX_MESSAGE),
+  };
+}
+
+function objectName(v: Violation): string {
+  return `${v.object.kind} ${v.object.namespace ? `${v.object.namespace}/` : ''}${v.object.name}`;
+}
+
+function place(file: string, line: number): string {
+  return `${file}:${line}`;
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ');
+}
+
+function escapeMarkdown(text: string): string {
+  // Enough that a message cannot break the table, start a link or inject HTML; `_` inside words stays literal in GFM.
+  return text.replace(/[\\`*[\]|<>]/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : `\\${c}`));
+}
+
+function escapeCode(text: string): string {
+  return text.replace(/`/g, "'");
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A check run on GitHub, created `in_progress` and later completed, never left open. */
+export class CheckRun {
+  private constructor(
+    private readonly octokit: GitHubClient,
+    private readonly repo: RepoRef,
+    readonly id: number,
+    readonly name: string,
+  ) {}
+
+  static async start(octokit: GitHubClient, repo: RepoRef, headSha: string, name: string): Promise<CheckRun> {
+    const { data } = await octokit.request('POST /repos/{owner}/{repo}/check-runs', {
+      ...repo,
+      name,
+      head_sha: headSha,
+      status: 'in_progress',
+      started_at: new Date().toISOString(),
+      output: { title: 'Evaluating…', summary: 'Parapet is evaluating the manifests of this commit against the base branch’s policies.' },
+    });
+    return new CheckRun(octokit, repo, Number(data.id), name);
+  }
+
+  /**
+   * Sends the annotations 50 per update; the last update carries the conclusion, so a run with
+   * 120 annotations takes three updates, and one with none a single update.
+   */
+  async complete(output: CheckOutput): Promise<void> {
+    const batches: Annotation[][] = [];
+    for (let i = 0; i < output.annotations.length; i += MAX_ANNOTATIONS_PER_REQUEST) batches.push(output.annotations.slice(i, i + MAX_ANNOTATIONS_PER_REQUEST));
+    const last = batches.pop() ?? [];
+    const text = { title: output.title, summary: output.summary };
+    for (const annotations of batches) {
+      await this.octokit.request('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', { ...this.repo, check_run_id: this.id, output: { ...text, annotations } });
+    }
+    await this.octokit.request('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', {
+      ...this.repo,
+      check_run_id: this.id,
+      status: 'completed',
+      conclusion: output.conclusion,
+      completed_at: new Date().toISOString(),
+      output: { ...text, ...(last.length > 0 ? { annotations: last } : {}) },
+    });
+  }
+}

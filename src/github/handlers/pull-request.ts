@@ -1,0 +1,124 @@
+// A pull request's verdict: the base branch's policies judge the head, and the merge base tells
+// which violations the pull request introduces. One check run per cluster on the head commit.
+//
+// API calls: compare (1) + one tarball per distinct commit (base, merge base, head: 2 or 3) + per
+// cluster one create and one update per 50 annotations. Independent of the number of files.
+import { parseAllDocuments } from 'yaml';
+import type { Logger } from 'probot';
+import type { Config } from '../../config.js';
+import { checkRepo, markStatus, NoClusterError, type ClusterReport, type Report, type RepoSource } from '../../engine/index.js';
+import { CheckRun, checkRunName, clusterCheckOutput, operationalFailureOutput } from '../check-run.js';
+import type { EngineRuntime } from '../engine-runtime.js';
+import type { GitHubClient, RepoRef } from '../github-client.js';
+import { TarballCache } from '../tarball-source.js';
+
+export interface PullRequestDeps {
+  engine: EngineRuntime;
+  limits: Config['limits'];
+}
+
+export interface PullRequestRevision {
+  repo: RepoRef;
+  /** For logs. */
+  number: number;
+  headSha: string;
+  /** The base branch's commit as the pull request event gives it: its policies and cluster configs judge the head. */
+  baseSha: string;
+}
+
+/** The name of the check run reported when Parapet fails before it knows the repository's clusters. */
+export const FALLBACK_CHECK_RUN = 'parapet';
+
+export async function checkPullRequest(deps: PullRequestDeps, octokit: GitHubClient, log: Logger, pr: PullRequestRevision): Promise<void> {
+  const { repo, headSha, baseSha } = pr;
+  const trees = new TarballCache(octokit, repo, deps.limits.maxRepoBytes);
+  const open = new Map<string, CheckRun>();
+  try {
+    const mergeBaseSha = await mergeBase(octokit, repo, baseSha, headSha);
+    const policies = await trees.at(baseSha);
+    const clusters = await declaredClusters(policies);
+    if (clusters.length === 0) {
+      log.info({ pr: pr.number }, 'no kind: Cluster configuration on the base branch: no check run');
+      return;
+    }
+    // in_progress right away, so the pull request shows the check is coming.
+    for (const name of clusters) open.set(name, await CheckRun.start(octokit, repo, headSha, checkRunName(name)));
+
+    const [head, base] = await Promise.all([trees.at(headSha), trees.at(mergeBaseSha)]);
+    const options = { compiler: deps.engine.compiler, pool: deps.engine.pool, policies, limits: { maxFileBytes: deps.limits.maxFileBytes } };
+    const headReport = await checkOrEmpty(head, options);
+    const baseReport = await checkOrEmpty(base, options);
+    const report = markStatus(headReport, baseReport);
+
+    for (const cluster of report.clusters) {
+      const run = open.get(cluster.name) ?? (await CheckRun.start(octokit, repo, headSha, checkRunName(cluster.name)));
+      open.delete(cluster.name);
+      await run.complete(clusterCheckOutput(cluster, [...report.errors, ...cluster.errors]));
+    }
+    // Declared, yet not evaluated: the configuration has errors that keep the cluster out.
+    for (const [name, run] of open) {
+      open.delete(name);
+      await run.complete(
+        report.errors.length > 0
+          ? clusterCheckOutput(emptyCluster(name), report.errors)
+          : operationalFailureOutput(`cluster ${name} is declared in .securitytower/ on the base branch, but the engine did not evaluate it`),
+      );
+    }
+  } catch (error) {
+    log.error({ err: error, pr: pr.number, headSha }, 'pull request check failed');
+    const output = operationalFailureOutput(error instanceof Error ? error.message : String(error));
+    try {
+      if (open.size === 0) open.set(FALLBACK_CHECK_RUN, await CheckRun.start(octokit, repo, headSha, FALLBACK_CHECK_RUN));
+      for (const run of open.values()) await run.complete(output);
+    } catch (reportError) {
+      // GitHub itself is failing: nothing more can be said on the pull request.
+      log.error({ err: reportError, pr: pr.number }, 'could not report the failure on the pull request');
+    }
+  }
+}
+
+async function mergeBase(octokit: GitHubClient, repo: RepoRef, baseSha: string, headSha: string): Promise<string> {
+  const { data } = await octokit.request('GET /repos/{owner}/{repo}/compare/{basehead}', { ...repo, basehead: `${baseSha}...${headSha}`, per_page: 1 });
+  // Without a merge base (unrelated histories), compare with the base branch itself.
+  return data.merge_base_commit?.sha ?? baseSha;
+}
+
+/** A tree without any Cluster (the head of a pull request that removed them all) has no violations. */
+async function checkOrEmpty(source: RepoSource, options: Parameters<typeof checkRepo>[1]): Promise<Report> {
+  try {
+    return await checkRepo(source, options);
+  } catch (error) {
+    if (error instanceof NoClusterError) return { clusters: [], errors: [] };
+    throw error;
+  }
+}
+
+/**
+ * The clusters named in `.securitytower/*.yaml`, read cheaply so that their check runs can start
+ * before the evaluation. The engine's report stays the authority: a cluster it reports that is not
+ * here still gets its check run.
+ */
+async function declaredClusters(source: RepoSource): Promise<string[]> {
+  const paths = (await source.listFiles()).map((f) => f.path).filter((p) => /^\.(securitytower|phylake)\/[^/]+\.ya?ml$/.test(p));
+  const names = new Set<string>();
+  for (const text of (await source.readFiles(paths)).values()) {
+    for (const doc of parseAllDocuments(text, { uniqueKeys: false })) {
+      let value: unknown;
+      try {
+        value = doc.toJS({ maxAliasCount: 100 });
+      } catch {
+        continue; // the engine reports the broken document as an input error
+      }
+      if (isRecord(value) && value.kind === 'Cluster' && isRecord(value.metadata) && typeof value.metadata.name === 'string') names.add(value.metadata.name);
+    }
+  }
+  return [...names].sort();
+}
+
+function emptyCluster(name: string): ClusterReport {
+  return { name, config: '.securitytower/', violations: [], errors: [], stats: { objects: 0, constraints: 0, evaluations: 0 } };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

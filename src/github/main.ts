@@ -1,0 +1,64 @@
+// `npm start`: the GitHub App. Without credentials it serves Probot's setup page, where a person
+// registers the App from the browser (manifest flow, from app.yml; the credentials land in .env);
+// with them it serves webhooks. Run it from the package directory: app.yml and .env are read there.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseEnv } from 'node:util';
+import { run } from 'probot';
+import { readConfig, type Config } from '../config.js';
+import { ConfigError } from '../errors.js';
+import { startAppServer } from './server.js';
+
+async function main(): Promise<void> {
+  loadDotEnv();
+  let config: Config;
+  try {
+    config = readConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`parapet: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+
+  if (config.credentials === null) {
+    // smee.io channels need the internet at large; opt in with NO_SMEE_SETUP=false.
+    process.env.NO_SMEE_SETUP ??= 'true';
+    const server = await run(() => {}, {
+      env: { ...process.env, PORT: String(config.server.port), HOST: config.server.host, LOG_LEVEL: config.logLevel },
+    });
+    stopOnSignal(() => server.stop());
+    return;
+  }
+
+  const server = await startAppServer({ ...config, credentials: config.credentials });
+  stopOnSignal(() => server.close());
+}
+
+/** Variables from ./.env (where the setup flow writes the credentials); the environment wins. */
+function loadDotEnv(): void {
+  let text: string;
+  try {
+    text = readFileSync(join(process.cwd(), '.env'), 'utf8');
+  } catch {
+    return;
+  }
+  for (const [name, value] of Object.entries(parseEnv(text))) process.env[name] ??= value;
+}
+
+function stopOnSignal(stop: () => Promise<void>): void {
+  const handler = () => {
+    stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`parapet: error while stopping: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', handler);
+  process.once('SIGTERM', handler);
+}
+
+await main();

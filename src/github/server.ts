@@ -1,0 +1,98 @@
+// The App's HTTP server with credentials: webhooks (signatures verified by Probot; unsigned or
+// forged deliveries get 4xx and change nothing), a status page and a health check.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createNodeMiddleware, Probot, ProbotOctokit } from 'probot';
+import type { Config, GitHubCredentials } from '../config.js';
+import { parapetApp } from './app.js';
+import { startEngineRuntime, type EngineRuntime } from './engine-runtime.js';
+import { JobQueue } from './job-queue.js';
+
+export interface AppServer {
+  /** http://host:port, without a trailing slash. */
+  url: string;
+  jobs: JobQueue;
+  /** Stops accepting requests, lets queued jobs finish, stops the evaluation workers. */
+  close(): Promise<void>;
+}
+
+export interface AppServerOptions {
+  /** Octokit options over Probot's (tests turn throttling off: it spaces writes a second apart). */
+  octokitOverrides?: { throttle?: Record<string, unknown>; [option: string]: unknown };
+  engine?: EngineRuntime;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => boolean | void | Promise<boolean | void>;
+
+export async function startAppServer(config: Config & { credentials: GitHubCredentials }, options: AppServerOptions = {}): Promise<AppServer> {
+  const { credentials } = config;
+  // Probot's Octokit retries 5xx (plugin-retry), waits out rate limits twice then gives up, and
+  // spaces writes against secondary rate limits (plugin-throttling).
+  const overrides = options.octokitOverrides;
+  const Octokit = overrides
+    ? ProbotOctokit.defaults((instance: Record<string, any>) => ({ ...instance, ...overrides, throttle: { ...instance.throttle, ...overrides.throttle } }))
+    : ProbotOctokit;
+  const probot = new Probot({
+    appId: credentials.appId,
+    privateKey: credentials.privateKey,
+    secret: credentials.webhookSecret,
+    baseUrl: config.githubApiUrl,
+    // pino knows 'silent'; Probot's type leaves it out.
+    logLevel: config.logLevel as Exclude<Config['logLevel'], 'silent'>,
+    logFormat: process.env.NODE_ENV === 'production' ? 'json' : 'pretty',
+    Octokit,
+  });
+  const engine = options.engine ?? startEngineRuntime(config.engine);
+  const jobs = new JobQueue(probot.log);
+  const app = parapetApp({ engine, limits: config.limits, jobs });
+
+  const handlers: Handler[] = [
+    await createNodeMiddleware(app, { probot, webhooksPath: config.server.webhookPath }),
+    statusPage,
+    // The manifest flow registers the server's root as the webhook URL (after the status page,
+    // which answers GET /: this middleware answers anything but POST on its path with 404).
+    await probot.getNodeMiddleware({ path: '/' }),
+  ];
+  const server = createServer(async (req, res) => {
+    try {
+      for (const handler of handlers) if (await handler(req, res)) return;
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found\n');
+    } catch (error) {
+      probot.log.error({ err: error }, 'request failed');
+      if (!res.headersSent) res.writeHead(500).end();
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.server.port, config.server.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  probot.log.info(`Parapet GitHub App listening on http://${host}:${address.port}${config.server.webhookPath}`);
+
+  return {
+    url: `http://${host}:${address.port}`,
+    jobs,
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await jobs.idle();
+      if (!options.engine) await engine.close();
+    },
+  };
+}
+
+const statusPage: Handler = (req, res) => {
+  if (req.method !== 'GET') return false;
+  const path = (req.url ?? '/').split('?')[0];
+  if (path === '/ping' || path === '/healthz') {
+    res.writeHead(200, { 'content-type': 'text/plain' }).end('PONG\n');
+    return true;
+  }
+  if (path === '/' || path === '/probot') {
+    res
+      .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+      .end('<!doctype html><title>Parapet</title><h1>Parapet</h1><p>The GitHub App is running and receiving webhooks.</p>\n');
+    return true;
+  }
+  return false;
+};

@@ -1,0 +1,88 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { configDefaults, readConfig } from '../../src/config.js';
+import { ConfigError, ConfigProblemsError } from '../../src/errors.js';
+
+const PEM = '-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----\n';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    readConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigProblemsError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('readConfig', () => {
+  it('with no credentials at all, is in setup mode with every default', () => {
+    const config = readConfig({ HOME: '/home/u' });
+    expect(config.credentials).toBeNull();
+    expect(config.server).toEqual({ host: 'localhost', port: 3000, webhookPath: '/api/github/webhooks' });
+    expect(config.githubApiUrl).toBe('https://api.github.com');
+    expect(config.logLevel).toBe('info');
+    expect(config.engine.evalTimeoutMs).toBe(5000);
+    expect(config.engine.workers).toBeUndefined();
+    expect(config.limits).toEqual({ maxRepoBytes: configDefaults.maxRepoBytes, maxFileBytes: 5 * 1024 * 1024 });
+  });
+
+  it('reads credentials, with \\n escapes in PRIVATE_KEY, and every setting', () => {
+    const config = readConfig({
+      APP_ID: '123',
+      PRIVATE_KEY: PEM.replace(/\n/g, '\\n'),
+      WEBHOOK_SECRET: 's',
+      PORT: '8080',
+      HOST: '0.0.0.0',
+      GITHUB_API_URL: 'https://ghe.example.com/api/v3/',
+      LOG_LEVEL: 'debug',
+      PARAPET_CACHE_DIR: '',
+      PARAPET_WORKERS: '3',
+      PARAPET_EVAL_TIMEOUT_MS: '100',
+      PARAPET_MAX_REPO_BYTES: '1000',
+      PARAPET_MAX_FILE_BYTES: '10',
+    });
+    expect(config.credentials).toEqual({ appId: 123, privateKey: PEM, webhookSecret: 's' });
+    expect(config.server).toMatchObject({ host: '0.0.0.0', port: 8080 });
+    expect(config.githubApiUrl).toBe('https://ghe.example.com/api/v3');
+    expect(config.engine).toMatchObject({ cacheDir: null, workers: 3, evalTimeoutMs: 100 });
+    expect(config.limits).toEqual({ maxRepoBytes: 1000, maxFileBytes: 10 });
+  });
+
+  it('reads the private key from PRIVATE_KEY_PATH, and a base64 PRIVATE_KEY', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parapet-config-'));
+    writeFileSync(join(dir, 'key.pem'), PEM);
+    expect(readConfig({ APP_ID: '1', PRIVATE_KEY_PATH: join(dir, 'key.pem'), WEBHOOK_SECRET: 's' }).credentials?.privateKey).toBe(PEM);
+    expect(readConfig({ APP_ID: '1', PRIVATE_KEY: Buffer.from(PEM).toString('base64'), WEBHOOK_SECRET: 's' }).credentials?.privateKey).toBe(PEM);
+  });
+
+  it('derives the API URL from GHE_HOST, as Probot does', () => {
+    expect(readConfig({ GHE_HOST: 'github.corp.example' }).githubApiUrl).toBe('https://github.corp.example/api/v3');
+  });
+
+  it('reports every problem at once', () => {
+    expect(
+      problemsOf({ APP_ID: 'abc', WEBHOOK_SECRET: '', PORT: '99999', LOG_LEVEL: 'loud', PARAPET_WORKERS: '0', PARAPET_MAX_REPO_BYTES: '1e9', GITHUB_API_URL: 'ftp://x' }),
+    ).toEqual([
+      'APP_ID must be a positive integer, got "abc"',
+      'PRIVATE_KEY or PRIVATE_KEY_PATH is required with GitHub credentials (the .pem downloaded from the App settings)',
+      'WEBHOOK_SECRET is required with GitHub credentials: webhooks are never accepted unsigned',
+      'PORT must be an integer from 1 to 65535, got "99999"',
+      'GITHUB_API_URL must be an http(s) URL, got "ftp://x"',
+      'LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent, got "loud"',
+      'PARAPET_WORKERS must be an integer from 1 to 256, got "0"',
+      'PARAPET_MAX_REPO_BYTES must be an integer from 1, got "1e9"',
+    ]);
+  });
+
+  it.each([
+    ['a missing key file', { APP_ID: '1', PRIVATE_KEY_PATH: '/nonexistent/key.pem', WEBHOOK_SECRET: 's' }, /PRIVATE_KEY_PATH: cannot read \/nonexistent\/key.pem \(ENOENT\)/],
+    ['a key that is not PEM', { APP_ID: '1', PRIVATE_KEY: 'not a key', WEBHOOK_SECRET: 's' }, /PRIVATE_KEY is not a PEM private key/],
+    ['both key settings', { APP_ID: '1', PRIVATE_KEY: PEM, PRIVATE_KEY_PATH: '/k.pem', WEBHOOK_SECRET: 's' }, /not both/],
+    ['a secret without the rest', { WEBHOOK_SECRET: 's' }, /APP_ID is required/],
+  ])('refuses %s', (_name, env, problem) => {
+    expect(problemsOf(env as Record<string, string>).join('\n')).toMatch(problem);
+  });
+});

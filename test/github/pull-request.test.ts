@@ -1,0 +1,375 @@
+// The App end to end: real signed webhook deliveries into the real server, a fake GitHub on a
+// loopback port serving the repositories as tarballs and recording the check runs.
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import examples from '@octokit/webhooks-examples';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { readConfig } from '../../src/config.js';
+import { startAppServer, type AppServer } from '../../src/github/server.js';
+import { engine, fixturesDir, testCacheDir } from '../helpers/engine.js';
+import { deliverWebhook, FakeGitHub, type FakeCheckRun } from '../helpers/fake-github.js';
+
+const SECRET = 'a-webhook-secret';
+const REPO = 'example-org/shop-prod';
+const INSTALLATION = 4242;
+const { privateKey: PRIVATE_KEY } = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+});
+
+const shop = fixtureFiles('shop-cluster');
+
+const DEBUG_DEPLOYMENT = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: debug-shell
+  namespace: shop
+  labels:
+    owner: team-shop
+    cost-center: "4711"
+spec:
+  selector:
+    matchLabels:
+      app: debug-shell
+  template:
+    metadata:
+      labels:
+        app: debug-shell
+    spec:
+      containers:
+        - name: shell
+          image: busybox:1.36.1
+          securityContext:
+            privileged: true
+`;
+
+let fake: FakeGitHub;
+let app: AppServer;
+
+beforeAll(async () => {
+  fake = await FakeGitHub.start();
+  app = await startApp();
+});
+
+afterAll(async () => {
+  await app?.close();
+  await fake?.close();
+});
+
+beforeEach(() => fake.reset());
+
+describe('a pull request on a repository with a cluster', () => {
+  it('fails the cluster check run on the privileged container the pull request adds, annotated on its `privileged: true` line', async () => {
+    const [run] = await pullRequest({ 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT });
+
+
+    expect(run!.name).toBe('parapet / shop-prod');
+    expect(run!.statuses[0]).toBe('in_progress');
+    expect(run!.status).toBe('completed');
+    expect(run!.conclusion).toBe('failure');
+    expect(run!.annotations).toEqual([
+      {
+        path: 'cluster/namespaces/shop/debug.yaml',
+        start_line: 22,
+        end_line: 22,
+        annotation_level: 'failure',
+        title: 'preventprivileged (deny): Deployment shop/debug-shell',
+        message: '[Implied by expand-workloads] Privileged container is not allowed: shell, securityContext: {"privileged": true}',
+      },
+    ]);
+  });
+
+  it('annotates only the new violations and lists the existing ones as a collapsed baseline', async () => {
+    const [run] = await pullRequest({ 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT });
+
+    // The base already has privileged containers (shop/deployment.yaml:23, among others): none is annotated.
+    expect(new Set(run!.annotations.map((a) => a.path))).toEqual(new Set(['cluster/namespaces/shop/debug.yaml']));
+    const summary = run!.output.summary!;
+    expect(summary).toContain('<details><summary>Existing violations, already on the base branch (11)</summary>');
+    expect(summary).toContain('`cluster/namespaces/shop/deployment.yaml:23` **preventprivileged** (deny)');
+    expect(summary).toMatch(/\| preventprivileged \| deny \| 1 \| 5 \| 3 \|/);
+    expect(run!.output.title).toBe('1 new violation that blocks merging');
+  });
+
+  it('passes a pull request that accepts the risk it introduces, and names the reason in the summary', async () => {
+    const accepted = DEBUG_DEPLOYMENT.replace('  labels:\n    owner', '  annotations:\n    securitytower.io/policy.exclusion.preventprivileged: Debugging the payment outage INC-42.\n  labels:\n    owner');
+    const [run] = await pullRequest({ 'cluster/namespaces/shop/debug.yaml': accepted });
+
+    expect(run!.conclusion).toBe('success');
+    expect(run!.output.summary).toContain('### Risks accepted by this pull request (1)');
+    expect(run!.output.summary).toContain('Debugging the payment outage INC-42.');
+    expect(run!.annotations).toMatchObject([{ path: 'cluster/namespaces/shop/debug.yaml', annotation_level: 'notice', start_line: 24 }]);
+  });
+
+  it('concludes neutral when the pull request only adds warnings', async () => {
+    const unpinned = DEBUG_DEPLOYMENT.replace('busybox:1.36.1', 'busybox').replace(/\n\s+securityContext:\n\s+privileged: true/, '');
+    const [run] = await pullRequest({ 'cluster/namespaces/shop/debug.yaml': unpinned });
+
+    expect(run!.conclusion).toBe('neutral');
+    expect(run!.annotations).toMatchObject([{ path: 'cluster/namespaces/shop/debug.yaml', annotation_level: 'warning', start_line: 20 }]);
+  });
+
+  it('concludes success with no annotation when the pull request adds no violation', async () => {
+    const [run] = await pullRequest({ 'cluster/namespaces/shop/config.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: shop\ndata:\n  a: b\n' });
+
+    expect(run!.conclusion).toBe('success');
+    expect(run!.annotations).toEqual([]);
+    expect(run!.output.title).toBe('No new violations');
+  });
+
+  it('fails on a file that cannot be parsed, with a failure annotation on it', async () => {
+    const [run] = await pullRequest({ 'cluster/namespaces/shop/broken.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [broken\n' });
+
+    expect(run!.conclusion).toBe('failure');
+    expect(run!.annotations).toHaveLength(1);
+    expect(run!.annotations[0]).toMatchObject({ path: 'cluster/namespaces/shop/broken.yaml', annotation_level: 'failure', title: 'input error (yaml)' });
+  });
+
+  it('sends 120 new violations as annotations in three updates of the same check run', async () => {
+    const pods: Record<string, string> = {};
+    for (let i = 0; i < 120; i++) pods[`cluster/namespaces/shop/pods/pod-${String(i).padStart(3, '0')}.yaml`] = privilegedPod(`pod-${i}`);
+    const [run] = await pullRequest(pods);
+
+    expect(run!.conclusion).toBe('failure');
+    expect(run!.annotations).toHaveLength(120);
+    expect(run!.updates).toBe(3);
+    expect(fake.checkRuns).toHaveLength(1);
+    // The fake refuses a request with more than 50 annotations, as GitHub does: none was refused.
+    expect(fake.requests.filter((r) => r.status >= 400)).toEqual([]);
+  });
+
+  it('makes as many API calls for a pull request of 120 files as for one of a single file, but for the annotation updates', async () => {
+    await pullRequest({ 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT });
+    const small = readCalls();
+    fake.reset();
+    const pods: Record<string, string> = {};
+    for (let i = 0; i < 120; i++) pods[`cluster/namespaces/shop/pods/pod-${i}.yaml`] = privilegedPod(`pod-${i}`);
+    await pullRequest(pods);
+    const large = readCalls();
+
+    // compare + the base tarball + the head tarball (the base is the merge base: read once).
+    expect(small.reads).toEqual(['GET compare', 'GET tarball', 'GET tarball']);
+    expect(large.reads).toEqual(small.reads);
+    expect(small.writes).toBe(1 + 1);
+    expect(large.writes).toBe(1 + 3);
+  });
+
+  it('reads the merge base when the base branch has moved on, so violations the base branch added since are not the pull request’s', async () => {
+    const oldBase = sha('old-base');
+    const newBase = sha('new-base');
+    const head = sha('head-on-old');
+    // The base branch gained a privileged Pod after the pull request forked off.
+    fake.addCommit(REPO, oldBase, shop);
+    fake.addCommit(REPO, newBase, { ...shop, 'cluster/namespaces/shop/later.yaml': privilegedPod('later') });
+    fake.addCommit(REPO, head, { ...shop, 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT });
+    fake.setMergeBase(REPO, newBase, head, oldBase);
+    await deliver('pull_request', pullRequestPayload('synchronize', newBase, head));
+
+    const [run] = fake.checkRuns;
+    expect(run!.annotations.map((a) => a.path)).toEqual(['cluster/namespaces/shop/debug.yaml']);
+    expect(fake.apiRequests(REPO).filter((r) => r.path.includes('/tarball/'))).toHaveLength(3);
+  });
+});
+
+describe('what gets no check run', () => {
+  it('posts nothing on a repository without a Cluster configuration', async () => {
+    const base = sha('plain-base');
+    const head = sha('plain-head');
+    fake.addCommit(REPO, base, { 'README.md': '# not a GitOps repository\n' });
+    fake.addCommit(REPO, head, { 'README.md': '# still not\n', 'deploy.yaml': DEBUG_DEPLOYMENT });
+    await deliver('pull_request', pullRequestPayload('opened', base, head));
+
+    expect(fake.checkRuns).toEqual([]);
+    expect(fake.requests.filter((r) => r.method !== 'GET' && !r.path.startsWith('/app/'))).toEqual([]);
+  });
+
+  it.each([
+    ['a forged signature', `sha256=${'0'.repeat(64)}`],
+    ['a signature made with another secret', 'other-secret'],
+    ['no signature', null],
+  ])('refuses a delivery with %s (4xx) and changes nothing', async (_name, signature) => {
+    const base = sha('forged-base');
+    fake.addCommit(REPO, base, shop);
+    fake.addCommit(REPO, sha('forged-head'), { ...shop, 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT });
+    const payload = pullRequestPayload('opened', base, sha('forged-head'));
+    const forged =
+      signature === 'other-secret'
+        ? await deliverWebhook(`${app.url}/api/github/webhooks`, 'pull_request', payload, 'other-secret')
+        : await deliverWebhook(`${app.url}/api/github/webhooks`, 'pull_request', payload, SECRET, { signature });
+    await app.jobs.idle();
+
+    expect(forged.status).toBeGreaterThanOrEqual(400);
+    expect(forged.status).toBeLessThan(500);
+    expect(fake.requests).toEqual([]);
+  });
+
+  it('runs a delivery that arrives twice only once', async () => {
+    const base = sha('twice-base');
+    const head = sha('twice-head');
+    fake.addCommit(REPO, base, shop);
+    fake.addCommit(REPO, head, { ...shop, 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT });
+    const payload = pullRequestPayload('opened', base, head);
+    await deliver('pull_request', payload, 'same-delivery');
+    await deliver('pull_request', payload, 'same-delivery');
+
+    expect(fake.checkRuns).toHaveLength(1);
+  });
+});
+
+describe('the server', () => {
+  it('answers GET / with a status page and accepts deliveries at / too (the URL the manifest flow registers)', async () => {
+    const page = await fetch(`${app.url}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('Parapet');
+    const ping = await deliverWebhook(`${app.url}/`, 'ping', { zen: 'Keep it logically awesome.', hook_id: 1 }, SECRET);
+    expect(ping.status).toBe(200);
+    const forged = await deliverWebhook(`${app.url}/`, 'ping', { zen: 'x', hook_id: 1 }, 'wrong-secret');
+    expect(forged.status).toBeGreaterThanOrEqual(400);
+    expect(forged.status).toBeLessThan(500);
+  });
+});
+
+describe('re-runs and failures', () => {
+  it('re-evaluates the commit of a check suite when a re-run is requested', async () => {
+    const base = sha('rerun-base');
+    const head = sha('rerun-head');
+    fake.addCommit(REPO, base, shop);
+    fake.addCommit(REPO, head, { ...shop, 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT });
+    fake.addPullRequest(REPO, { number: 7, base: { sha: base }, head: { sha: head } });
+    const suite = structuredClone(example('check_suite', 'rerequested')) as Record<string, any>;
+    suite.check_suite.head_sha = head;
+    suite.check_suite.pull_requests = [];
+    await deliver('check_suite', withRepository(suite));
+
+    expect(fake.checkRuns.map((r) => [r.name, r.head_sha, r.conclusion])).toEqual([['parapet / shop-prod', head, 'failure']]);
+  });
+
+  it('ends the check run with failure and what to do when the repository exceeds the size limit', async () => {
+    const limited = await startApp({ PARAPET_MAX_REPO_BYTES: String(256 * 1024) });
+    try {
+      const base = sha('big-base');
+      const head = sha('big-head');
+      fake.addCommit(REPO, base, shop);
+      // Incompressible, so even the download is over the limit.
+      fake.addCommit(REPO, head, { ...shop, 'cluster/namespaces/shop/blob.bin': Buffer.from(Array.from({ length: 300 * 1024 }, (_, i) => (i * 7919 + (i >> 3) * 104729) % 251)) });
+      const delivered = await deliverWebhook(`${limited.url}/api/github/webhooks`, 'pull_request', pullRequestPayload('opened', base, head), SECRET);
+      expect(delivered.status).toBe(200);
+      await limited.jobs.idle();
+    } finally {
+      await limited.close();
+    }
+
+    const [run] = fake.checkRuns;
+    expect(run).toMatchObject({ name: 'parapet / shop-prod', status: 'completed', conclusion: 'failure' });
+    expect(run!.output.summary).toContain('PARAPET_MAX_REPO_BYTES');
+    expect(run!.output.summary).toContain('Re-run');
+  });
+
+  it('ends a check run started before GitHub failed with failure, never leaving it in progress', async () => {
+    const base = sha('flaky-base');
+    const head = sha('flaky-head');
+    fake.addCommit(REPO, base, shop);
+    fake.addCommit(REPO, head, { ...shop, 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT });
+    fake.failWith(new RegExp(`GET /repos/${REPO}/tarball/${head}`), 404);
+    await deliver('pull_request', pullRequestPayload('opened', base, head));
+
+    expect(fake.checkRuns).toHaveLength(1);
+    expect(fake.checkRuns[0]).toMatchObject({ name: 'parapet / shop-prod', status: 'completed', conclusion: 'failure' });
+    expect(fake.checkRuns[0]!.output.title).toBe('Parapet could not check this commit');
+  });
+});
+
+// ---- helpers ----
+
+async function startApp(env: Record<string, string> = {}): Promise<AppServer> {
+  const config = readConfig({
+    APP_ID: '12345',
+    PRIVATE_KEY: PRIVATE_KEY,
+    WEBHOOK_SECRET: SECRET,
+    GITHUB_API_URL: fake.url,
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    PARAPET_CACHE_DIR: testCacheDir,
+    ...env,
+  });
+  const { compiler, pool } = engine();
+  return startAppServer(
+    { ...config, credentials: config.credentials!, server: { ...config.server, port: 0 } },
+    // Throttling spaces writes a second apart against secondary rate limits; the fake has none.
+    { engine: { compiler, pool, close: async () => {} }, octokitOverrides: { throttle: { enabled: false } } },
+  );
+}
+
+let pullRequests = 0;
+
+/** Opens a pull request on the shop-cluster repository that adds `added`; returns the check runs. */
+async function pullRequest(added: Record<string, string>): Promise<FakeCheckRun[]> {
+  const n = ++pullRequests;
+  const base = sha(`base-${n}`);
+  const head = sha(`head-${n}`);
+  fake.addCommit(REPO, base, shop);
+  fake.addCommit(REPO, head, { ...shop, ...added });
+  await deliver('pull_request', pullRequestPayload('opened', base, head));
+  return fake.checkRuns;
+}
+
+async function deliver(event: string, payload: unknown, deliveryId?: string): Promise<void> {
+  const response = await deliverWebhook(`${app.url}/api/github/webhooks`, event, payload, SECRET, { deliveryId });
+  expect(response.status).toBe(200);
+  await app.jobs.idle();
+}
+
+function readCalls(): { reads: string[]; writes: number } {
+  const calls = fake.apiRequests(REPO);
+  return {
+    reads: calls.filter((r) => r.method === 'GET').map((r) => `GET ${r.path.split('/')[4]}`),
+    writes: calls.filter((r) => r.path.includes('/check-runs')).length,
+  };
+}
+
+function pullRequestPayload(action: string, baseSha: string, headSha: string): unknown {
+  const payload = structuredClone(example('pull_request', action)) as Record<string, any>;
+  payload.number = 1;
+  payload.pull_request.number = 1;
+  payload.pull_request.base.sha = baseSha;
+  payload.pull_request.head.sha = headSha;
+  return withRepository(payload);
+}
+
+function withRepository(payload: Record<string, any>): Record<string, any> {
+  const [owner, name] = REPO.split('/') as [string, string];
+  payload.repository = { ...payload.repository, name, full_name: REPO, owner: { ...payload.repository.owner, login: owner } };
+  payload.installation = { id: INSTALLATION, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==' };
+  return payload;
+}
+
+function example(event: string, action: string): unknown {
+  const definition = (examples as unknown as Array<{ name: string; examples: Array<{ action?: string }> }>).find((d) => d.name === event);
+  const found = definition?.examples.find((e) => e.action === action);
+  if (!found) throw new Error(`no ${event}.${action} example in @octokit/webhooks-examples`);
+  return found;
+}
+
+function privilegedPod(name: string): string {
+  return `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n  namespace: shop\nspec:\n  containers:\n    - name: main\n      image: busybox:1.36.1\n      securityContext:\n        privileged: true\n`;
+}
+
+function sha(seed: string): string {
+  return createHash('sha1').update(seed).digest('hex');
+}
+
+function fixtureFiles(name: string): Record<string, string> {
+  const root = join(fixturesDir, 'repos', name);
+  const files: Record<string, string> = {};
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir)) {
+      const path = join(dir, entry);
+      if (statSync(path).isDirectory()) walk(path);
+      else files[relative(root, path).split(sep).join('/')] = readFileSync(path, 'utf8');
+    }
+  };
+  walk(root);
+  return files;
+}

@@ -1,0 +1,107 @@
+// `npm start` as a person runs it: the built dist/github/main.js, spawned, answering on a loopback port.
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../helpers/engine.js';
+
+const main = join(repoRoot, 'dist', 'github', 'main.js');
+const children: ChildProcess[] = [];
+
+beforeAll(() => buildIfStale());
+
+afterEach(async () => {
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+  }
+});
+
+describe('npm start', () => {
+  it('without credentials serves the setup page that registers the App from app.yml (manifest flow)', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [main], { cwd: repoRoot, env: baseEnv({ PORT: String(port), HOST: '127.0.0.1' }), stdio: 'pipe' });
+    children.push(child);
+    await waitForServer(`http://127.0.0.1:${port}/`, child);
+
+    const root = await fetch(`http://127.0.0.1:${port}/`, { redirect: 'manual' });
+    expect(root.status).toBe(302);
+    expect(root.headers.get('location')).toBe('/probot');
+    const page = await fetch(`http://127.0.0.1:${port}/probot`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('https://github.com/settings/apps/new');
+    // Probot puts the manifest's JSON raw in a single-quoted attribute: app.yml must hold no `'`.
+    const manifest = JSON.parse(/name="manifest"[^>]*value='([^']*)'/.exec(html)?.[1] ?? '{}');
+    expect(manifest).toMatchObject({
+      name: 'Parapet',
+      default_permissions: { checks: 'write', contents: 'read', pull_requests: 'write', metadata: 'read' },
+      default_events: ['pull_request', 'check_run', 'check_suite', 'push', 'installation', 'installation_repositories'],
+      redirect_url: `http://127.0.0.1:${port}/probot/setup`,
+    });
+  });
+
+  it('stops with exit code 2 and every configuration problem listed', async () => {
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(process.execPath, [main], { cwd: repoRoot, env: baseEnv({ APP_ID: 'abc', PORT: 'x' }) }, (error, _stdout, stderr) =>
+        resolve({ code: error ? (error as { code?: number }).code ?? null : 0, stderr }),
+      );
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('APP_ID must be a positive integer, got "abc"');
+    expect(result.stderr).toContain('WEBHOOK_SECRET is required');
+    expect(result.stderr).toContain('PORT must be an integer');
+  });
+});
+
+function baseEnv(extra: Record<string, string>): Record<string, string> {
+  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', ...extra };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitForServer(url: string, child: ChildProcess): Promise<void> {
+  let output = '';
+  child.stdout?.on('data', (chunk) => (output += chunk));
+  child.stderr?.on('data', (chunk) => (output += chunk));
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${output}`);
+    try {
+      await fetch(url, { redirect: 'manual' });
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  throw new Error(`npm start did not answer within 20 s:\n${output}`);
+}
+
+function newest(dir: string): number {
+  let time = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    time = Math.max(time, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
+  }
+  return time;
+}
+
+/** `npm run build` when dist/ is missing or older than src/. */
+function buildIfStale(): void {
+  if (existsSync(main) && statSync(main).mtimeMs >= newest(join(repoRoot, 'src'))) return;
+  try {
+    execFileSync(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: repoRoot, stdio: 'pipe' });
+  } catch (error) {
+    // tsc emits JavaScript even when someone else's files fail to typecheck; only no output stops us.
+    if (!existsSync(main)) throw error;
+  }
+}
