@@ -2,6 +2,7 @@
 // code 2 with a message (never a stack trace on stdout).
 import { ConfigError, UsageError } from '../errors.js';
 import { checkCommand, checkHelp } from './commands/check.js';
+import { policiesCommand, policiesHelp } from './commands/policies.js';
 import { verifyCommand, verifyHelp } from './commands/verify.js';
 import type { CliIo } from './io.js';
 import { version } from './version.js';
@@ -12,11 +13,14 @@ const help = `parapet ${version}: Gatekeeper's verdicts on a GitOps repository, 
 Usage:
   parapet check [PATH] [--cluster NAME]... [--format text|json|sarif] [--base REF]
   parapet verify [--format text|json] PATH...
+  parapet policies list|show|enable|disable|status [options]
   parapet --help | --version
 
 Commands:
   check    Evaluate every cluster's manifests against its Gatekeeper policies.
   verify   Run gator verify test suites (kind: Suite).
+  policies Parapet's policy library: list and show policies, enable them in a cluster's policies
+           folder, disable them, and report which are enabled and how far each standard is covered.
 
 Run 'parapet <command> --help' for a command's options.
 `;
@@ -24,6 +28,7 @@ Run 'parapet <command> --help' for a command's options.
 const commands: Record<string, { run: (args: string[], io: CliIo) => Promise<number>; help: string }> = {
   check: { run: checkCommand, help: checkHelp },
   verify: { run: verifyCommand, help: verifyHelp },
+  policies: { run: policiesCommand, help: policiesHelp },
 };
 
 export async function main(argv: string[], io: CliIo): Promise<number> {

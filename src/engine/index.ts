@@ -5,6 +5,7 @@ export { checkRepo, NoClusterError, type CheckOptions } from './check.js';
 export { EvaluationPool, type EvaluationPoolOptions } from './evaluate/evaluation-pool.js';
 export { checkExitCode, errorCount, fingerprint, isBlocking, markStatus } from './report/outcome.js';
 export { compareViolations, sortReport } from './report/sort.js';
-export { defaultYamlLimits, type YamlLimits } from './repo/yaml-file.js';
+export { defaultYamlLimits, parseYamlFile, type YamlLimits } from './repo/yaml-file.js';
+export { isSecurityTowerConfigFile, readSecurityTowerConfig, type ClusterConfig, type SecurityTowerConfig } from './repo/security-tower.js';
 export { isSuiteFile, verifySuites, type CaseResult, type SuiteResult, type TestResult, type VerifyOptions } from './verify/index.js';
 export { formatReport, isReportFormat, REPORT_FORMATS, type ReportFormat } from './report/format/index.js';

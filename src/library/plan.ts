@@ -1,0 +1,496 @@
+// What `parapet policies enable|disable|status` would do to one cluster's policies folder, computed
+// purely from the catalog and the folder's current files: files to write and delete, files already as
+// they should be, and the problems that stop everything (nothing is planned when there is one).
+//
+// Files Parapet writes carry the annotation `parapet.dev/managed-by: parapet` on every YAML object, so
+// a later run tells them from a user's: a user's file is never overwritten nor deleted.
+import { isDeepStrictEqual } from 'node:util';
+import { Document, isMap, isNode, parseAllDocuments, parseDocument, type ToStringOptions } from 'yaml';
+import { findPolicy, findStandard, POLICY_API_VERSION, similarPolicyNames, type Catalog, type LibraryPolicy, type StandardId } from './catalog.js';
+
+export const MANAGED_BY_ANNOTATION = 'parapet.dev/managed-by';
+export const MANAGED_BY_VALUE = 'parapet';
+/** Where the library's ExpansionTemplates go, in the policies folder. */
+export const EXPANSION_FILE = 'expansion-templates.yaml';
+export const ENABLED_POLICY_KIND = 'EnabledPolicy';
+export const ENFORCEMENT_ACTIONS = ['deny', 'warn', 'dryrun'] as const;
+export type EnforcementAction = (typeof ENFORCEMENT_ACTIONS)[number];
+
+/** One cluster's policies folder as it is now. */
+export interface PolicyFolder {
+  /** Repository-relative, normalised (no leading or trailing slash); `''` is the repository root. */
+  path: string;
+  /** Every file under the folder, by repository-relative path, with its text. */
+  files: ReadonlyMap<string, string>;
+}
+
+export interface Selection {
+  names?: string[];
+  standard?: string;
+}
+
+export interface PlanProblem {
+  code: 'unknown-policy' | 'unknown-standard' | 'nothing-selected' | 'conflict';
+  message: string;
+  /** The file it is about, repository-relative. */
+  path?: string;
+}
+
+export interface PolicyOutcome {
+  name: string;
+  /** The version enabled before, when there was one. */
+  from?: string;
+  /** The version enabled after, for enable. */
+  to?: string;
+  outcome: 'enabled' | 'upgraded' | 'updated' | 'unchanged' | 'disabled' | 'not-enabled';
+}
+
+export interface Plan {
+  /** Files to create or replace, by repository-relative path. */
+  writes: Map<string, string>;
+  deletes: string[];
+  /** Target files that already hold what would be written. */
+  unchanged: string[];
+  outcomes: PolicyOutcome[];
+  /** When there are any, `writes` and `deletes` are empty: nothing may be half done. */
+  problems: PlanProblem[];
+  /** Things the user should know that stop nothing. */
+  notes: string[];
+}
+
+/** The files of an enabled policy (security-tower.md §1.1). */
+export function policyPaths(folder: string, name: string): { policy: string; template: string; constraint: string } {
+  return {
+    policy: joinPath(folder, `${name}.policy`),
+    template: joinPath(folder, `constraint-templates/${name}-template.yaml`),
+    constraint: joinPath(folder, `constraints/${name}-constraint.yaml`),
+  };
+}
+
+export function planEnable(catalog: Catalog, folder: PolicyFolder, selection: Selection & { action?: EnforcementAction }): Plan {
+  const plan = emptyPlan();
+  const policies = select(catalog, selection, plan.problems);
+  if (plan.problems.length > 0) return plan;
+  const view = inspectFolder(folder);
+  const created: string[] = [];
+  const target = (path: string, text: string) => {
+    const current = view.files.get(path);
+    if (current !== undefined && equivalent(current.text, text)) plan.unchanged.push(path);
+    else {
+      plan.writes.set(path, text);
+      if (current === undefined) created.push(path);
+    }
+  };
+
+  for (const policy of policies) {
+    const paths = policyPaths(folder.path, policy.name);
+    const blocked = conflicts(view, policy, Object.values(paths));
+    plan.problems.push(...blocked);
+    if (blocked.length > 0) continue;
+    const before = new Set([...plan.writes.keys()]);
+    const record = view.records.get(policy.name);
+    const existingConstraint = view.files.get(paths.constraint);
+    target(paths.policy, renderPolicyRecord(policy));
+    target(paths.template, renderTemplate(policy));
+    target(paths.constraint, renderConstraint(policy, existingConstraint?.text, selection.action));
+    const changed = [...plan.writes.keys()].some((path) => !before.has(path));
+    const existed = [paths.policy, paths.template, paths.constraint].some((path) => view.files.has(path));
+    const from = record?.version;
+    const outcome: PolicyOutcome['outcome'] = !changed ? 'unchanged' : !existed ? 'enabled' : from !== undefined && from !== policy.version ? 'upgraded' : 'updated';
+    plan.outcomes.push({ name: policy.name, ...(from !== undefined ? { from } : {}), to: policy.version, outcome });
+  }
+
+  // Pod-level policies see workloads only through expansion; a folder without ExpansionTemplates of
+  // its own gets the library's, so the cluster rejects a Deployment as Parapet reports it.
+  if (view.foreignExpansion.length === 0 && policies.length > 0) {
+    const path = joinPath(folder.path, EXPANSION_FILE);
+    const current = view.files.get(path);
+    if (current !== undefined && !current.ours) plan.problems.push(notOurs(path, current));
+    else target(path, renderExpansion(catalog));
+  }
+
+  if (plan.problems.length > 0) return failed(plan);
+  const kustomizations = [...view.files.keys()].filter((path) => /(^|\/)kustomization\.ya?ml$/i.test(path) && !view.files.get(path)!.ours);
+  if (created.length > 0 && kustomizations.length > 0) {
+    plan.notes.push(`${kustomizations.join(', ')} ${kustomizations.length === 1 ? 'lists' : 'list'} the folder's resources: add the new files to it, or the cluster will not get them`);
+  }
+  return plan;
+}
+
+export function planDisable(catalog: Catalog, folder: PolicyFolder, selection: { names: string[] }): Plan {
+  const plan = emptyPlan();
+  const view = inspectFolder(folder);
+  const names: string[] = [];
+  for (const raw of selection.names) {
+    const name = raw.toLowerCase();
+    // A policy the library no longer has can still be disabled where an earlier version enabled it.
+    if (findPolicy(catalog, name) || view.records.has(name)) {
+      if (!names.includes(name)) names.push(name);
+    } else plan.problems.push(unknownPolicy(catalog, raw));
+  }
+  if (selection.names.length === 0) plan.problems.push({ code: 'nothing-selected', message: 'name at least one policy to disable' });
+  if (plan.problems.length > 0) return plan;
+
+  const removed = new Set<string>();
+  for (const name of names.sort()) {
+    const paths = Object.values(policyPaths(folder.path, name));
+    const present = paths.filter((path) => view.files.has(path));
+    const foreign = present.filter((path) => !view.files.get(path)!.ours);
+    plan.problems.push(...foreign.map((path) => notOurs(path, view.files.get(path)!)));
+    if (foreign.length > 0) continue;
+    plan.deletes.push(...present);
+    if (present.length > 0) removed.add(name);
+    plan.outcomes.push({ name, ...(view.records.has(name) ? { from: view.records.get(name)!.version } : {}), outcome: present.length > 0 ? 'disabled' : 'not-enabled' });
+  }
+  // The expansion went in with the first policy; it goes out with the last.
+  const expansion = view.files.get(joinPath(folder.path, EXPANSION_FILE));
+  const remaining = [...view.records.keys()].filter((name) => !removed.has(name));
+  if (expansion?.ours && remaining.length === 0 && removed.size > 0) plan.deletes.push(joinPath(folder.path, EXPANSION_FILE));
+  return plan.problems.length > 0 ? failed(plan) : plan;
+}
+
+export interface PolicyStatus {
+  name: string;
+  title: string;
+  libraryVersion: string;
+  /** The version its `.policy` record names, when enabled. */
+  enabledVersion?: string;
+  state: 'up-to-date' | 'outdated' | 'newer' | 'incomplete' | 'conflict' | 'not-enabled';
+  /** For incomplete and conflict: what is wrong. */
+  problems?: string[];
+}
+
+export interface StandardCoverage {
+  id: StandardId;
+  title: string;
+  /** Library policies of the standard that are enabled, at any version. */
+  enabled: number;
+  total: number;
+  missing: string[];
+}
+
+export interface FolderStatus {
+  policies: PolicyStatus[];
+  /** Policies Parapet enabled that this library no longer has. */
+  unknown: Array<{ name: string; version?: string; path: string }>;
+  standards: StandardCoverage[];
+  /** Files in the folder that Parapet did not write: left untouched. */
+  unmanagedFiles: string[];
+}
+
+export function folderStatus(catalog: Catalog, folder: PolicyFolder): FolderStatus {
+  const view = inspectFolder(folder);
+  const policies = catalog.policies.map((policy): PolicyStatus => {
+    const paths = policyPaths(folder.path, policy.name);
+    const base = { name: policy.name, title: policy.title, libraryVersion: policy.version };
+    const blocked = conflicts(view, policy, Object.values(paths));
+    const record = view.records.get(policy.name);
+    const enabledVersion = record?.version !== undefined ? { enabledVersion: record.version } : {};
+    if (blocked.length > 0) return { ...base, ...enabledVersion, state: 'conflict', problems: blocked.map((p) => p.message) };
+    const missing = [paths.policy, paths.template, paths.constraint].filter((path) => !view.files.has(path));
+    if (missing.length === 3) return { ...base, state: 'not-enabled' };
+    if (missing.length > 0 || !record?.version) {
+      const problems = missing.length > 0 ? missing.map((path) => `${path} is missing`) : [`${paths.policy} names no spec.version`];
+      return { ...base, ...enabledVersion, state: 'incomplete', problems: [...problems, `'parapet policies enable ${policy.name}' repairs it`] };
+    }
+    const order = compareVersions(record.version, policy.version);
+    return { ...base, enabledVersion: record.version, state: order === 0 ? 'up-to-date' : order < 0 ? 'outdated' : 'newer' };
+  });
+  const enabled = new Set(policies.filter((p) => p.state === 'up-to-date' || p.state === 'outdated' || p.state === 'newer').map((p) => p.name));
+  return {
+    policies,
+    unknown: [...view.records]
+      .filter(([name]) => !findPolicy(catalog, name))
+      .map(([name, record]) => ({ name, ...(record.version !== undefined ? { version: record.version } : {}), path: record.path })),
+    standards: catalog.standards.map((standard) => ({
+      id: standard.id,
+      title: standard.title,
+      enabled: standard.policies.filter((name) => enabled.has(name)).length,
+      total: standard.policies.length,
+      missing: standard.policies.filter((name) => !enabled.has(name)),
+    })),
+    unmanagedFiles: [...view.files].filter(([, file]) => !file.ours).map(([path]) => path),
+  };
+}
+
+// --- What is written -------------------------------------------------------------------------------
+
+const STRINGIFY: ToStringOptions = { lineWidth: 0, flowCollectionPadding: false };
+
+/** The library's template verbatim (it carries metadata.gatekeeper.sh/version), marked as Parapet's. */
+export function renderTemplate(policy: LibraryPolicy): string {
+  const doc = parseDocument(policy.templateText);
+  mark(doc, [
+    ` ${policy.name} from Parapet's policy library, written by \`parapet policies enable\`.`,
+    ' Enabling again or upgrading overwrites this file: do not edit it.',
+  ]);
+  return doc.toString(STRINGIFY);
+}
+
+/**
+ * The library's default constraint, marked as Parapet's, with `action` as its enforcementAction. Over
+ * an earlier one of ours (`previous`), the user's spec.parameters, spec.match and, unless `action` is
+ * given, spec.enforcementAction are kept.
+ */
+export function renderConstraint(policy: LibraryPolicy, previous: string | undefined, action: EnforcementAction | undefined): string {
+  const doc = parseDocument(policy.constraintText);
+  mark(doc, [
+    ` ${policy.name} from Parapet's policy library, written by \`parapet policies enable\`. Edit`,
+    ' spec.parameters, spec.match and spec.enforcementAction as you need: enabling again or upgrading',
+    ' keeps them.',
+  ]);
+  const old = previous === undefined ? undefined : parseDocument(previous);
+  if (old && old.errors.length === 0 && isManaged(old.toJS())) {
+    for (const field of ['parameters', 'match']) {
+      const node = old.getIn(['spec', field], true);
+      if (node === undefined) continue;
+      // The user's node keeps its comments and style; an alias into the rest of the old file cannot
+      // move, so such a value is copied as plain data instead.
+      const value: unknown = old.getIn(['spec', field]);
+      const plain = isNode(node) ? node.toJS(old) : value;
+      doc.setIn(['spec', field], node);
+      if (!roundTrips(doc, ['spec', field], plain)) doc.setIn(['spec', field], doc.createNode(plain));
+    }
+    const kept = old.getIn(['spec', 'enforcementAction']);
+    if (action === undefined && typeof kept === 'string') setAction(doc, kept);
+  }
+  if (action !== undefined) setAction(doc, action);
+  return doc.toString(STRINGIFY);
+}
+
+/** `<name>.policy`: Parapet's record of an enabled library policy (Security Tower's schema is not public). */
+export function renderPolicyRecord(policy: LibraryPolicy): string {
+  const paths = policyPaths('', policy.name);
+  const doc = new Document({
+    apiVersion: POLICY_API_VERSION,
+    kind: ENABLED_POLICY_KIND,
+    metadata: { name: policy.name, annotations: { [MANAGED_BY_ANNOTATION]: MANAGED_BY_VALUE } },
+    spec: {
+      version: policy.version,
+      title: policy.title,
+      standards: policy.standards.map((s) => ({ id: s.id, control: s.control })),
+      templateFile: paths.template,
+      constraintFile: paths.constraint,
+      enabledBy: 'parapet',
+    },
+  });
+  doc.commentBefore = [
+    " Parapet's record of a library policy enabled in this folder (Parapet's docs/policies.md describes",
+    ' the format). `parapet policies status` reads it: do not edit.',
+  ].join('\n');
+  return doc.toString(STRINGIFY);
+}
+
+/** policies/expansion.yaml, every ExpansionTemplate marked as Parapet's. */
+export function renderExpansion(catalog: Catalog): string {
+  const docs = parseAllDocuments(catalog.expansionText);
+  const list = Array.isArray(docs) ? docs : [docs];
+  list.forEach((doc, i) => {
+    if (i === 0) {
+      mark(doc, [
+        ' Written by `parapet policies enable` with the first library policy in this folder, removed with the',
+        ' last one; it is overwritten on upgrades: do not edit.',
+      ]);
+    } else mark(doc, []);
+  });
+  return list.map((doc) => doc.toString(STRINGIFY)).join('');
+}
+
+function mark(doc: Document, comment: string[]): void {
+  doc.setIn(['metadata', 'annotations', MANAGED_BY_ANNOTATION], MANAGED_BY_VALUE);
+  if (comment.length > 0) doc.commentBefore = [comment.join('\n'), doc.commentBefore].filter((c) => c).join('\n');
+}
+
+function setAction(doc: Document, action: string): void {
+  const spec = doc.get('spec', true);
+  if (!isMap(spec)) {
+    doc.setIn(['spec', 'enforcementAction'], action);
+    return;
+  }
+  if (spec.has('enforcementAction')) spec.set('enforcementAction', action);
+  else spec.items.unshift(doc.createPair('enforcementAction', action));
+}
+
+function roundTrips(doc: Document, path: string[], expected: unknown): boolean {
+  try {
+    const reparsed = parseDocument(doc.toString(STRINGIFY));
+    return reparsed.errors.length === 0 && isDeepStrictEqual(reparsed.getIn(path) === undefined ? undefined : toPlain(reparsed, path), expected);
+  } catch {
+    return false;
+  }
+}
+
+function toPlain(doc: Document, path: string[]): unknown {
+  const node = doc.getIn(path, true);
+  return isNode(node) ? node.toJS(doc) : node;
+}
+
+// --- Reading the folder ----------------------------------------------------------------------------
+
+interface FileView {
+  text: string;
+  /** Every YAML object in it carries the managed-by annotation. */
+  ours: boolean;
+  /** Why a YAML file could not be read, for messages. */
+  error?: string;
+}
+
+interface FolderView {
+  files: Map<string, FileView>;
+  /** Enabled policies by name: our `.policy` files directly in the folder. */
+  records: Map<string, { version?: string; path: string }>;
+  /** ConstraintTemplates in files not ours, by metadata.name (the lower-cased kind). */
+  foreignTemplates: Map<string, string>;
+  /** Files not ours holding ExpansionTemplates. */
+  foreignExpansion: string[];
+}
+
+function inspectFolder(folder: PolicyFolder): FolderView {
+  const files = new Map<string, FileView>();
+  const records = new Map<string, { version?: string; path: string }>();
+  const foreignTemplates = new Map<string, string>();
+  const foreignExpansion: string[] = [];
+  for (const path of [...folder.files.keys()].sort()) {
+    const text = folder.files.get(path)!;
+    if (!/\.(ya?ml|policy)$/i.test(path)) {
+      files.set(path, { text, ours: false });
+      continue;
+    }
+    const parsed = parseObjects(text);
+    if (typeof parsed === 'string') {
+      files.set(path, { text, ours: false, error: parsed });
+      continue;
+    }
+    const ours = parsed.length > 0 && parsed.every(isManaged);
+    files.set(path, { text, ours });
+    for (const object of parsed) {
+      if (!isRecord(object)) continue;
+      const name = isRecord(object.metadata) && typeof object.metadata.name === 'string' ? object.metadata.name : undefined;
+      if (ours) {
+        const record = /^[^/]+\.policy$/.test(relativeTo(folder.path, path)) && object.apiVersion === POLICY_API_VERSION && object.kind === ENABLED_POLICY_KIND;
+        if (record && name) {
+          const version = isRecord(object.spec) && typeof object.spec.version === 'string' ? object.spec.version : undefined;
+          records.set(name, { path, ...(version !== undefined ? { version } : {}) });
+        }
+        continue;
+      }
+      if (object.kind === 'ConstraintTemplate' && name) foreignTemplates.set(name.toLowerCase(), path);
+      if (object.kind === 'ExpansionTemplate' && !foreignExpansion.includes(path)) foreignExpansion.push(path);
+    }
+  }
+  return { files, records, foreignTemplates, foreignExpansion };
+}
+
+/** Why enabling (or showing) `policy` would clash with files Parapet did not write. */
+function conflicts(view: FolderView, policy: LibraryPolicy, targets: string[]): PlanProblem[] {
+  const problems = targets.filter((path) => view.files.has(path) && !view.files.get(path)!.ours).map((path) => notOurs(path, view.files.get(path)!));
+  const twin = view.foreignTemplates.get(policy.name);
+  if (twin !== undefined && !targets.includes(twin)) {
+    problems.push({
+      code: 'conflict',
+      path: twin,
+      message: `${twin} already defines the ConstraintTemplate ${policy.name} and was not written by Parapet: left untouched; remove it to use the library's ${policy.name}`,
+    });
+  }
+  return problems;
+}
+
+function notOurs(path: string, file: FileView): PlanProblem {
+  const why = file.error ? `does not parse (${file.error})` : `has no ${MANAGED_BY_ANNOTATION}: ${MANAGED_BY_VALUE} annotation`;
+  return { code: 'conflict', path, message: `${path} was not written by Parapet (it ${why}): left untouched; move it away to let Parapet write it` };
+}
+
+function isManaged(object: unknown): boolean {
+  if (!isRecord(object) || !isRecord(object.metadata) || !isRecord(object.metadata.annotations)) return false;
+  return object.metadata.annotations[MANAGED_BY_ANNOTATION] === MANAGED_BY_VALUE;
+}
+
+function parseObjects(text: string): unknown[] | string {
+  try {
+    const docs = parseAllDocuments(text, { version: '1.2', prettyErrors: false });
+    const list = Array.isArray(docs) ? docs : [docs];
+    const error = list.flatMap((doc) => doc.errors)[0];
+    if (error) return `YAML: ${error.message.split('\n')[0]}`;
+    return list.filter((doc) => doc.contents !== null).map((doc) => doc.toJS({ maxAliasCount: 100 }) as unknown);
+  } catch (error) {
+    return error instanceof Error ? error.message.split('\n')[0]! : String(error);
+  }
+}
+
+/** Same text, or the same YAML data (a user's reformatting or comments are not a change). */
+function equivalent(current: string, planned: string): boolean {
+  if (current === planned) return true;
+  const a = parseObjects(current);
+  const b = parseObjects(planned);
+  return typeof a !== 'string' && typeof b !== 'string' && isDeepStrictEqual(a, b);
+}
+
+// --- Selection -------------------------------------------------------------------------------------
+
+function select(catalog: Catalog, selection: Selection, problems: PlanProblem[]): LibraryPolicy[] {
+  const chosen = new Map<string, LibraryPolicy>();
+  if (selection.standard !== undefined) {
+    const standard = findStandard(catalog, selection.standard);
+    if (!standard) {
+      problems.push({ code: 'unknown-standard', message: `unknown standard "${selection.standard}" (known: ${catalog.standards.map((s) => s.id).join(', ')})` });
+    } else if (standard.policies.length === 0) {
+      problems.push({ code: 'nothing-selected', message: `the library has no policy for the standard ${standard.id} yet` });
+    } else for (const name of standard.policies) chosen.set(name, findPolicy(catalog, name)!);
+  }
+  for (const name of selection.names ?? []) {
+    const policy = findPolicy(catalog, name);
+    if (policy) chosen.set(policy.name, policy);
+    else problems.push(unknownPolicy(catalog, name));
+  }
+  if (selection.standard === undefined && (selection.names ?? []).length === 0) {
+    problems.push({ code: 'nothing-selected', message: 'name the policies to enable, or a standard with --standard' });
+  }
+  return [...chosen.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function unknownPolicy(catalog: Catalog, name: string): PlanProblem {
+  const similar = similarPolicyNames(catalog, name);
+  const hint = similar.length > 0 ? `; did you mean ${similar.join(' or ')}?` : ` (see 'parapet policies list')`;
+  return { code: 'unknown-policy', message: `unknown policy "${name}"${hint}` };
+}
+
+// --- Small things ----------------------------------------------------------------------------------
+
+function emptyPlan(): Plan {
+  return { writes: new Map(), deletes: [], unchanged: [], outcomes: [], problems: [], notes: [] };
+}
+
+/** A plan with problems does nothing at all. */
+function failed(plan: Plan): Plan {
+  return { ...emptyPlan(), problems: plan.problems };
+}
+
+function joinPath(folder: string, file: string): string {
+  return folder === '' ? file : `${folder}/${file}`;
+}
+
+function relativeTo(folder: string, path: string): string {
+  return folder === '' ? path : path.slice(folder.length + 1);
+}
+
+/** -1, 0 or 1, by major.minor.patch; a pre-release sorts before its release. */
+export function compareVersions(a: string, b: string): number {
+  const parse = (v: string) => {
+    const [core = '', pre] = v.split('-', 2);
+    return { parts: core.split('.').map((n) => Number.parseInt(n, 10) || 0), pre };
+  };
+  const x = parse(a);
+  const y = parse(b);
+  for (let i = 0; i < 3; i++) {
+    const d = (x.parts[i] ?? 0) - (y.parts[i] ?? 0);
+    if (d !== 0) return Math.sign(d);
+  }
+  if (x.pre === y.pre) return 0;
+  if (x.pre === undefined) return 1;
+  if (y.pre === undefined) return -1;
+  return x.pre < y.pre ? -1 : 1;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
