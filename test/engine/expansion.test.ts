@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { Report, Violation } from '../../src/engine/index.js';
 import { check } from '../helpers/engine.js';
+import { clusterConfig, constraintOf, regoTemplate } from '../helpers/policy-builders.js';
 import { MemorySource } from '../helpers/memory-source.js';
 
 // Gatekeeper's generator-resource expansion (gatekeeper.md §3): a workload is also reviewed as the Pod
@@ -9,14 +10,7 @@ import { MemorySource } from '../helpers/memory-source.js';
 // workload, in its file, on the line of the offending field. Without ExpansionTemplates of its own, a
 // repository gets Parapet's `expand-workloads` and `expand-cronjobs`.
 
-const CLUSTER = `apiVersion: securitytower.io/v1alpha1
-kind: Cluster
-metadata:
-  name: prod
-spec:
-  policies:
-    path: cluster/policies
-`;
+const CLUSTER = clusterConfig();
 
 const PRIVILEGED_REGO = `package preventprivileged
 
@@ -54,21 +48,11 @@ violation contains {"msg": msg} if {
 `;
 
 function template(kind: string, rego: string, version: 'v0' | 'v1' = 'v1'): string {
-  const properties = kind === 'K8sRequiredLabels' ? { labels: { type: 'array', items: { type: 'string' } } } : undefined;
-  return stringify({
-    apiVersion: 'templates.gatekeeper.sh/v1',
-    kind: 'ConstraintTemplate',
-    metadata: { name: kind.toLowerCase() },
-    spec: {
-      crd: { spec: { names: { kind }, ...(properties ? { validation: { openAPIV3Schema: { type: 'object', properties } } } : {}) } },
-      targets: [{ target: 'admission.k8s.gatekeeper.sh', code: [{ engine: 'Rego', source: { ...(version === 'v1' ? { version } : {}), rego } }] }],
-    },
-  });
+  const parameters = kind === 'K8sRequiredLabels' ? { labels: { type: 'array', items: { type: 'string' } } } : undefined;
+  return regoTemplate(kind, rego, { version, parameters });
 }
 
-function constraint(kind: string, name: string, spec: Record<string, unknown>): string {
-  return stringify({ apiVersion: 'constraints.gatekeeper.sh/v1beta1', kind, metadata: { name }, spec });
-}
+const constraint = constraintOf;
 
 const PODS = { kinds: [{ apiGroups: [''], kinds: ['Pod'] }] };
 

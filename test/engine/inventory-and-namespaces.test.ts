@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import type { Report } from '../../src/engine/index.js';
 import { check } from '../helpers/engine.js';
+import { constraintOf, regoTemplate } from '../helpers/policy-builders.js';
 import { MemorySource } from '../helpers/memory-source.js';
 
 // What templates see: every namespaced object gets the namespace the cluster would give it
@@ -48,18 +48,8 @@ violation contains {"msg": msg} if {
 violation contains {"msg": sprintf("namespaceObject.metadata=%v", [input.review.namespaceObject.metadata])} if input.review.namespaceObject
 `;
 
-function template(kind: string, rego: string): string {
-  return stringify({
-    apiVersion: 'templates.gatekeeper.sh/v1',
-    kind: 'ConstraintTemplate',
-    metadata: { name: kind.toLowerCase() },
-    spec: { crd: { spec: { names: { kind } } }, targets: [{ target: 'admission.k8s.gatekeeper.sh', code: [{ engine: 'Rego', source: { version: 'v1', rego } }] }] },
-  });
-}
-
-function constraint(kind: string, name: string, match: Record<string, unknown>): string {
-  return stringify({ apiVersion: 'constraints.gatekeeper.sh/v1beta1', kind, metadata: { name }, spec: { match } });
-}
+const template = (kind: string, rego: string) => regoTemplate(kind, rego);
+const constraint = (kind: string, name: string, match: Record<string, unknown>) => constraintOf(kind, name, { match });
 
 function configMap(name: string, namespace?: string): string {
   return `apiVersion: v1

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { checkExitCode, type Report, type Violation } from '../../src/engine/index.js';
 import { check } from '../helpers/engine.js';
+import { constraintOf, regoTemplate } from '../helpers/policy-builders.js';
 import { MemorySource } from '../helpers/memory-source.js';
 
 // `spec.match` as Gatekeeper applies it (gatekeeper.md §2.2), through checkRepo on a small cluster:
@@ -30,18 +31,8 @@ violation contains {"msg": msg} if {
 }
 `;
 
-function template(kind: string, rego: string): string {
-  return stringify({
-    apiVersion: 'templates.gatekeeper.sh/v1',
-    kind: 'ConstraintTemplate',
-    metadata: { name: kind.toLowerCase() },
-    spec: { crd: { spec: { names: { kind } } }, targets: [{ target: 'admission.k8s.gatekeeper.sh', code: [{ engine: 'Rego', source: { version: 'v1', rego } }] }] },
-  });
-}
-
-function constraint(name: string, spec: Record<string, unknown>, kind = 'K8sReviewed'): string {
-  return stringify({ apiVersion: 'constraints.gatekeeper.sh/v1beta1', kind, metadata: { name }, spec });
-}
+const template = (kind: string, rego: string) => regoTemplate(kind, rego);
+const constraint = (name: string, spec: Record<string, unknown>, kind = 'K8sReviewed') => constraintOf(kind, name, spec);
 
 const FILES: Record<string, string> = {
   '.securitytower/cluster.yaml': `apiVersion: securitytower.io/v1alpha1

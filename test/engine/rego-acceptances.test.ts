@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkExitCode, type Violation } from '../../src/engine/index.js';
 import { check, repoRoot } from '../helpers/engine.js';
+import { clusterConfig } from '../helpers/policy-builders.js';
 import { MemorySource } from '../helpers/memory-source.js';
 
 // Templates that honour risk acceptances in their own Rego (Security Tower's and Parapet's library)
@@ -35,14 +36,7 @@ ${podAnnotations}
 
 function repo(files: Record<string, string>): MemorySource {
   return new MemorySource({
-    '.securitytower/cluster.yaml': `apiVersion: securitytower.io/v1alpha1
-kind: Cluster
-metadata:
-  name: prod
-spec:
-  policies:
-    path: policies
-`,
+    '.securitytower/cluster.yaml': clusterConfig({ policies: 'policies' }),
     'policies/constraint-templates/preventprivileged-template.yaml': library('template.yaml'),
     ...files,
   });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { checkExitCode, type Report, type Violation } from '../../src/engine/index.js';
 import { check } from '../helpers/engine.js';
+import { clusterConfig } from '../helpers/policy-builders.js';
 import { MemorySource } from '../helpers/memory-source.js';
 
 // Risk acceptances (security-tower.md §4): `securitytower.io/policy.exclusion.<policy>: <reason>` on the
@@ -9,16 +10,7 @@ import { MemorySource } from '../helpers/memory-source.js';
 // cluster whose PreventPrivileged constraint checks Pods, so workloads are judged through the Pod they
 // imply, exactly as Gatekeeper's expansion does.
 
-const CLUSTER = `apiVersion: securitytower.io/v1alpha1
-kind: Cluster
-metadata:
-  name: prod
-spec:
-  policies:
-    path: cluster/policies
-  namespaces:
-    - path: cluster/namespaces
-`;
+const CLUSTER = clusterConfig({ namespaces: 'cluster/namespaces' });
 
 const PREVENT_PRIVILEGED_REGO = `package preventprivileged
 

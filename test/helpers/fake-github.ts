@@ -1,9 +1,12 @@
 // A fake GitHub: a real HTTP server on 127.0.0.1 that answers the REST calls the App makes, from
 // repositories held as file maps at commits, and records what the App did (every request, every
-// check run with its updates). Like GitHub, it refuses more than 50 annotations in one request.
+// check run with its updates, every review and review comment). Like GitHub, it refuses what GitHub
+// refuses: more than 50 annotations in one request, missing fields, and a review comment on a line
+// outside the pull request's diff (the hunks are computed from the commits it serves).
 import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { commentableLines, diffFiles, type FakePullFile } from './fake-github-diff.js';
 import { buildTarball } from './fake-github-tarball.js';
 
 export interface RecordedRequest {
@@ -37,20 +40,68 @@ export interface FakeCheckRun {
   updates: number;
   /** Each status the run went through, in order. */
   statuses: string[];
+  app: { id: number };
 }
+
+export interface FakeReviewComment {
+  id: number;
+  repo: string;
+  pull_number: number;
+  review_id: number | null;
+  in_reply_to_id?: number;
+  path: string;
+  line: number | null;
+  side: 'RIGHT';
+  commit_id: string;
+  body: string;
+  user: { login: string; type: string };
+}
+
+export interface FakeReview {
+  id: number;
+  repo: string;
+  pull_number: number;
+  commit_id: string;
+  event: string;
+  body: string;
+  comments: FakeReviewComment[];
+}
+
+export interface FakePullRequest {
+  number: number;
+  state: string;
+  base: { sha: string };
+  head: { sha: string };
+}
+
+interface Failure {
+  pattern: RegExp;
+  status: number;
+  /** How many more requests fail; undefined: all of them. */
+  times?: number;
+  message?: string;
+  headers?: Record<string, string>;
+}
+
+/** The App's ID the fake stamps on check runs it creates (the tests' APP_ID). */
+export const FAKE_APP_ID = 12345;
 
 interface FakeRepo {
   commits: Map<string, Record<string, string | Buffer>>;
   mergeBases: Map<string, string>;
-  pulls: Map<string, Array<{ number: number; state: string; base: { sha: string }; head: { sha: string } }>>;
+  pulls: Map<string, FakePullRequest[]>;
+  pullRequests: Map<number, FakePullRequest>;
 }
 
 export class FakeGitHub {
   readonly requests: RecordedRequest[] = [];
   readonly checkRuns: FakeCheckRun[] = [];
+  readonly reviews: FakeReview[] = [];
+  /** Review comments, those of reviews and replies alike, in the order they were made. */
+  readonly reviewComments: FakeReviewComment[] = [];
   private readonly repos = new Map<string, FakeRepo>();
   /** Paths (regular expressions over `METHOD /path`) answered with this status instead. */
-  private readonly failures: Array<{ pattern: RegExp; status: number }> = [];
+  private readonly failures: Failure[] = [];
   private nextId = 1;
   private readonly started = performance.now();
 
@@ -82,21 +133,60 @@ export class FakeGitHub {
     this.repo(fullName).mergeBases.set(`${base}...${head}`, mergeBase);
   }
 
-  /** An open pull request, listed by `GET /repos/{owner}/{repo}/commits/{head}/pulls`. */
+  /**
+   * An open pull request (or a push to it: the same number with a new head), answered by
+   * `GET /repos/{owner}/{repo}/pulls/{number}` and listed by `GET .../commits/{head}/pulls`.
+   */
   addPullRequest(fullName: string, pr: { number: number; base: { sha: string }; head: { sha: string } }): void {
-    const pulls = this.repo(fullName).pulls;
-    pulls.set(pr.head.sha, [...(pulls.get(pr.head.sha) ?? []), { ...pr, state: 'open' }]);
+    const repo = this.repo(fullName);
+    const open = { ...pr, state: 'open' };
+    repo.pulls.set(pr.head.sha, [...(repo.pulls.get(pr.head.sha) ?? []).filter((p) => p.number !== pr.number), open]);
+    repo.pullRequests.set(pr.number, open);
   }
 
-  /** Answers `METHOD /path` requests matching `pattern` with `status` from now on. */
-  failWith(pattern: RegExp, status: number): void {
-    this.failures.push({ pattern, status });
+  /** A check run as if made earlier (by a Parapet process that crashed, say). */
+  addCheckRun(fullName: string, run: { name: string; head_sha: string; status: FakeCheckRun['status']; appId?: number }): FakeCheckRun {
+    const created: FakeCheckRun = {
+      id: this.nextId++,
+      repo: fullName,
+      name: run.name,
+      head_sha: run.head_sha,
+      status: run.status,
+      conclusion: null,
+      output: {},
+      annotations: [],
+      updates: 0,
+      statuses: [run.status],
+      app: { id: run.appId ?? FAKE_APP_ID },
+    };
+    this.checkRuns.push(created);
+    return created;
+  }
+
+  /**
+   * Answers `METHOD /path` requests matching `pattern` with `status` from now on, or only the next
+   * `times` of them; `message` and `headers` as GitHub sends them (a secondary rate limit: 403,
+   * "You have exceeded a secondary rate limit", `retry-after`).
+   */
+  failWith(pattern: RegExp, status: number, options: { times?: number; message?: string; headers?: Record<string, string> } = {}): void {
+    this.failures.push({ pattern, status, ...options });
   }
 
   reset(): void {
     this.requests.length = 0;
     this.checkRuns.length = 0;
     this.failures.length = 0;
+    this.reviews.length = 0;
+    this.reviewComments.length = 0;
+  }
+
+  /** The changed files of a pull request, as `GET .../pulls/{number}/files` lists them. */
+  pullFiles(fullName: string, number: number): FakePullFile[] {
+    const repo = this.repos.get(fullName);
+    const pr = repo?.pullRequests.get(number);
+    if (!repo || !pr) return [];
+    const baseSha = repo.mergeBases.get(`${pr.base.sha}...${pr.head.sha}`) ?? pr.base.sha;
+    return diffFiles(repo.commits.get(baseSha) ?? {}, repo.commits.get(pr.head.sha) ?? {});
   }
 
   /** API requests made for a repository (token requests and archive downloads from codeload excluded). */
@@ -107,7 +197,7 @@ export class FakeGitHub {
   private repo(fullName: string): FakeRepo {
     let repo = this.repos.get(fullName);
     if (!repo) {
-      repo = { commits: new Map(), mergeBases: new Map(), pulls: new Map() };
+      repo = { commits: new Map(), mergeBases: new Map(), pulls: new Map(), pullRequests: new Map() };
       this.repos.set(fullName, repo);
     }
     return repo;
@@ -123,7 +213,8 @@ export class FakeGitHub {
     } catch {
       body = raw;
     }
-    const path = (req.url ?? '/').split('?')[0]!;
+    const [path, search] = (req.url ?? '/').split('?') as [string, string | undefined];
+    const query = new URLSearchParams(search ?? '');
     const method = req.method ?? 'GET';
     const record: RecordedRequest = { method, path, status: 0, body, at: Math.round(performance.now() - this.started) };
     this.requests.push(record);
@@ -133,16 +224,19 @@ export class FakeGitHub {
       res.writeHead(status, { 'content-type': isBuffer ? 'application/x-gzip' : 'application/json; charset=utf-8', ...headers });
       res.end(isBuffer ? payload : payload === undefined ? '' : JSON.stringify(payload));
     };
-    const failure = this.failures.find((f) => f.pattern.test(`${method} ${path}`));
-    if (failure) return send(failure.status, { message: `fake failure ${failure.status}` });
+    const failure = this.failures.find((f) => f.pattern.test(`${method} ${path}`) && f.times !== 0);
+    if (failure) {
+      if (failure.times !== undefined) failure.times--;
+      return send(failure.status, { message: failure.message ?? `fake failure ${failure.status}` }, failure.headers);
+    }
     try {
-      this.route(method, path, body, req, send);
+      this.route(method, path, query, body, req, send);
     } catch (error) {
       send(500, { message: String(error) });
     }
   }
 
-  private route(method: string, path: string, body: unknown, req: IncomingMessage, send: (status: number, payload: unknown, headers?: Record<string, string>) => void): void {
+  private route(method: string, path: string, query: URLSearchParams, body: unknown, req: IncomingMessage, send: (status: number, payload: unknown, headers?: Record<string, string>) => void): void {
     let m: RegExpExecArray | null;
     if (method === 'POST' && (m = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(path))) {
       if (!/^bearer /i.test(req.headers.authorization ?? '')) return send(401, { message: 'A JSON web token could not be decoded' });
@@ -172,6 +266,44 @@ export class FakeGitHub {
     if (method === 'GET' && (m = /^\/repos\/([^/]+)\/([^/]+)\/commits\/([0-9a-f]+)\/pulls$/.exec(path))) {
       return send(200, this.repos.get(`${m[1]}/${m[2]}`)?.pulls.get(m[3]!) ?? []);
     }
+    if (method === 'GET' && (m = /^\/repos\/([^/]+)\/([^/]+)\/commits\/([0-9a-f]+)\/check-runs$/.exec(path))) {
+      const runs = this.checkRuns.filter(
+        (r) =>
+          r.repo === `${m![1]}/${m![2]}` &&
+          r.head_sha === m![3] &&
+          (!query.has('status') || r.status === query.get('status')) &&
+          (!query.has('check_name') || r.name === query.get('check_name')) &&
+          (!query.has('app_id') || String(r.app.id) === query.get('app_id')),
+      );
+      return send(200, { total_count: runs.length, check_runs: runs.map((r) => this.checkRunJson(r)) });
+    }
+    if (method === 'GET' && (m = /^\/repos\/([^/]+)\/([^/]+)\/pulls\/(\d+)$/.exec(path))) {
+      const pr = this.repos.get(`${m[1]}/${m[2]}`)?.pullRequests.get(Number(m[3]));
+      if (!pr) return send(404, { message: 'Not Found' });
+      return send(200, { number: pr.number, state: pr.state, base: { sha: pr.base.sha, ref: 'main' }, head: { sha: pr.head.sha, ref: 'feature' } });
+    }
+    if (method === 'GET' && (m = /^\/repos\/([^/]+)\/([^/]+)\/pulls\/(\d+)\/files$/.exec(path))) {
+      const fullName = `${m[1]}/${m[2]}`;
+      if (!this.repos.get(fullName)?.pullRequests.has(Number(m[3]))) return send(404, { message: 'Not Found' });
+      return this.sendPage(path, query, this.pullFiles(fullName, Number(m[3])), send);
+    }
+    if (method === 'GET' && (m = /^\/repos\/([^/]+)\/([^/]+)\/pulls\/(\d+)\/comments$/.exec(path))) {
+      const comments = this.reviewComments.filter((c) => c.repo === `${m![1]}/${m![2]}` && c.pull_number === Number(m![3]));
+      return this.sendPage(path, query, comments, send);
+    }
+    if (method === 'POST' && (m = /^\/repos\/([^/]+)\/([^/]+)\/pulls\/(\d+)\/reviews$/.exec(path))) {
+      return this.createReview(`${m[1]}/${m[2]}`, Number(m[3]), body as Record<string, unknown>, send);
+    }
+    if (method === 'POST' && (m = /^\/repos\/([^/]+)\/([^/]+)\/pulls\/(\d+)\/comments\/(\d+)\/replies$/.exec(path))) {
+      const fullName = `${m[1]}/${m[2]}`;
+      const parent = this.reviewComments.find((c) => c.id === Number(m![4]) && c.repo === fullName && c.pull_number === Number(m![3]));
+      if (!parent) return send(404, { message: 'Not Found' });
+      const input = body as Record<string, unknown> | undefined;
+      if (typeof input?.body !== 'string' || input.body === '') return send(422, { message: 'Validation Failed', errors: ['body is required'] });
+      const reply: FakeReviewComment = { ...parent, id: this.nextId++, review_id: null, in_reply_to_id: parent.in_reply_to_id ?? parent.id, body: input.body };
+      this.reviewComments.push(reply);
+      return send(201, reply);
+    }
     if (method === 'POST' && (m = /^\/repos\/([^/]+)\/([^/]+)\/check-runs$/.exec(path))) {
       const input = body as Record<string, unknown>;
       const problem = checkRunProblem(input, true);
@@ -187,6 +319,7 @@ export class FakeGitHub {
         annotations: [],
         updates: 0,
         statuses: [],
+        app: { id: FAKE_APP_ID },
       };
       this.applyUpdate(run, input);
       this.checkRuns.push(run);
@@ -220,8 +353,59 @@ export class FakeGitHub {
     }
   }
 
+  /** A list endpoint's page (`per_page`, default 30, at most 100; `page`), with GitHub's `Link` header. */
+  private sendPage(path: string, query: URLSearchParams, items: unknown[], send: (status: number, payload: unknown, headers?: Record<string, string>) => void): void {
+    const perPage = Math.min(100, Number(query.get('per_page') ?? 30));
+    const page = Number(query.get('page') ?? 1);
+    const last = Math.max(1, Math.ceil(items.length / perPage));
+    const headers: Record<string, string> = {};
+    if (page < last) headers.link = `<${this.url}${path}?per_page=${perPage}&page=${page + 1}>; rel="next", <${this.url}${path}?per_page=${perPage}&page=${last}>; rel="last"`;
+    send(200, items.slice((page - 1) * perPage, page * perPage), headers);
+  }
+
+  /** `POST .../pulls/{number}/reviews`, validated as GitHub does. */
+  private createReview(fullName: string, number: number, input: Record<string, unknown> | undefined, send: (status: number, payload: unknown) => void): void {
+    const pr = this.repos.get(fullName)?.pullRequests.get(number);
+    if (!pr) return send(404, { message: 'Not Found' });
+    const invalid = (problem: string) => send(422, { message: 'Unprocessable Entity', errors: [problem] });
+    if (!input || typeof input !== 'object') return invalid('body must be a JSON object');
+    if (!['COMMENT', 'APPROVE', 'REQUEST_CHANGES'].includes(input.event as string)) return invalid(`event ${String(input.event)} is invalid`);
+    if (input.commit_id !== undefined && typeof input.commit_id !== 'string') return invalid('commit_id must be a string');
+    const commitId = (input.commit_id as string | undefined) ?? pr.head.sha;
+    if (!this.repos.get(fullName)!.commits.has(commitId)) return invalid(`No commit found for SHA: ${commitId}`);
+    const comments = (input.comments ?? []) as Array<Record<string, unknown>>;
+    if (!Array.isArray(comments)) return invalid('comments must be an array');
+    if (input.event === 'COMMENT' && comments.length === 0 && !input.body) return invalid('body is required for a COMMENT review without comments');
+    // Lines are checked against the diff of the pull request's current head, as GitHub does.
+    const diff = new Map(this.pullFiles(fullName, number).map((f) => [f.filename, commentableLines(f.patch)]));
+    for (const c of comments) {
+      if (typeof c.path !== 'string' || typeof c.body !== 'string' || c.body === '' || !Number.isInteger(c.line)) return invalid('each comment needs path, line and body');
+      if (c.side !== undefined && c.side !== 'RIGHT' && c.side !== 'LEFT') return invalid(`side ${String(c.side)} is invalid`);
+      if (!diff.get(c.path)?.has(c.line as number)) return invalid(`Pull request review thread line must be part of the diff (${c.path}:${String(c.line)})`);
+    }
+    const review: FakeReview = { id: this.nextId++, repo: fullName, pull_number: number, commit_id: commitId, event: input.event as string, body: (input.body as string) ?? '', comments: [] };
+    for (const c of comments) {
+      const comment: FakeReviewComment = {
+        id: this.nextId++,
+        repo: fullName,
+        pull_number: number,
+        review_id: review.id,
+        path: c.path as string,
+        line: c.line as number,
+        side: 'RIGHT',
+        commit_id: commitId,
+        body: c.body as string,
+        user: { login: 'parapet[bot]', type: 'Bot' },
+      };
+      review.comments.push(comment);
+      this.reviewComments.push(comment);
+    }
+    this.reviews.push(review);
+    send(200, { id: review.id, commit_id: commitId, state: 'COMMENTED', body: review.body });
+  }
+
   private checkRunJson(run: FakeCheckRun): unknown {
-    return { id: run.id, name: run.name, head_sha: run.head_sha, status: run.status, conclusion: run.conclusion, output: { title: run.output.title ?? null, summary: run.output.summary ?? null, annotations_count: run.annotations.length } };
+    return { id: run.id, name: run.name, head_sha: run.head_sha, status: run.status, conclusion: run.conclusion, app: { id: run.app.id, slug: 'parapet' }, output: { title: run.output.title ?? null, summary: run.output.summary ?? null, annotations_count: run.annotations.length } };
   }
 }
 
