@@ -1,22 +1,22 @@
 // The check pipeline, top to bottom: read the configuration, then per cluster load policies, collect
 // objects, expand, match, evaluate, accept risks and locate every finding.
-import { annotationsAt, blankExclusions, findAcceptance, podTemplatePath, type AcceptanceSource } from './accept/risk-acceptance.js';
-import type { EvaluationPool, EvaluationTask, TaskOutcome } from './evaluate/evaluation-pool.js';
-import { addToInventory, buildReview, emptyInventory, inventoryData } from './evaluate/review.js';
-import { defaultExpansionTemplates, expand, type Resultant } from './expand/expansion.js';
-import { AUDIT_ENFORCEMENT_POINT, effectiveAction, WEBHOOK_ENFORCEMENT_POINT } from './match/enforcement.js';
+import { acceptanceSources, blankAcceptanceErrors, OwnerIndex } from './accept/acceptance-sources.js';
+import { findAcceptance } from './accept/risk-acceptance.js';
+import { ClusterEvaluator, type PendingViolation } from './evaluate/cluster-evaluator.js';
+import type { EvaluationPool } from './evaluate/evaluation-pool.js';
+import { addToInventory, emptyInventory, inventoryData } from './evaluate/review.js';
+import { defaultExpansionTemplates } from './expand/expansion.js';
 import { isExcluded } from './match/gatekeeper-config.js';
-import type { MatchTarget } from './match/constraint-match.js';
-import type { ClusterReport, EnforcementAction, InputError, Report, Violation } from './model.js';
-import type { Constraint } from './policy/constraint.js';
-import { loadPolicySet, type PolicySet } from './policy/policy-set.js';
+import type { ClusterReport, InputError, Report, Violation } from './model.js';
+import { loadPolicySet } from './policy/policy-set.js';
 import type { PolicyCompiler, RepoSource } from './ports.js';
 import { violationLine } from './report/line-mapping.js';
 import { sortReport } from './report/sort.js';
 import { clusterManifestFiles, clusterObjects, kustomizationFiles, kustomizePatchFiles, namespaceRules, type SourceObject } from './repo/cluster-objects.js';
 import { BUILTIN_NAMESPACES, builtinNamespace, objectRef, type KubernetesObject } from './repo/kubernetes.js';
-import { isRecord, isSecurityTowerConfigFile, isUnder, readSecurityTowerConfig, type ClusterConfig, type SecurityTowerConfig } from './repo/security-tower.js';
-import { defaultYamlLimits, lineOfPath, sizeLimitError, type YamlDocument, type YamlLimits } from './repo/yaml-file.js';
+import { RepoFiles } from './repo/repo-files.js';
+import { isSecurityTowerConfigFile, isUnder, readSecurityTowerConfig, type ClusterConfig, type SecurityTowerConfig } from './repo/security-tower.js';
+import { defaultYamlLimits, lineOfPath, type YamlLimits } from './repo/yaml-file.js';
 
 export interface CheckOptions {
   compiler: PolicyCompiler;
@@ -144,186 +144,6 @@ async function checkCluster(
   };
 }
 
-interface PendingViolation {
-  source: SourceObject;
-  resultant?: Resultant;
-  constraint: Constraint;
-  action: EnforcementAction;
-  message: string;
-  details: unknown;
-  cluster: string;
-  /**
-   * False for autorejections and evaluation errors: Security Tower's acceptances live in the policies'
-   * Rego, so they can only ever suppress what a template reports, never a failure around it.
-   */
-  acceptable: boolean;
-}
-
-type PendingItem = Omit<PendingViolation, 'message' | 'details' | 'acceptable'>;
-
-interface PreparedChunk {
-  tasks: EvaluationTask[];
-  meta: PendingItem[];
-}
-
-/** Matches and evaluates objects against one cluster's constraints. */
-class ClusterEvaluator {
-  readonly violations: PendingViolation[] = [];
-  readonly errors: InputError[] = [];
-  evaluations = 0;
-  private readonly actions = new Map<Constraint, EnforcementAction | null>();
-  private readonly parameters = new Map<Constraint, number>();
-  private readonly auditOnly = new Set<Constraint>();
-
-  constructor(
-    private readonly cluster: string,
-    private readonly policies: PolicySet,
-    private readonly namespaces: Map<string, KubernetesObject>,
-    private readonly dataId: number,
-    private readonly pool: EvaluationPool,
-  ) {
-    for (const constraint of policies.constraints) {
-      // The webhook's action decides what blocks. A constraint scoped to audit only never rejects
-      // anything, but the cluster's audit still lists its results: report them, as dryrun.
-      const atWebhook = effectiveAction(constraint.spec, WEBHOOK_ENFORCEMENT_POINT);
-      if (atWebhook === null && effectiveAction(constraint.spec, AUDIT_ENFORCEMENT_POINT) !== null) this.auditOnly.add(constraint);
-      this.actions.set(constraint, atWebhook ?? (this.auditOnly.has(constraint) ? 'dryrun' : null));
-      this.parameters.set(constraint, pool.addText(evaluationParameters(constraint)));
-    }
-  }
-
-  parameterIds(): number[] {
-    return [...this.parameters.values()];
-  }
-
-  /** Expands and matches; returns the evaluations to run. Autorejections are recorded right away. */
-  prepare(sources: SourceObject[], expansionTemplates: typeof defaultExpansionTemplates, errors: InputError[]): PreparedChunk {
-    const tasks: EvaluationTask[] = [];
-    const meta: PendingItem[] = [];
-    for (const source of sources) {
-      const namespace = this.namespaceOf(source);
-      const expanded = expand(source.object, expansionTemplates);
-      for (const message of expanded.errors) errors.push({ location: { file: source.doc.file, line: source.doc.kindLine }, code: 'expansion', message });
-      const targets: Array<{ object: typeof source.object; resultant?: Resultant }> = [{ object: source.object }, ...expanded.resultants.map((r) => ({ object: r.object, resultant: r }))];
-      for (const target of targets) {
-        let reviewJson: string | undefined;
-        const matchTarget: MatchTarget = {
-          object: target.object,
-          ...gvkParts(target.object.apiVersion, target.object.kind),
-          namespace: namespace ?? null,
-          source: target.resultant ? 'Generated' : 'Original',
-        };
-        for (const constraint of this.policies.constraints) {
-          const base = this.actions.get(constraint);
-          if (base === null || base === undefined) continue;
-          // An ExpansionTemplate's override applies where the constraint runs; audit-only results never block.
-          const override = this.auditOnly.has(constraint) ? undefined : (target.resultant?.template.enforcementAction as EnforcementAction | undefined);
-          const action = override ?? base;
-          const item = { source, resultant: target.resultant, constraint, action, cluster: this.cluster };
-          const matched = constraint.matches(matchTarget);
-          if (matched.matches === false) continue;
-          if (matched.matches === 'error') {
-            this.violations.push({ ...item, message: this.prefixed(item.resultant, matched.message), details: {}, acceptable: false });
-            continue;
-          }
-          reviewJson ??= JSON.stringify(buildReview(target.object, {}, namespace));
-          const loaded = this.policies.templates.get(constraint.kind)!;
-          tasks.push({ template: loaded.moduleId, data: loaded.usesInventory ? this.dataId : 0, parameters: this.parameters.get(constraint)!, review: reviewJson });
-          meta.push(item);
-        }
-      }
-    }
-    return { tasks, meta };
-  }
-
-  async run({ tasks, meta }: PreparedChunk): Promise<void> {
-    this.evaluations += tasks.length;
-    const outcomes = await this.pool.evaluate(tasks);
-    outcomes.forEach((outcome, i) => this.collect(meta[i]!, outcome));
-  }
-
-  private collect(item: PendingItem, outcome: TaskOutcome): void {
-    if ('error' in outcome) {
-      // Gatekeeper turns an evaluation error into one result per constraint carrying the error text;
-      // it is also an input error, so it fails the check whatever the constraint's action.
-      this.violations.push({ ...item, message: this.prefixed(item.resultant, outcome.error), details: {}, acceptable: false });
-      const { object, doc } = item.source;
-      this.errors.push({
-        location: { file: doc.file, line: doc.kindLine },
-        code: 'evaluation',
-        message: `${item.constraint.kind} ${item.constraint.name} could not be evaluated on ${object.kind} ${String(object.metadata.name ?? '')}: ${outcome.error}`,
-      });
-      return;
-    }
-    for (const result of outcome.results) {
-      if (!isRecord(result) || !('msg' in result)) continue; // Gatekeeper's hook drops results without msg
-      if (typeof result.msg !== 'string') {
-        this.violations.push({ ...item, message: this.prefixed(item.resultant, `result msg is not a string: ${JSON.stringify(result.msg)}`), details: {}, acceptable: false });
-        continue;
-      }
-      this.violations.push({ ...item, message: this.prefixed(item.resultant, result.msg), details: result.details ?? {}, acceptable: true });
-    }
-  }
-
-  private prefixed(resultant: Resultant | undefined, message: string): string {
-    return resultant ? `[Implied by ${resultant.template.name}] ${message}` : message;
-  }
-
-  private namespaceOf(source: SourceObject): KubernetesObject | undefined {
-    const ns = source.object.metadata.namespace;
-    return typeof ns === 'string' ? this.namespaces.get(ns) : undefined;
-  }
-}
-
-/**
- * The parameters a constraint is evaluated with. A template that honours risk acceptances in its Rego
- * would hide accepted violations; Parapet turns that off (`ignoreRiskAcceptances: true`) and applies
- * the same acceptances itself, so they are shown and recorded, never silently absent. The verdict is
- * the cluster's either way.
- */
-function evaluationParameters(constraint: Constraint): string {
-  if (!constraint.template.handlesRiskAcceptances || constraint.ignoreRiskAcceptances) return constraint.parametersJson;
-  return JSON.stringify({ ...(isRecord(constraint.parameters) ? constraint.parameters : {}), ignoreRiskAcceptances: true });
-}
-
-function gvkParts(apiVersion: string, kind: string): { group: string; version: string; kind: string } {
-  const slash = apiVersion.lastIndexOf('/');
-  return slash < 0 ? { group: '', version: apiVersion, kind } : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1), kind };
-}
-
-/** Owners by kind/namespace/name, for acceptances inherited through ownerReferences. */
-class OwnerIndex {
-  private readonly byKey = new Map<string, SourceObject>();
-
-  constructor(objects: SourceObject[]) {
-    for (const source of objects) this.byKey.set(this.key(source.object.kind, source.object.metadata.namespace, source.object.metadata.name), source);
-  }
-
-  /** Owners and their owners (two levels), as Security Tower's Rego looked them up. */
-  ownersOf(source: SourceObject): SourceObject[] {
-    const found: SourceObject[] = [];
-    const visit = (child: SourceObject, depth: number) => {
-      if (depth > 2) return;
-      const refs = child.object.metadata.ownerReferences;
-      if (!Array.isArray(refs)) return;
-      for (const ref of refs) {
-        if (!isRecord(ref)) continue;
-        const owner = this.byKey.get(this.key(ref.kind, child.object.metadata.namespace, ref.name));
-        if (owner && !found.includes(owner)) {
-          found.push(owner);
-          visit(owner, depth + 1);
-        }
-      }
-    };
-    visit(source, 1);
-    return found;
-  }
-
-  private key(kind: unknown, namespace: unknown, name: unknown): string {
-    return `${String(kind)}/${String(namespace ?? '')}/${String(name)}`;
-  }
-}
-
 function locate(pending: PendingViolation, namespaces: Map<string, SourceObject>, owners: OwnerIndex): Violation {
   const { source } = pending;
   const podSpecPaths = pending.resultant
@@ -363,103 +183,3 @@ function locate(pending: PendingViolation, namespaces: Map<string, SourceObject>
   };
 }
 
-/**
- * Where an acceptance of this violation may be written. A template that honours acceptances in its
- * own Rego sees only the evaluated object (for an implied Pod: the workload's pod template) and its
- * Namespace, so only those count: Parapet must not accept what the cluster will reject. For other
- * templates, Security Tower's levels apply: the object, its pod template, its Namespace, its owners.
- */
-function acceptanceSources(pending: PendingViolation, namespaces: Map<string, SourceObject>, owners: OwnerIndex): Array<AcceptanceSource<SourceObject>> {
-  const { source, resultant } = pending;
-  const sources: Array<AcceptanceSource<SourceObject>> = [];
-  const add = (level: AcceptanceSource<SourceObject>['level'], origin: SourceObject, path: string[]) => {
-    const annotations = annotationsAt(origin.object, path);
-    if (annotations) sources.push({ level, annotations, path: [...path, 'metadata', 'annotations'], origin });
-  };
-  const ns = source.object.metadata.namespace;
-  const namespace = typeof ns === 'string' ? namespaces.get(ns) : undefined;
-  if (pending.constraint.template.handlesRiskAcceptances) {
-    if (resultant) add('podTemplate', source, resultant.sourcePath);
-    else add('object', source, []);
-    if (namespace && namespace !== source) add('namespace', namespace, []);
-    return sources;
-  }
-  add('object', source, []);
-  const templatePath = podTemplatePath(source.object);
-  if (templatePath) add('podTemplate', source, templatePath);
-  if (namespace && namespace !== source) add('namespace', namespace, []);
-  for (const owner of owners.ownersOf(source)) add('owner', owner, []);
-  return sources;
-}
-
-function blankAcceptanceErrors(source: SourceObject): InputError[] {
-  const errors: InputError[] = [];
-  const paths = [[], ...(podTemplatePath(source.object) ? [podTemplatePath(source.object)!] : [])];
-  for (const path of paths) {
-    const annotations = annotationsAt(source.object, path);
-    if (!annotations) continue;
-    for (const key of blankExclusions(annotations)) {
-      const line = lineOfPath(source.doc.lines, [...path, 'metadata', 'annotations', key]).line;
-      errors.push({
-        location: { file: source.doc.file, line },
-        code: 'acceptance',
-        message: `risk acceptance ${key} has no reason; write why the risk is accepted (it accepts nothing until then)`,
-      });
-    }
-  }
-  return errors;
-}
-
-/** Reads and parses each file of a tree once, in bulk. */
-class RepoFiles {
-  private listing: Promise<Map<string, number>> | undefined;
-  private readonly parsed = new Map<string, { documents: YamlDocument[]; errors: InputError[] }>();
-
-  constructor(
-    private readonly source: RepoSource,
-    private readonly limits: YamlLimits,
-    private readonly pool: EvaluationPool,
-  ) {}
-
-  async paths(): Promise<string[]> {
-    return [...(await this.sizes()).keys()];
-  }
-
-  async documents(paths: string[]): Promise<{ documents: YamlDocument[]; errors: InputError[] }> {
-    const sizes = await this.sizes();
-    const errors: InputError[] = [];
-    const toRead: string[] = [];
-    for (const path of paths) {
-      if (this.parsed.has(path)) continue;
-      const tooBig = sizeLimitError(path, sizes.get(path) ?? 0, this.limits);
-      if (tooBig) this.parsed.set(path, { documents: [], errors: [tooBig] });
-      else toRead.push(path);
-    }
-    if (toRead.length > 0) {
-      const texts = await this.source.readFiles(toRead);
-      const readable: Array<{ path: string; text: string }> = [];
-      for (const path of toRead) {
-        const text = texts.get(path);
-        if (text === undefined) {
-          this.parsed.set(path, { documents: [], errors: [{ location: { file: path, line: 1 }, code: 'read', message: 'the file could not be read' }] });
-        } else {
-          readable.push({ path, text });
-        }
-      }
-      const parsed = await this.pool.parseYamlFiles(readable, this.limits);
-      readable.forEach(({ path }, i) => this.parsed.set(path, parsed[i]!));
-    }
-    const documents: YamlDocument[] = [];
-    for (const path of paths) {
-      const parsed = this.parsed.get(path)!;
-      documents.push(...parsed.documents);
-      errors.push(...parsed.errors);
-    }
-    return { documents, errors };
-  }
-
-  private sizes(): Promise<Map<string, number>> {
-    this.listing ??= this.source.listFiles().then((list) => new Map(list.map((f) => [f.path, f.size])));
-    return this.listing;
-  }
-}
