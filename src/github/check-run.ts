@@ -76,6 +76,26 @@ export function operationalFailureOutput(message: string): CheckOutput {
   };
 }
 
+/** A run left in progress by an earlier, interrupted evaluation, now replaced by a new one. */
+export function interruptedOutput(): CheckOutput {
+  return {
+    conclusion: 'neutral',
+    title: 'Interrupted',
+    summary: 'Parapet was interrupted (restarted) while evaluating this commit. It has been evaluated again; see the other `parapet` check runs of this commit.',
+    annotations: [],
+  };
+}
+
+/** The runs of a commit that is no longer the pull request's head: no verdict, the newer head's runs have it. */
+export function supersededOutput(newHeadSha: string): CheckOutput {
+  return {
+    conclusion: 'neutral',
+    title: 'Superseded by a newer commit',
+    summary: `The pull request moved on to ${newHeadSha} while this commit was being evaluated. Parapet posts results only for the pull request's current head; see the check runs of ${newHeadSha.slice(0, 7)}.`,
+    annotations: [],
+  };
+}
+
 function isNew(violation: Violation): boolean {
   // Without a base to compare with, every violation is the pull request's.
   return violation.status !== 'existing';
@@ -209,6 +229,28 @@ export class CheckRun {
     readonly id: number,
     readonly name: string,
   ) {}
+
+  /** A run this App left unfinished (a crash, a restart), taken over rather than duplicated. */
+  static resume(octokit: GitHubClient, repo: RepoRef, id: number, name: string): CheckRun {
+    return new CheckRun(octokit, repo, id, name);
+  }
+
+  /**
+   * Parapet's check runs on `headSha` that never completed (the process died mid-run): one call,
+   * the runs of this App (`app_id`) whose name is Parapet's. 100 runs on one commit are plenty.
+   */
+  static async unfinished(octokit: GitHubClient, repo: RepoRef, headSha: string, appId: number | undefined, isOurs: (name: string) => boolean): Promise<CheckRun[]> {
+    const { data } = await octokit.request('GET /repos/{owner}/{repo}/commits/{ref}/check-runs', {
+      ...repo,
+      ref: headSha,
+      filter: 'all',
+      per_page: 100,
+      ...(appId !== undefined ? { app_id: appId } : {}),
+    });
+    return data.check_runs
+      .filter((run) => run.status !== 'completed' && isOurs(run.name) && (appId === undefined || run.app?.id === appId))
+      .map((run) => new CheckRun(octokit, repo, Number(run.id), run.name));
+  }
 
   static async start(octokit: GitHubClient, repo: RepoRef, headSha: string, name: string): Promise<CheckRun> {
     const { data } = await octokit.request('POST /repos/{owner}/{repo}/check-runs', {

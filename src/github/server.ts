@@ -2,7 +2,7 @@
 // forged deliveries get 4xx and change nothing), a status page and a health check.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createNodeMiddleware, Probot, ProbotOctokit } from 'probot';
+import { createNodeMiddleware, Probot, ProbotOctokit, type Logger } from 'probot';
 import type { Config, GitHubCredentials } from '../config.js';
 import { parapetApp } from './app.js';
 import { startEngineRuntime, type EngineRuntime } from './engine-runtime.js';
@@ -16,9 +16,15 @@ export interface AppServer {
   close(): Promise<void>;
 }
 
+export interface OctokitOverrides {
+  throttle?: Record<string, unknown>;
+  retry?: Record<string, unknown>;
+  [option: string]: unknown;
+}
+
 export interface AppServerOptions {
-  /** Octokit options over Probot's (tests turn throttling off: it spaces writes a second apart). */
-  octokitOverrides?: { throttle?: Record<string, unknown>; [option: string]: unknown };
+  /** Octokit options over Parapet's (tests shorten the waits, or turn throttling off: it spaces writes a second apart). */
+  octokitOverrides?: OctokitOverrides;
   engine?: EngineRuntime;
 }
 
@@ -26,12 +32,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => boolean | void | P
 
 export async function startAppServer(config: Config & { credentials: GitHubCredentials }, options: AppServerOptions = {}): Promise<AppServer> {
   const { credentials } = config;
-  // Probot's Octokit retries 5xx (plugin-retry), waits out rate limits twice then gives up, and
-  // spaces writes against secondary rate limits (plugin-throttling).
-  const overrides = options.octokitOverrides;
-  const Octokit = overrides
-    ? ProbotOctokit.defaults((instance: Record<string, any>) => ({ ...instance, ...overrides, throttle: { ...instance.throttle, ...overrides.throttle } }))
-    : ProbotOctokit;
+  const Octokit = parapetOctokit(options.octokitOverrides);
   const probot = new Probot({
     appId: credentials.appId,
     privateKey: credentials.privateKey,
@@ -44,7 +45,7 @@ export async function startAppServer(config: Config & { credentials: GitHubCrede
   });
   const engine = options.engine ?? startEngineRuntime(config.engine);
   const jobs = new JobQueue(probot.log);
-  const app = parapetApp({ engine, limits: config.limits, jobs });
+  const app = parapetApp({ engine, limits: config.limits, jobs, appId: credentials.appId });
 
   const handlers: Handler[] = [
     await createNodeMiddleware(app, { probot, webhooksPath: config.server.webhookPath }),
@@ -79,6 +80,44 @@ export async function startAppServer(config: Config & { credentials: GitHubCrede
       if (!options.engine) await engine.close();
     },
   };
+}
+
+/** Retries of a request that failed with 5xx (or another error GitHub may not repeat), by plugin-retry. */
+export const RETRIES = 3;
+/** Waits on a secondary rate limit (403/429 with `retry-after`) before giving up, by plugin-throttling. */
+export const SECONDARY_RATE_LIMIT_RETRIES = 3;
+/** Waits on an exhausted primary quota (`x-ratelimit-remaining: 0`) before giving up. */
+export const RATE_LIMIT_RETRIES = 2;
+
+interface ThrottledRequest {
+  method: string;
+  url: string;
+}
+
+/**
+ * Probot's Octokit (plugin-retry, plugin-throttling, pagination) with Parapet's retry policy.
+ * plugin-retry retries 5xx and network errors `RETRIES` times after (n+1)² seconds; 4xx other
+ * than rate limits are not retried. plugin-throttling queues writes a second apart and calls the
+ * handlers below on rate limits: Probot's own secondary-limit handler only logs, never retries,
+ * so it is replaced here to wait `retry-after` and try again.
+ */
+export function parapetOctokit(overrides: OctokitOverrides = {}): typeof ProbotOctokit {
+  const throttle = {
+    onRateLimit: (retryAfter: number, request: ThrottledRequest, octokit: { log: Logger }, retryCount: number) => {
+      octokit.log.warn(`GitHub rate limit hit by ${request.method} ${request.url}; retry ${retryCount + 1} in ${retryAfter} s`);
+      return retryCount < RATE_LIMIT_RETRIES;
+    },
+    onSecondaryRateLimit: (retryAfter: number, request: ThrottledRequest, octokit: { log: Logger }, retryCount: number) => {
+      octokit.log.warn(`GitHub secondary rate limit hit by ${request.method} ${request.url}; retry ${retryCount + 1} in ${retryAfter} s`);
+      return retryCount < SECONDARY_RATE_LIMIT_RETRIES;
+    },
+  };
+  return ProbotOctokit.defaults((instance: Record<string, any>) => ({
+    ...instance,
+    ...overrides,
+    retry: { retries: RETRIES, ...instance.retry, ...overrides.retry },
+    throttle: { ...instance.throttle, ...throttle, ...overrides.throttle },
+  }));
 }
 
 const statusPage: Handler = (req, res) => {

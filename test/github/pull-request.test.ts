@@ -6,9 +6,10 @@ import { join, relative, sep } from 'node:path';
 import examples from '@octokit/webhooks-examples';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readConfig } from '../../src/config.js';
-import { startAppServer, type AppServer } from '../../src/github/server.js';
+import Bottleneck from 'bottleneck';
+import { startAppServer, type AppServer, type OctokitOverrides } from '../../src/github/server.js';
 import { engine, fixturesDir, testCacheDir } from '../helpers/engine.js';
-import { deliverWebhook, FakeGitHub, type FakeCheckRun } from '../helpers/fake-github.js';
+import { deliverWebhook, FAKE_APP_ID, FakeGitHub, type FakeCheckRun } from '../helpers/fake-github.js';
 
 const SECRET = 'a-webhook-secret';
 const REPO = 'example-org/shop-prod';
@@ -149,11 +150,16 @@ describe('a pull request on a repository with a cluster', () => {
     await pullRequest(pods);
     const large = readCalls();
 
-    // compare + the base tarball + the head tarball (the base is the merge base: read once).
-    expect(small.reads).toEqual(['GET compare', 'GET tarball', 'GET tarball']);
-    expect(large.reads).toEqual(small.reads);
-    expect(small.writes).toBe(1 + 1);
-    expect(large.writes).toBe(1 + 3);
+    // Unfinished runs on the head + compare + the base tarball + the head tarball (the base is the
+    // merge base: read once) + the pull request's head (stale?) + the review comments + the diff (one
+    // page: up to 100 files).
+    const reads = ['GET commits', 'GET compare', 'GET tarball', 'GET tarball', 'GET pulls', 'GET pulls', 'GET pulls'];
+    expect(small.reads).toEqual(reads);
+    // 120 changed files are two pages of the diff: one call per 100 files.
+    expect(large.reads).toEqual([...reads, 'GET pulls']);
+    // Per cluster one create and one update per 50 annotations (at least one); one review.
+    expect(small.writes).toBe(1 + 1 + 1);
+    expect(large.writes).toBe(1 + 3 + 1);
   });
 
   it('reads the merge base when the base branch has moved on, so violations the base branch added since are not the pull request’s', async () => {
@@ -281,9 +287,177 @@ describe('re-runs and failures', () => {
   });
 });
 
+describe('the review', () => {
+  const ACCEPTED = DEBUG_DEPLOYMENT.replace('debug-shell', 'approved-shell').replace(
+    '  labels:\n    owner',
+    '  annotations:\n    securitytower.io/policy.exclusion.preventprivileged: Debugging the payment outage INC-42.\n  labels:\n    owner',
+  );
+
+  it('comments once per push on the new deny violation and the new risk acceptance, never twice, and says when the violation is fixed', async () => {
+    const base = sha('review-base');
+    fake.addCommit(REPO, base, shop);
+    const push = async (n: number, files: Record<string, string>) => {
+      const head = sha(`review-head-${n}`);
+      fake.addCommit(REPO, head, { ...shop, ...files });
+      await deliver('pull_request', pullRequestPayload(n === 1 ? 'opened' : 'synchronize', base, head, 21));
+      return head;
+    };
+
+    // Push 1: a privileged Deployment, and one whose risk is accepted.
+    const first = await push(1, { 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT, 'cluster/namespaces/shop/approved.yaml': ACCEPTED });
+    expect(fake.reviews).toHaveLength(1);
+    const [review] = fake.reviews;
+    expect(review).toMatchObject({ pull_number: 21, commit_id: first, event: 'COMMENT' });
+    const comments = [...review!.comments].sort((a, b) => (a.path < b.path ? -1 : 1));
+    expect(comments.map((c) => [c.path, c.line])).toEqual([
+      ['cluster/namespaces/shop/approved.yaml', 7],
+      ['cluster/namespaces/shop/debug.yaml', 22],
+    ]);
+    expect(comments[0]!.body).toContain('> Debugging the payment outage INC-42.');
+    expect(comments[0]!.body).toMatch(/<!-- parapet-accept:[0-9a-f]+ -->/);
+    expect(comments[1]!.body).toContain('**preventprivileged** (deny) on Deployment shop/debug-shell');
+    expect(comments[1]!.body).toMatch(/<!-- parapet:[0-9a-f]+ -->/);
+
+    // Push 2: an unrelated change; both findings are already commented.
+    await push(2, { 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT, 'cluster/namespaces/shop/approved.yaml': ACCEPTED, 'cluster/namespaces/shop/notes.yaml': CONFIG_MAP });
+    expect(fake.reviews).toHaveLength(1);
+    expect(fake.reviewComments).toHaveLength(2);
+
+    // Push 3: the privileged container is gone: its thread says so, once.
+    const unprivileged = DEBUG_DEPLOYMENT.replace(/\n\s+securityContext:\n\s+privileged: true/, '');
+    const third = await push(3, { 'cluster/namespaces/shop/debug.yaml': unprivileged, 'cluster/namespaces/shop/approved.yaml': ACCEPTED });
+    await push(4, { 'cluster/namespaces/shop/debug.yaml': unprivileged, 'cluster/namespaces/shop/approved.yaml': ACCEPTED, 'cluster/namespaces/shop/notes.yaml': CONFIG_MAP });
+    expect(fake.reviews).toHaveLength(1);
+    const replies = fake.reviewComments.filter((c) => c.in_reply_to_id !== undefined);
+    expect(replies).toHaveLength(1);
+    expect(replies[0]).toMatchObject({ in_reply_to_id: comments[1]!.id });
+    expect(replies[0]!.body).toContain(`Fixed in ${third}`);
+    expect(fake.requests.filter((r) => r.status >= 400)).toEqual([]);
+  });
+
+  it('leaves a new violation on a line outside the diff to the check run', async () => {
+    const base = sha('outside-base');
+    const head = sha('outside-head');
+    // Renaming the Deployment (line 4) makes its privileged container (line 22, unchanged, far from the hunk) a new violation.
+    fake.addCommit(REPO, base, { ...shop, 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT });
+    fake.addCommit(REPO, head, { ...shop, 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT.replace('name: debug-shell', 'name: debug-shell-2') });
+    await deliver('pull_request', pullRequestPayload('opened', base, head, 22));
+
+    expect(fake.checkRuns[0]!.annotations).toMatchObject([{ path: 'cluster/namespaces/shop/debug.yaml', start_line: 22 }]);
+    expect(fake.reviews).toEqual([]);
+    expect(fake.requests.filter((r) => r.status >= 400)).toEqual([]);
+  });
+
+  it('is refused by the fake GitHub, as by GitHub, on a line outside the diff', async () => {
+    const base = sha('refuse-base');
+    const head = sha('refuse-head');
+    fake.addCommit(REPO, base, shop);
+    fake.addCommit(REPO, head, { ...shop, 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT });
+    pullRequestPayload('opened', base, head, 23);
+    const post = (comments: unknown[]) =>
+      fetch(`${fake.url}/repos/${REPO}/pulls/23/reviews`, { method: 'POST', headers: { authorization: 'token ghs_fake_1' }, body: JSON.stringify({ commit_id: head, event: 'COMMENT', comments }) });
+    expect((await post([{ path: 'cluster/namespaces/shop/debug.yaml', line: 22, side: 'RIGHT', body: 'in the diff' }])).status).toBe(200);
+    expect((await post([{ path: 'cluster/namespaces/shop/deployment.yaml', line: 23, side: 'RIGHT', body: 'unchanged file' }])).status).toBe(422);
+    expect((await post([{ path: 'cluster/namespaces/shop/debug.yaml', line: 22 }])).status).toBe(422);
+  });
+});
+
+describe('a stale head, a restart, a flaky GitHub', () => {
+  it('posts no results for a head the pull request has moved on from: its runs end neutral, no review', async () => {
+    const base = sha('stale-base');
+    const old = sha('stale-old');
+    const newer = sha('stale-new');
+    fake.addCommit(REPO, base, shop);
+    fake.addCommit(REPO, old, { ...shop, 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT });
+    fake.addCommit(REPO, newer, { ...shop, 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT.replace('1.36.1', '1.36.2') });
+    const payload = pullRequestPayload('synchronize', base, old, 31);
+    // The next push landed while the old one waited in the queue.
+    fake.addPullRequest(REPO, { number: 31, base: { sha: base }, head: { sha: newer } });
+    await deliver('pull_request', payload);
+
+    expect(fake.checkRuns.map((r) => [r.head_sha, r.status, r.conclusion, r.output.title])).toEqual([[old, 'completed', 'neutral', 'Superseded by a newer commit']]);
+    expect(fake.checkRuns[0]!.annotations).toEqual([]);
+    expect(fake.reviews).toEqual([]);
+
+    await deliver('pull_request', pullRequestPayload('synchronize', base, newer, 31));
+    expect(fake.checkRuns.filter((r) => r.head_sha === newer).map((r) => r.conclusion)).toEqual(['failure']);
+    expect(fake.reviews.map((r) => r.commit_id)).toEqual([newer]);
+  });
+
+  it('takes over the check run a crashed process left in progress, and ends its other leftovers', async () => {
+    const base = sha('crash-base');
+    const head = sha('crash-head');
+    fake.addCommit(REPO, base, shop);
+    fake.addCommit(REPO, head, { ...shop, 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT });
+    const left = fake.addCheckRun(REPO, { name: 'parapet / shop-prod', head_sha: head, status: 'in_progress' });
+    const fallback = fake.addCheckRun(REPO, { name: 'parapet', head_sha: head, status: 'in_progress' });
+    const otherApp = fake.addCheckRun(REPO, { name: 'parapet / shop-prod', head_sha: head, status: 'in_progress', appId: FAKE_APP_ID + 1 });
+    await deliver('pull_request', pullRequestPayload('synchronize', base, head, 41));
+
+    expect(fake.checkRuns).toHaveLength(3); // none created
+    expect(left).toMatchObject({ status: 'completed', conclusion: 'failure' });
+    expect(left.annotations).toHaveLength(1);
+    expect(fallback).toMatchObject({ status: 'completed', conclusion: 'neutral', output: { title: 'Interrupted' } });
+    expect(otherApp.status).toBe('in_progress');
+  });
+
+  describe('with retries and throttling as in production (waits shortened)', () => {
+    let flaky: AppServer;
+    beforeAll(async () => {
+      flaky = await startApp({}, { retry: { retryAfterBaseValue: 5 }, throttle: { retryAfterBaseValue: 5, ...unspaced() } });
+    });
+    afterAll(() => flaky?.close());
+
+    async function deliverTo(payload: unknown): Promise<void> {
+      expect((await deliverWebhook(`${flaky.url}/api/github/webhooks`, 'pull_request', payload, SECRET)).status).toBe(200);
+      await flaky.jobs.idle();
+    }
+
+    it('retries a request GitHub answers with 500', async () => {
+      const base = sha('500-base');
+      const head = sha('500-head');
+      fake.addCommit(REPO, base, shop);
+      fake.addCommit(REPO, head, { ...shop, 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT });
+      fake.failWith(new RegExp(`^POST /repos/${REPO}/check-runs$`), 500, { times: 1 });
+      fake.failWith(new RegExp(`^GET /repos/${REPO}/compare/`), 502, { times: 2 });
+      await deliverTo(pullRequestPayload('opened', base, head, 51));
+
+      expect(fake.requests.filter((r) => r.status >= 500).map((r) => `${r.method} ${r.status}`)).toEqual(['GET 502', 'GET 502', 'POST 500']);
+      expect(fake.checkRuns.map((r) => [r.status, r.conclusion])).toEqual([['completed', 'failure']]);
+    });
+
+    it('waits out a secondary rate limit (403 with retry-after) and tries again', async () => {
+      const base = sha('403-base');
+      const head = sha('403-head');
+      fake.addCommit(REPO, base, shop);
+      fake.addCommit(REPO, head, { ...shop, 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT });
+      fake.failWith(new RegExp(`^POST /repos/${REPO}/pulls/52/reviews$`), 403, {
+        times: 1,
+        message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+        headers: { 'retry-after': '2' },
+      });
+      await deliverTo(pullRequestPayload('opened', base, head, 52));
+
+      const attempts = fake.requests.filter((r) => r.path.endsWith('/pulls/52/reviews'));
+      expect(attempts.map((r) => r.status)).toEqual([403, 200]);
+      // retry-after 2 × 5 ms (the shortened second).
+      expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(9);
+      expect(fake.reviews).toHaveLength(1);
+    });
+  });
+});
+
 // ---- helpers ----
 
-async function startApp(env: Record<string, string> = {}): Promise<AppServer> {
+/** plugin-throttling's write queues without their spacing (a second between writes, three between notifying ones). */
+function unspaced(): Record<string, Bottleneck.Group> {
+  return { write: new Bottleneck.Group({ maxConcurrent: 1, minTime: 0 }), notifications: new Bottleneck.Group({ maxConcurrent: 1, minTime: 0 }) };
+}
+
+const CONFIG_MAP = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\n  namespace: shop\ndata:\n  a: b\n';
+
+
+async function startApp(env: Record<string, string> = {}, octokitOverrides: OctokitOverrides = { throttle: { enabled: false } }): Promise<AppServer> {
   const config = readConfig({
     APP_ID: '12345',
     PRIVATE_KEY: PRIVATE_KEY,
@@ -298,7 +472,7 @@ async function startApp(env: Record<string, string> = {}): Promise<AppServer> {
   return startAppServer(
     { ...config, credentials: config.credentials!, server: { ...config.server, port: 0 } },
     // Throttling spaces writes a second apart against secondary rate limits; the fake has none.
-    { engine: { compiler, pool, close: async () => {} }, octokitOverrides: { throttle: { enabled: false } } },
+    { engine: { compiler, pool, close: async () => {} }, octokitOverrides },
   );
 }
 
@@ -325,14 +499,16 @@ function readCalls(): { reads: string[]; writes: number } {
   const calls = fake.apiRequests(REPO);
   return {
     reads: calls.filter((r) => r.method === 'GET').map((r) => `GET ${r.path.split('/')[4]}`),
-    writes: calls.filter((r) => r.path.includes('/check-runs')).length,
+    writes: calls.filter((r) => r.method !== 'GET').length,
   };
 }
 
-function pullRequestPayload(action: string, baseSha: string, headSha: string): unknown {
+/** The event of pull request `number` (1 by default) at `headSha`, which the fake GitHub then answers as the pull request's head. */
+function pullRequestPayload(action: string, baseSha: string, headSha: string, number = 1): unknown {
+  fake.addPullRequest(REPO, { number, base: { sha: baseSha }, head: { sha: headSha } });
   const payload = structuredClone(example('pull_request', action)) as Record<string, any>;
-  payload.number = 1;
-  payload.pull_request.number = 1;
+  payload.number = number;
+  payload.pull_request.number = number;
   payload.pull_request.base.sha = baseSha;
   payload.pull_request.head.sha = headSha;
   return withRepository(payload);

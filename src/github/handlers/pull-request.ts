@@ -1,25 +1,41 @@
 // A pull request's verdict: the base branch's policies judge the head, and the merge base tells
-// which violations the pull request introduces. One check run per cluster on the head commit.
+// which violations the pull request introduces. One check run per cluster on the head commit, and
+// one review with inline comments on the diff's lines (review.ts).
 //
-// API calls: compare (1) + one tarball per distinct commit (base, merge base, head: 2 or 3) + per
-// cluster one create and one update per 50 annotations. Independent of the number of files.
+// API calls per run, exactly (C = clusters, A_c = annotations of cluster c, F = changed files,
+// K = review comments already on the pull request):
+//   1                     list this App's unfinished check runs on the head (restart recovery)
+//   1                     compare (the merge base)
+//   2 or 3                one tarball per distinct commit (base, merge base, head)
+//   C - R                 create the in_progress runs (R: unfinished runs resumed)
+//   1                     re-read the pull request's head (stale SHA)
+//   Σ max(1, ⌈A_c/50⌉)    complete each run, 50 annotations per update
+//   ⌈max(K,1)/100⌉        list the review comments
+//   ⌈max(F,1)/100⌉        list the changed files, only when a finding is new to the review
+//   0 or 1                the review
+//   ≤ 10                  "Fixed in" replies (MAX_FIXED_REPLIES; more wait for the next push)
+// so 8 + 10 + 2C plus one per 50 annotations, plus one per further 100 files or comments; never
+// one call per manifest. A head that moved on gets its runs ended `neutral` and no review.
 import { parseAllDocuments } from 'yaml';
 import type { Logger } from 'probot';
 import type { Config } from '../../config.js';
 import { checkRepo, markStatus, NoClusterError, type ClusterReport, type Report, type RepoSource } from '../../engine/index.js';
-import { CheckRun, checkRunName, clusterCheckOutput, operationalFailureOutput } from '../check-run.js';
+import { CheckRun, checkRunName, clusterCheckOutput, interruptedOutput, operationalFailureOutput, supersededOutput } from '../check-run.js';
 import type { EngineRuntime } from '../engine-runtime.js';
 import type { GitHubClient, RepoRef } from '../github-client.js';
+import { readDiffLines } from '../pull-diff.js';
+import { reviewFindings, syncReview } from '../review.js';
 import { TarballCache } from '../tarball-source.js';
 
 export interface PullRequestDeps {
   engine: EngineRuntime;
   limits: Config['limits'];
+  /** The App's ID: unfinished check runs are recognised as its own by it (and by their name). */
+  appId?: number;
 }
 
 export interface PullRequestRevision {
   repo: RepoRef;
-  /** For logs. */
   number: number;
   headSha: string;
   /** The base branch's commit as the pull request event gives it: its policies and cluster configs judge the head. */
@@ -29,26 +45,57 @@ export interface PullRequestRevision {
 /** The name of the check run reported when Parapet fails before it knows the repository's clusters. */
 export const FALLBACK_CHECK_RUN = 'parapet';
 
+export function isParapetCheckRun(name: string): boolean {
+  return name === FALLBACK_CHECK_RUN || name.startsWith('parapet / ');
+}
+
 export async function checkPullRequest(deps: PullRequestDeps, octokit: GitHubClient, log: Logger, pr: PullRequestRevision): Promise<void> {
   const { repo, headSha, baseSha } = pr;
   const trees = new TarballCache(octokit, repo, deps.limits.maxRepoBytes);
+  /** Cluster name → its check run, until completed. */
   const open = new Map<string, CheckRun>();
+  /** Check run name → a run a crashed or restarted process left unfinished on this commit. */
+  const leftovers = new Map<string, CheckRun>();
   try {
+    for (const run of await CheckRun.unfinished(octokit, repo, headSha, deps.appId, isParapetCheckRun)) {
+      if (leftovers.has(run.name)) await run.complete(interruptedOutput());
+      else leftovers.set(run.name, run);
+    }
     const mergeBaseSha = await mergeBase(octokit, repo, baseSha, headSha);
     const policies = await trees.at(baseSha);
     const clusters = await declaredClusters(policies);
+    // in_progress right away, so the pull request shows the check is coming; a leftover of the
+    // same name is taken over instead of duplicated, the others are ended.
+    for (const name of clusters) {
+      const leftover = leftovers.get(checkRunName(name));
+      leftovers.delete(checkRunName(name));
+      open.set(name, leftover ?? (await CheckRun.start(octokit, repo, headSha, checkRunName(name))));
+    }
+    for (const [name, run] of leftovers) {
+      leftovers.delete(name);
+      await run.complete(interruptedOutput());
+    }
     if (clusters.length === 0) {
       log.info({ pr: pr.number }, 'no kind: Cluster configuration on the base branch: no check run');
       return;
     }
-    // in_progress right away, so the pull request shows the check is coming.
-    for (const name of clusters) open.set(name, await CheckRun.start(octokit, repo, headSha, checkRunName(name)));
 
     const [head, base] = await Promise.all([trees.at(headSha), trees.at(mergeBaseSha)]);
     const options = { compiler: deps.engine.compiler, pool: deps.engine.pool, policies, limits: { maxFileBytes: deps.limits.maxFileBytes } };
     const headReport = await checkOrEmpty(head, options);
     const baseReport = await checkOrEmpty(base, options);
     const report = markStatus(headReport, baseReport);
+
+    // A newer push supersedes this one: its results are never posted over the newer head's.
+    const current = await currentHead(octokit, repo, pr.number);
+    if (current !== headSha) {
+      log.info({ pr: pr.number, headSha, current }, 'the pull request moved on: results for the old head are not posted');
+      for (const [name, run] of open) {
+        open.delete(name);
+        await run.complete(supersededOutput(current));
+      }
+      return;
+    }
 
     for (const cluster of report.clusters) {
       const run = open.get(cluster.name) ?? (await CheckRun.start(octokit, repo, headSha, checkRunName(cluster.name)));
@@ -64,10 +111,19 @@ export async function checkPullRequest(deps: PullRequestDeps, octokit: GitHubCli
           : operationalFailureOutput(`cluster ${name} is declared in .securitytower/ on the base branch, but the engine did not evaluate it`),
       );
     }
+
+    // The verdict is on the check runs by now; a review GitHub refuses is logged, not a verdict.
+    try {
+      const plan = await syncReview(octokit, repo, pr.number, headSha, reviewFindings(report), () => readDiffLines(octokit, repo, pr.number));
+      log.info({ pr: pr.number, comments: plan.comments.length, checkRunOnly: plan.checkRunOnly, fixed: plan.fixed.length }, 'review synchronised');
+    } catch (error) {
+      log.error({ err: error, pr: pr.number, headSha }, 'could not post the review');
+    }
   } catch (error) {
     log.error({ err: error, pr: pr.number, headSha }, 'pull request check failed');
     const output = operationalFailureOutput(error instanceof Error ? error.message : String(error));
     try {
+      for (const [name, run] of leftovers) open.set(name, run);
       if (open.size === 0) open.set(FALLBACK_CHECK_RUN, await CheckRun.start(octokit, repo, headSha, FALLBACK_CHECK_RUN));
       for (const run of open.values()) await run.complete(output);
     } catch (reportError) {
@@ -75,6 +131,11 @@ export async function checkPullRequest(deps: PullRequestDeps, octokit: GitHubCli
       log.error({ err: reportError, pr: pr.number }, 'could not report the failure on the pull request');
     }
   }
+}
+
+async function currentHead(octokit: GitHubClient, repo: RepoRef, pullNumber: number): Promise<string> {
+  const { data } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { ...repo, pull_number: pullNumber });
+  return data.head.sha;
 }
 
 async function mergeBase(octokit: GitHubClient, repo: RepoRef, baseSha: string, headSha: string): Promise<string> {

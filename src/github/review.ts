@@ -1,0 +1,169 @@
+// One review per push (event COMMENT): inline comments on the diff's lines for the new deny
+// violations and the risks the pull request accepts, at most one per (file, line, policy).
+//
+// reviewdog's recipe against duplicates: each finding's fingerprint (the engine's `fingerprint()`,
+// hashed) rides in its comment as a hidden marker `<!-- parapet:<hash> -->` (acceptances:
+// `<!-- parapet-accept:<hash> -->`). Each push reads the comments back (one paginated list),
+// posts only findings whose marker is not there yet, and answers once ("Fixed in <sha>", marked
+// `<!-- parapet-fixed -->`) on the thread of a comment none of whose findings remain. Findings on
+// lines outside the diff are left to the check run's annotations (GitHub refuses them in a review).
+import { createHash } from 'node:crypto';
+import { fingerprint, isBlocking, type Report, type Violation } from '../engine/index.js';
+import type { GitHubClient, RepoRef } from './github-client.js';
+import type { DiffLines } from './pull-diff.js';
+
+/** Comments in one review; the rest stay annotations of the check run (and come in a later review if still new). */
+export const MAX_REVIEW_COMMENTS = 50;
+/** "Fixed" replies per push (one API call each); the rest are answered on the next push. */
+export const MAX_FIXED_REPLIES = 10;
+
+const MARKER = /<!-- (parapet(?:-accept)?:[0-9a-f]+) -->/g;
+const FIXED_MARKER = '<!-- parapet-fixed -->';
+
+export interface ReviewFinding {
+  marker: string;
+  path: string;
+  line: number;
+  policy: string;
+  text: string;
+}
+
+export interface PlannedComment {
+  path: string;
+  line: number;
+  body: string;
+}
+
+export interface ExistingComment {
+  id: number;
+  body: string;
+  in_reply_to_id?: number;
+}
+
+export interface ReviewPlan {
+  comments: PlannedComment[];
+  /** New findings not commented because their line is outside the diff (or over MAX_REVIEW_COMMENTS). */
+  checkRunOnly: number;
+  /** Comments whose findings are all gone, not yet answered. */
+  fixed: ExistingComment[];
+}
+
+/** The findings a review speaks about: new unaccepted deny violations, and new risk acceptances on their annotation's line. */
+export function reviewFindings(report: Report): ReviewFinding[] {
+  const findings: ReviewFinding[] = [];
+  for (const cluster of report.clusters) {
+    for (const v of cluster.violations) {
+      if (v.status === 'existing') continue;
+      if (isBlocking(v)) {
+        findings.push({
+          marker: `parapet:${hash(fingerprint(v))}`,
+          path: v.location.file,
+          line: v.location.line,
+          policy: v.policy,
+          text: `**${v.policy}** (deny) on ${objectName(v)}, cluster \`${cluster.name}\`: ${oneLine(v.message)}\n\nThis new violation blocks merging. Fix it, or accept the risk with a \`securitytower.io/policy.exclusion.${v.policy}\` annotation that says why.`,
+        });
+      } else if (v.acceptance) {
+        const a = v.acceptance;
+        findings.push({
+          marker: `parapet-accept:${hash(`${fingerprint(v)}\0${a.reason}`)}`,
+          path: a.location.file,
+          line: a.location.line,
+          policy: v.policy,
+          text: `**Risk accepted** for **${v.policy}** on ${objectName(v)}, cluster \`${cluster.name}\` (${a.level} level):\n\n> ${oneLine(a.reason)}\n\nReviewers: this pull request asks to accept this risk.`,
+        });
+      }
+    }
+  }
+  return findings;
+}
+
+/** Pure: what to post and answer, given the findings, the diff and the comments already there. */
+export function planReview(findings: ReviewFinding[], diff: DiffLines, existing: ExistingComment[]): ReviewPlan {
+  const posted = new Map<number, string[]>();
+  for (const c of existing) if (c.in_reply_to_id === undefined) posted.set(c.id, markersOf(c.body));
+  const known = new Set([...posted.values()].flat());
+  const answered = new Set(existing.filter((c) => c.in_reply_to_id !== undefined && c.body.includes(FIXED_MARKER)).map((c) => c.in_reply_to_id!));
+
+  const groups = new Map<string, ReviewFinding[]>();
+  for (const f of findings) {
+    if (known.has(f.marker)) continue;
+    const key = JSON.stringify([f.path, f.line, f.policy]);
+    groups.set(key, [...(groups.get(key) ?? []), f]);
+  }
+  const comments: PlannedComment[] = [];
+  let checkRunOnly = 0;
+  for (const group of groups.values()) {
+    const { path, line } = group[0]!;
+    if (!diff.get(path)?.has(line) || comments.length >= MAX_REVIEW_COMMENTS) {
+      checkRunOnly += group.length;
+      continue;
+    }
+    const texts = [...new Set(group.map((f) => f.text))];
+    const markers = [...new Set(group.map((f) => `<!-- ${f.marker} -->`))];
+    comments.push({ path, line, body: `${texts.join('\n\n')}\n\n${markers.join('\n')}` });
+  }
+
+  const current = new Set(findings.map((f) => f.marker));
+  const fixed = existing.filter((c) => {
+    const markers = posted.get(c.id);
+    return markers !== undefined && markers.length > 0 && !markers.some((m) => current.has(m)) && !answered.has(c.id);
+  });
+  return { comments, checkRunOnly, fixed };
+}
+
+/**
+ * Reads the review comments, posts the review, answers fixed threads. API calls: one per 100
+ * review comments (at least one), the diff's pages (one per 100 files, only when there is
+ * something new to comment), one review when there is, and at most MAX_FIXED_REPLIES replies.
+ */
+export async function syncReview(
+  octokit: GitHubClient,
+  repo: RepoRef,
+  pullNumber: number,
+  headSha: string,
+  findings: ReviewFinding[],
+  readDiff: () => Promise<DiffLines>,
+): Promise<ReviewPlan> {
+  const existing = await octokit.paginate('GET /repos/{owner}/{repo}/pulls/{pull_number}/comments', { ...repo, pull_number: pullNumber, per_page: 100 });
+  const comments: ExistingComment[] = existing.map((c) => ({ id: c.id, body: c.body, ...(c.in_reply_to_id !== undefined && c.in_reply_to_id !== null ? { in_reply_to_id: c.in_reply_to_id } : {}) }));
+  const markers = new Set(comments.flatMap((c) => markersOf(c.body)));
+  const diff = findings.some((f) => !markers.has(f.marker)) ? await readDiff() : new Map<string, Set<number>>();
+  const plan = planReview(findings, diff, comments);
+
+  if (plan.comments.length > 0) {
+    const count = plan.comments.length;
+    await octokit.request('POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews', {
+      ...repo,
+      pull_number: pullNumber,
+      commit_id: headSha,
+      event: 'COMMENT',
+      body: `Parapet: ${count} new finding${count === 1 ? '' : 's'} on the changed lines of ${headSha.slice(0, 7)}. The check runs \`parapet / <cluster>\` have the verdict and every finding.`,
+      comments: plan.comments.map((c) => ({ path: c.path, line: c.line, side: 'RIGHT' as const, body: c.body })),
+    });
+  }
+  for (const comment of plan.fixed.slice(0, MAX_FIXED_REPLIES)) {
+    await octokit.request('POST /repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies', {
+      ...repo,
+      pull_number: pullNumber,
+      comment_id: comment.id,
+      body: `Fixed in ${headSha}.\n\n${FIXED_MARKER}`,
+    });
+  }
+  return plan;
+}
+
+function markersOf(body: string): string[] {
+  return [...body.matchAll(MARKER)].map((m) => m[1]!);
+}
+
+function hash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 24);
+}
+
+function objectName(v: Violation): string {
+  return `${v.object.kind} ${v.object.namespace ? `${v.object.namespace}/` : ''}${v.object.name}`;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ');
+}
