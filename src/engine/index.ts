@@ -9,3 +9,4 @@ export { defaultYamlLimits, parseYamlFile, type YamlLimits } from './repo/yaml-f
 export { isSecurityTowerConfigFile, readSecurityTowerConfig, type ClusterConfig, type SecurityTowerConfig } from './repo/security-tower.js';
 export { isSuiteFile, verifySuites, type CaseResult, type SuiteResult, type TestResult, type VerifyOptions } from './verify/index.js';
 export { formatReport, isReportFormat, REPORT_FORMATS, type ReportFormat } from './report/format/index.js';
+export { DOCKER_HUB, isMutableReference, parseImageReference, type ImageReference, type MalformedImageReference, type ParsedImageReference } from './inventory/image-reference.js';

@@ -1,0 +1,8 @@
+// The store: Parapet's database (Prisma over PostgreSQL or embedded PGlite), one module per aggregate.
+export { closeDatabase, DatabaseError, openDatabase, readDatabaseConfig, type Database, type DatabaseConfig } from './database.js';
+export { MigrationError } from './migrate.js';
+export { ensureCluster, upsertInstallation, upsertRepository, type Db, type InstallationInput, type RepositoryInput } from './repositories.js';
+export { pullRequestHead, recentEvaluations, recordEvaluation, type EvaluationInput, type RecordedEvaluation } from './evaluations.js';
+export { markDelivered, pruneDeliveries } from './deliveries.js';
+export { clusterInventory, replaceInventory, type ImageUseInput, type InventoryInput } from './inventory.js';
+export { riskRegister, syncRiskAcceptances, type RiskAcceptanceInput, type RiskRegisterChanges, type RiskRegisterSync } from './risk-acceptances.js';
