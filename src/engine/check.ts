@@ -6,6 +6,7 @@ import { ClusterEvaluator, type PendingViolation } from './evaluate/cluster-eval
 import type { EvaluationPool } from './evaluate/evaluation-pool.js';
 import { addToInventory, emptyInventory, inventoryData } from './evaluate/review.js';
 import { defaultExpansionTemplates } from './expand/expansion.js';
+import { imageUses } from './inventory/image-uses.js';
 import { isExcluded } from './match/gatekeeper-config.js';
 import type { ClusterReport, InputError, Report, Violation } from './model.js';
 import { loadPolicySet } from './policy/policy-set.js';
@@ -140,6 +141,7 @@ async function checkCluster(
     config: cluster.location.file,
     violations,
     errors,
+    images: imageUses(objects),
     stats: { objects: objects.length, constraints: policies.constraints.length, evaluations: evaluator.evaluations },
   };
 }

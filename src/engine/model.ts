@@ -73,12 +73,24 @@ export interface Violation {
   status?: 'new' | 'existing';
 }
 
+/** A container's image in a workload of the repository: one row of the image inventory. */
+export interface ImageUse {
+  namespace?: string;
+  workload: ObjectRef;
+  container: string;
+  containerType: 'containers' | 'initContainers' | 'ephemeralContainers';
+  /** The reference as written in the manifest. */
+  image: string;
+  location: Location;
+}
+
 export interface ClusterReport {
   name: string;
   /** The `.securitytower/` file that declares the cluster. */
   config: string;
   violations: Violation[];
   errors: InputError[];
+  images: ImageUse[];
   /** How much was evaluated; useful for summaries and benchmarks. */
   stats: EvaluationStats;
 }

@@ -134,4 +134,14 @@ describe('checking a Security Tower repository', () => {
       ['object', 'cluster/namespaces/payments/node-agent.yaml', 17, 'securitytower.io/policy.exclusion.preventprivileged'],
     ]);
   });
+
+  it('lists the image of every container, init container included, with its workload and line', async () => {
+    const report = await check(fixtureRepo('shop-cluster'));
+    const images = report.clusters[0]!.images.map((i) => `${i.location.file}:${i.location.line} ${i.workload.kind}/${i.workload.name} ${i.namespace ?? '-'} ${i.containerType}/${i.container} ${i.image}`);
+    expect(images).toContain('cluster/namespaces/shop/cronjob.yaml:14 CronJob/nightly-report shop initContainers/prepare busybox');
+    expect(images).toContain('cluster/namespaces/shop/deployment.yaml:25 Deployment/storefront shop containers/metrics registry.example.com/tools/exporter:latest');
+    expect(images).toContain('cluster/namespaces/legacy/tools.yaml:17 Deployment/toolbox legacy containers/shell registry.example.com/tools/toolbox');
+    // Workloads only: Services, Ingresses and Namespaces run no images.
+    expect(new Set(report.clusters[0]!.images.map((i) => i.workload.kind))).toEqual(new Set(['Deployment', 'CronJob', 'DaemonSet', 'ReplicaSet']));
+  });
 });

@@ -16,16 +16,20 @@
 //   ≤ 10                  "Fixed in" replies (MAX_FIXED_REPLIES; more wait for the next push)
 // so 8 + 10 + 2C plus one per 50 annotations, plus one per further 100 files or comments; never
 // one call per manifest. A head that moved on gets its runs ended `neutral` and no review.
-import { parseAllDocuments } from 'yaml';
+//
+// A pull request that changes policies (policy-impact.ts) costs no further call: the head's
+// manifests are evaluated once more, with the head's policies, from the tarball already read, and
+// the difference is a section of the check run's summary; the conclusion stays the base's.
 import type { Logger } from 'probot';
 import type { Config } from '../../config.js';
 import { checkRepo, markStatus, NoClusterError, type ClusterReport, type Report, type RepoSource } from '../../engine/index.js';
 import { CheckRun, checkRunName, clusterCheckOutput, interruptedOutput, operationalFailureOutput, supersededOutput } from '../check-run.js';
 import type { EngineRuntime } from '../engine-runtime.js';
 import type { GitHubClient, RepoRef } from '../github-client.js';
+import { affectedClusters, changedPolicyFiles, compareClusterPolicies, declaredClusters, type PolicyImpact } from '../policy-impact.js';
 import { readDiffLines } from '../pull-diff.js';
 import { reviewFindings, syncReview } from '../review.js';
-import { TarballCache } from '../tarball-source.js';
+import { TarballCache, type TarballSource } from '../tarball-source.js';
 
 export interface PullRequestDeps {
   engine: EngineRuntime;
@@ -63,7 +67,8 @@ export async function checkPullRequest(deps: PullRequestDeps, octokit: GitHubCli
     }
     const mergeBaseSha = await mergeBase(octokit, repo, baseSha, headSha);
     const policies = await trees.at(baseSha);
-    const clusters = await declaredClusters(policies);
+    const declared = await declaredClusters(policies);
+    const clusters = declared.map((c) => c.name);
     // in_progress right away, so the pull request shows the check is coming; a leftover of the
     // same name is taken over instead of duplicated, the others are ended.
     for (const name of clusters) {
@@ -85,6 +90,8 @@ export async function checkPullRequest(deps: PullRequestDeps, octokit: GitHubCli
     const headReport = await checkOrEmpty(head, options);
     const baseReport = await checkOrEmpty(base, options);
     const report = markStatus(headReport, baseReport);
+    // Only when the pull request changes policies: the head's manifests under the head's policies.
+    const impacts = await policyImpacts(log, pr, { base, head, declared, report, options });
 
     // A newer push supersedes this one: its results are never posted over the newer head's.
     const current = await currentHead(octokit, repo, pr.number);
@@ -100,7 +107,7 @@ export async function checkPullRequest(deps: PullRequestDeps, octokit: GitHubCli
     for (const cluster of report.clusters) {
       const run = open.get(cluster.name) ?? (await CheckRun.start(octokit, repo, headSha, checkRunName(cluster.name)));
       open.delete(cluster.name);
-      await run.complete(clusterCheckOutput(cluster, [...report.errors, ...cluster.errors]));
+      await run.complete(clusterCheckOutput(cluster, [...report.errors, ...cluster.errors], impacts.get(cluster.name)));
     }
     // Declared, yet not evaluated: the configuration has errors that keep the cluster out.
     for (const [name, run] of open) {
@@ -144,6 +151,49 @@ async function mergeBase(octokit: GitHubClient, repo: RepoRef, baseSha: string, 
   return data.merge_base_commit?.sha ?? baseSha;
 }
 
+/**
+ * Per cluster whose policies (or the `.securitytower/` configuration) the pull request changes
+ * (merge base → head, so a base branch that moved on is not the pull request's change): the
+ * violations that appear or disappear when the head's manifests are evaluated with the head's
+ * policies instead of the base's. Empty, at no cost, when no policy file changed. Never fails the
+ * run: a problem here is reported in the section, not as the verdict.
+ */
+async function policyImpacts(
+  log: Logger,
+  pr: PullRequestRevision,
+  input: { base: TarballSource; head: TarballSource; declared: Awaited<ReturnType<typeof declaredClusters>>; report: Report; options: Parameters<typeof checkRepo>[1] },
+): Promise<Map<string, PolicyImpact>> {
+  const impacts = new Map<string, PolicyImpact>();
+  const { base, head, declared, report, options } = input;
+  try {
+    const headDeclared = await declaredClusters(head);
+    const folders = [...declared, ...headDeclared].flatMap((c) => (c.policiesPath !== undefined ? [c.policiesPath] : []));
+    const changed = await changedPolicyFiles(base, head, folders);
+    const affected = affectedClusters(changed, declared).filter((name) => report.clusters.some((c) => c.name === name));
+    if (affected.length === 0) return impacts;
+    const evaluable = affected.filter((name) => headDeclared.some((c) => c.name === name));
+    const { policies: _basePolicies, ...headOptions } = options;
+    let withHeadPolicies: Report = { clusters: [], errors: [] };
+    let failure: string | undefined;
+    if (evaluable.length > 0) {
+      try {
+        withHeadPolicies = await checkRepo(head, { ...headOptions, clusters: evaluable });
+      } catch (error) {
+        failure = error instanceof Error ? error.message : String(error);
+      }
+    }
+    for (const name of affected) {
+      const cluster = report.clusters.find((c) => c.name === name)!;
+      const impact = compareClusterPolicies(cluster, [...report.errors, ...cluster.errors], withHeadPolicies, changed);
+      impacts.set(name, failure ? { ...impact, failure } : impact);
+    }
+    log.info({ pr: pr.number, clusters: affected, changed: changed.length }, 'the pull request changes policies: impact evaluated');
+  } catch (error) {
+    log.error({ err: error, pr: pr.number }, 'could not evaluate the policy-change impact');
+  }
+  return impacts;
+}
+
 /** A tree without any Cluster (the head of a pull request that removed them all) has no violations. */
 async function checkOrEmpty(source: RepoSource, options: Parameters<typeof checkRepo>[1]): Promise<Report> {
   try {
@@ -154,32 +204,7 @@ async function checkOrEmpty(source: RepoSource, options: Parameters<typeof check
   }
 }
 
-/**
- * The clusters named in `.securitytower/*.yaml`, read cheaply so that their check runs can start
- * before the evaluation. The engine's report stays the authority: a cluster it reports that is not
- * here still gets its check run.
- */
-async function declaredClusters(source: RepoSource): Promise<string[]> {
-  const paths = (await source.listFiles()).map((f) => f.path).filter((p) => /^\.(securitytower|phylake)\/[^/]+\.ya?ml$/.test(p));
-  const names = new Set<string>();
-  for (const text of (await source.readFiles(paths)).values()) {
-    for (const doc of parseAllDocuments(text, { uniqueKeys: false })) {
-      let value: unknown;
-      try {
-        value = doc.toJS({ maxAliasCount: 100 });
-      } catch {
-        continue; // the engine reports the broken document as an input error
-      }
-      if (isRecord(value) && value.kind === 'Cluster' && isRecord(value.metadata) && typeof value.metadata.name === 'string') names.add(value.metadata.name);
-    }
-  }
-  return [...names].sort();
-}
-
 function emptyCluster(name: string): ClusterReport {
-  return { name, config: '.securitytower/', violations: [], errors: [], stats: { objects: 0, constraints: 0, evaluations: 0 } };
+  return { name, config: '.securitytower/', violations: [], errors: [], images: [], stats: { objects: 0, constraints: 0, evaluations: 0 } };
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

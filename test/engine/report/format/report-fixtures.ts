@@ -70,6 +70,7 @@ function prodEu(): ClusterReport {
         message: 'YAML: Nested mappings are not allowed in compact mappings at line 7, column 12',
       },
     ],
+    images: [],
     stats: { objects: 14, constraints: 6, evaluations: 61 },
   };
 }
@@ -99,6 +100,7 @@ function staging(): ClusterReport {
         message: 'Rego: rego_parse_error: unexpected } token',
       },
     ],
+    images: [],
     stats: { objects: 12, constraints: 5, evaluations: 48 },
   };
 }
@@ -129,7 +131,8 @@ export function twoClustersWithStatus(): Report {
 /** One cluster whose manifests satisfy every policy. */
 export function cleanCluster(): Report {
   return {
-    clusters: [{ name: 'prod-eu', config: '.securitytower/cluster.yaml', violations: [], errors: [], stats: { objects: 9, constraints: 6, evaluations: 40 } }],
+    clusters: [{ name: 'prod-eu', config: '.securitytower/cluster.yaml', violations: [], errors: [], images: [],
+    stats: { objects: 9, constraints: 6, evaluations: 40 } }],
     errors: [],
   };
 }

@@ -1,0 +1,39 @@
+// Which images each workload of a cluster runs, as written in the repository: the image inventory the
+// overview shows (security-tower.md §5). Every container list counts, CronJobs' too.
+import { podTemplatePath } from '../accept/risk-acceptance.js';
+import type { ImageUse } from '../model.js';
+import type { SourceObject } from '../repo/cluster-objects.js';
+import { objectRef } from '../repo/kubernetes.js';
+import { isRecord } from '../repo/security-tower.js';
+import { lineOfPath } from '../repo/yaml-file.js';
+
+const CONTAINER_FIELDS = ['containers', 'initContainers', 'ephemeralContainers'] as const;
+
+export function imageUses(objects: SourceObject[]): ImageUse[] {
+  const uses: ImageUse[] = [];
+  for (const source of objects) {
+    const template = podTemplatePath(source.object);
+    const specPath = source.gvk.group === '' && source.gvk.kind === 'Pod' ? ['spec'] : template ? [...template, 'spec'] : undefined;
+    if (!specPath) continue;
+    let spec: unknown = source.object;
+    for (const segment of specPath) spec = isRecord(spec) ? spec[segment] : undefined;
+    if (!isRecord(spec)) continue;
+    const workload = objectRef(source.object);
+    for (const field of CONTAINER_FIELDS) {
+      const containers = spec[field];
+      if (!Array.isArray(containers)) continue;
+      containers.forEach((container, i) => {
+        if (!isRecord(container) || typeof container.image !== 'string') return;
+        uses.push({
+          ...(workload.namespace ? { namespace: workload.namespace } : {}),
+          workload,
+          container: typeof container.name === 'string' ? container.name : '',
+          containerType: field,
+          image: container.image,
+          location: { file: source.doc.file, line: lineOfPath(source.doc.lines, [...specPath, field, i, 'image']).line },
+        });
+      });
+    }
+  }
+  return uses;
+}
