@@ -14,7 +14,8 @@ export interface GeneratedRepo {
 }
 
 /** `policiesFrom` holds template folders (template.yaml + samples/<x>/constraint.yaml). */
-export function generateRepo(dir: string, size: number, policiesFrom: string, constraintCount: number): GeneratedRepo {
+/** `perFile`: objects per manifest file (4 by default; 1 writes one manifest per object). */
+export function generateRepo(dir: string, size: number, policiesFrom: string, constraintCount: number, perFile = 4): GeneratedRepo {
   mkdirSync(join(dir, '.securitytower'), { recursive: true });
   writeFileSync(
     join(dir, '.securitytower', 'cluster.yaml'),
@@ -35,7 +36,6 @@ export function generateRepo(dir: string, size: number, policiesFrom: string, co
     );
   }
   let workloads = 0;
-  const perFile = 4;
   for (let i = 0; i < size; i += perFile) {
     const ns = `team-${i % NAMESPACES}`;
     const folder = join(dir, 'cluster', 'namespaces', ns);

@@ -5,10 +5,13 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchAppPullRequest } from './app-pull-request.js';
 import { generateRepo } from './generate-repo.js';
 
 const quick = process.argv.includes('--quick');
 const sizes = quick ? [1000, 2000] : [2500, 5000, 10000];
+// The GitHub App section: a pull request touching `touched` of `manifests` manifests.
+const appPullRequest = quick ? { manifests: 1000, touched: 100 } : { manifests: 10000, touched: 1000 };
 const CONSTRAINTS = 30;
 const templates = fileURLToPath(new URL('../test/fixtures/templates', import.meta.url));
 // gator test on the same kind of machine: 480 workloads/s (shared/spec/gatekeeper.md §9).
@@ -60,6 +63,20 @@ async function main(): Promise<void> {
     console.log(`\ngator's figure on this kind of machine is ${GATOR_WORKLOADS_PER_SECOND} workloads/s (43 library templates, no expansion): parapet ${best} workloads/s = ${(best / GATOR_WORKLOADS_PER_SECOND).toFixed(1)}×.`);
     console.log('Set GATOR=/path/to/gator (or build it: node scripts/build-go-tool.mjs gator) to run gator on the very same repositories and compare every result.');
   }
+  await appSection();
+}
+
+/** The built App server against the fake GitHub, in this process: one signed pull_request.opened delivery. */
+async function appSection(): Promise<void> {
+  const { manifests, touched } = appPullRequest;
+  console.log(`
+GitHub App: a pull request touching ${touched} of ${manifests} manifests (one object each; built App server, fake GitHub on loopback, write pacing off)`);
+  const r = await benchAppPullRequest(manifests, touched, templates);
+  const total = [...r.calls.values()].reduce((a, b) => a + b, 0);
+  console.log(`  webhook → check runs completed: ${r.secondsToCompleted.toFixed(2)} s; → review posted, job done: ${r.secondsToIdle.toFixed(2)} s; conclusion ${r.conclusion}`);
+  console.log(`  annotations sent: ${r.annotations} in ${r.checkRunUpdates} check run updates (50 per update); review comments: ${r.reviewComments}`);
+  console.log(`  API calls: ${total} (${r.writes} writes; GitHub's pacing of one write a second would add about ${r.writes} s):`);
+  for (const [endpoint, count] of [...r.calls].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))) console.log(`    ${String(count).padStart(5)}  ${endpoint}`);
 }
 
 const gatorRuns: string[] = [];

@@ -3,6 +3,7 @@
 // most GitHub takes in one request, as updates of the same check run).
 import { isBlocking, type ClusterReport, type InputError, type Violation } from '../engine/index.js';
 import type { GitHubClient, RepoRef } from './github-client.js';
+import type { PolicyImpact } from './policy-impact.js';
 
 export type Conclusion = 'success' | 'neutral' | 'failure';
 export type AnnotationLevel = 'notice' | 'warning' | 'failure';
@@ -44,8 +45,15 @@ export function conclusionOf(cluster: ClusterReport, errors: InputError[]): Conc
   return 'success';
 }
 
-/** `errors`: the cluster's input errors plus those that belong to no cluster. */
-export function clusterCheckOutput(cluster: ClusterReport, errors: InputError[]): CheckOutput {
+/** Violations listed by name in each part of the policy-change impact; the rest are counted. */
+export const MAX_IMPACT_LISTED = 20;
+
+/**
+ * `errors`: the cluster's input errors plus those that belong to no cluster. `impact`: when the
+ * pull request changes the cluster's policies, what the head's policies would change; shown in
+ * the summary, never part of the conclusion.
+ */
+export function clusterCheckOutput(cluster: ClusterReport, errors: InputError[], impact?: PolicyImpact): CheckOutput {
   const added = cluster.violations.filter(isNew);
   const existing = cluster.violations.filter((v) => !isNew(v));
   const blocking = added.filter(isBlocking);
@@ -53,7 +61,7 @@ export function clusterCheckOutput(cluster: ClusterReport, errors: InputError[])
   return {
     conclusion: conclusionOf(cluster, errors),
     title: title(blocking.length, added.length, errors.length),
-    summary: truncate(summary(cluster, added, existing, errors), MAX_SUMMARY),
+    summary: truncate(summary(cluster, added, existing, errors, impact), MAX_SUMMARY),
     annotations,
   };
 }
@@ -109,7 +117,7 @@ function title(blocking: number, added: number, errors: number): string {
   return parts.length > 0 ? parts.join(', ') : 'No new violations';
 }
 
-function summary(cluster: ClusterReport, added: Violation[], existing: Violation[], errors: InputError[]): string {
+function summary(cluster: ClusterReport, added: Violation[], existing: Violation[], errors: InputError[], impact: PolicyImpact | undefined): string {
   const lines: string[] = [];
   lines.push(
     `Cluster **${escapeMarkdown(cluster.name)}** (\`${escapeCode(cluster.config)}\`): ${plural(cluster.stats.objects, 'object')}, ${plural(cluster.stats.constraints, 'constraint')}. ` +
@@ -151,6 +159,8 @@ function summary(cluster: ClusterReport, added: Violation[], existing: Violation
     lines.push('');
   }
 
+  if (impact) lines.push(...impactSection(impact), '');
+
   if (existing.length > 0) {
     lines.push(`<details><summary>Existing violations, already on the base branch (${existing.length})</summary>`, '');
     for (const v of existing.slice(0, 500)) {
@@ -162,6 +172,63 @@ function summary(cluster: ClusterReport, added: Violation[], existing: Violation
   }
   if (cluster.violations.length === 0 && errors.length === 0) lines.push('No violations and no input errors.');
   return lines.join('\n').trimEnd();
+}
+
+/** The "Policy-change impact" section: counts by policy, then the first violations that appear and disappear. */
+export function impactSection(impact: PolicyImpact): string[] {
+  const lines: string[] = ['### Policy-change impact', ''];
+  const files = impact.changedFiles.slice(0, 10).map((f) => `\`${escapeCode(f)}\``);
+  if (impact.changedFiles.length > 10) files.push(`… and ${impact.changedFiles.length - 10} more`);
+  lines.push(
+    `This pull request changes the policies of this cluster (${files.join(', ')}). ` +
+      'The conclusion above judges this pull request with the base branch’s policies. ' +
+      `With the policies of this pull request, on the same manifests, ${impact.appeared.length} ${impact.appeared.length === 1 ? 'violation' : 'violations'} would appear and ${impact.disappeared.length} would disappear. ` +
+      'This is for information only: it does not change the conclusion.',
+    '',
+  );
+  if (impact.failure) lines.push(`The policies of this pull request could not be evaluated: ${escapeMarkdown(oneLine(impact.failure))}`, '');
+
+  const rows = new Map<string, { policy: string; action: string; appear: number; disappear: number }>();
+  const count = (v: Violation, field: 'appear' | 'disappear') => {
+    const key = `${v.policy}\0${v.enforcementAction}`;
+    const row = rows.get(key) ?? { policy: v.policy, action: v.enforcementAction, appear: 0, disappear: 0 };
+    row[field]++;
+    rows.set(key, row);
+  };
+  for (const v of impact.appeared) count(v, 'appear');
+  for (const v of impact.disappeared) count(v, 'disappear');
+  if (rows.size > 0) {
+    lines.push('| Policy | Action | Appear | Disappear |', '| --- | --- | ---: | ---: |');
+    for (const row of [...rows.values()].sort((a, b) => compareText(a.policy, b.policy) || compareText(a.action, b.action))) {
+      lines.push(`| ${escapeMarkdown(row.policy)} | ${row.action} | ${row.appear} | ${row.disappear} |`);
+    }
+    lines.push('');
+  }
+  const list = (heading: string, violations: Violation[]) => {
+    if (violations.length === 0) return;
+    lines.push(`**${heading} (${violations.length})**`, '');
+    for (const v of violations.slice(0, MAX_IMPACT_LISTED)) {
+      const accepted = v.acceptance ? ' — accepted' : '';
+      lines.push(`- \`${escapeCode(place(v.location.file, v.location.line))}\` **${escapeMarkdown(v.policy)}** (${v.enforcementAction}) ${escapeMarkdown(oneLine(v.message))}${accepted}`);
+    }
+    if (violations.length > MAX_IMPACT_LISTED) lines.push(`- … and ${violations.length - MAX_IMPACT_LISTED} more`);
+    lines.push('');
+  };
+  list('Would appear with the new policies', impact.appeared);
+  list('Would disappear with the new policies', impact.disappeared);
+  if (impact.errors.length > 0) {
+    lines.push(`**Input errors with the new policies (${impact.errors.length})**`, '');
+    for (const e of impact.errors.slice(0, MAX_IMPACT_LISTED)) lines.push(`- \`${escapeCode(place(e.location.file, e.location.line))}\` ${escapeMarkdown(oneLine(e.message))}`);
+    if (impact.errors.length > MAX_IMPACT_LISTED) lines.push(`- … and ${impact.errors.length - MAX_IMPACT_LISTED} more`);
+    lines.push('');
+  }
+  if (rows.size === 0 && impact.errors.length === 0 && !impact.failure) lines.push('No violation appears or disappears.', '');
+  return trimEnd(lines);
+}
+
+function trimEnd(lines: string[]): string[] {
+  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  return lines;
 }
 
 function violationAnnotation(v: Violation): Annotation {

@@ -4,8 +4,9 @@
 // reviewdog's recipe against duplicates: each finding's fingerprint (the engine's `fingerprint()`,
 // hashed) rides in its comment as a hidden marker `<!-- parapet:<hash> -->` (acceptances:
 // `<!-- parapet-accept:<hash> -->`). Each push reads the comments back (one paginated list),
-// posts only findings whose marker is not there yet, and answers once ("Fixed in <sha>", marked
-// `<!-- parapet-fixed -->`) on the thread of a comment none of whose findings remain. Findings on
+// posts only findings whose marker is not there yet, and answers once ("Fixed in <sha>", or "Risk
+// accepted in <sha>" when the pull request now accepts it; marked `<!-- parapet-fixed -->`) on the
+// thread of a comment none of whose findings remain. Findings on
 // lines outside the diff are left to the check run's annotations (GitHub refuses them in a review).
 import { createHash } from 'node:crypto';
 import { fingerprint, isBlocking, type Report, type Violation } from '../engine/index.js';
@@ -26,6 +27,8 @@ export interface ReviewFinding {
   line: number;
   policy: string;
   text: string;
+  /** For a risk acceptance: the marker of the deny finding it accepts (its thread is answered "Risk accepted", not "Fixed"). */
+  accepts?: string;
 }
 
 export interface PlannedComment {
@@ -44,8 +47,8 @@ export interface ReviewPlan {
   comments: PlannedComment[];
   /** New findings not commented because their line is outside the diff (or over MAX_REVIEW_COMMENTS). */
   checkRunOnly: number;
-  /** Comments whose findings are all gone, not yet answered. */
-  fixed: ExistingComment[];
+  /** Comments whose findings are all gone, not yet answered; `accepted` when they are gone because the pull request now accepts their risk. */
+  fixed: Array<ExistingComment & { accepted: boolean }>;
 }
 
 /** The findings a review speaks about: new unaccepted deny violations, and new risk acceptances on their annotation's line. */
@@ -65,6 +68,7 @@ export function reviewFindings(report: Report): ReviewFinding[] {
       } else if (v.acceptance) {
         const a = v.acceptance;
         findings.push({
+          accepts: `parapet:${hash(fingerprint(v))}`,
           marker: `parapet-accept:${hash(`${fingerprint(v)}\0${a.reason}`)}`,
           path: a.location.file,
           line: a.location.line,
@@ -104,10 +108,13 @@ export function planReview(findings: ReviewFinding[], diff: DiffLines, existing:
   }
 
   const current = new Set(findings.map((f) => f.marker));
-  const fixed = existing.filter((c) => {
-    const markers = posted.get(c.id);
-    return markers !== undefined && markers.length > 0 && !markers.some((m) => current.has(m)) && !answered.has(c.id);
-  });
+  const accepted = new Set(findings.flatMap((f) => (f.accepts !== undefined ? [f.accepts] : [])));
+  const fixed = existing
+    .filter((c) => {
+      const markers = posted.get(c.id);
+      return markers !== undefined && markers.length > 0 && !markers.some((m) => current.has(m)) && !answered.has(c.id);
+    })
+    .map((c) => ({ ...c, accepted: posted.get(c.id)!.every((m) => accepted.has(m)) }));
   return { comments, checkRunOnly, fixed };
 }
 
@@ -146,7 +153,9 @@ export async function syncReview(
       ...repo,
       pull_number: pullNumber,
       comment_id: comment.id,
-      body: `Fixed in ${headSha}.\n\n${FIXED_MARKER}`,
+      body: comment.accepted
+        ? `Risk accepted in ${headSha}: no longer blocking (see the risk acceptance comment for the reason).\n\n${FIXED_MARKER}`
+        : `Fixed in ${headSha}.\n\n${FIXED_MARKER}`,
     });
   }
   return plan;

@@ -179,6 +179,59 @@ describe('a pull request on a repository with a cluster', () => {
   });
 });
 
+describe('a pull request that changes policies', () => {
+  const OWNERS = 'cluster/global/policies/constraints/workloads-must-have-owner.yaml';
+
+  it('shows the policy-change impact in the summary, while the conclusion stays the base policies’ verdict', async () => {
+    // dryrun → deny: with the head's policies, the payments Deployment without owner labels would block.
+    const [run] = await pullRequest({ [OWNERS]: shop[OWNERS]!.replace('enforcementAction: dryrun', 'enforcementAction: deny') });
+
+    expect(run!.conclusion).toBe('success');
+    expect(run!.annotations).toEqual([]);
+    const summary = run!.output.summary!;
+    expect(summary).toContain('### Policy-change impact\n\nThis pull request changes the policies of this cluster (`cluster/global/policies/constraints/workloads-must-have-owner.yaml`).');
+    expect(summary).toContain('1 violation would appear and 1 would disappear');
+    expect(summary).toContain('| k8srequiredlabels | deny | 1 | 0 |\n| k8srequiredlabels | dryrun | 0 | 1 |');
+    expect(summary).toContain('**Would appear with the new policies (1)**\n\n- `cluster/namespaces/payments/deployment.yaml:6` **k8srequiredlabels** (deny) you must provide labels: {"cost-center", "owner"}');
+    expect(summary).toContain('**Would disappear with the new policies (1)**\n\n- `cluster/namespaces/payments/deployment.yaml:6` **k8srequiredlabels** (dryrun)');
+  });
+
+  it('lists the input errors of the head’s policies without failing on them', async () => {
+    const [run] = await pullRequest({ 'cluster/global/policies/constraints/broken.yaml': 'apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: [Broken\n' });
+
+    expect(run!.conclusion).toBe('success');
+    expect(run!.output.summary).toContain('**Input errors with the new policies (1)**\n\n- `cluster/global/policies/constraints/broken.yaml:');
+    expect(run!.output.summary).toContain('0 violations would appear and 0 would disappear');
+  });
+
+  it('treats a change of the .securitytower/ configuration as a policy change', async () => {
+    const [run] = await pullRequest({ '.securitytower/cluster.yaml': shop['.securitytower/cluster.yaml']!.replace('securityLevel: confidential', 'securityLevel: restricted') });
+
+    expect(run!.conclusion).toBe('success');
+    expect(run!.output.summary).toContain('### Policy-change impact\n\nThis pull request changes the policies of this cluster (`.securitytower/cluster.yaml`).');
+    expect(run!.output.summary).toContain('No violation appears or disappears.');
+  });
+
+  it('costs nothing and shows nothing when no policy file changes', async () => {
+    const [run] = await pullRequest({ 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT });
+
+    expect(run!.output.summary).not.toContain('Policy-change impact');
+  });
+
+  it('does not count a policy change made on the base branch after the pull request forked as the pull request’s', async () => {
+    const oldBase = sha('policy-old-base');
+    const newBase = sha('policy-new-base');
+    const head = sha('policy-head-on-old');
+    fake.addCommit(REPO, oldBase, shop);
+    fake.addCommit(REPO, newBase, { ...shop, [OWNERS]: shop[OWNERS]!.replace('enforcementAction: dryrun', 'enforcementAction: deny') });
+    fake.addCommit(REPO, head, { ...shop, 'cluster/namespaces/shop/notes.yaml': CONFIG_MAP });
+    fake.setMergeBase(REPO, newBase, head, oldBase);
+    await deliver('pull_request', pullRequestPayload('synchronize', newBase, head));
+
+    expect(fake.checkRuns[0]!.output.summary).not.toContain('Policy-change impact');
+  });
+});
+
 describe('what gets no check run', () => {
   it('posts nothing on a repository without a Cluster configuration', async () => {
     const base = sha('plain-base');

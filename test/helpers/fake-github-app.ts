@@ -1,0 +1,71 @@
+// What drives the App against the fake GitHub, shared by the tests and the benchmark (which runs
+// it under tsx against the built dist): the App's credentials, pull_request deliveries shaped like
+// GitHub's (from @octokit/webhooks-examples), fixture repositories as file maps. No vitest, no src/
+// import here, so bench/ can use it.
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import examples from '@octokit/webhooks-examples';
+import { FAKE_APP_ID, type FakeGitHub } from './fake-github.js';
+
+export const WEBHOOK_SECRET = 'a-webhook-secret';
+export const INSTALLATION_ID = 4242;
+export const fixtureReposDir = fileURLToPath(new URL('../fixtures/repos', import.meta.url));
+
+let privateKey: string | undefined;
+
+/** The environment `readConfig` turns into an App talking to `fake` (a fresh RSA key per process). */
+export function appEnvironment(fake: FakeGitHub, env: Record<string, string> = {}): Record<string, string> {
+  privateKey ??= generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey;
+  return { APP_ID: String(FAKE_APP_ID), PRIVATE_KEY: privateKey, WEBHOOK_SECRET, GITHUB_API_URL: fake.url, HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...env };
+}
+
+/**
+ * The `pull_request` event `action` of pull request `number` of `fullName` at `headSha`; the fake
+ * then answers `headSha` as the pull request's head (as GitHub does once the push landed).
+ */
+export function pullRequestPayload(fake: FakeGitHub, fullName: string, action: string, baseSha: string, headSha: string, number = 1): Record<string, any> {
+  fake.addPullRequest(fullName, { number, base: { sha: baseSha }, head: { sha: headSha } });
+  const payload = structuredClone(webhookExample('pull_request', action)) as Record<string, any>;
+  payload.number = number;
+  payload.pull_request.number = number;
+  payload.pull_request.base.sha = baseSha;
+  payload.pull_request.head.sha = headSha;
+  return withRepository(payload, fullName);
+}
+
+/** The payload, about repository `fullName` of installation INSTALLATION_ID. */
+export function withRepository(payload: Record<string, any>, fullName: string): Record<string, any> {
+  const [owner, name] = fullName.split('/') as [string, string];
+  payload.repository = { ...payload.repository, name, full_name: fullName, owner: { ...payload.repository.owner, login: owner } };
+  payload.installation = { id: INSTALLATION_ID, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==' };
+  return payload;
+}
+
+export function webhookExample(event: string, action: string): unknown {
+  const definition = (examples as unknown as Array<{ name: string; examples: Array<{ action?: string }> }>).find((d) => d.name === event);
+  const found = definition?.examples.find((e) => e.action === action);
+  if (!found) throw new Error(`no ${event}.${action} example in @octokit/webhooks-examples`);
+  return found;
+}
+
+/** A fixture repository under test/fixtures/repos as a file map. */
+export function fixtureFiles(name: string): Record<string, string> {
+  const root = join(fixtureReposDir, name);
+  const files: Record<string, string> = {};
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir)) {
+      const path = join(dir, entry);
+      if (statSync(path).isDirectory()) walk(path);
+      else files[relative(root, path).split(sep).join('/')] = readFileSync(path, 'utf8');
+    }
+  };
+  walk(root);
+  return files;
+}
+
+/** A commit id derived from `seed`. */
+export function sha(seed: string): string {
+  return createHash('sha1').update(seed).digest('hex');
+}
