@@ -1,9 +1,11 @@
 // The Probot app: routes events to handlers, nothing else. Each handler runs after the webhook is
 // answered (GitHub expects an answer within seconds), one delivery once.
-import type { ApplicationFunction } from 'probot';
+import type { ApplicationFunction, Context } from 'probot';
+import { defaultBranchHead, recordDefaultBranch } from './handlers/default-branch.js';
 import { checkPullRequest, type PullRequestDeps } from './handlers/pull-request.js';
 import { recheckCommit } from './handlers/rerequested.js';
 import type { JobQueue } from './job-queue.js';
+import type { RepositoryInfo } from './recorder.js';
 
 export interface AppDeps extends PullRequestDeps {
   jobs: JobQueue;
@@ -12,23 +14,91 @@ export interface AppDeps extends PullRequestDeps {
 export const PULL_REQUEST_ACTIONS = ['pull_request.opened', 'pull_request.synchronize', 'pull_request.reopened', 'pull_request.ready_for_review'] as const;
 
 export function parapetApp(deps: AppDeps): ApplicationFunction {
+  // A redelivery is answered once, also across restarts when the App has a database.
+  const queue = async (context: Context, job: () => Promise<void>) => {
+    if (deps.recorder && !(await deps.recorder.firstDelivery(context.id, context.name))) {
+      context.log.info({ delivery: context.id }, 'delivery processed before: ignored');
+      return;
+    }
+    deps.jobs.add(context.id, job);
+  };
+
   return (app) => {
     app.on([...PULL_REQUEST_ACTIONS], async (context) => {
       const pr = context.payload.pull_request;
-      deps.jobs.add(context.id, () =>
-        checkPullRequest(deps, context.octokit, context.log, { repo: context.repo(), number: pr.number, headSha: pr.head.sha, baseSha: pr.base.sha }),
+      const repository = repositoryInfo(context.payload.installation?.id, context.payload.repository);
+      await queue(context, () =>
+        checkPullRequest(deps, context.octokit, context.log, {
+          repo: context.repo(),
+          number: pr.number,
+          headSha: pr.head.sha,
+          baseSha: pr.base.sha,
+          repository,
+          observedAt: new Date(pr.updated_at),
+        }),
       );
     });
 
     app.on('check_run.rerequested', async (context) => {
       const run = context.payload.check_run;
-      deps.jobs.add(context.id, () => recheckCommit(deps, context.octokit, context.log, { repo: context.repo(), headSha: run.head_sha, pullRequests: run.pull_requests }));
+      await queue(context, () => recheckCommit(deps, context.octokit, context.log, { repo: context.repo(), headSha: run.head_sha, pullRequests: run.pull_requests }));
     });
 
     app.on('check_suite.rerequested', async (context) => {
       const suite = context.payload.check_suite;
-      deps.jobs.add(context.id, () => recheckCommit(deps, context.octokit, context.log, { repo: context.repo(), headSha: suite.head_sha, pullRequests: suite.pull_requests }));
+      await queue(context, () => recheckCommit(deps, context.octokit, context.log, { repo: context.repo(), headSha: suite.head_sha, pullRequests: suite.pull_requests }));
     });
-    // TODO(slice 2): push to the default branch (store), installation events (nothing to do yet).
+
+    // The default branch's inventory and risk register: on every push to it...
+    app.on('push', async (context) => {
+      const { payload } = context;
+      const repository = repositoryInfo(payload.installation?.id, payload.repository);
+      if (!deps.recorder || !repository || payload.deleted || payload.ref !== `refs/heads/${repository.defaultBranch}`) return;
+      const observedAt = new Date(payload.head_commit?.timestamp ?? Date.now());
+      await queue(context, () => recordDefaultBranch(deps, context.octokit, context.log, { repository, sha: payload.after, observedAt }));
+    });
+
+    // ...and once when the App is installed on a repository.
+    app.on(['installation.created', 'installation_repositories.added'], async (context) => {
+      const { payload } = context;
+      const installationId = payload.installation.id;
+      const account = payload.installation.account as { login?: string; type?: string } | null;
+      const added = 'repositories_added' in payload ? payload.repositories_added : (payload.repositories ?? []);
+      if (!deps.recorder || !account?.login) return;
+      await queue(context, async () => {
+        for (const repo of added) {
+          try {
+            const [owner, name] = repo.full_name.split('/') as [string, string];
+            const head = await defaultBranchHead(context.octokit, { owner, repo: name });
+            const repository: RepositoryInfo = { installationId, id: repo.id, owner, ownerType: account.type ?? 'User', name, defaultBranch: head.defaultBranch, private: head.private };
+            await recordDefaultBranch(deps, context.octokit, context.log, { repository, sha: head.sha, observedAt: new Date() });
+          } catch (error) {
+            // One repository failing does not keep the others from being recorded.
+            context.log.error({ err: error, repository: repo.full_name }, 'could not record the default branch');
+          }
+        }
+      });
+    });
+  };
+}
+
+interface RepositoryPayload {
+  id: number;
+  name: string;
+  owner: { login: string; type?: string } | null;
+  default_branch?: string;
+  private?: boolean;
+}
+
+function repositoryInfo(installationId: number | undefined, repository: RepositoryPayload): RepositoryInfo | undefined {
+  if (installationId === undefined || !repository.owner) return undefined;
+  return {
+    installationId,
+    id: repository.id,
+    owner: repository.owner.login,
+    ownerType: repository.owner.type ?? 'User',
+    name: repository.name,
+    defaultBranch: repository.default_branch ?? 'main',
+    private: repository.private ?? false,
   };
 }

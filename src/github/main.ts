@@ -7,6 +7,8 @@ import { parseEnv } from 'node:util';
 import { run } from 'probot';
 import { readConfig, type Config } from '../config.js';
 import { ConfigError } from '../errors.js';
+import { closeDatabase, DatabaseError, markDelivered, openDatabase, readDatabaseConfig, recordDefaultBranchReport, recordPullRequestReport, type Database } from '../store/index.js';
+import type { Recorder } from './recorder.js';
 import { startAppServer } from './server.js';
 
 async function main(): Promise<void> {
@@ -32,8 +34,34 @@ async function main(): Promise<void> {
     return;
   }
 
-  const server = await startAppServer({ ...config, credentials: config.credentials });
-  stopOnSignal(() => server.close());
+  // The database comes up before the server: a database that cannot be reached or migrated stops
+  // the start with its reason, never a half-started App.
+  let db: Database;
+  try {
+    db = await openDatabase(readDatabaseConfig());
+  } catch (error) {
+    if (error instanceof DatabaseError || (error instanceof Error && error.name === 'MigrationError')) {
+      process.stderr.write(`parapet: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const server = await startAppServer({ ...config, credentials: config.credentials }, { recorder: databaseRecorder(db) });
+  stopOnSignal(async () => {
+    await server.close();
+    await closeDatabase(db);
+  });
+}
+
+/** The App's Recorder port, backed by the database. */
+function databaseRecorder(db: Database): Recorder {
+  return {
+    firstDelivery: (id, event) => markDelivered(db.prisma, id, event),
+    pullRequestEvaluated: async (evaluation) => {
+      await recordPullRequestReport(db.prisma, evaluation);
+    },
+    defaultBranchEvaluated: (evaluation) => recordDefaultBranchReport(db.prisma, evaluation),
+  };
 }
 
 /** Variables from ./.env (where the setup flow writes the credentials); the environment wins. */

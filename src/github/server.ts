@@ -7,6 +7,7 @@ import type { Config, GitHubCredentials } from '../config.js';
 import { parapetApp } from './app.js';
 import { startEngineRuntime, type EngineRuntime } from './engine-runtime.js';
 import { JobQueue } from './job-queue.js';
+import type { Recorder } from './recorder.js';
 
 export interface AppServer {
   /** http://host:port, without a trailing slash. */
@@ -26,6 +27,8 @@ export interface AppServerOptions {
   /** Octokit options over Parapet's (tests shorten the waits, or turn throttling off: it spaces writes a second apart). */
   octokitOverrides?: OctokitOverrides;
   engine?: EngineRuntime;
+  /** Where deliveries and evaluations are recorded (the database). */
+  recorder?: Recorder;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => boolean | void | Promise<boolean | void>;
@@ -45,7 +48,7 @@ export async function startAppServer(config: Config & { credentials: GitHubCrede
   });
   const engine = options.engine ?? startEngineRuntime(config.engine);
   const jobs = new JobQueue(probot.log);
-  const app = parapetApp({ engine, limits: config.limits, jobs, appId: credentials.appId });
+  const app = parapetApp({ engine, limits: config.limits, jobs, appId: credentials.appId, recorder: options.recorder });
 
   const handlers: Handler[] = [
     await createNodeMiddleware(app, { probot, webhooksPath: config.server.webhookPath }),

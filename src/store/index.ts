@@ -6,3 +6,4 @@ export { pullRequestHead, recentEvaluations, recordEvaluation, type EvaluationIn
 export { markDelivered, pruneDeliveries } from './deliveries.js';
 export { clusterInventory, replaceInventory, type ImageUseInput, type InventoryInput } from './inventory.js';
 export { riskRegister, syncRiskAcceptances, type RiskAcceptanceInput, type RiskRegisterChanges, type RiskRegisterSync } from './risk-acceptances.js';
+export { recordDefaultBranchReport, recordPullRequestReport, type RepositoryRow } from './record-report.js';

@@ -91,6 +91,8 @@ interface FakeRepo {
   mergeBases: Map<string, string>;
   pulls: Map<string, FakePullRequest[]>;
   pullRequests: Map<number, FakePullRequest>;
+  /** Branch name → head commit, for `GET /repos/{owner}/{repo}` and `.../commits/{branch}`. */
+  branches: Map<string, string>;
 }
 
 export class FakeGitHub {
@@ -122,6 +124,11 @@ export class FakeGitHub {
   close(): Promise<void> {
     this.server.closeAllConnections();
     return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Points `branch` (the default branch `main` unless said otherwise) at `sha`. */
+  setBranch(fullName: string, branch: string, sha: string): void {
+    this.repo(fullName).branches.set(branch, sha);
   }
 
   /** Adds a commit with exactly these files. */
@@ -197,7 +204,7 @@ export class FakeGitHub {
   private repo(fullName: string): FakeRepo {
     let repo = this.repos.get(fullName);
     if (!repo) {
-      repo = { commits: new Map(), mergeBases: new Map(), pulls: new Map(), pullRequests: new Map() };
+      repo = { commits: new Map(), mergeBases: new Map(), pulls: new Map(), pullRequests: new Map(), branches: new Map() };
       this.repos.set(fullName, repo);
     }
     return repo;
@@ -245,6 +252,17 @@ export class FakeGitHub {
     // Repository endpoints need the installation token.
     if (path.startsWith('/repos/') && !/^token ghs_fake_/.test(req.headers.authorization ?? '')) return send(401, { message: 'Bad credentials' });
 
+    if (method === 'GET' && (m = /^\/repos\/([^/]+)\/([^/]+)$/.exec(path))) {
+      const repo = this.repos.get(`${m[1]}/${m[2]}`);
+      if (!repo) return send(404, { message: 'Not Found' });
+      return send(200, { id: 1, name: m[2], full_name: `${m[1]}/${m[2]}`, owner: { login: m[1], type: 'Organization' }, default_branch: 'main', private: false });
+    }
+    if (method === 'GET' && (m = /^\/repos\/([^/]+)\/([^/]+)\/commits\/([^/]+)$/.exec(path))) {
+      const repo = this.repos.get(`${m[1]}/${m[2]}`);
+      const sha = repo?.branches.get(m[3]!) ?? (repo?.commits.has(m[3]!) ? m[3] : undefined);
+      if (!sha) return send(404, { message: 'No commit found for SHA' });
+      return send(200, { sha });
+    }
     if (method === 'GET' && (m = /^\/repos\/([^/]+)\/([^/]+)\/tarball\/(.+)$/.exec(path))) {
       const files = this.repos.get(`${m[1]}/${m[2]}`)?.commits.get(m[3]!);
       if (!files) return send(404, { message: 'Not Found' });

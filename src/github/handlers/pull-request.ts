@@ -23,11 +23,12 @@
 import type { Logger } from 'probot';
 import type { Config } from '../../config.js';
 import { checkRepo, markStatus, NoClusterError, type ClusterReport, type Report, type RepoSource } from '../../engine/index.js';
-import { CheckRun, checkRunName, clusterCheckOutput, interruptedOutput, operationalFailureOutput, supersededOutput } from '../check-run.js';
+import { CheckRun, checkRunName, clusterCheckOutput, conclusionOf, interruptedOutput, operationalFailureOutput, supersededOutput } from '../check-run.js';
 import type { EngineRuntime } from '../engine-runtime.js';
 import type { GitHubClient, RepoRef } from '../github-client.js';
 import { affectedClusters, changedPolicyFiles, compareClusterPolicies, declaredClusters, type PolicyImpact } from '../policy-impact.js';
 import { readDiffLines } from '../pull-diff.js';
+import type { Recorder, RepositoryInfo } from '../recorder.js';
 import { reviewFindings, syncReview } from '../review.js';
 import { TarballCache, type TarballSource } from '../tarball-source.js';
 
@@ -36,6 +37,8 @@ export interface PullRequestDeps {
   limits: Config['limits'];
   /** The App's ID: unfinished check runs are recognised as its own by it (and by their name). */
   appId?: number;
+  /** Where evaluations are recorded (the database), when the App has one. */
+  recorder?: Recorder;
 }
 
 export interface PullRequestRevision {
@@ -44,6 +47,10 @@ export interface PullRequestRevision {
   headSha: string;
   /** The base branch's commit as the pull request event gives it: its policies and cluster configs judge the head. */
   baseSha: string;
+  /** The repository as the event describes it, for the record. */
+  repository?: RepositoryInfo;
+  /** When the event reported this head. */
+  observedAt?: Date;
 }
 
 /** The name of the check run reported when Parapet fails before it knows the repository's clusters. */
@@ -55,6 +62,7 @@ export function isParapetCheckRun(name: string): boolean {
 
 export async function checkPullRequest(deps: PullRequestDeps, octokit: GitHubClient, log: Logger, pr: PullRequestRevision): Promise<void> {
   const { repo, headSha, baseSha } = pr;
+  const startedAt = new Date();
   const trees = new TarballCache(octokit, repo, deps.limits.maxRepoBytes);
   /** Cluster name → its check run, until completed. */
   const open = new Map<string, CheckRun>();
@@ -117,6 +125,16 @@ export async function checkPullRequest(deps: PullRequestDeps, octokit: GitHubCli
           ? clusterCheckOutput(emptyCluster(name), report.errors)
           : operationalFailureOutput(`cluster ${name} is declared in .securitytower/ on the base branch, but the engine did not evaluate it`),
       );
+    }
+
+    if (deps.recorder && pr.repository) {
+      const conclusions = new Map(report.clusters.map((cluster) => [cluster.name, conclusionOf(cluster, [...report.errors, ...cluster.errors])]));
+      try {
+        await deps.recorder.pullRequestEvaluated({ repository: pr.repository, pullRequest: pr.number, sha: headSha, report, conclusions, observedAt: pr.observedAt ?? startedAt, startedAt });
+      } catch (error) {
+        // The verdict is posted; the record failing is the operator's problem, said loudly.
+        log.error({ err: error, pr: pr.number, headSha }, 'could not record the evaluation in the database');
+      }
     }
 
     // The verdict is on the check runs by now; a review GitHub refuses is logged, not a verdict.

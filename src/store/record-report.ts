@@ -1,0 +1,121 @@
+// The engine's Report as rows: one evaluation per cluster, and for the default branch the image
+// inventory and the risk-acceptance register.
+import type { PrismaClient } from '@prisma/client';
+import { checkExitCode, type ClusterReport, type Report } from '../engine/index.js';
+import { recordEvaluation } from './evaluations.js';
+import { replaceInventory } from './inventory.js';
+import { upsertInstallation, upsertRepository } from './repositories.js';
+import { syncRiskAcceptances, type RiskAcceptanceInput } from './risk-acceptances.js';
+
+export interface RepositoryRow {
+  installationId: number;
+  id: number;
+  owner: string;
+  ownerType: string;
+  name: string;
+  defaultBranch: string;
+  private: boolean;
+}
+
+async function ensureRepository(prisma: PrismaClient, repository: RepositoryRow): Promise<void> {
+  await upsertInstallation(prisma, { id: repository.installationId, accountLogin: repository.owner, accountType: repository.ownerType });
+  await upsertRepository(prisma, {
+    id: repository.id,
+    installationId: repository.installationId,
+    owner: repository.owner,
+    name: repository.name,
+    defaultBranch: repository.defaultBranch,
+    private: repository.private,
+  });
+}
+
+/** One evaluation per cluster of a pull request's head; false when a newer head was recorded already. */
+export async function recordPullRequestReport(
+  prisma: PrismaClient,
+  input: { repository: RepositoryRow; pullRequest: number; sha: string; report: Report; conclusions: Map<string, string>; observedAt: Date; startedAt: Date },
+): Promise<boolean> {
+  await ensureRepository(prisma, input.repository);
+  let current = true;
+  for (const cluster of input.report.clusters) {
+    const recorded = await recordEvaluation(prisma, {
+      repositoryId: input.repository.id,
+      sha: input.sha,
+      pullRequestNumber: input.pullRequest,
+      cluster: cluster.name,
+      conclusion: input.conclusions.get(cluster.name) ?? 'neutral',
+      errorCount: cluster.errors.length + input.report.errors.length,
+      observedAt: input.observedAt,
+      startedAt: input.startedAt,
+      finishedAt: new Date(),
+      violations: cluster.violations,
+    });
+    current &&= recorded.current;
+  }
+  return current;
+}
+
+/** The default branch at `sha`: its evaluation per cluster, its image inventory and its risk register. */
+export async function recordDefaultBranchReport(
+  prisma: PrismaClient,
+  input: { repository: RepositoryRow; sha: string; report: Report; observedAt: Date; startedAt: Date },
+): Promise<void> {
+  await ensureRepository(prisma, input.repository);
+  const { report } = input;
+  for (const cluster of report.clusters) {
+    await recordEvaluation(prisma, {
+      repositoryId: input.repository.id,
+      sha: input.sha,
+      ref: input.repository.defaultBranch,
+      cluster: cluster.name,
+      conclusion: conclusion(cluster, report),
+      errorCount: cluster.errors.length + report.errors.length,
+      observedAt: input.observedAt,
+      startedAt: input.startedAt,
+      finishedAt: new Date(),
+      violations: cluster.violations,
+    });
+    await replaceInventory(prisma, {
+      repositoryId: input.repository.id,
+      cluster: cluster.name,
+      commitSha: input.sha,
+      observedAt: input.observedAt,
+      images: cluster.images.map((use) => ({
+        namespace: use.namespace ?? null,
+        workloadKind: use.workload.kind,
+        workloadName: use.workload.name,
+        container: use.container,
+        image: use.image,
+      })),
+    });
+  }
+  await syncRiskAcceptances(prisma, { repositoryId: input.repository.id, commitSha: input.sha, seenAt: input.observedAt, acceptances: acceptances(report) });
+}
+
+/** A cluster's state on the default branch, judged as a whole (there is no base to compare with). */
+function conclusion(cluster: ClusterReport, report: Report): string {
+  return checkExitCode({ clusters: [cluster], errors: report.errors }) === 0 ? 'success' : 'failure';
+}
+
+/** One register entry per accepted (cluster, policy, object, level), wherever it applied. */
+function acceptances(report: Report): RiskAcceptanceInput[] {
+  const entries = new Map<string, RiskAcceptanceInput>();
+  for (const cluster of report.clusters) {
+    for (const violation of cluster.violations) {
+      const acceptance = violation.acceptance;
+      if (!acceptance) continue;
+      const object = { kind: violation.object.kind, namespace: violation.object.namespace ?? null, name: violation.object.name };
+      const key = JSON.stringify([cluster.name, violation.policy, object, acceptance.level]);
+      if (entries.has(key)) continue;
+      entries.set(key, {
+        cluster: cluster.name,
+        policy: violation.policy,
+        object,
+        level: acceptance.level,
+        reason: acceptance.reason,
+        file: acceptance.location.file,
+        line: acceptance.location.line,
+      });
+    }
+  }
+  return [...entries.values()];
+}
