@@ -8,8 +8,10 @@ import { run } from 'probot';
 import { readConfig, type Config } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { closeDatabase, DatabaseError, markDelivered, openDatabase, readDatabaseConfig, recordDefaultBranchReport, recordPullRequestReport, type Database } from '../store/index.js';
+import { createWebApp } from '../web/app.js';
+import { readWebConfig } from '../web/web-config.js';
 import type { Recorder } from './recorder.js';
-import { startAppServer } from './server.js';
+import { startAppServer, type Handler } from './server.js';
 
 async function main(): Promise<void> {
   loadDotEnv();
@@ -46,11 +48,33 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const server = await startAppServer({ ...config, credentials: config.credentials }, { recorder: databaseRecorder(db) });
+  const server = await startAppServer({ ...config, credentials: config.credentials }, { recorder: databaseRecorder(db), pages: overviewPages(db) });
   stopOnSignal(async () => {
     await server.close();
     await closeDatabase(db);
   });
+}
+
+/**
+ * The overview page and its API, served beside the webhooks once the App's OAuth client is
+ * configured (GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET); invalid settings stop the start.
+ */
+function overviewPages(db: Database): Handler | undefined {
+  if (!process.env.GITHUB_CLIENT_ID && !process.env.GITHUB_CLIENT_SECRET) {
+    process.stderr.write('parapet: the overview page is off: set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET (the App\'s OAuth client) to serve it\n');
+    return undefined;
+  }
+  try {
+    const { config, github, warnings } = readWebConfig();
+    for (const warning of warnings) process.stderr.write(`parapet: ${warning}\n`);
+    return createWebApp({ db, config, github }).handle;
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`parapet: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
 }
 
 /** The App's Recorder port, backed by the database. */

@@ -29,9 +29,11 @@ export interface AppServerOptions {
   engine?: EngineRuntime;
   /** Where deliveries and evaluations are recorded (the database). */
   recorder?: Recorder;
+  /** More pages served beside the webhooks (the overview); answers true for the requests it took. */
+  pages?: Handler;
 }
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => boolean | void | Promise<boolean | void>;
+export type Handler = (req: IncomingMessage, res: ServerResponse) => boolean | void | Promise<boolean | void>;
 
 export async function startAppServer(config: Config & { credentials: GitHubCredentials }, options: AppServerOptions = {}): Promise<AppServer> {
   const { credentials } = config;
@@ -52,6 +54,7 @@ export async function startAppServer(config: Config & { credentials: GitHubCrede
 
   const handlers: Handler[] = [
     await createNodeMiddleware(app, { probot, webhooksPath: config.server.webhookPath }),
+    ...(options.pages ? [options.pages] : []),
     statusPage,
     // The manifest flow registers the server's root as the webhook URL (after the status page,
     // which answers GET /: this middleware answers anything but POST on its path with 404).

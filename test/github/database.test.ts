@@ -3,7 +3,9 @@
 // processed once, even by a restarted App.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../../src/config.js';
-import { startAppServer, type AppServer } from '../../src/github/server.js';
+import { startAppServer, type AppServer, type AppServerOptions } from '../../src/github/server.js';
+import { createWebApp } from '../../src/web/app.js';
+import { readWebConfig } from '../../src/web/web-config.js';
 import type { Recorder } from '../../src/github/recorder.js';
 import {
   clusterInventory,
@@ -44,12 +46,12 @@ function recorder(): Recorder {
   };
 }
 
-async function startApp(): Promise<AppServer> {
+async function startApp(pages?: AppServerOptions['pages']): Promise<AppServer> {
   const config = readConfig({ ...appEnvironment(fake), PARAPET_CACHE_DIR: testCacheDir });
   const { compiler, pool } = engine();
   return startAppServer(
     { ...config, credentials: config.credentials!, server: { ...config.server, port: 0 } },
-    { engine: { compiler, pool, close: async () => {} }, octokitOverrides: { throttle: { enabled: false } }, recorder: recorder() },
+    { engine: { compiler, pool, close: async () => {} }, octokitOverrides: { throttle: { enabled: false } }, recorder: recorder(), pages },
   );
 }
 
@@ -145,5 +147,22 @@ describe('the App with its database', () => {
     }
     const evaluations = await db.prisma.evaluation.findMany({ where: { sha: head } });
     expect(evaluations.map((e) => [e.pullRequestNumber, e.conclusion])).toEqual([[7, 'success']]);
+  });
+
+  it('serves the overview beside the webhooks, behind sign-in', async () => {
+    const { config, github } = readWebConfig({ GITHUB_CLIENT_ID: 'client', GITHUB_CLIENT_SECRET: 'secret', SESSION_SECRET: 'a-session-secret-of-at-least-32-characters', GITHUB_API_URL: fake.url, GITHUB_URL: fake.url });
+    const app = await startApp(createWebApp({ db, config, github }).handle);
+    try {
+      const api = await fetch(`${app.url}/api/images`);
+      expect(api.status).toBe(401);
+      const page = await fetch(`${app.url}/`, { redirect: 'manual' });
+      expect(page.status).toBe(302);
+      expect(page.headers.get('location')).toContain('/auth/login');
+      // The webhooks are still answered on their path.
+      expect((await deliverWebhook(`${app.url}/api/github/webhooks`, 'push', pushPayload(sha('main-1')), WEBHOOK_SECRET)).status).toBeLessThan(300);
+      await app.jobs.idle();
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -1,0 +1,242 @@
+// The overview page and its JSON API as one node:http handler: `handle` answers the routes below
+// and returns false for any other path, so the App's server can mount it beside its webhooks;
+// `listener` answers everything (404 for the rest), for a server of its own.
+//
+// Every page needs a session (GitHub OAuth web flow); every query is limited to the repositories
+// GitHub says the user can read (GET /user/repos with the user's token, cached per user). An
+// object outside them is answered 404, exactly like one that does not exist.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { PrismaClient } from '@prisma/client';
+import { GitHubError } from '../errors.js';
+import { knownRepositories } from '../store/overview.js';
+import { apiRoute } from './api/routes.js';
+import { authorizeUrl, currentUser, exchangeCode, RepositoryAccess } from './github-user.js';
+import { clusterView, evaluationsView, filterChoices, imagesView, risksView } from './overview-data.js';
+import { parseCookies, randomToken, safeEqual, serializeCookie, SessionStore, sign, unsign, type Session } from './session.js';
+import { messagePage, signInPage, STYLE } from './views/layout.js';
+import { clusterPage, evaluationsPage, imagesPage, risksPage, type PageContext } from './views/pages.js';
+import type { GitHubEndpoints, WebConfig } from './web-config.js';
+import { readFilters, sendHtml, sendJson } from './http.js';
+
+export { readFilters, sendHtml, sendJson };
+
+export interface WebAppOptions {
+  db: { prisma: PrismaClient };
+  config: WebConfig;
+  github: GitHubEndpoints;
+  /** Where request failures are reported; default console.error. */
+  logError?: (message: string, error: unknown) => void;
+}
+
+export interface WebApp {
+  /** Answers a route of the overview and returns true; returns false (answering nothing) for other paths. */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+  /** A complete request listener: the routes, 404 for anything else. */
+  listener(req: IncomingMessage, res: ServerResponse): void;
+}
+
+export const SESSION_COOKIE = 'parapet_session';
+const STATE_COOKIE = 'parapet_oauth_state';
+const PAGES = new Set(['/', '/risks', '/evaluations']);
+const API = new Set(['/api/images', '/api/risks', '/api/evaluations', '/api/me']);
+
+/** The user's request: who, and which repositories they may read. */
+export interface Viewer {
+  session: Session;
+  repoIds: bigint[];
+  /** `owner/name` of the readable repositories Parapet knows. */
+  repos: string[];
+}
+
+export function ownsPath(path: string): boolean {
+  return PAGES.has(path) || API.has(path) || path.startsWith('/clusters/') || path.startsWith('/api/clusters/') || path.startsWith('/auth/') || path === '/assets/style.css';
+}
+
+function securityHeaders(res: ServerResponse, https: boolean): void {
+  res.setHeader('content-security-policy', "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+  res.setHeader('x-content-type-options', 'nosniff');
+  res.setHeader('referrer-policy', 'same-origin');
+  res.setHeader('x-frame-options', 'DENY');
+  res.setHeader('cache-control', 'no-store');
+  if (https) res.setHeader('strict-transport-security', 'max-age=31536000');
+}
+
+/** A path segment decoded; '' when it is not valid percent-encoding (answered 404). */
+export function decodePath(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return '';
+  }
+}
+
+function redirect(res: ServerResponse, location: string, status = 302): void {
+  res.writeHead(status, { location }).end();
+}
+
+/** Only a path on this site: `/x`, never `//host` or `https://host`. */
+function localPath(next: string | null): string {
+  return next && /^\/(?![/\\])/.test(next) ? next : '/';
+}
+
+async function readForm(req: IncomingMessage, limit = 16 * 1024): Promise<URLSearchParams | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) return null;
+    chunks.push(chunk as Buffer);
+  }
+  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+}
+
+export function createWebApp(options: WebAppOptions): WebApp {
+  const { db, config, github } = options;
+  const logError = options.logError ?? ((message, error) => console.error(message, error));
+  const https = config.publicUrl.startsWith('https:');
+  const sessions = new SessionStore(config.sessionMaxAgeMs);
+  const access = new RepositoryAccess(github, config.repoCacheMs);
+  const cookie = (name: string, value: string, maxAgeSeconds?: number) =>
+    serializeCookie(name, value, { secure: https, ...(maxAgeSeconds !== undefined ? { maxAgeSeconds } : {}) });
+
+  function sessionOf(req: IncomingMessage): Session | null {
+    const signed = parseCookies(req.headers.cookie).get(SESSION_COOKIE);
+    const id = signed ? unsign(signed, config.sessionSecret) : null;
+    return id ? sessions.get(id) : null;
+  }
+
+  async function viewer(session: Session): Promise<Viewer> {
+    const readable = await access.readable(session.login, session.token);
+    const known = await knownRepositories(db.prisma, readable);
+    return { session, repoIds: known.map((r) => r.id), repos: known.map((r) => `${r.owner}/${r.name}`) };
+  }
+
+  async function auth(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    if (url.pathname === '/auth/login' && req.method === 'GET') {
+      const state = randomToken();
+      const next = localPath(url.searchParams.get('next'));
+      res.setHeader('set-cookie', cookie(STATE_COOKIE, sign(`${state}|${next}`, config.sessionSecret), 600));
+      return redirect(res, authorizeUrl(github, config, state));
+    }
+    if (url.pathname === '/auth/callback' && req.method === 'GET') {
+      const signed = parseCookies(req.headers.cookie).get(STATE_COOKIE);
+      const saved = signed ? unsign(signed, config.sessionSecret) : null;
+      const [state, next] = saved ? [saved.slice(0, saved.indexOf('|')), saved.slice(saved.indexOf('|') + 1)] : ['', '/'];
+      const given = url.searchParams.get('state') ?? '';
+      const code = url.searchParams.get('code');
+      res.setHeader('set-cookie', cookie(STATE_COOKIE, '', 0));
+      if (!state || !safeEqual(state, given)) return sendHtml(res, 400, messagePage('Sign-in failed', 'The sign-in state did not match (expired, or started in another browser). Please sign in again.', null));
+      if (!code) return sendHtml(res, 403, messagePage('Sign-in cancelled', `GitHub did not sign you in: ${url.searchParams.get('error_description') ?? url.searchParams.get('error') ?? 'no code'}.`, null));
+      let token: string;
+      let login: string;
+      try {
+        token = await exchangeCode(github, config, code);
+        ({ login } = await currentUser(github, token));
+      } catch (error) {
+        if (error instanceof GitHubError && error.status === 401) return sendHtml(res, 403, messagePage('Sign-in failed', error.message, null));
+        throw error;
+      }
+      const session = sessions.create(login, token);
+      res.setHeader('set-cookie', [cookie(STATE_COOKIE, '', 0), cookie(SESSION_COOKIE, sign(session.id, config.sessionSecret), Math.floor(config.sessionMaxAgeMs / 1000))]);
+      return redirect(res, localPath(next));
+    }
+    if (url.pathname === '/auth/logout' && req.method === 'POST') {
+      const session = sessionOf(req);
+      const form = await readForm(req);
+      if (!session) return redirect(res, '/', 303);
+      if (!form || !safeEqual(form.get('csrf') ?? '', session.csrf)) {
+        return sendHtml(res, 403, messagePage('Forbidden', 'The form had no valid CSRF token. Reload the page and try again.', null));
+      }
+      sessions.delete(session.id);
+      access.forget(session.login, session.token);
+      res.setHeader('set-cookie', cookie(SESSION_COOKIE, '', 0));
+      return sendHtml(res, 200, signInPage('/'));
+    }
+    res.setHeader('allow', url.pathname === '/auth/logout' ? 'POST' : 'GET');
+    return sendHtml(res, url.pathname.match(/^\/auth\/(login|callback|logout)$/) ? 405 : 404, messagePage('Not found', 'There is no such page.', null));
+  }
+
+  async function page(res: ServerResponse, url: URL, v: Viewer): Promise<void> {
+    const filters = readFilters(url.searchParams);
+    const notFound = () => sendHtml(res, 404, messagePage('Not found', 'There is no such page, or you cannot see it.', { login: v.session.login, csrf: v.session.csrf }));
+    if (filters.repo && !v.repos.includes(filters.repo)) return notFound();
+    const choices = { repos: v.repos, ...(await filterChoices(db.prisma, v.repoIds)) };
+    const ctx: PageContext = { user: { login: v.session.login, csrf: v.session.csrf }, filters, choices, githubUrl: github.webUrl };
+    if (url.pathname === '/') return sendHtml(res, 200, imagesPage(ctx, await imagesView(db.prisma, v.repoIds, filters)));
+    if (url.pathname === '/risks') return sendHtml(res, 200, risksPage(ctx, await risksView(db.prisma, v.repoIds, filters, url.searchParams.get('removed') === '1')));
+    if (url.pathname === '/evaluations') {
+      const pr = url.searchParams.get('pr');
+      const rows = await evaluationsView(db.prisma, v.repoIds, { ...filters, ...(pr && /^\d+$/.test(pr) ? { pullRequest: Number(pr) } : {}) });
+      return sendHtml(res, 200, evaluationsPage(ctx, rows));
+    }
+    const name = decodePath(url.pathname.slice('/clusters/'.length));
+    const clusters = name ? await clusterView(db.prisma, v.repoIds, name, filters.repo) : [];
+    if (clusters.length === 0) return notFound();
+    return sendHtml(res, 200, clusterPage(ctx, name, clusters));
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      return false;
+    }
+    if (!ownsPath(url.pathname)) return false;
+    securityHeaders(res, https);
+    const isApi = url.pathname.startsWith('/api/');
+    try {
+      if (url.pathname === '/assets/style.css') {
+        res.writeHead(200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'max-age=3600' }).end(STYLE);
+        return true;
+      }
+      if (url.pathname.startsWith('/auth/')) {
+        await auth(req, res, url);
+        return true;
+      }
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.setHeader('allow', 'GET, HEAD');
+        isApi ? sendJson(res, 405, { error: 'method not allowed' }) : sendHtml(res, 405, messagePage('Method not allowed', 'Only GET here.', null));
+        return true;
+      }
+      const session = sessionOf(req);
+      if (!session) {
+        if (isApi) sendJson(res, 401, { error: 'sign in first', signIn: '/auth/login' });
+        else redirect(res, `/auth/login?next=${encodeURIComponent(url.pathname + url.search)}`);
+        return true;
+      }
+      let v: Viewer;
+      try {
+        v = await viewer(session);
+      } catch (error) {
+        if (error instanceof GitHubError && error.status === 401) {
+          // The token was revoked on GitHub: the session is over.
+          sessions.delete(session.id);
+          res.setHeader('set-cookie', cookie(SESSION_COOKIE, '', 0));
+          if (isApi) sendJson(res, 401, { error: 'sign in again', signIn: '/auth/login' });
+          else redirect(res, `/auth/login?next=${encodeURIComponent(url.pathname + url.search)}`);
+          return true;
+        }
+        throw error;
+      }
+      if (isApi) await apiRoute(db.prisma, res, url, v);
+      else await page(res, url, v);
+    } catch (error) {
+      logError(`overview: ${req.method} ${url.pathname} failed`, error);
+      if (!res.headersSent) {
+        const message = error instanceof GitHubError ? 'GitHub could not be reached or refused the request; try again shortly.' : 'Something went wrong on our side.';
+        isApi ? sendJson(res, 502, { error: message }) : sendHtml(res, 502, messagePage('Error', message, null));
+      } else res.end();
+    }
+    return true;
+  }
+
+  return {
+    handle,
+    listener(req, res) {
+      void handle(req, res).then((handled) => {
+        if (!handled) res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not found\n');
+      });
+    },
+  };
+}

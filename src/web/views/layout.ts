@@ -1,0 +1,124 @@
+// The page frame: navigation, the signed-in user with a sign-out form (CSRF token), the filters.
+import { html, type SafeHtml } from './html.js';
+
+export interface PageUser {
+  login: string;
+  csrf: string;
+}
+
+export interface Filters {
+  repo?: string | undefined;
+  cluster?: string | undefined;
+  namespace?: string | undefined;
+  image?: string | undefined;
+  policy?: string | undefined;
+  q?: string | undefined;
+}
+
+export interface FilterChoices {
+  repos: string[];
+  clusters: string[];
+  namespaces: string[];
+  policies: string[];
+}
+
+const NAV = [
+  ['/', 'Images'],
+  ['/risks', 'Risk register'],
+  ['/evaluations', 'Evaluations'],
+] as const;
+
+export function layout(options: { title: string; path: string; user: PageUser | null; body: SafeHtml }): SafeHtml {
+  const { title, path, user, body } = options;
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} · Parapet</title>
+<link rel="stylesheet" href="/assets/style.css">
+</head>
+<body>
+<header>
+<strong class="brand">Parapet</strong>
+<nav>${NAV.map(([href, label]) => html`<a href="${href}"${path === href ? html` aria-current="page"` : ''}>${label}</a>`)}</nav>
+${user
+  ? html`<form class="signout" method="post" action="/auth/logout"><span>${user.login}</span><input type="hidden" name="csrf" value="${user.csrf}"><button type="submit">Sign out</button></form>`
+  : ''}
+</header>
+<main>
+<h1>${title}</h1>
+${body}
+</main>
+</body>
+</html>
+`;
+}
+
+function select(name: string, label: string, choices: string[], value: string | undefined): SafeHtml {
+  return html`<label>${label} <select name="${name}"><option value="">all</option>${choices.map(
+    (c) => html`<option value="${c}"${c === value ? html` selected` : ''}>${c === '' ? '(cluster-scoped)' : c}</option>`,
+  )}</select></label>`;
+}
+
+/** A GET form: filters travel in the query string, so every view is a link. */
+export function filterForm(action: string, filters: Filters, choices: FilterChoices, fields: readonly (keyof Filters)[]): SafeHtml {
+  const has = (f: keyof Filters) => fields.includes(f);
+  return html`<form class="filters" method="get" action="${action}">
+${has('repo') && choices.repos.length > 1 ? select('repo', 'Repository', choices.repos, filters.repo) : ''}
+${has('cluster') ? select('cluster', 'Cluster', choices.clusters, filters.cluster) : ''}
+${has('namespace') ? select('namespace', 'Namespace', choices.namespaces, filters.namespace) : ''}
+${has('image') ? html`<label>Image <input type="text" name="image" value="${filters.image ?? ''}" placeholder="nginx"></label>` : ''}
+${has('policy') ? select('policy', 'Policy', choices.policies, filters.policy) : ''}
+<label>Search <input type="search" name="q" value="${filters.q ?? ''}" placeholder="search"></label>
+<button type="submit">Apply</button> <a href="${action}">Reset</a>
+</form>`;
+}
+
+export function signInPage(next: string): SafeHtml {
+  return layout({
+    title: 'Sign in',
+    path: '',
+    user: null,
+    body: html`<p>Parapet shows the repositories GitHub says you can read.</p><p><a class="button" href="/auth/login?next=${encodeURIComponent(next)}">Sign in with GitHub</a></p>`,
+  });
+}
+
+export function messagePage(title: string, message: string, user: PageUser | null): SafeHtml {
+  return layout({ title, path: '', user, body: html`<p>${message}</p><p><a href="/">Back to the overview</a></p>` });
+}
+
+export const STYLE = `
+*{box-sizing:border-box}
+body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;background:#f6f8fa}
+header{display:flex;align-items:center;gap:1.5rem;padding:.6rem 1.2rem;background:#24292f;color:#fff}
+header a{color:#d0d7de;text-decoration:none;margin-right:1rem}
+header a[aria-current]{color:#fff;font-weight:600;border-bottom:2px solid #fd8c73}
+.brand{font-size:1.1rem}
+.signout{margin-left:auto;display:flex;gap:.6rem;align-items:center}
+main{padding:1rem 1.2rem;max-width:1600px}
+h1{font-size:1.3rem;margin:.2rem 0 .8rem}
+h2{font-size:1.1rem;margin:1.2rem 0 .5rem}
+.filters{display:flex;flex-wrap:wrap;gap:.6rem 1rem;align-items:center;margin-bottom:1rem;padding:.6rem;background:#fff;border:1px solid #d0d7de;border-radius:6px}
+input,select,button{font:inherit;padding:.2rem .4rem}
+.table-wrap{overflow-x:auto;background:#fff;border:1px solid #d0d7de;border-radius:6px}
+table{border-collapse:collapse;width:100%}
+th,td{padding:.35rem .6rem;border-bottom:1px solid #eaeef2;text-align:left;vertical-align:top}
+thead th{position:sticky;top:0;background:#f6f8fa;font-weight:600;white-space:nowrap}
+th small{display:block;font-weight:normal;color:#57606a}
+td.image{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;white-space:nowrap}
+.tag{display:inline-block;font-family:ui-monospace,SFMono-Regular,Menlo,monospace;padding:0 .3rem;border-radius:4px;background:#ddf4ff;margin:0 .2rem .2rem 0}
+.tag.outdated{background:#ffebe9;color:#82071e;font-weight:600}
+.tag.mutable{outline:2px dashed #bf8700}
+.tag.malformed{background:#fff8c5;color:#7d4e00}
+.badge{display:inline-block;padding:0 .4rem;border-radius:1rem;font-size:.8rem;background:#eaeef2}
+.badge.drift{background:#fff8c5;color:#7d4e00}
+.conclusion-success{color:#1a7f37;font-weight:600}
+.conclusion-failure{color:#cf222e;font-weight:600}
+.legend{color:#57606a;margin:.5rem 0}
+.empty{color:#57606a;padding:1rem}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:.8rem}
+dt{color:#57606a}
+dd{margin:0}
+.button{display:inline-block;padding:.4rem .8rem;background:#1f883d;color:#fff;border-radius:6px;text-decoration:none}
+`;

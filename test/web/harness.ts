@@ -1,0 +1,91 @@
+// The overview on a real local server with a seeded embedded database and the fake GitHub, and a
+// tiny cookie-keeping client that signs in the way a browser does.
+import { openDatabase, type Database } from '../../src/store/database.js';
+import { startWebServer, type WebServer } from '../../src/web/server.js';
+import type { WebConfig } from '../../src/web/web-config.js';
+import { startFakeGitHubOAuth, type FakeGitHubOAuth } from '../helpers/fake-github-oauth.js';
+import { seedOverview, USERS } from './seed.js';
+
+export interface Harness {
+  db: Database;
+  github: FakeGitHubOAuth;
+  web: WebServer;
+  close(): Promise<void>;
+}
+
+export async function startHarness(options: { port?: number } = {}): Promise<Harness> {
+  const db = await openDatabase({ dataDir: 'memory://' });
+  await seedOverview(db);
+  const github = await startFakeGitHubOAuth(USERS);
+  // The callback URL must be known before the port: listen on a fixed free port via port 0 then rebuild.
+  const config: WebConfig = {
+    oauth: { clientId: github.clientId, clientSecret: github.clientSecret },
+    sessionSecret: 'test-secret-test-secret-test-secret-0123',
+    publicUrl: 'http://127.0.0.1:0',
+    repoCacheMs: 60_000,
+    sessionMaxAgeMs: 3600_000,
+  };
+  const web = await startWebServer({ db, config, github: { webUrl: github.url, apiUrl: github.url }, port: options.port ?? 0, logError: () => {} });
+  config.publicUrl = web.url; // read per request
+  return {
+    db,
+    github,
+    web,
+    async close() {
+      await web.close();
+      await github.close();
+      await db.close();
+    },
+  };
+}
+
+export class Client {
+  readonly cookies = new Map<string, string>();
+  constructor(readonly base: string) {}
+
+  cookieHeader(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
+  keep(res: Response): void {
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const eq = pair!.indexOf('=');
+      const name = pair!.slice(0, eq);
+      const value = pair!.slice(eq + 1);
+      if (value === '' || /Max-Age=0/.test(c)) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+
+  async fetch(url: string, init: RequestInit = {}): Promise<Response> {
+    const full = url.startsWith('http') ? url : `${this.base}${url}`;
+    const sameSite = full.startsWith(this.base);
+    const res = await fetch(full, { ...init, redirect: 'manual', headers: { ...(sameSite && this.cookies.size ? { cookie: this.cookieHeader() } : {}), ...init.headers } });
+    if (sameSite) this.keep(res);
+    return res;
+  }
+
+  /** Follows redirects across the site and the fake GitHub, like a browser. */
+  async follow(url: string, init: RequestInit = {}): Promise<Response> {
+    let res = await this.fetch(url, init);
+    for (let i = 0; i < 10 && res.status >= 300 && res.status < 400; i++) res = await this.fetch(res.headers.get('location')!);
+    return res;
+  }
+
+  async json<T = any>(url: string): Promise<{ status: number; body: T }> {
+    const res = await this.fetch(url);
+    return { status: res.status, body: (await res.json()) as T };
+  }
+}
+
+export async function signIn(h: Harness, login: string, next = '/'): Promise<Client> {
+  h.github.signInAs(login);
+  const client = new Client(h.web.url);
+  // login -> GitHub's authorize -> callback, which sets the session and redirects to `next` (not followed).
+  const login_ = await client.fetch(`/auth/login?next=${encodeURIComponent(next)}`);
+  const authorize = await client.fetch(login_.headers.get('location')!);
+  const callback = await client.fetch(authorize.headers.get('location')!);
+  if (callback.status !== 302 || !client.cookies.has('parapet_session')) throw new Error(`sign-in of ${login} ended with ${callback.status}`);
+  return client;
+}
