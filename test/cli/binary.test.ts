@@ -1,7 +1,7 @@
 // The real `bin/parapet.js`, built and spawned as a user or CI would run it: what reaches the
 // process's stdout, stderr and exit code, with pipes (not a terminal) on every stream.
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { version } from '../../src/cli/version.js';
@@ -10,27 +10,6 @@ import { copyFixture, repoRoot, testCacheDir } from '../helpers/engine.js';
 const bin = join(repoRoot, 'bin', 'parapet.js');
 const builtMain = join(repoRoot, 'dist', 'cli', 'main.js');
 
-/** The newest modification time of any file under `dir`. */
-function newest(dir: string): number {
-  let time = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    time = Math.max(time, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
-  }
-  return time;
-}
-
-/** `npm run build`, when dist/ is missing or older than src/ (tsc rewrites every output file). */
-function buildIfStale(): void {
-  if (existsSync(builtMain) && statSync(builtMain).mtimeMs >= newest(join(repoRoot, 'src'))) return;
-  try {
-    execFileSync(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: repoRoot, stdio: 'pipe' });
-  } catch (error) {
-    // tsc still emits JavaScript when types fail (someone else's work in progress, say); the
-    // typecheck is `npm run typecheck`'s job. Only a build that produced nothing stops these tests.
-    if (!existsSync(builtMain)) throw error;
-  }
-}
 
 const made: string[] = [];
 afterAll(() => made.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
@@ -62,7 +41,7 @@ function parapet(args: string[], options: { cwd: string; env?: Record<string, st
 }
 
 describe('the built parapet binary', () => {
-  beforeAll(buildIfStale, 120_000);
+  beforeAll(expectBuilt);
 
   it('prints only the JSON document on stdout, exits 1 for the unaccepted denies, and prints no progress when stderr is not a terminal', async () => {
     const run = await parapet(['check', '--format', 'json'], { cwd: shopCluster() });
@@ -106,3 +85,8 @@ describe('the built parapet binary', () => {
     expect(run).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
   });
 });
+
+/** dist/ is built (and kept fresh) by test/global-setup.ts before any test file runs. */
+function expectBuilt(): void {
+  if (!existsSync(builtMain)) throw new Error(`${builtMain} is missing: the global setup should have built dist/`);
+}

@@ -1,6 +1,6 @@
 // `npm start` as a person runs it: the built dist/github/main.js, spawned, answering on a loopback port.
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { repoRoot } from '../helpers/engine.js';
 const main = join(repoRoot, 'dist', 'github', 'main.js');
 const children: ChildProcess[] = [];
 
-beforeAll(() => buildIfStale());
+beforeAll(() => expectBuilt());
 
 afterEach(async () => {
   for (const child of children.splice(0)) {
@@ -86,22 +86,7 @@ async function waitForServer(url: string, child: ChildProcess): Promise<void> {
   throw new Error(`npm start did not answer within 20 s:\n${output}`);
 }
 
-function newest(dir: string): number {
-  let time = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    time = Math.max(time, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
-  }
-  return time;
-}
-
-/** `npm run build` when dist/ is missing or older than src/. */
-function buildIfStale(): void {
-  if (existsSync(main) && statSync(main).mtimeMs >= newest(join(repoRoot, 'src'))) return;
-  try {
-    execFileSync(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: repoRoot, stdio: 'pipe' });
-  } catch (error) {
-    // tsc emits JavaScript even when someone else's files fail to typecheck; only no output stops us.
-    if (!existsSync(main)) throw error;
-  }
+/** dist/ is built (and kept fresh) by test/global-setup.ts before any test file runs. */
+function expectBuilt(): void {
+  if (!existsSync(main)) throw new Error(`${main} is missing: the global setup should have built dist/`);
 }
