@@ -1,12 +1,16 @@
 // A fake GitHub: a real HTTP server on 127.0.0.1 that answers the REST calls the App makes, from
 // repositories held as file maps at commits, and records what the App did (every request, every
 // check run with its updates, every review and review comment). Like GitHub, it refuses what GitHub
-// refuses: more than 50 annotations in one request, missing fields, and a review comment on a line
-// outside the pull request's diff (the hunks are computed from the commits it serves).
+// refuses: every request is first checked against GitHub's published OpenAPI description
+// (fake-github-openapi.ts: an endpoint GitHub does not have, a parameter or body field of the wrong
+// type, a missing field, an unknown enum value, more than 50 annotations), then by the endpoint's
+// own rules (a review comment on a line outside the pull request's diff, the hunks computed from
+// the commits it serves).
 import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { commentableLines, diffFiles, type FakePullFile } from './fake-github-diff.js';
+import { openApiRejection } from './fake-github-openapi.js';
 import { buildTarball } from './fake-github-tarball.js';
 
 export interface RecordedRequest {
@@ -231,6 +235,11 @@ export class FakeGitHub {
       res.writeHead(status, { 'content-type': isBuffer ? 'application/x-gzip' : 'application/json; charset=utf-8', ...headers });
       res.end(isBuffer ? payload : payload === undefined ? '' : JSON.stringify(payload));
     };
+    // codeload.github.com (where tarballs redirect) is not the REST API.
+    if (!path.startsWith('/_codeload/')) {
+      const rejection = openApiRejection(method, path, query, body);
+      if (rejection) return send(rejection.status, rejection.payload);
+    }
     const failure = this.failures.find((f) => f.pattern.test(`${method} ${path}`) && f.times !== 0);
     if (failure) {
       if (failure.times !== undefined) failure.times--;
