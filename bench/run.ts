@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchAppPullRequest } from './app-pull-request.js';
+import { benchOverview } from './overview.js';
 import { generateRepo } from './generate-repo.js';
 
 const quick = process.argv.includes('--quick');
@@ -64,6 +65,15 @@ async function main(): Promise<void> {
     console.log('Set GATOR=/path/to/gator (or build it: node scripts/build-go-tool.mjs gator) to run gator on the very same repositories and compare every result.');
   }
   await appSection();
+  await overviewSection();
+}
+
+/** The overview page and API over a large inventory (target: p95 under 200 ms). */
+async function overviewSection(): Promise<void> {
+  const rows = quick ? 5_000 : 50_000;
+  const figures = await benchOverview(rows, 20, quick ? 10 : 40);
+  console.log(`\nOverview: ${figures.rows} inventory rows across ${figures.clusters} clusters (embedded PGlite; seeded in ${figures.seedSeconds.toFixed(1)} s), signed-in user`);
+  for (const [route, [p50, p95]] of figures.latencies) console.log(`  ${route.padEnd(26)} p50 ${p50.toFixed(0).padStart(5)} ms   p95 ${p95.toFixed(0).padStart(5)} ms`);
 }
 
 /** The built App server against the fake GitHub, in this process: one signed pull_request.opened delivery. */
