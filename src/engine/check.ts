@@ -8,7 +8,9 @@ import { addToInventory, emptyInventory, inventoryData } from './evaluate/review
 import { defaultExpansionTemplates } from './expand/expansion.js';
 import { imageUses } from './inventory/image-uses.js';
 import { isExcluded } from './match/gatekeeper-config.js';
-import type { ClusterReport, InputError, Report, Violation } from './model.js';
+import { AUDIT_ENFORCEMENT_POINT, effectiveAction, WEBHOOK_ENFORCEMENT_POINT } from './match/enforcement.js';
+import type { ClusterReport, EnabledPolicy, InputError, Report, Violation } from './model.js';
+import type { Constraint } from './policy/constraint.js';
 import { loadPolicySet } from './policy/policy-set.js';
 import type { PolicyCompiler, RepoSource } from './ports.js';
 import { violationLine } from './report/line-mapping.js';
@@ -18,6 +20,9 @@ import { BUILTIN_NAMESPACES, builtinNamespace, objectRef, type KubernetesObject 
 import { RepoFiles } from './repo/repo-files.js';
 import { isSecurityTowerConfigFile, isUnder, readSecurityTowerConfig, type ClusterConfig, type SecurityTowerConfig } from './repo/security-tower.js';
 import { defaultYamlLimits, lineOfPath, type YamlLimits } from './repo/yaml-file.js';
+
+/** The annotation Gatekeeper's library (and Parapet's) versions a ConstraintTemplate with. */
+const TEMPLATE_VERSION_ANNOTATION = 'metadata.gatekeeper.sh/version';
 
 export interface CheckOptions {
   compiler: PolicyCompiler;
@@ -46,7 +51,11 @@ export async function checkRepo(source: RepoSource, options: CheckOptions): Prom
 
   const configDocs = await policyFiles.documents((await policyFiles.paths()).filter(isSecurityTowerConfigFile));
   const config = readSecurityTowerConfig(configDocs.documents);
-  const report: Report = { clusters: [], errors: [...configDocs.errors, ...config.errors] };
+  const report: Report = {
+    clusters: [],
+    errors: [...configDocs.errors, ...config.errors],
+    config: { clusters: config.clusters, applications: config.applications },
+  };
   if (config.clusters.length === 0) {
     if (report.errors.length > 0) return report;
     throw new NoClusterError('no `kind: Cluster` configuration found in .securitytower/*.yaml');
@@ -142,8 +151,27 @@ async function checkCluster(
     violations,
     errors,
     images: imageUses(objects),
+    policies: enabledPolicies(policies.constraints),
     stats: { objects: objects.length, constraints: policies.constraints.length, evaluations: evaluator.evaluations },
   };
+}
+
+/** The cluster's constraints with their templates, sorted by template then constraint name. */
+function enabledPolicies(constraints: readonly Constraint[]): EnabledPolicy[] {
+  return constraints
+    .map((constraint) => {
+      const webhook = effectiveAction(constraint.spec, WEBHOOK_ENFORCEMENT_POINT);
+      const audit = effectiveAction(constraint.spec, AUDIT_ENFORCEMENT_POINT);
+      const version = constraint.template.annotations[TEMPLATE_VERSION_ANNOTATION];
+      return {
+        template: constraint.template.name,
+        kind: constraint.kind,
+        constraint: constraint.name,
+        enforcementAction: webhook ?? (audit !== null ? 'dryrun' : 'none'),
+        ...(version !== undefined ? { version } : {}),
+      } satisfies EnabledPolicy;
+    })
+    .sort((a, b) => (a.template < b.template ? -1 : a.template > b.template ? 1 : a.constraint < b.constraint ? -1 : a.constraint > b.constraint ? 1 : 0));
 }
 
 function locate(pending: PendingViolation, namespaces: Map<string, SourceObject>, owners: OwnerIndex): Violation {

@@ -1,4 +1,5 @@
 // The vocabulary every stage of the engine and every adapter shares.
+import type { ApplicationConfig, ClusterConfig } from './repo/security-tower.js';
 
 /** A place in the repository: a `/`-separated path relative to the repository root, 1-based line. */
 export interface Location {
@@ -91,8 +92,24 @@ export interface ClusterReport {
   violations: Violation[];
   errors: InputError[];
   images: ImageUse[];
+  /** The policies loaded for the cluster: one entry per constraint, with its template. */
+  policies?: EnabledPolicy[];
   /** How much was evaluated; useful for summaries and benchmarks. */
   stats: EvaluationStats;
+}
+
+/** A constraint loaded for a cluster, with the template that defines its kind. */
+export interface EnabledPolicy {
+  /** The ConstraintTemplate's metadata.name. */
+  template: string;
+  /** The constraint kind (the template's spec.crd.spec.names.kind). */
+  kind: string;
+  /** The Constraint's metadata.name. */
+  constraint: string;
+  /** The action at Gatekeeper's webhook (`dryrun` for audit-only constraints); `none` when it runs at neither. */
+  enforcementAction: EnforcementAction | 'none';
+  /** The template's `metadata.gatekeeper.sh/version` annotation, when present. */
+  version?: string;
 }
 
 export interface EvaluationStats {
@@ -106,4 +123,6 @@ export interface Report {
   clusters: ClusterReport[];
   /** Errors that belong to no cluster (a `.securitytower/` file that does not parse, for example). */
   errors: InputError[];
+  /** The `.securitytower/` configuration read (every cluster declared, every Application). */
+  config?: { clusters: ClusterConfig[]; applications: ApplicationConfig[] };
 }

@@ -7,3 +7,15 @@ export { markDelivered, pruneDeliveries } from './deliveries.js';
 export { clusterInventory, replaceInventory, type ImageUseInput, type InventoryInput } from './inventory.js';
 export { riskRegister, syncRiskAcceptances, type RiskAcceptanceInput, type RiskRegisterChanges, type RiskRegisterSync } from './risk-acceptances.js';
 export { recordDefaultBranchReport, recordPullRequestReport, type RepositoryRow } from './record-report.js';
+export {
+  applicationStages,
+  clusterPolicies,
+  clusterSettings,
+  replaceApplicationStages,
+  replaceClusterConfig,
+  repositoryStages,
+  type ApplicationStagesInput,
+  type ClusterConfigInput,
+  type ClusterSettings,
+  type StageInput,
+} from './cluster-config.js';

@@ -127,6 +127,7 @@ export async function findClusters(prisma: PrismaClient, repoIds: readonly bigin
     where: { name, repository: repoWhere(repoIds, repo) },
     include: {
       repository: { select: { owner: true, name: true, defaultBranch: true } },
+      enabledPolicies: { orderBy: [{ template: 'asc' }, { constraint: 'asc' }] },
       _count: { select: { images: true, riskAcceptances: { where: { removedAt: null } } } },
     },
     orderBy: { repositoryId: 'asc' },
@@ -154,6 +155,30 @@ export async function findClusters(prisma: PrismaClient, repoIds: readonly bigin
     });
   }
   return result;
+}
+
+/**
+ * The Application stages of the given repositories' default branches, and the image uses of the
+ * clusters those stages name (clusters of the same repositories only).
+ */
+export async function listApplicationStages(prisma: PrismaClient, repoIds: readonly bigint[], filters: Pick<OverviewFilters, 'repo'> = {}) {
+  const stages = await prisma.applicationStage.findMany({
+    where: { repository: repoWhere(repoIds, filters.repo) },
+    include: { repository: { select: { owner: true, name: true, applicationsSha: true } } },
+    orderBy: [{ repositoryId: 'asc' }, { application: 'asc' }, { position: 'asc' }],
+    take: LIMIT,
+  });
+  const pairs = new Map<string, { repositoryId: bigint; name: string }>();
+  for (const s of stages) pairs.set(`${s.repositoryId}\u0000${s.cluster}`, { repositoryId: s.repositoryId, name: s.cluster });
+  const images = pairs.size
+    ? await prisma.imageUse.findMany({
+        where: { cluster: { repositoryId: { in: [...repoIds] }, OR: [...pairs.values()] } },
+        include: { cluster: { select: { name: true, repositoryId: true } } },
+        orderBy: [{ clusterId: 'asc' }, { namespace: 'asc' }, { workloadName: 'asc' }, { container: 'asc' }],
+        take: LIMIT * 4,
+      })
+    : [];
+  return { stages, images };
 }
 
 /** The repositories among `ids` that Parapet knows, by id. */

@@ -1,7 +1,9 @@
 // The engine's Report as rows: one evaluation per cluster, and for the default branch the image
-// inventory and the risk-acceptance register.
+// inventory, the clusters' configuration and enabled policies, the Application stages and the
+// risk-acceptance register.
 import type { PrismaClient } from '@prisma/client';
 import { checkExitCode, type ClusterReport, type Report } from '../engine/index.js';
+import { applicationStages, clusterSettings, replaceApplicationStages, replaceClusterConfig } from './cluster-config.js';
 import { recordEvaluation } from './evaluations.js';
 import { replaceInventory } from './inventory.js';
 import { upsertInstallation, upsertRepository } from './repositories.js';
@@ -54,7 +56,11 @@ export async function recordPullRequestReport(
   return current;
 }
 
-/** The default branch at `sha`: its evaluation per cluster, its image inventory and its risk register. */
+/**
+ * The default branch at `sha`: its evaluation per cluster, its image inventory, each cluster's
+ * configuration and enabled policies, its Application stages and its risk register. Each part is
+ * written in its own transaction and ordered by `observedAt`, as the inventory is.
+ */
 export async function recordDefaultBranchReport(
   prisma: PrismaClient,
   input: { repository: RepositoryRow; sha: string; report: Report; observedAt: Date; startedAt: Date },
@@ -86,6 +92,26 @@ export async function recordDefaultBranchReport(
         container: use.container,
         image: use.image,
       })),
+    });
+    const config = report.config?.clusters.find((c) => c.name === cluster.name);
+    if (config) {
+      await replaceClusterConfig(prisma, {
+        repositoryId: input.repository.id,
+        cluster: cluster.name,
+        file: cluster.config,
+        commitSha: input.sha,
+        observedAt: input.observedAt,
+        settings: clusterSettings(config),
+        policies: cluster.policies ?? [],
+      });
+    }
+  }
+  if (report.config) {
+    await replaceApplicationStages(prisma, {
+      repositoryId: input.repository.id,
+      commitSha: input.sha,
+      observedAt: input.observedAt,
+      stages: applicationStages(report.config.applications),
     });
   }
   await syncRiskAcceptances(prisma, { repositoryId: input.repository.id, commitSha: input.sha, seenAt: input.observedAt, acceptances: acceptances(report) });

@@ -11,10 +11,10 @@ import { GitHubError } from '../errors.js';
 import { knownRepositories } from '../store/overview.js';
 import { apiRoute } from './api/routes.js';
 import { authorizeUrl, currentUser, exchangeCode, RepositoryAccess } from './github-user.js';
-import { clusterView, evaluationsView, filterChoices, imagesView, risksView } from './overview-data.js';
+import { clusterView, evaluationsView, filterChoices, imagesView, risksView, stagesView } from './overview-data.js';
 import { parseCookies, randomToken, safeEqual, serializeCookie, SessionStore, sign, unsign, type Session } from './session.js';
 import { messagePage, signInPage, STYLE } from './views/layout.js';
-import { clusterPage, evaluationsPage, imagesPage, risksPage, type PageContext } from './views/pages.js';
+import { clusterPage, evaluationsPage, imagesPage, risksPage, stagesPage, type PageContext } from './views/pages.js';
 import type { GitHubEndpoints, WebConfig } from './web-config.js';
 import { readFilters, sendHtml, sendJson } from './http.js';
 
@@ -37,8 +37,8 @@ export interface WebApp {
 
 export const SESSION_COOKIE = 'parapet_session';
 const STATE_COOKIE = 'parapet_oauth_state';
-const PAGES = new Set(['/', '/risks', '/evaluations']);
-const API = new Set(['/api/images', '/api/risks', '/api/evaluations', '/api/me']);
+const PAGES = new Set(['/', '/risks', '/evaluations', '/stages']);
+const API = new Set(['/api/images', '/api/risks', '/api/evaluations', '/api/stages', '/api/me']);
 
 /** The user's request: who, and which repositories they may read. */
 export interface Viewer {
@@ -164,6 +164,7 @@ export function createWebApp(options: WebAppOptions): WebApp {
     const ctx: PageContext = { user: { login: v.session.login, csrf: v.session.csrf }, filters, choices, githubUrl: github.webUrl };
     if (url.pathname === '/') return sendHtml(res, 200, imagesPage(ctx, await imagesView(db.prisma, v.repoIds, filters)));
     if (url.pathname === '/risks') return sendHtml(res, 200, risksPage(ctx, await risksView(db.prisma, v.repoIds, filters, url.searchParams.get('removed') === '1')));
+    if (url.pathname === '/stages') return sendHtml(res, 200, stagesPage(ctx, await stagesView(db.prisma, v.repoIds, filters)));
     if (url.pathname === '/evaluations') {
       const pr = url.searchParams.get('pr');
       const rows = await evaluationsView(db.prisma, v.repoIds, { ...filters, ...(pr && /^\d+$/.test(pr) ? { pullRequest: Number(pr) } : {}) });

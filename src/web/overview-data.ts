@@ -1,8 +1,8 @@
 // What the pages and the API show, computed once for both: the store's rows for the repositories
 // the user may read, with version statuses, in plain JSON-able objects.
 import type { PrismaClient } from '@prisma/client';
-import { filterChoices, findClusters, listEvaluations, listImageUses, listRiskAcceptances, type OverviewFilters } from '../store/overview.js';
-import { versionStatuses, type Mutability } from './versions.js';
+import { filterChoices, findClusters, listApplicationStages, listEvaluations, listImageUses, listRiskAcceptances, type OverviewFilters } from '../store/overview.js';
+import { compareTags, versionStatuses, type Mutability } from './versions.js';
 
 export interface ImageRow {
   repo: string;
@@ -146,8 +146,177 @@ export async function clusterView(prisma: PrismaClient, repoIds: readonly bigint
       ? { id: c.latestEvaluation.id.toString(), sha: c.latestEvaluation.sha, conclusion: c.latestEvaluation.conclusion, finishedAt: c.latestEvaluation.finishedAt.toISOString() }
       : null,
     policies: c.policies,
+    settings: {
+      tenant: c.tenant,
+      contactEmail: c.contactEmail,
+      contactSlack: c.contactSlack,
+      description: c.description,
+      production: c.production,
+      securityLevel: c.securityLevel,
+      geographicLocation: c.geographicLocation,
+      costCenter: c.costCenter,
+    },
+    configSha: c.configSha,
+    configAt: c.configAt?.toISOString() ?? null,
+    enabledPolicies: c.enabledPolicies.map((p) => ({ template: p.template, kind: p.kind, constraint: p.constraint, enforcementAction: p.enforcementAction, version: p.version })),
   }));
 }
 export type ClusterRow = Awaited<ReturnType<typeof clusterView>>[number];
+
+/** What one stage runs of one image: its distinct versions (`tag`, `tag@digest` or `@digest`). */
+export interface StageCell {
+  versions: string[];
+  /** The tags among them (for comparison with versions.ts). */
+  tags: (string | null)[];
+  workloads: string[];
+}
+
+/**
+ * A stage running a different version of an image than its previous stage. `behind`: an older
+ * version of the same tag family than the previous stage (not yet promoted); `ahead`: newer;
+ * `different`: not comparable (other family, not a version, a digest, or several versions).
+ */
+export interface StageDrift {
+  previousStage: string;
+  previous: string[];
+  current: string[];
+  direction: 'behind' | 'ahead' | 'different';
+}
+
+export interface StageColumn {
+  name: string;
+  cluster: string;
+  namespace: string | null;
+  previousStage: string | null;
+  resourcesPath: string;
+  /** Why no image can be attributed to the stage, when none can. */
+  unknown: string | null;
+}
+
+export interface StageImageRow {
+  /** registry/repository (the image's repository; versions are compared within it). */
+  image: string;
+  cells: Record<string, StageCell>;
+  /** By stage name: the drift from its previous stage, when there is one. */
+  drift: Record<string, StageDrift>;
+}
+
+export interface ApplicationView {
+  repo: string;
+  application: string;
+  commitSha: string;
+  /** In promotion order: each stage after its previous stage. */
+  stages: StageColumn[];
+  images: StageImageRow[];
+  driftCount: number;
+}
+
+const versionOf = (u: { tag: string | null; digest: string | null }) => (u.tag ?? '') + (u.digest ? `@${u.digest}` : '') || '(no tag)';
+
+/** Stages in promotion order: those without a (known) previous stage first, then each after its previous one. */
+export function promotionOrder<T extends { name: string; previousStage: string | null }>(stages: readonly T[]): T[] {
+  const names = new Set(stages.map((s) => s.name));
+  const ordered: T[] = [];
+  const placed = new Set<string>();
+  const visit = (parent: string | null) => {
+    for (const s of stages) {
+      const prev = s.previousStage && names.has(s.previousStage) && s.previousStage !== s.name ? s.previousStage : null;
+      if (prev === parent && !placed.has(s.name)) {
+        placed.add(s.name);
+        ordered.push(s);
+        visit(s.name);
+      }
+    }
+  };
+  visit(null);
+  for (const s of stages) if (!placed.has(s.name)) ordered.push(s); // a cycle: declaration order
+  return ordered;
+}
+
+function driftOf(previousStage: string, before: StageCell, after: StageCell): StageDrift | null {
+  const same = before.versions.length === after.versions.length && before.versions.every((v) => after.versions.includes(v));
+  if (same) return null;
+  let direction: StageDrift['direction'] = 'different';
+  if (before.versions.length === 1 && after.versions.length === 1 && !before.versions[0]!.includes('@') && !after.versions[0]!.includes('@')) {
+    const c = compareTags(after.tags[0], before.tags[0]);
+    if (c !== null && c < 0) direction = 'behind';
+    else if (c !== null && c > 0) direction = 'ahead';
+  }
+  return { previousStage, previous: before.versions, current: after.versions, direction };
+}
+
+/**
+ * Drift along Application stages: per Application (its stages in promotion order), per image
+ * repository the versions each stage runs, and where a stage runs a different version than its
+ * previous stage. A stage's images are those of its cluster (in the same repository) in its
+ * target namespace.
+ */
+export async function stagesView(prisma: PrismaClient, repoIds: readonly bigint[], filters: OverviewFilters): Promise<ApplicationView[]> {
+  const { stages, images } = await listApplicationStages(prisma, repoIds, filters);
+  const apps = new Map<string, typeof stages>();
+  for (const s of stages) {
+    const key = `${s.repositoryId}\u0000${s.application}`;
+    apps.set(key, [...(apps.get(key) ?? []), s]);
+  }
+  const views: ApplicationView[] = [];
+  for (const rows of apps.values()) {
+    const first = rows[0]!;
+    const repo = `${first.repository.owner}/${first.repository.name}`;
+    if (filters.cluster && !rows.some((r) => r.cluster === filters.cluster)) continue;
+    if (filters.q && ![first.application, ...rows.map((r) => r.stage)].some((t) => t.toLowerCase().includes(filters.q!.toLowerCase()))) continue;
+    const columns: StageColumn[] = promotionOrder(
+      rows.map((r) => ({
+        name: r.stage,
+        cluster: r.cluster,
+        namespace: r.targetNamespace,
+        previousStage: r.previousStage,
+        resourcesPath: r.resourcesPath,
+        unknown: r.targetNamespace === null ? 'no targetNamespace: its images cannot be told from the rest of the cluster' : null,
+      })),
+    );
+    const matrix = new Map<string, StageImageRow>();
+    for (const col of columns) {
+      if (col.namespace === null) continue;
+      const uses = images.filter((u) => u.cluster.repositoryId === first.repositoryId && u.cluster.name === col.cluster && u.namespace === col.namespace);
+      for (const u of uses) {
+        const image = imageName(u);
+        if (filters.image && !image.toLowerCase().includes(filters.image.toLowerCase())) continue;
+        let row = matrix.get(image);
+        if (!row) matrix.set(image, (row = { image, cells: {}, drift: {} }));
+        const cell = (row.cells[col.name] ??= { versions: [], tags: [], workloads: [] });
+        const version = u.malformed ? u.reference : versionOf(u);
+        if (!cell.versions.includes(version)) {
+          cell.versions.push(version);
+          cell.tags.push(u.tag);
+        }
+        const workload = `${u.workloadKind}/${u.workloadName} (${u.container})`;
+        if (!cell.workloads.includes(workload)) cell.workloads.push(workload);
+      }
+    }
+    let driftCount = 0;
+    for (const row of matrix.values()) {
+      for (const col of columns) {
+        const prev = col.previousStage ? columns.find((c) => c.name === col.previousStage) : undefined;
+        const before = prev ? row.cells[prev.name] : undefined;
+        const after = row.cells[col.name];
+        if (!prev || !before || !after) continue;
+        const drift = driftOf(prev.name, before, after);
+        if (drift) {
+          row.drift[col.name] = drift;
+          driftCount++;
+        }
+      }
+    }
+    views.push({
+      repo,
+      application: first.application,
+      commitSha: first.commitSha,
+      stages: columns,
+      images: [...matrix.values()].sort((a, b) => a.image.localeCompare(b.image)),
+      driftCount,
+    });
+  }
+  return views;
+}
 
 export { filterChoices };

@@ -8,7 +8,7 @@ forEachBackend((backend) => {
     const config = await backend.fresh();
     const first = await openDatabase(config);
     try {
-      expect(first.appliedMigrations).toEqual(['20261125000000_init']);
+      expect(first.appliedMigrations).toEqual(['20261125000000_init', '20261201000000_cluster_config_and_stages']);
       expect(first.embedded).toBe(backend.name === 'pglite');
       // The client works, including a catalog query returning `name` columns (prisma/orm#27403).
       const tables = await first.prisma.$queryRaw<{ tablename: string }[]>`
@@ -25,7 +25,7 @@ forEachBackend((backend) => {
       expect(await second.prisma.installation.count()).toBe(1);
       const rows = await second.prisma.$queryRaw<{ migration_name: string; finished_at: Date | null }[]>`
         SELECT migration_name, finished_at FROM _prisma_migrations`;
-      expect(rows).toHaveLength(1);
+      expect(rows).toHaveLength(2);
       expect(rows[0]!.finished_at).not.toBeNull();
     } finally {
       await second.close();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, signIn, startHarness, type Harness } from './harness.js';
-import { XSS } from './seed.js';
+import { DIGEST, XSS } from './seed.js';
 
 let h: Harness;
 let alice: Client;
@@ -142,10 +142,10 @@ describe('authorization', () => {
   });
 
   it('keeps other repositories out of every list', async () => {
-    const text = JSON.stringify([(await alice.json('/api/risks')).body, (await alice.json('/api/evaluations')).body, (await alice.json('/api/images')).body]);
+    const text = JSON.stringify([(await alice.json('/api/risks')).body, (await alice.json('/api/evaluations')).body, (await alice.json('/api/images')).body, (await alice.json('/api/stages')).body]);
     expect(text).not.toContain('secret');
     expect(text).not.toContain('vault');
-    for (const path of ['/', '/risks', '/evaluations']) expect(await (await alice.fetch(path)).text()).not.toMatch(/secret|vault/);
+    for (const path of ['/', '/risks', '/evaluations', '/stages']) expect(await (await alice.fetch(path)).text()).not.toMatch(/secret|vault/);
     expect((await bob.json('/api/me')).body).toEqual({ login: 'bob', repositories: ['acme/gitops', 'acme/secret-ops'] });
   });
 
@@ -212,6 +212,91 @@ describe('risk register and evaluations', () => {
       }),
     ]);
     expect((await alice.fetch('/clusters/prod')).status).toBe(200);
+  });
+
+  it("shows a cluster's configuration and its enabled policies", async () => {
+    const { body } = await alice.json('/api/clusters/prod');
+    expect(body.clusters[0]).toMatchObject({
+      config: '.securitytower/prod.yaml',
+      configSha: 'c0ffee'.padEnd(40, '0'),
+      settings: {
+        tenant: 'acme-platform',
+        contactEmail: 'platform@acme.example',
+        contactSlack: 'https://acme.slack.com/archives/C0PROD',
+        description: `Production ${XSS}`,
+        production: true,
+        securityLevel: 'confidential',
+        geographicLocation: 'Azure - Germany West Central',
+        costCenter: '1000',
+      },
+      enabledPolicies: [
+        { template: 'k8sallowedrepos', kind: 'K8sAllowedRepos', constraint: 'allowed-repos', enforcementAction: 'deny', version: '1.0.2' },
+        { template: 'k8srequiredlabels', kind: 'K8sRequiredLabels', constraint: 'must-have-owner', enforcementAction: 'dryrun', version: null },
+      ],
+    });
+    const page = await (await alice.fetch('/clusters/prod')).text();
+    expect(page).toContain('<dt>Production</dt><dd><span class="badge production">yes</span></dd>');
+    expect(page).toContain('<dt>Security level</dt><dd>confidential</dd>');
+    expect(page).toContain('<dt>Contact</dt><dd>platform@acme.example · <a href="https://acme.slack.com/archives/C0PROD">Slack</a></dd>');
+    expect(page).toContain('<dt>Cost center</dt><dd>1000</dd>');
+    expect(page).toContain('<h3>Enabled policies (2)</h3>');
+    expect(page).toContain('<tr><td>k8sallowedrepos</td><td>K8sAllowedRepos</td><td>allowed-repos</td><td class="action-deny">deny</td><td>1.0.2</td></tr>');
+    expect(page).not.toContain(XSS);
+    // A cluster without a recorded configuration says so.
+    const staging = await (await alice.fetch('/clusters/staging')).text();
+    expect(staging).toContain('No configuration of the default branch recorded yet.');
+    expect(staging).toContain('<dt>Production</dt><dd><span class="empty-value">not declared</span></dd>');
+  });
+});
+
+describe('stages', () => {
+  it('lists each Application in promotion order with the version per stage and drift from the previous stage', async () => {
+    const { status, body } = await alice.json('/api/stages');
+    expect(status).toBe(200);
+    expect(body.applications).toHaveLength(1);
+    const [web] = body.applications;
+    expect(web).toMatchObject({ repo: 'acme/gitops', application: 'web', commitSha: 'c0ffee'.padEnd(40, '0'), driftCount: 2 });
+    expect(web.stages.map((s: any) => [s.name, s.cluster, s.namespace, s.previousStage])).toEqual([
+      ['staging', 'staging', 'shop', null],
+      ['prod', 'prod', 'shop', 'staging'],
+      ['tooling', 'prod', null, 'prod'],
+    ]);
+    expect(web.stages[2].unknown).toMatch(/no targetNamespace/);
+    const rows = Object.fromEntries(web.images.map((r: any) => [r.image, r]));
+    expect(Object.keys(rows)).toEqual(['docker.io/library/nginx', 'docker.io/library/redis', 'ghcr.io/acme/api']);
+    // nginx: prod runs an older version of the same family than staging, its previous stage.
+    expect(rows['docker.io/library/nginx'].cells).toEqual({
+      staging: { versions: ['1.19-alpine'], tags: ['1.19-alpine'], workloads: ['Deployment/web (web)'] },
+      prod: { versions: ['1.18-alpine'], tags: ['1.18-alpine'], workloads: ['Deployment/web (web)'] },
+    });
+    expect(rows['docker.io/library/nginx'].drift).toEqual({ prod: { previousStage: 'staging', previous: ['1.19-alpine'], current: ['1.18-alpine'], direction: 'behind' } });
+    // api: a digest-pinned reference is another version, not comparable by tag.
+    expect(rows['ghcr.io/acme/api'].drift).toEqual({ prod: { previousStage: 'staging', previous: ['v1.3.0'], current: [`v1.2.3@${DIGEST}`], direction: 'different' } });
+    // redis only runs in prod: nothing to compare with.
+    expect(rows['docker.io/library/redis'].drift).toEqual({});
+  });
+
+  it('renders the stages with drift highlighted', async () => {
+    const res = await alice.fetch('/stages');
+    const page = await res.text();
+    expect(res.status).toBe(200);
+    expect(page).toContain('<a href="/stages" aria-current="page">Stages</a>');
+    expect(page).toMatch(/Promotion: staging → prod → tooling · 2 drifting cells/);
+    expect(page).toMatch(/<td class="drift drift-behind" data-stage="prod" data-app="web"><span class="tag"[^>]*>1\.18-alpine<\/span> <span class="badge drift"[^>]*>drift ↓ staging<\/span><\/td>/);
+    expect(page).toMatch(/<td class="drift drift-different" data-stage="prod"/);
+    expect(page).toContain('tooling: no targetNamespace');
+  });
+
+  it('filters, and shows only Applications of readable repositories', async () => {
+    expect((await alice.json('/api/stages?image=nginx')).body.applications[0].images.map((r: any) => r.image)).toEqual(['docker.io/library/nginx']);
+    expect((await alice.json('/api/stages?cluster=vault-prod')).body.applications).toEqual([]);
+    expect((await alice.json('/api/stages?repo=acme/secret-ops')).status).toBe(404);
+    expect(await (await alice.fetch('/stages')).text()).not.toMatch(/secret|vault/);
+    const bobs = (await bob.json('/api/stages')).body.applications.map((a: any) => [a.repo, a.application, a.stages.length, a.images.map((r: any) => r.image)]);
+    expect(bobs).toEqual([
+      ['acme/gitops', 'web', 3, ['docker.io/library/nginx', 'docker.io/library/redis', 'ghcr.io/acme/api']],
+      ['acme/secret-ops', 'vault', 1, ['docker.io/library/nginx']],
+    ]);
   });
 });
 

@@ -1,8 +1,11 @@
 // Seeded data for the overview's tests, written through the store's own write functions.
 // acme/gitops (id 1): clusters prod and staging. acme/secret-ops (id 2): cluster vault-prod.
+// acme/gitops declares Application web (stages staging -> prod, namespace shop) and prod's config and
+// policies; acme/secret-ops declares Application vault (stage vault-prod).
 // alice can read repositories 1, 3 and 5 (3 and 5 are unknown to Parapet; two pages of /user/repos); bob can read 1 and 2.
 import type { Violation } from '../../src/engine/index.js';
 import type { Database } from '../../src/store/database.js';
+import { replaceApplicationStages, replaceClusterConfig } from '../../src/store/cluster-config.js';
 import { recordEvaluation } from '../../src/store/evaluations.js';
 import { replaceInventory, type ImageUseInput } from '../../src/store/inventory.js';
 import { upsertInstallation, upsertRepository } from '../../src/store/repositories.js';
@@ -70,6 +73,44 @@ export async function seedOverview(db: Database): Promise<void> {
     observedAt: at,
     images: [use('vault', 'vault', 'vault', 'nginx:1.25-alpine')],
   });
+
+  await replaceClusterConfig(p, {
+    repositoryId: GITOPS,
+    cluster: 'prod',
+    file: '.securitytower/prod.yaml',
+    commitSha: 'c0ffee'.padEnd(40, '0'),
+    observedAt: at,
+    settings: {
+      tenant: 'acme-platform',
+      contactEmail: 'platform@acme.example',
+      contactSlack: 'https://acme.slack.com/archives/C0PROD',
+      description: `Production ${XSS}`,
+      production: true,
+      securityLevel: 'confidential',
+      geographicLocation: 'Azure - Germany West Central',
+      costCenter: '1000',
+    },
+    policies: [
+      { template: 'k8sallowedrepos', kind: 'K8sAllowedRepos', constraint: 'allowed-repos', enforcementAction: 'deny', version: '1.0.2' },
+      { template: 'k8srequiredlabels', kind: 'K8sRequiredLabels', constraint: 'must-have-owner', enforcementAction: 'dryrun' },
+    ],
+  });
+  const stage = (application: string, name: string, cluster: string, namespace: string | null, previousStage: string | null) => ({
+    application,
+    stage: name,
+    cluster,
+    resourcesPath: `apps/${application}/${name}`,
+    targetNamespace: namespace,
+    previousStage,
+  });
+  await replaceApplicationStages(p, {
+    repositoryId: GITOPS,
+    commitSha: 'c0ffee'.padEnd(40, '0'),
+    observedAt: at,
+    // Declared out of promotion order on purpose; `tooling` has no targetNamespace.
+    stages: [stage('web', 'prod', 'prod', 'shop', 'staging'), stage('web', 'staging', 'staging', 'shop', null), stage('web', 'tooling', 'prod', null, 'prod')],
+  });
+  await replaceApplicationStages(p, { repositoryId: SECRET, commitSha: 'beef'.padEnd(40, '0'), observedAt: at, stages: [stage('vault', 'vault-prod', 'vault-prod', 'vault', null)] });
 
   await syncRiskAcceptances(p, {
     repositoryId: GITOPS,

@@ -4,7 +4,7 @@ import type { ServerResponse } from 'node:http';
 import type { PrismaClient } from '@prisma/client';
 import { decodePath, type Viewer } from '../app.js';
 import { readFilters, sendJson } from '../http.js';
-import { clusterView, evaluationsView, imagesView, risksView } from '../overview-data.js';
+import { clusterView, evaluationsView, imagesView, risksView, stagesView } from '../overview-data.js';
 
 export async function apiRoute(prisma: PrismaClient, res: ServerResponse, url: URL, v: Viewer): Promise<void> {
   const filters = readFilters(url.searchParams);
@@ -19,6 +19,8 @@ export async function apiRoute(prisma: PrismaClient, res: ServerResponse, url: U
     }
     case '/api/risks':
       return sendJson(res, 200, { risks: await risksView(prisma, v.repoIds, filters, url.searchParams.get('removed') === '1') });
+    case '/api/stages':
+      return sendJson(res, 200, { applications: await stagesView(prisma, v.repoIds, filters) });
     case '/api/evaluations': {
       const pr = url.searchParams.get('pr');
       if (pr !== null && !/^\d+$/.test(pr)) return sendJson(res, 400, { error: 'pr must be a number' });

@@ -26,6 +26,7 @@ const NAV = [
   ['/', 'Images'],
   ['/risks', 'Risk register'],
   ['/evaluations', 'Evaluations'],
+  ['/stages', 'Stages'],
 ] as const;
 
 export function layout(options: { title: string; path: string; user: PageUser | null; body: SafeHtml }): SafeHtml {
@@ -113,6 +114,13 @@ td.image{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;white-space:now
 .tag.malformed{background:#fff8c5;color:#7d4e00}
 .badge{display:inline-block;padding:0 .4rem;border-radius:1rem;font-size:.8rem;background:#eaeef2}
 .badge.drift{background:#fff8c5;color:#7d4e00}
+.badge.production{background:#ffebe9;color:#82071e;font-weight:600}
+td.drift{background:#fff8c5}
+td.drift-behind .tag{background:#ffebe9;color:#82071e;font-weight:600}
+td.none{color:#8c959f}
+.empty-value{color:#8c959f}
+h2 small{font-weight:normal;color:#57606a}
+h3{font-size:1rem;margin:1rem 0 .4rem}
 .conclusion-success{color:#1a7f37;font-weight:600}
 .conclusion-failure{color:#cf222e;font-weight:600}
 .legend{color:#57606a;margin:.5rem 0}

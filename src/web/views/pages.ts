@@ -1,5 +1,5 @@
 // The overview's pages: functions from view data to HTML.
-import type { ClusterRow, EvaluationRow, ImageRow, ImagesView, RiskRow } from '../overview-data.js';
+import type { ApplicationView, ClusterRow, EvaluationRow, ImageRow, ImagesView, RiskRow, StageDrift } from '../overview-data.js';
 import { MUTABILITY_TEXT } from '../versions.js';
 import { html, safeUrl, type SafeHtml } from './html.js';
 import { filterForm, layout, type FilterChoices, type Filters, type PageUser } from './layout.js';
@@ -90,17 +90,82 @@ export function evaluationsPage(ctx: PageContext, rows: EvaluationRow[]): SafeHt
   });
 }
 
+const notDeclared = html`<span class="empty-value">not declared</span>`;
+const orNot = (value: string | null) => (value === null || value === '' ? notDeclared : value);
+
+function enabledPolicies(c: ClusterRow): SafeHtml {
+  if (c.configSha === null) return html`<p class="empty">No configuration of the default branch recorded yet.</p>`;
+  const head = html`<tr><th>Template</th><th>Kind</th><th>Constraint</th><th>Enforcement</th><th>Version</th></tr>`;
+  const rows = c.enabledPolicies.map(
+    (p) => html`<tr><td>${p.template}</td><td>${p.kind}</td><td>${p.constraint}</td><td class="${`action-${p.enforcementAction}`}">${p.enforcementAction}</td><td>${p.version ?? ''}</td></tr>`,
+  );
+  return table(head, rows, 'No constraints loaded.');
+}
+
 export function clusterPage(ctx: PageContext, name: string, clusters: ClusterRow[]): SafeHtml {
   const sections = clusters.map(
     (c) => html`<h2>${c.repo}</h2>
-<dl>
-<dt>Declared in</dt><dd>${c.config ?? 'unknown'}</dd>
+<dl class="cluster-config">
+<dt>Declared in</dt><dd>${c.config ?? 'unknown'}${c.configSha ? html` at <a href="${commitUrl(ctx, c.repo, c.configSha)}">${short(c.configSha)}</a>` : ''}</dd>
+<dt>Production</dt><dd>${c.settings.production === null ? notDeclared : html`<span class="${c.settings.production ? 'badge production' : 'badge'}">${c.settings.production ? 'yes' : 'no'}</span>`}</dd>
+<dt>Security level</dt><dd>${orNot(c.settings.securityLevel)}</dd>
+<dt>Tenant</dt><dd>${orNot(c.settings.tenant)}</dd>
+<dt>Contact</dt><dd>${c.settings.contactEmail || c.settings.contactSlack
+      ? html`${c.settings.contactEmail ?? ''}${c.settings.contactEmail && c.settings.contactSlack ? ' · ' : ''}${c.settings.contactSlack
+          ? safeUrl(c.settings.contactSlack) === '#' ? c.settings.contactSlack : html`<a href="${c.settings.contactSlack}">Slack</a>`
+          : ''}`
+      : notDeclared}</dd>
+<dt>Description</dt><dd>${orNot(c.settings.description)}</dd>
+<dt>Geographic location</dt><dd>${orNot(c.settings.geographicLocation)}</dd>
+<dt>Cost center</dt><dd>${orNot(c.settings.costCenter)}</dd>
 <dt>Inventory</dt><dd>${c.images} containers at ${c.inventorySha ? html`<a href="${commitUrl(ctx, c.repo, c.inventorySha)}">${short(c.inventorySha)}</a>` : 'no commit recorded'} of ${c.defaultBranch} · <a href="/?cluster=${encodeURIComponent(c.name)}&amp;repo=${encodeURIComponent(c.repo)}">images</a></dd>
 <dt>Risk acceptances</dt><dd><a href="/risks?cluster=${encodeURIComponent(c.name)}&amp;repo=${encodeURIComponent(c.repo)}">${c.riskAcceptances}</a></dd>
 <dt>Latest evaluation</dt><dd>${c.latestEvaluation ? html`<span class="${`conclusion-${c.latestEvaluation.conclusion}`}">${c.latestEvaluation.conclusion}</span> at <a href="${commitUrl(ctx, c.repo, c.latestEvaluation.sha)}">${short(c.latestEvaluation.sha)}</a>` : 'none of the default branch'}</dd>
 <dt>Policies with violations</dt><dd>${c.policies.violated.length ? c.policies.violated.map((p) => html`<span class="badge">${p.policy} (${p.enforcementAction}) ×${p.count}</span> `) : 'none'}</dd>
 <dt>Policies with accepted risks</dt><dd>${c.policies.accepted.length ? c.policies.accepted.map((p) => html`<span class="badge">${p.policy} ×${p.count}</span> `) : 'none'}</dd>
-</dl>`,
+</dl>
+<h3>Enabled policies (${c.enabledPolicies.length})</h3>
+${enabledPolicies(c)}`,
   );
   return layout({ title: `Cluster ${name}`, path: '', user: ctx.user, body: html`${sections}` });
+}
+
+const DRIFT_TEXT: Record<StageDrift['direction'], string> = {
+  behind: 'older than the previous stage (not yet promoted)',
+  ahead: 'newer than the previous stage',
+  different: 'a different version than the previous stage',
+};
+
+function stageCell(app: ApplicationView, row: ApplicationView['images'][number], stage: ApplicationView['stages'][number]): SafeHtml {
+  const cell = row.cells[stage.name];
+  if (!cell) return html`<td class="none">—</td>`;
+  const drift = row.drift[stage.name];
+  const title = [...cell.workloads, drift ? `drift: ${DRIFT_TEXT[drift.direction]} ${drift.previousStage} (${drift.previous.join(', ')})` : ''].filter(Boolean).join('\n');
+  return html`<td${drift ? html` class="${`drift drift-${drift.direction}`}"` : ''} data-stage="${stage.name}" data-app="${app.application}">${cell.versions.map(
+    (v) => html`<span class="tag" title="${title}">${v}</span>`,
+  )}${drift ? html` <span class="badge drift" title="${title}">drift ${drift.direction === 'behind' ? '↓' : drift.direction === 'ahead' ? '↑' : '≠'} ${drift.previousStage}</span>` : ''}</td>`;
+}
+
+export function stagesPage(ctx: PageContext, apps: ApplicationView[]): SafeHtml {
+  const sections = apps.map((app) => {
+    const head = html`<tr><th>Image</th>${app.stages.map(
+      (s) => html`<th>${s.name}<small><a href="${clusterHref(app.repo, s.cluster)}">${s.cluster}</a> / ${s.namespace ?? '?'}${s.previousStage ? ` · after ${s.previousStage}` : ''}</small></th>`,
+    )}</tr>`;
+    const rows = app.images.map(
+      (row) => html`<tr><td class="image">${row.image}${Object.keys(row.drift).length ? html` <span class="badge drift">drift</span>` : ''}</td>${app.stages.map((s) => stageCell(app, row, s))}</tr>`,
+    );
+    const unknown = app.stages.filter((s) => s.unknown);
+    return html`<h2>${app.application} <small>${app.repo} at <a href="${commitUrl(ctx, app.repo, app.commitSha)}">${short(app.commitSha)}</a></small></h2>
+<p class="legend">Promotion: ${app.stages.map((s, i) => html`${i > 0 ? ' → ' : ''}${s.name}`)} · ${app.driftCount} drifting ${app.driftCount === 1 ? 'cell' : 'cells'}</p>
+${unknown.map((s) => html`<p class="legend">${s.name}: ${s.unknown}</p>`)}
+${table(head, rows, 'No images in these stages.')}`;
+  });
+  return layout({
+    title: 'Stages',
+    path: '/stages',
+    user: ctx.user,
+    body: html`${filterForm('/stages', ctx.filters, ctx.choices, ['repo', 'cluster', 'image'])}
+<p class="legend">Each Application's stages in promotion order (<code>previousStage</code>). A stage <span class="badge drift">drift</span>s when it runs a different version of an image than its previous stage: ↓ older (same tag family), ↑ newer, ≠ not comparable.</p>
+${sections.length ? sections : html`<p class="empty">No Application stages recorded.</p>`}`,
+  });
 }
