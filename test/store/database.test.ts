@@ -8,7 +8,7 @@ forEachBackend((backend) => {
     const config = await backend.fresh();
     const first = await openDatabase(config);
     try {
-      expect(first.appliedMigrations).toEqual(['20261125000000_init', '20261201000000_cluster_config_and_stages']);
+      expect(first.appliedMigrations).toEqual(['20261125000000_init', '20261125100000_cluster_config_and_stages']);
       expect(first.embedded).toBe(backend.name === 'pglite');
       // The client works, including a catalog query returning `name` columns (prisma/orm#27403).
       const tables = await first.prisma.$queryRaw<{ tablename: string }[]>`
