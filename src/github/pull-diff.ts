@@ -1,28 +1,48 @@
-// What a pull request changes, read in bulk: the pull request files endpoint (100 files a page;
-// GitHub lists at most 3,000), each file's unified-diff `patch` turned into the head-side lines its
-// hunks cover. Those are the only lines GitHub accepts review comments on.
-import type { GitHubClient, RepoRef } from './github-client.js';
+// What a pull request changes, computed locally at no API call: GitHub's pull request diff is the
+// three-dot diff merge base...head with three lines of context per hunk, and both trees are already
+// in memory (the tarballs). Each changed or added file is diffed (Myers, the `diff` package) and its
+// hunks turned into the head-side lines they cover: the only lines GitHub accepts review comments
+// on. Conservative: a line counts only when it is inside one of our hunks, which match GitHub's for
+// ordinary changes; a comment GitHub still refuses fails the review (logged), never the verdict.
+import { structuredPatch } from 'diff';
+import type { RepoSource } from '../engine/index.js';
 
 /** Path at the head → head-side line numbers inside the diff's hunks (added and context lines). */
 export type DiffLines = Map<string, Set<number>>;
 
-export async function readDiffLines(octokit: GitHubClient, repo: RepoRef, pullNumber: number): Promise<DiffLines> {
-  const files = await octokit.paginate('GET /repos/{owner}/{repo}/pulls/{pull_number}/files', { ...repo, pull_number: pullNumber, per_page: 100 });
-  return new Map(files.filter((f) => f.status !== 'removed').map((f) => [f.filename, hunkLines(f.patch)]));
+/** Lines of context around each change, as GitHub's pull request diff has them. */
+const CONTEXT = 3;
+
+/** The diff's lines from the merge base's tree to the head's; deleted files have none, nor do unchanged or binary ones. */
+export async function localDiffLines(mergeBase: RepoSource, head: RepoSource): Promise<DiffLines> {
+  const paths = (await head.listFiles()).map((f) => f.path);
+  const [before, after] = await Promise.all([mergeBase.readFiles(paths), head.readFiles(paths)]);
+  const diff: DiffLines = new Map();
+  for (const path of paths) {
+    const oldText = before.get(path) ?? '';
+    const newText = after.get(path);
+    if (newText === undefined || (before.has(path) && oldText === newText)) continue;
+    // GitHub shows no patch for a binary file: no line of it takes a comment.
+    if (isBinary(oldText) || isBinary(newText)) {
+      diff.set(path, new Set());
+      continue;
+    }
+    diff.set(path, changedLines(oldText, newText));
+  }
+  return diff;
 }
 
-/** The head-side lines of a unified diff's hunks; none for a file without a patch (binary, too large). */
-export function hunkLines(patch: string | undefined): Set<number> {
+/** Pure: the head-side lines of the hunks (with three lines of context) of the diff from `oldText` to `newText`. */
+export function changedLines(oldText: string, newText: string): Set<number> {
   const lines = new Set<number>();
-  if (!patch) return lines;
-  let line = 0;
-  let inHunk = false;
-  for (const text of patch.split('\n')) {
-    const hunk = /^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@/.exec(text);
-    if (hunk) {
-      line = Number(hunk[1]);
-      inHunk = true;
-    } else if (inHunk && !text.startsWith('-') && !text.startsWith('\\')) lines.add(line++);
+  for (const hunk of structuredPatch('a', 'b', oldText, newText, undefined, undefined, { context: CONTEXT }).hunks) {
+    let line = hunk.newStart;
+    for (const text of hunk.lines) if (!text.startsWith('-') && !text.startsWith('\\')) lines.add(line++);
   }
   return lines;
+}
+
+/** Git's heuristic: a NUL byte in the first 8,000 makes a file binary. */
+function isBinary(text: string): boolean {
+  return text.slice(0, 8000).includes('\0');
 }

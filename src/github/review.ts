@@ -120,8 +120,8 @@ export function planReview(findings: ReviewFinding[], diff: DiffLines, existing:
 
 /**
  * Reads the review comments, posts the review, answers fixed threads. API calls: one per 100
- * review comments (at least one), the diff's pages (one per 100 files, only when there is
- * something new to comment), one review when there is, and at most MAX_FIXED_REPLIES replies.
+ * review comments (at least one), one review when there is something new to comment, and at
+ * most MAX_FIXED_REPLIES replies; `readDiff` (only called when there is) costs none.
  */
 export async function syncReview(
   octokit: GitHubClient,

@@ -268,7 +268,6 @@ describe('a pull request over five pushes', () => {
       'GET /pulls/{n}',
       'PATCH /check-runs/{n}',
       'GET /pulls/{n}/comments',
-      'GET /pulls/{n}/files',
       'POST /pulls/{n}/reviews',
     ]);
   });

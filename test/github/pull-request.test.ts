@@ -151,12 +151,12 @@ describe('a pull request on a repository with a cluster', () => {
     const large = readCalls();
 
     // Unfinished runs on the head + compare + the base tarball + the head tarball (the base is the
-    // merge base: read once) + the pull request's head (stale?) + the review comments + the diff (one
-    // page: up to 100 files).
-    const reads = ['GET commits', 'GET compare', 'GET tarball', 'GET tarball', 'GET pulls', 'GET pulls', 'GET pulls'];
+    // merge base: read once) + the pull request's head (stale?) + the review comments. The diff is
+    // computed locally from the two tarballs: no call for the changed files, however many.
+    const reads = ['GET commits', 'GET compare', 'GET tarball', 'GET tarball', 'GET pulls', 'GET pulls'];
     expect(small.reads).toEqual(reads);
-    // 120 changed files are two pages of the diff: one call per 100 files.
-    expect(large.reads).toEqual([...reads, 'GET pulls']);
+    expect(large.reads).toEqual(reads);
+    expect(fake.requests.filter((r) => r.path.includes('/files'))).toEqual([]);
     // Per cluster one create and one update per 50 annotations (at least one); one review.
     expect(small.writes).toBe(1 + 1 + 1);
     expect(large.writes).toBe(1 + 3 + 1);

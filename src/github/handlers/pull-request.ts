@@ -2,8 +2,8 @@
 // which violations the pull request introduces. One check run per cluster on the head commit, and
 // one review with inline comments on the diff's lines (review.ts).
 //
-// API calls per run, exactly (C = clusters, A_c = annotations of cluster c, F = changed files,
-// K = review comments already on the pull request):
+// API calls per run, exactly (C = clusters, A_c = annotations of cluster c, K = review comments
+// already on the pull request):
 //   1                     list this App's unfinished check runs on the head (restart recovery)
 //   1                     compare (the merge base)
 //   2 or 3                one tarball per distinct commit (base, merge base, head)
@@ -11,11 +11,12 @@
 //   1                     re-read the pull request's head (stale SHA)
 //   Σ max(1, ⌈A_c/50⌉)    complete each run, 50 annotations per update
 //   ⌈max(K,1)/100⌉        list the review comments
-//   ⌈max(F,1)/100⌉        list the changed files, only when a finding is new to the review
 //   0 or 1                the review
 //   ≤ 10                  "Fixed in" replies (MAX_FIXED_REPLIES; more wait for the next push)
-// so 8 + 10 + 2C plus one per 50 annotations, plus one per further 100 files or comments; never
-// one call per manifest. A head that moved on gets its runs ended `neutral` and no review.
+// so 8 + 10 + 2C plus one per 50 annotations, plus one per further 100 comments; never one call
+// per manifest, nor per changed file: the diff the review comments must fall in (GitHub refuses
+// others) is computed locally from the merge base's and the head's trees (pull-diff.ts), the
+// three-dot diff GitHub shows. A head that moved on gets its runs ended `neutral` and no review.
 //
 // A pull request that changes policies (policy-impact.ts) costs no further call: the head's
 // manifests are evaluated once more, with the head's policies, from the tarball already read, and
@@ -27,7 +28,7 @@ import { CheckRun, checkRunName, clusterCheckOutput, conclusionOf, interruptedOu
 import type { EngineRuntime } from '../engine-runtime.js';
 import type { GitHubClient, RepoRef } from '../github-client.js';
 import { affectedClusters, changedPolicyFiles, compareClusterPolicies, declaredClusters, type PolicyImpact } from '../policy-impact.js';
-import { readDiffLines } from '../pull-diff.js';
+import { localDiffLines } from '../pull-diff.js';
 import type { Recorder, RepositoryInfo } from '../recorder.js';
 import { reviewFindings, syncReview } from '../review.js';
 import { TarballCache, type TarballSource } from '../tarball-source.js';
@@ -139,7 +140,7 @@ export async function checkPullRequest(deps: PullRequestDeps, octokit: GitHubCli
 
     // The verdict is on the check runs by now; a review GitHub refuses is logged, not a verdict.
     try {
-      const plan = await syncReview(octokit, repo, pr.number, headSha, reviewFindings(report), () => readDiffLines(octokit, repo, pr.number));
+      const plan = await syncReview(octokit, repo, pr.number, headSha, reviewFindings(report), () => localDiffLines(base, head));
       log.info({ pr: pr.number, comments: plan.comments.length, checkRunOnly: plan.checkRunOnly, fixed: plan.fixed.length }, 'review synchronised');
     } catch (error) {
       log.error({ err: error, pr: pr.number, headSha }, 'could not post the review');
