@@ -15,7 +15,7 @@ import { readConfig } from '../../src/config.js';
 import { startAppServer, type AppServer } from '../../src/github/server.js';
 import { engine, testCacheDir } from '../helpers/engine.js';
 import { deliverWebhook, FakeGitHub, type FakeAnnotation, type FakeReviewComment } from '../helpers/fake-github.js';
-import { appEnvironment, fixtureFiles, pullRequestPayload, sha, WEBHOOK_SECRET } from '../helpers/fake-github-app.js';
+import { appEnvironment, DEBUG_DEPLOYMENT, fixtureFiles, pullRequestPayload, sha, WEBHOOK_SECRET } from '../helpers/fake-github-app.js';
 
 const REPO = 'example-org/shop-prod';
 const PR = 77;
@@ -28,30 +28,7 @@ const BROKEN = 'cluster/namespaces/shop/broken.yaml';
 const PROBE = 'cluster/namespaces/shop/probe.yaml';
 const CONSTRAINT = 'cluster/global/policies/constraints/preventprivileged-constraint.yaml';
 
-const debugDeployment = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: debug-shell
-  namespace: shop
-  labels:
-    owner: team-shop
-    cost-center: "4711"
-spec:
-  selector:
-    matchLabels:
-      app: debug-shell
-  template:
-    metadata:
-      labels:
-        app: debug-shell
-    spec:
-      containers:
-        - name: shell
-          image: busybox:1.36.1
-          securityContext:
-            privileged: true
-`;
-const acceptedDebugDeployment = debugDeployment.replace(
+const acceptedDebugDeployment = DEBUG_DEPLOYMENT.replace(
   '  labels:\n    owner',
   '  annotations:\n    securitytower.io/policy.exclusion.preventprivileged: Debugging the payment outage INC-42.\n  labels:\n    owner',
 );
@@ -158,7 +135,7 @@ describe('a pull request over five pushes', () => {
   const heads: string[] = [];
 
   it('push 1: two privileged containers and an unpinned image: failure, three annotations, two review comments', async () => {
-    const { head } = await push({ [DEBUG]: debugDeployment, [WORKER]: workerPod });
+    const { head } = await push({ [DEBUG]: DEBUG_DEPLOYMENT, [WORKER]: workerPod });
     heads.push(head);
 
     expect(runsOf(head)).toEqual([{ name: 'parapet / shop-prod', status: 'completed', conclusion: 'failure', title: '2 new violations that block merging' }]);
@@ -178,7 +155,7 @@ describe('a pull request over five pushes', () => {
   });
 
   it('push 2: the Pod is no longer privileged: still failure on the Deployment, its thread says "Fixed in", nothing reposted', async () => {
-    const { head } = await push({ [DEBUG]: debugDeployment, [WORKER]: unprivilegedWorkerPod });
+    const { head } = await push({ [DEBUG]: DEBUG_DEPLOYMENT, [WORKER]: unprivilegedWorkerPod });
     heads.push(head);
 
     expect(runsOf(head)).toEqual([{ name: 'parapet / shop-prod', status: 'completed', conclusion: 'failure', title: '1 new violation that blocks merging' }]);

@@ -9,6 +9,7 @@ import { readConfig } from '../../src/config.js';
 import Bottleneck from 'bottleneck';
 import { startAppServer, type AppServer, type OctokitOverrides } from '../../src/github/server.js';
 import { engine, fixturesDir, testCacheDir } from '../helpers/engine.js';
+import { DEBUG_DEPLOYMENT } from '../helpers/fake-github-app.js';
 import { deliverWebhook, FAKE_APP_ID, FakeGitHub, type FakeCheckRun } from '../helpers/fake-github.js';
 
 const SECRET = 'a-webhook-secret';
@@ -22,29 +23,6 @@ const { privateKey: PRIVATE_KEY } = generateKeyPairSync('rsa', {
 
 const shop = fixtureFiles('shop-cluster');
 
-const DEBUG_DEPLOYMENT = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: debug-shell
-  namespace: shop
-  labels:
-    owner: team-shop
-    cost-center: "4711"
-spec:
-  selector:
-    matchLabels:
-      app: debug-shell
-  template:
-    metadata:
-      labels:
-        app: debug-shell
-    spec:
-      containers:
-        - name: shell
-          image: busybox:1.36.1
-          securityContext:
-            privileged: true
-`;
 
 let fake: FakeGitHub;
 let app: AppServer;

@@ -69,3 +69,28 @@ export function fixtureFiles(name: string): Record<string, string> {
 export function sha(seed: string): string {
   return createHash('sha1').update(seed).digest('hex');
 }
+
+/** A Deployment with a privileged container, the pull request tests' usual addition (line 22: `privileged: true`). */
+export const DEBUG_DEPLOYMENT = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: debug-shell
+  namespace: shop
+  labels:
+    owner: team-shop
+    cost-center: "4711"
+spec:
+  selector:
+    matchLabels:
+      app: debug-shell
+  template:
+    metadata:
+      labels:
+        app: debug-shell
+    spec:
+      containers:
+        - name: shell
+          image: busybox:1.36.1
+          securityContext:
+            privileged: true
+`;
