@@ -3,11 +3,12 @@
 // signed `pull_request.opened` delivery of a pull request that touches `touched` of the `size`
 // manifests of a generated repository (one object per manifest). Measures the API calls by
 // endpoint, the time from the delivery to the completed check runs, and the annotations sent.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import { deliverWebhook, FakeGitHub } from '../test/helpers/fake-github.js';
 import { appEnvironment, pullRequestPayload, sha, WEBHOOK_SECRET } from '../test/helpers/fake-github-app.js';
+import { readTree } from '../test/helpers/read-tree.js';
 import { generateRepo } from './generate-repo.js';
 
 type ServerModule = typeof import('../src/github/server.js');
@@ -126,15 +127,3 @@ function touch(tree: Record<string, string>, count: number): Record<string, stri
   return changed;
 }
 
-function readTree(root: string): Record<string, string> {
-  const files: Record<string, string> = {};
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir)) {
-      const path = join(dir, entry);
-      if (statSync(path).isDirectory()) walk(path);
-      else files[relative(root, path).split(sep).join('/')] = readFileSync(path, 'utf8');
-    }
-  };
-  walk(root);
-  return files;
-}

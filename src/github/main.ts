@@ -7,10 +7,10 @@ import { parseEnv } from 'node:util';
 import { run } from 'probot';
 import { readConfig, type Config } from '../config.js';
 import { ConfigError } from '../errors.js';
-import { closeDatabase, DatabaseError, markDelivered, openDatabase, readDatabaseConfig, recordDefaultBranchReport, recordPullRequestReport, type Database } from '../store/index.js';
+import { closeDatabase, DatabaseError, openDatabase, readDatabaseConfig, type Database } from '../store/index.js';
 import { createWebApp } from '../web/app.js';
 import { readWebConfig } from '../web/web-config.js';
-import type { Recorder } from './recorder.js';
+import { databaseRecorder } from './database-recorder.js';
 import { startAppServer, type Handler } from './server.js';
 
 async function main(): Promise<void> {
@@ -77,16 +77,6 @@ function overviewPages(db: Database): Handler | undefined {
   }
 }
 
-/** The App's Recorder port, backed by the database. */
-function databaseRecorder(db: Database): Recorder {
-  return {
-    firstDelivery: (id, event) => markDelivered(db.prisma, id, event),
-    pullRequestEvaluated: async (evaluation) => {
-      await recordPullRequestReport(db.prisma, evaluation);
-    },
-    defaultBranchEvaluated: (evaluation) => recordDefaultBranchReport(db.prisma, evaluation),
-  };
-}
 
 /** Variables from ./.env (where the setup flow writes the credentials); the environment wins. */
 function loadDotEnv(): void {

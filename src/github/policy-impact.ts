@@ -7,7 +7,7 @@
 // Cost: nothing when no policy file changed (the comparison reads the trees already downloaded);
 // otherwise one more evaluation of the affected clusters, and no extra API call.
 import { parseAllDocuments } from 'yaml';
-import { fingerprint, isSecurityTowerConfigFile, type ClusterReport, type InputError, type Report, type RepoSource, type Violation } from '../engine/index.js';
+import { fingerprint, isSecurityTowerConfigFile, isUnder, normalizeRepoPath, type ClusterReport, type InputError, type Report, type RepoSource, type Violation } from '../engine/index.js';
 
 /** A cluster as `.securitytower/*.yaml` declares it, read cheaply (the engine stays the authority). */
 export interface DeclaredCluster {
@@ -45,7 +45,7 @@ export async function declaredClusters(source: RepoSource): Promise<DeclaredClus
       if (!isRecord(value) || value.kind !== 'Cluster' || !isRecord(value.metadata) || typeof value.metadata.name !== 'string') continue;
       const name = value.metadata.name;
       const path = isRecord(value.spec) && isRecord(value.spec.policies) ? value.spec.policies.path : undefined;
-      if (!clusters.has(name)) clusters.set(name, { name, ...(typeof path === 'string' && path.trim() !== '' ? { policiesPath: normalizePath(path) } : {}) });
+      if (!clusters.has(name)) clusters.set(name, { name, ...(typeof path === 'string' && path.trim() !== '' ? { policiesPath: normalizeRepoPath(path) } : {}) });
     }
   }
   return [...clusters.values()].sort((a, b) => compareText(a.name, b.name));
@@ -101,18 +101,6 @@ function errorKey(e: InputError): string {
   return JSON.stringify([e.location.file, e.location.line, e.code, e.message]);
 }
 
-function normalizePath(path: string): string {
-  return path
-    .trim()
-    .replace(/\\/g, '/')
-    .split('/')
-    .filter((part) => part !== '' && part !== '.')
-    .join('/');
-}
-
-function isUnder(file: string, folder: string): boolean {
-  return folder === '' || file === folder || file.startsWith(`${folder}/`);
-}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

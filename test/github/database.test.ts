@@ -6,14 +6,11 @@ import { readConfig } from '../../src/config.js';
 import { startAppServer, type AppServer, type AppServerOptions } from '../../src/github/server.js';
 import { createWebApp } from '../../src/web/app.js';
 import { readWebConfig } from '../../src/web/web-config.js';
-import type { Recorder } from '../../src/github/recorder.js';
+import { databaseRecorder } from '../../src/github/database-recorder.js';
 import {
   clusterInventory,
   closeDatabase,
-  markDelivered,
   openDatabase,
-  recordDefaultBranchReport,
-  recordPullRequestReport,
   riskRegister,
   type Database,
 } from '../../src/store/index.js';
@@ -36,22 +33,13 @@ afterAll(async () => {
   if (db) await closeDatabase(db);
 });
 
-function recorder(): Recorder {
-  return {
-    firstDelivery: (id, event) => markDelivered(db.prisma, id, event),
-    pullRequestEvaluated: async (evaluation) => {
-      await recordPullRequestReport(db.prisma, evaluation);
-    },
-    defaultBranchEvaluated: (evaluation) => recordDefaultBranchReport(db.prisma, evaluation),
-  };
-}
 
 async function startApp(pages?: AppServerOptions['pages']): Promise<AppServer> {
   const config = readConfig({ ...appEnvironment(fake), PARAPET_CACHE_DIR: testCacheDir });
   const { compiler, pool } = engine();
   return startAppServer(
     { ...config, credentials: config.credentials!, server: { ...config.server, port: 0 } },
-    { engine: { compiler, pool, close: async () => {} }, octokitOverrides: { throttle: { enabled: false } }, recorder: recorder(), pages },
+    { engine: { compiler, pool, close: async () => {} }, octokitOverrides: { throttle: { enabled: false } }, recorder: databaseRecorder(db), pages },
   );
 }
 

@@ -9,7 +9,7 @@ import { readConfig } from '../../src/config.js';
 import Bottleneck from 'bottleneck';
 import { startAppServer, type AppServer, type OctokitOverrides } from '../../src/github/server.js';
 import { engine, fixturesDir, testCacheDir } from '../helpers/engine.js';
-import { DEBUG_DEPLOYMENT } from '../helpers/fake-github-app.js';
+import { DEBUG_DEPLOYMENT, fixtureFiles, sha } from '../helpers/fake-github-app.js';
 import { deliverWebhook, FAKE_APP_ID, FakeGitHub, type FakeCheckRun } from '../helpers/fake-github.js';
 
 const SECRET = 'a-webhook-secret';
@@ -563,20 +563,4 @@ function privilegedPod(name: string): string {
   return `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n  namespace: shop\nspec:\n  containers:\n    - name: main\n      image: busybox:1.36.1\n      securityContext:\n        privileged: true\n`;
 }
 
-function sha(seed: string): string {
-  return createHash('sha1').update(seed).digest('hex');
-}
 
-function fixtureFiles(name: string): Record<string, string> {
-  const root = join(fixturesDir, 'repos', name);
-  const files: Record<string, string> = {};
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir)) {
-      const path = join(dir, entry);
-      if (statSync(path).isDirectory()) walk(path);
-      else files[relative(root, path).split(sep).join('/')] = readFileSync(path, 'utf8');
-    }
-  };
-  walk(root);
-  return files;
-}

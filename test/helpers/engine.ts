@@ -1,13 +1,14 @@
 // The engine's collaborators for tests: the real opa compiler (cached across runs under .cache/) and
 // a real evaluation pool.
-import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
 import { checkRepo, EvaluationPool, type CheckOptions, type Report, type RepoSource } from '../../src/engine/index.js';
 import { OpaCompiler } from '../../src/opa/opa-compiler.js';
 import { MemorySource } from './memory-source.js';
+import { readTree } from './read-tree.js';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 export const fixturesDir = join(repoRoot, 'test', 'fixtures');
@@ -34,15 +35,7 @@ export function check(source: RepoSource, options: Partial<CheckOptions> = {}): 
 /** A fixture repository under test/fixtures/repos, read into memory (plus optional overrides). */
 export function fixtureRepo(name: string, overrides: Record<string, string | null> = {}): MemorySource {
   const root = join(fixturesDir, 'repos', name);
-  const files: Record<string, string> = {};
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir)) {
-      const path = join(dir, entry);
-      if (statSync(path).isDirectory()) walk(path);
-      else files[relative(root, path).split(sep).join('/')] = readFileSync(path, 'utf8');
-    }
-  };
-  walk(root);
+  const files = readTree(root);
   for (const [path, text] of Object.entries(overrides)) {
     if (text === null) delete files[path];
     else files[path] = text;

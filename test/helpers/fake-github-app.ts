@@ -3,11 +3,11 @@
 // GitHub's (from @octokit/webhooks-examples), fixture repositories as file maps. No vitest, no src/
 // import here, so bench/ can use it.
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import examples from '@octokit/webhooks-examples';
 import { FAKE_APP_ID, type FakeGitHub } from './fake-github.js';
+import { readTree } from './read-tree.js';
 
 export const WEBHOOK_SECRET = 'a-webhook-secret';
 export const INSTALLATION_ID = 4242;
@@ -52,17 +52,7 @@ export function webhookExample(event: string, action: string): unknown {
 
 /** A fixture repository under test/fixtures/repos as a file map. */
 export function fixtureFiles(name: string): Record<string, string> {
-  const root = join(fixtureReposDir, name);
-  const files: Record<string, string> = {};
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir)) {
-      const path = join(dir, entry);
-      if (statSync(path).isDirectory()) walk(path);
-      else files[relative(root, path).split(sep).join('/')] = readFileSync(path, 'utf8');
-    }
-  };
-  walk(root);
-  return files;
+  return readTree(join(fixtureReposDir, name));
 }
 
 /** A commit id derived from `seed`. */
