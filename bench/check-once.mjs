@@ -16,7 +16,8 @@ try {
       maxRssMiB: process.resourceUsage().maxRSS / 1024,
       evaluations: cluster?.stats.evaluations ?? 0,
       constraints: cluster?.stats.constraints ?? 0,
-      violations: report.clusters.flatMap((c) => c.violations.map((v) => `${v.constraint}|${v.object.kind}|${v.object.namespace ?? ''}|${v.object.name}|${v.message}`)),
+      // Identities as bench/gator.ts compares them (see ResultIdentity there).
+      violations: report.clusters.flatMap((c) => c.violations.map((v) => ({ constraint: v.constraint, kind: v.object.kind, namespace: v.object.namespace ?? null, name: v.object.name, message: v.message }))),
       errors: errorCount(report),
       firstErrors: [...report.errors, ...report.clusters.flatMap((c) => c.errors)].slice(0, 5).map((e) => `${e.location.file}:${e.location.line} ${e.message}`),
     }),

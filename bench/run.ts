@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { benchAppPullRequest } from './app-pull-request.js';
 import { benchOverview } from './overview.js';
 import { generateRepo } from './generate-repo.js';
+import { gatorTest, resultKey, type ResultIdentity } from './gator.js';
 
 const quick = process.argv.includes('--quick');
 const sizes = quick ? [1000, 2000] : [2500, 5000, 10000];
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
         Math.round(workloadsPerSecond).toString(),
         ((warm.seconds * 1e6) / repo.objects).toFixed(0),
       ]);
-      if (gator) gatorRuns.push(compareWithGator(gator, join(dir, 'repo'), repo.workloads, warm.seconds, warm.violations));
+      if (gator) gatorRuns.push(compareWithGator(gator, join(dir, 'repo'), repo.workloads, warm.seconds, warm.violations.map(resultKey)));
     } finally {
       rmSync(dir, { recursive: true, force: true });
       rmSync(cache, { recursive: true, force: true });
@@ -96,7 +97,7 @@ interface RunResult {
   maxRssMiB: number;
   evaluations: number;
   constraints: number;
-  violations: string[];
+  violations: ResultIdentity[];
   errors: number;
   firstErrors: string[];
 }
@@ -110,17 +111,7 @@ function checkOnce(repo: string, cache: string): RunResult {
 function compareWithGator(binary: string, repo: string, workloads: number, parapetSeconds: number, ours: string[]): string {
   // The library's ExpansionTemplates are Parapet's defaults, written for Gatekeeper.
   const expansion = fileURLToPath(new URL('../policies/expansion.yaml', import.meta.url));
-  const started = performance.now();
-  let output: string;
-  try {
-    output = execFileSync(binary, ['test', '--enable-k8s-native-validation=false', '-f', join(repo, 'cluster'), '-f', expansion, '-o', 'json'], { encoding: 'utf8', maxBuffer: 1 << 30 });
-  } catch (error) {
-    output = String((error as { stdout?: string }).stdout ?? ''); // gator exits 1 when it finds violations
-  }
-  const seconds = (performance.now() - started) / 1000;
-  const theirs = (JSON.parse(output) as Array<{ msg: string; constraint: { metadata: { name: string } }; violatingObject: { kind: string; metadata: { name: string; namespace?: string } } }>).map(
-    (r) => `${r.constraint.metadata.name}|${r.violatingObject.kind}|${r.violatingObject.metadata.namespace ?? ''}|${r.violatingObject.metadata.name}|${r.msg}`,
-  );
+  const { seconds, results: theirs } = gatorTest(binary, [join(repo, 'cluster'), expansion]);
   const same = multisetEqual(theirs, ours);
   return `${workloads} workloads: gator ${seconds.toFixed(2)} s (${Math.round(workloads / seconds)} workloads/s), parapet warm ${parapetSeconds.toFixed(2)} s: ${(seconds / parapetSeconds).toFixed(1)}× faster; results ${same ? 'identical' : 'DIFFER'} (${theirs.length} gator, ${ours.length} parapet)`;
 }

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { gatorTest, resultKey } from '../../bench/gator.js';
 import { generateRepo } from '../../bench/generate-repo.js';
 import { FsSource } from '../../src/cli/fs-source.js';
 import { check, repoRoot } from '../helpers/engine.js';
@@ -32,13 +33,9 @@ describe('Gatekeeper’s gator and Parapet agree', () => {
   it('gives the same results as gator test on a generated repository, one by one', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'parapet-differential-'));
     generateRepo(join(dir, 'repo'), 300, join(repoRoot, 'test', 'fixtures', 'templates'), 30);
-    const run = runGator(['test', '--enable-k8s-native-validation=false', '-f', join(dir, 'repo', 'cluster'), '-f', expansion, '-o', 'json']);
-    // gator exits 1 when it finds violations; its JSON is on stdout either way.
-    const theirs = (JSON.parse(run.stdout) as Array<{ msg: string; constraint: { metadata: { name: string } }; violatingObject: { kind: string; metadata: { name: string; namespace?: string } } }>).map(
-      (r) => `${r.constraint.metadata.name} | ${r.violatingObject.kind} ${r.violatingObject.metadata.namespace ?? ''}/${r.violatingObject.metadata.name} | ${r.msg}`,
-    );
+    const { results: theirs } = gatorTest(gator, [join(dir, 'repo', 'cluster'), expansion]);
     const report = await check(new FsSource(join(dir, 'repo')));
-    const ours = report.clusters.flatMap((c) => c.violations.map((v) => `${v.constraint} | ${v.object.kind} ${v.object.namespace ?? ''}/${v.object.name} | ${v.message}`));
+    const ours = report.clusters.flatMap((c) => c.violations.map((v) => resultKey({ ...v.object, constraint: v.constraint, message: v.message })));
     expect(theirs.length).toBeGreaterThan(100);
     expect(ours.sort()).toEqual(theirs.sort());
   });
