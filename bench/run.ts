@@ -3,10 +3,11 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchAppPullRequest } from './app-pull-request.js';
-import { benchOverview } from './overview.js';
+import { benchOverview, WARM_UP, type OverviewFigures } from './overview.js';
+import { findPostgresBin, postgresUnavailable, startPostgres } from '../test/helpers/postgres.js';
 import { generateRepo } from './generate-repo.js';
 import { gatorTest, resultKey, type ResultIdentity } from './gator.js';
 
@@ -69,12 +70,37 @@ async function main(): Promise<void> {
   await overviewSection();
 }
 
-/** The overview page and API over a large inventory (target: p95 under 200 ms). */
+/**
+ * The overview page and API over a large inventory (target: p95 under 200 ms), on the embedded
+ * PGlite (the default deployment) and, when PostgreSQL's server binaries are installed, on a
+ * throwaway PostgreSQL cluster started the way the store tests start theirs.
+ */
 async function overviewSection(): Promise<void> {
   const rows = quick ? 5_000 : 50_000;
-  const figures = await benchOverview(rows, 20, quick ? 10 : 40);
-  console.log(`\nOverview: ${figures.rows} inventory rows across ${figures.clusters} clusters (embedded PGlite; seeded in ${figures.seedSeconds.toFixed(1)} s), signed-in user`);
-  for (const [route, [p50, p95]] of figures.latencies) console.log(`  ${route.padEnd(26)} p50 ${p50.toFixed(0).padStart(5)} ms   p95 ${p95.toFixed(0).padStart(5)} ms`);
+  const requests = quick ? 10 : 40;
+  const runs: { backend: string; figures: OverviewFigures }[] = [{ backend: 'embedded PGlite', figures: await benchOverview(rows, 20, requests) }];
+  const unavailable = postgresUnavailable();
+  if (unavailable) console.log(`\n(PostgreSQL figures skipped: ${unavailable})`);
+  else {
+    const server = await startPostgres();
+    try {
+      runs.push({ backend: `PostgreSQL ${basename(dirname(findPostgresBin()!))}`, figures: await benchOverview(rows, 20, requests, { url: await server.createDatabase() }) });
+    } finally {
+      await server.stop();
+    }
+  }
+  const first = runs[0]!.figures;
+  console.log(`\nOverview: ${first.rows} inventory rows across ${first.clusters} clusters, a signed-in user, ${requests} requests per route after ${WARM_UP} to warm up (p50 / p95 ms)`);
+  const width = Math.max(...[...first.latencies.keys()].map((route) => route.length)) + 2;
+  console.log(`  ${'route'.padEnd(width)}${runs.map((r) => r.backend.padStart(24)).join('')}`);
+  for (const route of first.latencies.keys()) {
+    const cells = runs.map((r) => {
+      const [p50, p95] = r.figures.latencies.get(route)!;
+      return `${p50.toFixed(0)} / ${p95.toFixed(0)}`.padStart(24);
+    });
+    console.log(`  ${route.padEnd(width)}${cells.join('')}`);
+  }
+  console.log(`  ${'seeding'.padEnd(width)}${runs.map((r) => `${r.figures.seedSeconds.toFixed(1)} s`.padStart(24)).join('')}`);
 }
 
 /** The built App server against the fake GitHub, in this process: one signed pull_request.opened delivery. */

@@ -2,8 +2,14 @@
 // one commit. A new commit's inventory replaces the cluster's previous one in one transaction;
 // an older commit arriving late (by `observedAt`) is ignored. Malformed references are stored
 // as written with the reason, never dropped.
+//
+// With the containers the same transaction writes the cluster's version summary (image_versions:
+// per namespace, each distinct image version with its container count and its tag's version family
+// and key), which the overview reads instead of every container. Being written with the inventory,
+// it is never stale and every App process sharing the database sees the same one: no cache.
 import type { PrismaClient } from '@prisma/client';
 import { parseImageReference } from '../engine/index.js';
+import { parseVersionTag, versionKey } from '../web/versions.js';
 import { ensureCluster } from './repositories.js';
 
 export interface ImageUseInput {
@@ -13,6 +19,9 @@ export interface ImageUseInput {
   container: string;
   /** The image reference as written in the manifest. */
   image: string;
+  /** The manifest's path in the repository and the line of the image; absent when unknown. */
+  file?: string | null;
+  line?: number | null;
 }
 
 export interface InventoryInput {
@@ -24,23 +33,66 @@ export interface InventoryInput {
   images: ImageUseInput[];
 }
 
+/** What the search box matches against: one lower-cased text, fields joined by U+001F (never typed in a search box). */
+export const SEARCH_SEPARATOR = '\u001f';
+
+/** registry/repository of a parsed reference; the reference as written when it is malformed. */
+export function imageName(row: { registry: string | null; repository: string | null; reference: string }): string {
+  return row.repository ? `${row.registry}/${row.repository}` : row.reference;
+}
+
+interface VersionRow {
+  namespace: string;
+  image: string;
+  tag: string | null;
+  digest: string | null;
+  malformed: string | null;
+  family: string | null;
+  versionKey: number[];
+  containers: number;
+}
+
+const versionIdentity = (v: Pick<VersionRow, 'namespace' | 'image' | 'tag' | 'digest' | 'malformed'>) =>
+  JSON.stringify([v.namespace, v.image, v.tag, v.digest, v.malformed !== null]);
+
 /** True when the inventory was replaced; false when a newer commit's inventory is already stored. */
 export async function replaceInventory(prisma: PrismaClient, input: InventoryInput): Promise<boolean> {
-  const rows = input.images.map((image) => {
-    const ref = parseImageReference(image.image);
-    return {
-      namespace: image.namespace ?? '',
-      workloadKind: image.workloadKind,
-      workloadName: image.workloadName,
-      container: image.container,
-      reference: image.image,
+  const versions = new Map<string, VersionRow>();
+  const uses = input.images.map((use) => {
+    const ref = parseImageReference(use.image);
+    const row = {
+      namespace: use.namespace ?? '',
+      workloadKind: use.workloadKind,
+      workloadName: use.workloadName,
+      container: use.container,
+      reference: use.image,
       registry: ref.ok ? ref.registry : null,
       repository: ref.ok ? ref.repository : null,
       tag: ref.ok ? ref.tag : null,
       digest: ref.ok ? ref.digest : null,
       malformed: ref.ok ? null : ref.error,
+      file: use.file ?? null,
+      line: use.line ?? null,
       commitSha: input.commitSha,
     };
+    const image = imageName(row);
+    const version = ref.ok ? parseVersionTag(ref.tag) : null;
+    const summary: VersionRow = {
+      namespace: row.namespace,
+      image,
+      tag: row.tag,
+      digest: row.digest,
+      malformed: row.malformed,
+      family: version ? version.family : null,
+      versionKey: version ? versionKey(version) : [],
+      containers: 0,
+    };
+    const identity = versionIdentity(summary);
+    const counted = versions.get(identity) ?? summary;
+    counted.containers++;
+    versions.set(identity, counted);
+    const searchText = [row.namespace, `${row.workloadKind}/${row.workloadName}`, row.container, row.reference, image].join(SEARCH_SEPARATOR).toLowerCase();
+    return { row, identity, searchText };
   });
   return prisma.$transaction(async (tx) => {
     const clusterId = await ensureCluster(tx, input.repositoryId, input.cluster);
@@ -49,7 +101,17 @@ export async function replaceInventory(prisma: PrismaClient, input: InventoryInp
       SELECT inventory_at FROM clusters WHERE id = ${clusterId} FOR UPDATE`;
     if (cluster?.inventory_at && cluster.inventory_at > input.observedAt) return false;
     await tx.imageUse.deleteMany({ where: { clusterId } });
-    if (rows.length > 0) await tx.imageUse.createMany({ data: rows.map((r) => ({ ...r, clusterId })) });
+    await tx.imageVersion.deleteMany({ where: { clusterId } });
+    if (uses.length > 0) {
+      const created = await tx.imageVersion.createManyAndReturn({
+        data: [...versions.values()].map((v) => ({ ...v, clusterId })),
+        select: { id: true, namespace: true, image: true, tag: true, digest: true, malformed: true },
+      });
+      const ids = new Map(created.map((v) => [versionIdentity(v), v.id]));
+      await tx.imageUse.createMany({
+        data: uses.map(({ row, identity, searchText }) => ({ ...row, clusterId, versionId: ids.get(identity)!, searchText })),
+      });
+    }
     await tx.cluster.update({ where: { id: clusterId }, data: { inventorySha: input.commitSha, inventoryAt: input.observedAt } });
     return true;
   });
@@ -59,5 +121,14 @@ export async function clusterInventory(prisma: PrismaClient, repositoryId: numbe
   return prisma.imageUse.findMany({
     where: { cluster: { repositoryId: BigInt(repositoryId), name: cluster } },
     orderBy: [{ namespace: 'asc' }, { workloadKind: 'asc' }, { workloadName: 'asc' }, { container: 'asc' }],
+  });
+}
+
+/** The cluster's version summary: per namespace, each image version and how many containers run it. */
+export async function clusterImageVersions(prisma: PrismaClient, repositoryId: number | bigint, cluster: string) {
+  return prisma.imageVersion.findMany({
+    where: { cluster: { repositoryId: BigInt(repositoryId), name: cluster } },
+    select: { namespace: true, image: true, tag: true, digest: true, malformed: true, family: true, versionKey: true, containers: true },
+    orderBy: [{ namespace: 'asc' }, { image: 'asc' }, { tag: 'asc' }, { digest: 'asc' }],
   });
 }

@@ -7,7 +7,7 @@ import { applicationStages, clusterSettings, replaceApplicationStages, replaceCl
 import { recordEvaluation } from './evaluations.js';
 import { replaceInventory } from './inventory.js';
 import { upsertInstallation, upsertRepository } from './repositories.js';
-import { syncRiskAcceptances, type RiskAcceptanceInput } from './risk-acceptances.js';
+import { syncRiskAcceptances, type AnnotationIntroduction, type RiskAcceptanceInput } from './risk-acceptances.js';
 
 export interface RepositoryRow {
   installationId: number;
@@ -60,10 +60,11 @@ export async function recordPullRequestReport(
  * The default branch at `sha`: its evaluation per cluster, its image inventory, each cluster's
  * configuration and enabled policies, its Application stages and its risk register. Each part is
  * written in its own transaction and ordered by `observedAt`, as the inventory is.
+ * `introductions` say who introduced the acceptance annotations found on GitHub, by location.
  */
 export async function recordDefaultBranchReport(
   prisma: PrismaClient,
-  input: { repository: RepositoryRow; sha: string; report: Report; observedAt: Date; startedAt: Date },
+  input: { repository: RepositoryRow; sha: string; report: Report; observedAt: Date; startedAt: Date; introductions?: readonly AnnotationIntroduction[] },
 ): Promise<void> {
   await ensureRepository(prisma, input.repository);
   const { report } = input;
@@ -91,6 +92,8 @@ export async function recordDefaultBranchReport(
         workloadName: use.workload.name,
         container: use.container,
         image: use.image,
+        file: use.location.file,
+        line: use.location.line,
       })),
     });
     const config = report.config?.clusters.find((c) => c.name === cluster.name);
@@ -114,7 +117,12 @@ export async function recordDefaultBranchReport(
       stages: applicationStages(report.config.applications),
     });
   }
-  await syncRiskAcceptances(prisma, { repositoryId: input.repository.id, commitSha: input.sha, seenAt: input.observedAt, acceptances: acceptances(report) });
+  const introduced = new Map((input.introductions ?? []).map((i) => [locationKey(i.file, i.line), i]));
+  const register = riskAcceptanceInputs(report).map((a) => {
+    const found = a.line ? introduced.get(locationKey(a.file, a.line)) : undefined;
+    return found ? { ...a, introducedSha: found.sha, introducedBy: found.by, introducedAt: found.at, introducedPullRequest: found.pullRequest } : a;
+  });
+  await syncRiskAcceptances(prisma, { repositoryId: input.repository.id, commitSha: input.sha, seenAt: input.observedAt, acceptances: register });
 }
 
 /** A cluster's state on the default branch, judged as a whole (there is no base to compare with). */
@@ -122,8 +130,10 @@ function conclusion(cluster: ClusterReport, report: Report): string {
   return checkExitCode({ clusters: [cluster], errors: report.errors }) === 0 ? 'success' : 'failure';
 }
 
+const locationKey = (file: string, line: number) => `${line}:${file}`;
+
 /** One register entry per accepted (cluster, policy, object, level), wherever it applied. */
-function acceptances(report: Report): RiskAcceptanceInput[] {
+export function riskAcceptanceInputs(report: Report): RiskAcceptanceInput[] {
   const entries = new Map<string, RiskAcceptanceInput>();
   for (const cluster of report.clusters) {
     for (const violation of cluster.violations) {

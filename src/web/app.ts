@@ -11,12 +11,23 @@ import { GitHubError } from '../errors.js';
 import { knownRepositories } from '../store/overview.js';
 import { apiRoute } from './api/routes.js';
 import { authorizeUrl, currentUser, exchangeCode, RepositoryAccess } from './github-user.js';
-import { clusterView, evaluationsView, filterChoices, imagesView, risksView, stagesView } from './overview-data.js';
+import {
+  CONTAINERS_PAGE,
+  EVALUATIONS_PAGE,
+  IMAGES_PAGE,
+  clusterView,
+  containersView,
+  evaluationsView,
+  filterChoices,
+  imagesView,
+  risksView,
+  stagesView,
+} from './overview-data.js';
 import { parseCookies, randomToken, safeEqual, serializeCookie, SessionStore, sign, unsign, type Session } from './session.js';
 import { messagePage, signInPage, STYLE } from './views/layout.js';
-import { clusterPage, evaluationsPage, imagesPage, risksPage, stagesPage, type PageContext } from './views/pages.js';
+import { clusterPage, containersPage, evaluationsPage, imagesPage, risksPage, stagesPage, type PageContext } from './views/pages.js';
 import type { GitHubEndpoints, WebConfig } from './web-config.js';
-import { readFilters, sendHtml, sendJson } from './http.js';
+import { QueryError, readFilters, readPage, sendHtml, sendJson } from './http.js';
 
 export { readFilters, sendHtml, sendJson };
 
@@ -37,8 +48,8 @@ export interface WebApp {
 
 export const SESSION_COOKIE = 'parapet_session';
 const STATE_COOKIE = 'parapet_oauth_state';
-const PAGES = new Set(['/', '/risks', '/evaluations', '/stages']);
-const API = new Set(['/api/images', '/api/risks', '/api/evaluations', '/api/stages', '/api/me']);
+const PAGES = new Set(['/', '/containers', '/risks', '/evaluations', '/stages']);
+const API = new Set(['/api/images', '/api/containers', '/api/risks', '/api/evaluations', '/api/stages', '/api/me']);
 
 /** The user's request: who, and which repositories they may read. */
 export interface Viewer {
@@ -94,12 +105,12 @@ export function createWebApp(options: WebAppOptions): WebApp {
   const { db, config, github } = options;
   const logError = options.logError ?? ((message, error) => console.error(message, error));
   const https = config.publicUrl.startsWith('https:');
-  const sessions = new SessionStore(config.sessionMaxAgeMs);
+  const sessions = new SessionStore(db.prisma, config.sessionSecret, config.sessionMaxAgeMs);
   const access = new RepositoryAccess(github, config.repoCacheMs);
   const cookie = (name: string, value: string, maxAgeSeconds?: number) =>
     serializeCookie(name, value, { secure: https, ...(maxAgeSeconds !== undefined ? { maxAgeSeconds } : {}) });
 
-  function sessionOf(req: IncomingMessage): Session | null {
+  async function sessionOf(req: IncomingMessage): Promise<Session | null> {
     const signed = parseCookies(req.headers.cookie).get(SESSION_COOKIE);
     const id = signed ? unsign(signed, config.sessionSecret) : null;
     return id ? sessions.get(id) : null;
@@ -136,18 +147,18 @@ export function createWebApp(options: WebAppOptions): WebApp {
         if (error instanceof GitHubError && error.status === 401) return sendHtml(res, 403, messagePage('Sign-in failed', error.message, null));
         throw error;
       }
-      const session = sessions.create(login, token);
+      const session = await sessions.create(login, token);
       res.setHeader('set-cookie', [cookie(STATE_COOKIE, '', 0), cookie(SESSION_COOKIE, sign(session.id, config.sessionSecret), Math.floor(config.sessionMaxAgeMs / 1000))]);
       return redirect(res, localPath(next));
     }
     if (url.pathname === '/auth/logout' && req.method === 'POST') {
-      const session = sessionOf(req);
+      const session = await sessionOf(req);
       const form = await readForm(req);
       if (!session) return redirect(res, '/', 303);
       if (!form || !safeEqual(form.get('csrf') ?? '', session.csrf)) {
         return sendHtml(res, 403, messagePage('Forbidden', 'The form had no valid CSRF token. Reload the page and try again.', null));
       }
-      sessions.delete(session.id);
+      await sessions.delete(session.id);
       access.forget(session.login, session.token);
       res.setHeader('set-cookie', cookie(SESSION_COOKIE, '', 0));
       return sendHtml(res, 200, signInPage('/'));
@@ -157,18 +168,32 @@ export function createWebApp(options: WebAppOptions): WebApp {
   }
 
   async function page(res: ServerResponse, url: URL, v: Viewer): Promise<void> {
+    const user = { login: v.session.login, csrf: v.session.csrf };
+    try {
+      await renderPage(res, url, v, user);
+    } catch (error) {
+      if (!(error instanceof QueryError)) throw error;
+      sendHtml(res, 400, messagePage('Bad request', `This address cannot be shown: ${error.message}.`, user));
+    }
+  }
+
+  async function renderPage(res: ServerResponse, url: URL, v: Viewer, user: PageContext['user']): Promise<void> {
     const filters = readFilters(url.searchParams);
-    const notFound = () => sendHtml(res, 404, messagePage('Not found', 'There is no such page, or you cannot see it.', { login: v.session.login, csrf: v.session.csrf }));
+    const notFound = () => sendHtml(res, 404, messagePage('Not found', 'There is no such page, or you cannot see it.', user));
     if (filters.repo && !v.repos.includes(filters.repo)) return notFound();
     const choices = { repos: v.repos, ...(await filterChoices(db.prisma, v.repoIds)) };
-    const ctx: PageContext = { user: { login: v.session.login, csrf: v.session.csrf }, filters, choices, githubUrl: github.webUrl };
-    if (url.pathname === '/') return sendHtml(res, 200, imagesPage(ctx, await imagesView(db.prisma, v.repoIds, filters)));
+    const ctx: PageContext = { user, filters, choices, githubUrl: github.webUrl };
+    const paged = (defaults: { limit: number; maxLimit: number }) => readPage(url.searchParams, defaults);
+    if (url.pathname === '/') return sendHtml(res, 200, imagesPage(ctx, await imagesView(db.prisma, v.repoIds, filters, paged(IMAGES_PAGE))));
+    if (url.pathname === '/containers') return sendHtml(res, 200, containersPage(ctx, await containersView(db.prisma, v.repoIds, filters, paged(CONTAINERS_PAGE))));
     if (url.pathname === '/risks') return sendHtml(res, 200, risksPage(ctx, await risksView(db.prisma, v.repoIds, filters, url.searchParams.get('removed') === '1')));
     if (url.pathname === '/stages') return sendHtml(res, 200, stagesPage(ctx, await stagesView(db.prisma, v.repoIds, filters)));
     if (url.pathname === '/evaluations') {
       const pr = url.searchParams.get('pr');
-      const rows = await evaluationsView(db.prisma, v.repoIds, { ...filters, ...(pr && /^\d+$/.test(pr) ? { pullRequest: Number(pr) } : {}) });
-      return sendHtml(res, 200, evaluationsPage(ctx, rows));
+      if (pr !== null && pr !== '' && !/^\d{1,9}$/.test(pr)) throw new QueryError('pr must be a pull request number');
+      const pullRequest = pr ? Number(pr) : undefined;
+      const view = await evaluationsView(db.prisma, v.repoIds, { ...filters, ...(pullRequest !== undefined ? { pullRequest } : {}) }, paged(EVALUATIONS_PAGE));
+      return sendHtml(res, 200, evaluationsPage(ctx, { ...view, pullRequest }));
     }
     const name = decodePath(url.pathname.slice('/clusters/'.length));
     const clusters = name ? await clusterView(db.prisma, v.repoIds, name, filters.repo) : [];
@@ -200,7 +225,7 @@ export function createWebApp(options: WebAppOptions): WebApp {
         isApi ? sendJson(res, 405, { error: 'method not allowed' }) : sendHtml(res, 405, messagePage('Method not allowed', 'Only GET here.', null));
         return true;
       }
-      const session = sessionOf(req);
+      const session = await sessionOf(req);
       if (!session) {
         if (isApi) sendJson(res, 401, { error: 'sign in first', signIn: '/auth/login' });
         else redirect(res, `/auth/login?next=${encodeURIComponent(url.pathname + url.search)}`);
@@ -212,7 +237,7 @@ export function createWebApp(options: WebAppOptions): WebApp {
       } catch (error) {
         if (error instanceof GitHubError && error.status === 401) {
           // The token was revoked on GitHub: the session is over.
-          sessions.delete(session.id);
+          await sessions.delete(session.id);
           res.setHeader('set-cookie', cookie(SESSION_COOKIE, '', 0));
           if (isApi) sendJson(res, 401, { error: 'sign in again', signIn: '/auth/login' });
           else redirect(res, `/auth/login?next=${encodeURIComponent(url.pathname + url.search)}`);

@@ -1,94 +1,200 @@
 // What the pages and the API show, computed once for both: the store's rows for the repositories
 // the user may read, with version statuses, in plain JSON-able objects.
 import type { PrismaClient } from '@prisma/client';
-import { filterChoices, findClusters, listApplicationStages, listEvaluations, listImageUses, listRiskAcceptances, type OverviewFilters } from '../store/overview.js';
-import { compareTags, versionStatuses, type Mutability } from './versions.js';
+import {
+  filterChoices,
+  findClusters,
+  imageMatrix,
+  listApplicationStages,
+  listContainers,
+  listEvaluations,
+  listRiskAcceptances,
+  compareNames,
+  versionText,
+  type OverviewFilters,
+} from '../store/overview.js';
+import { compareTags, mutability, type Mutability } from './versions.js';
 
-export interface ImageRow {
-  repo: string;
-  cluster: string;
-  namespace: string;
-  workload: { kind: string; name: string };
-  container: string;
-  reference: string;
-  registry: string | null;
-  repository: string | null;
+/** A page of a list: which page (from 1), its size, and how many rows the whole list has. */
+export interface PageInfo {
+  page: number;
+  limit: number;
+  total: number;
+}
+
+const offsetOf = (p: { page: number; limit: number }) => ({ offset: (p.page - 1) * p.limit, limit: p.limit });
+
+/** One version of an image in a cell: how many of the cell's containers run it, and its flags. */
+export interface VersionCount {
+  /** `1.19-alpine`, `v1.2.3@sha256:…`, `@sha256:…`, `(no tag)` or `(malformed)`: also the `version` filter's value. */
+  version: string;
   tag: string | null;
   digest: string | null;
   malformed: string | null;
-  commitSha: string;
+  containers: number;
   outdated: boolean;
-  /** The newer tag deployed elsewhere, when outdated. */
+  /** The newest tag of the same family deployed in a cluster the user may see, when newer. */
   newer: string | null;
   mutable: Mutability | null;
 }
 
 export interface MatrixColumn {
+  /** `repo:cluster`, or `repo:cluster:namespace` in per-namespace columns: the key of `cells`. */
   key: string;
   repo: string;
   cluster: string;
-  namespace: string;
+  /** Set in per-namespace columns ('' for cluster-scoped objects); null in per-cluster columns. */
+  namespace: string | null;
+  containers: number;
+}
+
+export interface MatrixCell {
+  containers: number;
+  /** Containers running an outdated / a mutable version. */
+  outdated: number;
+  mutable: number;
+  /** The most used versions first, at most VERSIONS_PER_CELL; `moreVersions` are not listed. */
+  versions: VersionCount[];
+  moreVersions: number;
 }
 
 export interface MatrixRow {
   /** registry/repository, or the reference as written when malformed. */
   image: string;
-  /** More than one version (tag or digest) of the image among the shown cells. */
+  containers: number;
+  /** Distinct versions among the image's filtered containers; more than one is drift. */
+  versions: number;
   drift: boolean;
-  cells: Record<string, ImageRow[]>;
+  outdated: number;
+  mutable: number;
+  /** The newest version tag of each tag family of the image among the clusters the user may see. */
+  newest: string[];
+  /** By column key; a column without the image has no entry. */
+  cells: Record<string, MatrixCell>;
 }
 
 export interface ImagesView {
-  rows: ImageRow[];
+  /** Per cluster, or per namespace when a cluster is chosen. */
+  columnsBy: 'cluster' | 'namespace';
   columns: MatrixColumn[];
-  matrix: MatrixRow[];
+  /** One page of images, by name. */
+  rows: MatrixRow[];
+  summary: { images: number; containers: number; outdated: number; mutable: number; clusters: number };
+  /** Paging of the images (rows). */
+  page: PageInfo;
 }
 
-export function imageName(row: { registry: string | null; repository: string | null; reference: string }): string {
-  return row.repository ? `${row.registry}/${row.repository}` : row.reference;
-}
+export const VERSIONS_PER_CELL = 3;
+export const IMAGES_PAGE = { limit: 50, maxLimit: 200 };
+export const CONTAINERS_PAGE = { limit: 100, maxLimit: 500 };
+export const EVALUATIONS_PAGE = { limit: 100, maxLimit: 500 };
 
-export async function imagesView(prisma: PrismaClient, repoIds: readonly bigint[], filters: OverviewFilters): Promise<ImagesView> {
-  // Outdated is decided among everything the user may see, before filtering what is shown.
-  const all = await listImageUses(prisma, repoIds);
-  const statuses = new Map(versionStatuses(all).map((s, i) => [all[i]!.id, s]));
-  const filtered = filters.cluster || filters.namespace || filters.image || filters.policy || filters.q || filters.repo ? await listImageUses(prisma, repoIds, filters) : all;
-  const rows: ImageRow[] = filtered.map((u) => {
-    const s = statuses.get(u.id) ?? { outdated: false, newer: null, mutable: null };
-    return {
-      repo: `${u.cluster.repository.owner}/${u.cluster.repository.name}`,
-      cluster: u.cluster.name,
-      namespace: u.namespace,
-      workload: { kind: u.workloadKind, name: u.workloadName },
-      container: u.container,
-      reference: u.reference,
-      registry: u.registry,
-      repository: u.repository,
-      tag: u.tag,
-      digest: u.digest,
-      malformed: u.malformed,
-      commitSha: u.commitSha,
-      outdated: s.outdated,
-      newer: s.newer,
-      mutable: s.mutable,
+const columnKey = (repo: string, cluster: string, namespace: string | null) => (namespace === null ? `${repo}:${cluster}` : `${repo}:${cluster}:${namespace}`);
+
+/**
+ * Images × clusters (× namespaces when a cluster is chosen): for one page of images, per cell the
+ * versions with their container counts, outdated and mutable. "Outdated" is decided among every
+ * cluster the user may see, before the filters apply.
+ */
+export async function imagesView(prisma: PrismaClient, repoIds: readonly bigint[], filters: OverviewFilters, page: { page: number; limit: number }): Promise<ImagesView> {
+  const columnsBy = filters.cluster ? 'namespace' : 'cluster';
+  const matrix = await imageMatrix(prisma, repoIds, filters, { columns: columnsBy, images: offsetOf(page), versionsPerCell: VERSIONS_PER_CELL });
+  const byId = new Map(matrix.clusters.map((c, i) => [c.id, { cluster: c, order: i }]));
+  const columns = matrix.columns
+    .map((c) => {
+      const { cluster, order } = byId.get(c.clusterId)!;
+      const namespace = columnsBy === 'namespace' ? c.namespace : null;
+      return { order, column: { key: columnKey(cluster.repo, cluster.name, namespace), repo: cluster.repo, cluster: cluster.name, namespace, containers: c.containers } };
+    })
+    .sort((a, b) => a.order - b.order || compareNames(a.column.namespace ?? '', b.column.namespace ?? ''))
+    .map((c) => c.column);
+  const rows = new Map<string, MatrixRow>(
+    matrix.images.map((i) => [i.image, { image: i.image, containers: i.containers, versions: i.versions, drift: i.versions > 1, outdated: i.outdated, mutable: i.mutable, newest: i.newest, cells: {} }]),
+  );
+  for (const cell of matrix.cells) {
+    const row = rows.get(cell.image);
+    const { cluster } = byId.get(cell.clusterId)!;
+    if (!row) continue;
+    row.cells[columnKey(cluster.repo, cluster.name, columnsBy === 'namespace' ? cell.namespace : null)] = {
+      containers: cell.containers,
+      outdated: cell.outdated,
+      mutable: cell.mutable,
+      versions: cell.versions.map((v) => ({
+        version: versionText(v),
+        tag: v.tag,
+        digest: v.digest,
+        malformed: v.malformed,
+        containers: v.containers,
+        outdated: v.newer !== null,
+        newer: v.newer,
+        mutable: v.malformed ? null : mutability(v),
+      })),
+      moreVersions: cell.versionCount - cell.versions.length,
     };
-  });
-  const columns = new Map<string, MatrixColumn>();
-  const matrix = new Map<string, MatrixRow>();
-  for (const row of rows) {
-    const key = `${row.repo}\u0000${row.cluster}\u0000${row.namespace}`;
-    if (!columns.has(key)) columns.set(key, { key, repo: row.repo, cluster: row.cluster, namespace: row.namespace });
-    const image = imageName(row);
-    let m = matrix.get(image);
-    if (!m) matrix.set(image, (m = { image, drift: false, cells: {} }));
-    (m.cells[key] ??= []).push(row);
   }
-  for (const m of matrix.values()) {
-    const versions = new Set(Object.values(m.cells).flat().map((r) => `${r.tag}@${r.digest}`));
-    m.drift = versions.size > 1;
-  }
-  const byName = (a: MatrixColumn, b: MatrixColumn) => a.cluster.localeCompare(b.cluster) || a.namespace.localeCompare(b.namespace) || a.repo.localeCompare(b.repo);
-  return { rows, columns: [...columns.values()].sort(byName), matrix: [...matrix.values()].sort((a, b) => a.image.localeCompare(b.image)) };
+  return {
+    columnsBy,
+    columns,
+    rows: [...rows.values()],
+    summary: { ...matrix.totals, clusters: new Set(columns.map((c) => `${c.repo}:${c.cluster}`)).size },
+    page: { ...page, total: matrix.totals.images },
+  };
+}
+
+/** One container of the inventory: where it runs, what it runs, and its flags. */
+export interface ContainerRow {
+  repo: string;
+  cluster: string;
+  namespace: string;
+  workload: { kind: string; name: string };
+  container: string;
+  /** The reference as written in the manifest. */
+  reference: string;
+  image: string;
+  version: string;
+  registry: string | null;
+  repository: string | null;
+  tag: string | null;
+  digest: string | null;
+  malformed: string | null;
+  /** The manifest (path in the repository) and line of the image, at commitSha; null when not recorded. */
+  file: string | null;
+  line: number | null;
+  commitSha: string;
+  outdated: boolean;
+  newer: string | null;
+  mutable: Mutability | null;
+}
+
+/** One page of the containers the filters leave, by repository, cluster, namespace, workload and container. */
+export async function containersView(prisma: PrismaClient, repoIds: readonly bigint[], filters: OverviewFilters, page: { page: number; limit: number }) {
+  const { total, rows } = await listContainers(prisma, repoIds, filters, offsetOf(page));
+  return {
+    page: { ...page, total } satisfies PageInfo,
+    rows: rows.map(
+      (r): ContainerRow => ({
+        repo: r.cluster.repo,
+        cluster: r.cluster.name,
+        namespace: r.namespace,
+        workload: { kind: r.workloadKind, name: r.workloadName },
+        container: r.container,
+        reference: r.reference,
+        image: r.image,
+        version: versionText(r),
+        registry: r.registry,
+        repository: r.repository,
+        tag: r.tag,
+        digest: r.digest,
+        malformed: r.malformed,
+        file: r.file,
+        line: r.line,
+        commitSha: r.commitSha,
+        outdated: r.newer !== null,
+        newer: r.newer,
+        mutable: r.malformed ? null : mutability(r),
+      }),
+    ),
+  };
 }
 
 export async function risksView(prisma: PrismaClient, repoIds: readonly bigint[], filters: OverviewFilters, includeRemoved = false) {
@@ -104,6 +210,8 @@ export async function risksView(prisma: PrismaClient, repoIds: readonly bigint[]
     line: r.line,
     introducedBy: r.introducedBy,
     introducedSha: r.introducedSha,
+    introducedAt: r.introducedAt?.toISOString() ?? null,
+    introducedPullRequest: r.introducedPullRequest,
     firstSeenAt: r.firstSeenAt.toISOString(),
     firstSeenSha: r.firstSeenSha,
     lastSeenAt: r.lastSeenAt.toISOString(),
@@ -112,24 +220,27 @@ export async function risksView(prisma: PrismaClient, repoIds: readonly bigint[]
 }
 export type RiskRow = Awaited<ReturnType<typeof risksView>>[number];
 
-export async function evaluationsView(prisma: PrismaClient, repoIds: readonly bigint[], filters: OverviewFilters & { pullRequest?: number }) {
-  const rows = await listEvaluations(prisma, repoIds, filters);
-  return rows.map((e) => ({
-    id: e.id.toString(),
-    repo: `${e.repository.owner}/${e.repository.name}`,
-    sha: e.sha,
-    pullRequest: e.pullRequestNumber,
-    ref: e.ref,
-    cluster: e.cluster?.name ?? null,
-    conclusion: e.conclusion,
-    violations: e.violationCount,
-    newViolations: e.newViolationCount,
-    accepted: e.acceptedCount,
-    errors: e.errorCount,
-    finishedAt: e.finishedAt.toISOString(),
-  }));
+export async function evaluationsView(prisma: PrismaClient, repoIds: readonly bigint[], filters: OverviewFilters & { pullRequest?: number }, page: { page: number; limit: number }) {
+  const { total, rows } = await listEvaluations(prisma, repoIds, filters, offsetOf(page));
+  return {
+    page: { ...page, total } satisfies PageInfo,
+    rows: rows.map((e) => ({
+      id: e.id.toString(),
+      repo: `${e.repository.owner}/${e.repository.name}`,
+      sha: e.sha,
+      pullRequest: e.pullRequestNumber,
+      ref: e.ref,
+      cluster: e.cluster?.name ?? null,
+      conclusion: e.conclusion,
+      violations: e.violationCount,
+      newViolations: e.newViolationCount,
+      accepted: e.acceptedCount,
+      errors: e.errorCount,
+      finishedAt: e.finishedAt.toISOString(),
+    })),
+  };
 }
-export type EvaluationRow = Awaited<ReturnType<typeof evaluationsView>>[number];
+export type EvaluationRow = Awaited<ReturnType<typeof evaluationsView>>['rows'][number];
 
 export async function clusterView(prisma: PrismaClient, repoIds: readonly bigint[], name: string, repo?: string) {
   const clusters = await findClusters(prisma, repoIds, name, repo);
@@ -163,11 +274,14 @@ export async function clusterView(prisma: PrismaClient, repoIds: readonly bigint
 }
 export type ClusterRow = Awaited<ReturnType<typeof clusterView>>[number];
 
-/** What one stage runs of one image: its distinct versions (`tag`, `tag@digest` or `@digest`). */
+/** What one stage runs of one image: its distinct versions (versionText), and which containers. */
 export interface StageCell {
   versions: string[];
   /** The tags among them (for comparison with versions.ts). */
   tags: (string | null)[];
+  /** How many containers run the image in the stage; `workloads` names the first ones. */
+  containers: number;
+  /** `Kind/name (container)`, sorted; at most STAGE_WORKLOADS per version. */
   workloads: string[];
 }
 
@@ -189,6 +303,8 @@ export interface StageColumn {
   namespace: string | null;
   previousStage: string | null;
   resourcesPath: string;
+  /** How its images are told from the rest of the cluster: by its targetNamespace, else by manifest path. */
+  attributedBy: 'targetNamespace' | 'resourcesPath';
   /** Why no image can be attributed to the stage, when none can. */
   unknown: string | null;
 }
@@ -210,8 +326,6 @@ export interface ApplicationView {
   images: StageImageRow[];
   driftCount: number;
 }
-
-const versionOf = (u: { tag: string | null; digest: string | null }) => (u.tag ?? '') + (u.digest ? `@${u.digest}` : '') || '(no tag)';
 
 /** Stages in promotion order: those without a (known) previous stage first, then each after its previous one. */
 export function promotionOrder<T extends { name: string; previousStage: string | null }>(stages: readonly T[]): T[] {
@@ -249,48 +363,49 @@ function driftOf(previousStage: string, before: StageCell, after: StageCell): St
  * Drift along Application stages: per Application (its stages in promotion order), per image
  * repository the versions each stage runs, and where a stage runs a different version than its
  * previous stage. A stage's images are those of its cluster (in the same repository) in its
- * target namespace.
+ * target namespace or, when it has none, those declared in manifests under its resourcesPath.
  */
 export async function stagesView(prisma: PrismaClient, repoIds: readonly bigint[], filters: OverviewFilters): Promise<ApplicationView[]> {
-  const { stages, images } = await listApplicationStages(prisma, repoIds, filters);
-  const apps = new Map<string, typeof stages>();
-  for (const s of stages) {
+  const { stages, versions, filesUnknown, clusterOf } = await listApplicationStages(prisma, repoIds, filters);
+  const byStage = new Map<number, typeof versions>();
+  for (const v of versions) byStage.set(v.stage, [...(byStage.get(v.stage) ?? []), v]);
+  const apps = new Map<string, number[]>();
+  stages.forEach((s, i) => {
     const key = `${s.repositoryId}\u0000${s.application}`;
-    apps.set(key, [...(apps.get(key) ?? []), s]);
-  }
+    apps.set(key, [...(apps.get(key) ?? []), i]);
+  });
   const views: ApplicationView[] = [];
-  for (const rows of apps.values()) {
+  for (const indexes of apps.values()) {
+    const rows = indexes.map((i) => stages[i]!);
     const first = rows[0]!;
     const repo = `${first.repository.owner}/${first.repository.name}`;
     if (filters.cluster && !rows.some((r) => r.cluster === filters.cluster)) continue;
     if (filters.q && ![first.application, ...rows.map((r) => r.stage)].some((t) => t.toLowerCase().includes(filters.q!.toLowerCase()))) continue;
-    const columns: StageColumn[] = promotionOrder(
-      rows.map((r) => ({
-        name: r.stage,
-        cluster: r.cluster,
-        namespace: r.targetNamespace,
-        previousStage: r.previousStage,
-        resourcesPath: r.resourcesPath,
-        unknown: r.targetNamespace === null ? 'no targetNamespace: its images cannot be told from the rest of the cluster' : null,
-      })),
+    const columns = promotionOrder(
+      indexes.map((i) => {
+        const r = stages[i]!;
+        const clusterId = clusterOf.get(i);
+        const attributedBy = r.targetNamespace === null ? ('resourcesPath' as const) : ('targetNamespace' as const);
+        const unknown =
+          clusterId === undefined
+            ? `no inventory of cluster ${r.cluster} is recorded in ${repo}`
+            : attributedBy === 'resourcesPath' && filesUnknown.has(clusterId)
+              ? `no targetNamespace, and ${r.cluster}'s inventory was recorded before manifest paths were kept: the next push to the default branch attributes its images by resourcesPath`
+              : null;
+        return { index: i, name: r.stage, cluster: r.cluster, namespace: r.targetNamespace, previousStage: r.previousStage, resourcesPath: r.resourcesPath, attributedBy, unknown };
+      }),
     );
     const matrix = new Map<string, StageImageRow>();
     for (const col of columns) {
-      if (col.namespace === null) continue;
-      const uses = images.filter((u) => u.cluster.repositoryId === first.repositoryId && u.cluster.name === col.cluster && u.namespace === col.namespace);
-      for (const u of uses) {
-        const image = imageName(u);
-        if (filters.image && !image.toLowerCase().includes(filters.image.toLowerCase())) continue;
-        let row = matrix.get(image);
-        if (!row) matrix.set(image, (row = { image, cells: {}, drift: {} }));
-        const cell = (row.cells[col.name] ??= { versions: [], tags: [], workloads: [] });
-        const version = u.malformed ? u.reference : versionOf(u);
-        if (!cell.versions.includes(version)) {
-          cell.versions.push(version);
-          cell.tags.push(u.tag);
-        }
-        const workload = `${u.workloadKind}/${u.workloadName} (${u.container})`;
-        if (!cell.workloads.includes(workload)) cell.workloads.push(workload);
+      if (col.unknown) continue;
+      for (const v of byStage.get(col.index) ?? []) {
+        let row = matrix.get(v.image);
+        if (!row) matrix.set(v.image, (row = { image: v.image, cells: {}, drift: {} }));
+        const cell = (row.cells[col.name] ??= { versions: [], tags: [], containers: 0, workloads: [] });
+        cell.versions.push(versionText(v));
+        cell.tags.push(v.tag);
+        cell.containers += v.containers;
+        cell.workloads = [...new Set([...cell.workloads, ...v.workloads])].sort();
       }
     }
     let driftCount = 0;
@@ -311,7 +426,7 @@ export async function stagesView(prisma: PrismaClient, repoIds: readonly bigint[
       repo,
       application: first.application,
       commitSha: first.commitSha,
-      stages: columns,
+      stages: columns.map(({ index: _, ...column }) => column),
       images: [...matrix.values()].sort((a, b) => a.image.localeCompare(b.image)),
       driftCount,
     });

@@ -77,50 +77,166 @@ async function signInRedirect(next: string): Promise<string | null> {
 }
 
 describe('images', () => {
-  it('lists the images of readable repositories only, with outdated and mutable references', async () => {
+  const nginxProd = { version: '1.18-alpine', tag: '1.18-alpine', digest: null, malformed: null, containers: 1, outdated: true, newer: '1.19-alpine', mutable: 'no-digest' };
+
+  it('shows images × clusters: per cell the versions run there with their container counts, outdated and mutable', async () => {
     const { status, body } = await alice.json('/api/images');
     expect(status).toBe(200);
-    const rows = body.images.map((r: any) => [r.repo, r.cluster, r.namespace, r.container, r.tag, r.outdated, r.newer, r.mutable]);
-    expect(rows).toEqual(
-      expect.arrayContaining([
-        ['acme/gitops', 'prod', 'shop', 'web', '1.18-alpine', true, '1.19-alpine', 'no-digest'],
-        ['acme/gitops', 'staging', 'shop', 'web', '1.19-alpine', false, null, 'no-digest'],
-        ['acme/gitops', 'prod', 'shop', 'cache', null, false, null, 'no-tag'],
-        ['acme/gitops', 'prod', 'shop', 'api', 'v1.2.3', true, 'v1.3.0', null],
-        ['acme/gitops', 'prod', 'tools', 'debug', 'latest', false, null, 'latest'],
-      ]),
-    );
-    expect(body.images.every((r: any) => r.repo === 'acme/gitops')).toBe(true);
-    expect(body.images.find((r: any) => r.container === 'x')).toMatchObject({ malformed: expect.stringContaining('invalid'), outdated: false, mutable: null });
-    const nginx = body.matrix.rows.find((m: any) => m.image === 'docker.io/library/nginx');
-    expect(nginx.drift).toBe(true);
+    expect(body).toMatchObject({ page: 1, limit: 50, total: 5, next: null, previous: null, columnsBy: 'cluster' });
+    expect(body.summary).toEqual({ images: 5, containers: 7, outdated: 2, mutable: 5, clusters: 2 });
+    expect(body.columns).toEqual([
+      { key: 'acme/gitops:prod', repo: 'acme/gitops', cluster: 'prod', namespace: null, containers: 5 },
+      { key: 'acme/gitops:staging', repo: 'acme/gitops', cluster: 'staging', namespace: null, containers: 2 },
+    ]);
+    expect(body.images.map((r: any) => r.image)).toEqual(['Bad<img src=x onerror=alert(1)>', 'docker.io/library/busybox', 'docker.io/library/nginx', 'docker.io/library/redis', 'ghcr.io/acme/api']);
+    const rows = Object.fromEntries(body.images.map((r: any) => [r.image, r]));
+    expect(rows['docker.io/library/nginx']).toEqual({
+      image: 'docker.io/library/nginx',
+      containers: 2,
+      versions: 2,
+      drift: true,
+      outdated: 1,
+      mutable: 2,
+      newest: ['1.19-alpine'],
+      cells: {
+        'acme/gitops:prod': { containers: 1, outdated: 1, mutable: 1, versions: [nginxProd], moreVersions: 0 },
+        'acme/gitops:staging': {
+          containers: 1,
+          outdated: 0,
+          mutable: 1,
+          versions: [{ version: '1.19-alpine', tag: '1.19-alpine', digest: null, malformed: null, containers: 1, outdated: false, newer: null, mutable: 'no-digest' }],
+          moreVersions: 0,
+        },
+      },
+    });
+    // A digest pins the reference (not mutable), yet a newer tag makes it outdated.
+    expect(rows['ghcr.io/acme/api'].cells['acme/gitops:prod'].versions).toEqual([
+      { version: `v1.2.3@${DIGEST}`, tag: 'v1.2.3', digest: DIGEST, malformed: null, containers: 1, outdated: true, newer: 'v1.3.0', mutable: null },
+    ]);
+    expect(rows['docker.io/library/redis'].cells['acme/gitops:prod'].versions[0]).toMatchObject({ version: '(no tag)', mutable: 'no-tag', outdated: false });
+    expect(rows['Bad<img src=x onerror=alert(1)>'].cells['acme/gitops:prod'].versions[0]).toMatchObject({ version: '(malformed)', malformed: expect.stringContaining('invalid'), outdated: false, mutable: null });
+    expect(rows['docker.io/library/busybox']).toMatchObject({ drift: false, newest: [] });
   });
 
   it("decides outdated among what the user may see: another user's newer version counts only for them", async () => {
     const { body } = await bob.json('/api/images?cluster=prod&image=nginx');
-    expect(body.images.map((r: any) => [r.cluster, r.tag, r.newer])).toEqual([['prod', '1.18-alpine', '1.25-alpine']]);
+    expect(body.columnsBy).toBe('namespace');
+    expect(body.columns.map((c: any) => c.key)).toEqual(['acme/gitops:prod:shop']);
+    expect(body.images[0].cells['acme/gitops:prod:shop'].versions.map((v: any) => [v.tag, v.newer])).toEqual([['1.18-alpine', '1.25-alpine']]);
+    expect(body.images[0].newest).toEqual(['1.25-alpine']);
   });
 
   it.each([
-    ['cluster', '/api/images?cluster=staging', [['staging', 'api'], ['staging', 'web']]],
-    ['namespace', '/api/images?namespace=tools', [['prod', 'broken'], ['prod', 'debug']]],
-    ['image', '/api/images?image=redis', [['prod', 'web']]],
-    ['search', '/api/images?q=debug', [['prod', 'debug']]],
-    ['policy (accepted risks and violations on the default branch)', '/api/images?policy=k8sallowedrepos', [['prod', 'web'], ['prod', 'web']]],
-    ['a policy concerning nothing', '/api/images?policy=k8snothing', []],
-  ])('filters by %s', async (_, url, expected) => {
-    const { body } = await alice.json(url);
-    expect(body.images.map((r: any) => [r.cluster, r.workload.name]).sort()).toEqual(expected);
+    ['cluster', '?cluster=staging', [['staging', 'api'], ['staging', 'web']]],
+    ['namespace', '?namespace=tools', [['prod', 'broken'], ['prod', 'debug']]],
+    ['image (a substring)', '?image=redis', [['prod', 'web']]],
+    ['image and version (a cell: that image exactly)', `?image=ghcr.io/acme/api&exact=1&version=${encodeURIComponent(`v1.2.3@${DIGEST}`)}`, [['prod', 'api']]],
+    ['search', '?q=debug', [['prod', 'debug']]],
+    ['search (case-insensitive, any field: kind/name)', '?q=DEPLOYMENT/API', [['prod', 'api'], ['staging', 'api']]],
+    ['policy (accepted risks and violations on the default branch)', '?policy=k8sallowedrepos', [['prod', 'web'], ['prod', 'web']]],
+    ['a policy concerning nothing', '?policy=k8snothing', []],
+  ])('filters the containers by %s, and the matrix counts the same', async (_, query, expected) => {
+    const { body } = await alice.json(`/api/containers${query}`);
+    expect(body.containers.map((r: any) => [r.cluster, r.workload.name]).sort()).toEqual(expected);
+    expect(body.total).toBe(expected.length);
+    expect((await alice.json(`/api/images${query}`)).body.summary.containers).toBe(expected.length);
   });
 
-  it('renders the images × cluster/namespace table with outdated and mutable highlighted', async () => {
+  it('lists each container with its manifest, and pages with total, next and previous', async () => {
+    const first = await alice.json('/api/containers?limit=3');
+    expect(first.body).toMatchObject({ page: 1, limit: 3, total: 7, previous: null, next: '/api/containers?limit=3&page=2' });
+    expect(first.body.containers[0]).toEqual({
+      repo: 'acme/gitops',
+      cluster: 'prod',
+      namespace: 'shop',
+      workload: { kind: 'Deployment', name: 'api' },
+      container: 'api',
+      reference: `ghcr.io/acme/api:v1.2.3@${DIGEST}`,
+      image: 'ghcr.io/acme/api',
+      version: `v1.2.3@${DIGEST}`,
+      registry: 'ghcr.io',
+      repository: 'acme/api',
+      tag: 'v1.2.3',
+      digest: DIGEST,
+      malformed: null,
+      file: 'apps/web/prod/api.yaml',
+      line: 19,
+      commitSha: 'c0ffee'.padEnd(40, '0'),
+      outdated: true,
+      newer: 'v1.3.0',
+      mutable: null,
+    });
+    const pages = [first.body];
+    while (pages.at(-1).next) pages.push((await alice.json(pages.at(-1).next)).body);
+    expect(pages.map((p) => p.containers.length)).toEqual([3, 3, 1]);
+    expect(pages[2]).toMatchObject({ page: 3, next: null, previous: '/api/containers?limit=3&page=2' });
+    const all = (await alice.json('/api/containers')).body.containers;
+    expect(pages.flatMap((p) => p.containers)).toEqual(all);
+    expect(all.map((r: any) => `${r.cluster}/${r.namespace}/${r.workload.name}/${r.container}`)).toEqual([
+      'prod/shop/api/api',
+      'prod/shop/web/cache',
+      'prod/shop/web/web',
+      'prod/tools/broken/x',
+      'prod/tools/debug/debug',
+      'staging/shop/api/api',
+      'staging/shop/web/web',
+    ]);
+    // Past the end: an empty page that still says how many there are.
+    expect((await alice.json('/api/containers?page=9')).body).toMatchObject({ page: 9, total: 7, containers: [], next: null, previous: '/api/containers?page=1' });
+    expect((await alice.json('/api/images?limit=2&page=2')).body).toMatchObject({ total: 5, next: '/api/images?limit=2&page=3', previous: '/api/images?limit=2&page=1' });
+  });
+
+  it.each([
+    ['/api/containers?page=0', 'page must be a whole number from 1 to 1000000'],
+    ['/api/containers?limit=501', 'limit must be a whole number from 1 to 500'],
+    ['/api/images?limit=ten', 'limit must be a whole number from 1 to 200'],
+    ['/api/containers?version=1.18-alpine', "version needs image: the image's full name (registry/repository)"],
+    ['/api/images?image=nginx&exact=yes', 'exact must be 1 (or absent)'],
+    ['/api/containers?exact=1&version=1.18-alpine', "version needs image: the image's full name (registry/repository)"],
+    [`/api/containers?q=${'x'.repeat(201)}`, 'q is longer than 200 characters'],
+    ['/api/containers?q=a%1Fb', 'q contains control characters'],
+    ['/api/evaluations?pr=five', 'pr must be a pull request number'],
+  ])('refuses %s with a 400 that names the parameter', async (url, error) => {
+    expect(await alice.json(url)).toEqual({ status: 400, body: { error } });
+    const page = await alice.fetch(url.replace('/api/', '/').replace('/images', '/'));
+    expect(page.status).toBe(400);
+    expect(await page.text()).toContain(error.replace("'", '&#39;'));
+  });
+
+  it('renders the matrix: clusters as columns, or the chosen cluster\'s namespaces; versions linked to their containers', async () => {
     const res = await alice.fetch('/?cluster=prod');
     const page = await res.text();
     expect(res.status).toBe(200);
     expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
-    expect(page).toContain('<th><a href="/clusters/prod?repo=acme%2Fgitops">prod</a><small>shop</small></th>');
-    expect(page).toMatch(/<span class="tag outdated mutable"[^>]*>1\.18-alpine <small>→ 1\.19-alpine<\/small><\/span>/);
+    expect(page).toContain('<strong>5 containers</strong> in 1 cluster run 5 images');
+    expect(page).toContain('Showing 1–5 of 5 images.');
+    expect(page).toContain('<th>shop<small><a href="/containers?repo=acme%2Fgitops&amp;cluster=prod&amp;namespace=shop">3</a></small></th>');
+    const link = '/containers?repo=acme%2Fgitops&amp;cluster=prod&amp;namespace=shop&amp;image=docker.io%2Flibrary%2Fnginx&amp;exact=1&amp;version=1.18-alpine';
+    expect(page).toMatch(new RegExp(`<a class="tag outdated mutable" href="${link.replace(/[?.]/g, '\\$&')}" title="1\\.18-alpine: 1 container in prod/shop\noutdated: 1\\.19-alpine runs in a cluster you can see\nmutable: tag without digest"[^>]*>1\\.18-alpine</a>`));
     expect(page).not.toContain('staging</a>');
+    // The link lists exactly that cell's container.
+    const cell = await (await alice.fetch(link.replaceAll('&amp;', '&'))).text();
+    expect(cell).toContain('Showing 1–1 of 1 containers.');
+    expect(cell).toContain(`<a href="${h.github.url}/acme/gitops/blob/${'c0ffee'.padEnd(40, '0')}/apps/web/prod/web.yaml#L24">apps/web/prod/web.yaml:24</a>`);
+    expect(cell).toContain('<input type="checkbox" name="exact" value="1" checked>');
+    expect(cell).toContain('<input type="text" name="version" value="1.18-alpine">');
+    // Without a cluster chosen, the columns are clusters.
+    const all = await (await alice.fetch('/')).text();
+    expect(all).toContain('<th><a href="/clusters/staging?repo=acme%2Fgitops">staging</a><small><a href="/containers?repo=acme%2Fgitops&amp;cluster=staging">2</a></small></th>');
+  });
+
+  it('pages the containers page with a notice and links that keep the filters', async () => {
+    const page = await (await alice.fetch('/containers?cluster=prod&limit=2&page=2')).text();
+    expect(page).toContain('Showing 3–4 of 5 containers.');
+    expect(page).toContain('<a rel="prev" href="/containers?cluster=prod&amp;limit=2">← previous</a>');
+    expect(page).toContain('<a rel="next" href="/containers?cluster=prod&amp;page=3&amp;limit=2">next →</a>');
+    expect(page).toContain('<a href="/containers" aria-current="page">Containers</a>');
+    const past = await (await alice.fetch('/containers?page=9')).text();
+    expect(past).toContain('Page 9 is past the end: 7 containers in 1 page.');
+    expect(past).toContain('<a rel="prev" href="/containers">← previous</a>');
+    expect(await (await alice.fetch('/?image=no-such-image')).text()).toContain('<p class="empty">No images match.</p>');
+    // The form after a cell's link, its image cleared: exact alone filters nothing.
+    expect((await alice.json('/api/containers?exact=1')).body.total).toBe(7);
   });
 });
 
@@ -142,10 +258,11 @@ describe('authorization', () => {
   });
 
   it('keeps other repositories out of every list', async () => {
-    const text = JSON.stringify([(await alice.json('/api/risks')).body, (await alice.json('/api/evaluations')).body, (await alice.json('/api/images')).body, (await alice.json('/api/stages')).body]);
+    const lists = ['/api/risks', '/api/evaluations', '/api/images', '/api/containers', '/api/stages'];
+    const text = JSON.stringify(await Promise.all(lists.map(async (url) => (await alice.json(url)).body)));
     expect(text).not.toContain('secret');
     expect(text).not.toContain('vault');
-    for (const path of ['/', '/risks', '/evaluations', '/stages']) expect(await (await alice.fetch(path)).text()).not.toMatch(/secret|vault/);
+    for (const path of ['/', '/containers', '/risks', '/evaluations', '/stages']) expect(await (await alice.fetch(path)).text()).not.toMatch(/secret|vault/);
     expect((await bob.json('/api/me')).body).toEqual({ login: 'bob', repositories: ['acme/gitops', 'acme/secret-ops'] });
   });
 
@@ -193,7 +310,11 @@ describe('risk register and evaluations', () => {
       ['acme/gitops', null, 'refs/heads/main', 'success', 1],
       ['acme/gitops', 5, null, 'failure', 1],
     ]);
+    expect(body).toMatchObject({ page: 1, limit: 100, total: 2, next: null, previous: null });
     expect((await alice.json('/api/evaluations?pr=5')).body.evaluations).toHaveLength(1);
+    expect((await alice.json('/api/evaluations?limit=1')).body).toMatchObject({ total: 2, next: '/api/evaluations?limit=1&page=2' });
+    expect(await (await alice.fetch('/evaluations?pr=5&limit=1')).text()).toContain('Showing 1–1 of 1 evaluations.');
+    expect(await (await alice.fetch('/evaluations?limit=1')).text()).toContain('<a rel="next" href="/evaluations?page=2&amp;limit=1">next →</a>');
     expect((await alice.json('/api/evaluations?policy=k8srequiredlabels')).body.evaluations.map((e: any) => e.sha)).toEqual(['6'.repeat(40)]);
     const page = await (await alice.fetch('/evaluations')).text();
     expect(page).toContain(`<a href="${h.github.url}/acme/gitops/pull/5">#5</a>`);
@@ -261,13 +382,20 @@ describe('stages', () => {
       ['prod', 'prod', 'shop', 'staging'],
       ['tooling', 'prod', null, 'prod'],
     ]);
-    expect(web.stages[2].unknown).toMatch(/no targetNamespace/);
+    expect(web.stages.map((s: any) => [s.attributedBy, s.unknown])).toEqual([
+      ['targetNamespace', null],
+      ['targetNamespace', null],
+      ['resourcesPath', null],
+    ]);
     const rows = Object.fromEntries(web.images.map((r: any) => [r.image, r]));
-    expect(Object.keys(rows)).toEqual(['docker.io/library/nginx', 'docker.io/library/redis', 'ghcr.io/acme/api']);
+    expect(Object.keys(rows)).toEqual(['Bad<img src=x onerror=alert(1)>', 'docker.io/library/busybox', 'docker.io/library/nginx', 'docker.io/library/redis', 'ghcr.io/acme/api']);
+    // tooling, without a targetNamespace, runs what the manifests under apps/web/tooling declare.
+    expect(rows['docker.io/library/busybox'].cells).toEqual({ tooling: { versions: ['latest'], tags: ['latest'], containers: 1, workloads: ['Deployment/debug (debug)'] } });
+    expect(rows['Bad<img src=x onerror=alert(1)>'].cells).toEqual({ tooling: { versions: ['(malformed)'], tags: [null], containers: 1, workloads: ['Deployment/broken (x)'] } });
     // nginx: prod runs an older version of the same family than staging, its previous stage.
     expect(rows['docker.io/library/nginx'].cells).toEqual({
-      staging: { versions: ['1.19-alpine'], tags: ['1.19-alpine'], workloads: ['Deployment/web (web)'] },
-      prod: { versions: ['1.18-alpine'], tags: ['1.18-alpine'], workloads: ['Deployment/web (web)'] },
+      staging: { versions: ['1.19-alpine'], tags: ['1.19-alpine'], containers: 1, workloads: ['Deployment/web (web)'] },
+      prod: { versions: ['1.18-alpine'], tags: ['1.18-alpine'], containers: 1, workloads: ['Deployment/web (web)'] },
     });
     expect(rows['docker.io/library/nginx'].drift).toEqual({ prod: { previousStage: 'staging', previous: ['1.19-alpine'], current: ['1.18-alpine'], direction: 'behind' } });
     // api: a digest-pinned reference is another version, not comparable by tag.
@@ -284,7 +412,7 @@ describe('stages', () => {
     expect(page).toMatch(/Promotion: staging → prod → tooling · 2 drifting cells/);
     expect(page).toMatch(/<td class="drift drift-behind" data-stage="prod" data-app="web"><span class="tag"[^>]*>1\.18-alpine<\/span> <span class="badge drift"[^>]*>drift ↓ staging<\/span><\/td>/);
     expect(page).toMatch(/<td class="drift drift-different" data-stage="prod"/);
-    expect(page).toContain('tooling: no targetNamespace');
+    expect(page).toContain('<span title="no targetNamespace: the containers declared under this path">apps/web/tooling/</span>');
   });
 
   it('filters, and shows only Applications of readable repositories', async () => {
@@ -294,7 +422,7 @@ describe('stages', () => {
     expect(await (await alice.fetch('/stages')).text()).not.toMatch(/secret|vault/);
     const bobs = (await bob.json('/api/stages')).body.applications.map((a: any) => [a.repo, a.application, a.stages.length, a.images.map((r: any) => r.image)]);
     expect(bobs).toEqual([
-      ['acme/gitops', 'web', 3, ['docker.io/library/nginx', 'docker.io/library/redis', 'ghcr.io/acme/api']],
+      ['acme/gitops', 'web', 3, ['Bad<img src=x onerror=alert(1)>', 'docker.io/library/busybox', 'docker.io/library/nginx', 'docker.io/library/redis', 'ghcr.io/acme/api']],
       ['acme/secret-ops', 'vault', 1, ['docker.io/library/nginx']],
     ]);
   });
@@ -305,9 +433,11 @@ describe('HTML safety', () => {
     const risks = await (await alice.fetch('/risks')).text();
     expect(risks).not.toContain(XSS);
     expect(risks).toContain('legacy registry until Q3 &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
-    const images = await (await alice.fetch('/')).text();
-    expect(images).not.toContain('<img src=x');
-    expect(images).toContain('Bad&lt;img src=x onerror=alert(1)&gt;');
+    for (const path of ['/', '/containers', '/stages']) {
+      const page = await (await alice.fetch(path)).text();
+      expect(page).not.toContain('<img src=x');
+      expect(page).toContain('Bad&lt;img src=x onerror=alert(1)&gt;');
+    }
   });
 
   it('escapes filter values echoed into the form', async () => {

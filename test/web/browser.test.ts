@@ -40,22 +40,35 @@ if (missing) console.warn(`\n[browser test] SKIPPING: ${missing}\n`);
     await expect.poll(() => page.locator('h1').textContent()).toBe('Images');
     expect(await page.locator('header .signout span').textContent()).toBe('alice');
 
-    // The table: images × cluster/namespace, outdated and mutable highlighted.
-    const headers = await page.locator('thead th').allTextContents();
-    expect(headers).toEqual(['Image', 'prodshop', 'prodtools', 'stagingshop']);
+    // The matrix: images × clusters, each cell's versions with outdated and mutable highlighted.
+    const headers = await page.locator('table.matrix thead th').allTextContents();
+    expect(headers).toEqual(['Image', 'prod5', 'staging2']);
+    expect(await page.locator('.summary strong').textContent()).toBe('7 containers');
     const nginx = page.locator('tr', { has: page.locator('td.image', { hasText: 'docker.io/library/nginx' }) });
-    expect(await nginx.locator('td').nth(1).textContent()).toBe('1.18-alpine → 1.19-alpine');
+    expect(await nginx.locator('td').nth(1).textContent()).toBe('1.18-alpine');
+    expect(await nginx.locator('td').nth(2).textContent()).toBe('1.19-alpine');
     expect(await nginx.locator('.tag.outdated').count()).toBe(1);
-    expect(await nginx.locator('.badge.drift').count()).toBe(1);
+    expect(await nginx.locator('.badge.drift').textContent()).toBe('2 versions');
     expect(await page.locator('.tag.mutable', { hasText: 'latest' }).count()).toBe(1);
+    // The first column stays in view when the matrix scrolls sideways.
+    expect(await page.locator('table.matrix td.image').first().evaluate((td) => getComputedStyle(td).position)).toBe('sticky');
     mkdirSync(SCREENSHOTS, { recursive: true });
     await page.screenshot({ path: join(SCREENSHOTS, 'overview.png'), fullPage: true });
 
-    // A filter: the form submits through the query string.
+    // A version in a cell links to exactly its containers, each with its manifest.
+    await nginx.locator('a.tag.outdated').click();
+    await page.waitForURL(/\/containers\?/);
+    expect(await page.locator('h1').textContent()).toBe('Containers');
+    expect(await page.locator('.pager .showing').first().textContent()).toBe('Showing 1–1 of 1 containers.');
+    expect(await page.locator('tbody tr td').allTextContents()).toEqual(['prod', 'shop', 'Deployment/web', 'web', 'nginx:1.18-alpine', '1.18-alpine', 'outdated 1.19-alpine runs elsewheremutable tag without digest', 'apps/web/prod/web.yaml:24']);
+    await page.screenshot({ path: join(SCREENSHOTS, 'containers.png'), fullPage: true });
+
+    // A filter: the form submits through the query string; a chosen cluster shows its namespaces.
+    await page.goto(`${h.web.url}/`);
     await page.selectOption('select[name="cluster"]', 'staging');
     await page.click('form.filters button[type="submit"]');
     await page.waitForURL(/cluster=staging/);
-    expect(await page.locator('thead th').allTextContents()).toEqual(['Image', 'stagingshop']);
+    expect(await page.locator('table.matrix thead th').allTextContents()).toEqual(['Image', 'shop2']);
     await page.screenshot({ path: join(SCREENSHOTS, 'overview-staging.png'), fullPage: true });
 
     // A cluster of a repository alice cannot read: 404, nothing about it shown.

@@ -1,6 +1,6 @@
 // Seeded data for the overview's tests, written through the store's own write functions.
 // acme/gitops (id 1): clusters prod and staging. acme/secret-ops (id 2): cluster vault-prod.
-// acme/gitops declares Application web (stages staging -> prod, namespace shop) and prod's config and
+// acme/gitops declares Application web (stages staging -> prod, namespace shop; tooling by path) and prod's config and
 // policies; acme/secret-ops declares Application vault (stage vault-prod).
 // alice can read repositories 1, 3 and 5 (3 and 5 are unknown to Parapet; two pages of /user/repos); bob can read 1 and 2.
 import type { Violation } from '../../src/engine/index.js';
@@ -21,7 +21,14 @@ export const USERS = [
   { login: 'bob', repos: [GITOPS, SECRET, 4] },
 ];
 
-const use = (namespace: string, workloadName: string, container: string, image: string): ImageUseInput => ({ namespace, workloadKind: 'Deployment', workloadName, container, image });
+const use = (namespace: string, workloadName: string, container: string, image: string, file?: string, line?: number): ImageUseInput => ({
+  namespace,
+  workloadKind: 'Deployment',
+  workloadName,
+  container,
+  image,
+  ...(file ? { file, line: line ?? 1 } : {}),
+});
 
 function violation(overrides: Partial<Violation> = {}): Violation {
   return {
@@ -52,11 +59,12 @@ export async function seedOverview(db: Database): Promise<void> {
     commitSha: 'c0ffee'.padEnd(40, '0'),
     observedAt: at,
     images: [
-      use('shop', 'web', 'web', 'nginx:1.18-alpine'),
-      use('shop', 'web', 'cache', 'redis'),
-      use('shop', 'api', 'api', `ghcr.io/acme/api:v1.2.3@${DIGEST}`),
-      use('tools', 'debug', 'debug', 'busybox:latest'),
-      use('tools', 'broken', 'x', 'Bad<img src=x onerror=alert(1)>'),
+      use('shop', 'web', 'web', 'nginx:1.18-alpine', 'apps/web/prod/web.yaml', 24),
+      use('shop', 'web', 'cache', 'redis', 'apps/web/prod/web.yaml', 31),
+      use('shop', 'api', 'api', `ghcr.io/acme/api:v1.2.3@${DIGEST}`, 'apps/web/prod/api.yaml', 19),
+      // The tooling stage has no targetNamespace: its images are told by manifest path.
+      use('tools', 'debug', 'debug', 'busybox:latest', 'apps/web/tooling/debug.yaml', 12),
+      use('tools', 'broken', 'x', 'Bad<img src=x onerror=alert(1)>', 'apps/web/tooling/broken.yaml', 9),
     ],
   });
   await replaceInventory(p, {
@@ -107,7 +115,7 @@ export async function seedOverview(db: Database): Promise<void> {
     repositoryId: GITOPS,
     commitSha: 'c0ffee'.padEnd(40, '0'),
     observedAt: at,
-    // Declared out of promotion order on purpose; `tooling` has no targetNamespace.
+    // Declared out of promotion order on purpose; `tooling` has no targetNamespace (its images are those under apps/web/tooling).
     stages: [stage('web', 'prod', 'prod', 'shop', 'staging'), stage('web', 'staging', 'staging', 'shop', null), stage('web', 'tooling', 'prod', null, 'prod')],
   });
   await replaceApplicationStages(p, { repositoryId: SECRET, commitSha: 'beef'.padEnd(40, '0'), observedAt: at, stages: [stage('vault', 'vault-prod', 'vault-prod', 'vault', null)] });

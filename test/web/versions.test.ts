@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareTags, mutability, parseVersionTag, versionStatuses } from '../../src/web/versions.js';
+import { compareTags, compareVersionKeys, mutability, parseVersionTag, versionKey } from '../../src/web/versions.js';
 
 describe('compareTags', () => {
   it.each([
@@ -42,26 +42,27 @@ describe('mutability', () => {
   });
 });
 
-describe('versionStatuses', () => {
-  const row = (repository: string | null, tag: string | null, digest: string | null = null) => ({ registry: repository ? 'docker.io' : null, repository, tag, digest });
-
-  it('marks a row outdated when a newer version of the same family is deployed elsewhere', () => {
-    const rows = [row('library/nginx', '1.18-alpine'), row('library/nginx', '1.19-alpine'), row('library/nginx', '1.20'), row('library/redis', '6.0')];
-    expect(versionStatuses(rows).map((s) => [s.outdated, s.newer])).toEqual([
-      [true, '1.19-alpine'],
-      [false, null],
-      [false, null], // 1.20 is another family
-      [false, null],
-    ]);
+describe('versionKey', () => {
+  it.each([
+    ['1.19-alpine', [1, 19, 0, 0]],
+    ['v1.2.3', [1, 2, 3, 0]],
+    ['1.2.3.4', [1, 2, 3, 4]],
+    ['007', [7, 0, 0, 0]],
+    ['v999999999.0', [999999999, 0, 0, 0]],
+  ])('%s pads its numbers to four: %j', (tag, key) => {
+    expect(versionKey(parseVersionTag(tag)!)).toEqual(key);
   });
 
-  it('never compares different image repositories or registries', () => {
-    const rows = [row('library/nginx', '1.18'), row('acme/nginx', '1.19'), { registry: 'ghcr.io', repository: 'library/nginx', tag: '2.0', digest: null }];
-    expect(versionStatuses(rows).map((s) => s.outdated)).toEqual([false, false, false]);
+  it('orders tags of one family exactly as compareTags does', () => {
+    const tags = ['1.9', '1.10', '1.10.0', 'v1.10.1', '2', '1.2.3.4', '1.2.3', '0.0.1', 'v0.10'];
+    for (const a of tags) {
+      for (const b of tags) {
+        expect(compareVersionKeys(versionKey(parseVersionTag(a)!), versionKey(parseVersionTag(b)!)), `${a} vs ${b}`).toBe(compareTags(a, b));
+      }
+    }
   });
 
-  it('flags mutable references and ignores malformed ones', () => {
-    const rows = [row('library/nginx', 'latest'), row('library/nginx', null), row(null, null), row('library/nginx', '1.0', `sha256:${'b'.repeat(64)}`)];
-    expect(versionStatuses(rows).map((s) => s.mutable)).toEqual(['latest', 'no-tag', null, null]);
+  it('has no key for what is not a version', () => {
+    for (const tag of ['latest', '1.2.3.4.5', '1234567890', 'main-abc123', '', null]) expect(parseVersionTag(tag), String(tag)).toBeNull();
   });
 });

@@ -11,8 +11,55 @@ export interface Filters {
   cluster?: string | undefined;
   namespace?: string | undefined;
   image?: string | undefined;
+  /** `image` is the image's full name (registry/repository), not a substring. */
+  exact?: boolean | undefined;
+  /** One version of that image (src/store/overview.ts versionText). */
+  version?: string | undefined;
   policy?: string | undefined;
   q?: string | undefined;
+}
+
+const FILTER_PARAMS = ['repo', 'cluster', 'namespace', 'image', 'exact', 'version', 'policy', 'q'] as const;
+
+/** A link to `path` with these filters (and a page), as the filter form would submit them. */
+export function filterHref(path: string, filters: Filters, extra: Record<string, string | number | undefined> = {}): string {
+  const params = new URLSearchParams();
+  for (const name of FILTER_PARAMS) {
+    const value = filters[name];
+    if (value === undefined || value === false) continue;
+    params.set(name, value === true ? '1' : value);
+  }
+  for (const [name, value] of Object.entries(extra)) if (value !== undefined) params.set(name, String(value));
+  const query = params.toString();
+  return query ? `${path}?${query}` : path;
+}
+
+export interface Pager {
+  /** 1-based. */
+  page: number;
+  limit: number;
+  total: number;
+}
+
+/**
+ * "Showing 101–200 of 50,000 containers" with previous/next links that keep the filters: a long
+ * list is never cut short without saying so. For a list that is not empty.
+ */
+export function pagerNav(path: string, filters: Filters, pager: Pager, noun: string, defaultLimit: number, extra: Record<string, string | number | undefined> = {}): SafeHtml {
+  const from = (pager.page - 1) * pager.limit + 1;
+  const to = Math.min(pager.total, pager.page * pager.limit);
+  const last = Math.max(1, Math.ceil(pager.total / pager.limit));
+  const link = (page: number) => filterHref(path, filters, { ...extra, page: page === 1 ? undefined : page, limit: pager.limit === defaultLimit ? undefined : pager.limit });
+  const count = (n: number) => n.toLocaleString('en-US');
+  const text =
+    from > pager.total
+      ? `Page ${count(pager.page)} is past the end: ${count(pager.total)} ${noun} in ${count(last)} ${last === 1 ? 'page' : 'pages'}.`
+      : `Showing ${count(from)}–${count(to)} of ${count(pager.total)} ${noun}.`;
+  return html`<nav class="pager" aria-label="${`pages of ${noun}`}"><span class="showing">${text}</span>${
+    pager.page > 1 ? html` <a rel="prev" href="${link(Math.min(pager.page - 1, last))}">← previous</a>` : ''
+  }${pager.page < last ? html` <a rel="next" href="${link(pager.page + 1)}">next →</a>` : ''}${
+    last > 1 ? html` <small>page ${count(Math.min(pager.page, last))} of ${count(last)}</small>` : ''
+  }</nav>`;
 }
 
 export interface FilterChoices {
@@ -24,6 +71,7 @@ export interface FilterChoices {
 
 const NAV = [
   ['/', 'Images'],
+  ['/containers', 'Containers'],
   ['/risks', 'Risk register'],
   ['/evaluations', 'Evaluations'],
   ['/stages', 'Stages'],
@@ -69,7 +117,12 @@ export function filterForm(action: string, filters: Filters, choices: FilterChoi
 ${has('repo') && choices.repos.length > 1 ? select('repo', 'Repository', choices.repos, filters.repo) : ''}
 ${has('cluster') ? select('cluster', 'Cluster', choices.clusters, filters.cluster) : ''}
 ${has('namespace') ? select('namespace', 'Namespace', choices.namespaces, filters.namespace) : ''}
-${has('image') ? html`<label>Image <input type="text" name="image" value="${filters.image ?? ''}" placeholder="nginx"></label>` : ''}
+${has('image')
+  ? html`<label>Image <input type="text" name="image" value="${filters.image ?? ''}" placeholder="nginx"></label>
+<label class="check"><input type="checkbox" name="exact" value="1"${filters.exact ? html` checked` : ''}> exact name</label>${
+      filters.version !== undefined ? html`<label>Version <input type="text" name="version" value="${filters.version}"></label>` : ''
+    }`
+  : ''}
 ${has('policy') ? select('policy', 'Policy', choices.policies, filters.policy) : ''}
 <label>Search <input type="search" name="q" value="${filters.q ?? ''}" placeholder="search"></label>
 <button type="submit">Apply</button> <a href="${action}">Reset</a>
@@ -108,6 +161,20 @@ th,td{padding:.35rem .6rem;border-bottom:1px solid #eaeef2;text-align:left;verti
 thead th{position:sticky;top:0;background:#f6f8fa;font-weight:600;white-space:nowrap}
 th small{display:block;font-weight:normal;color:#57606a}
 td.image{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;white-space:nowrap}
+table.matrix th:first-child,table.matrix td.image{position:sticky;left:0;background:#fff;z-index:1;box-shadow:1px 0 0 #eaeef2}
+table.matrix thead th:first-child{background:#f6f8fa;z-index:2}
+table.matrix td.image{white-space:normal;min-width:13rem;max-width:20rem;overflow-wrap:break-word}
+table.matrix td.image small{display:block;font-family:system-ui,sans-serif;color:#57606a}
+table.matrix td.cell{white-space:nowrap;min-width:7rem}
+td.cell a.tag{display:block;width:max-content;text-decoration:none;color:inherit}
+td.cell .more{font-size:.8rem}
+.tag small{color:#57606a;font-weight:normal}
+.tag.outdated small{color:#82071e}
+th a small,th small a{color:inherit}
+.pager{display:flex;gap:1rem;align-items:baseline;margin:.5rem 0}
+.pager .showing{font-weight:600}
+.check{display:flex;gap:.3rem;align-items:center}
+td.flags .tag{margin-right:.3rem}
 .tag{display:inline-block;font-family:ui-monospace,SFMono-Regular,Menlo,monospace;padding:0 .3rem;border-radius:4px;background:#ddf4ff;margin:0 .2rem .2rem 0}
 .tag.outdated{background:#ffebe9;color:#82071e;font-weight:600}
 .tag.mutable{outline:2px dashed #bf8700}
