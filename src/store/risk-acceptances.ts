@@ -2,6 +2,12 @@
 // acceptance present at one commit: new ones are added (first seen), present ones are touched
 // (last seen), ones no longer present are marked removed (kept, with when and at which commit),
 // and one that comes back is present again.
+//
+// Who introduced an acceptance is found outside the store (blame on GitHub, or the push that
+// touched its file) and costs API calls, so the register says which acceptances need it
+// (`acceptancesToAttribute`) and the sync applies the same rule: the introducer is the one of the
+// acceptance as it reads now, so it is set when the row is first seen, when it comes back and when
+// its reason changes, and filled in later while unknown; otherwise it is kept.
 import type { PrismaClient } from '@prisma/client';
 import { ensureCluster } from './repositories.js';
 
@@ -13,9 +19,23 @@ export interface RiskAcceptanceInput {
   reason: string;
   file: string;
   line?: number | null;
-  /** The commit and author that introduced the annotation (from blame/history), when known. */
+  /** The commit that introduced the annotation (from blame/history), when known. */
   introducedSha?: string | null;
+  /** Its author: GitHub login, else the author's name. */
   introducedBy?: string | null;
+  introducedAt?: Date | null;
+  /** The pull request that merged that commit. */
+  introducedPullRequest?: number | null;
+}
+
+/** Who introduced the annotation written at `file`:`line`, as found on GitHub. */
+export interface AnnotationIntroduction {
+  file: string;
+  line: number;
+  sha: string;
+  by: string | null;
+  at: Date | null;
+  pullRequest: number | null;
 }
 
 export interface RiskRegisterSync {
@@ -29,6 +49,67 @@ export interface RiskRegisterChanges {
   added: number;
   kept: number;
   removed: number;
+}
+
+/**
+ * Why an acceptance's introducer is wanted: it is `new` to the register, `returned` after its
+ * removal, its reason was `reworded`, or its introducer is still `unknown`.
+ */
+export type AttributionNeed = 'new' | 'returned' | 'reworded' | 'unknown';
+
+interface RegisterState {
+  reason: string;
+  removedAt: Date | null;
+  introducedSha: string | null;
+}
+
+function attributionNeed(existing: RegisterState | null, input: RiskAcceptanceInput): AttributionNeed | undefined {
+  if (!existing) return 'new';
+  if (existing.removedAt) return 'returned';
+  if (existing.reason !== input.reason) return 'reworded';
+  if (existing.introducedSha === null) return 'unknown';
+  return undefined;
+}
+
+/** The introducer columns a sync writes for an acceptance with this need (none: keep them). */
+function introduction(need: AttributionNeed | undefined, a: RiskAcceptanceInput) {
+  const known = a.introducedSha ?? null;
+  // Still unknown: nothing better to write. Kept as is: the row's introducer is current.
+  if (need === undefined || (need === 'unknown' && known === null)) return {};
+  // The acceptance reads differently now: an introducer that cannot be found is unknown rather
+  // than the previous wording's.
+  return {
+    introducedSha: known,
+    introducedBy: known === null ? null : (a.introducedBy ?? null),
+    introducedAt: known === null ? null : (a.introducedAt ?? null),
+    introducedPullRequest: known === null ? null : (a.introducedPullRequest ?? null),
+  };
+}
+
+const registerKey = (cluster: string, policy: string, kind: string, namespace: string, name: string) => JSON.stringify([cluster, policy, kind, namespace, name]);
+const inputKey = (a: RiskAcceptanceInput) => registerKey(a.cluster, a.policy, a.object.kind, a.object.namespace ?? '', a.object.name);
+
+/**
+ * The acceptances among `acceptances` (one commit's) whose introducer the next sync would write,
+ * each with why: the new, returned and reworded ones first, then the ones still unknown (so a cap
+ * on look-ups serves the changes of this commit before older gaps).
+ */
+export async function acceptancesToAttribute(
+  prisma: PrismaClient,
+  repositoryId: number | bigint,
+  acceptances: RiskAcceptanceInput[],
+): Promise<Array<RiskAcceptanceInput & { need: AttributionNeed }>> {
+  const rows = await prisma.riskAcceptance.findMany({
+    where: { repositoryId: BigInt(repositoryId) },
+    select: { policy: true, objectKind: true, objectNamespace: true, objectName: true, reason: true, removedAt: true, introducedSha: true, cluster: { select: { name: true } } },
+  });
+  const register = new Map(rows.map((r) => [registerKey(r.cluster.name, r.policy, r.objectKind, r.objectNamespace, r.objectName), r]));
+  const wanted: Array<RiskAcceptanceInput & { need: AttributionNeed }> = [];
+  for (const a of acceptances) {
+    const need = attributionNeed(register.get(inputKey(a)) ?? null, a);
+    if (need) wanted.push({ ...a, need });
+  }
+  return [...wanted.filter((w) => w.need !== 'unknown'), ...wanted.filter((w) => w.need === 'unknown')];
 }
 
 export async function syncRiskAcceptances(prisma: PrismaClient, input: RiskRegisterSync): Promise<RiskRegisterChanges> {
@@ -52,19 +133,18 @@ export async function syncRiskAcceptances(prisma: PrismaClient, input: RiskRegis
       const details = { level: a.level, reason: a.reason, file: a.file, line: a.line ?? null };
       const existing = await tx.riskAcceptance.findUnique({
         where: { clusterId_policy_objectKind_objectNamespace_objectName: key },
-        select: { id: true, removedAt: true },
+        select: { id: true, removedAt: true, reason: true, introducedSha: true },
       });
       if (existing) {
         await tx.riskAcceptance.update({
           where: { id: existing.id },
           data: {
             ...details,
+            ...introduction(attributionNeed(existing, a), a),
             lastSeenAt: input.seenAt,
             lastSeenSha: input.commitSha,
             removedAt: null,
             removedSha: null,
-            // Re-introduced after removal: the new introducer is the one that matters.
-            ...(existing.removedAt ? { introducedSha: a.introducedSha ?? null, introducedBy: a.introducedBy ?? null } : {}),
           },
         });
         present.push(existing.id);
@@ -74,8 +154,7 @@ export async function syncRiskAcceptances(prisma: PrismaClient, input: RiskRegis
             ...key,
             ...details,
             repositoryId,
-            introducedSha: a.introducedSha ?? null,
-            introducedBy: a.introducedBy ?? null,
+            ...introduction('new', a),
             firstSeenAt: input.seenAt,
             firstSeenSha: input.commitSha,
             lastSeenAt: input.seenAt,

@@ -3,7 +3,7 @@
 // processed once, even by a restarted App.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../../src/config.js';
-import { startAppServer, type AppServer, type AppServerOptions } from '../../src/github/server.js';
+import { RETRIES, startAppServer, type AppServer, type AppServerOptions } from '../../src/github/server.js';
 import { createWebApp } from '../../src/web/app.js';
 import { readWebConfig } from '../../src/web/web-config.js';
 import { databaseRecorder } from '../../src/github/database-recorder.js';
@@ -16,7 +16,7 @@ import {
 } from '../../src/store/index.js';
 import { engine, testCacheDir } from '../helpers/engine.js';
 import { appEnvironment, fixtureFiles, pullRequestPayload, sha, webhookExample, withRepository, WEBHOOK_SECRET } from '../helpers/fake-github-app.js';
-import { deliverWebhook, FakeGitHub } from '../helpers/fake-github.js';
+import { deliverWebhook, FakeGitHub, type RecordedRequest } from '../helpers/fake-github.js';
 
 const REPO = 'example-org/shop-prod';
 
@@ -34,12 +34,14 @@ afterAll(async () => {
 });
 
 
-async function startApp(pages?: AppServerOptions['pages']): Promise<AppServer> {
+/** The App on the test database; `retryAfterMs` shortens plugin-retry's waits (1 s, 4 s, 9 s by default). */
+async function startApp(pages?: AppServerOptions['pages'], retryAfterMs?: number): Promise<AppServer> {
   const config = readConfig({ ...appEnvironment(fake), PARAPET_CACHE_DIR: testCacheDir });
   const { compiler, pool } = engine();
+  const retry = retryAfterMs === undefined ? {} : { retry: { retryAfterBaseValue: retryAfterMs } };
   return startAppServer(
     { ...config, credentials: config.credentials!, server: { ...config.server, port: 0 } },
-    { engine: { compiler, pool, close: async () => {} }, octokitOverrides: { throttle: { enabled: false } }, recorder: databaseRecorder(db), pages },
+    { engine: { compiler, pool, close: async () => {} }, octokitOverrides: { throttle: { enabled: false }, ...retry }, recorder: databaseRecorder(db), pages },
   );
 }
 
@@ -152,5 +154,196 @@ describe('the App with its database', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+// Who introduced each accepted risk, in the history of a payments repository: Alice set it up
+// (PR #11), Bob accepted the checkout's privileged card reader (PR #12), Carol bumped an image in
+// the same file and later reworded the reason's second line (no PR), Dave merged a new accepted
+// workload (PR #14), Erin pushed one more while GitHub's GraphQL API was failing.
+describe('who introduced each accepted risk', () => {
+  const PAYMENTS = 'example-org/payments-gitops';
+  const PAYMENTS_ID = 701_288_015;
+  const CHECKOUT = 'cluster/namespaces/payments/deployment.yaml';
+  const base = fixtureFiles('shop-cluster');
+  const accepted = base[CHECKOUT]!;
+  // The card reader's acceptance, as Bob wrote it (lines 17-20 of the file; the key on line 18).
+  const annotation = `      annotations:
+        securitytower.io/policy.exclusion.preventprivileged: |-
+          The card-reader sidecar needs device access; vendor ticket VEND-1234
+          tracks an unprivileged build.
+`;
+  const withoutAcceptance = accepted.replace(annotation, '');
+  const bumped = accepted.replace('image: nginx:1.25.3', 'image: nginx:1.25.4');
+  const reworded = bumped.replace('tracks an unprivileged build.', 'tracks an unprivileged build, due 2027-03.');
+  const privilegedWorkload = (name: string, reason: string) => `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ${name}
+  namespace: payments
+  labels:
+    owner: team-payments
+    cost-center: "4711"
+spec:
+  selector:
+    matchLabels:
+      app: ${name}
+  template:
+    metadata:
+      labels:
+        app: ${name}
+      annotations:
+        securitytower.io/policy.exclusion.preventprivileged: ${reason}
+    spec:
+      containers:
+        - name: ${name}
+          image: registry.example.com/payments/${name}:2.4.1
+          securityContext:
+            privileged: true
+`;
+  const fraudCheck = privilegedWorkload('fraud-check', 'Raw sockets for the card-network probe; reviewed in SEC-311.');
+  const ledger = privilegedWorkload('ledger', 'Mounts the HSM device until the PKCS#11 proxy ships.');
+
+  const alice = { name: 'Alice Platform', email: 'alice@example.com', login: 'alice-platform' };
+  const bob = { name: 'Bob Payments', email: 'bob@payments.example.com', login: 'bob-payments' };
+  const carol = { name: 'Carol Ops', email: 'carol@laptop.local' };
+  const dave = { name: 'Dave Risk', email: 'dave@example.com', login: 'dave-risk' };
+  const erin = { name: 'Erin SRE', email: 'erin@example.com', login: 'erin-sre' };
+  const frank = { name: 'Frank Payments', email: 'frank@example.com', login: 'frank-payments' };
+
+  const P1 = sha('payments-1');
+  const P2 = sha('payments-2');
+  const P3 = sha('payments-3');
+  const P4 = sha('payments-4');
+  const P5 = sha('payments-5');
+  const P6 = sha('payments-6');
+  const P7 = sha('payments-7');
+
+  // The App is installed now; the history before that is older, the pushes after it newer (the
+  // recorder orders a branch's states by their commits' time).
+  const NOW = Math.floor(Date.now() / 1000) * 1000;
+  const DAY = 86_400_000;
+  const HOUR = 3_600_000;
+  const when = (offset: number) => new Date(NOW + offset).toISOString();
+  const dates = { P1: when(-30 * DAY), P2: when(-20 * DAY), P3: when(-10 * DAY), P4: when(HOUR), P5: when(2 * HOUR), P6: when(3 * HOUR), P7: when(3.5 * HOUR) };
+
+  beforeAll(() => {
+    fake.addCommit(PAYMENTS, P1, { ...base, [CHECKOUT]: withoutAcceptance }, { author: alice, committedDate: dates.P1, pullRequest: 11 });
+    fake.addCommit(PAYMENTS, P2, { ...base, [CHECKOUT]: accepted }, { parents: [P1], author: bob, committedDate: dates.P2, pullRequest: 12 });
+    fake.addCommit(PAYMENTS, P3, { ...base, [CHECKOUT]: bumped }, { parents: [P2], author: carol, committedDate: dates.P3 });
+    fake.addCommit(PAYMENTS, P4, { ...base, [CHECKOUT]: reworded }, { parents: [P3], author: carol, committedDate: dates.P4 });
+    const withFraudCheck = { ...base, [CHECKOUT]: reworded, 'cluster/namespaces/payments/fraud-check.yaml': fraudCheck };
+    fake.addCommit(PAYMENTS, P5, withFraudCheck, { parents: [P4], author: dave, committedDate: dates.P5, pullRequest: 14 });
+    const withLedger = { ...withFraudCheck, 'cluster/namespaces/payments/ledger.yaml': ledger };
+    fake.addCommit(PAYMENTS, P6, withLedger, { parents: [P5], author: erin, committedDate: dates.P6 });
+    fake.addCommit(PAYMENTS, P7, { ...withLedger, [CHECKOUT]: reworded.replace('card-reader:4.1.0', 'card-reader:4.2.0') }, { parents: [P6], author: frank, committedDate: dates.P7 });
+  });
+
+  function pushPayments(before: string, after: string): Record<string, any> {
+    const payload = withRepository(structuredClone(webhookExample('push', undefined as unknown as string)) as Record<string, any>, PAYMENTS);
+    payload.repository.id = PAYMENTS_ID;
+    payload.repository.default_branch = 'main';
+    Object.assign(payload, { ref: 'refs/heads/main', before, after, created: false, deleted: false, forced: false, base_ref: null });
+    payload.commits = fake.pushCommits(PAYMENTS, before, after);
+    payload.head_commit = payload.commits[payload.commits.length - 1];
+    return payload;
+  }
+
+  async function deliver(event: string, payload: Record<string, any>): Promise<RecordedRequest[]> {
+    fake.reset();
+    const app = await startApp();
+    try {
+      expect((await deliverWebhook(`${app.url}/api/github/webhooks`, event, payload, WEBHOOK_SECRET)).status).toBeLessThan(300);
+      await app.jobs.idle();
+    } finally {
+      await app.close();
+    }
+    // The API calls made about the repository (token requests and the tarball's codeload redirect are not API calls).
+    return fake.requests.filter((r) => r.path === `/repos/${PAYMENTS}` || r.path.startsWith(`/repos/${PAYMENTS}/`) || r.repository === PAYMENTS);
+  }
+
+  /** Each acceptance's introducer, by the annotation's place. */
+  async function introducers(): Promise<Record<string, unknown[]>> {
+    const register = await riskRegister(db.prisma, PAYMENTS_ID);
+    return Object.fromEntries(register.map((r) => [`${r.file}:${r.line}`, [r.introducedSha, r.introducedBy, r.introducedPullRequest, r.introducedAt?.toISOString() ?? null]]));
+  }
+
+  const byAlice = [P1, 'alice-platform', 11, dates.P1];
+  const fixtureAcceptances = {
+    'cluster/global/namespace-specs/legacy/namespace.yaml:8': byAlice,
+    'cluster/namespaces/legacy/replicaset.yaml:8': byAlice,
+    'cluster/namespaces/payments/node-agent.yaml:17': byAlice,
+  };
+
+  it('attributes the register by blame when the App is installed, to the change of each annotation rather than of its file', async () => {
+    fake.setBranch(PAYMENTS, 'main', P3);
+    const payload = structuredClone(webhookExample('installation_repositories', 'added')) as Record<string, any>;
+    payload.installation = { ...payload.installation, id: 4242, account: { ...payload.installation.account, login: 'example-org', type: 'Organization' } };
+    payload.repositories_added = [{ id: PAYMENTS_ID, name: 'payments-gitops', full_name: PAYMENTS, private: false }];
+
+    const calls = await deliver('installation_repositories', payload);
+
+    expect(await introducers()).toEqual({
+      ...fixtureAcceptances,
+      // Carol's later image bump in the same file does not make her the one who accepted the risk.
+      [`${CHECKOUT}:18`]: [P2, 'bob-payments', 12, dates.P2],
+    });
+    expect(calls.map((r) => `${r.method} ${r.path}`)).toEqual([
+      `GET /repos/${PAYMENTS}`,
+      `GET /repos/${PAYMENTS}/commits/main`,
+      `GET /repos/${PAYMENTS}/tarball/${P3}`,
+      'POST /graphql',
+    ]);
+  });
+
+  it('re-attributes an acceptance whose reason a push rewords, with the one GraphQL query it needs', async () => {
+    const calls = await deliver('push', pushPayments(P3, P4));
+    expect(await introducers()).toEqual({ ...fixtureAcceptances, [`${CHECKOUT}:18`]: [P4, 'Carol Ops', null, dates.P4] });
+    expect(calls.map((r) => `${r.method} ${r.path}`)).toEqual([`GET /repos/${PAYMENTS}/tarball/${P4}`, 'POST /graphql']);
+    const [query] = calls.filter((r) => r.path === '/graphql').map((r) => r.body as { variables: Record<string, string> });
+    expect(query!.variables).toEqual({ owner: 'example-org', name: 'payments-gitops', sha: P4, path0: CHECKOUT });
+  });
+
+  it('names the commit, author and pull request of an acceptance a push adds', async () => {
+    const calls = await deliver('push', pushPayments(P4, P5));
+    const register = await riskRegister(db.prisma, PAYMENTS_ID);
+    expect(register.find((r) => r.objectName === 'fraud-check')).toMatchObject({
+      policy: 'preventprivileged',
+      level: 'podTemplate',
+      reason: 'Raw sockets for the card-network probe; reviewed in SEC-311.',
+      introducedSha: P5,
+      introducedBy: 'dave-risk',
+      introducedPullRequest: 14,
+      introducedAt: new Date(dates.P5),
+      firstSeenSha: P5,
+    });
+    expect(calls).toHaveLength(2);
+    // The acceptances already attributed are not looked up again.
+    expect((calls[1]!.body as { variables: Record<string, string> }).variables).toMatchObject({ path0: 'cluster/namespaces/payments/fraud-check.yaml' });
+    expect(Object.keys((calls[1]!.body as { variables: Record<string, string> }).variables)).not.toContain('path1');
+  });
+
+  it("falls back to the push's commits when GitHub's GraphQL API keeps failing, and records everything else", async () => {
+    fake.reset();
+    const payload = pushPayments(P5, P7);
+    const app = await startApp(undefined, 1);
+    try {
+      fake.failGraphQL('Something went wrong while executing your query. This may be the result of a timeout, or it could be a GitHub bug.');
+      await deliverWebhook(`${app.url}/api/github/webhooks`, 'push', payload, WEBHOOK_SECRET);
+      await app.jobs.idle();
+    } finally {
+      await app.close();
+    }
+    // GitHub's "Something went wrong" is retried as a 5xx would be, then given up on.
+    expect(fake.requests.filter((r) => r.path === '/graphql')).toHaveLength(1 + RETRIES);
+    const introduced = await introducers();
+    // Erin's commit added the file; Frank's later commit of the push touched another one.
+    expect(introduced['cluster/namespaces/payments/ledger.yaml:18']).toEqual([P6, 'erin-sre', null, dates.P6]);
+    expect(introduced[`${CHECKOUT}:18`]).toEqual([P4, 'Carol Ops', null, dates.P4]);
+    expect(introduced['cluster/namespaces/payments/fraud-check.yaml:18']).toEqual([P5, 'dave-risk', 14, dates.P5]);
+    expect(Object.keys(introduced)).toHaveLength(6);
+    expect(await db.prisma.evaluation.count({ where: { repositoryId: PAYMENTS_ID, sha: P7 } })).toBe(1);
+    const images = await clusterInventory(db.prisma, PAYMENTS_ID, 'shop-prod');
+    expect(images.map((i) => i.reference)).toContain('registry.example.com/vendor/card-reader:4.2.0');
   });
 });

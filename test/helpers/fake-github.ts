@@ -5,11 +5,13 @@
 // (fake-github-openapi.ts: an endpoint GitHub does not have, a parameter or body field of the wrong
 // type, a missing field, an unknown enum value, more than 50 annotations), then by the endpoint's
 // own rules (a review comment on a line outside the pull request's diff, the hunks computed from
-// the commits it serves).
+// the commits it serves). `POST /graphql` answers GitHub's GraphQL schema where the App uses it
+// (fake-github-graphql.ts: blame computed from the commit history a test declares).
 import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { commentableLines, diffFiles, type FakePullFile } from './fake-github-diff.js';
+import { answerGraphQL, blameLines, blameRanges, FieldError, type FakeCommitInfo, type Resolvers } from './fake-github-graphql.js';
 import { openApiRejection } from './fake-github-openapi.js';
 import { buildTarball } from './fake-github-tarball.js';
 
@@ -18,6 +20,8 @@ export interface RecordedRequest {
   path: string;
   status: number;
   body: unknown;
+  /** For a GraphQL request: the repository its query asked about (`owner/name`). */
+  repository?: string;
   /** Milliseconds since the fake started. */
   at: number;
 }
@@ -85,6 +89,23 @@ interface Failure {
   times?: number;
   message?: string;
   headers?: Record<string, string>;
+  /** The whole answer, when it is not `{ message }` (GraphQL's `{ data, errors }`). */
+  payload?: unknown;
+}
+
+/** A commit of a push as the `push` webhook lists it. */
+export interface FakePushCommit {
+  id: string;
+  tree_id: string;
+  distinct: boolean;
+  message: string;
+  timestamp: string;
+  url: string;
+  author: { name: string; email: string; username?: string };
+  committer: { name: string; email: string; username?: string };
+  added: string[];
+  removed: string[];
+  modified: string[];
 }
 
 /** The App's ID the fake stamps on check runs it creates (the tests' APP_ID). */
@@ -92,6 +113,8 @@ export const FAKE_APP_ID = 12345;
 
 interface FakeRepo {
   commits: Map<string, Record<string, string | Buffer>>;
+  /** Each commit's parents, author, date and pull request (defaults for commits declared without). */
+  info: Map<string, FakeCommitInfo>;
   mergeBases: Map<string, string>;
   pulls: Map<string, FakePullRequest[]>;
   pullRequests: Map<number, FakePullRequest>;
@@ -135,9 +158,57 @@ export class FakeGitHub {
     this.repo(fullName).branches.set(branch, sha);
   }
 
-  /** Adds a commit with exactly these files. */
-  addCommit(fullName: string, sha: string, files: Record<string, string | Buffer>): void {
-    this.repo(fullName).commits.set(sha, files);
+  /**
+   * Adds a commit with exactly these files; `info` places it in a history (its parents) and says
+   * who made it, when, and which pull request merged it, for blame and push payloads. Without
+   * parents a commit is a root: blame gives it every line.
+   */
+  addCommit(fullName: string, sha: string, files: Record<string, string | Buffer>, info: Partial<FakeCommitInfo> = {}): void {
+    const repo = this.repo(fullName);
+    for (const parent of info.parents ?? []) {
+      if (!repo.commits.has(parent)) throw new Error(`fake GitHub: parent ${parent} of ${sha} is not a commit of ${fullName}`);
+    }
+    repo.commits.set(sha, files);
+    repo.info.set(sha, {
+      parents: info.parents ?? [],
+      author: info.author ?? { name: 'Dana Developer', email: 'dana@example.com' },
+      committedDate: info.committedDate ?? new Date().toISOString(),
+      message: info.message ?? `Change ${sha.slice(0, 7)}`,
+      ...(info.pullRequest === undefined ? {} : { pullRequest: info.pullRequest }),
+    });
+  }
+
+  /**
+   * The `commits` of a `push` webhook moving a branch from `before` to `after`: the first-parent
+   * chain after `before`, oldest first, each with the files it added, removed and modified
+   * against its first parent, as GitHub lists them.
+   */
+  pushCommits(fullName: string, before: string, after: string): FakePushCommit[] {
+    const repo = this.repo(fullName);
+    const chain: string[] = [];
+    for (let sha: string | undefined = after; sha && sha !== before; sha = repo.info.get(sha)?.parents[0]) {
+      if (!repo.commits.has(sha)) throw new Error(`fake GitHub: ${sha} is not a commit of ${fullName}`);
+      chain.unshift(sha);
+    }
+    return chain.map((sha) => {
+      const info = repo.info.get(sha)!;
+      const parent = info.parents[0] ? repo.commits.get(info.parents[0])! : {};
+      const changes = diffFiles(parent, repo.commits.get(sha)!);
+      const actor = { name: info.author.name, email: info.author.email, ...(info.author.login ? { username: info.author.login } : {}) };
+      return {
+        id: sha,
+        tree_id: sha.split('').reverse().join(''),
+        distinct: true,
+        message: info.message,
+        timestamp: info.committedDate,
+        url: `https://github.com/${fullName}/commit/${sha}`,
+        author: actor,
+        committer: actor,
+        added: changes.filter((c) => c.status === 'added').map((c) => c.filename),
+        removed: changes.filter((c) => c.status === 'removed').map((c) => c.filename),
+        modified: changes.filter((c) => c.status === 'modified').map((c) => c.filename),
+      };
+    });
   }
 
   setMergeBase(fullName: string, base: string, head: string, mergeBase: string): void {
@@ -183,6 +254,19 @@ export class FakeGitHub {
     this.failures.push({ pattern, status, ...options });
   }
 
+  /**
+   * Answers the next `times` GraphQL requests (all, without `times`) as GitHub does when a query
+   * fails as a whole, a timeout say: HTTP 200, `data: null` and the error.
+   */
+  failGraphQL(message: string, options: { times?: number } = {}): void {
+    this.failures.push({ pattern: /^POST \/graphql$/, status: 200, ...options, payload: { data: null, errors: [{ message }] } });
+  }
+
+  /** GraphQL requests about a repository. */
+  graphqlRequests(fullName: string): RecordedRequest[] {
+    return this.requests.filter((r) => r.path === '/graphql' && r.repository === fullName);
+  }
+
   reset(): void {
     this.requests.length = 0;
     this.checkRuns.length = 0;
@@ -208,7 +292,7 @@ export class FakeGitHub {
   private repo(fullName: string): FakeRepo {
     let repo = this.repos.get(fullName);
     if (!repo) {
-      repo = { commits: new Map(), mergeBases: new Map(), pulls: new Map(), pullRequests: new Map(), branches: new Map() };
+      repo = { commits: new Map(), info: new Map(), mergeBases: new Map(), pulls: new Map(), pullRequests: new Map(), branches: new Map() };
       this.repos.set(fullName, repo);
     }
     return repo;
@@ -235,17 +319,18 @@ export class FakeGitHub {
       res.writeHead(status, { 'content-type': isBuffer ? 'application/x-gzip' : 'application/json; charset=utf-8', ...headers });
       res.end(isBuffer ? payload : payload === undefined ? '' : JSON.stringify(payload));
     };
-    // codeload.github.com (where tarballs redirect) is not the REST API.
-    if (!path.startsWith('/_codeload/')) {
+    // codeload.github.com (where tarballs redirect) is not the REST API, nor is GraphQL.
+    if (!path.startsWith('/_codeload/') && path !== '/graphql') {
       const rejection = openApiRejection(method, path, query, body);
       if (rejection) return send(rejection.status, rejection.payload);
     }
     const failure = this.failures.find((f) => f.pattern.test(`${method} ${path}`) && f.times !== 0);
     if (failure) {
       if (failure.times !== undefined) failure.times--;
-      return send(failure.status, { message: failure.message ?? `fake failure ${failure.status}` }, failure.headers);
+      return send(failure.status, failure.payload ?? { message: failure.message ?? `fake failure ${failure.status}` }, failure.headers);
     }
     try {
+      if (path === '/graphql') return this.graphql(method, body, req, record, send);
       this.route(method, path, query, body, req, send);
     } catch (error) {
       send(500, { message: String(error) });
@@ -363,6 +448,95 @@ export class FakeGitHub {
       return send(200, this.checkRunJson(run));
     }
     send(404, { message: `Not Found (the fake GitHub has no ${method} ${path})` });
+  }
+
+  /** `POST /graphql`: GitHub's GraphQL endpoint, over the fake's repositories (fake-github-graphql.ts). */
+  private graphql(method: string, body: unknown, req: IncomingMessage, record: RecordedRequest, send: (status: number, payload: unknown) => void): void {
+    if (method !== 'POST') return send(404, { message: 'Not Found' });
+    if (!/^(token|bearer) ghs_fake_/i.test(req.headers.authorization ?? '')) {
+      return send(401, { message: 'This endpoint requires you to be authenticated.', documentation_url: 'https://docs.github.com/graphql/guides/forming-calls-with-graphql#authenticating-with-graphql' });
+    }
+    if (typeof body !== 'object' || body === null) return send(400, { message: 'Problems parsing JSON' });
+    send(200, answerGraphQL(body, this.graphqlResolvers(record)));
+  }
+
+  private graphqlResolvers(record: RecordedRequest): Resolvers {
+    interface RepoView {
+      fullName: string;
+      repo: FakeRepo;
+    }
+    interface CommitView {
+      __typename: 'Commit';
+      fullName: string;
+      repo: FakeRepo;
+      sha: string;
+      info: FakeCommitInfo;
+    }
+    const commitView = (view: RepoView, sha: string): CommitView => ({ __typename: 'Commit', ...view, sha, info: view.repo.info.get(sha)! });
+    const actor = (c: CommitView) => ({
+      name: c.info.author.name,
+      email: c.info.author.email,
+      date: c.info.committedDate,
+      user: c.info.author.login ? { id: `U_${c.info.author.login}`, login: c.info.author.login, name: c.info.author.name } : null,
+    });
+    const history = (repo: FakeRepo) => ({ files: (sha: string) => repo.commits.get(sha), info: (sha: string) => repo.info.get(sha) });
+    return {
+      Query: {
+        repository: (_source, args): RepoView => {
+          const fullName = `${String(args.owner)}/${String(args.name)}`;
+          record.repository = fullName;
+          const repo = this.repos.get(fullName);
+          if (!repo) throw new FieldError(`Could not resolve to a Repository with the name '${fullName}'.`, 'NOT_FOUND');
+          return { fullName, repo };
+        },
+      },
+      Repository: {
+        id: (r: RepoView) => Buffer.from(`Repository:${r.fullName}`).toString('base64'),
+        name: (r: RepoView) => r.fullName.split('/')[1],
+        nameWithOwner: (r: RepoView) => r.fullName,
+        // A commit by its id or a branch by its name; other expressions (`sha:path`) are not served.
+        object: (r: RepoView, args) => {
+          const wanted = (args.oid ?? args.expression) as string | null;
+          const sha = wanted === null ? undefined : (r.repo.branches.get(wanted) ?? (r.repo.commits.has(wanted) ? wanted : undefined));
+          return sha ? commitView(r, sha) : null;
+        },
+      },
+      Commit: {
+        id: (c: CommitView) => Buffer.from(`Commit:${c.sha}`).toString('base64'),
+        oid: (c: CommitView) => c.sha,
+        abbreviatedOid: (c: CommitView) => c.sha.slice(0, 7),
+        message: (c: CommitView) => c.info.message,
+        messageHeadline: (c: CommitView) => c.info.message.split('\n')[0],
+        committedDate: (c: CommitView) => c.info.committedDate,
+        authoredDate: (c: CommitView) => c.info.committedDate,
+        url: (c: CommitView) => `https://github.com/${c.fullName}/commit/${c.sha}`,
+        author: actor,
+        committer: actor,
+        blame: (c: CommitView, args) => {
+          const owners = blameLines(history(c.repo), c.sha, String(args.path));
+          // GitHub's exact answer for a path missing at the commit is not documented; the fake
+          // raises a field error, the harder case for a caller (it nulls the enclosing `object`).
+          if (!owners) throw new FieldError(`Could not resolve file for path '${String(args.path)}'.`, 'NOT_FOUND');
+          return { ranges: blameRanges(history(c.repo), owners).map((r) => ({ ...r, commit: commitView(c, r.commit) })) };
+        },
+        associatedPullRequests: (c: CommitView, args) => {
+          if (args.first == null && args.last == null) {
+            throw new FieldError('You must provide a `first` or `last` value to properly paginate the `associatedPullRequests` connection.', 'MISSING_PAGINATION_BOUNDARIES');
+          }
+          for (const bound of ['first', 'last'] as const) {
+            if (typeof args[bound] === 'number' && (args[bound] as number) > 100) {
+              throw new FieldError(`Requesting ${String(args[bound])} records on the \`associatedPullRequests\` connection exceeds the \`${bound}\` limit of 100 records.`, 'EXCESSIVE_PAGINATION');
+            }
+          }
+          const number = c.info.pullRequest;
+          const nodes =
+            number === undefined || args.first === 0 || args.last === 0
+              ? []
+              : [{ id: `PR_${number}`, number, title: `Pull request #${number}`, url: `https://github.com/${c.fullName}/pull/${number}`, merged: true, mergedAt: c.info.committedDate }];
+          return { nodes, totalCount: number === undefined ? 0 : 1 };
+        },
+      },
+    };
   }
 
   private applyUpdate(run: FakeCheckRun, input: Record<string, unknown>): void {

@@ -1,12 +1,13 @@
 // The default branch's state, recorded: on every push to it and once when the App is installed on a
 // repository. The repository's own policies judge it; the recorder stores the evaluation, the image
-// inventory and the risk-acceptance register.
+// inventory and the risk-acceptance register, with who introduced the acceptances it asks about.
 import type { Logger } from 'probot';
 import type { Config } from '../../config.js';
-import { checkRepo, NoClusterError } from '../../engine/index.js';
+import { checkRepo, NoClusterError, type Report, type RepoSource } from '../../engine/index.js';
+import { attributeAnnotations, type PushCommit } from '../attribution.js';
 import type { EngineRuntime } from '../engine-runtime.js';
 import type { GitHubClient, RepoRef } from '../github-client.js';
-import type { Recorder, RepositoryInfo } from '../recorder.js';
+import type { AnnotationIntroduction, Recorder, RepositoryInfo } from '../recorder.js';
 import { TarballCache } from '../tarball-source.js';
 
 export interface DefaultBranchDeps {
@@ -19,7 +20,13 @@ export async function recordDefaultBranch(
   deps: DefaultBranchDeps,
   octokit: GitHubClient,
   log: Logger,
-  input: { repository: RepositoryInfo; sha: string; observedAt: Date },
+  input: {
+    repository: RepositoryInfo;
+    sha: string;
+    observedAt: Date;
+    /** The push's commits, oldest first; absent when the App was just installed. */
+    push?: readonly PushCommit[];
+  },
 ): Promise<void> {
   const { recorder } = deps;
   if (!recorder) return;
@@ -36,8 +43,37 @@ export async function recordDefaultBranch(
     }
     throw error;
   }
-  await recorder.defaultBranchEvaluated({ repository: input.repository, sha: input.sha, report, observedAt: input.observedAt, startedAt });
+  const introductions = await introducers(recorder, octokit, log, { repo, tree, report, ...input });
+  await recorder.defaultBranchEvaluated({ repository: input.repository, sha: input.sha, report, observedAt: input.observedAt, startedAt, introductions });
   log.info({ repo, sha: input.sha, clusters: report.clusters.length }, 'default branch recorded');
+}
+
+/**
+ * Who introduced the acceptances the register asks about. Never fails the recording: what cannot be
+ * found is recorded as unknown (and asked about again on the next push), and logged.
+ */
+async function introducers(
+  recorder: Recorder,
+  octokit: GitHubClient,
+  log: Logger,
+  input: { repo: RepoRef; repository: RepositoryInfo; sha: string; tree: RepoSource; report: Report; push?: readonly PushCommit[] },
+): Promise<AnnotationIntroduction[]> {
+  try {
+    const locations = await recorder.annotationsToAttribute({ repository: input.repository, report: input.report });
+    if (locations.length === 0) return [];
+    const found = await attributeAnnotations(octokit, { repo: input.repo, sha: input.sha, locations, tree: input.tree, push: input.push });
+    const context = { repo: input.repo, sha: input.sha, ...found.counts, queries: found.queries };
+    if (found.problems.size > 0) {
+      // The first few reasons are enough to tell a limit from GitHub failing.
+      log.warn({ ...context, files: found.problems.size, problems: Object.fromEntries([...found.problems].slice(0, 5)) }, 'risk acceptances: some files could not be blamed');
+    } else {
+      log.info(context, 'risk acceptances attributed');
+    }
+    return found.introductions;
+  } catch (error) {
+    log.warn({ err: error, repo: input.repo, sha: input.sha }, 'risk acceptances: introducers not found, recorded as unknown');
+    return [];
+  }
 }
 
 /** The head commit of a repository's default branch (installation events do not carry it). */

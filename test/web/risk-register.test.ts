@@ -1,0 +1,69 @@
+// The overview's risk register says who introduced each acceptance and when, and links the pull
+// request that merged it when GitHub associates one, else its commit; the JSON API carries the same.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syncRiskAcceptances, type RiskAcceptanceInput } from '../../src/store/risk-acceptances.js';
+import { signIn, startHarness, type Client, type Harness } from './harness.js';
+import { GITOPS } from './seed.js';
+
+const BOB_SHA = 'b0b5ea1'.padEnd(40, '2');
+const CAROL_SHA = 'ca401e5'.padEnd(40, '3');
+const SEEN_SHA = '5ee11'.padEnd(40, '4');
+
+let h: Harness;
+let alice: Client;
+
+const acceptance = (name: string, reason: string, introduced: Partial<RiskAcceptanceInput>): RiskAcceptanceInput => ({
+  cluster: 'payments-prod',
+  policy: 'preventprivileged',
+  object: { kind: 'Deployment', namespace: 'payments', name },
+  level: 'podTemplate',
+  reason,
+  file: `clusters/payments-prod/payments/${name}.yaml`,
+  line: 18,
+  ...introduced,
+});
+
+beforeAll(async () => {
+  h = await startHarness();
+  await syncRiskAcceptances(h.db.prisma, {
+    repositoryId: GITOPS,
+    commitSha: SEEN_SHA,
+    seenAt: new Date('2026-11-20T10:00:00Z'),
+    acceptances: [
+      acceptance('checkout', 'The card-reader sidecar needs device access; vendor ticket VEND-1234.', {
+        introducedSha: BOB_SHA,
+        introducedBy: 'bob-payments',
+        introducedAt: new Date('2026-10-08T14:30:00Z'),
+        introducedPullRequest: 12,
+      }),
+      acceptance('fraud-check', 'Raw sockets for the card-network probe; reviewed in SEC-311.', { introducedSha: CAROL_SHA, introducedBy: 'Carol Ops', introducedAt: new Date('2026-10-20T17:45:00Z') }),
+      acceptance('ledger', 'Mounts the HSM device until the PKCS#11 proxy ships.', {}),
+    ],
+  });
+  alice = await signIn(h, 'alice');
+});
+
+afterAll(async () => h?.close());
+
+describe('the risk register', () => {
+  it('serves who introduced each acceptance, when, and in which pull request', async () => {
+    const { body } = await alice.json('/api/risks?cluster=payments-prod');
+    expect(body.risks.map((r: any) => [r.object.name, r.introducedBy, r.introducedSha, r.introducedAt, r.introducedPullRequest])).toEqual([
+      ['checkout', 'bob-payments', BOB_SHA, '2026-10-08T14:30:00.000Z', 12],
+      ['fraud-check', 'Carol Ops', CAROL_SHA, '2026-10-20T17:45:00.000Z', null],
+      ['ledger', null, null, null, null],
+    ]);
+  });
+
+  it('links the pull request when GitHub associates one, else the commit, and says so when nobody is known', async () => {
+    const page = await (await alice.fetch('/risks?cluster=payments-prod')).text();
+    const rows = page.split('<tr>').slice(2);
+    expect(rows).toHaveLength(3);
+    const [checkout, fraudCheck, ledger] = rows as [string, string, string];
+    expect(checkout).toContain(`bob-payments in <a href="${h.github.url}/acme/gitops/pull/12">#12</a> <small>(<a href="${h.github.url}/acme/gitops/commit/${BOB_SHA}">b0b5ea1</a>)</small>`);
+    expect(checkout).toContain('<time datetime="2026-10-08T14:30:00.000Z">2026-10-08 14:30</time>');
+    expect(fraudCheck).toContain(`Carol Ops in <a href="${h.github.url}/acme/gitops/commit/${CAROL_SHA}">ca401e5</a>`);
+    expect(fraudCheck).not.toContain('/pull/');
+    expect(ledger).toContain(`<span class="empty-value">unknown</span><br><small>first seen in <a href="${h.github.url}/acme/gitops/commit/${SEEN_SHA}">5ee1144</a></small>`);
+  });
+});
