@@ -4,7 +4,7 @@ import type { ApplicationFunction, Context } from 'probot';
 import { defaultBranchHead, recordDefaultBranch } from './handlers/default-branch.js';
 import { checkPullRequest, type PullRequestDeps } from './handlers/pull-request.js';
 import { recheckCommit } from './handlers/rerequested.js';
-import type { JobQueue } from './job-queue.js';
+import { ReportedJobFailure, type JobQueue } from './job-queue.js';
 import type { RepositoryInfo } from './recorder.js';
 
 export interface AppDeps extends PullRequestDeps {
@@ -14,13 +14,32 @@ export interface AppDeps extends PullRequestDeps {
 export const PULL_REQUEST_ACTIONS = ['pull_request.opened', 'pull_request.synchronize', 'pull_request.reopened', 'pull_request.ready_for_review'] as const;
 
 export function parapetApp(deps: AppDeps): ApplicationFunction {
-  // A redelivery is answered once, also across restarts when the App has a database.
+  // A redelivery is answered once, also across restarts when the App has a database; a job that
+  // fails (throws) releases its delivery, so that GitHub's redelivery of it runs it again.
   const queue = async (context: Context, job: () => Promise<void>) => {
-    if (deps.recorder && !(await deps.recorder.firstDelivery(context.id, context.name))) {
+    const { recorder } = deps;
+    let first = true;
+    try {
+      first = !recorder || (await recorder.firstDelivery(context.id, context.name));
+    } catch (error) {
+      // The database is down: the work is still done (a pull request still gets its verdict),
+      // deduplicated by this process's memory only.
+      context.log.error({ err: error, delivery: context.id }, 'could not record the delivery in the database; running it anyway');
+    }
+    if (!first) {
       context.log.info({ delivery: context.id }, 'delivery processed before: ignored');
       return;
     }
-    deps.jobs.add(context.id, job);
+    deps.jobs.add(context.id, async () => {
+      try {
+        await job();
+      } catch (error) {
+        await recorder?.releaseDelivery(context.id).catch((releaseError: unknown) => {
+          context.log.error({ err: releaseError, delivery: context.id }, 'could not release the failed delivery: a redelivery of it will be ignored');
+        });
+        throw error;
+      }
+    });
   };
 
   return (app) => {
@@ -41,12 +60,14 @@ export function parapetApp(deps: AppDeps): ApplicationFunction {
 
     app.on('check_run.rerequested', async (context) => {
       const run = context.payload.check_run;
-      await queue(context, () => recheckCommit(deps, context.octokit, context.log, { repo: context.repo(), headSha: run.head_sha, pullRequests: run.pull_requests }));
+      const repository = repositoryInfo(context.payload.installation?.id, context.payload.repository);
+      await queue(context, () => recheckCommit(deps, context.octokit, context.log, { repo: context.repo(), headSha: run.head_sha, pullRequests: run.pull_requests, repository }));
     });
 
     app.on('check_suite.rerequested', async (context) => {
       const suite = context.payload.check_suite;
-      await queue(context, () => recheckCommit(deps, context.octokit, context.log, { repo: context.repo(), headSha: suite.head_sha, pullRequests: suite.pull_requests }));
+      const repository = repositoryInfo(context.payload.installation?.id, context.payload.repository);
+      await queue(context, () => recheckCommit(deps, context.octokit, context.log, { repo: context.repo(), headSha: suite.head_sha, pullRequests: suite.pull_requests, repository }));
     });
 
     // The default branch's inventory and risk register: on every push to it...
@@ -55,7 +76,9 @@ export function parapetApp(deps: AppDeps): ApplicationFunction {
       const repository = repositoryInfo(payload.installation?.id, payload.repository);
       if (!deps.recorder || !repository || payload.deleted || payload.ref !== `refs/heads/${repository.defaultBranch}`) return;
       const observedAt = new Date(payload.head_commit?.timestamp ?? Date.now());
-      await queue(context, () => recordDefaultBranch(deps, context.octokit, context.log, { repository, sha: payload.after, observedAt }));
+      // The push's own commits say who changed which files: the fallback when blame cannot answer.
+      const push = (payload.commits ?? []).map((c) => ({ id: c.id, timestamp: c.timestamp, author: c.author, added: c.added, modified: c.modified }));
+      await queue(context, () => recordDefaultBranch(deps, context.octokit, context.log, { repository, sha: payload.after, observedAt, push }));
     });
 
     // ...and once when the App is installed on a repository.
@@ -66,6 +89,7 @@ export function parapetApp(deps: AppDeps): ApplicationFunction {
       const added = 'repositories_added' in payload ? payload.repositories_added : (payload.repositories ?? []);
       if (!deps.recorder || !account?.login) return;
       await queue(context, async () => {
+        const failed: string[] = [];
         for (const repo of added) {
           try {
             const [owner, name] = repo.full_name.split('/') as [string, string];
@@ -75,8 +99,11 @@ export function parapetApp(deps: AppDeps): ApplicationFunction {
           } catch (error) {
             // One repository failing does not keep the others from being recorded.
             context.log.error({ err: error, repository: repo.full_name }, 'could not record the default branch');
+            failed.push(repo.full_name);
           }
         }
+        // Failed as a whole, so the delivery is released: its redelivery records them all again.
+        if (failed.length > 0) throw new ReportedJobFailure(`the default branch of ${failed.join(', ')} was not recorded`);
       });
     });
   };

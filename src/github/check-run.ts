@@ -84,6 +84,24 @@ export function operationalFailureOutput(message: string): CheckOutput {
   };
 }
 
+/**
+ * `output` of an evaluation the database could not store: the verdict stands (it is the
+ * evaluation's, not the database's); the summary starts with what is missing and how to repair it.
+ */
+export function notRecordedOutput(output: CheckOutput, reason: string): CheckOutput {
+  // Client errors (Prisma's) open with the call site in Parapet's source; the database's reason is the last line.
+  const why = reason.split('\n').map((line) => line.trim()).filter(Boolean).pop() ?? 'unknown error';
+  const note =
+    `> **Not recorded.** Parapet could not store this evaluation in its database: ${escapeMarkdown(truncate(why, 500))}\n>\n` +
+    '> The verdict below stands, but the overview and the history of this pull request do not show this commit. ' +
+    'Use **Re-run** on this check once the database is back to record it; if it fails again, ask the administrators of the Parapet App to look at its database.';
+  return {
+    ...output,
+    title: truncate(`${output.title} (not recorded)`, MAX_TITLE),
+    summary: `${note}\n\n${truncate(output.summary, MAX_SUMMARY - note.length - 2)}`,
+  };
+}
+
 /** A run left in progress by an earlier, interrupted evaluation, now replaced by a new one. */
 export function interruptedOutput(): CheckOutput {
   return {

@@ -48,7 +48,15 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const server = await startAppServer({ ...config, credentials: config.credentials }, { recorder: databaseRecorder(db), pages: overviewPages(db) });
+  const recorder = databaseRecorder(db, {
+    retry: {
+      onRetry: (error, attempt, delayMs) => {
+        const reason = (error instanceof Error ? error.message : String(error)).split('\n').filter((line) => line.trim()).pop();
+        process.stderr.write(`parapet: could not record a default branch in the database (attempt ${attempt}): ${reason}; trying again in ${delayMs / 1000} s\n`);
+      },
+    },
+  });
+  const server = await startAppServer({ ...config, credentials: config.credentials }, { recorder, pages: overviewPages(db) });
   stopOnSignal(async () => {
     await server.close();
     await closeDatabase(db);

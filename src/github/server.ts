@@ -49,7 +49,8 @@ export async function startAppServer(config: Config & { credentials: GitHubCrede
     Octokit,
   });
   const engine = options.engine ?? startEngineRuntime(config.engine);
-  const jobs = new JobQueue(probot.log);
+  // probot.log exists once Probot has loaded the App (below): read when a job fails.
+  const jobs = new JobQueue(() => probot.log);
   const app = parapetApp({ engine, limits: config.limits, jobs, appId: credentials.appId, recorder: options.recorder });
 
   const handlers: Handler[] = [

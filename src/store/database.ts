@@ -1,17 +1,20 @@
 // Opens Parapet's database: PostgreSQL at DATABASE_URL, or else an embedded PGlite (PostgreSQL
 // compiled to Wasm) storing its files in a directory, served over the PostgreSQL wire protocol by
-// pglite-socket on a loopback port. Both are reached through the same path (pg pool -> Prisma's
+// pglite-socket on a private unix socket. Both are reached through the same path (pg pool -> Prisma's
 // pg driver adapter), so the embedded database exercises exactly the code a real server does.
 // Pending migrations are applied before the client is handed out; a database that cannot be
-// reached or migrated fails here with a DatabaseError that says which and why.
-import { existsSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
+// reached or migrated fails here with a DatabaseError that says which and why. An embedded
+// database directory is locked for the process that opened it (dir-lock.ts): a second process is
+// stopped with the holder's name instead of corrupting the files.
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { PrismaClient } from '@prisma/client';
 import pg from 'pg';
+import { DirectoryLockedError, lockDirectory, type DirectoryLock } from './dir-lock.js';
 import { applyMigrations, readMigrations } from './migrate.js';
 import { createPgAdapter } from './pg-adapter.js';
 
@@ -70,16 +73,8 @@ export function redactUrl(url: string): string {
   }
 }
 
-async function freeLoopbackPort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      s.close(() => (typeof address === 'object' && address ? ok(address.port) : fail(new Error('no port'))));
-    });
-  });
-}
+/** The port in the socket's file name, which PostgreSQL clients derive from the URL. */
+const SOCKET_PORT = 5432;
 
 interface Embedded {
   url: string;
@@ -88,31 +83,43 @@ interface Embedded {
 
 async function startEmbedded(dataDir: string): Promise<Embedded> {
   let db: PGlite;
+  let lock: DirectoryLock | undefined;
   try {
-    if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
+    if (!dataDir.startsWith('memory://')) {
+      mkdirSync(dataDir, { recursive: true });
+      lock = lockDirectory(dataDir);
+    }
     db = await PGlite.create(dataDir);
   } catch (error) {
+    lock?.release();
+    if (error instanceof DirectoryLockedError) throw new DatabaseError(error.message);
     throw new DatabaseError(`cannot open the embedded database in ${dataDir}: ${(error as Error).message}`);
   }
-  // PGlite is a single session: one connection, and the pool above it is sized 1 to match.
-  for (let attempt = 0; ; attempt++) {
-    const port = await freeLoopbackPort();
-    const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port, maxConnections: 1 });
-    try {
-      await server.start();
-    } catch (error) {
-      if (attempt < 5 && (error as NodeJS.ErrnoException).code === 'EADDRINUSE') continue;
-      await db.close().catch(() => {});
-      throw new DatabaseError(`cannot serve the embedded database on 127.0.0.1:${port}: ${(error as Error).message}`);
-    }
-    return {
-      url: `postgresql://postgres:postgres@127.0.0.1:${port}/postgres?sslmode=disable`,
-      async stop() {
-        await server.stop().catch(() => {});
-        await db.close().catch(() => {});
-      },
-    };
+  // Served on a unix socket in a directory only this user can enter (mkdtemp: 0700), not on a
+  // TCP port: pglite-socket has no authentication, and another local user must not reach it.
+  // PGlite is a single session, and the pool above it holds one connection. The server admits a
+  // second one so that a connection replacing a lost one is not refused while the old socket is
+  // still being torn down (pglite-socket rolls back what the old one left open, then serves the
+  // new one: they never interleave inside a transaction).
+  const socketDir = mkdtempSync(join(tmpdir(), 'parapet-db-'));
+  const server = new PGLiteSocketServer({ db, path: join(socketDir, `.s.PGSQL.${SOCKET_PORT}`), maxConnections: 2 });
+  try {
+    await server.start();
+  } catch (error) {
+    await db.close().catch(() => {});
+    rmSync(socketDir, { recursive: true, force: true });
+    lock?.release();
+    throw new DatabaseError(`cannot serve the embedded database on a socket in ${socketDir}: ${(error as Error).message}`);
   }
+  return {
+    url: `postgresql://postgres:postgres@localhost:${SOCKET_PORT}/postgres?host=${encodeURIComponent(socketDir)}`,
+    async stop() {
+      await server.stop().catch(() => {});
+      await db.close().catch(() => {});
+      rmSync(socketDir, { recursive: true, force: true });
+      lock?.release();
+    },
+  };
 }
 
 async function migrate(url: string, migrationsDir: string, timeoutMs: number): Promise<string[]> {
@@ -145,7 +152,9 @@ export async function openDatabase(config: DatabaseConfig = readDatabaseConfig()
   try {
     const appliedMigrations = await migrate(url, migrationsDir, timeoutMs);
     prisma = new PrismaClient({
-      adapter: createPgAdapter(url, { max: embedded ? 1 : 10, connectionTimeoutMillis: timeoutMs }),
+      // The embedded connection is kept for good: there is no server-side cost to an idle one, and
+      // every reconnection is a chance to race the single-session server.
+      adapter: createPgAdapter(url, embedded ? { max: 1, idleTimeoutMillis: 0, connectionTimeoutMillis: timeoutMs } : { max: 10, connectionTimeoutMillis: timeoutMs }),
       // One connection for PGlite: transactions may queue behind each other for a while.
       transactionOptions: { maxWait: 30_000, timeout: 60_000 },
     });

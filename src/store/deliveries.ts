@@ -11,6 +11,14 @@ export async function markDelivered(db: Db, id: string, event?: string): Promise
   return count === 1;
 }
 
+/**
+ * Forgets a delivery whose work failed, so that GitHub's redelivery of it (an operator's, from
+ * the App's settings) runs it again instead of being answered as a duplicate.
+ */
+export async function releaseDelivery(db: Db, id: string): Promise<void> {
+  await db.webhookDelivery.deleteMany({ where: { id } });
+}
+
 /** Forgets deliveries older than `before` (GitHub redelivers for a few days at most). */
 export async function pruneDeliveries(db: Db, before: Date): Promise<number> {
   const { count } = await db.webhookDelivery.deleteMany({ where: { receivedAt: { lt: before } } });

@@ -46,6 +46,23 @@ export async function recordEvaluation(prisma: PrismaClient, input: EvaluationIn
     const names = new Set(input.violations.map((v) => v.cluster));
     if (input.cluster) names.add(input.cluster);
     for (const name of [...names].sort()) await clusterId(name);
+    // A write retried after a failure (store/write-retry.ts) repeats the same run of the engine:
+    // the evaluation an earlier attempt stored is that run's, not a second one.
+    const stored = await tx.evaluation.findFirst({
+      where: {
+        repositoryId,
+        sha: input.sha,
+        pullRequestNumber: input.pullRequestNumber ?? null,
+        ref: input.ref ?? null,
+        clusterId: input.cluster ? await clusterId(input.cluster) : null,
+        startedAt: input.startedAt,
+      },
+      select: { id: true },
+    });
+    if (stored) {
+      const head = input.pullRequestNumber == null ? null : await tx.pullRequest.findUnique({ where: { repositoryId_number: { repositoryId, number: input.pullRequestNumber } } });
+      return { id: stored.id, current: head === null || head.evaluationId === stored.id };
+    }
     const evaluation = await tx.evaluation.create({
       data: {
         repositoryId,

@@ -24,15 +24,45 @@ export interface RepositoryInput {
   private?: boolean;
 }
 
+/** The key GitHub's names are unique by: `owner/name`, case-insensitively. */
+export function repositoryNameKey(owner: string, name: string): string {
+  return `${owner}/${name}`.toLowerCase();
+}
+
+/** Advisory-lock class of repository names (the two-key form: apart from migrate.ts's one-key lock). */
+const NAME_LOCK_CLASS = 7243;
+
+/**
+ * Records the repository under GitHub's id. GitHub reuses names: a repository deleted and created
+ * again, or transferred or renamed away and another created under the old name, comes back with a
+ * new id. The repository seen now with a name holds it; a former holder keeps its id, its rows and
+ * its history under the name it was last seen with, and no longer claims the name (until it is
+ * seen again, under whatever name it has then).
+ */
 export async function upsertRepository(db: Db, input: RepositoryInput): Promise<void> {
+  const id = BigInt(input.id);
+  const nameKey = repositoryNameKey(input.owner, input.name);
   const data = {
     installationId: BigInt(input.installationId),
     owner: input.owner,
     name: input.name,
+    nameKey,
     ...(input.defaultBranch !== undefined ? { defaultBranch: input.defaultBranch } : {}),
     ...(input.private !== undefined ? { private: input.private } : {}),
   };
-  await db.repository.upsert({ where: { id: BigInt(input.id) }, create: { id: BigInt(input.id), ...data }, update: data });
+  const write = async (tx: Prisma.TransactionClient) => {
+    // Claims of one name take turns: two repositories claiming it at once would otherwise both
+    // release it from the old holder, and the second insert would fail on the unique key.
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${NAME_LOCK_CLASS}::int, hashtext(${nameKey}))`;
+    await tx.repository.updateMany({ where: { nameKey, id: { not: id } }, data: { nameKey: null } });
+    await tx.repository.upsert({ where: { id }, create: { id, ...data }, update: data });
+  };
+  if (isClient(db)) await db.$transaction(write);
+  else await write(db);
+}
+
+function isClient(db: Db): db is PrismaClient {
+  return typeof (db as Partial<PrismaClient>).$transaction === 'function';
 }
 
 /**

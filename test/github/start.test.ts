@@ -1,9 +1,11 @@
 // `npm start` as a person runs it: the built dist/github/main.js, spawned, answering on a loopback port.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../helpers/engine.js';
 
 const main = join(repoRoot, 'dist', 'github', 'main.js');
@@ -56,6 +58,46 @@ describe('npm start', () => {
     expect(result.stderr).toContain('PORT must be an integer');
   });
 });
+
+describe('npm start with a database', () => {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const credentials = { APP_ID: '12345', PRIVATE_KEY: privateKey, WEBHOOK_SECRET: 'a-webhook-secret', HOST: '127.0.0.1', PARAPET_CACHE_DIR: '' };
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'parapet-start-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('stops a second App on the same embedded database with exit code 2, naming the directory and the first App', async () => {
+    const dbDir = join(dir, 'db');
+    const port = await freePort();
+    const first = spawn(process.execPath, [main], { cwd: repoRoot, env: baseEnv({ ...credentials, PORT: String(port), PARAPET_DB_DIR: dbDir }), stdio: 'pipe' });
+    children.push(first);
+    await waitForServer(`http://127.0.0.1:${port}/healthz`, first);
+
+    const second = await run(baseEnv({ ...credentials, PORT: String(await freePort()), PARAPET_DB_DIR: dbDir }));
+    expect(second.code).toBe(2);
+    expect(second.stderr).toContain(`parapet: the embedded database in ${dbDir} is in use by process ${first.pid} on ${hostname()}`);
+    // The first one goes on serving.
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+  });
+
+  it('stops with exit code 2 and no server when the database cannot be reached', async () => {
+    const port = await freePort();
+    const closed = await freePort(); // nothing listens there
+    const result = await run(baseEnv({ ...credentials, PORT: String(port), DATABASE_URL: `postgresql://parapet:s3cret@127.0.0.1:${closed}/parapet` }));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(new RegExp(`parapet: cannot reach the database at postgresql://parapet:\\*\\*\\*@127\\.0\\.0\\.1:${closed}/parapet: .*ECONNREFUSED`));
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+  });
+});
+
+/** Runs `npm start` to its end. */
+async function run(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [main], { cwd: repoRoot, env, timeout: 60_000 }, (error, _stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stderr }));
+  });
+}
 
 function baseEnv(extra: Record<string, string>): Record<string, string> {
   return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', ...extra };

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { markDelivered, pruneDeliveries } from '../../src/store/deliveries.js';
+import { markDelivered, pruneDeliveries, releaseDelivery } from '../../src/store/deliveries.js';
 import { forEachBackend } from '../helpers/postgres-backends.js';
 
 forEachBackend((backend) => {
@@ -14,6 +14,16 @@ forEachBackend((backend) => {
     const db = await backend.open();
     const results = await Promise.all(Array.from({ length: 10 }, () => markDelivered(db.prisma, 'same')));
     expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('answers a released delivery (its job failed) as new again, once', async () => {
+    const db = await backend.open();
+    expect(await markDelivered(db.prisma, '72d3162e-cc78-11e3-81ab-4c9367dc0958', 'push')).toBe(true);
+    await releaseDelivery(db.prisma, '72d3162e-cc78-11e3-81ab-4c9367dc0958');
+    expect(await markDelivered(db.prisma, '72d3162e-cc78-11e3-81ab-4c9367dc0958', 'push')).toBe(true);
+    expect(await markDelivered(db.prisma, '72d3162e-cc78-11e3-81ab-4c9367dc0958', 'push')).toBe(false);
+    // Releasing one never seen (or released twice) is no error.
+    await releaseDelivery(db.prisma, 'never-seen');
   });
 
   it('prunes old deliveries', async () => {

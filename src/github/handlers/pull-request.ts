@@ -18,15 +18,20 @@
 // others) is computed locally from the merge base's and the head's trees (pull-diff.ts), the
 // three-dot diff GitHub shows. A head that moved on gets its runs ended `neutral` and no review.
 //
+// With a database, the evaluation is recorded before the runs complete: a record that fails (a
+// full disk, a lost connection) leaves the verdict as it is, says so on each run with how to
+// repair it (Re-run), and fails the job, whose delivery is then released for a redelivery.
+//
 // A pull request that changes policies (policy-impact.ts) costs no further call: the head's
 // manifests are evaluated once more, with the head's policies, from the tarball already read, and
 // the difference is a section of the check run's summary; the conclusion stays the base's.
 import type { Logger } from 'probot';
 import type { Config } from '../../config.js';
 import { checkRepo, markStatus, NoClusterError, type ClusterReport, type Report, type RepoSource } from '../../engine/index.js';
-import { CheckRun, checkRunName, clusterCheckOutput, conclusionOf, interruptedOutput, operationalFailureOutput, supersededOutput } from '../check-run.js';
+import { CheckRun, checkRunName, clusterCheckOutput, interruptedOutput, notRecordedOutput, operationalFailureOutput, supersededOutput, type CheckOutput } from '../check-run.js';
 import type { EngineRuntime } from '../engine-runtime.js';
 import type { GitHubClient, RepoRef } from '../github-client.js';
+import { ReportedJobFailure } from '../job-queue.js';
 import { affectedClusters, changedPolicyFiles, compareClusterPolicies, declaredClusters, type PolicyImpact } from '../policy-impact.js';
 import { localDiffLines } from '../pull-diff.js';
 import type { Recorder, RepositoryInfo } from '../recorder.js';
@@ -69,6 +74,8 @@ export async function checkPullRequest(deps: PullRequestDeps, octokit: GitHubCli
   const open = new Map<string, CheckRun>();
   /** Check run name → a run a crashed or restarted process left unfinished on this commit. */
   const leftovers = new Map<string, CheckRun>();
+  /** Why the evaluation could not be stored, when it could not: the job then fails, after posting. */
+  let recordFailure: Error | undefined;
   try {
     for (const run of await CheckRun.unfinished(octokit, repo, headSha, deps.appId, isParapetCheckRun)) {
       if (leftovers.has(run.name)) await run.complete(interruptedOutput());
@@ -113,29 +120,36 @@ export async function checkPullRequest(deps: PullRequestDeps, octokit: GitHubCli
       return;
     }
 
-    for (const cluster of report.clusters) {
-      const run = open.get(cluster.name) ?? (await CheckRun.start(octokit, repo, headSha, checkRunName(cluster.name)));
-      open.delete(cluster.name);
-      await run.complete(clusterCheckOutput(cluster, [...report.errors, ...cluster.errors], impacts.get(cluster.name)));
-    }
+    /** Cluster name → its check run's output, the evaluated clusters first. */
+    const outputs = new Map<string, CheckOutput>();
+    for (const cluster of report.clusters) outputs.set(cluster.name, clusterCheckOutput(cluster, [...report.errors, ...cluster.errors], impacts.get(cluster.name)));
     // Declared, yet not evaluated: the configuration has errors that keep the cluster out.
-    for (const [name, run] of open) {
-      open.delete(name);
-      await run.complete(
+    for (const name of open.keys()) {
+      if (outputs.has(name)) continue;
+      outputs.set(
+        name,
         report.errors.length > 0
           ? clusterCheckOutput(emptyCluster(name), report.errors)
           : operationalFailureOutput(`cluster ${name} is declared in .securitytower/ on the base branch, but the engine did not evaluate it`),
       );
     }
 
+    // Recorded before the verdict is posted, so that a record that failed is said on the check
+    // runs, where the pull request's author sees it, with the way to repair it (a re-run).
     if (deps.recorder && pr.repository) {
-      const conclusions = new Map(report.clusters.map((cluster) => [cluster.name, conclusionOf(cluster, [...report.errors, ...cluster.errors])]));
+      const conclusions = new Map(report.clusters.map((cluster) => [cluster.name, outputs.get(cluster.name)!.conclusion]));
       try {
         await deps.recorder.pullRequestEvaluated({ repository: pr.repository, pullRequest: pr.number, sha: headSha, report, conclusions, observedAt: pr.observedAt ?? startedAt, startedAt });
       } catch (error) {
-        // The verdict is posted; the record failing is the operator's problem, said loudly.
-        log.error({ err: error, pr: pr.number, headSha }, 'could not record the evaluation in the database');
+        recordFailure = error instanceof Error ? error : new Error(String(error));
+        log.error({ err: error, pr: pr.number, headSha }, 'could not record the evaluation in the database; the check runs say so');
       }
+    }
+
+    for (const [name, output] of outputs) {
+      const run = open.get(name) ?? (await CheckRun.start(octokit, repo, headSha, checkRunName(name)));
+      open.delete(name);
+      await run.complete(recordFailure ? notRecordedOutput(output, recordFailure.message) : output);
     }
 
     // The verdict is on the check runs by now; a review GitHub refuses is logged, not a verdict.
@@ -156,7 +170,10 @@ export async function checkPullRequest(deps: PullRequestDeps, octokit: GitHubCli
       // GitHub itself is failing: nothing more can be said on the pull request.
       log.error({ err: reportError, pr: pr.number }, 'could not report the failure on the pull request');
     }
+    // The job failed: its delivery is released, so a redelivery evaluates the commit again.
+    throw new ReportedJobFailure(`pull request #${pr.number} at ${headSha} could not be checked`, { cause: error });
   }
+  if (recordFailure) throw new ReportedJobFailure(`the evaluation of pull request #${pr.number} at ${headSha} was not recorded`, { cause: recordFailure });
 }
 
 async function currentHead(octokit: GitHubClient, repo: RepoRef, pullNumber: number): Promise<string> {
