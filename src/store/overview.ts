@@ -450,13 +450,8 @@ interface RawContainer {
   newer: string | null;
 }
 
-/** The risk-acceptance register (present acceptances; removed ones too with `includeRemoved`). */
-export async function listRiskAcceptances(
-  prisma: PrismaClient,
-  repoIds: readonly bigint[],
-  filters: OverviewFilters = {},
-  options: { includeRemoved?: boolean } = {},
-) {
+/** The risk-acceptance register, one page with the total (present acceptances; removed ones too with `includeRemoved`). */
+export async function listRiskAcceptances(prisma: PrismaClient, repoIds: readonly bigint[], filters: OverviewFilters, options: { includeRemoved?: boolean }, slice: Slice) {
   const and: Prisma.RiskAcceptanceWhereInput[] = [{ repository: repoWhere(repoIds, filters.repo) }];
   if (!options.includeRemoved) and.push({ removedAt: null });
   if (filters.cluster) and.push({ cluster: { name: filters.cluster } });
@@ -465,12 +460,18 @@ export async function listRiskAcceptances(
   if (filters.q) {
     and.push({ OR: [{ reason: contains(filters.q) }, { objectName: contains(filters.q) }, { policy: contains(filters.q) }, { introducedBy: contains(filters.q) }] });
   }
-  return prisma.riskAcceptance.findMany({
-    where: { AND: and },
-    include: { cluster: { select: { name: true } }, repository: { select: { owner: true, name: true } } },
-    orderBy: [{ repositoryId: 'asc' }, { clusterId: 'asc' }, { policy: 'asc' }, { objectNamespace: 'asc' }, { objectName: 'asc' }],
-    take: LIMIT,
-  });
+  const [total, rows] = await Promise.all([
+    prisma.riskAcceptance.count({ where: { AND: and } }),
+    prisma.riskAcceptance.findMany({
+      where: { AND: and },
+      include: { cluster: { select: { name: true } }, repository: { select: { owner: true, name: true } } },
+      // id last: a stable order, so pages neither repeat nor skip a row.
+      orderBy: [{ repositoryId: 'asc' }, { clusterId: 'asc' }, { policy: 'asc' }, { objectNamespace: 'asc' }, { objectName: 'asc' }, { objectKind: 'asc' }, { id: 'asc' }],
+      skip: slice.offset,
+      take: slice.limit,
+    }),
+  ]);
+  return { total, rows };
 }
 
 /** Recent evaluations, newest first, one page with the total; with `policy`, only those that found a violation of it. */

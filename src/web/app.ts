@@ -14,6 +14,7 @@ import { authorizeUrl, currentUser, exchangeCode, RepositoryAccess } from './git
 import {
   CONTAINERS_PAGE,
   EVALUATIONS_PAGE,
+  RISKS_PAGE,
   IMAGES_PAGE,
   clusterView,
   containersView,
@@ -186,7 +187,7 @@ export function createWebApp(options: WebAppOptions): WebApp {
     const paged = (defaults: { limit: number; maxLimit: number }) => readPage(url.searchParams, defaults);
     if (url.pathname === '/') return sendHtml(res, 200, imagesPage(ctx, await imagesView(db.prisma, v.repoIds, filters, paged(IMAGES_PAGE))));
     if (url.pathname === '/containers') return sendHtml(res, 200, containersPage(ctx, await containersView(db.prisma, v.repoIds, filters, paged(CONTAINERS_PAGE))));
-    if (url.pathname === '/risks') return sendHtml(res, 200, risksPage(ctx, await risksView(db.prisma, v.repoIds, filters, url.searchParams.get('removed') === '1')));
+    if (url.pathname === '/risks') return sendHtml(res, 200, risksPage(ctx, await risksView(db.prisma, v.repoIds, filters, url.searchParams.get('removed') === '1', paged(RISKS_PAGE))));
     if (url.pathname === '/stages') return sendHtml(res, 200, stagesPage(ctx, await stagesView(db.prisma, v.repoIds, filters)));
     if (url.pathname === '/evaluations') {
       const pr = url.searchParams.get('pr');

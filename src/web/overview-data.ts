@@ -88,6 +88,7 @@ export const VERSIONS_PER_CELL = 3;
 export const IMAGES_PAGE = { limit: 50, maxLimit: 200 };
 export const CONTAINERS_PAGE = { limit: 100, maxLimit: 500 };
 export const EVALUATIONS_PAGE = { limit: 100, maxLimit: 500 };
+export const RISKS_PAGE = { limit: 100, maxLimit: 500 };
 
 const columnKey = (repo: string, cluster: string, namespace: string | null) => (namespace === null ? `${repo}:${cluster}` : `${repo}:${cluster}:${namespace}`);
 
@@ -197,9 +198,12 @@ export async function containersView(prisma: PrismaClient, repoIds: readonly big
   };
 }
 
-export async function risksView(prisma: PrismaClient, repoIds: readonly bigint[], filters: OverviewFilters, includeRemoved = false) {
-  const rows = await listRiskAcceptances(prisma, repoIds, filters, { includeRemoved });
-  return rows.map((r) => ({
+export async function risksView(prisma: PrismaClient, repoIds: readonly bigint[], filters: OverviewFilters, includeRemoved: boolean, page: { page: number; limit: number }) {
+  const { total, rows } = await listRiskAcceptances(prisma, repoIds, filters, { includeRemoved }, offsetOf(page));
+  return {
+    page: { ...page, total } satisfies PageInfo,
+    includeRemoved,
+    rows: rows.map((r) => ({
     repo: `${r.repository.owner}/${r.repository.name}`,
     cluster: r.cluster.name,
     policy: r.policy,
@@ -216,9 +220,11 @@ export async function risksView(prisma: PrismaClient, repoIds: readonly bigint[]
     firstSeenSha: r.firstSeenSha,
     lastSeenAt: r.lastSeenAt.toISOString(),
     removedAt: r.removedAt?.toISOString() ?? null,
-  }));
+    })),
+  };
 }
-export type RiskRow = Awaited<ReturnType<typeof risksView>>[number];
+export type RisksView = Awaited<ReturnType<typeof risksView>>;
+export type RiskRow = RisksView['rows'][number];
 
 export async function evaluationsView(prisma: PrismaClient, repoIds: readonly bigint[], filters: OverviewFilters & { pullRequest?: number }, page: { page: number; limit: number }) {
   const { total, rows } = await listEvaluations(prisma, repoIds, filters, offsetOf(page));

@@ -66,4 +66,42 @@ describe('the risk register', () => {
     expect(fraudCheck).not.toContain('/pull/');
     expect(ledger).toContain(`<span class="empty-value">unknown</span><br><small>first seen in <a href="${h.github.url}/acme/gitops/commit/${SEEN_SHA}">5ee1144</a></small>`);
   });
+
+  it('pages the register, saying how much there is, and keeps the filters from page to page', async () => {
+    const first = await alice.json('/api/risks?cluster=payments-prod&limit=2');
+    expect(first.body).toMatchObject({ page: 1, limit: 2, total: 3, previous: null, next: '/api/risks?cluster=payments-prod&limit=2&page=2' });
+    expect(first.body.risks.map((r: any) => r.object.name)).toEqual(['checkout', 'fraud-check']);
+    const second = await alice.json(first.body.next);
+    expect(second.body.risks.map((r: any) => r.object.name)).toEqual(['ledger']);
+    expect(second.body.next).toBeNull();
+
+    const page = await (await alice.fetch('/risks?cluster=payments-prod&limit=2')).text();
+    expect(page).toContain('Showing 1–2 of 3 present acceptances.');
+    expect(page).toContain('href="/risks?cluster=payments-prod&amp;page=2&amp;limit=2"');
+  });
+
+  it('shows removed acceptances only when asked, and keeps asking from page to page', async () => {
+    // The ledger's acceptance is gone from the default branch at a later commit.
+    await syncRiskAcceptances(h.db.prisma, {
+      repositoryId: GITOPS,
+      commitSha: 'abcdef1'.padEnd(40, '5'),
+      seenAt: new Date('2026-11-24T10:00:00Z'),
+      acceptances: [
+        acceptance('checkout', 'The card-reader sidecar needs device access; vendor ticket VEND-1234.', {}),
+        acceptance('fraud-check', 'Raw sockets for the card-network probe; reviewed in SEC-311.', {}),
+      ],
+    });
+    const present = await alice.json('/api/risks?cluster=payments-prod');
+    expect(present.body.risks.map((r: any) => r.object.name)).toEqual(['checkout', 'fraud-check']);
+    const all = await alice.json('/api/risks?cluster=payments-prod&removed=1&limit=2');
+    expect(all.body.total).toBe(3);
+    const rest = await alice.json(all.body.next);
+    expect(rest.body.risks.map((r: any) => [r.object.name, r.removedAt])).toEqual([['ledger', '2026-11-24T10:00:00.000Z']]);
+
+    const page = await (await alice.fetch('/risks?cluster=payments-prod&removed=1&limit=2')).text();
+    expect(page).toContain('Showing 1–2 of 3 acceptances.');
+    expect(page).toContain('href="/risks?cluster=payments-prod&amp;removed=1&amp;page=2&amp;limit=2"');
+    expect(page).toContain('<input type="hidden" name="removed" value="1">');
+    expect(page).toContain('>Present only</a>');
+  });
 });

@@ -5,7 +5,7 @@ import type { ServerResponse } from 'node:http';
 import type { PrismaClient } from '@prisma/client';
 import { decodePath, type Viewer } from '../app.js';
 import { QueryError, readFilters, readPage, sendJson, type PageRequest } from '../http.js';
-import { CONTAINERS_PAGE, EVALUATIONS_PAGE, IMAGES_PAGE, clusterView, containersView, evaluationsView, imagesView, risksView, stagesView, type PageInfo } from '../overview-data.js';
+import { CONTAINERS_PAGE, EVALUATIONS_PAGE, IMAGES_PAGE, RISKS_PAGE, clusterView, containersView, evaluationsView, imagesView, risksView, stagesView, type PageInfo } from '../overview-data.js';
 
 /** The paging fields of a list answer: the page asked for, the total, and links to its neighbours. */
 export function paging(url: URL, page: PageInfo): { page: number; limit: number; total: number; next: string | null; previous: string | null } {
@@ -49,8 +49,10 @@ async function answer(prisma: PrismaClient, res: ServerResponse, url: URL, v: Vi
       const view = await containersView(prisma, v.repoIds, filters, page(CONTAINERS_PAGE));
       return sendJson(res, 200, { ...paging(url, view.page), containers: view.rows });
     }
-    case '/api/risks':
-      return sendJson(res, 200, { risks: await risksView(prisma, v.repoIds, filters, url.searchParams.get('removed') === '1') });
+    case '/api/risks': {
+      const view = await risksView(prisma, v.repoIds, filters, url.searchParams.get('removed') === '1', page(RISKS_PAGE));
+      return sendJson(res, 200, { ...paging(url, view.page), risks: view.rows });
+    }
     case '/api/stages':
       return sendJson(res, 200, { applications: await stagesView(prisma, v.repoIds, filters) });
     case '/api/evaluations': {

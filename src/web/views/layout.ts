@@ -111,9 +111,11 @@ function select(name: string, label: string, choices: string[], value: string | 
 }
 
 /** A GET form: filters travel in the query string, so every view is a link. */
-export function filterForm(action: string, filters: Filters, choices: FilterChoices, fields: readonly (keyof Filters)[]): SafeHtml {
+/** The filters of a list; `keep`: parameters of the page that are not filters (kept when applying). */
+export function filterForm(action: string, filters: Filters, choices: FilterChoices, fields: readonly (keyof Filters)[], keep: Record<string, string | number | undefined> = {}): SafeHtml {
   const has = (f: keyof Filters) => fields.includes(f);
-  return html`<form class="filters" method="get" action="${action}">
+  const kept = Object.entries(keep).filter(([, value]) => value !== undefined);
+  return html`<form class="filters" method="get" action="${action}">${kept.map(([name, value]) => html`<input type="hidden" name="${name}" value="${String(value)}">`)}
 ${has('repo') && choices.repos.length > 1 ? select('repo', 'Repository', choices.repos, filters.repo) : ''}
 ${has('cluster') ? select('cluster', 'Cluster', choices.clusters, filters.cluster) : ''}
 ${has('namespace') ? select('namespace', 'Namespace', choices.namespaces, filters.namespace) : ''}

@@ -3,6 +3,7 @@ import {
   CONTAINERS_PAGE,
   EVALUATIONS_PAGE,
   IMAGES_PAGE,
+  RISKS_PAGE,
   type ApplicationView,
   type ClusterRow,
   type ContainerRow,
@@ -12,6 +13,7 @@ import {
   type MatrixRow,
   type PageInfo,
   type RiskRow,
+  type RisksView,
   type StageDrift,
   type VersionCount,
 } from '../overview-data.js';
@@ -144,9 +146,10 @@ function introduction(ctx: PageContext, r: RiskRow): SafeHtml {
   return html`${r.introducedBy ?? html`<span class="empty-value">unknown author</span>`} in ${where}${r.introducedAt ? html`<br>${time(r.introducedAt)}` : ''}`;
 }
 
-export function risksPage(ctx: PageContext, rows: RiskRow[]): SafeHtml {
+export function risksPage(ctx: PageContext, view: RisksView): SafeHtml {
   const head = html`<tr><th>Repository</th><th>Cluster</th><th>Policy</th><th>Object</th><th>Level</th><th>Reason</th><th>Introduced</th><th>Since</th></tr>`;
-  const body = rows.map(
+  const removed = view.includeRemoved ? 1 : undefined;
+  const body = view.rows.map(
     (r) => html`<tr><td>${r.repo}</td><td><a href="${clusterHref(r.repo, r.cluster)}">${r.cluster}</a></td><td>${r.policy}</td>
 <td>${r.object.kind}/${r.object.namespace ? `${r.object.namespace}/` : ''}${r.object.name}<br><small>${r.file}${r.line ? `:${r.line}` : ''}</small></td>
 <td>${r.level}</td><td>${r.reason}</td>
@@ -156,7 +159,12 @@ export function risksPage(ctx: PageContext, rows: RiskRow[]): SafeHtml {
     title: 'Risk register',
     path: '/risks',
     user: ctx.user,
-    body: html`${filterForm('/risks', ctx.filters, ctx.choices, ['repo', 'cluster', 'namespace', 'policy'])}${table(head, body, 'No risk acceptances match.')}`,
+    body: html`${filterForm('/risks', ctx.filters, ctx.choices, ['repo', 'cluster', 'namespace', 'policy'], { removed })}
+<p class="legend">${view.includeRemoved
+      ? html`Present and removed acceptances. <a href="${filterHref('/risks', ctx.filters)}">Present only</a>`
+      : html`Acceptances present on the default branch. <a href="${filterHref('/risks', ctx.filters, { removed: 1 })}">Include removed ones</a>`}</p>
+${view.page.total ? pagerNav('/risks', ctx.filters, view.page, view.includeRemoved ? 'acceptances' : 'present acceptances', RISKS_PAGE.limit, { removed }) : ''}
+${table(head, body, view.page.total ? 'No risk acceptances on this page.' : 'No risk acceptances match.')}`,
   });
 }
 
@@ -171,7 +179,7 @@ export function evaluationsPage(ctx: PageContext, view: { page: PageInfo; rows: 
     title: 'Evaluations',
     path: '/evaluations',
     user: ctx.user,
-    body: html`${filterForm('/evaluations', ctx.filters, ctx.choices, ['repo', 'cluster', 'namespace', 'policy'])}
+    body: html`${filterForm('/evaluations', ctx.filters, ctx.choices, ['repo', 'cluster', 'namespace', 'policy'], { pr: view.pullRequest })}
 ${view.page.total ? pagerNav('/evaluations', ctx.filters, view.page, 'evaluations', EVALUATIONS_PAGE.limit, { pr: view.pullRequest }) : ''}
 ${table(head, body, view.page.total ? 'No evaluations on this page.' : 'No evaluations match.')}`,
   });
