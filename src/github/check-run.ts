@@ -26,6 +26,11 @@ export interface CheckOutput {
 
 /** GitHub's limits: annotations per request, characters in a summary, in an annotation message and title. */
 export const MAX_ANNOTATIONS_PER_REQUEST = 50;
+/**
+ * Annotations sent per check run: ten updates at most, so a pull request's API calls stay the same
+ * whatever its size. The most severe are sent; the summary says how many are left out.
+ */
+export const MAX_ANNOTATIONS = 10 * MAX_ANNOTATIONS_PER_REQUEST;
 const MAX_SUMMARY = 65_000;
 const MAX_MESSAGE = 4_000;
 const MAX_TITLE = 255;
@@ -57,11 +62,17 @@ export function clusterCheckOutput(cluster: ClusterReport, errors: InputError[],
   const added = cluster.violations.filter(isNew);
   const existing = cluster.violations.filter((v) => !isNew(v));
   const blocking = added.filter(isBlocking);
-  const annotations = [...errors.map(errorAnnotation), ...added.map(violationAnnotation)];
+  const all = [...errors.map(errorAnnotation), ...added.map(violationAnnotation)];
+  // Stable: within a level, in the report's order (by file and line).
+  const annotations = all.map((a, i) => [a, i] as const).sort(([a, i], [b, j]) => SEVERITY[a.annotation_level] - SEVERITY[b.annotation_level] || i - j).slice(0, MAX_ANNOTATIONS).map(([a]) => a);
+  const omitted = all.length - annotations.length;
+  const note = omitted > 0
+    ? `> **${omitted} more ${omitted === 1 ? 'finding is' : 'findings are'} not annotated.** A check run gets the ${MAX_ANNOTATIONS} most severe annotations (input errors, then blocking, warning and other findings), so a pull request costs the same number of GitHub API calls whatever its size. \`parapet check\` lists them all.\n\n`
+    : '';
   return {
     conclusion: conclusionOf(cluster, errors),
     title: title(blocking.length, added.length, errors.length),
-    summary: truncate(summary(cluster, added, existing, errors, impact), MAX_SUMMARY),
+    summary: truncate(note + summary(cluster, added, existing, errors, impact), MAX_SUMMARY),
     annotations,
   };
 }
@@ -248,6 +259,8 @@ function trimEnd(lines: string[]): string[] {
   while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   return lines;
 }
+
+const SEVERITY: Record<AnnotationLevel, number> = { failure: 0, warning: 1, notice: 2 };
 
 function violationAnnotation(v: Violation): Annotation {
   const level: AnnotationLevel = v.acceptance ? 'notice' : v.enforcementAction === 'deny' ? 'failure' : v.enforcementAction === 'warn' ? 'warning' : 'notice';

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readConfig } from '../../src/config.js';
 import Bottleneck from 'bottleneck';
 import { startAppServer, type AppServer, type OctokitOverrides } from '../../src/github/server.js';
+import { MAX_ANNOTATIONS } from '../../src/github/check-run.js';
 import { engine, fixturesDir, testCacheDir } from '../helpers/engine.js';
 import { DEBUG_DEPLOYMENT, fixtureFiles, sha } from '../helpers/fake-github-app.js';
 import { deliverWebhook, FAKE_APP_ID, FakeGitHub, type FakeCheckRun } from '../helpers/fake-github.js';
@@ -117,6 +118,20 @@ describe('a pull request on a repository with a cluster', () => {
     expect(fake.checkRuns).toHaveLength(1);
     // The fake refuses a request with more than 50 annotations, as GitHub does: none was refused.
     expect(fake.requests.filter((r) => r.status >= 400)).toEqual([]);
+  });
+
+  it('annotates at most 500 findings, the most severe first, and says how many it left out', async () => {
+    const files: Record<string, string> = { 'cluster/namespaces/shop/zz-broken.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [broken\n' };
+    for (let i = 0; i < 505; i++) files[`cluster/namespaces/shop/pods/pod-${String(i).padStart(3, '0')}.yaml`] = privilegedPod(`pod-${i}`);
+    const [run] = await pullRequest(files);
+
+    expect(run!.conclusion).toBe('failure');
+    expect(run!.annotations).toHaveLength(MAX_ANNOTATIONS);
+    // The input error comes first although its file sorts last.
+    expect(run!.annotations[0]).toMatchObject({ path: 'cluster/namespaces/shop/zz-broken.yaml', title: 'input error (yaml)' });
+    expect(run!.updates).toBe(MAX_ANNOTATIONS / 50);
+    expect(run!.output.summary).toMatch(/^> \*\*6 more findings are not annotated\.\*\* A check run gets the 500 most severe annotations/);
+    expect(run!.output.title).toBe('1 input error, 505 new violations that block merging');
   });
 
   it('makes as many API calls for a pull request of 120 files as for one of a single file, but for the annotation updates', async () => {
