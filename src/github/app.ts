@@ -15,7 +15,8 @@ export const PULL_REQUEST_ACTIONS = ['pull_request.opened', 'pull_request.synchr
 
 export function parapetApp(deps: AppDeps): ApplicationFunction {
   // A redelivery is answered once, also across restarts when the App has a database; a job that
-  // fails (throws) releases its delivery, so that GitHub's redelivery of it runs it again.
+  // fails (throws) releases its delivery, so that GitHub's redelivery of it runs it again, and one
+  // lost with its process (never finished) is run again by a redelivery after the lease.
   const queue = async (context: Context, job: () => Promise<void>) => {
     const { recorder } = deps;
     let first = true;
@@ -39,6 +40,10 @@ export function parapetApp(deps: AppDeps): ApplicationFunction {
         });
         throw error;
       }
+      await recorder?.finishDelivery(context.id).catch((finishError: unknown) => {
+        // The work is done; only a redelivery after the lease would run it again.
+        context.log.warn({ err: finishError, delivery: context.id }, 'could not note the delivery as finished');
+      });
     });
   };
 

@@ -67,6 +67,8 @@ export interface Recorder {
   firstDelivery(id: string, event: string): Promise<boolean>;
   /** Forgets a delivery whose job failed, so that its redelivery runs it again. */
   releaseDelivery(id: string): Promise<void>;
+  /** Notes that a delivery's job finished (until then, a redelivery after a crash runs it again). */
+  finishDelivery(id: string): Promise<void>;
   pullRequestEvaluated(evaluation: PullRequestEvaluation): Promise<void>;
   /** The default branch's state: evaluation, image inventory and risk-acceptance register. */
   defaultBranchEvaluated(evaluation: DefaultBranchEvaluation): Promise<void>;

@@ -3,7 +3,7 @@ export { closeDatabase, DatabaseError, openDatabase, readDatabaseConfig, type Da
 export { MigrationError } from './migrate.js';
 export { ensureCluster, upsertInstallation, upsertRepository, type Db, type InstallationInput, type RepositoryInput } from './repositories.js';
 export { pullRequestHead, recentEvaluations, recordEvaluation, type EvaluationInput, type RecordedEvaluation } from './evaluations.js';
-export { markDelivered, pruneDeliveries, releaseDelivery } from './deliveries.js';
+export { finishDelivery, markDelivered, pruneDeliveries, releaseDelivery } from './deliveries.js';
 export { clusterInventory, replaceInventory, type ImageUseInput, type InventoryInput } from './inventory.js';
 export { riskRegister, syncRiskAcceptances, type RiskAcceptanceInput, type RiskRegisterChanges, type RiskRegisterSync } from './risk-acceptances.js';
 export { recordDefaultBranchReport, recordPullRequestReport, type RepositoryRow } from './record-report.js';

@@ -102,6 +102,24 @@ describe('the App with its database', () => {
       }
     }
     expect(await db.prisma.evaluation.count({ where: { sha: commit } })).toBe(1);
+    // Its job finished: no redelivery, however late, runs it again.
+    expect((await db.prisma.webhookDelivery.findUniqueOrThrow({ where: { id: deliveryId } })).finishedAt).toBeInstanceOf(Date);
+  });
+
+  it('runs a redelivery again when the process that took the delivery died before finishing it', async () => {
+    const commit = sha('main-crashed');
+    fake.addCommit(REPO, commit, fixtureFiles('shop-cluster'));
+    const deliveryId = 'a-delivery-whose-process-died';
+    // What a process leaves when it dies mid-job: the delivery taken on long ago, never finished.
+    await db.prisma.webhookDelivery.create({ data: { id: deliveryId, event: 'push', receivedAt: new Date(Date.now() - 2 * 60 * 60_000) } });
+    const app = await startApp();
+    try {
+      await deliverWebhook(`${app.url}/api/github/webhooks`, 'push', pushPayload(commit), WEBHOOK_SECRET, { deliveryId });
+      await app.jobs.idle();
+    } finally {
+      await app.close();
+    }
+    expect(await db.prisma.evaluation.count({ where: { sha: commit } })).toBe(1);
   });
 
   it('records the default branch of every repository the App is installed on', async () => {
