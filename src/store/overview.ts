@@ -455,7 +455,7 @@ export async function listRiskAcceptances(prisma: PrismaClient, repoIds: readonl
   const and: Prisma.RiskAcceptanceWhereInput[] = [{ repository: repoWhere(repoIds, filters.repo) }];
   if (!options.includeRemoved) and.push({ removedAt: null });
   if (filters.cluster) and.push({ cluster: { name: filters.cluster } });
-  if (filters.namespace !== undefined && filters.namespace !== '') and.push({ objectNamespace: filters.namespace });
+  if (filters.namespace !== undefined) and.push({ objectNamespace: filters.namespace });
   if (filters.policy) and.push({ policy: filters.policy });
   if (filters.q) {
     and.push({ OR: [{ reason: contains(filters.q) }, { objectName: contains(filters.q) }, { policy: contains(filters.q) }, { introducedBy: contains(filters.q) }] });
@@ -479,7 +479,8 @@ export async function listEvaluations(prisma: PrismaClient, repoIds: readonly bi
   const and: Prisma.EvaluationWhereInput[] = [{ repository: repoWhere(repoIds, filters.repo) }];
   if (filters.cluster) and.push({ OR: [{ cluster: { name: filters.cluster } }, { violations: { some: { cluster: { name: filters.cluster } } } }] });
   if (filters.policy) and.push({ violations: { some: { policy: filters.policy } } });
-  if (filters.namespace) and.push({ violations: { some: { objectNamespace: filters.namespace } } });
+  // Cluster-scoped objects' violations have no namespace ('' in the filters).
+  if (filters.namespace !== undefined) and.push({ violations: { some: { objectNamespace: filters.namespace || null } } });
   if (filters.pullRequest !== undefined) and.push({ pullRequestNumber: filters.pullRequest });
   if (filters.q) and.push({ OR: [{ sha: { startsWith: filters.q.toLowerCase() } }, { ref: contains(filters.q) }, { conclusion: filters.q.toLowerCase() }] });
   const [total, rows] = await Promise.all([
@@ -607,7 +608,10 @@ export async function filterChoices(prisma: PrismaClient, repoIds: readonly bigi
   if (clusters.length === 0) return { clusters: [], namespaces: [], policies: [] };
   const ids = intArray(clusters.map((c) => c.id));
   const [namespaces, policies] = await Promise.all([
-    prisma.$queryRaw<{ namespace: string }[]>`SELECT DISTINCT namespace FROM image_versions WHERE cluster_id = ANY(${ids})`,
+    // The namespaces of the inventory and of the register ('' for cluster-scoped objects).
+    prisma.$queryRaw<{ namespace: string }[]>`
+      SELECT DISTINCT namespace FROM image_versions WHERE cluster_id = ANY(${ids})
+      UNION SELECT object_namespace FROM risk_acceptances WHERE cluster_id = ANY(${ids}) AND removed_at IS NULL`,
     prisma.$queryRaw<{ policy: string }[]>`
       SELECT template AS policy FROM cluster_policies WHERE cluster_id = ANY(${ids})
       UNION SELECT policy FROM risk_acceptances WHERE cluster_id = ANY(${ids})

@@ -2,7 +2,7 @@
 // page of a list (a value that cannot be meant is a 400 naming the parameter, never ignored or
 // cut short), and the response writers.
 import type { ServerResponse } from 'node:http';
-import type { Filters } from './views/layout.js';
+import { CLUSTER_SCOPED, type Filters } from './views/layout.js';
 
 /** A query-string value the overview cannot use; answered 400 with this message. */
 export class QueryError extends Error {
@@ -21,7 +21,8 @@ export function readFilters(params: URLSearchParams): Filters {
     if (CONTROL.test(v)) throw new QueryError(`${name} contains control characters`);
     return v;
   };
-  const filters: Filters = { repo: get('repo'), cluster: get('cluster'), namespace: get('namespace'), image: get('image'), policy: get('policy'), q: get('q') };
+  const namespace = get('namespace');
+  const filters: Filters = { repo: get('repo'), cluster: get('cluster'), namespace: namespace === CLUSTER_SCOPED ? '' : namespace, image: get('image'), policy: get('policy'), q: get('q') };
   const version = get('version');
   const exact = get('exact');
   if (exact !== undefined && exact !== '1') throw new QueryError('exact must be 1 (or absent)');

@@ -104,4 +104,25 @@ describe('the risk register', () => {
     expect(page).toContain('<input type="hidden" name="removed" value="1">');
     expect(page).toContain('>Present only</a>');
   });
+
+  it('filters the acceptances of cluster-scoped objects with namespace=(cluster-scoped), and offers it in the form', async () => {
+    await syncRiskAcceptances(h.db.prisma, {
+      repositoryId: GITOPS,
+      commitSha: 'abcdef2'.padEnd(40, '6'),
+      seenAt: new Date('2026-11-25T10:00:00Z'),
+      acceptances: [
+        acceptance('checkout', 'The card-reader sidecar needs device access; vendor ticket VEND-1234.', {}),
+        acceptance('fraud-check', 'Raw sockets for the card-network probe; reviewed in SEC-311.', {}),
+        { ...acceptance('payments', 'Labels follow the PCI inventory, not the owner scheme; PCI-77.', {}), policy: 'requiredlabels', object: { kind: 'Namespace', name: 'payments' }, level: 'object' },
+      ],
+    });
+    const scoped = await alice.json('/api/risks?namespace=(cluster-scoped)');
+    expect(scoped.body.risks.map((r: any) => [r.object.kind, r.object.namespace, r.object.name])).toEqual([['Namespace', null, 'payments']]);
+    const namespaced = await alice.json('/api/risks?cluster=payments-prod&namespace=payments');
+    expect(namespaced.body.risks.map((r: any) => r.object.name)).toEqual(['checkout', 'fraud-check']);
+
+    const page = await (await alice.fetch('/risks?namespace=%28cluster-scoped%29&limit=1')).text();
+    expect(page).toContain('<option value="(cluster-scoped)" selected>(cluster-scoped)</option>');
+    expect(page).toContain('Showing 1–1 of 1 present acceptances.');
+  });
 });

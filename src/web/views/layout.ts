@@ -21,13 +21,19 @@ export interface Filters {
 
 const FILTER_PARAMS = ['repo', 'cluster', 'namespace', 'image', 'exact', 'version', 'policy', 'q'] as const;
 
+/**
+ * The `namespace` filter's value for cluster-scoped objects (the filters' '' namespace): an empty
+ * parameter means no filter, and parentheses never occur in a Kubernetes namespace name.
+ */
+export const CLUSTER_SCOPED = '(cluster-scoped)';
+
 /** A link to `path` with these filters (and a page), as the filter form would submit them. */
 export function filterHref(path: string, filters: Filters, extra: Record<string, string | number | undefined> = {}): string {
   const params = new URLSearchParams();
   for (const name of FILTER_PARAMS) {
     const value = filters[name];
     if (value === undefined || value === false) continue;
-    params.set(name, value === true ? '1' : value);
+    params.set(name, value === true ? '1' : name === 'namespace' && value === '' ? CLUSTER_SCOPED : value);
   }
   for (const [name, value] of Object.entries(extra)) if (value !== undefined) params.set(name, String(value));
   const query = params.toString();
@@ -106,12 +112,14 @@ ${body}
 
 function select(name: string, label: string, choices: string[], value: string | undefined): SafeHtml {
   return html`<label>${label} <select name="${name}"><option value="">all</option>${choices.map(
-    (c) => html`<option value="${c}"${c === value ? html` selected` : ''}>${c === '' ? '(cluster-scoped)' : c}</option>`,
+    (c) => html`<option value="${name === 'namespace' && c === '' ? CLUSTER_SCOPED : c}"${c === value ? html` selected` : ''}>${c === '' ? CLUSTER_SCOPED : c}</option>`,
   )}</select></label>`;
 }
 
-/** A GET form: filters travel in the query string, so every view is a link. */
-/** The filters of a list; `keep`: parameters of the page that are not filters (kept when applying). */
+/**
+ * A GET form: filters travel in the query string, so every view is a link. `keep`: parameters of
+ * the page that are not filters (kept when applying).
+ */
 export function filterForm(action: string, filters: Filters, choices: FilterChoices, fields: readonly (keyof Filters)[], keep: Record<string, string | number | undefined> = {}): SafeHtml {
   const has = (f: keyof Filters) => fields.includes(f);
   const kept = Object.entries(keep).filter(([, value]) => value !== undefined);
