@@ -63,8 +63,11 @@ export function clusterCheckOutput(cluster: ClusterReport, errors: InputError[],
   const existing = cluster.violations.filter((v) => !isNew(v));
   const blocking = added.filter(isBlocking);
   const all = [...errors.map(errorAnnotation), ...added.map(violationAnnotation)];
-  // Stable: within a level, in the report's order (by file and line).
-  const annotations = all.map((a, i) => [a, i] as const).sort(([a, i], [b, j]) => SEVERITY[a.annotation_level] - SEVERITY[b.annotation_level] || i - j).slice(0, MAX_ANNOTATIONS).map(([a]) => a);
+  // Over the cap, the most severe are kept (within a level, the first in the report), and sent in
+  // the report's order (input errors, then by file and line) like the rest.
+  const annotations = all.length <= MAX_ANNOTATIONS
+    ? all
+    : all.map((a, i) => [a, i] as const).sort(([a, i], [b, j]) => SEVERITY[a.annotation_level] - SEVERITY[b.annotation_level] || i - j).slice(0, MAX_ANNOTATIONS).sort(([, i], [, j]) => i - j).map(([a]) => a);
   const omitted = all.length - annotations.length;
   const note = omitted > 0
     ? `> **${omitted} more ${omitted === 1 ? 'finding is' : 'findings are'} not annotated.** A check run gets the ${MAX_ANNOTATIONS} most severe annotations (input errors, then blocking, warning and other findings), so a pull request costs the same number of GitHub API calls whatever its size. \`parapet check\` lists them all.\n\n`
