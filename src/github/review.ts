@@ -119,9 +119,10 @@ export function planReview(findings: ReviewFinding[], diff: DiffLines, existing:
 }
 
 /**
- * Reads the review comments, posts the review, answers fixed threads. API calls: one per 100
- * review comments (at least one), one review when there is something new to comment, and at
- * most MAX_FIXED_REPLIES replies; `readDiff` (only called when there is) costs none.
+ * Reads the review comments, posts the review, answers fixed threads and resolves them. API
+ * calls: one per 100 review comments (at least one), one review when there is something new to
+ * comment, at most MAX_FIXED_REPLIES replies and, when it replied, at most MAX_THREAD_PAGES
+ * GraphQL reads and one mutation; `readDiff` (only called when there is) costs none.
  */
 export async function syncReview(
   octokit: GitHubClient,
@@ -130,7 +131,7 @@ export async function syncReview(
   headSha: string,
   findings: ReviewFinding[],
   readDiff: () => Promise<DiffLines>,
-): Promise<ReviewPlan> {
+): Promise<ReviewPlan & { resolved: number; resolveError: string | null }> {
   const existing = await octokit.paginate('GET /repos/{owner}/{repo}/pulls/{pull_number}/comments', { ...repo, pull_number: pullNumber, per_page: 100 });
   const comments: ExistingComment[] = existing.map((c) => ({ id: c.id, body: c.body, ...(c.in_reply_to_id !== undefined && c.in_reply_to_id !== null ? { in_reply_to_id: c.in_reply_to_id } : {}) }));
   const markers = new Set(comments.flatMap((c) => markersOf(c.body)));
@@ -148,7 +149,8 @@ export async function syncReview(
       comments: plan.comments.map((c) => ({ path: c.path, line: c.line, side: 'RIGHT' as const, body: c.body })),
     });
   }
-  for (const comment of plan.fixed.slice(0, MAX_FIXED_REPLIES)) {
+  const answered = plan.fixed.slice(0, MAX_FIXED_REPLIES);
+  for (const comment of answered) {
     await octokit.request('POST /repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies', {
       ...repo,
       pull_number: pullNumber,
@@ -158,7 +160,65 @@ export async function syncReview(
         : `Fixed in ${headSha}.\n\n${FIXED_MARKER}`,
     });
   }
-  return plan;
+  // The replies say it on the pull request; folding the threads away is a courtesy that may fail alone.
+  let resolved = 0;
+  let resolveError: string | null = null;
+  try {
+    if (answered.length > 0) resolved = await resolveThreads(octokit, repo, pullNumber, new Set(answered.map((c) => c.id)));
+  } catch (error) {
+    resolveError = error instanceof Error ? error.message : String(error);
+  }
+  return { ...plan, resolved, resolveError };
+}
+
+/** Pages of review threads read to find the answered ones (100 threads each): bounded calls. */
+export const MAX_THREAD_PAGES = 3;
+
+const THREADS_QUERY = `query ParapetReviewThreads($owner: String!, $name: String!, $number: Int!, $cursor: String) {
+  repository(owner: $owner, name: $name) {
+    pullRequest(number: $number) {
+      reviewThreads(first: 100, after: $cursor) {
+        pageInfo { hasNextPage endCursor }
+        nodes { id isResolved comments(first: 1) { nodes { databaseId } } }
+      }
+    }
+  }
+}`;
+
+interface ThreadsAnswer {
+  repository: {
+    pullRequest: {
+      reviewThreads: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: Array<{ id: string; isResolved: boolean; comments: { nodes: Array<{ databaseId: number | null }> } }> };
+    } | null;
+  } | null;
+}
+
+/**
+ * Resolves the threads of the answered comments, so a fixed finding folds away on the pull
+ * request (the REST API cannot: threads are GraphQL's). At most MAX_THREAD_PAGES reads and one
+ * mutation (aliases, one per thread). Returns how many it resolved.
+ */
+async function resolveThreads(octokit: GitHubClient, repo: RepoRef, pullNumber: number, rootIds: Set<number>): Promise<number> {
+  const threads: string[] = [];
+  let cursor: string | null = null;
+  for (let page = 0; page < MAX_THREAD_PAGES && threads.length < rootIds.size; page++) {
+    const answer: ThreadsAnswer = await octokit.graphql<ThreadsAnswer>(THREADS_QUERY, { owner: repo.owner, name: repo.repo, number: pullNumber, cursor });
+    const connection = answer.repository?.pullRequest?.reviewThreads;
+    if (!connection) return 0;
+    for (const thread of connection.nodes) {
+      const root = thread.comments.nodes[0]?.databaseId;
+      if (!thread.isResolved && root != null && rootIds.has(root)) threads.push(thread.id);
+    }
+    if (!connection.pageInfo.hasNextPage) break;
+    cursor = connection.pageInfo.endCursor;
+  }
+  if (threads.length === 0) return 0;
+  const variables = Object.fromEntries(threads.map((id, i) => [`thread${i}`, id]));
+  const mutation = `mutation ParapetResolveThreads(${threads.map((_, i) => `$thread${i}: ID!`).join(', ')}) {
+  ${threads.map((_, i) => `resolved${i}: resolveReviewThread(input: { threadId: $thread${i} }) { thread { id isResolved } }`).join('\n  ')}
+}`;
+  await octokit.graphql(mutation, variables);
+  return threads.length;
 }
 
 function markersOf(body: string): string[] {

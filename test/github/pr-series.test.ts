@@ -163,6 +163,8 @@ describe('a pull request over five pushes', () => {
     expect(fake.reviews).toHaveLength(1);
     expect(threads()).toHaveLength(2);
     expect(replies().map((c) => [c.in_reply_to_id, c.path, c.line, c.body])).toEqual([[workerThread.id, WORKER, 11, `Fixed in ${head}.\n\n<!-- parapet-fixed -->`]]);
+    // Answered and folded away: its review thread is resolved (GraphQL), the other stays open.
+    expect([...fake.resolvedThreads]).toEqual([workerThread.id]);
   });
 
   it('push 3: the Deployment’s risk is accepted: neutral (the warning remains), an acceptance comment, its deny thread answered once', async () => {
@@ -182,6 +184,7 @@ describe('a pull request over five pushes', () => {
       [workerThread.id, `Fixed in ${heads[1]}.\n\n<!-- parapet-fixed -->`],
       [debugThread.id, `Risk accepted in ${head}: no longer blocking (see the risk acceptance comment for the reason).\n\n<!-- parapet-fixed -->`],
     ]);
+    expect([...fake.resolvedThreads]).toEqual([workerThread.id, debugThread.id]);
     expect(summaryOf(head)).toContain('### Risks accepted by this pull request (1)\n\n- **preventprivileged** on Deployment shop/debug-shell (`cluster/namespaces/shop/debug.yaml:7`, object): Debugging the payment outage INC-42.');
   });
 

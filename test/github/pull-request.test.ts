@@ -369,9 +369,13 @@ describe('the review', () => {
     expect(fake.reviews).toHaveLength(1);
     expect(fake.reviewComments).toHaveLength(2);
 
-    // Push 3: the privileged container is gone: its thread says so, once.
+    // Push 3: the privileged container is gone: its thread says so, once. GitHub's GraphQL is
+    // down (through the client's retries): the thread is not folded away, nothing else suffers.
     const unprivileged = DEBUG_DEPLOYMENT.replace(/\n\s+securityContext:\n\s+privileged: true/, '');
+    fake.failGraphQL('Something went wrong while executing your query.', { times: 10 });
     const third = await push(3, { 'cluster/namespaces/shop/debug.yaml': unprivileged, 'cluster/namespaces/shop/approved.yaml': ACCEPTED });
+    expect(fake.resolvedThreads.size).toBe(0);
+    expect(fake.checkRuns.filter((r) => r.head_sha === third).map((r) => r.conclusion)).toEqual(['success']);
     await push(4, { 'cluster/namespaces/shop/debug.yaml': unprivileged, 'cluster/namespaces/shop/approved.yaml': ACCEPTED, 'cluster/namespaces/shop/notes.yaml': CONFIG_MAP });
     expect(fake.reviews).toHaveLength(1);
     const replies = fake.reviewComments.filter((c) => c.in_reply_to_id !== undefined);

@@ -128,6 +128,8 @@ export class FakeGitHub {
   readonly reviews: FakeReview[] = [];
   /** Review comments, those of reviews and replies alike, in the order they were made. */
   readonly reviewComments: FakeReviewComment[] = [];
+  /** Review threads resolved (GraphQL resolveReviewThread), by the id of their first comment. */
+  readonly resolvedThreads = new Set<number>();
   private readonly repos = new Map<string, FakeRepo>();
   /** Paths (regular expressions over `METHOD /path`) answered with this status instead. */
   private readonly failures: Failure[] = [];
@@ -273,6 +275,7 @@ export class FakeGitHub {
     this.failures.length = 0;
     this.reviews.length = 0;
     this.reviewComments.length = 0;
+    this.resolvedThreads.clear();
   }
 
   /** The changed files of a pull request, as `GET .../pulls/{number}/files` lists them. */
@@ -480,7 +483,20 @@ export class FakeGitHub {
       user: c.info.author.login ? { id: `U_${c.info.author.login}`, login: c.info.author.login, name: c.info.author.name } : null,
     });
     const history = (repo: FakeRepo) => ({ files: (sha: string) => repo.commits.get(sha), info: (sha: string) => repo.info.get(sha) });
+    const threadView = (id: string) => {
+      const root = this.reviewComments.find((c) => `PRRT_${c.id}` === id && c.in_reply_to_id === undefined);
+      return root ? { id, root, isResolved: this.resolvedThreads.has(root.id) } : undefined;
+    };
     return {
+      Mutation: {
+        resolveReviewThread: (_source, args) => {
+          const { threadId } = args.input as { threadId: string };
+          const thread = threadView(threadId);
+          if (!thread) throw new FieldError(`Could not resolve to a node with the global id of '${threadId}'`, 'NOT_FOUND');
+          this.resolvedThreads.add(thread.root.id);
+          return { thread: threadView(threadId) };
+        },
+      },
       Query: {
         repository: (_source, args): RepoView => {
           const fullName = `${String(args.owner)}/${String(args.name)}`;
@@ -491,6 +507,7 @@ export class FakeGitHub {
         },
       },
       Repository: {
+        pullRequest: (r: RepoView, args) => ({ fullName: r.fullName, number: Number(args.number) }),
         id: (r: RepoView) => Buffer.from(`Repository:${r.fullName}`).toString('base64'),
         name: (r: RepoView) => r.fullName.split('/')[1],
         nameWithOwner: (r: RepoView) => r.fullName,
@@ -500,6 +517,35 @@ export class FakeGitHub {
           const sha = wanted === null ? undefined : (r.repo.branches.get(wanted) ?? (r.repo.commits.has(wanted) ? wanted : undefined));
           return sha ? commitView(r, sha) : null;
         },
+      },
+      PullRequest: {
+        number: (p: { number: number }) => p.number,
+        // A thread per top-level review comment, with its replies, in the order they were made.
+        reviewThreads: (p: { fullName: string; number: number }, args) => {
+          const first = args.first as number | null | undefined;
+          if (first == null) throw new FieldError('You must provide a `first` or `last` value to properly paginate the `reviewThreads` connection.', 'MISSING_PAGINATION_BOUNDARIES');
+          if (first > 100) throw new FieldError(`Requesting ${first} records on the \`reviewThreads\` connection exceeds the \`first\` limit of 100 records.`, 'EXCESSIVE_PAGINATION');
+          const roots = this.reviewComments.filter((c) => c.repo === p.fullName && c.pull_number === p.number && c.in_reply_to_id === undefined);
+          const start = args.after ? Number(Buffer.from(String(args.after), 'base64').toString().replace('cursor:', '')) : 0;
+          const page = roots.slice(start, start + first);
+          const end = start + page.length;
+          return {
+            totalCount: roots.length,
+            pageInfo: { hasNextPage: end < roots.length, hasPreviousPage: start > 0, endCursor: page.length ? Buffer.from(`cursor:${end}`).toString('base64') : null, startCursor: null },
+            nodes: page.map((root) => threadView(`PRRT_${root.id}`)),
+          };
+        },
+      },
+      PullRequestReviewThread: {
+        comments: (t: { root: FakeReviewComment }, args) => {
+          const all = [t.root, ...this.reviewComments.filter((c) => c.in_reply_to_id === t.root.id)];
+          return { totalCount: all.length, nodes: all.slice(0, (args.first as number | null) ?? all.length) };
+        },
+      },
+      PullRequestReviewComment: {
+        databaseId: (c: FakeReviewComment) => c.id,
+        id: (c: FakeReviewComment) => `PRRC_${c.id}`,
+        body: (c: FakeReviewComment) => c.body,
       },
       Commit: {
         id: (c: CommitView) => Buffer.from(`Commit:${c.sha}`).toString('base64'),

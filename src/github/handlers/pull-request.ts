@@ -155,7 +155,8 @@ export async function checkPullRequest(deps: PullRequestDeps, octokit: GitHubCli
     // The verdict is on the check runs by now; a review GitHub refuses is logged, not a verdict.
     try {
       const plan = await syncReview(octokit, repo, pr.number, headSha, reviewFindings(report), () => localDiffLines(base, head));
-      log.info({ pr: pr.number, comments: plan.comments.length, checkRunOnly: plan.checkRunOnly, fixed: plan.fixed.length }, 'review synchronised');
+      log.info({ pr: pr.number, comments: plan.comments.length, checkRunOnly: plan.checkRunOnly, fixed: plan.fixed.length, resolved: plan.resolved }, 'review synchronised');
+      if (plan.resolveError) log.warn({ pr: pr.number, err: plan.resolveError }, 'could not resolve the fixed review threads (they are answered)');
     } catch (error) {
       log.error({ err: error, pr: pr.number, headSha }, 'could not post the review');
     }
