@@ -32,6 +32,11 @@ export interface Config {
     workers: number | undefined;
     evalTimeoutMs: number;
   };
+  /**
+   * Scale-out mode: the job queue, shared by every App process, in this Redis (BullMQ); null: each
+   * process queues its own jobs in memory.
+   */
+  redisUrl: string | null;
   limits: {
     /** Largest repository archive (uncompressed tar) read at one commit. */
     maxRepoBytes: number;
@@ -86,8 +91,31 @@ export function readConfig(env: Env = process.env): Config {
     maxFileBytes: read.integer('PARAPET_MAX_FILE_BYTES', { min: 1 }) ?? configDefaults.maxFileBytes,
   };
 
+  const redisUrl = readRedisUrl(read, problems);
+
   if (problems.length > 0) throw new ConfigProblemsError(problems);
-  return { credentials, server, githubApiUrl, logLevel: level as LogLevel, engine, limits };
+  return { credentials, server, githubApiUrl, logLevel: level as LogLevel, engine, limits, redisUrl };
+}
+
+/** REDIS_URL: a redis:// or rediss:// URL, only with DATABASE_URL (several processes share one database). */
+function readRedisUrl(read: Reader, problems: string[]): string | null {
+  const value = read.text('REDIS_URL');
+  if (value === undefined) return null;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    // The value may hold a password: not repeated.
+  }
+  if (!url || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || !url.hostname) {
+    problems.push('REDIS_URL must be a redis:// or rediss:// URL with a host, e.g. redis://redis.internal:6379 (or rediss:// for TLS)');
+    return null;
+  }
+  if (!read.text('DATABASE_URL')) {
+    problems.push('REDIS_URL (scale-out mode, several App processes) requires DATABASE_URL: the embedded database serves one process only, so every process must use the same PostgreSQL');
+    return null;
+  }
+  return value;
 }
 
 /** All three, or none (setup mode); anything in between is a mistake worth stopping for. */

@@ -1,78 +1,84 @@
-// The Probot app: routes events to handlers, nothing else. Each handler runs after the webhook is
-// answered (GitHub expects an answer within seconds), one delivery once.
+// The Probot app: turns each event into a job descriptor (queue/jobs.ts) and queues it, nothing
+// else. The job runs after the webhook is answered (GitHub expects an answer within seconds), one
+// delivery once, in this process or, in scale-out mode, in any of the App's processes.
 import type { ApplicationFunction, Context } from 'probot';
-import { defaultBranchHead, recordDefaultBranch } from './handlers/default-branch.js';
-import { checkPullRequest, type PullRequestDeps } from './handlers/pull-request.js';
-import { recheckCommit } from './handlers/rerequested.js';
-import { ReportedJobFailure, type JobQueue } from './job-queue.js';
-import type { RepositoryInfo } from './recorder.js';
+import type { JobDescriptor, JobQueue } from './queue/jobs.js';
+import type { Recorder, RepositoryInfo } from './recorder.js';
 
-export interface AppDeps extends PullRequestDeps {
+export interface AppDeps {
   jobs: JobQueue;
+  /** Where deliveries are recorded (the database), when the App has one. */
+  recorder?: Recorder;
 }
 
 export const PULL_REQUEST_ACTIONS = ['pull_request.opened', 'pull_request.synchronize', 'pull_request.reopened', 'pull_request.ready_for_review'] as const;
 
 export function parapetApp(deps: AppDeps): ApplicationFunction {
-  // A redelivery is answered once, also across restarts when the App has a database; a job that
-  // fails (throws) releases its delivery, so that GitHub's redelivery of it runs it again, and one
-  // lost with its process (never finished) is run again by a redelivery after the lease.
-  const queue = async (context: Context, job: () => Promise<void>) => {
+  // A redelivery is answered once, also across restarts and processes when the App has a
+  // database; a job that fails releases its delivery (queue/jobs.ts), so that GitHub's redelivery
+  // of it runs it again, and one lost with its process (never finished) is run again by a
+  // redelivery after the lease.
+  const queue = async (context: Context, job: JobDescriptor) => {
     const { recorder } = deps;
     let first = true;
+    let recorded = false;
     try {
       first = !recorder || (await recorder.firstDelivery(context.id, context.name));
+      recorded = !!recorder;
     } catch (error) {
       // The database is down: the work is still done (a pull request still gets its verdict),
-      // deduplicated by this process's memory only.
+      // deduplicated by the queue only.
       context.log.error({ err: error, delivery: context.id }, 'could not record the delivery in the database; running it anyway');
     }
     if (!first) {
       context.log.info({ delivery: context.id }, 'delivery processed before: ignored');
       return;
     }
-    deps.jobs.add(context.id, async () => {
-      try {
-        await job();
-      } catch (error) {
-        await recorder?.releaseDelivery(context.id).catch((releaseError: unknown) => {
-          context.log.error({ err: releaseError, delivery: context.id }, 'could not release the failed delivery: a redelivery of it will be ignored');
+    const event = 'action' in context.payload && typeof context.payload.action === 'string' ? `${context.name}.${context.payload.action}` : context.name;
+    try {
+      if (!(await deps.jobs.add({ deliveryId: context.id, event, job }))) context.log.info({ delivery: context.id }, 'delivery queued before: ignored');
+    } catch (error) {
+      // Not queued (Redis unreachable): the webhook is answered with an error, and the delivery
+      // released so that GitHub's redelivery of it is not ignored.
+      if (recorded) {
+        await recorder!.releaseDelivery(context.id).catch((releaseError: unknown) => {
+          context.log.error({ err: releaseError, delivery: context.id }, 'could not release the delivery that was not queued: a redelivery of it will be ignored');
         });
-        throw error;
       }
-      await recorder?.finishDelivery(context.id).catch((finishError: unknown) => {
-        // The work is done; only a redelivery after the lease would run it again.
-        context.log.warn({ err: finishError, delivery: context.id }, 'could not note the delivery as finished');
-      });
-    });
+      throw error;
+    }
   };
 
   return (app) => {
     app.on([...PULL_REQUEST_ACTIONS], async (context) => {
-      const pr = context.payload.pull_request;
-      const repository = repositoryInfo(context.payload.installation?.id, context.payload.repository);
-      await queue(context, () =>
-        checkPullRequest(deps, context.octokit, context.log, {
-          repo: context.repo(),
-          number: pr.number,
-          headSha: pr.head.sha,
-          baseSha: pr.base.sha,
-          repository,
-          observedAt: new Date(pr.updated_at),
-        }),
-      );
+      const { payload } = context;
+      const pr = payload.pull_request;
+      const repository = repositoryInfo(payload.installation?.id, payload.repository);
+      await queue(context, {
+        kind: 'pull-request',
+        installationId: installationOf(payload),
+        repo: context.repo(),
+        number: pr.number,
+        headSha: pr.head.sha,
+        baseSha: pr.base.sha,
+        ...(repository ? { repository } : {}),
+        observedAt: new Date(pr.updated_at).toISOString(),
+      });
     });
 
-    app.on('check_run.rerequested', async (context) => {
-      const run = context.payload.check_run;
-      const repository = repositoryInfo(context.payload.installation?.id, context.payload.repository);
-      await queue(context, () => recheckCommit(deps, context.octokit, context.log, { repo: context.repo(), headSha: run.head_sha, pullRequests: run.pull_requests, repository }));
-    });
-
-    app.on('check_suite.rerequested', async (context) => {
-      const suite = context.payload.check_suite;
-      const repository = repositoryInfo(context.payload.installation?.id, context.payload.repository);
-      await queue(context, () => recheckCommit(deps, context.octokit, context.log, { repo: context.repo(), headSha: suite.head_sha, pullRequests: suite.pull_requests, repository }));
+    app.on(['check_run.rerequested', 'check_suite.rerequested'], async (context) => {
+      const { payload } = context;
+      const { head_sha: headSha, pull_requests } = 'check_run' in payload ? payload.check_run : payload.check_suite;
+      const repository = repositoryInfo(payload.installation?.id, payload.repository);
+      await queue(context, {
+        kind: 'rerequested',
+        installationId: installationOf(payload),
+        repo: context.repo(),
+        headSha,
+        // Only what the job reads: the event's pull request objects carry whole repositories.
+        pullRequests: pull_requests.map((p) => ({ number: p.number, base: { sha: p.base.sha }, head: { sha: p.head.sha } })),
+        ...(repository ? { repository } : {}),
+      });
     });
 
     // The default branch's inventory and risk register: on every push to it...
@@ -83,35 +89,30 @@ export function parapetApp(deps: AppDeps): ApplicationFunction {
       const observedAt = new Date(payload.head_commit?.timestamp ?? Date.now());
       // The push's own commits say who changed which files: the fallback when blame cannot answer.
       const push = (payload.commits ?? []).map((c) => ({ id: c.id, timestamp: c.timestamp, author: c.author, added: c.added, modified: c.modified }));
-      await queue(context, () => recordDefaultBranch(deps, context.octokit, context.log, { repository, sha: payload.after, observedAt, push }));
+      await queue(context, { kind: 'default-branch', installationId: repository.installationId, repository, sha: payload.after, observedAt: observedAt.toISOString(), push });
     });
 
     // ...and once when the App is installed on a repository.
     app.on(['installation.created', 'installation_repositories.added'], async (context) => {
       const { payload } = context;
-      const installationId = payload.installation.id;
       const account = payload.installation.account as { login?: string; type?: string } | null;
       const added = 'repositories_added' in payload ? payload.repositories_added : (payload.repositories ?? []);
       if (!deps.recorder || !account?.login) return;
-      await queue(context, async () => {
-        const failed: string[] = [];
-        for (const repo of added) {
-          try {
-            const [owner, name] = repo.full_name.split('/') as [string, string];
-            const head = await defaultBranchHead(context.octokit, { owner, repo: name });
-            const repository: RepositoryInfo = { installationId, id: repo.id, owner, ownerType: account.type ?? 'User', name, defaultBranch: head.defaultBranch, private: head.private };
-            await recordDefaultBranch(deps, context.octokit, context.log, { repository, sha: head.sha, observedAt: new Date() });
-          } catch (error) {
-            // One repository failing does not keep the others from being recorded.
-            context.log.error({ err: error, repository: repo.full_name }, 'could not record the default branch');
-            failed.push(repo.full_name);
-          }
-        }
-        // Failed as a whole, so the delivery is released: its redelivery records them all again.
-        if (failed.length > 0) throw new ReportedJobFailure(`the default branch of ${failed.join(', ')} was not recorded`);
+      await queue(context, {
+        kind: 'installation',
+        installationId: payload.installation.id,
+        account: { login: account.login, type: account.type ?? 'User' },
+        repositories: added.map((r) => ({ id: r.id, fullName: r.full_name })),
       });
     });
   };
+}
+
+/** The installation the App acts for; an event without one (not sent to an App) cannot be acted on. */
+function installationOf(payload: { installation?: { id: number } }): number {
+  const id = payload.installation?.id;
+  if (id === undefined) throw new Error('the event names no installation: the App cannot act on it');
+  return id;
 }
 
 interface RepositoryPayload {

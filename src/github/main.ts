@@ -11,7 +11,8 @@ import { closeDatabase, DatabaseError, openDatabase, readDatabaseConfig, type Da
 import { createWebApp } from '../web/app.js';
 import { readWebConfig } from '../web/web-config.js';
 import { databaseRecorder } from './database-recorder.js';
-import { startAppServer, type Handler } from './server.js';
+import { RedisUnavailableError } from './queue/redis-queue.js';
+import { startAppServer, type AppServer, type Handler } from './server.js';
 
 async function main(): Promise<void> {
   loadDotEnv();
@@ -56,7 +57,18 @@ async function main(): Promise<void> {
       },
     },
   });
-  const server = await startAppServer({ ...config, credentials: config.credentials }, { recorder, pages: overviewPages(db) });
+  let server: AppServer;
+  try {
+    server = await startAppServer({ ...config, credentials: config.credentials }, { recorder, pages: overviewPages(db) });
+  } catch (error) {
+    if (error instanceof RedisUnavailableError) {
+      process.stderr.write(`parapet: ${error.message}\n`);
+      await closeDatabase(db);
+      process.exit(2);
+    }
+    throw error;
+  }
+  if (config.redisUrl) process.stderr.write('parapet: scale-out mode: jobs are shared with the other App processes through Redis (REDIS_URL)\n');
   stopOnSignal(async () => {
     await server.close();
     await closeDatabase(db);

@@ -6,14 +6,21 @@ import { createNodeMiddleware, Probot, ProbotOctokit, type Logger } from 'probot
 import type { Config, GitHubCredentials } from '../config.js';
 import { parapetApp } from './app.js';
 import { startEngineRuntime, type EngineRuntime } from './engine-runtime.js';
-import { JobQueue } from './job-queue.js';
+import type { GitHubClient } from './github-client.js';
+import { MemoryJobQueue } from './job-queue.js';
+import { jobRunner, type JobQueue } from './queue/jobs.js';
+import { RedisJobQueue } from './queue/redis-queue.js';
 import type { Recorder } from './recorder.js';
 
 export interface AppServer {
   /** http://host:port, without a trailing slash. */
   url: string;
+  /** In this process, or (REDIS_URL) shared with the App's other processes through Redis. */
   jobs: JobQueue;
-  /** Stops accepting requests, lets queued jobs finish, stops the evaluation workers. */
+  /**
+   * Stops accepting requests and stops the evaluation workers; in between, this process's queue
+   * is worked off, or in scale-out mode its running job finished (what waits stays for the others).
+   */
   close(): Promise<void>;
 }
 
@@ -49,9 +56,26 @@ export async function startAppServer(config: Config & { credentials: GitHubCrede
     Octokit,
   });
   const engine = options.engine ?? startEngineRuntime(config.engine);
-  // probot.log exists once Probot has loaded the App (below): read when a job fails.
-  const jobs = new JobQueue(() => probot.log);
-  const app = parapetApp({ engine, limits: config.limits, jobs, appId: credentials.appId, recorder: options.recorder });
+  // probot.log exists once Probot has loaded the App (below): jobs start after that.
+  const run = jobRunner({
+    engine,
+    limits: config.limits,
+    appId: credentials.appId,
+    recorder: options.recorder,
+    octokit: async (installationId) => (await probot.auth(installationId)) as GitHubClient,
+    log: () => probot.log ?? null,
+  });
+  let jobs: JobQueue;
+  if (config.redisUrl === null) jobs = new MemoryJobQueue(run);
+  else {
+    try {
+      jobs = await RedisJobQueue.open({ redisUrl: config.redisUrl, run, log: () => probot.log ?? null });
+    } catch (error) {
+      if (!options.engine) await engine.close();
+      throw error;
+    }
+  }
+  const app = parapetApp({ jobs, recorder: options.recorder });
 
   const handlers: Handler[] = [
     await createNodeMiddleware(app, { probot, webhooksPath: config.server.webhookPath }),
@@ -74,6 +98,7 @@ export async function startAppServer(config: Config & { credentials: GitHubCrede
     server.once('error', reject);
     server.listen(config.server.port, config.server.host, () => resolve());
   });
+  jobs.start();
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   probot.log.info(`Parapet GitHub App listening on http://${host}:${address.port}${config.server.webhookPath}`);
@@ -83,7 +108,7 @@ export async function startAppServer(config: Config & { credentials: GitHubCrede
     jobs,
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await jobs.idle();
+      await jobs.close();
       if (!options.engine) await engine.close();
     },
   };

@@ -62,6 +62,24 @@ describe('readConfig', () => {
     expect(readConfig({ GHE_HOST: 'github.corp.example' }).githubApiUrl).toBe('https://github.corp.example/api/v3');
   });
 
+  it('switches to scale-out mode with REDIS_URL, which needs DATABASE_URL (one PostgreSQL for every process)', () => {
+    const credentials = { APP_ID: '123', PRIVATE_KEY: PEM, WEBHOOK_SECRET: 's' };
+    expect(readConfig(credentials).redisUrl).toBeNull();
+    expect(readConfig({ ...credentials, REDIS_URL: ' ' }).redisUrl).toBeNull();
+    const databaseUrl = 'postgresql://parapet:s3cret@db.internal:5432/parapet';
+    expect(readConfig({ ...credentials, DATABASE_URL: databaseUrl, REDIS_URL: 'redis://:queue-secret@redis.internal:6379/2' }).redisUrl).toBe('redis://:queue-secret@redis.internal:6379/2');
+    expect(readConfig({ ...credentials, DATABASE_URL: databaseUrl, REDIS_URL: 'rediss://redis.internal' }).redisUrl).toBe('rediss://redis.internal');
+
+    expect(problemsOf({ ...credentials, REDIS_URL: 'redis://redis.internal:6379' })).toEqual([
+      'REDIS_URL (scale-out mode, several App processes) requires DATABASE_URL: the embedded database serves one process only, so every process must use the same PostgreSQL',
+    ]);
+    // A malformed value is not repeated: it may hold the password.
+    for (const value of ['redis.internal:6379', 'http://redis.internal:6379', 'redis://', 'redis://:hunter2@']) {
+      const problems = problemsOf({ ...credentials, DATABASE_URL: databaseUrl, REDIS_URL: value });
+      expect(problems).toEqual(['REDIS_URL must be a redis:// or rediss:// URL with a host, e.g. redis://redis.internal:6379 (or rediss:// for TLS)']);
+    }
+  });
+
   it('reports every problem at once', () => {
     expect(
       problemsOf({ APP_ID: 'abc', WEBHOOK_SECRET: '', PORT: '99999', LOG_LEVEL: 'loud', PARAPET_WORKERS: '0', PARAPET_MAX_REPO_BYTES: '1e9', GITHUB_API_URL: 'ftp://x' }),

@@ -1,42 +1,97 @@
+// The in-process job queue (the default mode) and the runner both queues run jobs with: a
+// delivery runs once, again after its job failed, and a failure is logged with how to redeliver.
 import { describe, expect, it } from 'vitest';
-import { JobQueue, ReportedJobFailure } from '../../src/github/job-queue.js';
+import { MemoryJobQueue } from '../../src/github/job-queue.js';
+import { jobRunner, type QueuedJob } from '../../src/github/queue/jobs.js';
+import type { Recorder } from '../../src/github/recorder.js';
+import { configDefaults } from '../../src/config.js';
 
 /** A logger keeping what it was told, as pino's level methods take it: (fields, message). */
 function recordingLog() {
-  const lines: Array<{ level: 'error' | 'warn'; fields: Record<string, unknown>; message: string }> = [];
-  return {
-    lines,
-    error: (fields: Record<string, unknown>, message: string) => lines.push({ level: 'error', fields, message }),
-    warn: (fields: Record<string, unknown>, message: string) => lines.push({ level: 'warn', fields, message }),
-  };
+  const lines: Array<{ level: string; fields: Record<string, unknown>; message: string }> = [];
+  const at = (bound: Record<string, unknown>): Record<string, unknown> => ({
+    ...Object.fromEntries(['error', 'warn', 'info', 'debug'].map((level) => [level, (fields: Record<string, unknown>, message: string) => lines.push({ level, fields: { ...bound, ...fields }, message })])),
+    child: (fields: Record<string, unknown>) => at({ ...bound, ...fields }),
+  });
+  return { lines, log: at({}) };
 }
 
-describe('the job queue', () => {
-  it('runs a delivery once, but again after its job failed, and goes on with the other jobs', async () => {
-    const log = recordingLog();
-    const jobs = new JobQueue(log as never);
-    const ran: string[] = [];
-    expect(jobs.add('d-1', async () => { ran.push('d-1 first'); throw new Error('the database is gone'); })).toBe(true);
-    expect(jobs.add('d-2', async () => { ran.push('d-2'); })).toBe(true);
-    await jobs.idle();
-    expect(jobs.add('d-2', async () => { ran.push('d-2 again'); })).toBe(false);
-    expect(jobs.add('d-1', async () => { ran.push('d-1 redelivered'); })).toBe(true);
-    await jobs.idle();
+/** What the runner tells the delivery record, in order. */
+function deliveryRecord() {
+  const calls: string[] = [];
+  const recorder = {
+    releaseDelivery: async (id: string) => void calls.push(`release ${id}`),
+    finishDelivery: async (id: string) => void calls.push(`finish ${id}`),
+  } as Partial<Recorder> as Recorder;
+  return { calls, recorder };
+}
 
-    expect(ran).toEqual(['d-1 first', 'd-2', 'd-1 redelivered']);
-    expect(log.lines).toEqual([
-      { level: 'error', fields: { err: new Error('the database is gone'), deliveryId: 'd-1' }, message: "background job failed; redeliver d-1 (the App's advanced settings on GitHub) to run it again" },
+const installation = (deliveryId: string, repositories: string[]): QueuedJob => ({
+  deliveryId,
+  event: 'installation_repositories.added',
+  job: { kind: 'installation', installationId: 4242, account: { login: 'example-org', type: 'Organization' }, repositories: repositories.map((fullName, i) => ({ id: 100 + i, fullName })) },
+});
+
+describe('the in-process job queue', () => {
+  it('runs a delivery once, but again after its job failed, one job at a time and in order', async () => {
+    const ran: string[] = [];
+    let running = 0;
+    const jobs = new MemoryJobQueue(async ({ deliveryId }) => {
+      expect(++running).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      ran.push(deliveryId);
+      running--;
+      return deliveryId !== 'd-1' || ran.filter((id) => id === 'd-1').length > 1;
+    });
+    expect(await jobs.add(installation('d-1', []))).toBe(true);
+    expect(await jobs.add(installation('d-2', []))).toBe(true);
+    await jobs.idle();
+    expect(await jobs.add(installation('d-2', []))).toBe(false);
+    expect(await jobs.add(installation('d-1', []))).toBe(true);
+    await jobs.close();
+    expect(ran).toEqual(['d-1', 'd-2', 'd-1']);
+  });
+});
+
+describe('the job runner', () => {
+  const deps = { engine: undefined as never, limits: configDefaults };
+
+  it('releases the delivery of a failed job and logs it with how to redeliver', async () => {
+    const { lines, log } = recordingLog();
+    const { calls, recorder } = deliveryRecord();
+    const run = jobRunner({ ...deps, recorder, octokit: async () => { throw new Error('could not create an installation token: 502 Bad Gateway'); }, log: () => log as never });
+    expect(await run(installation('d-7', ['example-org/shop-prod']))).toBe(false);
+    expect(calls).toEqual(['release d-7']);
+    expect(lines).toEqual([
+      {
+        level: 'error',
+        fields: { delivery: 'd-7', event: 'installation_repositories.added', err: new Error('could not create an installation token: 502 Bad Gateway'), deliveryId: 'd-7' },
+        message: "background job failed; redeliver d-7 (the App's advanced settings on GitHub) to run it again",
+      },
     ]);
   });
 
-  it('notes a failure the job already reported as a warning, and takes its logger when a job fails', async () => {
-    let logger: ReturnType<typeof recordingLog> | null = null;
-    const jobs = new JobQueue(() => logger as never);
-    logger = recordingLog();
-    jobs.add('d-3', async () => { throw new ReportedJobFailure('the evaluation of pull request #7 at 1234567 was not recorded'); });
-    await jobs.idle();
-    expect(logger.lines).toEqual([
-      { level: 'warn', fields: { deliveryId: 'd-3' }, message: "the evaluation of pull request #7 at 1234567 was not recorded; redeliver d-3 (the App's advanced settings on GitHub) to run it again" },
+  it('notes a failure the job already reported as a warning', async () => {
+    const { lines, log } = recordingLog();
+    const { calls, recorder } = deliveryRecord();
+    const octokit = { request: async () => { throw new Error('HTTP 404: Not Found'); } };
+    const run = jobRunner({ ...deps, recorder, octokit: async () => octokit as never, log: () => log as never });
+    expect(await run(installation('d-8', ['example-org/shop-prod', 'example-org/gone']))).toBe(false);
+    expect(calls).toEqual(['release d-8']);
+    expect(lines.map((l) => [l.level, l.fields.repository ?? null, l.message])).toEqual([
+      ['error', 'example-org/shop-prod', 'could not record the default branch'],
+      ['error', 'example-org/gone', 'could not record the default branch'],
+      ['warn', null, "the default branch of example-org/shop-prod, example-org/gone was not recorded; redeliver d-8 (the App's advanced settings on GitHub) to run it again"],
     ]);
+  });
+
+  it('notes a finished job, and refuses a job kind it does not know (queued by another version)', async () => {
+    const { lines, log } = recordingLog();
+    const { calls, recorder } = deliveryRecord();
+    const run = jobRunner({ ...deps, recorder, octokit: async () => ({}) as never, log: () => log as never });
+    expect(await run(installation('d-9', []))).toBe(true);
+    expect(await run({ deliveryId: 'd-10', event: 'deployment.created', job: { kind: 'deployment', installationId: 4242 } as never })).toBe(false);
+    expect(calls).toEqual(['finish d-9', 'release d-10']);
+    expect(lines.map((l) => l.fields.err)).toEqual([new Error('unknown job kind "deployment" (a job queued by another version of Parapet?)')]);
   });
 });

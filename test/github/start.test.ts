@@ -2,11 +2,12 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../helpers/engine.js';
+import { postgresUnavailable, startPostgres, type PostgresServer } from '../helpers/postgres.js';
 
 const main = join(repoRoot, 'dist', 'github', 'main.js');
 const children: ChildProcess[] = [];
@@ -82,6 +83,14 @@ describe('npm start with a database', () => {
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
   });
 
+  it('stops with exit code 2 when REDIS_URL (scale-out mode) comes without DATABASE_URL', async () => {
+    const port = await freePort();
+    const result = await run(baseEnv({ ...credentials, PORT: String(port), PARAPET_DB_DIR: join(dir, 'db-scale-out'), REDIS_URL: 'redis://redis.internal:6379' }));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('parapet: invalid configuration:\n  - REDIS_URL (scale-out mode, several App processes) requires DATABASE_URL: ');
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+  });
+
   it('stops with exit code 2 and no server when the database cannot be reached', async () => {
     const port = await freePort();
     const closed = await freePort(); // nothing listens there
@@ -90,6 +99,38 @@ describe('npm start with a database', () => {
     expect(result.stderr).toMatch(new RegExp(`parapet: cannot reach the database at postgresql://parapet:\\*\\*\\*@127\\.0\\.0\\.1:${closed}/parapet: .*ECONNREFUSED`));
     await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
   });
+});
+
+describe.skipIf(postgresUnavailable() !== null)('npm start in scale-out mode (REDIS_URL)', () => {
+  let postgres: PostgresServer;
+  beforeAll(async () => {
+    postgres = await startPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    await postgres?.stop();
+  });
+
+  it('stops with exit code 2 and no server when Redis does not answer, naming REDIS_URL without its password', async () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    // A port that accepts connections and never answers: a Redis behind a black-holing firewall.
+    const connections = new Set<Socket>();
+    const silent = createServer((socket) => void connections.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port: redisPort } = silent.address() as { port: number };
+    const port = await freePort();
+    try {
+      const result = await run(
+        baseEnv({ APP_ID: '12345', PRIVATE_KEY: privateKey, WEBHOOK_SECRET: 'a-webhook-secret', HOST: '127.0.0.1', PARAPET_CACHE_DIR: '', PORT: String(port), DATABASE_URL: await postgres.createDatabase(), REDIS_URL: `redis://:queue-secret@127.0.0.1:${redisPort}` }),
+      );
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`parapet: no answer from Redis at redis://:***@127.0.0.1:${redisPort} (REDIS_URL) within 10 s`);
+      expect(result.stderr).not.toContain('queue-secret');
+      await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+    } finally {
+      for (const socket of connections) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  }, 60_000);
 });
 
 /** Runs `npm start` to its end. */

@@ -1,0 +1,174 @@
+// A webhook's work as data: the App's handlers turn each delivery into a plain, JSON-serializable
+// descriptor, and `jobRunner` runs one, in this process or in another one (scale-out mode, where
+// the descriptor travels through Redis). The descriptor carries only what the work needs from the
+// event: the installation it acts for, the repository, the commits; the installation's client and
+// a logger are made where the job runs.
+import type { Logger } from 'probot';
+import type { PushCommit } from '../attribution.js';
+import type { GitHubClient, RepoRef } from '../github-client.js';
+import { defaultBranchHead, recordDefaultBranch } from '../handlers/default-branch.js';
+import { checkPullRequest, type PullRequestDeps } from '../handlers/pull-request.js';
+import { recheckCommit, type RerequestedCommit } from '../handlers/rerequested.js';
+import { ReportedJobFailure } from '../job-queue.js';
+import type { RepositoryInfo } from '../recorder.js';
+
+/** A pull request's head to judge (opened, synchronize, reopened, ready_for_review). */
+export interface PullRequestJob {
+  kind: 'pull-request';
+  installationId: number;
+  repo: RepoRef;
+  number: number;
+  headSha: string;
+  baseSha: string;
+  repository?: RepositoryInfo;
+  /** ISO time the event reported this head (its `updated_at`). */
+  observedAt: string;
+}
+
+/** "Re-run" on a check run or suite of commit `headSha`. */
+export interface RerequestedJob extends Omit<RerequestedCommit, 'repository'> {
+  kind: 'rerequested';
+  installationId: number;
+  repository?: RepositoryInfo;
+}
+
+/** A push to the default branch. */
+export interface DefaultBranchJob {
+  kind: 'default-branch';
+  installationId: number;
+  repository: RepositoryInfo;
+  sha: string;
+  /** ISO time of the pushed head commit. */
+  observedAt: string;
+  push: PushCommit[];
+}
+
+/** The App installed on repositories: their default branches are recorded once. */
+export interface InstallationJob {
+  kind: 'installation';
+  installationId: number;
+  account: { login: string; type: string };
+  repositories: Array<{ id: number; fullName: string }>;
+}
+
+export type JobDescriptor = PullRequestJob | RerequestedJob | DefaultBranchJob | InstallationJob;
+
+/** A descriptor with the delivery it came from (the unit a queue takes, and dedups, by `deliveryId`). */
+export interface QueuedJob {
+  deliveryId: string;
+  /** The event's name, e.g. `pull_request.opened`, for the logs. */
+  event: string;
+  job: JobDescriptor;
+}
+
+export interface JobQueue {
+  /** Starts working jobs (once the App is loaded: jobs log through its logger). */
+  start(): void;
+  /** Queues `job` unless its delivery was queued before; false when it was (and nothing was queued). */
+  add(job: QueuedJob): Promise<boolean>;
+  /** Resolves when every queued job has finished (tests, and the benchmark). */
+  idle(): Promise<void>;
+  /** Takes no more jobs and waits for the running one. */
+  close(): Promise<void>;
+}
+
+export interface JobRunnerDeps extends PullRequestDeps {
+  /** The installation's authenticated client (Probot: `probot.auth(installationId)`). */
+  octokit(installationId: number): Promise<GitHubClient>;
+  /** The App's logger, or null before Probot made it. */
+  log(): Logger | null;
+}
+
+/**
+ * How every queue runs a job: the descriptor's work, then its delivery noted as finished, or, when
+ * the work failed, released so that GitHub's redelivery of it runs it again. Never rejects: a
+ * failure is logged here, with the advice to redeliver; it resolves false then, true when done.
+ */
+export function jobRunner(deps: JobRunnerDeps): (queued: QueuedJob) => Promise<boolean> {
+  return async ({ deliveryId, event, job }) => {
+    const appLog = deps.log();
+    const log = appLog?.child({ delivery: deliveryId, event });
+    const { recorder } = deps;
+    try {
+      if (!log) throw new Error('the App has no logger yet (Probot has not loaded it)');
+      await runJob(deps, await deps.octokit(job.installationId), log, job);
+    } catch (error) {
+      await recorder?.releaseDelivery(deliveryId).catch((releaseError: unknown) => {
+        log?.error({ err: releaseError }, 'could not release the failed delivery: a redelivery of it will be ignored');
+      });
+      reportFailure(log, deliveryId, error);
+      return false;
+    }
+    await recorder?.finishDelivery(deliveryId).catch((finishError: unknown) => {
+      // The work is done; only a redelivery after the lease would run it again.
+      log?.warn({ err: finishError }, 'could not note the delivery as finished');
+    });
+    return true;
+  };
+}
+
+function reportFailure(log: Logger | undefined, deliveryId: string, error: unknown): void {
+  const advice = `redeliver ${deliveryId} (the App's advanced settings on GitHub) to run it again`;
+  // Whatever happens here, the queue goes on.
+  try {
+    if (!log) process.stderr.write(`parapet: background job failed: ${String(error)}; ${advice}\n`);
+    else if (error instanceof ReportedJobFailure) log.warn({ deliveryId }, `${error.message}; ${advice}`);
+    else log.error({ err: error, deliveryId }, `background job failed; ${advice}`);
+  } catch {
+    // a logger that throws: nothing more to do
+  }
+}
+
+/** The one way each kind of job is done. */
+export async function runJob(deps: PullRequestDeps, octokit: GitHubClient, log: Logger, job: JobDescriptor): Promise<void> {
+  switch (job.kind) {
+    case 'pull-request':
+      return checkPullRequest(deps, octokit, log, {
+        repo: job.repo,
+        number: job.number,
+        headSha: job.headSha,
+        baseSha: job.baseSha,
+        ...(job.repository ? { repository: job.repository } : {}),
+        observedAt: new Date(job.observedAt),
+      });
+    case 'rerequested':
+      return recheckCommit(deps, octokit, log, {
+        repo: job.repo,
+        headSha: job.headSha,
+        pullRequests: job.pullRequests,
+        ...(job.repository ? { repository: job.repository } : {}),
+      });
+    case 'default-branch':
+      return recordDefaultBranch(deps, octokit, log, { repository: job.repository, sha: job.sha, observedAt: new Date(job.observedAt), push: job.push });
+    case 'installation':
+      return recordInstalledRepositories(deps, octokit, log, job);
+    default:
+      throw new Error(`unknown job kind ${JSON.stringify((job as { kind?: unknown }).kind)} (a job queued by another version of Parapet?)`);
+  }
+}
+
+async function recordInstalledRepositories(deps: PullRequestDeps, octokit: GitHubClient, log: Logger, job: InstallationJob): Promise<void> {
+  const failed: string[] = [];
+  for (const repo of job.repositories) {
+    try {
+      const [owner, name] = repo.fullName.split('/') as [string, string];
+      const head = await defaultBranchHead(octokit, { owner, repo: name });
+      const repository: RepositoryInfo = {
+        installationId: job.installationId,
+        id: repo.id,
+        owner,
+        ownerType: job.account.type,
+        name,
+        defaultBranch: head.defaultBranch,
+        private: head.private,
+      };
+      await recordDefaultBranch(deps, octokit, log, { repository, sha: head.sha, observedAt: new Date() });
+    } catch (error) {
+      // One repository failing does not keep the others from being recorded.
+      log.error({ err: error, repository: repo.fullName }, 'could not record the default branch');
+      failed.push(repo.fullName);
+    }
+  }
+  // Failed as a whole, so the delivery is released: its redelivery records them all again.
+  if (failed.length > 0) throw new ReportedJobFailure(`the default branch of ${failed.join(', ')} was not recorded`);
+}

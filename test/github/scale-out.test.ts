@@ -1,0 +1,236 @@
+// Scale-out mode: several App processes behind a load balancer share one PostgreSQL and one Redis
+// (REDIS_URL: a BullMQ queue). Every process answers webhooks and works jobs; a delivery is
+// evaluated once, by whichever process is free, and a process that closes leaves its waiting jobs
+// to the others. Real engines only: a throwaway PostgreSQL cluster and redis-server.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { readConfig } from '../../src/config.js';
+import { databaseRecorder } from '../../src/github/database-recorder.js';
+import { RedisJobQueue, RedisUnavailableError } from '../../src/github/queue/redis-queue.js';
+import type { QueuedJob } from '../../src/github/queue/jobs.js';
+import type { Recorder } from '../../src/github/recorder.js';
+import { startAppServer, type AppServer } from '../../src/github/server.js';
+import { clusterInventory, openDatabase, riskRegister, type Database } from '../../src/store/index.js';
+import { engine, testCacheDir } from '../helpers/engine.js';
+import { appEnvironment, DEBUG_DEPLOYMENT, fixtureFiles, pullRequestPayload, sha, webhookExample, withRepository, WEBHOOK_SECRET } from '../helpers/fake-github-app.js';
+import { deliverWebhook, FakeGitHub } from '../helpers/fake-github.js';
+import { createServer, type Socket } from 'node:net';
+import { postgresUnavailable, startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { redisUnavailable, startRedis, type RedisServer } from '../helpers/redis.js';
+
+const REPO = 'example-org/shop-prod';
+const shop = fixtureFiles('shop-cluster');
+
+const unavailable = [postgresUnavailable(), redisUnavailable()].filter((reason) => reason !== null);
+if (unavailable.length > 0 && process.env.CI) throw new Error(`scale-out tests need PostgreSQL and Redis under CI: ${unavailable.join('; ')}`);
+if (unavailable.length > 0) console.warn(`\n[scale-out tests] SKIPPING: ${unavailable.join('; ')}\n`);
+
+interface Process {
+  name: string;
+  server: AppServer;
+  db: Database;
+  /** The deliveries whose jobs this process finished. */
+  worked: string[];
+}
+
+describe.skipIf(unavailable.length > 0)('the App in scale-out mode (PostgreSQL + Redis)', () => {
+  let fake: FakeGitHub;
+  let postgres: PostgresServer;
+  let redis: RedisServer;
+  let databaseUrl: string;
+  let observer: Database;
+  const processes: Process[] = [];
+
+  /** One App process: its own connections to the shared database and Redis. */
+  async function startProcess(name: string): Promise<Process> {
+    const db = await openDatabase({ url: databaseUrl });
+    const config = readConfig({ ...appEnvironment(fake), PARAPET_CACHE_DIR: testCacheDir, DATABASE_URL: databaseUrl, REDIS_URL: redis.url });
+    const { compiler, pool } = engine();
+    const worked: string[] = [];
+    const recorder = databaseRecorder(db);
+    // The database recorder as is; only which process finished a delivery is noted on the way.
+    const noting: Recorder = { ...recorder, finishDelivery: async (id) => { worked.push(id); await recorder.finishDelivery(id); } };
+    const server = await startAppServer(
+      { ...config, credentials: config.credentials!, server: { ...config.server, port: 0 } },
+      { engine: { compiler, pool, close: async () => {} }, octokitOverrides: { throttle: { enabled: false } }, recorder: noting },
+    );
+    const process: Process = { name, server, db, worked };
+    processes.push(process);
+    return process;
+  }
+
+  async function stopProcess(process: Process): Promise<void> {
+    processes.splice(processes.indexOf(process), 1);
+    await process.server.close();
+    await process.db.close();
+  }
+
+  let a: Process;
+  let b: Process;
+
+  beforeAll(async () => {
+    [fake, postgres, redis] = await Promise.all([FakeGitHub.start(), startPostgres(), startRedis()]);
+    databaseUrl = await postgres.createDatabase();
+    observer = await openDatabase({ url: databaseUrl });
+    a = await startProcess('A');
+    b = await startProcess('B');
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const process of [...processes]) await stopProcess(process);
+    await observer?.close();
+    await fake?.close();
+    await redis?.stop();
+    await postgres?.stop();
+  });
+
+  beforeEach(() => {
+    fake.reset();
+    for (const process of processes) process.worked.length = 0;
+  });
+
+  const webhooks = (process: Process) => `${process.server.url}/api/github/webhooks`;
+  const workedBy = (deliveryId: string) => processes.filter((p) => p.worked.includes(deliveryId)).map((p) => p.name);
+  const worked = () => processes.flatMap((p) => p.worked).sort();
+
+  /** Pull request `number` adding a privileged Deployment: its verdict is failure. */
+  function privilegedPullRequest(number: number): { head: string; payload: Record<string, any> } {
+    const base = sha('scale-out-base');
+    const head = sha(`scale-out-head-${number}`);
+    fake.addCommit(REPO, base, shop);
+    fake.addCommit(REPO, head, { ...shop, [`cluster/namespaces/shop/debug-${number}.yaml`]: DEBUG_DEPLOYMENT.replace('debug-shell', `debug-shell-${number}`) });
+    return { head, payload: pullRequestPayload(fake, REPO, 'opened', base, head, number) };
+  }
+
+  function completedRuns(head: string): Array<[string, string | null]> {
+    return fake.checkRuns.filter((r) => r.head_sha === head).map((r) => [r.status, r.conclusion]);
+  }
+
+  it('evaluates a pull request delivered to one process exactly once, in whichever process takes it', async () => {
+    const { head, payload } = privilegedPullRequest(21);
+    const deliveryId = 'c1a0e6d0-8a4f-11f0-9d5e-5b1f0e6a2101';
+    expect((await deliverWebhook(webhooks(a), 'pull_request', payload, WEBHOOK_SECRET, { deliveryId })).status).toBe(200);
+    await a.server.jobs.idle();
+
+    expect(completedRuns(head)).toEqual([['completed', 'failure']]);
+    expect(workedBy(deliveryId)).toHaveLength(1);
+    expect(worked()).toEqual([deliveryId]);
+    const evaluations = await observer.prisma.evaluation.findMany({ where: { sha: head } });
+    expect(evaluations.map((e) => [e.pullRequestNumber, e.conclusion])).toEqual([[21, 'failure']]);
+    expect((await observer.prisma.webhookDelivery.findUniqueOrThrow({ where: { id: deliveryId } })).finishedAt).toBeInstanceOf(Date);
+  });
+
+  it('runs a delivery sent to both processes at once only once', async () => {
+    const { head, payload } = privilegedPullRequest(22);
+    const deliveryId = 'c1a0e6d0-8a4f-11f0-9d5e-5b1f0e6a2202';
+    const responses = await Promise.all([a, b].map((p) => deliverWebhook(webhooks(p), 'pull_request', payload, WEBHOOK_SECRET, { deliveryId })));
+    expect(responses.map((r) => r.status)).toEqual([200, 200]);
+    await b.server.jobs.idle();
+
+    expect(completedRuns(head)).toEqual([['completed', 'failure']]);
+    expect(worked()).toEqual([deliveryId]);
+    expect(await observer.prisma.evaluation.count({ where: { sha: head } })).toBe(1);
+  });
+
+  it('records a push to the default branch', async () => {
+    const commit = sha('scale-out-main');
+    fake.addCommit(REPO, commit, shop);
+    const payload = withRepository(structuredClone(webhookExample('push', undefined as unknown as string)) as Record<string, any>, REPO);
+    Object.assign(payload, { ref: 'refs/heads/main', after: commit, deleted: false, head_commit: { ...payload.head_commit, id: commit, timestamp: '2026-11-25T09:12:00Z' } });
+    payload.repository.default_branch = 'main';
+    const deliveryId = 'c1a0e6d0-8a4f-11f0-9d5e-5b1f0e6a2303';
+    expect((await deliverWebhook(webhooks(b), 'push', payload, WEBHOOK_SECRET, { deliveryId })).status).toBe(200);
+    await b.server.jobs.idle();
+
+    expect(worked()).toEqual([deliveryId]);
+    const repository = await observer.prisma.repository.findFirstOrThrow({ where: { owner: 'example-org', name: 'shop-prod' } });
+    const evaluations = await observer.prisma.evaluation.findMany({ where: { repositoryId: repository.id, sha: commit } });
+    expect(evaluations.map((e) => [e.ref, e.conclusion, e.observedAt.toISOString()])).toEqual([['main', 'failure', '2026-11-25T09:12:00.000Z']]);
+    expect((await clusterInventory(observer.prisma, repository.id, 'shop-prod')).length).toBeGreaterThan(0);
+    expect((await riskRegister(observer.prisma, repository.id)).map((r) => r.policy).sort()).toEqual(['enforceimageversion', 'preventprivileged', 'preventprivileged', 'preventprivileged']);
+  });
+
+  // Last: it closes process A.
+  it('loses nothing when a process closes while the other runs: its waiting jobs go to the other', async () => {
+    const pulls = [31, 32, 33, 34, 35].map((number) => ({ number, deliveryId: `c1a0e6d0-8a4f-11f0-9d5e-5b1f0e6a23${number}`, ...privilegedPullRequest(number) }));
+    for (const pr of pulls) expect((await deliverWebhook(webhooks(a), 'pull_request', pr.payload, WEBHOOK_SECRET, { deliveryId: pr.deliveryId })).status).toBe(200);
+    // Closing waits for A's running job (if it has one), and takes no more.
+    await stopProcess(a);
+    const finishedByA = [...a.worked];
+    await b.server.jobs.idle();
+
+    for (const pr of pulls) expect(completedRuns(pr.head), `pull request #${pr.number}`).toEqual([['completed', 'failure']]);
+    expect([...finishedByA, ...b.worked].sort()).toEqual(pulls.map((pr) => pr.deliveryId).sort());
+    expect(a.worked).toEqual(finishedByA);
+    expect(b.worked.length).toBeGreaterThan(0);
+    expect(await observer.prisma.evaluation.count({ where: { sha: { in: pulls.map((pr) => pr.head) } } })).toBe(pulls.length);
+  }, 60_000);
+});
+
+describe.skipIf(redisUnavailable() !== null)('the Redis job queue', () => {
+  let redis: RedisServer;
+  beforeAll(async () => {
+    redis = await startRedis();
+  }, 30_000);
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  const job = (deliveryId: string): QueuedJob => ({ deliveryId, event: 'push', job: { kind: 'installation', installationId: 4242, account: { login: 'example-org', type: 'Organization' }, repositories: [] } });
+
+  it('queues a delivery once while it waits, and again once its job failed or finished', async () => {
+    const ran: string[] = [];
+    const queue = await RedisJobQueue.open({
+      redisUrl: redis.url,
+      run: async ({ deliveryId }) => {
+        ran.push(deliveryId);
+        return !deliveryId.startsWith('fails');
+      },
+      log: () => null,
+    });
+    try {
+      // Not yet worked: the second add of each delivery finds it waiting.
+      expect(await queue.add(job('fails:1'))).toBe(true);
+      expect(await queue.add(job('fails:1'))).toBe(false);
+      expect(await queue.add(job('72d3162e-cc78-11e3-81ab-4c9367dc0958'))).toBe(true);
+      expect(await queue.add(job('72d3162e-cc78-11e3-81ab-4c9367dc0958'))).toBe(false);
+      queue.start();
+      await queue.idle();
+      expect(ran).toEqual(['fails:1', '72d3162e-cc78-11e3-81ab-4c9367dc0958']);
+      // Nothing kept in Redis: a redelivery (which the database lets through only after a failure) runs again.
+      expect(await queue.add(job('fails:1'))).toBe(true);
+      await queue.idle();
+      expect(ran).toEqual(['fails:1', '72d3162e-cc78-11e3-81ab-4c9367dc0958', 'fails:1']);
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('refuses a job at once while Redis is away (the webhook is answered with an error), and still closes', async () => {
+    const own = await startRedis();
+    const reported: string[] = [];
+    const queue = await RedisJobQueue.open({ redisUrl: own.url, run: async () => true, log: () => ({ error: (_fields, message) => void reported.push(message) }) });
+    queue.start();
+    await own.stop();
+    const started = Date.now();
+    await expect(queue.add(job('e2b8c7a0-9b1e-11f0-8f3a-0242ac120002'))).rejects.toThrow("Stream isn't writeable");
+    expect(Date.now() - started).toBeLessThan(1000);
+    await queue.close();
+    expect(reported).toContain('closing the job worker without Redis');
+  }, 30_000);
+
+  it('does not open on a Redis that does not answer, naming REDIS_URL without its password', async () => {
+    // A port that accepts connections and never answers: a Redis behind a black-holing firewall.
+    const connections = new Set<Socket>();
+    const silent = createServer((socket) => void connections.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as { port: number };
+    try {
+      const opening = RedisJobQueue.open({ redisUrl: `redis://:queue-secret@127.0.0.1:${port}`, run: async () => true, log: () => null, connectTimeoutMs: 500 });
+      await expect(opening).rejects.toThrow(RedisUnavailableError);
+      await expect(opening).rejects.toThrow(`no answer from Redis at redis://:***@127.0.0.1:${port} (REDIS_URL) within 0.5 s`);
+    } finally {
+      for (const socket of connections) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+});
