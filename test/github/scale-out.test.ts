@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readConfig } from '../../src/config.js';
 import { databaseRecorder } from '../../src/github/database-recorder.js';
-import { RedisJobQueue, RedisUnavailableError } from '../../src/github/queue/redis-queue.js';
+import { Worker } from 'bullmq';
+import { QUEUE_NAME, QUEUE_PREFIX, RedisJobQueue, RedisUnavailableError } from '../../src/github/queue/redis-queue.js';
 import type { QueuedJob } from '../../src/github/queue/jobs.js';
 import type { Recorder } from '../../src/github/recorder.js';
 import { startAppServer, type AppServer } from '../../src/github/server.js';
@@ -202,6 +203,35 @@ describe.skipIf(redisUnavailable() !== null)('the Redis job queue', () => {
       expect(ran).toEqual(['fails:1', '72d3162e-cc78-11e3-81ab-4c9367dc0958', 'fails:1']);
     } finally {
       await queue.close();
+    }
+  });
+
+  it('takes over the job of a process that died while running it, once its lock expires', async () => {
+    const lockDurationMs = 1_000;
+    // A Redis of its own: the stalled check is throttled across processes (a key living one
+    // interval), and the other tests' queues check every 30 s.
+    const own = await startRedis();
+    // A process (configured like every Parapet process: BullMQ throttles the stalled check across
+    // processes by the interval) that takes the job and dies mid-way: its lock is never renewed.
+    let taken!: () => void;
+    const tookIt = new Promise<void>((resolve) => (taken = resolve));
+    const dying = new Worker(QUEUE_NAME, () => { taken(); return new Promise<never>(() => {}); }, { connection: { url: own.url }, prefix: QUEUE_PREFIX, lockDuration: lockDurationMs, stalledInterval: lockDurationMs / 2 });
+    const ran: string[] = [];
+    const survivor = await RedisJobQueue.open({ redisUrl: own.url, run: async ({ deliveryId }) => { ran.push(deliveryId); return true; }, log: () => null, lockDurationMs });
+    try {
+      expect(await survivor.add(job('taken-by-a-dying-process'))).toBe(true);
+      await tookIt;
+      await dying.close(true); // no goodbye, no completion: as a killed process leaves it
+      const started = Date.now();
+      survivor.start();
+      await survivor.idle();
+      // Within about 1.5 locks (the lock runs out, then a stalled check finds it).
+      expect(Date.now() - started).toBeLessThan(10 * lockDurationMs);
+      expect(ran).toEqual(['taken-by-a-dying-process']);
+    } finally {
+      await survivor.close();
+      await dying.close(true).catch(() => {});
+      await own.stop();
     }
   });
 

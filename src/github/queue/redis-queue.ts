@@ -51,6 +51,8 @@ export interface RedisJobQueueOptions {
   log(): QueueLog | null;
   /** How long `open` waits for Redis (default 10 s). */
   connectTimeoutMs?: number;
+  /** A running job's lock (default LOCK_DURATION_MS); a dead process's job is taken over within about 1.5× of it. */
+  lockDurationMs?: number;
 }
 
 export class RedisJobQueue implements JobQueue {
@@ -110,7 +112,9 @@ export class RedisJobQueue implements JobQueue {
       connection: this.connection,
       prefix: QUEUE_PREFIX,
       concurrency: 1,
-      lockDuration: LOCK_DURATION_MS,
+      lockDuration: this.options.lockDurationMs ?? LOCK_DURATION_MS,
+      // How often this process looks for jobs whose lock expired (their process died): twice per lock.
+      stalledInterval: (this.options.lockDurationMs ?? LOCK_DURATION_MS) / 2,
     });
     this.worker.on('error', (error) => this.report(error, 'the job worker lost Redis'));
   }
