@@ -4,15 +4,13 @@
 // On the embedded PGlite by default; on a PostgreSQL server when given its URL.
 import type { Violation } from '../src/engine/index.js';
 import { replaceApplicationStages } from '../src/store/cluster-config.js';
-import { openDatabase, type DatabaseConfig } from '../src/store/database.js';
+import type { PrismaClient } from '@prisma/client';
+import type { DatabaseConfig } from '../src/store/database.js';
 import { recordEvaluation } from '../src/store/evaluations.js';
 import { replaceInventory, type ImageUseInput } from '../src/store/inventory.js';
 import { upsertInstallation, upsertRepository } from '../src/store/repositories.js';
 import { syncRiskAcceptances, type RiskAcceptanceInput } from '../src/store/risk-acceptances.js';
-import { startWebServer } from '../src/web/server.js';
-import type { WebConfig } from '../src/web/web-config.js';
-import { startFakeGitHubOAuth } from '../test/helpers/fake-github-oauth.js';
-import { Client } from '../test/web/harness.js';
+import { signIn, startHarness } from '../test/web/harness.js';
 
 export interface OverviewFigures {
   rows: number;
@@ -67,7 +65,7 @@ function violation(cluster: number, i: number, policy: string): Violation {
   };
 }
 
-async function seed(prisma: Awaited<ReturnType<typeof openDatabase>>['prisma'], rows: number, clusters: number): Promise<number> {
+async function seed(prisma: PrismaClient, rows: number, clusters: number): Promise<number> {
   await upsertInstallation(prisma, { id: 1, accountLogin: 'acme', accountType: 'Organization' });
   await upsertRepository(prisma, { id: 1, installationId: 1, owner: 'acme', name: 'gitops' });
   const perCluster = Math.ceil(rows / clusters);
@@ -116,28 +114,19 @@ async function seed(prisma: Awaited<ReturnType<typeof openDatabase>>['prisma'], 
 }
 
 export async function benchOverview(rows: number, clusters: number, requests: number, database: DatabaseConfig = { dataDir: 'memory://' }): Promise<OverviewFigures> {
-  const db = await openDatabase(database);
-  const github = await startFakeGitHubOAuth([{ login: 'ops', repos: [1] }]);
-  const config: WebConfig = {
-    oauth: { clientId: github.clientId, clientSecret: github.clientSecret },
-    sessionSecret: 'bench-secret-bench-secret-bench-secret-0',
-    publicUrl: 'http://127.0.0.1:0',
-    repoCacheMs: 60_000,
-    sessionMaxAgeMs: 3600_000,
-  };
-  const web = await startWebServer({ db, config, github: { webUrl: github.url, apiUrl: github.url }, logError: () => {} });
-  config.publicUrl = web.url;
+  let seededRows = 0;
+  let seedSeconds = 0;
+  const h = await startHarness({
+    database,
+    users: [{ login: 'ops', repos: [1] }],
+    seed: async (db) => {
+      const seeded = performance.now();
+      seededRows = await seed(db.prisma, rows, clusters);
+      seedSeconds = (performance.now() - seeded) / 1000;
+    },
+  });
   try {
-    const seeded = performance.now();
-    const seededRows = await seed(db.prisma, rows, clusters);
-    const seedSeconds = (performance.now() - seeded) / 1000;
-
-    github.signInAs('ops');
-    const client = new Client(web.url);
-    const login = await client.fetch('/auth/login?next=/');
-    const authorize = await client.fetch(login.headers.get('location')!);
-    await client.fetch(authorize.headers.get('location')!);
-
+    const client = await signIn(h, 'ops');
     const latencies = new Map<string, [number, number]>();
     for (const route of overviewRoutes(rows)) {
       const times: number[] = [];
@@ -153,8 +142,6 @@ export async function benchOverview(rows: number, clusters: number, requests: nu
     }
     return { rows: seededRows, clusters, seedSeconds, latencies };
   } finally {
-    await web.close();
-    await github.close();
-    await db.close();
+    await h.close();
   }
 }

@@ -33,3 +33,14 @@ export class GitHubError extends Error {
 export class LimitError extends Error {
   override name = 'LimitError';
 }
+
+/** A connection URL for a message: its password hidden (`***`); `what` names it when it does not parse. */
+export function redactUrl(url: string, what = 'URL'): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return `(unparseable ${what})`;
+  }
+}

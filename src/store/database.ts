@@ -14,6 +14,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { PrismaClient } from '@prisma/client';
 import pg from 'pg';
+import { redactUrl } from '../errors.js';
 import { DirectoryLockedError, lockDirectory, type DirectoryLock } from './dir-lock.js';
 import { applyMigrations, readMigrations } from './migrate.js';
 import { createPgAdapter } from './pg-adapter.js';
@@ -61,16 +62,6 @@ export function readDatabaseConfig(env: Env = process.env): DatabaseConfig {
     env.PARAPET_DB_DIR?.trim() ||
     (env.PARAPET_DATA_DIR?.trim() ? join(env.PARAPET_DATA_DIR.trim(), 'db') : join(projectRoot(), '.parapet', 'db'));
   return { dataDir: resolve(dataDir) };
-}
-
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable DATABASE_URL)';
-  }
 }
 
 /** The port in the socket's file name, which PostgreSQL clients derive from the URL. */
@@ -123,7 +114,7 @@ async function startEmbedded(dataDir: string): Promise<Embedded> {
 }
 
 async function migrate(url: string, migrationsDir: string, timeoutMs: number): Promise<string[]> {
-  const shown = redactUrl(url);
+  const shown = redactUrl(url, 'DATABASE_URL');
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
   client.on('error', () => {}); // reported through the failing query
   try {
@@ -163,7 +154,7 @@ export async function openDatabase(config: DatabaseConfig = readDatabaseConfig()
     let closed = false;
     return {
       prisma: client,
-      url: redactUrl(url),
+      url: redactUrl(url, 'DATABASE_URL'),
       embedded: embedded !== null,
       appliedMigrations,
       async close() {
@@ -177,7 +168,7 @@ export async function openDatabase(config: DatabaseConfig = readDatabaseConfig()
     await prisma?.$disconnect().catch(() => {});
     await embedded?.stop();
     if (error instanceof DatabaseError) throw error;
-    throw new DatabaseError(`cannot open the database at ${redactUrl(url)}: ${(error as Error).message}`);
+    throw new DatabaseError(`cannot open the database at ${redactUrl(url, 'DATABASE_URL')}: ${(error as Error).message}`);
   }
 }
 

@@ -392,7 +392,7 @@ export async function listContainers(prisma: PrismaClient, repoIds: readonly big
     // The page first, from the list-order index, then its summary rows and outdated statuses:
     // joining before the LIMIT would sort every container of the cluster to keep a hundred.
     const versionFilter = versionConditions(filters);
-    const page = await prisma.$queryRaw<RawContainer[]>`
+    const page = await prisma.$queryRaw<Omit<ContainerRow, 'cluster'>[]>`
       WITH ${newestCte(scope)} ${concerned},
       page AS (
         SELECT u.* FROM image_uses u
@@ -401,53 +401,16 @@ export async function listContainers(prisma: PrismaClient, repoIds: readonly big
         ORDER BY u.namespace, u.workload_name, u.workload_kind, u.container, u.id
         LIMIT ${slice.limit - rows.length} OFFSET ${skip}
       )
-      SELECT p.namespace, p.workload_kind, p.workload_name, p.container, p.reference, p.registry, p.repository, p.tag, p.digest, p.malformed,
-             p.file, p.line, p.commit_sha, v.image, n.tag AS newer
+      SELECT p.namespace, p.workload_kind AS "workloadKind", p.workload_name AS "workloadName", p.container, p.reference, p.registry, p.repository,
+             p.tag, p.digest, p.malformed, p.file, p.line, p.commit_sha AS "commitSha", v.image, n.tag AS newer
       FROM page p
       JOIN image_versions v ON v.id = p.version_id
       LEFT JOIN newest n ON n.image = v.image AND n.family = v.family AND n.version_key > v.version_key
       ORDER BY p.namespace, p.workload_name, p.workload_kind, p.container, p.id`;
     skip = 0;
-    for (const r of page) {
-      rows.push({
-        cluster,
-        namespace: r.namespace,
-        workloadKind: r.workload_kind,
-        workloadName: r.workload_name,
-        container: r.container,
-        reference: r.reference,
-        image: r.image,
-        registry: r.registry,
-        repository: r.repository,
-        tag: r.tag,
-        digest: r.digest,
-        malformed: r.malformed,
-        file: r.file,
-        line: r.line,
-        commitSha: r.commit_sha,
-        newer: r.newer,
-      });
-    }
+    for (const row of page) rows.push({ cluster, ...row });
   }
   return { total, rows };
-}
-
-interface RawContainer {
-  namespace: string;
-  workload_kind: string;
-  workload_name: string;
-  container: string;
-  reference: string;
-  registry: string | null;
-  repository: string | null;
-  tag: string | null;
-  digest: string | null;
-  malformed: string | null;
-  file: string | null;
-  line: number | null;
-  commit_sha: string;
-  image: string;
-  newer: string | null;
 }
 
 /** The risk-acceptance register, one page with the total (present acceptances; removed ones too with `includeRemoved`). */

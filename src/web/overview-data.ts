@@ -92,6 +92,11 @@ export const RISKS_PAGE = { limit: 100, maxLimit: 500 };
 
 const columnKey = (repo: string, cluster: string, namespace: string | null) => (namespace === null ? `${repo}:${cluster}` : `${repo}:${cluster}:${namespace}`);
 
+/** A deployed version as the overview shows it: its text, outdated (with the newer tag) and mutable. */
+function versionFlags(v: { tag: string | null; digest: string | null; malformed: string | null; newer: string | null }) {
+  return { version: versionText(v), outdated: v.newer !== null, newer: v.newer, mutable: v.malformed ? null : mutability(v) };
+}
+
 /**
  * Images × clusters (× namespaces when a cluster is chosen): for one page of images, per cell the
  * versions with their container counts, outdated and mutable. "Outdated" is decided among every
@@ -120,16 +125,7 @@ export async function imagesView(prisma: PrismaClient, repoIds: readonly bigint[
       containers: cell.containers,
       outdated: cell.outdated,
       mutable: cell.mutable,
-      versions: cell.versions.map((v) => ({
-        version: versionText(v),
-        tag: v.tag,
-        digest: v.digest,
-        malformed: v.malformed,
-        containers: v.containers,
-        outdated: v.newer !== null,
-        newer: v.newer,
-        mutable: v.malformed ? null : mutability(v),
-      })),
+      versions: cell.versions.map((v) => ({ tag: v.tag, digest: v.digest, malformed: v.malformed, containers: v.containers, ...versionFlags(v) })),
       moreVersions: cell.versionCount - cell.versions.length,
     };
   }
@@ -181,7 +177,6 @@ export async function containersView(prisma: PrismaClient, repoIds: readonly big
         container: r.container,
         reference: r.reference,
         image: r.image,
-        version: versionText(r),
         registry: r.registry,
         repository: r.repository,
         tag: r.tag,
@@ -190,9 +185,7 @@ export async function containersView(prisma: PrismaClient, repoIds: readonly big
         file: r.file,
         line: r.line,
         commitSha: r.commitSha,
-        outdated: r.newer !== null,
-        newer: r.newer,
-        mutable: r.malformed ? null : mutability(r),
+        ...versionFlags(r),
       }),
     ),
   };

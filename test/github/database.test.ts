@@ -45,6 +45,17 @@ async function startApp(pages?: AppServerOptions['pages'], retryAfterMs?: number
   );
 }
 
+/** One delivery to a freshly started App, run to its end (as after a restart). */
+async function deliverToNewApp(event: string, payload: Record<string, any>, options: { deliveryId?: string } = {}): Promise<void> {
+  const app = await startApp();
+  try {
+    expect((await deliverWebhook(`${app.url}/api/github/webhooks`, event, payload, WEBHOOK_SECRET, options)).status).toBeLessThan(300);
+    await app.jobs.idle();
+  } finally {
+    await app.close();
+  }
+}
+
 function pushPayload(after: string): Record<string, any> {
   const payload = withRepository(structuredClone(webhookExample('push', undefined as unknown as string)) as Record<string, any>, REPO);
   payload.ref = 'refs/heads/main';
@@ -93,13 +104,7 @@ describe('the App with its database', () => {
     fake.addCommit(REPO, commit, fixtureFiles('shop-cluster'));
     const deliveryId = 'a-delivery-redelivered-after-a-restart';
     for (let attempt = 0; attempt < 2; attempt++) {
-      const app = await startApp();
-      try {
-        await deliverWebhook(`${app.url}/api/github/webhooks`, 'push', pushPayload(commit), WEBHOOK_SECRET, { deliveryId });
-        await app.jobs.idle();
-      } finally {
-        await app.close();
-      }
+      await deliverToNewApp('push', pushPayload(commit), { deliveryId });
     }
     expect(await db.prisma.evaluation.count({ where: { sha: commit } })).toBe(1);
     // Its job finished: no redelivery, however late, runs it again.
@@ -112,13 +117,7 @@ describe('the App with its database', () => {
     const deliveryId = 'a-delivery-whose-process-died';
     // What a process leaves when it dies mid-job: the delivery taken on long ago, never finished.
     await db.prisma.webhookDelivery.create({ data: { id: deliveryId, event: 'push', receivedAt: new Date(Date.now() - 2 * 60 * 60_000) } });
-    const app = await startApp();
-    try {
-      await deliverWebhook(`${app.url}/api/github/webhooks`, 'push', pushPayload(commit), WEBHOOK_SECRET, { deliveryId });
-      await app.jobs.idle();
-    } finally {
-      await app.close();
-    }
+    await deliverToNewApp('push', pushPayload(commit), { deliveryId });
     expect(await db.prisma.evaluation.count({ where: { sha: commit } })).toBe(1);
   });
 
@@ -131,13 +130,7 @@ describe('the App with its database', () => {
     // The same repository as the push deliveries above (its id is the example payload's).
     const { id } = (webhookExample('push', undefined as unknown as string) as { repository: { id: number } }).repository;
     payload.repositories_added = [{ id, name: 'shop-prod', full_name: REPO, private: false }];
-    const app = await startApp();
-    try {
-      await deliverWebhook(`${app.url}/api/github/webhooks`, 'installation_repositories', payload, WEBHOOK_SECRET);
-      await app.jobs.idle();
-    } finally {
-      await app.close();
-    }
+    await deliverToNewApp('installation_repositories', payload);
     expect(await db.prisma.evaluation.count({ where: { sha: commit, ref: 'main' } })).toBe(1);
   });
 
@@ -146,13 +139,7 @@ describe('the App with its database', () => {
     const head = sha('pr-head');
     fake.addCommit(REPO, base, fixtureFiles('shop-cluster'));
     fake.addCommit(REPO, head, { ...fixtureFiles('shop-cluster'), 'cluster/namespaces/shop/extra.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: shop\n' });
-    const app = await startApp();
-    try {
-      await deliverWebhook(`${app.url}/api/github/webhooks`, 'pull_request', pullRequestPayload(fake, REPO, 'opened', base, head, 7), WEBHOOK_SECRET);
-      await app.jobs.idle();
-    } finally {
-      await app.close();
-    }
+    await deliverToNewApp('pull_request', pullRequestPayload(fake, REPO, 'opened', base, head, 7));
     const evaluations = await db.prisma.evaluation.findMany({ where: { sha: head } });
     expect(evaluations.map((e) => [e.pullRequestNumber, e.conclusion])).toEqual([[7, 'success']]);
   });
@@ -269,13 +256,7 @@ spec:
 
   async function deliver(event: string, payload: Record<string, any>): Promise<RecordedRequest[]> {
     fake.reset();
-    const app = await startApp();
-    try {
-      expect((await deliverWebhook(`${app.url}/api/github/webhooks`, event, payload, WEBHOOK_SECRET)).status).toBeLessThan(300);
-      await app.jobs.idle();
-    } finally {
-      await app.close();
-    }
+    await deliverToNewApp(event, payload);
     // The API calls made about the repository (token requests and the tarball's codeload redirect are not API calls).
     return fake.requests.filter((r) => r.path === `/repos/${PAYMENTS}` || r.path.startsWith(`/repos/${PAYMENTS}/`) || r.repository === PAYMENTS);
   }

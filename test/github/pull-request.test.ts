@@ -3,19 +3,17 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import examples from '@octokit/webhooks-examples';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readConfig } from '../../src/config.js';
 import Bottleneck from 'bottleneck';
 import { startAppServer, type AppServer, type OctokitOverrides } from '../../src/github/server.js';
 import { MAX_ANNOTATIONS } from '../../src/github/check-run.js';
 import { engine, fixturesDir, testCacheDir } from '../helpers/engine.js';
-import { DEBUG_DEPLOYMENT, fixtureFiles, sha } from '../helpers/fake-github-app.js';
+import { DEBUG_DEPLOYMENT, fixtureFiles, pullRequestPayload as repoPullRequestPayload, sha, webhookExample, withRepository } from '../helpers/fake-github-app.js';
 import { deliverWebhook, FAKE_APP_ID, FakeGitHub, type FakeCheckRun } from '../helpers/fake-github.js';
 
 const SECRET = 'a-webhook-secret';
 const REPO = 'example-org/shop-prod';
-const INSTALLATION = 4242;
 const { privateKey: PRIVATE_KEY } = generateKeyPairSync('rsa', {
   modulusLength: 2048,
   privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
@@ -290,10 +288,10 @@ describe('re-runs and failures', () => {
     fake.addCommit(REPO, base, shop);
     fake.addCommit(REPO, head, { ...shop, 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT });
     fake.addPullRequest(REPO, { number: 7, base: { sha: base }, head: { sha: head } });
-    const suite = structuredClone(example('check_suite', 'rerequested')) as Record<string, any>;
+    const suite = structuredClone(webhookExample('check_suite', 'rerequested')) as Record<string, any>;
     suite.check_suite.head_sha = head;
     suite.check_suite.pull_requests = [];
-    await deliver('check_suite', withRepository(suite));
+    await deliver('check_suite', withRepository(suite, REPO));
 
     expect(fake.checkRuns.map((r) => [r.name, r.head_sha, r.conclusion])).toEqual([['parapet / shop-prod', head, 'failure']]);
   });
@@ -554,28 +552,8 @@ function readCalls(): { reads: string[]; writes: number } {
 }
 
 /** The event of pull request `number` (1 by default) at `headSha`, which the fake GitHub then answers as the pull request's head. */
-function pullRequestPayload(action: string, baseSha: string, headSha: string, number = 1): unknown {
-  fake.addPullRequest(REPO, { number, base: { sha: baseSha }, head: { sha: headSha } });
-  const payload = structuredClone(example('pull_request', action)) as Record<string, any>;
-  payload.number = number;
-  payload.pull_request.number = number;
-  payload.pull_request.base.sha = baseSha;
-  payload.pull_request.head.sha = headSha;
-  return withRepository(payload);
-}
-
-function withRepository(payload: Record<string, any>): Record<string, any> {
-  const [owner, name] = REPO.split('/') as [string, string];
-  payload.repository = { ...payload.repository, name, full_name: REPO, owner: { ...payload.repository.owner, login: owner } };
-  payload.installation = { id: INSTALLATION, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==' };
-  return payload;
-}
-
-function example(event: string, action: string): unknown {
-  const definition = (examples as unknown as Array<{ name: string; examples: Array<{ action?: string }> }>).find((d) => d.name === event);
-  const found = definition?.examples.find((e) => e.action === action);
-  if (!found) throw new Error(`no ${event}.${action} example in @octokit/webhooks-examples`);
-  return found;
+function pullRequestPayload(action: string, baseSha: string, headSha: string, number = 1): Record<string, any> {
+  return repoPullRequestPayload(fake, REPO, action, baseSha, headSha, number);
 }
 
 function privilegedPod(name: string): string {

@@ -14,7 +14,7 @@ import { clusterInventory, openDatabase, riskRegister, type Database } from '../
 import { engine, testCacheDir } from '../helpers/engine.js';
 import { appEnvironment, DEBUG_DEPLOYMENT, fixtureFiles, pullRequestPayload, sha, webhookExample, withRepository, WEBHOOK_SECRET } from '../helpers/fake-github-app.js';
 import { deliverWebhook, FakeGitHub } from '../helpers/fake-github.js';
-import { createServer, type Socket } from 'node:net';
+import { silentPort } from '../helpers/ports.js';
 import { postgresUnavailable, startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { redisUnavailable, startRedis, type RedisServer } from '../helpers/redis.js';
 
@@ -249,18 +249,15 @@ describe.skipIf(redisUnavailable() !== null)('the Redis job queue', () => {
   }, 30_000);
 
   it('does not open on a Redis that does not answer, naming REDIS_URL without its password', async () => {
-    // A port that accepts connections and never answers: a Redis behind a black-holing firewall.
-    const connections = new Set<Socket>();
-    const silent = createServer((socket) => void connections.add(socket));
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const { port } = silent.address() as { port: number };
+    // A Redis behind a black-holing firewall.
+    const silent = await silentPort();
+    const { port } = silent;
     try {
       const opening = RedisJobQueue.open({ redisUrl: `redis://:queue-secret@127.0.0.1:${port}`, run: async () => true, log: () => null, connectTimeoutMs: 500 });
       await expect(opening).rejects.toThrow(RedisUnavailableError);
       await expect(opening).rejects.toThrow(`no answer from Redis at redis://:***@127.0.0.1:${port} (REDIS_URL) within 0.5 s`);
     } finally {
-      for (const socket of connections) socket.destroy();
-      await new Promise((resolve) => silent.close(resolve));
+      await silent.close();
     }
   });
 });

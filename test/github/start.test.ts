@@ -2,11 +2,11 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Socket } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../helpers/engine.js';
+import { freePort, silentPort } from '../helpers/ports.js';
 import { postgresUnavailable, startPostgres, type PostgresServer } from '../helpers/postgres.js';
 
 const main = join(repoRoot, 'dist', 'github', 'main.js');
@@ -112,11 +112,9 @@ describe.skipIf(postgresUnavailable() !== null)('npm start in scale-out mode (RE
 
   it('stops with exit code 2 and no server when Redis does not answer, naming REDIS_URL without its password', async () => {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-    // A port that accepts connections and never answers: a Redis behind a black-holing firewall.
-    const connections = new Set<Socket>();
-    const silent = createServer((socket) => void connections.add(socket));
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const { port: redisPort } = silent.address() as { port: number };
+    // A Redis behind a black-holing firewall.
+    const silent = await silentPort();
+    const redisPort = silent.port;
     const port = await freePort();
     try {
       const result = await run(
@@ -127,8 +125,7 @@ describe.skipIf(postgresUnavailable() !== null)('npm start in scale-out mode (RE
       expect(result.stderr).not.toContain('queue-secret');
       await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
     } finally {
-      for (const socket of connections) socket.destroy();
-      await new Promise((resolve) => silent.close(resolve));
+      await silent.close();
     }
   }, 60_000);
 });
@@ -142,14 +139,6 @@ async function run(env: Record<string, string>): Promise<{ code: number | null; 
 
 function baseEnv(extra: Record<string, string>): Record<string, string> {
   return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', ...extra };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function waitForServer(url: string, child: ChildProcess): Promise<void> {

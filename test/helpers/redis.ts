@@ -3,9 +3,10 @@
 // a temp dir. redisUnavailable() says why it cannot run here: callers skip with a visible message.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './ports.js';
 
 const REDIS_SERVER = process.env.PARAPET_TEST_REDIS_SERVER ?? '/usr/bin/redis-server';
 
@@ -19,17 +20,6 @@ export interface RedisServer {
   /** redis://127.0.0.1:PORT */
   url: string;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? ok(a.port) : fail(new Error('no port'))));
-    });
-  });
 }
 
 /** Answers PING with PONG on `port`? */

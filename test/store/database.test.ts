@@ -1,8 +1,8 @@
 import { expect, it } from 'vitest';
-import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { DatabaseError, openDatabase, projectRoot, readDatabaseConfig } from '../../src/store/database.js';
 import { readMigrations } from '../../src/store/migrate.js';
+import { freePort } from '../helpers/ports.js';
 import { forEachBackend } from '../helpers/postgres-backends.js';
 
 forEachBackend((backend) => {
@@ -47,12 +47,7 @@ forEachBackend((backend) => {
 });
 
 it('an unreachable DATABASE_URL stops start-up with a clear message, password hidden', async () => {
-  const server = await new Promise<Server>((ok) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => ok(s));
-  });
-  const port = (server.address() as { port: number }).port;
-  await new Promise((ok) => server.close(ok)); // nothing listens there now
+  const port = await freePort(); // nothing listens there now
   const error = await openDatabase({ url: `postgresql://parapet:s3cret@127.0.0.1:${port}/parapet`, connectTimeoutMs: 2000 }).catch((e: unknown) => e);
   expect(error).toBeInstanceOf(DatabaseError);
   expect((error as Error).message).toMatch(new RegExp(`^cannot reach the database at postgresql://parapet:\\*\\*\\*@127\\.0\\.0\\.1:${port}/parapet: .*ECONNREFUSED`));

@@ -1,9 +1,9 @@
 // The overview on a real local server with a seeded embedded database and the fake GitHub, and a
 // tiny cookie-keeping client that signs in the way a browser does.
-import { openDatabase, type Database } from '../../src/store/database.js';
+import { openDatabase, type Database, type DatabaseConfig } from '../../src/store/database.js';
 import { startWebServer, type WebServer } from '../../src/web/server.js';
 import type { WebConfig } from '../../src/web/web-config.js';
-import { startFakeGitHubOAuth, type FakeGitHubOAuth } from '../helpers/fake-github-oauth.js';
+import { startFakeGitHubOAuth, type FakeGitHubOAuth, type FakeUser } from '../helpers/fake-github-oauth.js';
 import { seedOverview, USERS } from './seed.js';
 
 export interface Harness {
@@ -13,10 +13,20 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: { port?: number } = {}): Promise<Harness> {
-  const db = await openDatabase({ dataDir: 'memory://' });
-  await seedOverview(db);
-  const github = await startFakeGitHubOAuth(USERS);
+export interface HarnessOptions {
+  port?: number;
+  /** Default: an embedded in-memory database. */
+  database?: DatabaseConfig;
+  /** The fake GitHub's users and the repositories each may read. Default: the seed's USERS. */
+  users?: FakeUser[];
+  /** What the database holds before the server starts. Default: the seed of the tests (seedOverview). */
+  seed?: (db: Database) => Promise<void>;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const db = await openDatabase(options.database ?? { dataDir: 'memory://' });
+  await (options.seed ?? seedOverview)(db);
+  const github = await startFakeGitHubOAuth(options.users ?? USERS);
   // The callback URL must be known before the port: listen on a fixed free port via port 0 then rebuild.
   const config: WebConfig = {
     oauth: { clientId: github.clientId, clientSecret: github.clientSecret },

@@ -3,7 +3,7 @@
 // acme/gitops declares Application web (stages staging -> prod, namespace shop; tooling by path) and prod's config and
 // policies; acme/secret-ops declares Application vault (stage vault-prod).
 // alice can read repositories 1, 3 and 5 (3 and 5 are unknown to Parapet; two pages of /user/repos); bob can read 1 and 2.
-import type { Violation } from '../../src/engine/index.js';
+import { violation } from '../store/fixtures.js';
 import type { Database } from '../../src/store/database.js';
 import { replaceApplicationStages, replaceClusterConfig } from '../../src/store/cluster-config.js';
 import { recordEvaluation } from '../../src/store/evaluations.js';
@@ -29,22 +29,6 @@ const use = (namespace: string, workloadName: string, container: string, image: 
   image,
   ...(file ? { file, line: line ?? 1 } : {}),
 });
-
-function violation(overrides: Partial<Violation> = {}): Violation {
-  return {
-    cluster: 'prod',
-    policy: 'k8sallowedrepos',
-    constraint: 'allowed-repos',
-    enforcementAction: 'deny',
-    message: 'container <web> has an invalid image repo',
-    details: {},
-    location: { file: 'clusters/prod/web.yaml', line: 12 },
-    object: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', namespace: 'shop' },
-    acceptance: null,
-    status: 'new',
-    ...overrides,
-  };
-}
 
 export async function seedOverview(db: Database): Promise<void> {
   const p = db.prisma;

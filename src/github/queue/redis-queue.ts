@@ -13,6 +13,7 @@
 // - Finished jobs are removed (Redis keeps only what is waiting or running), and so are failed
 //   ones: a failure is in the logs, and a kept job would make BullMQ ignore its redelivery.
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
+import { redactUrl } from '../../errors.js';
 import type { JobQueue, QueuedJob } from './jobs.js';
 
 export const QUEUE_NAME = 'webhook-jobs';
@@ -183,15 +184,4 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
 /** BullMQ job ids may not contain `:` (its key separator) nor be integers: the delivery id, encoded and prefixed. */
 export function bullJobId(deliveryId: string): string {
   return `delivery-${encodeURIComponent(deliveryId)}`;
-}
-
-/** The URL without its password, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
 }

@@ -1,4 +1,5 @@
 // The page frame: navigation, the signed-in user with a sign-out form (CSRF token), the filters.
+import type { OverviewFilters } from '../../store/overview.js';
 import { html, type SafeHtml } from './html.js';
 
 export interface PageUser {
@@ -6,18 +7,8 @@ export interface PageUser {
   csrf: string;
 }
 
-export interface Filters {
-  repo?: string | undefined;
-  cluster?: string | undefined;
-  namespace?: string | undefined;
-  image?: string | undefined;
-  /** `image` is the image's full name (registry/repository), not a substring. */
-  exact?: boolean | undefined;
-  /** One version of that image (src/store/overview.ts versionText). */
-  version?: string | undefined;
-  policy?: string | undefined;
-  q?: string | undefined;
-}
+/** What the query string selects: the store's filters, one definition for pages, API and queries. */
+export type Filters = OverviewFilters;
 
 const FILTER_PARAMS = ['repo', 'cluster', 'namespace', 'image', 'exact', 'version', 'policy', 'q'] as const;
 
