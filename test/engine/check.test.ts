@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Violation } from '../../src/engine/index.js';
 import { check, fixtureRepo } from '../helpers/engine.js';
+import { MemorySource } from '../helpers/memory-source.js';
+import { clusterConfig } from '../helpers/policy-builders.js';
 
 // The shop-cluster fixture is a Security Tower repository: one Cluster, an Application with two
 // stages, Namespace manifests, four policies, and workloads that exercise every acceptance level.
@@ -133,6 +135,31 @@ describe('checking a Security Tower repository', () => {
       ['podTemplate', 'cluster/namespaces/payments/deployment.yaml', 18, 'securitytower.io/policy.exclusion.preventprivileged'],
       ['object', 'cluster/namespaces/payments/node-agent.yaml', 17, 'securitytower.io/policy.exclusion.preventprivileged'],
     ]);
+  });
+
+  it('lists the image of an ephemeral container too (a debug container added to a Pod)', async () => {
+    const report = await check(
+      new MemorySource({
+        '.securitytower/cluster.yaml': clusterConfig(),
+        'cluster/policies/.keep.yaml': '',
+        'cluster/namespaces/shop/checkout.yaml': `apiVersion: v1
+kind: Pod
+metadata:
+  name: checkout
+  namespace: shop
+spec:
+  containers:
+    - name: app
+      image: ghcr.io/acme/checkout:2.4.1
+  ephemeralContainers:
+    - name: debugger
+      image: busybox:1.36
+      targetContainerName: app
+`,
+      }),
+    );
+    const images = report.clusters[0]!.images.map((i) => `${i.location.line} ${i.containerType}/${i.container} ${i.image}`);
+    expect(images).toEqual(['9 containers/app ghcr.io/acme/checkout:2.4.1', '12 ephemeralContainers/debugger busybox:1.36']);
   });
 
   it('lists the image of every container, init container included, with its workload and line', async () => {
