@@ -3,12 +3,12 @@
 import { acceptanceSources, blankAcceptanceErrors, OwnerIndex } from './accept/acceptance-sources.js';
 import { findAcceptance } from './accept/risk-acceptance.js';
 import { ClusterEvaluator, type PendingViolation } from './evaluate/cluster-evaluator.js';
-import type { EvaluationPool } from './evaluate/evaluation-pool.js';
+import type { EvaluationPool } from './rego/evaluation-pool.js';
 import { addToInventory, emptyInventory, inventoryData } from './evaluate/review.js';
 import { defaultExpansionTemplates } from './expand/expansion.js';
 import { imageUses } from './inventory/image-uses.js';
-import { isExcluded } from './match/gatekeeper-config.js';
-import { AUDIT_ENFORCEMENT_POINT, effectiveAction, WEBHOOK_ENFORCEMENT_POINT } from './match/enforcement.js';
+import { isExcluded } from './policy/gatekeeper-config.js';
+import { AUDIT_ENFORCEMENT_POINT, effectiveAction, WEBHOOK_ENFORCEMENT_POINT } from './policy/enforcement.js';
 import type { ClusterReport, EnabledPolicy, InputError, Report, Violation } from './model.js';
 import type { Constraint } from './policy/constraint.js';
 import { loadPolicySet } from './policy/policy-set.js';

@@ -2,7 +2,7 @@
 export type * from './model.js';
 export type { RepoFile, RepoSource, RegoSource, RegoProblem, CompileOutcome, PolicyCompiler } from './ports.js';
 export { checkRepo, NoClusterError, type CheckOptions } from './check.js';
-export { EvaluationPool, type EvaluationPoolOptions } from './evaluate/evaluation-pool.js';
+export { EvaluationPool, type EvaluationPoolOptions } from './rego/evaluation-pool.js';
 export { checkExitCode, errorCount, fingerprint, isBlocking, markStatus } from './report/outcome.js';
 export { compareViolations, sortReport } from './report/sort.js';
 export { defaultYamlLimits, parseYamlFile, type YamlLimits } from './repo/yaml-file.js';

@@ -7,7 +7,7 @@ import type { Config, GitHubCredentials } from '../config.js';
 import { parapetApp } from './app.js';
 import { startEngineRuntime, type EngineRuntime } from './engine-runtime.js';
 import type { GitHubClient } from './github-client.js';
-import { MemoryJobQueue } from './job-queue.js';
+import { MemoryJobQueue } from './queue/memory-queue.js';
 import { jobRunner, type JobQueue } from './queue/jobs.js';
 import { RedisJobQueue } from './queue/redis-queue.js';
 import type { Recorder } from './recorder.js';

@@ -5,7 +5,7 @@
 // under a key derived from the session secret (HKDF), bound to its row. Each session has its own
 // CSRF token, required by every form that changes state.
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { deleteExpiredSessions, deleteSession, findSession, insertSession } from '../store/sessions.js';
+import { deleteExpiredSessions, deleteSession, findSession, insertSession } from './queries/sessions.js';
 import type { Db } from '../store/repositories.js';
 
 export interface Session {

@@ -6,7 +6,7 @@ import { readConfig } from '../../src/config.js';
 import { RETRIES, startAppServer, type AppServer, type AppServerOptions } from '../../src/github/server.js';
 import { createWebApp } from '../../src/web/app.js';
 import { readWebConfig } from '../../src/web/web-config.js';
-import { databaseRecorder } from '../../src/github/database-recorder.js';
+import { databaseRecorder } from '../../src/database-recorder.js';
 import {
   clusterInventory,
   closeDatabase,

@@ -4,7 +4,7 @@
 // GitHub's redelivery runs it again; the default branch's record is retried before giving up.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readConfig } from '../../src/config.js';
-import { databaseRecorder } from '../../src/github/database-recorder.js';
+import { databaseRecorder } from '../../src/database-recorder.js';
 import { startAppServer, type AppServer } from '../../src/github/server.js';
 import { openDatabase, type Database } from '../../src/store/index.js';
 import { engine, testCacheDir } from '../helpers/engine.js';

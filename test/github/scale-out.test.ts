@@ -4,7 +4,7 @@
 // to the others. Real engines only: a throwaway PostgreSQL cluster and redis-server.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readConfig } from '../../src/config.js';
-import { databaseRecorder } from '../../src/github/database-recorder.js';
+import { databaseRecorder } from '../../src/database-recorder.js';
 import { Worker } from 'bullmq';
 import { QUEUE_NAME, QUEUE_PREFIX, RedisJobQueue, RedisUnavailableError } from '../../src/github/queue/redis-queue.js';
 import type { QueuedJob } from '../../src/github/queue/jobs.js';

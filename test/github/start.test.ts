@@ -1,4 +1,4 @@
-// `npm start` as a person runs it: the built dist/github/main.js, spawned, answering on a loopback port.
+// `npm start` as a person runs it: the built dist/main.js, spawned, answering on a loopback port.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { repoRoot } from '../helpers/engine.js';
 import { freePort, silentPort } from '../helpers/ports.js';
 import { postgresUnavailable, startPostgres, type PostgresServer } from '../helpers/postgres.js';
 
-const main = join(repoRoot, 'dist', 'github', 'main.js');
+const main = join(repoRoot, 'dist', 'main.js');
 const children: ChildProcess[] = [];
 
 beforeAll(() => expectBuilt());

@@ -1,9 +1,9 @@
 // Constraints as Gatekeeper admits them: group/version, kind, name, the generated CRD schema
 // (match, enforcementAction, scopedEnforcementActions, parameters) and parameter defaulting.
 import type { InputError, Location } from '../model.js';
-import { compileMatch, type MatchResult, type MatchTarget } from '../match/constraint-match.js';
-import { enforcementProblems } from '../match/enforcement.js';
-import { formatFieldPath } from '../match/label-selector.js';
+import { compileMatch, type MatchResult, type MatchTarget } from './constraint-match.js';
+import { enforcementProblems } from './enforcement.js';
+import { formatFieldPath } from '../go/label-selector.js';
 import { isRecord } from '../repo/security-tower.js';
 import { lineOfPath, type LineNode } from '../repo/yaml-file.js';
 import type { ConstraintTemplate } from './template.js';

@@ -1,10 +1,10 @@
 // Loads one cluster's policies: compiles each template once, checks its builtins at load time, reads
 // constraints against their templates, and collects ExpansionTemplates and Gatekeeper's Config.
-import { hostBuiltins } from '../evaluate/builtins.js';
-import type { EvaluationPool } from '../evaluate/evaluation-pool.js';
-import { UnsupportedBuiltinsError, WasmPolicy } from '../evaluate/wasm-policy.js';
+import { hostBuiltins } from '../rego/builtins.js';
+import type { EvaluationPool } from '../rego/evaluation-pool.js';
+import { UnsupportedBuiltinsError, WasmPolicy } from '../rego/wasm-policy.js';
 import { isExpansionTemplateDocument, readExpansionTemplate, type ExpansionTemplate } from '../expand/expansion.js';
-import { isGatekeeperConfigDocument, readGatekeeperConfig, type GatekeeperConfig } from '../match/gatekeeper-config.js';
+import { isGatekeeperConfigDocument, readGatekeeperConfig, type GatekeeperConfig } from './gatekeeper-config.js';
 import type { InputError, Location } from '../model.js';
 import type { PolicyCompiler } from '../ports.js';
 import type { YamlDocument } from '../repo/yaml-file.js';

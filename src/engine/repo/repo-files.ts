@@ -1,5 +1,5 @@
 // Reads and parses each file of a tree once, in bulk; the parsing runs on the worker pool.
-import type { EvaluationPool } from '../evaluate/evaluation-pool.js';
+import type { EvaluationPool } from '../rego/evaluation-pool.js';
 import type { InputError } from '../model.js';
 import type { RepoSource } from '../ports.js';
 import { sizeLimitError, type YamlDocument, type YamlLimits } from './yaml-file.js';

@@ -2,13 +2,13 @@
 // one template and constraint, with the case's inventory, at enforcement point gator.gatekeeper.sh,
 // and checks the results against the case's assertions. Failures are data, never printed here.
 import { posix } from 'node:path';
-import { hostBuiltins } from '../evaluate/builtins.js';
-import type { EvaluationPool } from '../evaluate/evaluation-pool.js';
+import { hostBuiltins } from '../rego/builtins.js';
+import type { EvaluationPool } from '../rego/evaluation-pool.js';
 import { addToInventory, buildReview, emptyInventory, inventoryData, type AdmissionRequestFields } from '../evaluate/review.js';
-import { UnsupportedBuiltinsError, WasmPolicy } from '../evaluate/wasm-policy.js';
+import { UnsupportedBuiltinsError, WasmPolicy } from '../rego/wasm-policy.js';
 import { expand, isExpansionTemplateDocument, readExpansionTemplate, type ExpansionTemplate } from '../expand/expansion.js';
-import type { MatchTarget } from '../match/constraint-match.js';
-import { effectiveAction } from '../match/enforcement.js';
+import type { MatchTarget } from '../policy/constraint-match.js';
+import { effectiveAction } from '../policy/enforcement.js';
 import { readConstraint, type Constraint } from '../policy/constraint.js';
 import { compileParameterSchema, type ParameterSchema } from '../policy/parameter-schema.js';
 import { isTemplateDocument, readTemplate, type ConstraintTemplate } from '../policy/template.js';

@@ -31,7 +31,7 @@ import { checkRepo, markStatus, NoClusterError, type ClusterReport, type Report,
 import { CheckRun, checkRunName, clusterCheckOutput, interruptedOutput, notRecordedOutput, operationalFailureOutput, supersededOutput, type CheckOutput } from '../check-run.js';
 import type { EngineRuntime } from '../engine-runtime.js';
 import type { GitHubClient, RepoRef } from '../github-client.js';
-import { ReportedJobFailure } from '../job-queue.js';
+import { ReportedJobFailure } from '../queue/memory-queue.js';
 import { affectedClusters, changedPolicyFiles, compareClusterPolicies, declaredClusters, type PolicyImpact } from '../policy-impact.js';
 import { localDiffLines } from '../pull-diff.js';
 import type { Recorder, RepositoryInfo } from '../recorder.js';

@@ -4,7 +4,7 @@ import {
   effectiveActions,
   enforcementProblems,
   type EnforcementPoint,
-} from '../../../src/engine/match/enforcement.js';
+} from '../../../src/engine/policy/enforcement.js';
 
 const WEBHOOK = 'validation.gatekeeper.sh';
 const AUDIT = 'audit.gatekeeper.sh';

@@ -1,9 +1,9 @@
 // The composition of the App's Recorder port with the database store.
-import { finishDelivery, markDelivered, recordDefaultBranchReport, recordPullRequestReport, releaseDelivery, type Database } from '../store/index.js';
-import { retryWrite, type WriteRetryOptions } from '../store/write-retry.js';
-import { riskAcceptanceInputs } from '../store/record-report.js';
-import { acceptancesToAttribute } from '../store/risk-acceptances.js';
-import type { AnnotationToAttribute, Recorder } from './recorder.js';
+import { finishDelivery, markDelivered, recordDefaultBranchReport, recordPullRequestReport, releaseDelivery, type Database } from './store/index.js';
+import { retryWrite, type WriteRetryOptions } from './store/write-retry.js';
+import { riskAcceptanceInputs } from './store/record-report.js';
+import { acceptancesToAttribute } from './store/risk-acceptances.js';
+import type { AnnotationToAttribute, Recorder } from './github/recorder.js';
 
 /**
  * The App's Recorder port, backed by the database. The default branch's state is retried

@@ -5,14 +5,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { run } from 'probot';
-import { readConfig, type Config } from '../config.js';
-import { ConfigError } from '../errors.js';
-import { closeDatabase, DatabaseError, openDatabase, readDatabaseConfig, type Database } from '../store/index.js';
-import { createWebApp } from '../web/app.js';
-import { readWebConfig } from '../web/web-config.js';
+import { readConfig, type Config } from './config.js';
+import { ConfigError } from './errors.js';
+import { closeDatabase, DatabaseError, openDatabase, readDatabaseConfig, type Database } from './store/index.js';
+import { createWebApp } from './web/app.js';
+import { readWebConfig } from './web/web-config.js';
 import { databaseRecorder } from './database-recorder.js';
-import { RedisUnavailableError } from './queue/redis-queue.js';
-import { startAppServer, type AppServer, type Handler } from './server.js';
+import { RedisUnavailableError } from './github/queue/redis-queue.js';
+import { startAppServer, type AppServer, type Handler } from './github/server.js';
 
 async function main(): Promise<void> {
   loadDotEnv();

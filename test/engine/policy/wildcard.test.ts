@@ -4,7 +4,7 @@ import {
   matchesGenerateName,
   matchesWildcard,
   WILDCARD_PATTERN,
-} from '../../../src/engine/match/wildcard.js';
+} from '../../../src/engine/policy/wildcard.js';
 
 describe('matchesWildcard (GK pkg/wildcard Wildcard.Matches)', () => {
   it.each([

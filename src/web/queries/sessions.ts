@@ -1,6 +1,6 @@
 // The overview's sign-in sessions, as rows. What a row holds is decided by src/web/session.ts: the
 // hash of the session id (never the id) and the user's GitHub token encrypted (never in clear).
-import type { Db } from './repositories.js';
+import type { Db } from '../../store/repositories.js';
 
 export interface SessionRow {
   idHash: string;

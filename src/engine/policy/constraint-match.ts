@@ -14,7 +14,7 @@ import {
   notSupported,
   required,
   type FieldProblem,
-} from './label-selector.js';
+} from '../go/label-selector.js';
 import {
   compileGenerateNameWildcard,
   compileWildcard,

@@ -4,7 +4,7 @@ import {
   isGatekeeperConfigDocument,
   readGatekeeperConfig,
   type ConfigProcess,
-} from '../../../src/engine/match/gatekeeper-config.js';
+} from '../../../src/engine/policy/gatekeeper-config.js';
 
 // The Config from Gatekeeper's exempt-namespaces documentation, extended the way platform teams do.
 const clusterConfig = {

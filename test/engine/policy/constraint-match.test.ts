@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileMatch, type MatchResult, type MatchTarget } from '../../../src/engine/match/constraint-match.js';
+import { compileMatch, type MatchResult, type MatchTarget } from '../../../src/engine/policy/constraint-match.js';
 
 // Manifests as they appear in a GitOps repository, with their effective namespace already assigned.
 

@@ -1,7 +1,7 @@
 // The overview's sessions in the database: what a row holds, what a copy of it gives away, expiry.
 import { expect, it } from 'vitest';
-import { decryptToken, encryptToken, sessionIdHash, SessionStore, tokenKey } from '../../src/web/session.js';
-import { forEachBackend } from '../helpers/postgres-backends.js';
+import { decryptToken, encryptToken, sessionIdHash, SessionStore, tokenKey } from '../../../src/web/session.js';
+import { forEachBackend } from '../../helpers/postgres-backends.js';
 
 const SECRET = 'f3c1d8a0b6e24a9c9d7e5b3a1c0f8e6d4b2a0c9e7f5d3b1a';
 const TOKEN = 'ghu_16C7e42F292c6912E7710c838347Ae178B4a';

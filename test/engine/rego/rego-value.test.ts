@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { RegoValue } from '../../../src/engine/evaluate/rego-value.js';
+import type { RegoValue } from '../../../src/engine/rego/rego-value.js';
 import {
   RegoParseError,
   compareRegoValues,
@@ -13,7 +13,7 @@ import {
   parseRegoValue,
   regoValueToJson,
   regoValueToText,
-} from '../../../src/engine/evaluate/rego-value.js';
+} from '../../../src/engine/rego/rego-value.js';
 
 const OPA = fileURLToPath(new URL('../../../tools/bin/opa', import.meta.url));
 

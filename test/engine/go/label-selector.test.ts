@@ -4,7 +4,7 @@ import {
   labelsOf,
   matchesLabelSelector,
   validateLabelSelector,
-} from '../../../src/engine/match/label-selector.js';
+} from '../../../src/engine/go/label-selector.js';
 
 // The labels of a typical Deployment in a GitOps repository.
 const webLabels = {

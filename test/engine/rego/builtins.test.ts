@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostBuiltins } from '../../../src/engine/evaluate/builtins.js';
-import { RegoResult, formatRegoValue, jsonToRegoValue, parseRegoValue } from '../../../src/engine/evaluate/rego-value.js';
-import { WasmPolicy } from '../../../src/engine/evaluate/wasm-policy.js';
+import { hostBuiltins } from '../../../src/engine/rego/builtins.js';
+import { RegoResult, formatRegoValue, jsonToRegoValue, parseRegoValue } from '../../../src/engine/rego/rego-value.js';
+import { WasmPolicy } from '../../../src/engine/rego/wasm-policy.js';
 
 const OPA = fileURLToPath(new URL('../../../tools/bin/opa', import.meta.url));
 

@@ -3,7 +3,7 @@
 // (Add expands `*`; IsNamespaceExcluded uses a Namespace's own name, else metadata.namespace, against
 // wildcards), pkg/webhook/policy.go validateConfigResource (the name must be `config`).
 
-import { formatFieldPath, goQuote, invalid, type FieldProblem } from './label-selector.js';
+import { formatFieldPath, goQuote, invalid, type FieldProblem } from '../go/label-selector.js';
 import { compileWildcardList, WILDCARD_PATTERN, WILDCARD_PATTERN_SOURCE } from './wildcard.js';
 
 export const CONFIG_GROUP = 'config.gatekeeper.sh';

@@ -2,15 +2,15 @@
 // cluster (however many containers), the matrix aggregated per cell, the containers list paged
 // across clusters, and stages attributed by namespace or by manifest path.
 import { expect, it } from 'vitest';
-import type { Database } from '../../src/store/database.js';
-import { replaceInventory, type ImageUseInput } from '../../src/store/inventory.js';
-import { imageMatrix, listContainers, listApplicationStages, type OverviewFilters } from '../../src/store/overview.js';
-import { replaceApplicationStages } from '../../src/store/cluster-config.js';
-import { upsertRepository } from '../../src/store/repositories.js';
-import { syncRiskAcceptances } from '../../src/store/risk-acceptances.js';
-import { compareTags } from '../../src/web/versions.js';
-import { forEachBackend } from '../helpers/postgres-backends.js';
-import { REPO, seedRepository } from './fixtures.js';
+import type { Database } from '../../../src/store/database.js';
+import { replaceInventory, type ImageUseInput } from '../../../src/store/inventory.js';
+import { imageMatrix, listContainers, listApplicationStages, type OverviewFilters } from '../../../src/web/queries/overview.js';
+import { replaceApplicationStages } from '../../../src/store/cluster-config.js';
+import { upsertRepository } from '../../../src/store/repositories.js';
+import { syncRiskAcceptances } from '../../../src/store/risk-acceptances.js';
+import { compareTags } from '../../../src/engine/inventory/versions.js';
+import { forEachBackend } from '../../helpers/postgres-backends.js';
+import { REPO, seedRepository } from '../../store/fixtures.js';
 
 const OTHER = 43n;
 const at = new Date('2026-11-20T10:00:00Z');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareTags, compareVersionKeys, mutability, parseVersionTag, versionKey } from '../../src/web/versions.js';
+import { compareTags, compareVersionKeys, mutability, parseVersionTag, versionKey } from '../../../src/engine/inventory/versions.js';
 
 describe('compareTags', () => {
   it.each([

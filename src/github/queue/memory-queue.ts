@@ -5,7 +5,7 @@
 // process remembers it, unless its job failed: a failed job's delivery is forgotten, so its
 // redelivery runs it again. Scale-out mode shares the jobs of several processes through Redis
 // instead (queue/redis-queue.ts); both run a job with the same runner (queue/jobs.ts).
-import type { JobQueue, QueuedJob } from './queue/jobs.js';
+import type { JobQueue, QueuedJob } from './jobs.js';
 
 const REMEMBERED_DELIVERIES = 10_000;
 
