@@ -9,7 +9,7 @@ import { defaultExpansionTemplates } from './expand/expansion.js';
 import { imageUses } from './inventory/image-uses.js';
 import { isExcluded } from './policy/gatekeeper-config.js';
 import { AUDIT_ENFORCEMENT_POINT, effectiveAction, WEBHOOK_ENFORCEMENT_POINT } from './policy/enforcement.js';
-import type { ClusterReport, EnabledPolicy, InputError, Report, Violation } from './model.js';
+import { type ClusterConfig, type ClusterReport, type EnabledPolicy, type InputError, type Report, type Violation } from './model.js';
 import type { Constraint } from './policy/constraint.js';
 import { loadPolicySet } from './policy/policy-set.js';
 import type { PolicyCompiler, RepoSource } from './ports.js';
@@ -18,7 +18,7 @@ import { sortReport } from './report/sort.js';
 import { clusterManifestFiles, clusterObjects, kustomizationFiles, kustomizePatchFiles, namespaceRules, type SourceObject } from './repo/cluster-objects.js';
 import { BUILTIN_NAMESPACES, builtinNamespace, objectRef, type KubernetesObject } from './repo/kubernetes.js';
 import { RepoFiles } from './repo/repo-files.js';
-import { isSecurityTowerConfigFile, isUnder, readSecurityTowerConfig, type ClusterConfig, type SecurityTowerConfig } from './repo/security-tower.js';
+import { isSecurityTowerConfigFile, isUnder, readSecurityTowerConfig, type SecurityTowerConfig } from './repo/security-tower.js';
 import { defaultYamlLimits, lineOfPath, type YamlLimits } from './repo/yaml-file.js';
 
 /** The annotation Gatekeeper's library (and Parapet's) versions a ConstraintTemplate with. */

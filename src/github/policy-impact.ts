@@ -7,7 +7,7 @@
 // Cost: nothing when no policy file changed (the comparison reads the trees already downloaded);
 // otherwise one more evaluation of the affected clusters, and no extra API call.
 import { parseAllDocuments } from 'yaml';
-import { fingerprint, isSecurityTowerConfigFile, isUnder, normalizeRepoPath, type ClusterReport, type InputError, type Report, type RepoSource, type Violation } from '../engine/index.js';
+import { type ClusterReport, fingerprint, type InputError, isRecord, isSecurityTowerConfigFile, isUnder, normalizeRepoPath, type Report, type RepoSource, type Violation } from '../engine/index.js';
 
 /** A cluster as `.securitytower/*.yaml` declares it, read cheaply (the engine stays the authority). */
 export interface DeclaredCluster {
@@ -102,9 +102,6 @@ function errorKey(e: InputError): string {
 }
 
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

@@ -4,6 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
+import { isRecord } from '../engine/index.js';
 
 /** The package's `policies/` folder: `../../policies` from both src/library/ and dist/library/. */
 export const libraryDir = fileURLToPath(new URL('../../policies/', import.meta.url));
@@ -290,9 +291,6 @@ function metadataOf(value: Record<string, unknown>): Record<string, unknown> {
   return isRecord(value.metadata) ? value.metadata : {};
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

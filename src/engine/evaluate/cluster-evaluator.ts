@@ -3,12 +3,11 @@
 import { defaultExpansionTemplates, expand, type Resultant } from '../expand/expansion.js';
 import { AUDIT_ENFORCEMENT_POINT, effectiveAction, WEBHOOK_ENFORCEMENT_POINT } from '../policy/enforcement.js';
 import type { MatchTarget } from '../policy/constraint-match.js';
-import type { EnforcementAction, InputError } from '../model.js';
+import { type EnforcementAction, type InputError, isRecord } from '../model.js';
 import type { Constraint } from '../policy/constraint.js';
 import type { PolicySet } from '../policy/policy-set.js';
 import type { SourceObject } from '../repo/cluster-objects.js';
 import { gvkOf, type KubernetesObject } from '../repo/kubernetes.js';
-import { isRecord } from '../repo/security-tower.js';
 import type { EvaluationPool, EvaluationTask, TaskOutcome } from '../rego/evaluation-pool.js';
 import { buildReview } from './review.js';
 

@@ -1,8 +1,7 @@
 // Gatekeeper's generator-resource expansion (pkg/expansion/system.go): a workload is also reviewed as
 // the Pod it creates, and that Pod's results are reported on the workload with `[Implied by <name>] `.
-import type { InputError, Location } from '../model.js';
+import { type InputError, isRecord, type Location } from '../model.js';
 import { gvkOf, type GroupVersionKind, type KubernetesObject } from '../repo/kubernetes.js';
-import { isRecord } from '../repo/security-tower.js';
 
 export const EXPANSION_GROUP = 'expansion.gatekeeper.sh';
 const MAX_DEPTH = 30;

@@ -2,12 +2,9 @@
 // and the validation Gatekeeper runs on `match.labelSelector` / `match.namespaceSelector`
 // (apimachinery metav1/validation.ValidateLabelSelector, called from GK pkg/target/target.go ValidateConstraint).
 // Messages are apimachinery's own field-error text, because users compare them with what kubectl printed.
-
-export interface FieldProblem {
-  /** Field path segments; array indices are decimal strings (`['spec', 'match', 'kinds', '0']`). */
-  path: string[];
-  message: string;
-}
+import { aggregate, forbidden, invalid, required, type FieldProblem } from './field-errors.js';
+import { goQuote } from './quote.js';
+import { isRecord } from '../model.js';
 
 export interface LabelSelectorRequirement {
   key: string;
@@ -287,81 +284,10 @@ function parseRequirement(raw: unknown): LabelSelectorRequirement | null {
   return { key, operator, values: values as string[] };
 }
 
-// ---------------------------------------------------------------------------------------------
-// field.Error text.
-
-/** Renders a path the way field.Path.String does: `spec.match.kinds[0].apiGroups`. */
-export function formatFieldPath(path: readonly string[]): string {
-  let out = '';
-  for (const seg of path) {
-    if (/^\d+$/.test(seg)) out += `[${seg}]`;
-    else out += out.length > 0 ? `.${seg}` : seg;
-  }
-  return out;
-}
-
-export function invalid(path: readonly string[], value: string, detail: string): FieldProblem {
-  return { path: [...path], message: `${formatFieldPath(path)}: Invalid value: ${goQuote(value)}: ${detail}` };
-}
-
-export function required(path: readonly string[], detail: string): FieldProblem {
-  const suffix = detail ? `: ${detail}` : '';
-  return { path: [...path], message: `${formatFieldPath(path)}: Required value${suffix}` };
-}
-
-export function forbidden(path: readonly string[], detail: string): FieldProblem {
-  return { path: [...path], message: `${formatFieldPath(path)}: Forbidden: ${detail}` };
-}
-
-export function notSupported(path: readonly string[], value: string, supported: readonly string[]): FieldProblem {
-  const list = supported.map(goQuote).join(', ');
-  return { path: [...path], message: `${formatFieldPath(path)}: Unsupported value: ${goQuote(value)}: supported values: ${list}` };
-}
-
-/** utilerrors.NewAggregate(...).Error(): one error alone, several as `[a, b]` with duplicates dropped. */
-export function aggregate(messages: readonly string[]): string | null {
-  const unique = [...new Set(messages)];
-  if (unique.length === 0) return null;
-  if (unique.length === 1) return unique[0]!;
-  return `[${unique.join(', ')}]`;
-}
-
-/** Go's %q for strings (strconv.Quote), close enough for the label and namespace strings it meets here. */
-export function goQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const cp = ch.codePointAt(0)!;
-    switch (ch) {
-      case '"':
-        out += '\\"';
-        break;
-      case '\\':
-        out += '\\\\';
-        break;
-      case '\n':
-        out += '\\n';
-        break;
-      case '\t':
-        out += '\\t';
-        break;
-      case '\r':
-        out += '\\r';
-        break;
-      default:
-        if (cp < 0x20 || cp === 0x7f) out += `\\x${cp.toString(16).padStart(2, '0')}`;
-        else out += ch;
-    }
-  }
-  return `${out}"`;
-}
-
 function goStringSlice(values: readonly string[]): string {
-  return `[]string{${values.map(goQuote).join(', ')}}`;
+  return `[]string{${values.map((v) => goQuote(v)).join(', ')}}`;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function hasOwn(o: object, key: string): boolean {
   return Object.prototype.hasOwnProperty.call(o, key);

@@ -4,17 +4,7 @@
 // `spec.match` (GK pkg/target/matchcrd_constant.go) and ValidateConstraint's selector checks
 // (GK pkg/target/target.go).
 
-import {
-  compileLabelSelector,
-  formatFieldPath,
-  goQuote,
-  invalid,
-  labelSelectorProblems,
-  labelsOf,
-  notSupported,
-  required,
-  type FieldProblem,
-} from '../go/label-selector.js';
+import { compileLabelSelector, labelSelectorProblems, labelsOf } from '../go/label-selector.js';
 import {
   compileGenerateNameWildcard,
   compileWildcard,
@@ -22,6 +12,9 @@ import {
   WILDCARD_PATTERN,
   WILDCARD_PATTERN_SOURCE,
 } from './wildcard.js';
+import { type FieldProblem, formatFieldPath, invalid, notSupported, required } from '../go/field-errors.js';
+import { goQuote } from '../go/quote.js';
+import { isRecord } from '../model.js';
 
 export interface MatchTarget {
   /** The Kubernetes object (already carries its effective metadata.namespace when namespaced). */
@@ -422,9 +415,6 @@ function jsonType(value: unknown): string {
 
 // ---------------------------------------------------------------------------------------------
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** unstructured's NestedString accessors: anything but a string reads as ''. */
 function stringField(o: Record<string, unknown> | undefined, key: string): string {

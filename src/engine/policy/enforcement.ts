@@ -5,7 +5,8 @@
 // at), GK pkg/util/enforcement_action.go (ValidateEnforcementAction and its messages) and GK
 // pkg/webhook/policy.go getValidationMessages (which actions the webhook acts on).
 
-import type { EnforcementAction } from '../model.js';
+import { goQuote } from '../go/quote.js';
+import { isRecord, type EnforcementAction } from '../model.js';
 
 export const WEBHOOK_ENFORCEMENT_POINT = 'validation.gatekeeper.sh';
 export const AUDIT_ENFORCEMENT_POINT = 'audit.gatekeeper.sh';
@@ -168,9 +169,6 @@ function goList(items: readonly string[]): string {
   return `[${items.join(' ')}]`;
 }
 
-function goQuote(s: string): string {
-  return JSON.stringify(s);
-}
 
 function goType(v: unknown): string {
   if (typeof v === 'number') return Number.isInteger(v) ? 'int64' : 'float64';
@@ -184,6 +182,3 @@ function goValue(v: unknown): string {
   return String(v);
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}

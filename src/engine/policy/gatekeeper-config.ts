@@ -3,8 +3,10 @@
 // (Add expands `*`; IsNamespaceExcluded uses a Namespace's own name, else metadata.namespace, against
 // wildcards), pkg/webhook/policy.go validateConfigResource (the name must be `config`).
 
-import { formatFieldPath, goQuote, invalid, type FieldProblem } from '../go/label-selector.js';
 import { compileWildcardList, WILDCARD_PATTERN, WILDCARD_PATTERN_SOURCE } from './wildcard.js';
+import { type FieldProblem, formatFieldPath, invalid } from '../go/field-errors.js';
+import { goQuote } from '../go/quote.js';
+import { isRecord } from '../model.js';
 
 export const CONFIG_GROUP = 'config.gatekeeper.sh';
 export const CONFIG_API_VERSION = 'config.gatekeeper.sh/v1alpha1';
@@ -191,6 +193,3 @@ function typeProblem(path: string[], expected: string, value: unknown): FieldPro
   return invalid(path, actual, `${p} in body must be of type ${expected}: ${goQuote(actual)}`);
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}

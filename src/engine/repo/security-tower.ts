@@ -1,42 +1,9 @@
 // The `.securitytower/` configuration (security-tower.md §1.2, §1.3), read unchanged; `phylake.io`
 // is the product's former name and still accepted.
-import type { InputError, Location } from '../model.js';
+import { isRecord, type ApplicationConfig, type ApplicationStage, type ClusterConfig, type InputError, type Location } from '../model.js';
 import type { YamlDocument } from './yaml-file.js';
 
 const GROUPS = new Set(['securitytower.io', 'phylake.io']);
-
-export interface ClusterConfig {
-  name: string;
-  location: Location;
-  tenant?: string;
-  contact?: { email?: string; slack?: string };
-  configuration: Record<string, unknown>;
-  /** Normalised folder, `''` for the repository root. */
-  policiesPath: string;
-  namespacePaths: string[];
-  /**
-   * Parapet's extension for repositories that hold several clusters: the folders whose manifests
-   * belong to this cluster. Absent means "everything not claimed by another cluster".
-   */
-  manifestPaths?: string[];
-}
-
-export interface ApplicationStage {
-  name: string;
-  clusterName: string;
-  clusterRepository?: string;
-  resourcesPath: string;
-  targetNamespace?: string;
-  previousStage?: string;
-}
-
-export interface ApplicationConfig {
-  name: string;
-  location: Location;
-  owner?: string;
-  securityLevel?: string;
-  stages: ApplicationStage[];
-}
 
 export interface SecurityTowerConfig {
   clusters: ClusterConfig[];
@@ -187,8 +154,4 @@ export function isUnder(file: string, folder: string): boolean {
 
 function optionalString(value: unknown): string | undefined {
   return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined;
-}
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

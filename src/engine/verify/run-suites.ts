@@ -14,9 +14,9 @@ import { compileParameterSchema, type ParameterSchema } from '../policy/paramete
 import { isTemplateDocument, readTemplate, type ConstraintTemplate } from '../policy/template.js';
 import type { FileReader, PolicyCompiler } from '../ports.js';
 import { gvkOf, objectProblem, type KubernetesObject } from '../repo/kubernetes.js';
-import { isRecord } from '../repo/security-tower.js';
 import { parseYamlFile, type YamlDocument } from '../repo/yaml-file.js';
 import { runAssertions } from './assertions.js';
+import { isRecord } from '../model.js';
 
 export interface CaseResult {
   name: string;
