@@ -13,6 +13,7 @@ import { readWebConfig } from './web/web-config.js';
 import { databaseRecorder } from './database-recorder.js';
 import { RedisUnavailableError } from './github/queue/redis-queue.js';
 import { startAppServer, type AppServer, type Handler } from './github/server.js';
+import { startEngineRuntime } from './runtime.js';
 
 async function main(): Promise<void> {
   loadDotEnv();
@@ -57,12 +58,14 @@ async function main(): Promise<void> {
       },
     },
   });
+  const engine = startEngineRuntime(config.engine);
   let server: AppServer;
   try {
-    server = await startAppServer({ ...config, credentials: config.credentials }, { recorder, pages: overviewPages(db) });
+    server = await startAppServer({ ...config, credentials: config.credentials }, { engine, recorder, pages: overviewPages(db) });
   } catch (error) {
     if (error instanceof RedisUnavailableError) {
       process.stderr.write(`parapet: ${error.message}\n`);
+      await engine.close();
       await closeDatabase(db);
       process.exit(2);
     }
@@ -71,6 +74,7 @@ async function main(): Promise<void> {
   if (config.redisUrl) process.stderr.write('parapet: scale-out mode: jobs are shared with the other App processes through Redis (REDIS_URL)\n');
   stopOnSignal(async () => {
     await server.close();
+    await engine.close();
     await closeDatabase(db);
   });
 }

@@ -1,10 +1,10 @@
 // The one import path for adapters (CLI, GitHub App, store, web, opa).
 export type * from './model.js';
 export { isRecord } from './model.js';
-export type { RepoFile, RepoSource, RegoSource, RegoProblem, CompileOutcome, PolicyCompiler } from './ports.js';
-export { checkRepo, NoClusterError, type CheckOptions } from './check.js';
-export { EvaluationPool, type EvaluationPoolOptions } from './rego/evaluation-pool.js';
-export { checkExitCode, errorCount, fingerprint, isBlocking, markStatus } from './report/outcome.js';
+export type { CompileOutcome, EvaluationTask, PolicyCompiler, PolicyDriver, RegoProblem, RegoSource, RepoFile, RepoSource, TaskOutcome, TemplateLoad } from './ports.js';
+export { checkRepo, type CheckOptions } from './check.js';
+export { RegoDriver, type RegoDriverOptions } from './rego/rego-driver.js';
+export { checkExitCode, errorCount, fingerprint, isBlocking, markStatus, nothingToCheck } from './report/outcome.js';
 export { compareViolations, sortReport } from './report/sort.js';
 export { defaultYamlLimits, parseYamlFile, type YamlLimits } from './repo/yaml-file.js';
 export { isSecurityTowerConfigFile, isUnder, normalizeRepoPath, readSecurityTowerConfig, type SecurityTowerConfig } from './repo/security-tower.js';

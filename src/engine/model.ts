@@ -124,6 +124,8 @@ export interface Report {
   errors: InputError[];
   /** The `.securitytower/` configuration read (every cluster declared, every Application). */
   config?: { clusters: ClusterConfig[]; applications: ApplicationConfig[] };
+  /** Cluster names the check was asked for that the configuration does not declare: nothing was evaluated. */
+  unknownClusters?: string[];
 }
 
 // The `.securitytower/` configuration as read (security-tower.md §1.2, §1.3).

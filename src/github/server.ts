@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createNodeMiddleware, Probot, ProbotOctokit, type Logger } from 'probot';
 import type { Config, GitHubCredentials } from '../config.js';
 import { parapetApp } from './app.js';
-import { startEngineRuntime, type EngineRuntime } from './engine-runtime.js';
+import type { EngineRuntime } from '../runtime.js';
 import type { GitHubClient } from './github-client.js';
 import { MemoryJobQueue } from './queue/memory-queue.js';
 import { jobRunner, type JobQueue } from './queue/jobs.js';
@@ -18,8 +18,8 @@ export interface AppServer {
   /** In this process, or (REDIS_URL) shared with the App's other processes through Redis. */
   jobs: JobQueue;
   /**
-   * Stops accepting requests and stops the evaluation workers; in between, this process's queue
-   * is worked off, or in scale-out mode its running job finished (what waits stays for the others).
+   * Stops accepting requests; in between, this process's queue is worked off, or in scale-out mode
+   * its running job finished (what waits stays for the others). The engine stays with its owner.
    */
   close(): Promise<void>;
 }
@@ -33,7 +33,8 @@ export interface OctokitOverrides {
 export interface AppServerOptions {
   /** Octokit options over Parapet's (tests shorten the waits, or turn throttling off: it spaces writes a second apart). */
   octokitOverrides?: OctokitOverrides;
-  engine?: EngineRuntime;
+  /** The engine the jobs evaluate with; its owner closes it after the server. */
+  engine: EngineRuntime;
   /** Where deliveries and evaluations are recorded (the database). */
   recorder?: Recorder;
   /** More pages served beside the webhooks (the overview); answers true for the requests it took. */
@@ -42,7 +43,7 @@ export interface AppServerOptions {
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => boolean | void | Promise<boolean | void>;
 
-export async function startAppServer(config: Config & { credentials: GitHubCredentials }, options: AppServerOptions = {}): Promise<AppServer> {
+export async function startAppServer(config: Config & { credentials: GitHubCredentials }, options: AppServerOptions): Promise<AppServer> {
   const { credentials } = config;
   const Octokit = parapetOctokit(options.octokitOverrides);
   const probot = new Probot({
@@ -55,7 +56,7 @@ export async function startAppServer(config: Config & { credentials: GitHubCrede
     logFormat: process.env.NODE_ENV === 'production' ? 'json' : 'pretty',
     Octokit,
   });
-  const engine = options.engine ?? startEngineRuntime(config.engine);
+  const { engine } = options;
   // probot.log exists once Probot has loaded the App (below): jobs start after that.
   const run = jobRunner({
     engine,
@@ -67,14 +68,7 @@ export async function startAppServer(config: Config & { credentials: GitHubCrede
   });
   let jobs: JobQueue;
   if (config.redisUrl === null) jobs = new MemoryJobQueue(run);
-  else {
-    try {
-      jobs = await RedisJobQueue.open({ redisUrl: config.redisUrl, run, log: () => probot.log ?? null });
-    } catch (error) {
-      if (!options.engine) await engine.close();
-      throw error;
-    }
-  }
+  else jobs = await RedisJobQueue.open({ redisUrl: config.redisUrl, run, log: () => probot.log ?? null });
   const app = parapetApp({ jobs, recorder: options.recorder });
 
   const handlers: Handler[] = [
@@ -109,7 +103,6 @@ export async function startAppServer(config: Config & { credentials: GitHubCrede
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await jobs.close();
-      if (!options.engine) await engine.close();
     },
   };
 }

@@ -75,10 +75,10 @@ beforeAll(async () => {
   fake = await FakeGitHub.start();
   fake.addCommit(REPO, BASE, shop);
   const config = readConfig(appEnvironment(fake, { PARAPET_CACHE_DIR: testCacheDir }));
-  const { compiler, pool } = engine();
+  const { driver } = engine();
   app = await startAppServer(
     { ...config, credentials: config.credentials!, server: { ...config.server, port: 0 } },
-    { engine: { compiler, pool, close: async () => {} }, octokitOverrides: { throttle: { enabled: false } } },
+    { engine: { driver, close: async () => {} }, octokitOverrides: { throttle: { enabled: false } } },
   );
 });
 

@@ -516,11 +516,11 @@ async function startApp(env: Record<string, string> = {}, octokitOverrides: Octo
     PARAPET_CACHE_DIR: testCacheDir,
     ...env,
   });
-  const { compiler, pool } = engine();
+  const { driver } = engine();
   return startAppServer(
     { ...config, credentials: config.credentials!, server: { ...config.server, port: 0 } },
     // Throttling spaces writes a second apart against secondary rate limits; the fake has none.
-    { engine: { compiler, pool, close: async () => {} }, octokitOverrides },
+    { engine: { driver, close: async () => {} }, octokitOverrides },
   );
 }
 

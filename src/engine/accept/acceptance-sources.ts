@@ -1,6 +1,6 @@
 // Where Security Tower's risk acceptances may be written for a violation (security-tower.md §4), and
 // the acceptances that are errors because they give no reason.
-import type { PendingViolation } from '../evaluate/cluster-evaluator.js';
+import type { PendingViolation } from '../evaluate/evaluate-matches.js';
 import { type InputError, isRecord } from '../model.js';
 import type { SourceObject } from '../repo/cluster-objects.js';
 import { lineOfPath } from '../repo/yaml-file.js';

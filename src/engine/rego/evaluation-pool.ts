@@ -2,20 +2,8 @@
 // terminating a worker whose current evaluation runs too long (then its work continues on a fresh one).
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import type { EvaluationTask, TaskOutcome } from '../ports.js';
 import type { ParsedYamlFile, YamlLimits } from '../repo/yaml-file.js';
-
-export interface EvaluationTask {
-  /** Id returned by addModule. */
-  template: number;
-  /** Id returned by addText for `data`, or 0 for `data = {}`. */
-  data: number;
-  /** Id returned by addText for `input.parameters`. */
-  parameters: number;
-  /** `input.review` as JSON; tasks sharing one string are sent and encoded once. */
-  review: string;
-}
-
-export type TaskOutcome = { results: unknown[] } | { error: string };
 
 export type WorkerRequest =
   | { type: 'init'; progress: SharedArrayBuffer }

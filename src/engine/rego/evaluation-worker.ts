@@ -3,7 +3,8 @@
 // this thread (synchronous Wasm cannot be interrupted any other way).
 import { parentPort } from 'node:worker_threads';
 import { hostBuiltins } from './builtins.js';
-import type { TaskOutcome, WorkerRequest, WorkerResponse } from './evaluation-pool.js';
+import type { TaskOutcome } from '../ports.js';
+import type { WorkerRequest, WorkerResponse } from './evaluation-pool.js';
 import { parseYamlFile } from '../repo/yaml-file.js';
 import { gatekeeperErrorText } from './runtime-error.js';
 import { WasmPolicy } from './wasm-policy.js';

@@ -27,9 +27,9 @@
 // the difference is a section of the check run's summary; the conclusion stays the base's.
 import type { Logger } from 'probot';
 import type { Config } from '../../config.js';
-import { checkRepo, markStatus, NoClusterError, type ClusterReport, type Report, type RepoSource } from '../../engine/index.js';
+import { checkRepo, markStatus, type ClusterReport, type Report, type RepoSource } from '../../engine/index.js';
 import { CheckRun, checkRunName, clusterCheckOutput, interruptedOutput, notRecordedOutput, operationalFailureOutput, supersededOutput, type CheckOutput } from '../check-run.js';
-import type { EngineRuntime } from '../engine-runtime.js';
+import type { EngineRuntime } from '../../runtime.js';
 import type { GitHubClient, RepoRef } from '../github-client.js';
 import { ReportedJobFailure } from '../queue/memory-queue.js';
 import { affectedClusters, changedPolicyFiles, compareClusterPolicies, declaredClusters, type PolicyImpact } from '../policy-impact.js';
@@ -102,9 +102,10 @@ export async function checkPullRequest(deps: PullRequestDeps, octokit: GitHubCli
     }
 
     const [head, base] = await Promise.all([trees.at(headSha), trees.at(mergeBaseSha)]);
-    const options = { compiler: deps.engine.compiler, pool: deps.engine.pool, policies, limits: { maxFileBytes: deps.limits.maxFileBytes } };
-    const headReport = await checkOrEmpty(head, options);
-    const baseReport = await checkOrEmpty(base, options);
+    const options = { driver: deps.engine.driver, policies, limits: { maxFileBytes: deps.limits.maxFileBytes } };
+    // A tree without any Cluster (the head of a pull request that removed them all) has no violations.
+    const headReport = await checkRepo(head, options);
+    const baseReport = await checkRepo(base, options);
     const report = markStatus(headReport, baseReport);
     // Only when the pull request changes policies: the head's manifests under the head's policies.
     const impacts = await policyImpacts(log, pr, { base, head, declared, report, options });
@@ -229,16 +230,6 @@ async function policyImpacts(
     log.error({ err: error, pr: pr.number }, 'could not evaluate the policy-change impact');
   }
   return impacts;
-}
-
-/** A tree without any Cluster (the head of a pull request that removed them all) has no violations. */
-async function checkOrEmpty(source: RepoSource, options: Parameters<typeof checkRepo>[1]): Promise<Report> {
-  try {
-    return await checkRepo(source, options);
-  } catch (error) {
-    if (error instanceof NoClusterError) return { clusters: [], errors: [] };
-    throw error;
-  }
 }
 
 function emptyCluster(name: string): ClusterReport {

@@ -1,6 +1,6 @@
 // The overview's sign-in sessions, as rows. What a row holds is decided by src/web/session.ts: the
 // hash of the session id (never the id) and the user's GitHub token encrypted (never in clear).
-import type { Db } from '../../store/repositories.js';
+import type { PrismaClient } from '@prisma/client';
 
 export interface SessionRow {
   idHash: string;
@@ -11,21 +11,21 @@ export interface SessionRow {
   expiresAt: Date;
 }
 
-export async function insertSession(db: Db, row: SessionRow): Promise<void> {
+export async function insertSession(db: PrismaClient, row: SessionRow): Promise<void> {
   await db.session.create({ data: row });
 }
 
-export async function findSession(db: Db, idHash: string): Promise<SessionRow | null> {
+export async function findSession(db: PrismaClient, idHash: string): Promise<SessionRow | null> {
   return db.session.findUnique({ where: { idHash } });
 }
 
 /** Ends a session (sign-out, a token GitHub no longer accepts); nothing when it is gone already. */
-export async function deleteSession(db: Db, idHash: string): Promise<void> {
+export async function deleteSession(db: PrismaClient, idHash: string): Promise<void> {
   await db.session.deleteMany({ where: { idHash } });
 }
 
 /** Removes the sessions expired at `now`; returns how many. */
-export async function deleteExpiredSessions(db: Db, now: Date): Promise<number> {
+export async function deleteExpiredSessions(db: PrismaClient, now: Date): Promise<number> {
   const { count } = await db.session.deleteMany({ where: { expiresAt: { lte: now } } });
   return count;
 }
