@@ -39,9 +39,9 @@
 // from `field.NewPath("")`, so it prints each path with a `[].` prefix (`[].spec.parameters.labels: ...`)
 // and joins them as one aggregate; the wording after the path is identical.
 import { RE2JS } from 're2js';
-import { formatFloat } from '../go/format-float.js';
-import { compareStrings } from '../go/strings.js';
-import { goQuote } from '../go/quote.js';
+import { formatFloat } from '../../go/format-float.js';
+import { compareStrings } from '../../go/strings.js';
+import { goQuote } from '../../go/quote.js';
 
 /**
  * Which Gatekeeper check a problem comes from; each maps to the error class Gatekeeper returns, so callers
