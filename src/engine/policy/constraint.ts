@@ -5,7 +5,7 @@ import { compileMatch, type MatchResult, type MatchTarget } from './constraint-m
 import { enforcementProblems } from './enforcement.js';
 import { lineOfPath, type LineNode } from '../repo/yaml-file.js';
 import type { ConstraintTemplate } from './template.js';
-import { applyParameterSchema, type ParameterSchema } from './parameter-schema.js';
+import { applyParameterSchema, type ParameterSchema } from './schema/index.js';
 import { formatFieldPath } from '../go/field-errors.js';
 
 export const CONSTRAINT_GROUP = 'constraints.gatekeeper.sh';

@@ -5,7 +5,7 @@ import { type InputError, isRecord, type Location } from '../model.js';
 import type { PolicyDriver } from '../ports.js';
 import type { YamlDocument } from '../repo/yaml-file.js';
 import { isConstraintDocument, readConstraint, type Constraint } from './constraint.js';
-import { compileParameterSchema, type ParameterSchema } from './parameter-schema.js';
+import { compileParameterSchema, type ParameterSchema } from './schema/index.js';
 import { isTemplateDocument, readTemplate, type ConstraintTemplate } from './template.js';
 import { type ExpansionTemplate, isExpansionTemplateDocument, readExpansionTemplate } from './expansion-template.js';
 

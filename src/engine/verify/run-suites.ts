@@ -7,7 +7,7 @@ import { expand } from '../expand/expansion.js';
 import type { MatchTarget } from '../policy/constraint-match.js';
 import { effectiveAction } from '../policy/enforcement.js';
 import { readConstraint, type Constraint } from '../policy/constraint.js';
-import { compileParameterSchema, type ParameterSchema } from '../policy/parameter-schema.js';
+import { compileParameterSchema, type ParameterSchema } from '../policy/schema/index.js';
 import { isTemplateDocument, readTemplate, type ConstraintTemplate } from '../policy/template.js';
 import type { FileReader, PolicyDriver } from '../ports.js';
 import { gvkOf, objectProblem, type KubernetesObject } from '../repo/kubernetes.js';

@@ -5,7 +5,7 @@ import {
   compileParameterSchema,
   type ParameterSchema,
   type SchemaProblem,
-} from '../../../src/engine/policy/parameter-schema.js';
+} from '../../../src/engine/policy/schema/index.js';
 
 // Parameter schemas as the Gatekeeper library templates declare them (gatekeeper-library@5c441fb6).
 const REQUIRED_LABELS = `
