@@ -6,12 +6,11 @@ import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { run } from 'probot';
 import { readConfig, type Config } from './config.js';
-import { ConfigError } from './errors.js';
-import { closeDatabase, DatabaseError, openDatabase, readDatabaseConfig, type Database } from './store/index.js';
+import { ConfigError, DatabaseError, lastLine, MigrationError, RedisUnavailableError } from './errors.js';
+import { closeDatabase, openDatabase, readDatabaseConfig, type Database } from './store/index.js';
 import { createWebApp } from './web/app.js';
 import { readWebConfig } from './web/web-config.js';
 import { databaseRecorder } from './database-recorder.js';
-import { RedisUnavailableError } from './github/queue/redis-queue.js';
 import { startAppServer, type AppServer, type Handler } from './github/server.js';
 import { startEngineRuntime } from './runtime.js';
 
@@ -44,7 +43,7 @@ async function main(): Promise<void> {
   try {
     db = await openDatabase(readDatabaseConfig());
   } catch (error) {
-    if (error instanceof DatabaseError || (error instanceof Error && error.name === 'MigrationError')) {
+    if (error instanceof DatabaseError || error instanceof MigrationError) {
       process.stderr.write(`parapet: ${error.message}\n`);
       process.exit(2);
     }
@@ -53,8 +52,7 @@ async function main(): Promise<void> {
   const recorder = databaseRecorder(db, {
     retry: {
       onRetry: (error, attempt, delayMs) => {
-        const reason = (error instanceof Error ? error.message : String(error)).split('\n').filter((line) => line.trim()).pop();
-        process.stderr.write(`parapet: could not record a default branch in the database (attempt ${attempt}): ${reason}; trying again in ${delayMs / 1000} s\n`);
+        process.stderr.write(`parapet: could not record a default branch in the database (attempt ${attempt}): ${lastLine(error)}; trying again in ${delayMs / 1000} s\n`);
       },
     },
   });

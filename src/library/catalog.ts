@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { isRecord } from '../engine/index.js';
+import { LibraryError } from '../errors.js';
 
 /** The package's `policies/` folder: `../../policies` from both src/library/ and dist/library/. */
 export const libraryDir = fileURLToPath(new URL('../../policies/', import.meta.url));
@@ -72,13 +73,6 @@ export interface LibraryFiles {
   folders: Array<{ name: string; policy?: string; template?: string; constraint?: string }>;
 }
 
-/** A library that does not load: a bug in Parapet's own files, each problem naming its file. */
-export class LibraryError extends Error {
-  override name = 'LibraryError';
-  constructor(readonly problems: string[]) {
-    super(`the policy library is broken:\n${problems.map((p) => `  ${p}`).join('\n')}`);
-  }
-}
 
 // Folders under policies/ that are not policies.
 const NOT_POLICIES = new Set(['lib']);

@@ -7,7 +7,7 @@
 // object outside them is answered 404, exactly like one that does not exist.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PrismaClient } from '@prisma/client';
-import { GitHubError } from '../errors.js';
+import { GitHubError, QueryError } from '../errors.js';
 import { knownRepositories } from './queries/overview.js';
 import { apiRoute } from './api/routes.js';
 import { authorizeUrl, currentUser, exchangeCode, RepositoryAccess } from './github-user.js';
@@ -28,7 +28,7 @@ import { parseCookies, randomToken, safeEqual, serializeCookie, SessionStore, si
 import { messagePage, signInPage, STYLE } from './views/layout.js';
 import { clusterPage, containersPage, evaluationsPage, imagesPage, risksPage, stagesPage, type PageContext } from './views/pages.js';
 import type { GitHubEndpoints, WebConfig } from './web-config.js';
-import { QueryError, readFilters, readPage, sendHtml, sendJson } from './http.js';
+import { readFilters, readPage, sendHtml, sendJson } from './http.js';
 
 export { readFilters, sendHtml, sendJson };
 

@@ -13,7 +13,7 @@ import {
   versionText,
   type OverviewFilters,
 } from './queries/overview.js';
-import { compareTags, mutability, type Mutability } from '../engine/inventory/versions.js';
+import { compareTags, mutability, type Mutability } from '../engine/index.js';
 
 /** A page of a list: which page (from 1), its size, and how many rows the whole list has. */
 export interface PageInfo {

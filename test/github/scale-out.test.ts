@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readConfig } from '../../src/config.js';
 import { databaseRecorder } from '../../src/database-recorder.js';
 import { Worker } from 'bullmq';
-import { QUEUE_NAME, QUEUE_PREFIX, RedisJobQueue, RedisUnavailableError } from '../../src/github/queue/redis-queue.js';
+import { QUEUE_NAME, QUEUE_PREFIX, RedisJobQueue } from '../../src/github/queue/redis-queue.js';
 import type { QueuedJob } from '../../src/github/queue/jobs.js';
 import type { Recorder } from '../../src/github/recorder.js';
 import { startAppServer, type AppServer } from '../../src/github/server.js';
@@ -17,6 +17,7 @@ import { deliverWebhook, FakeGitHub } from '../helpers/fake-github.js';
 import { silentPort } from '../helpers/ports.js';
 import { postgresUnavailable, startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { redisUnavailable, startRedis, type RedisServer } from '../helpers/redis.js';
+import { RedisUnavailableError } from '../../src/errors.js';
 
 const REPO = 'example-org/shop-prod';
 const shop = fixtureFiles('shop-cluster');

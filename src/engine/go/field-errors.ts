@@ -43,3 +43,17 @@ export function aggregate(messages: readonly string[]): string | null {
   if (unique.length === 1) return unique[0]!;
   return `[${unique.join(', ')}]`;
 }
+
+/** kube-openapi's type error, as apiextensions turns it into a field error: `... in body must be of type string: "integer"`. */
+export function wrongType(path: readonly string[], expected: string, value: unknown): FieldProblem {
+  const actual = jsonType(value);
+  return invalid(path, actual, `${formatFieldPath(path)} in body must be of type ${expected}: ${goQuote(actual)}`);
+}
+
+/** The OpenAPI type name of a decoded JSON value. */
+function jsonType(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
+  return typeof value; // string, boolean, object
+}

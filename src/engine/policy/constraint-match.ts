@@ -12,7 +12,7 @@ import {
   WILDCARD_PATTERN,
   WILDCARD_PATTERN_SOURCE,
 } from './wildcard.js';
-import { type FieldProblem, formatFieldPath, invalid, notSupported, required } from '../go/field-errors.js';
+import { type FieldProblem, formatFieldPath, invalid, notSupported, required, wrongType } from '../go/field-errors.js';
 import { goQuote } from '../go/quote.js';
 import { isRecord } from '../model.js';
 
@@ -80,7 +80,7 @@ export function compileMatch(match: unknown): CompiledMatch {
   }
   if (!isRecord(match)) {
     // ToMatcher cannot read spec.match as a map, so the framework refuses the constraint outright.
-    return { matcher: () => NO_MATCH, problems: [relative(typeProblem([...MATCH_PATH], 'object', match))] };
+    return { matcher: () => NO_MATCH, problems: [relative(wrongType([...MATCH_PATH], 'object', match))] };
   }
 
   const problems = [...schemaProblems(match).map((p) => relative(p)), ...selectorProblems(match)];
@@ -269,13 +269,13 @@ function schemaProblems(match: Record<string, unknown>): MatchProblem[] {
     switch (key) {
       case 'kinds':
         if (!Array.isArray(value)) {
-          problems.push(typeProblem(at(key), 'array', value));
+          problems.push(wrongType(at(key), 'array', value));
           break;
         }
         value.forEach((item, i) => {
           const path = at(key, String(i));
           if (!isRecord(item)) {
-            problems.push(typeProblem(path, 'object', item));
+            problems.push(wrongType(path, 'object', item));
             return;
           }
           for (const field of Object.keys(item)) {
@@ -289,14 +289,14 @@ function schemaProblems(match: Record<string, unknown>): MatchProblem[] {
         problems.push(...stringArrayProblems(at(key), value, true));
         break;
       case 'name':
-        if (typeof value !== 'string') problems.push(typeProblem(at(key), 'string', value));
+        if (typeof value !== 'string') problems.push(wrongType(at(key), 'string', value));
         else if (!WILDCARD_PATTERN.test(value)) problems.push(patternProblem(at(key), value));
         break;
       case 'scope':
-        if (typeof value !== 'string') problems.push(typeProblem(at(key), 'string', value));
+        if (typeof value !== 'string') problems.push(wrongType(at(key), 'string', value));
         break;
       case 'source':
-        if (typeof value !== 'string') problems.push(typeProblem(at(key), 'string', value));
+        if (typeof value !== 'string') problems.push(wrongType(at(key), 'string', value));
         else if (!(SOURCES as readonly string[]).includes(value)) problems.push(notSupported(at(key), value, SOURCES));
         break;
       case 'labelSelector':
@@ -311,34 +311,34 @@ function schemaProblems(match: Record<string, unknown>): MatchProblem[] {
 }
 
 function selectorSchemaProblems(path: string[], value: unknown): MatchProblem[] {
-  if (!isRecord(value)) return [typeProblem(path, 'object', value)];
+  if (!isRecord(value)) return [wrongType(path, 'object', value)];
   const problems: MatchProblem[] = [];
   for (const key of Object.keys(value)) {
     const field = value[key];
     if (field === null || field === undefined) continue;
     if (key === 'matchLabels') {
       if (!isRecord(field)) {
-        problems.push(typeProblem([...path, key], 'object', field));
+        problems.push(wrongType([...path, key], 'object', field));
         continue;
       }
       for (const label of Object.keys(field)) {
-        if (typeof field[label] !== 'string') problems.push(typeProblem([...path, key, label], 'string', field[label]));
+        if (typeof field[label] !== 'string') problems.push(wrongType([...path, key, label], 'string', field[label]));
       }
     } else if (key === 'matchExpressions') {
       if (!Array.isArray(field)) {
-        problems.push(typeProblem([...path, key], 'array', field));
+        problems.push(wrongType([...path, key], 'array', field));
         continue;
       }
       field.forEach((expr, i) => {
         const exprPath = [...path, key, String(i)];
         if (!isRecord(expr)) {
-          problems.push(typeProblem(exprPath, 'object', expr));
+          problems.push(wrongType(exprPath, 'object', expr));
           return;
         }
         for (const requiredField of ['key', 'operator']) {
           const v = expr[requiredField];
           if (v === undefined || v === null) problems.push(required([...exprPath, requiredField], ''));
-          else if (typeof v !== 'string') problems.push(typeProblem([...exprPath, requiredField], 'string', v));
+          else if (typeof v !== 'string') problems.push(wrongType([...exprPath, requiredField], 'string', v));
         }
         for (const f of Object.keys(expr)) {
           if (f === 'values') problems.push(...stringArrayProblems([...exprPath, f], expr[f]));
@@ -354,11 +354,11 @@ function selectorSchemaProblems(path: string[], value: unknown): MatchProblem[] 
 
 function stringArrayProblems(path: string[], value: unknown, wildcard = false): MatchProblem[] {
   if (value === null || value === undefined) return [];
-  if (!Array.isArray(value)) return [typeProblem(path, 'array', value)];
+  if (!Array.isArray(value)) return [wrongType(path, 'array', value)];
   const problems: MatchProblem[] = [];
   value.forEach((item, i) => {
     const itemPath = [...path, String(i)];
-    if (typeof item !== 'string') problems.push(typeProblem(itemPath, 'string', item));
+    if (typeof item !== 'string') problems.push(wrongType(itemPath, 'string', item));
     else if (wildcard && !WILDCARD_PATTERN.test(item)) problems.push(patternProblem(itemPath, item));
   });
   return problems;
@@ -395,23 +395,11 @@ function patternProblem(path: string[], value: string): MatchProblem {
   return invalid(path, value, `${p} in body should match '${WILDCARD_PATTERN_SOURCE}'`);
 }
 
-function typeProblem(path: string[], expected: string, value: unknown): MatchProblem {
-  const p = formatFieldPath(path);
-  const actual = jsonType(value);
-  return invalid(path, actual, `${p} in body must be of type ${expected}: ${goQuote(actual)}`);
-}
-
 // Structural pruning drops unknown fields; the framework then refuses the constraint for having had them.
 function unknownField(path: string[]): MatchProblem {
   return { path, message: `${formatFieldPath(path)}: unknown field` };
 }
 
-function jsonType(value: unknown): string {
-  if (value === null || value === undefined) return 'null';
-  if (Array.isArray(value)) return 'array';
-  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
-  return typeof value; // string, boolean, object
-}
 
 // ---------------------------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@
 // wildcards), pkg/webhook/policy.go validateConfigResource (the name must be `config`).
 
 import { compileWildcardList, WILDCARD_PATTERN, WILDCARD_PATTERN_SOURCE } from './wildcard.js';
-import { type FieldProblem, formatFieldPath, invalid } from '../go/field-errors.js';
+import { type FieldProblem, formatFieldPath, invalid, wrongType } from '../go/field-errors.js';
 import { goQuote } from '../go/quote.js';
 import { isRecord } from '../model.js';
 
@@ -77,10 +77,10 @@ export function readGatekeeperConfig(doc: unknown): GatekeeperConfigResult {
   const excluded: Record<ConfigProcess, string[]> = { audit: [], webhook: [], sync: [], 'mutation-webhook': [] };
   const spec = root['spec'];
   const match = isRecord(spec) ? spec['match'] : undefined;
-  if (spec !== undefined && spec !== null && !isRecord(spec)) fail(typeProblem(['spec'], 'object', spec), true);
+  if (spec !== undefined && spec !== null && !isRecord(spec)) fail(wrongType(['spec'], 'object', spec), true);
   if (match !== undefined && match !== null) {
     if (!Array.isArray(match)) {
-      fail(typeProblem(['spec', 'match'], 'array', match), true);
+      fail(wrongType(['spec', 'match'], 'array', match), true);
     } else {
       match.forEach((entry, i) => readEntry(entry, ['spec', 'match', String(i)], excluded, fail));
     }
@@ -108,17 +108,17 @@ function readEntry(
   fail: (p: FieldProblem, fatal: boolean) => void,
 ): void {
   if (!isRecord(entry)) {
-    fail(typeProblem(path, 'object', entry), true);
+    fail(wrongType(path, 'object', entry), true);
     return;
   }
   const patterns: string[] = [];
   const rawPatterns = entry['excludedNamespaces'];
   if (rawPatterns !== undefined && rawPatterns !== null) {
-    if (!Array.isArray(rawPatterns)) fail(typeProblem([...path, 'excludedNamespaces'], 'array', rawPatterns), true);
+    if (!Array.isArray(rawPatterns)) fail(wrongType([...path, 'excludedNamespaces'], 'array', rawPatterns), true);
     else {
       rawPatterns.forEach((p, i) => {
         const itemPath = [...path, 'excludedNamespaces', String(i)];
-        if (typeof p !== 'string') fail(typeProblem(itemPath, 'string', p), true);
+        if (typeof p !== 'string') fail(wrongType(itemPath, 'string', p), true);
         else if (!WILDCARD_PATTERN.test(p)) {
           fail(invalid(itemPath, p, `${formatFieldPath(itemPath)} in body should match '${WILDCARD_PATTERN_SOURCE}'`), true);
         } else patterns.push(p);
@@ -129,11 +129,11 @@ function readEntry(
   const processes = new Set<ConfigProcess>();
   const rawProcesses = entry['processes'];
   if (rawProcesses !== undefined && rawProcesses !== null) {
-    if (!Array.isArray(rawProcesses)) fail(typeProblem([...path, 'processes'], 'array', rawProcesses), true);
+    if (!Array.isArray(rawProcesses)) fail(wrongType([...path, 'processes'], 'array', rawProcesses), true);
     else {
       rawProcesses.forEach((p, i) => {
         const itemPath = [...path, 'processes', String(i)];
-        if (typeof p !== 'string') fail(typeProblem(itemPath, 'string', p), true);
+        if (typeof p !== 'string') fail(wrongType(itemPath, 'string', p), true);
         else if (p === '*') for (const all of CONFIG_PROCESSES) processes.add(all);
         else if ((CONFIG_PROCESSES as readonly string[]).includes(p)) processes.add(p as ConfigProcess);
         else {
@@ -187,9 +187,4 @@ function makeConfig(excluded: Record<ConfigProcess, string[]>): GatekeeperConfig
   };
 }
 
-function typeProblem(path: string[], expected: string, value: unknown): FieldProblem {
-  const p = formatFieldPath(path);
-  const actual = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value === 'number' ? (Number.isInteger(value) ? 'integer' : 'number') : typeof value;
-  return invalid(path, actual, `${p} in body must be of type ${expected}: ${goQuote(actual)}`);
-}
 

@@ -83,7 +83,7 @@ class SuiteContext {
   private readonly dir: string;
 
   constructor(
-    private readonly file: string,
+    file: string,
     private readonly options: VerifyOptions,
   ) {
     this.dir = posix.dirname(file);

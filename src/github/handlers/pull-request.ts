@@ -27,16 +27,16 @@
 // the difference is a section of the check run's summary; the conclusion stays the base's.
 import type { Logger } from 'probot';
 import type { Config } from '../../config.js';
-import { checkRepo, markStatus, type ClusterReport, type Report, type RepoSource } from '../../engine/index.js';
+import { checkRepo, declaredClusters, markStatus, type ClusterReport, type Report } from '../../engine/index.js';
 import { CheckRun, checkRunName, clusterCheckOutput, interruptedOutput, notRecordedOutput, operationalFailureOutput, supersededOutput, type CheckOutput } from '../check-run.js';
 import type { EngineRuntime } from '../../runtime.js';
 import type { GitHubClient, RepoRef } from '../github-client.js';
-import { ReportedJobFailure } from '../queue/memory-queue.js';
-import { affectedClusters, changedPolicyFiles, compareClusterPolicies, declaredClusters, type PolicyImpact } from '../policy-impact.js';
+import { affectedClusters, changedPolicyFiles, compareClusterPolicies, type PolicyImpact } from '../policy-impact.js';
 import { localDiffLines } from '../pull-diff.js';
 import type { Recorder, RepositoryInfo } from '../recorder.js';
 import { reviewFindings, syncReview } from '../review.js';
 import { TarballCache, type TarballSource } from '../tarball-source.js';
+import { ReportedJobFailure } from '../../errors.js';
 
 export interface PullRequestDeps {
   engine: EngineRuntime;

@@ -9,8 +9,8 @@ import type { GitHubClient, RepoRef } from '../github-client.js';
 import { defaultBranchHead, recordDefaultBranch } from '../handlers/default-branch.js';
 import { checkPullRequest, type PullRequestDeps } from '../handlers/pull-request.js';
 import { recheckCommit, type RerequestedCommit } from '../handlers/rerequested.js';
-import { ReportedJobFailure } from './memory-queue.js';
 import type { RepositoryInfo } from '../recorder.js';
+import { ReportedJobFailure } from '../../errors.js';
 
 /** A pull request's head to judge (opened, synchronize, reopened, ready_for_review). */
 export interface PullRequestJob {

@@ -9,13 +9,6 @@ import type { JobQueue, QueuedJob } from './jobs.js';
 
 const REMEMBERED_DELIVERIES = 10_000;
 
-/**
- * A job's failure that was already logged with its context and shown where users look (a check
- * run): the queue only notes that the delivery is released.
- */
-export class ReportedJobFailure extends Error {
-  override name = 'ReportedJobFailure';
-}
 
 export class MemoryJobQueue implements JobQueue {
   private tail: Promise<void> = Promise.resolve();

@@ -25,8 +25,6 @@ export interface Slice {
   limit: number;
 }
 
-const LIMIT = 500;
-
 function repoWhere(repoIds: readonly bigint[], repo?: string): Prisma.RepositoryWhereInput {
   const where: Prisma.RepositoryWhereInput = { id: { in: [...repoIds] } };
   if (repo) {
