@@ -8,9 +8,13 @@
 // accepted in <sha>" when the pull request now accepts it; marked `<!-- parapet-fixed -->`) on the
 // thread of a comment none of whose findings remain. Findings on
 // lines outside the diff are left to the check run's annotations (GitHub refuses them in a review).
+//
+// Values from the repository in the comments go through markdown.ts, so none of them can forge a
+// marker in the App's own comments.
 import { createHash } from 'node:crypto';
 import { fingerprint, isBlocking, type Report, type Violation } from '../engine/index.js';
 import type { GitHubClient, RepoRef } from './github-client.js';
+import { markdownCode, markdownText } from './markdown.js';
 import type { DiffLines } from './pull-diff.js';
 
 /** Comments in one review; the rest stay annotations of the check run (and come in a later review if still new). */
@@ -18,7 +22,8 @@ export const MAX_REVIEW_COMMENTS = 50;
 /** "Fixed" replies per push (one API call each); the rest are answered on the next push. */
 export const MAX_FIXED_REPLIES = 10;
 
-const MARKER = /<!-- (parapet(?:-accept)?:[0-9a-f]+) -->/g;
+// On a line of its own: a value in a code span (a cluster's name) may hold the same text mid-line.
+const MARKER = /^<!-- (parapet(?:-accept)?:[0-9a-f]+) -->$/gm;
 const FIXED_MARKER = '<!-- parapet-fixed -->';
 
 export interface ReviewFinding {
@@ -63,7 +68,9 @@ export function reviewFindings(report: Report): ReviewFinding[] {
           path: v.location.file,
           line: v.location.line,
           policy: v.policy,
-          text: `**${v.policy}** (deny) on ${objectName(v)}, cluster \`${cluster.name}\`: ${oneLine(v.message)}\n\nThis new violation blocks merging. Fix it, or accept the risk with a \`securitytower.io/policy.exclusion.${v.policy}\` annotation that says why.`,
+          text:
+            `**${markdownText(v.policy)}** (deny) on ${markdownText(objectName(v))}, cluster ${markdownCode(cluster.name)}: ${markdownText(v.message)}\n\n` +
+            `This new violation blocks merging. Fix it, or accept the risk with a ${markdownCode(`securitytower.io/policy.exclusion.${v.policy}`)} annotation that says why.`,
         });
       } else if (v.acceptance) {
         const a = v.acceptance;
@@ -73,7 +80,7 @@ export function reviewFindings(report: Report): ReviewFinding[] {
           path: a.location.file,
           line: a.location.line,
           policy: v.policy,
-          text: `**Risk accepted** for **${v.policy}** on ${objectName(v)}, cluster \`${cluster.name}\` (${a.level} level):\n\n> ${oneLine(a.reason)}\n\nReviewers: this pull request asks to accept this risk.`,
+          text: `**Risk accepted** for **${markdownText(v.policy)}** on ${markdownText(objectName(v))}, cluster ${markdownCode(cluster.name)} (${a.level} level):\n\n> ${markdownText(a.reason)}\n\nReviewers: this pull request asks to accept this risk.`,
         });
       }
     }
@@ -233,6 +240,3 @@ function objectName(v: Violation): string {
   return `${v.object.kind} ${v.object.namespace ? `${v.object.namespace}/` : ''}${v.object.name}`;
 }
 
-function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ');
-}
