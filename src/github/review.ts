@@ -9,8 +9,10 @@
 // thread of a comment none of whose findings remain. Findings on
 // lines outside the diff are left to the check run's annotations (GitHub refuses them in a review).
 //
-// Values from the repository in the comments go through markdown.ts, so none of them can forge a
-// marker in the App's own comments.
+// Only the App's own comments count: the hashes are computable from public data, so a marker in
+// anyone else's comment (the pull request's author's, say) is text, never a reason to stay silent,
+// and a thread the App did not open is never answered or resolved. Values from the repository in
+// the comments go through markdown.ts, so none of them can forge a marker in the App's own either.
 import { createHash } from 'node:crypto';
 import { fingerprint, isBlocking, type Report, type Violation } from '../engine/index.js';
 import type { GitHubClient, RepoRef } from './github-client.js';
@@ -88,7 +90,7 @@ export function reviewFindings(report: Report): ReviewFinding[] {
   return findings;
 }
 
-/** Pure: what to post and answer, given the findings, the diff and the comments already there. */
+/** Pure: what to post and answer, given the findings, the diff and the App's own comments already there (see syncReview). */
 export function planReview(findings: ReviewFinding[], diff: DiffLines, existing: ExistingComment[]): ReviewPlan {
   const posted = new Map<number, string[]>();
   for (const c of existing) if (c.in_reply_to_id === undefined) posted.set(c.id, markersOf(c.body));
@@ -129,7 +131,9 @@ export function planReview(findings: ReviewFinding[], diff: DiffLines, existing:
  * Reads the review comments, posts the review, answers fixed threads and resolves them. API
  * calls: one per 100 review comments (at least one), one review when there is something new to
  * comment, at most MAX_FIXED_REPLIES replies and, when it replied, at most MAX_THREAD_PAGES
- * GraphQL reads and one mutation; `readDiff` (only called when there is) costs none.
+ * GraphQL reads and one mutation; `readDiff` (only called when there is) costs none, and
+ * `ownLogin` (the App's bot login: app-identity.ts, one call per process) is asked only when the
+ * pull request has review comments.
  */
 export async function syncReview(
   octokit: GitHubClient,
@@ -138,9 +142,14 @@ export async function syncReview(
   headSha: string,
   findings: ReviewFinding[],
   readDiff: () => Promise<DiffLines>,
+  ownLogin: () => Promise<string>,
 ): Promise<ReviewPlan & { resolved: number; resolveError: string | null }> {
   const existing = await octokit.paginate('GET /repos/{owner}/{repo}/pulls/{pull_number}/comments', { ...repo, pull_number: pullNumber, per_page: 100 });
-  const comments: ExistingComment[] = existing.map((c) => ({ id: c.id, body: c.body, ...(c.in_reply_to_id !== undefined && c.in_reply_to_id !== null ? { in_reply_to_id: c.in_reply_to_id } : {}) }));
+  const login = existing.length > 0 ? await ownLogin() : null;
+  // The others' comments, markers or not, are none of the review's business.
+  const comments: ExistingComment[] = existing
+    .filter((c) => c.user?.login === login)
+    .map((c) => ({ id: c.id, body: c.body, ...(c.in_reply_to_id !== undefined && c.in_reply_to_id !== null ? { in_reply_to_id: c.in_reply_to_id } : {}) }));
   const markers = new Set(comments.flatMap((c) => markersOf(c.body)));
   const diff = findings.some((f) => !markers.has(f.marker)) ? await readDiff() : new Map<string, Set<number>>();
   const plan = planReview(findings, diff, comments);
