@@ -11,6 +11,7 @@ import { MAX_ANNOTATIONS } from '../../src/github/check-run.js';
 import { engine, fixturesDir, testCacheDir } from '../helpers/engine.js';
 import { DEBUG_DEPLOYMENT, fixtureFiles, pullRequestPayload as repoPullRequestPayload, sha, webhookExample, withRepository } from '../helpers/fake-github-app.js';
 import { deliverWebhook, FAKE_APP_ID, FAKE_BOT_LOGIN, FakeGitHub, type FakeCheckRun } from '../helpers/fake-github.js';
+import { elements, markupIn, renderGfm, textOf } from '../helpers/gfm.js';
 
 const SECRET = 'a-webhook-secret';
 const REPO = 'example-org/shop-prod';
@@ -457,6 +458,44 @@ describe('the review', () => {
     expect((await post([{ path: 'cluster/namespaces/shop/debug.yaml', line: 22, side: 'RIGHT', body: 'in the diff' }])).status).toBe(200);
     expect((await post([{ path: 'cluster/namespaces/shop/deployment.yaml', line: 23, side: 'RIGHT', body: 'unchanged file' }])).status).toBe(422);
     expect((await post([{ path: 'cluster/namespaces/shop/debug.yaml', line: 22 }])).status).toBe(422);
+  });
+});
+
+describe('text from the pull request', () => {
+  it('stays text in the summary and the review: a file name that opens an HTML comment, a mention, an image and HTML in a manifest', async () => {
+    const base = sha('hostile-base');
+    const head = sha('hostile-head');
+    const path = 'cluster/namespaces/shop/x\n\n<!--\n.yaml';
+    const hostile = DEBUG_DEPLOYMENT.replace('name: debug-shell', 'name: "![x](http://evil.example/i.png)"')
+      .replace('namespace: shop', 'namespace: "@example-org/security"')
+      .replace('- name: shell', '- name: "<img src=x> `` ](http://evil.example/) |"')
+      .replace('  labels:\n    owner', '  annotations:\n    securitytower.io/policy.exclusion.preventprivileged: "@example-org/security approved it, see #1\\n\\n<!--"\n  labels:\n    owner');
+    fake.addCommit(REPO, base, shop);
+    fake.addCommit(REPO, head, { ...shop, [path]: hostile, 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT });
+    await deliver('pull_request', pullRequestPayload('opened', base, head, 71));
+
+    const [run] = fake.checkRuns;
+    const summary = renderGfm(run!.output.summary!);
+    expect(markupIn(summary, ['details', 'summary']), run!.output.summary).toEqual([]);
+    // The sections after the hostile lines are all there, the baseline collapsed as always.
+    expect(elements(summary, 'h3').map(textOf)).toEqual(['Risks accepted by this pull request (1)']);
+    expect(summary.match(/<details>/g)).toHaveLength(1);
+    expect(textOf(summary)).toContain('on Deployment @example-org/security/![x](http://evil.example/i.png) (`cluster/namespaces/shop/x⏎⏎<!--⏎.yaml:7`, object): @example-org/security approved it, see #1 <!--'.replace(/`/g, ''));
+    expect(run!.annotations.find((a) => a.path === path && a.title?.startsWith('preventprivileged'))).toMatchObject({
+      path,
+      title: 'preventprivileged (deny, accepted): Deployment @example-org/security/![x](http://evil.example/i.png)',
+    });
+
+    const comments = fake.reviewComments.filter((c) => c.pull_number === 71);
+    expect(comments.map((c) => [c.path, c.line]).sort()).toEqual([
+      ['cluster/namespaces/shop/debug.yaml', 22],
+      [path, 7],
+    ]);
+    for (const comment of comments) {
+      const html = renderGfm(comment.body.replace(/\n\n<!-- parapet(?:-accept)?:[0-9a-f]+ -->$/, ''));
+      expect(markupIn(html), comment.body).toEqual([]);
+    }
+    expect(textOf(renderGfm(comments.find((c) => c.path === path)!.body))).toContain('@example-org/security approved it, see #1 <!--');
   });
 });
 
