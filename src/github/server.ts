@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createNodeMiddleware, Probot, ProbotOctokit, type Logger } from 'probot';
 import type { Config, GitHubCredentials } from '../config.js';
 import { parapetApp } from './app.js';
+import { appLogin } from './app-identity.js';
 import type { EngineRuntime } from '../runtime.js';
 import type { GitHubClient } from './github-client.js';
 import { MemoryJobQueue } from './queue/memory-queue.js';
@@ -62,6 +63,7 @@ export async function startAppServer(config: Config & { credentials: GitHubCrede
     engine,
     limits: config.limits,
     appId: credentials.appId,
+    appLogin: appLogin(async () => (await probot.auth()) as GitHubClient),
     recorder: options.recorder,
     octokit: async (installationId) => (await probot.auth(installationId)) as GitHubClient,
     log: () => probot.log ?? null,

@@ -54,7 +54,7 @@ describe('the in-process job queue', () => {
 });
 
 describe('the job runner', () => {
-  const deps = { engine: undefined as never, limits: configDefaults };
+  const deps = { engine: undefined as never, limits: configDefaults, appLogin: async () => 'parapet[bot]' };
 
   it('releases the delivery of a failed job and logs it with how to redeliver', async () => {
     const { lines, log } = recordingLog();

@@ -13,7 +13,8 @@
 //   ⌈max(K,1)/100⌉        list the review comments
 //   0 or 1                the review
 //   ≤ 10                  "Fixed in" replies (MAX_FIXED_REPLIES; more wait for the next push)
-// so 8 + 10 + 2C plus one per 50 annotations, plus one per further 100 comments; never one call
+// so 8 + 10 + 2C plus one per 50 annotations, plus one per further 100 comments, plus the App's
+// own login (GET /app: its comments are told from the others' by it) once per process; never one call
 // per manifest, nor per changed file: the diff the review comments must fall in (GitHub refuses
 // others) is computed locally from the merge base's and the head's trees (pull-diff.ts), the
 // three-dot diff GitHub shows. A head that moved on gets its runs ended `neutral` and no review.
@@ -43,6 +44,8 @@ export interface PullRequestDeps {
   limits: Config['limits'];
   /** The App's ID: unfinished check runs are recognised as its own by it (and by their name). */
   appId?: number;
+  /** The App's bot login (app-identity.ts): its own review comments are recognised by it, no one else's count. */
+  appLogin: () => Promise<string>;
   /** Where evaluations are recorded (the database), when the App has one. */
   recorder?: Recorder;
 }
@@ -155,7 +158,7 @@ export async function checkPullRequest(deps: PullRequestDeps, octokit: GitHubCli
 
     // The verdict is on the check runs by now; a review GitHub refuses is logged, not a verdict.
     try {
-      const plan = await syncReview(octokit, repo, pr.number, headSha, reviewFindings(report), () => localDiffLines(base, head));
+      const plan = await syncReview(octokit, repo, pr.number, headSha, reviewFindings(report), () => localDiffLines(base, head), deps.appLogin);
       log.info({ pr: pr.number, comments: plan.comments.length, checkRunOnly: plan.checkRunOnly, fixed: plan.fixed.length, resolved: plan.resolved }, 'review synchronised');
       if (plan.resolveError) log.warn({ pr: pr.number, err: plan.resolveError }, 'could not resolve the fixed review threads (they are answered)');
     } catch (error) {
