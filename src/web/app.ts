@@ -86,9 +86,25 @@ function redirect(res: ServerResponse, location: string, status = 302): void {
   res.writeHead(status, { location }).end();
 }
 
-/** Only a path on this site: `/x`, never `//host` or `https://host`. */
-function localPath(next: string | null): string {
-  return next && /^\/(?![/\\])/.test(next) ? next : '/';
+/** Longer than a sign-in's cookie should carry; such a `next` is not followed. */
+const MAX_NEXT_LENGTH = 2048;
+
+/**
+ * Where to send the browser after sign-in: `next` resolved as a browser resolves a Location
+ * (WHATWG URL parsing: tabs and newlines dropped, `\` read as `/`, `..` applied), kept only when
+ * it stays on `origin`; '/' otherwise. The answer is the canonical path, never starting with `//`,
+ * so the browser cannot read it as another host however it was spelt.
+ */
+function sameOriginPath(next: string | null, origin: string): string {
+  if (!next || next.length > MAX_NEXT_LENGTH) return '/';
+  let resolved: URL;
+  try {
+    resolved = new URL(next, `${origin}/`);
+  } catch {
+    return '/';
+  }
+  const path = `${resolved.pathname}${resolved.search}${resolved.hash}`;
+  return resolved.origin === origin && path.startsWith('/') && !path.startsWith('//') ? path : '/';
 }
 
 async function readForm(req: IncomingMessage, limit = 16 * 1024): Promise<URLSearchParams | null> {
@@ -126,7 +142,7 @@ export function createWebApp(options: WebAppOptions): WebApp {
   async function auth(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     if (url.pathname === '/auth/login' && req.method === 'GET') {
       const state = randomToken();
-      const next = localPath(url.searchParams.get('next'));
+      const next = sameOriginPath(url.searchParams.get('next'), new URL(config.publicUrl).origin);
       res.setHeader('set-cookie', cookie(STATE_COOKIE, sign(`${state}|${next}`, config.sessionSecret), 600));
       return redirect(res, authorizeUrl(github, config, state));
     }
@@ -150,7 +166,8 @@ export function createWebApp(options: WebAppOptions): WebApp {
       }
       const session = await sessions.create(login, token);
       res.setHeader('set-cookie', [cookie(STATE_COOKIE, '', 0), cookie(SESSION_COOKIE, sign(session.id, config.sessionSecret), Math.floor(config.sessionMaxAgeMs / 1000))]);
-      return redirect(res, localPath(next));
+      // Checked again: the cookie is signed, but a rule tightened since it was set still applies.
+      return redirect(res, sameOriginPath(next, new URL(config.publicUrl).origin));
     }
     if (url.pathname === '/auth/logout' && req.method === 'POST') {
       const session = await sessionOf(req);

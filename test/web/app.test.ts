@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, signIn, startHarness, type Harness } from './harness.js';
+import { sign } from '../../src/web/session.js';
+import { Client, SESSION_SECRET, signIn, startHarness, type Harness } from './harness.js';
 import { DIGEST, XSS } from './seed.js';
 
 let h: Harness;
@@ -67,11 +68,62 @@ describe('sign-in', () => {
     const res = await signInRedirect('https://evil.example/');
     expect(res).toBe('/');
   });
+
+  // `next` as an attacker puts it in a link (raw query text): each is a spelling a browser reads
+  // as another host, once it drops tabs and newlines, turns `\` into `/` and applies `..`.
+  it.each([
+    '//evil.example/',
+    '///evil.example/',
+    '%2F%2Fevil.example%2F',
+    '/%09/evil.example/',
+    '/%0A/evil.example/',
+    '/%0D%0A/evil.example/',
+    '%09//evil.example/',
+    '%20//evil.example/',
+    '/%5Cevil.example/',
+    '%5C%5Cevil.example/',
+    '%5C/evil.example/',
+    '/%09%5Cevil.example/',
+    '/..//evil.example/',
+    '/.//evil.example/',
+    '/%252e%252e//evil.example/',
+    'https://evil.example/',
+    'HTTPS:%2F%2Fevil.example/',
+    'https:evil.example/',
+    'javascript:alert(document.domain)',
+    'data:text/html,%3Cscript%3Ealert(1)%3C/script%3E',
+    `http://127.0.0.1@evil.example/`,
+  ])('sends the browser home, on its own origin, after sign-in with next=%s', async (rawNext) => {
+    const location = await signInRedirect(rawNext, { raw: true });
+    expect(location).toBe('/');
+    expect(new URL(location!, h.web.url).origin).toBe(h.web.url);
+  });
+
+  it('checks the next carried through GitHub in the state cookie again at the callback', async () => {
+    h.github.signInAs('alice');
+    const client = new Client(h.web.url);
+    const login = await client.fetch('/auth/login?next=%2Frisks');
+    const callback = (await client.fetch(login.headers.get('location')!)).headers.get('location')!;
+    // A cookie set under a looser rule: signed by the server, its next a tab away from another host.
+    const state = new URL(callback).searchParams.get('state')!;
+    client.cookies.set('parapet_oauth_state', encodeURIComponent(sign(`${state}|/\t/evil.example/`, SESSION_SECRET)));
+    const done = await client.fetch(callback);
+    expect(done.status).toBe(302);
+    expect(done.headers.get('location')).toBe('/');
+  });
+
+  it.each([
+    ['/risks?cluster=prod#top', '/risks?cluster=prod#top'],
+    ['/containers/../risks', '/risks'],
+    ['SELF/containers?cluster=prod', '/containers?cluster=prod'],
+  ])('keeps a next on the site (%s), in its canonical form', async (next, expected) => {
+    expect(await signInRedirect(next.replace('SELF', h.web.url))).toBe(expected);
+  });
 });
 
-async function signInRedirect(next: string): Promise<string | null> {
+async function signInRedirect(next: string, options: { raw?: boolean } = {}): Promise<string | null> {
   const client = new Client(h.web.url);
-  const login = await client.fetch(`/auth/login?next=${encodeURIComponent(next)}`);
+  const login = await client.fetch(`/auth/login?next=${options.raw ? next : encodeURIComponent(next)}`);
   const callback = await client.fetch(login.headers.get('location')!);
   return (await client.fetch(callback.headers.get('location')!)).headers.get('location');
 }
