@@ -2,6 +2,7 @@
 // functions of the cluster's report), and how they are sent (annotations in batches of 50, the
 // most GitHub takes in one request, as updates of the same check run).
 import { isBlocking, type ClusterReport, type InputError, type Violation } from '../engine/index.js';
+import { redactSecrets } from '../errors.js';
 import type { GitHubClient, RepoRef } from './github-client.js';
 import type { PolicyImpact } from './policy-impact.js';
 
@@ -87,7 +88,7 @@ export function operationalFailureOutput(message: string): CheckOutput {
     title: 'Parapet could not check this commit',
     summary: truncate(
       [
-        `Parapet could not evaluate this commit: ${escapeMarkdown(message)}`,
+        `Parapet could not evaluate this commit: ${escapeMarkdown(redactSecrets(message))}`,
         '',
         'This is a problem of Parapet or of its access to GitHub, not a verdict on your changes. ' +
           'Use **Re-run** on this check to try again; if it fails again, ask the administrators of the Parapet App to look at its logs.',
@@ -106,7 +107,7 @@ export function notRecordedOutput(output: CheckOutput, reason: string): CheckOut
   // Client errors (Prisma's) open with the call site in Parapet's source; the database's reason is the last line.
   const why = reason.split('\n').map((line) => line.trim()).filter(Boolean).pop() ?? 'unknown error';
   const note =
-    `> **Not recorded.** Parapet could not store this evaluation in its database: ${escapeMarkdown(truncate(why, 500))}\n>\n` +
+    `> **Not recorded.** Parapet could not store this evaluation in its database: ${escapeMarkdown(truncate(redactSecrets(why), 500))}\n>\n` +
     '> The verdict below stands, but the overview and the history of this pull request do not show this commit. ' +
     'Use **Re-run** on this check once the database is back to record it; if it fails again, ask the administrators of the Parapet App to look at its database.';
   return {

@@ -2,8 +2,11 @@
 // forged deliveries get 4xx and change nothing), a status page and a health check.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { getTransformStream } from '@probot/pino';
+import { pino } from 'pino';
 import { createNodeMiddleware, Probot, ProbotOctokit, type Logger } from 'probot';
 import type { Config, GitHubCredentials } from '../config.js';
+import { redactSecrets } from '../errors.js';
 import { parapetApp } from './app.js';
 import { startEngineRuntime, type EngineRuntime } from './engine-runtime.js';
 import type { GitHubClient } from './github-client.js';
@@ -50,9 +53,7 @@ export async function startAppServer(config: Config & { credentials: GitHubCrede
     privateKey: credentials.privateKey,
     secret: credentials.webhookSecret,
     baseUrl: config.githubApiUrl,
-    // pino knows 'silent'; Probot's type leaves it out.
-    logLevel: config.logLevel as Exclude<Config['logLevel'], 'silent'>,
-    logFormat: process.env.NODE_ENV === 'production' ? 'json' : 'pretty',
+    log: await redactingLog(config.logLevel),
     Octokit,
   });
   const engine = options.engine ?? startEngineRuntime(config.engine);
@@ -112,6 +113,18 @@ export async function startAppServer(config: Config & { credentials: GitHubCrede
       if (!options.engine) await engine.close();
     },
   };
+}
+
+/**
+ * Probot's logger as Probot would make it (pino on stdout, pretty, or JSON lines in production),
+ * except that every line passes through redactSecrets on its way out: whatever a log call carries
+ * (an Octokit error with the archive link it was redirected to, a URL with a password), from
+ * Parapet, Probot or Octokit, is written without credentials.
+ */
+async function redactingLog(level: Config['logLevel']): Promise<Logger> {
+  const format = await getTransformStream({ logFormat: process.env.NODE_ENV === 'production' ? 'json' : 'pretty' });
+  format.pipe(process.stdout);
+  return pino({ level, name: 'probot', messageKey: 'msg', hooks: { streamWrite: redactSecrets } }, format);
 }
 
 /** Retries of a request that failed with 5xx (or another error GitHub may not repeat), by plugin-retry. */

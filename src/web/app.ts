@@ -6,8 +6,9 @@
 // GitHub says the user can read (GET /user/repos with the user's token, cached per user). An
 // object outside them is answered 404, exactly like one that does not exist.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { format } from 'node:util';
 import type { PrismaClient } from '@prisma/client';
-import { GitHubError } from '../errors.js';
+import { GitHubError, redactSecrets } from '../errors.js';
 import { knownRepositories } from '../store/overview.js';
 import { apiRoute } from './api/routes.js';
 import { authorizeUrl, currentUser, exchangeCode, RepositoryAccess } from './github-user.js';
@@ -36,7 +37,7 @@ export interface WebAppOptions {
   db: { prisma: PrismaClient };
   config: WebConfig;
   github: GitHubEndpoints;
-  /** Where request failures are reported; default console.error. */
+  /** Where request failures are reported; default stderr, credentials hidden (redactSecrets). */
   logError?: (message: string, error: unknown) => void;
 }
 
@@ -120,7 +121,7 @@ async function readForm(req: IncomingMessage, limit = 16 * 1024): Promise<URLSea
 
 export function createWebApp(options: WebAppOptions): WebApp {
   const { db, config, github } = options;
-  const logError = options.logError ?? ((message, error) => console.error(message, error));
+  const logError = options.logError ?? ((message, error) => process.stderr.write(`${redactSecrets(format(message, error))}\n`));
   const https = config.publicUrl.startsWith('https:');
   const sessions = new SessionStore(db.prisma, config.sessionSecret, config.sessionMaxAgeMs);
   const access = new RepositoryAccess(github, config.repoCacheMs);
