@@ -1,5 +1,6 @@
-// The App's HTTP server with credentials: webhooks (signatures verified by Probot; unsigned or
-// forged deliveries get 4xx and change nothing), a status page and a health check.
+// The App's HTTP server with credentials: webhooks (bodies capped at 25 MiB and signatures
+// verified while they arrive, src/github/webhook-guard.ts, then again by Probot; unsigned or forged
+// deliveries get 4xx and change nothing), a status page and a health check.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getTransformStream } from '@probot/pino';
@@ -14,6 +15,7 @@ import { MemoryJobQueue } from './job-queue.js';
 import { jobRunner, type JobQueue } from './queue/jobs.js';
 import { RedisJobQueue } from './queue/redis-queue.js';
 import type { Recorder } from './recorder.js';
+import { webhookGuard } from './webhook-guard.js';
 
 export interface AppServer {
   /** http://host:port, without a trailing slash. */
@@ -79,6 +81,8 @@ export async function startAppServer(config: Config & { credentials: GitHubCrede
   const app = parapetApp({ jobs, recorder: options.recorder });
 
   const handlers: Handler[] = [
+    // Bodies capped and signatures checked as they arrive, before Probot reads anything.
+    webhookGuard({ paths: [config.server.webhookPath, '/'], secret: credentials.webhookSecret }),
     await createNodeMiddleware(app, { probot, webhooksPath: config.server.webhookPath }),
     ...(options.pages ? [options.pages] : []),
     statusPage,

@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { format } from 'node:util';
 import type { PrismaClient } from '@prisma/client';
 import { GitHubError, redactSecrets } from '../errors.js';
+import { readLimitedBody, refuseTooLarge } from '../http-body.js';
 import { knownRepositories } from '../store/overview.js';
 import { apiRoute } from './api/routes.js';
 import { authorizeUrl, currentUser, exchangeCode, RepositoryAccess } from './github-user.js';
@@ -108,16 +109,8 @@ function sameOriginPath(next: string | null, origin: string): string {
   return resolved.origin === origin && path.startsWith('/') && !path.startsWith('//') ? path : '/';
 }
 
-async function readForm(req: IncomingMessage, limit = 16 * 1024): Promise<URLSearchParams | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) return null;
-    chunks.push(chunk as Buffer);
-  }
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
-}
+/** The sign-out form holds one token; anything much larger is not that form. */
+const MAX_FORM_BYTES = 16 * 1024;
 
 export function createWebApp(options: WebAppOptions): WebApp {
   const { db, config, github } = options;
@@ -171,10 +164,12 @@ export function createWebApp(options: WebAppOptions): WebApp {
       return redirect(res, sameOriginPath(next, new URL(config.publicUrl).origin));
     }
     if (url.pathname === '/auth/logout' && req.method === 'POST') {
+      const body = await readLimitedBody(req, MAX_FORM_BYTES);
+      if (body === 'too-large') return refuseTooLarge(res, 'text/html; charset=utf-8', messagePage('Too large', `A sign-out form is smaller than ${MAX_FORM_BYTES} bytes.`, null).toString());
       const session = await sessionOf(req);
-      const form = await readForm(req);
       if (!session) return redirect(res, '/', 303);
-      if (!form || !safeEqual(form.get('csrf') ?? '', session.csrf)) {
+      const form = new URLSearchParams(body.toString('utf8'));
+      if (!safeEqual(form.get('csrf') ?? '', session.csrf)) {
         return sendHtml(res, 403, messagePage('Forbidden', 'The form had no valid CSRF token. Reload the page and try again.', null));
       }
       await sessions.delete(session.id);
@@ -183,6 +178,8 @@ export function createWebApp(options: WebAppOptions): WebApp {
       return sendHtml(res, 200, signInPage('/'));
     }
     res.setHeader('allow', url.pathname === '/auth/logout' ? 'POST' : 'GET');
+    // A body sent along is not read: the connection closes rather than wait for its end.
+    if (req.method !== 'GET' && req.method !== 'HEAD') res.setHeader('connection', 'close');
     return sendHtml(res, url.pathname.match(/^\/auth\/(login|callback|logout)$/) ? 405 : 404, messagePage('Not found', 'There is no such page.', null));
   }
 
@@ -241,6 +238,7 @@ export function createWebApp(options: WebAppOptions): WebApp {
       }
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.setHeader('allow', 'GET, HEAD');
+        res.setHeader('connection', 'close');
         isApi ? sendJson(res, 405, { error: 'method not allowed' }) : sendHtml(res, 405, messagePage('Method not allowed', 'Only GET here.', null));
         return true;
       }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sign } from '../../src/web/session.js';
+import { slowPost } from '../helpers/slow-post.js';
 import { Client, SESSION_SECRET, signIn, startHarness, type Harness } from './harness.js';
 import { DIGEST, XSS } from './seed.js';
 
@@ -511,5 +512,32 @@ describe('sign-out', () => {
     expect((await client.fetch('/auth/logout')).status).toBe(405);
     expect((await post(`csrf=${encodeURIComponent(csrf)}`)).status).toBe(200);
     expect((await client.fetch('/api/me')).status).toBe(401);
+  });
+
+  it('answers 413 to a sign-out form over 16 KiB, from its Content-Length before the body is sent', async () => {
+    const client = await signIn(h, 'alice');
+    const result = await slowPost(`${h.web.url}/auth/logout`, {
+      headers: { cookie: client.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(1024 * 1024) },
+      body: Buffer.alloc(0),
+      totalBytes: 0,
+      waitMs: 3000,
+    });
+    expect(result.status).toBe(413);
+    expect(result.bytesSent).toBe(0);
+    expect((await client.fetch('/api/me')).status).toBe(200);
+  });
+
+  it('cuts a chunked sign-out body where it crosses 16 KiB, with 413', async () => {
+    const client = await signIn(h, 'alice');
+    const total = 8 * 1024 * 1024;
+    const result = await slowPost(`${h.web.url}/auth/logout`, {
+      headers: { cookie: client.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded' },
+      body: (_offset, size) => Buffer.alloc(size, 'a'),
+      totalBytes: total,
+      chunkBytes: 64 * 1024,
+    });
+    expect(result.status).toBe(413);
+    expect(result.bytesSent).toBeLessThan(total);
+    expect((await client.fetch('/api/me')).status).toBe(200);
   });
 });
