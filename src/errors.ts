@@ -107,13 +107,45 @@ export function lastLine(error: unknown): string {
   return lines[lines.length - 1] ?? message;
 }
 
-/** A connection URL for a message: its password hidden (`***`); `what` names it when it does not parse. */
+/**
+ * A URL for a message, with what would let its reader act as the App hidden (see redactSecrets);
+ * `what` names it when it does not parse.
+ */
 export function redactUrl(url: string, what = 'URL'): string {
   try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
+    return redactSecrets(new URL(url).toString());
   } catch {
     return `(unparseable ${what})`;
   }
+}
+
+const HIDDEN = '***';
+// Each rule keeps what says where the secret was (the parameter, the scheme, the user name) and
+// hides the value. Values end where a URL, a header or a JSON string would end them; they never
+// hold a backslash, so one escaped in a JSON log line ends there too.
+const SECRET_PATTERNS: [RegExp, string | ((...groups: string[]) => string)][] = [
+  // PEM private keys (the App's own, in a configuration error), raw or with escaped newlines.
+  [/-----BEGIN ([A-Z ]*)PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g, `-----BEGIN $1PRIVATE KEY-----${HIDDEN}-----END $1PRIVATE KEY-----`],
+  // Authorization headers in any notation: `authorization: token x`, `"authorization":"Bearer x"`, `Authorization=x`.
+  [/\b((?:proxy-)?authorization|x-api-key|private-token)(["']?\s*[:=]\s*["']?)(?:(bearer|token|basic|digest|jwt)\s+)?[^\s"',;\\]+/gi, (_, name, separator, scheme) => `${name}${separator}${scheme ? `${scheme} ` : ''}${HIDDEN}`],
+  // Query parameters that carry credentials: GitHub's archive links (`?token=`), OAuth
+  // (`code`, `access_token`, `client_secret`), signed links (`sig`, `X-Amz-Signature`, `jwt`).
+  [/([?&;](?:[\w.-]*(?:token|secret|passw(?:or)?d|signature|credential|api[_-]?key)[\w.-]*|code|jwt|sig|key|auth)=)[^&\s"'<>#\\]+/gi, `$1${HIDDEN}`],
+  // A password in a URL's userinfo: `scheme://user:password@host`.
+  [/\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:"'<>\\]*:)[^\s/?#@"'<>\\]+@/gi, `$1${HIDDEN}@`],
+  // Credentials recognisable by their form wherever they stand: GitHub's tokens and JSON web tokens.
+  [/\b(gh[pousr]_|github_pat_)[A-Za-z0-9_]{8,}/g, `$1${HIDDEN}`],
+  [/\beyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*/g, HIDDEN],
+  [/\b(bearer)\s+[\w.~+/=-]{8,}/gi, `$1 ${HIDDEN}`],
+];
+
+/**
+ * `text` with credentials hidden (`***`): URL query parameters such as `token`, `access_token`,
+ * `code`, `client_secret`, `jwt`, `sig`; passwords in URLs; Authorization-like header values;
+ * GitHub tokens and JSON web tokens. Everything the App logs passes through here.
+ */
+export function redactSecrets(text: string): string {
+  let redacted = text;
+  for (const [pattern, replacement] of SECRET_PATTERNS) redacted = redacted.replace(pattern, replacement as string);
+  return redacted;
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { run } from 'probot';
 import { readConfig, type Config } from './config.js';
-import { ConfigError, DatabaseError, lastLine, MigrationError, RedisUnavailableError } from './errors.js';
+import { ConfigError, DatabaseError, lastLine, MigrationError, redactSecrets, RedisUnavailableError } from './errors.js';
 import { closeDatabase, openDatabase, readDatabaseConfig, type Database } from './store/index.js';
 import { createWebApp } from './web/app.js';
 import { readWebConfig } from './web/web-config.js';
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
     config = readConfig();
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`parapet: ${error.message}\n`);
+      process.stderr.write(`parapet: ${redactSecrets(error.message)}\n`);
       process.exit(2);
     }
     throw error;
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
     db = await openDatabase(readDatabaseConfig());
   } catch (error) {
     if (error instanceof DatabaseError || error instanceof MigrationError) {
-      process.stderr.write(`parapet: ${error.message}\n`);
+      process.stderr.write(`parapet: ${redactSecrets(error.message)}\n`);
       process.exit(2);
     }
     throw error;
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   const recorder = databaseRecorder(db, {
     retry: {
       onRetry: (error, attempt, delayMs) => {
-        process.stderr.write(`parapet: could not record a default branch in the database (attempt ${attempt}): ${lastLine(error)}; trying again in ${delayMs / 1000} s\n`);
+        process.stderr.write(`parapet: could not record a default branch in the database (attempt ${attempt}): ${redactSecrets(lastLine(error))}; trying again in ${delayMs / 1000} s\n`);
       },
     },
   });
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     server = await startAppServer({ ...config, credentials: config.credentials }, { engine, recorder, pages: overviewPages(db) });
   } catch (error) {
     if (error instanceof RedisUnavailableError) {
-      process.stderr.write(`parapet: ${error.message}\n`);
+      process.stderr.write(`parapet: ${redactSecrets(error.message)}\n`);
       await engine.close();
       await closeDatabase(db);
       process.exit(2);
@@ -92,7 +92,7 @@ function overviewPages(db: Database): Handler | undefined {
     return createWebApp({ db, config, github }).handle;
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`parapet: ${error.message}\n`);
+      process.stderr.write(`parapet: ${redactSecrets(error.message)}\n`);
       process.exit(2);
     }
     throw error;
@@ -116,7 +116,7 @@ function stopOnSignal(stop: () => Promise<void>): void {
     stop().then(
       () => process.exit(0),
       (error: unknown) => {
-        process.stderr.write(`parapet: error while stopping: ${String(error)}\n`);
+        process.stderr.write(`parapet: error while stopping: ${redactSecrets(String(error))}\n`);
         process.exit(1);
       },
     );

@@ -4,6 +4,7 @@
 // repository in the summary is the pull request author's text and goes through markdown.ts;
 // annotations are plain text on GitHub, their titles kept on one line.
 import { isBlocking, type ClusterReport, type InputError, type Violation } from '../engine/index.js';
+import { redactSecrets } from '../errors.js';
 import type { GitHubClient, RepoRef } from './github-client.js';
 import { markdownCode, markdownText, oneLine, truncateMarkdown } from './markdown.js';
 import type { PolicyImpact } from './policy-impact.js';
@@ -90,7 +91,7 @@ export function operationalFailureOutput(message: string): CheckOutput {
     title: 'Parapet could not check this commit',
     summary: truncateMarkdown(
       [
-        `Parapet could not evaluate this commit: ${markdownText(message)}`,
+        `Parapet could not evaluate this commit: ${markdownText(redactSecrets(message))}`,
         '',
         'This is a problem of Parapet or of its access to GitHub, not a verdict on your changes. ' +
           'Use **Re-run** on this check to try again; if it fails again, ask the administrators of the Parapet App to look at its logs.',
@@ -109,7 +110,7 @@ export function notRecordedOutput(output: CheckOutput, reason: string): CheckOut
   // Client errors (Prisma's) open with the call site in Parapet's source; the database's reason is the last line.
   const why = reason.split('\n').map((line) => line.trim()).filter(Boolean).pop() ?? 'unknown error';
   const note =
-    `> **Not recorded.** Parapet could not store this evaluation in its database: ${markdownText(why, 500)}\n>\n` +
+    `> **Not recorded.** Parapet could not store this evaluation in its database: ${markdownText(redactSecrets(why), 500)}\n>\n` +
     '> The verdict below stands, but the overview and the history of this pull request do not show this commit. ' +
     'Use **Re-run** on this check once the database is back to record it; if it fails again, ask the administrators of the Parapet App to look at its database.';
   return {

@@ -1,9 +1,13 @@
-// The App's HTTP server with credentials: webhooks (signatures verified by Probot; unsigned or
-// forged deliveries get 4xx and change nothing), a status page and a health check.
+// The App's HTTP server with credentials: webhooks (bodies capped at 25 MiB and signatures
+// verified while they arrive, src/github/webhook-guard.ts, then again by Probot; unsigned or forged
+// deliveries get 4xx and change nothing), a status page and a health check.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { getTransformStream } from '@probot/pino';
+import { pino } from 'pino';
 import { createNodeMiddleware, Probot, ProbotOctokit, type Logger } from 'probot';
 import type { Config, GitHubCredentials } from '../config.js';
+import { redactSecrets } from '../errors.js';
 import { parapetApp } from './app.js';
 import { appLogin } from './app-identity.js';
 import type { EngineRuntime } from '../runtime.js';
@@ -12,6 +16,7 @@ import { MemoryJobQueue } from './queue/memory-queue.js';
 import { jobRunner, type JobQueue } from './queue/jobs.js';
 import { RedisJobQueue } from './queue/redis-queue.js';
 import type { Recorder } from './recorder.js';
+import { webhookGuard } from './webhook-guard.js';
 
 export interface AppServer {
   /** http://host:port, without a trailing slash. */
@@ -52,9 +57,7 @@ export async function startAppServer(config: Config & { credentials: GitHubCrede
     privateKey: credentials.privateKey,
     secret: credentials.webhookSecret,
     baseUrl: config.githubApiUrl,
-    // pino knows 'silent'; Probot's type leaves it out.
-    logLevel: config.logLevel as Exclude<Config['logLevel'], 'silent'>,
-    logFormat: process.env.NODE_ENV === 'production' ? 'json' : 'pretty',
+    log: await redactingLog(config.logLevel),
     Octokit,
   });
   const { engine } = options;
@@ -74,6 +77,8 @@ export async function startAppServer(config: Config & { credentials: GitHubCrede
   const app = parapetApp({ jobs, recorder: options.recorder });
 
   const handlers: Handler[] = [
+    // Bodies capped and signatures checked as they arrive, before Probot reads anything.
+    webhookGuard({ paths: [config.server.webhookPath, '/'], secret: credentials.webhookSecret }),
     await createNodeMiddleware(app, { probot, webhooksPath: config.server.webhookPath }),
     ...(options.pages ? [options.pages] : []),
     statusPage,
@@ -107,6 +112,18 @@ export async function startAppServer(config: Config & { credentials: GitHubCrede
       await jobs.close();
     },
   };
+}
+
+/**
+ * Probot's logger as Probot would make it (pino on stdout, pretty, or JSON lines in production),
+ * except that every line passes through redactSecrets on its way out: whatever a log call carries
+ * (an Octokit error with the archive link it was redirected to, a URL with a password), from
+ * Parapet, Probot or Octokit, is written without credentials.
+ */
+async function redactingLog(level: Config['logLevel']): Promise<Logger> {
+  const format = await getTransformStream({ logFormat: process.env.NODE_ENV === 'production' ? 'json' : 'pretty' });
+  format.pipe(process.stdout);
+  return pino({ level, name: 'probot', messageKey: 'msg', hooks: { streamWrite: redactSecrets } }, format);
 }
 
 /** Retries of a request that failed with 5xx (or another error GitHub may not repeat), by plugin-retry. */

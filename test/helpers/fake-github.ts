@@ -138,6 +138,8 @@ export class FakeGitHub {
   private readonly failures: Failure[] = [];
   private nextId = 1;
   private readonly started = performance.now();
+  /** Set by privateArchives: the credential archive links carry. */
+  private archiveToken: string | undefined;
 
   private constructor(
     private readonly server: Server,
@@ -287,6 +289,14 @@ export class FakeGitHub {
   }
 
   /**
+   * Serves archives as GitHub serves those of private repositories: the tarball endpoint redirects
+   * to a codeload link carrying `?token=`, a credential for that archive, which codeload requires.
+   */
+  privateArchives(token: string): void {
+    this.archiveToken = token;
+  }
+
+  /**
    * Answers the next `times` GraphQL requests (all, without `times`) as GitHub does when a query
    * fails as a whole, a timeout say: HTTP 200, `data: null` and the error.
    */
@@ -306,6 +316,7 @@ export class FakeGitHub {
     this.reviews.length = 0;
     this.reviewComments.length = 0;
     this.resolvedThreads.clear();
+    this.archiveToken = undefined;
   }
 
   /** The changed files of a pull request, as `GET .../pulls/{number}/files` lists them. */
@@ -399,9 +410,11 @@ export class FakeGitHub {
       const files = this.repos.get(`${m[1]}/${m[2]}`)?.commits.get(m[3]!);
       if (!files) return send(404, { message: 'Not Found' });
       // GitHub redirects to codeload; follow the same path.
-      return send(302, undefined, { location: `${this.url}/_codeload/${m[1]}/${m[2]}/legacy.tar.gz/${m[3]}` });
+      const token = this.archiveToken === undefined ? '' : `?token=${encodeURIComponent(this.archiveToken)}`;
+      return send(302, undefined, { location: `${this.url}/_codeload/${m[1]}/${m[2]}/legacy.tar.gz/${m[3]}${token}` });
     }
     if (method === 'GET' && (m = /^\/_codeload\/([^/]+)\/([^/]+)\/legacy\.tar\.gz\/(.+)$/.exec(path))) {
+      if (this.archiveToken !== undefined && query.get('token') !== this.archiveToken) return send(404, { message: 'Not Found' });
       const files = this.repos.get(`${m[1]}/${m[2]}`)?.commits.get(m[3]!);
       if (!files) return send(404, { message: 'Not Found' });
       const tarball = buildTarball(m[1]!, m[2]!, m[3]!, files);

@@ -5,6 +5,7 @@
 // process remembers it, unless its job failed: a failed job's delivery is forgotten, so its
 // redelivery runs it again. Scale-out mode shares the jobs of several processes through Redis
 // instead (queue/redis-queue.ts); both run a job with the same runner (queue/jobs.ts).
+import { redactSecrets } from '../../errors.js';
 import type { JobQueue, QueuedJob } from './jobs.js';
 
 const REMEMBERED_DELIVERIES = 10_000;
@@ -38,7 +39,7 @@ export class MemoryJobQueue implements JobQueue {
         // job), and the delivery is forgotten so that its redelivery runs it.
         (error: unknown) => {
           this.seen.delete(deliveryId);
-          process.stderr.write(`parapet: background job of delivery ${deliveryId} failed: ${String(error)}\n`);
+          process.stderr.write(`parapet: background job of delivery ${deliveryId} failed: ${redactSecrets(String(error))}\n`);
         },
       )
       .finally(() => this.pending--);

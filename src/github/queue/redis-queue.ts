@@ -13,7 +13,7 @@
 // - Finished jobs are removed (Redis keeps only what is waiting or running), and so are failed
 //   ones: a failure is in the logs, and a kept job would make BullMQ ignore its redelivery.
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
-import { redactUrl, RedisUnavailableError } from '../../errors.js';
+import { redactSecrets, redactUrl, RedisUnavailableError } from '../../errors.js';
 import type { JobQueue, QueuedJob } from './jobs.js';
 
 export const QUEUE_NAME = 'webhook-jobs';
@@ -160,7 +160,7 @@ export class RedisJobQueue implements JobQueue {
     this.reported.set(message, now);
     const log = this.options.log();
     if (log) log.error({ err: error }, message);
-    else process.stderr.write(`parapet: ${message}: ${error.message}\n`);
+    else process.stderr.write(`parapet: ${redactSecrets(`${message}: ${error.message}`)}\n`);
   }
 }
 
