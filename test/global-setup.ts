@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { postgresUnavailable, SHARED_POSTGRES_ENV, startPostgres } from './helpers/postgres.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -17,7 +18,17 @@ function newest(dir: string): number {
   return time;
 }
 
-export default function setup(): void {
+export default async function setup(): Promise<() => Promise<void>> {
+  buildDist();
+  // One PostgreSQL server for the whole run (an initdb and a start cost seconds; files make their
+  // own databases on it). Without the binaries, the files that need it say so themselves.
+  if (postgresUnavailable() !== null) return async () => {};
+  const postgres = await startPostgres();
+  process.env[SHARED_POSTGRES_ENV] = postgres.url;
+  return () => postgres.stop();
+}
+
+function buildDist(): void {
   const marker = join(root, 'dist', 'cli', 'main.js');
   if (existsSync(marker) && statSync(marker).mtimeMs >= newest(join(root, 'src'))) return;
   // From scratch: tsc leaves the output of moved or deleted sources behind, which a test could run.

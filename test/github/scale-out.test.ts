@@ -15,7 +15,7 @@ import { engine, testCacheDir } from '../helpers/engine.js';
 import { appEnvironment, DEBUG_DEPLOYMENT, fixtureFiles, pullRequestPayload, sha, webhookExample, withRepository, WEBHOOK_SECRET } from '../helpers/fake-github-app.js';
 import { deliverWebhook, FakeGitHub } from '../helpers/fake-github.js';
 import { silentPort } from '../helpers/ports.js';
-import { postgresUnavailable, startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { postgresUnavailable, testPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { redisUnavailable, startRedis, type RedisServer } from '../helpers/redis.js';
 import { RedisUnavailableError } from '../../src/errors.js';
 
@@ -70,7 +70,7 @@ describe.skipIf(unavailable.length > 0)('the App in scale-out mode (PostgreSQL +
   let b: Process;
 
   beforeAll(async () => {
-    [fake, postgres, redis] = await Promise.all([FakeGitHub.start(), startPostgres(), startRedis()]);
+    [fake, postgres, redis] = await Promise.all([FakeGitHub.start(), testPostgres(), startRedis()]);
     databaseUrl = await postgres.createDatabase();
     observer = await openDatabase({ url: databaseUrl });
     a = await startProcess('A');

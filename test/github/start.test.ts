@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../helpers/engine.js';
 import { freePort, silentPort } from '../helpers/ports.js';
-import { postgresUnavailable, startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { postgresUnavailable, testPostgres, type PostgresServer } from '../helpers/postgres.js';
 
 const main = join(repoRoot, 'dist', 'main.js');
 const children: ChildProcess[] = [];
@@ -104,7 +104,7 @@ describe('npm start with a database', () => {
 describe.skipIf(postgresUnavailable() !== null)('npm start in scale-out mode (REDIS_URL)', () => {
   let postgres: PostgresServer;
   beforeAll(async () => {
-    postgres = await startPostgres();
+    postgres = await testPostgres();
   }, 60_000);
   afterAll(async () => {
     await postgres?.stop();

@@ -3,16 +3,17 @@
 // message, except under CI, where it fails.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { openDatabase, type Database, type DatabaseConfig } from '../../src/store/database.js';
-import { postgresUnavailable, startPostgres, type PostgresServer } from './postgres.js';
+import { migratedDataDir } from './database-template.js';
+import { postgresUnavailable, testPostgres, type PostgresServer } from './postgres.js';
 
 export interface Backend {
   name: 'pglite' | 'postgres';
   /** Configuration of a new, empty database. */
   fresh(): Promise<DatabaseConfig>;
-  /** Opens a new, empty, migrated database; closed after the file. */
+  /** Opens a new migrated database holding no rows; closed after the file. */
   open(): Promise<Database>;
 }
 
@@ -28,10 +29,12 @@ export function forEachBackend(suite: (backend: Backend) => void): void {
   for (const { name, skip } of backends) {
     (skip ? describe.skip : describe)(name, () => {
       let server: PostgresServer | undefined;
+      /** A migrated database on the server that open() copies (CREATE DATABASE ... TEMPLATE). */
+      let migrated: Promise<string> | undefined;
       const dirs: string[] = [];
       const opened: Database[] = [];
       beforeAll(async () => {
-        if (name === 'postgres') server = await startPostgres();
+        if (name === 'postgres') server = await testPostgres();
       });
       afterAll(async () => {
         for (const db of opened) await db.close();
@@ -47,7 +50,16 @@ export function forEachBackend(suite: (backend: Backend) => void): void {
           return { dataDir: join(dir, 'db') };
         },
         async open() {
-          const db = await openDatabase(await backend.fresh());
+          // From a migrated copy: what these suites test starts after the migrations.
+          let config: DatabaseConfig;
+          if (name === 'postgres') {
+            config = { url: await server!.createDatabase(await (migrated ??= migratedTemplate(server!))) };
+          } else {
+            const dataDir = await migratedDataDir();
+            dirs.push(dirname(dataDir));
+            config = { dataDir };
+          }
+          const db = await openDatabase(config);
           opened.push(db);
           return db;
         },
@@ -55,4 +67,10 @@ export function forEachBackend(suite: (backend: Backend) => void): void {
       suite(backend);
     });
   }
+}
+
+async function migratedTemplate(server: PostgresServer): Promise<string> {
+  const url = await server.createDatabase();
+  await (await openDatabase({ url })).close();
+  return new URL(url).pathname.slice(1);
 }

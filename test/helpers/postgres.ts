@@ -31,11 +31,45 @@ export interface PostgresServer {
   /** URL of the maintenance database `postgres`. */
   url: string;
   /** A new, empty database on this server; returns its URL. */
-  createDatabase(): Promise<string>;
+  /** A new database, empty or a copy of `template` (a database name on this server). */
+  createDatabase(template?: string): Promise<string>;
   stop(): Promise<void>;
 }
 
 let databaseCounter = 0;
+
+/** Where test/global-setup.ts tells test processes the run's shared server listens. */
+export const SHARED_POSTGRES_ENV = 'PARAPET_TEST_POSTGRES_URL';
+
+/**
+ * The test run's PostgreSQL server (started once by test/global-setup.ts; every file makes its own
+ * databases on it), or a server of this process's own outside a test run. stop() of the shared
+ * one does nothing: the global setup stops it after the last file.
+ */
+export async function testPostgres(): Promise<PostgresServer> {
+  const shared = process.env[SHARED_POSTGRES_ENV];
+  if (!shared) return startPostgres();
+  const url = new URL(shared);
+  return { ...serverAt(Number(url.port), shared), stop: async () => {} };
+}
+
+function serverAt(port: number, url: string): Omit<PostgresServer, 'stop'> {
+  return {
+    port,
+    url,
+    async createDatabase(template?: string) {
+      const name = `parapet_test_${process.pid}_${++databaseCounter}`;
+      const client = new pg.Client(url);
+      await client.connect();
+      try {
+        await client.query(template ? `CREATE DATABASE ${name} TEMPLATE ${template}` : `CREATE DATABASE ${name}`);
+      } finally {
+        await client.end();
+      }
+      return `postgresql://postgres@127.0.0.1:${port}/${name}`;
+    },
+  };
+}
 
 export async function startPostgres(): Promise<PostgresServer> {
   const bin = findPostgresBin();
@@ -69,19 +103,7 @@ export async function startPostgres(): Promise<PostgresServer> {
     }
     const url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
     return {
-      port,
-      url,
-      async createDatabase() {
-        const name = `parapet_test_${process.pid}_${++databaseCounter}`;
-        const client = new pg.Client(url);
-        await client.connect();
-        try {
-          await client.query(`CREATE DATABASE ${name}`);
-        } finally {
-          await client.end();
-        }
-        return `postgresql://postgres@127.0.0.1:${port}/${name}`;
-      },
+      ...serverAt(port, url),
       async stop() {
         try {
           run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
