@@ -50,7 +50,7 @@ export function parapetApp(deps: AppDeps): ApplicationFunction {
   };
 
   return (app) => {
-    app.on([...PULL_REQUEST_ACTIONS], async (context) => {
+    const judge = async (context: Context<(typeof PULL_REQUEST_ACTIONS)[number] | 'pull_request.edited'>) => {
       const { payload } = context;
       const pr = payload.pull_request;
       const repository = repositoryInfo(payload.installation?.id, payload.repository);
@@ -61,9 +61,17 @@ export function parapetApp(deps: AppDeps): ApplicationFunction {
         number: pr.number,
         headSha: pr.head.sha,
         baseSha: pr.base.sha,
+        baseRef: pr.base.ref,
+        defaultBranch: payload.repository.default_branch,
         ...(repository ? { repository } : {}),
         observedAt: new Date(pr.updated_at).toISOString(),
       });
+    };
+    app.on([...PULL_REQUEST_ACTIONS], judge);
+    // A new base branch means other policies: the head is judged again, under the new branch's
+    // check run names. Other edits (title, body) change nothing Parapet judges.
+    app.on('pull_request.edited', async (context) => {
+      if (context.payload.changes.base) await judge(context);
     });
 
     app.on(['check_run.rerequested', 'check_suite.rerequested'], async (context) => {
@@ -75,8 +83,10 @@ export function parapetApp(deps: AppDeps): ApplicationFunction {
         installationId: installationOf(payload),
         repo: context.repo(),
         headSha,
+        ...('check_run' in payload ? { checkRun: payload.check_run.name } : {}),
+        defaultBranch: payload.repository.default_branch,
         // Only what the job reads: the event's pull request objects carry whole repositories.
-        pullRequests: pull_requests.map((p) => ({ number: p.number, base: { sha: p.base.sha }, head: { sha: p.head.sha } })),
+        pullRequests: pull_requests.map((p) => ({ number: p.number, base: { sha: p.base.sha, ref: p.base.ref }, head: { sha: p.head.sha } })),
         ...(repository ? { repository } : {}),
       });
     });

@@ -35,8 +35,21 @@ const MAX_SUMMARY = 65_000;
 const MAX_MESSAGE = 4_000;
 const MAX_TITLE = 255;
 
-export function checkRunName(cluster: string): string {
-  return `parapet / ${cluster}`;
+/**
+ * What a check run's name starts with: `parapet` for a pull request into the repository's default
+ * branch, `parapet (into <branch>)` for one into any other branch. A commit's check run speaks for
+ * the branch whose policies judged it, so that branch protection, which requires a name, can only
+ * be satisfied by a verdict of its own branch's policies: a pull request of the same commit into a
+ * branch with weaker policies posts under another name. Git branch names hold no space, so no
+ * cluster name can make one prefix look like the other.
+ */
+export function checkRunPrefix(into?: string): string {
+  return into === undefined ? 'parapet' : `parapet (into ${into})`;
+}
+
+/** `parapet / <cluster>` (into the default branch), `parapet (into <branch>) / <cluster>` (into another). */
+export function checkRunName(cluster: string, into?: string): string {
+  return `${checkRunPrefix(into)} / ${cluster}`;
 }
 
 /**
@@ -126,13 +139,19 @@ export function interruptedOutput(): CheckOutput {
   };
 }
 
-/** The runs of a commit that is no longer the pull request's head: no verdict, the newer head's runs have it. */
-export function supersededOutput(newHeadSha: string): CheckOutput {
+/**
+ * `output` of a commit that is no longer the pull request's head: the verdict stands (it is this
+ * commit's, judged with the base branch's policies, whichever pull request has the commit), and
+ * the summary starts with where the pull request went.
+ */
+export function supersededOutput(output: CheckOutput, pullRequest: number, newHeadSha: string): CheckOutput {
+  const note =
+    `> **Superseded.** Pull request #${pullRequest} moved on to ${newHeadSha} while this commit was being evaluated; its review and its current verdict are on the check runs of ${newHeadSha.slice(0, 7)}. ` +
+    'This verdict remains the one of this commit.';
   return {
-    conclusion: 'neutral',
-    title: 'Superseded by a newer commit',
-    summary: `The pull request moved on to ${newHeadSha} while this commit was being evaluated. Parapet posts results only for the pull request's current head; see the check runs of ${newHeadSha.slice(0, 7)}.`,
-    annotations: [],
+    ...output,
+    title: truncate(`${output.title} (superseded by ${newHeadSha.slice(0, 7)})`, MAX_TITLE),
+    summary: `${note}\n\n${truncate(output.summary, MAX_SUMMARY - note.length - 2)}`,
   };
 }
 

@@ -223,6 +223,90 @@ describe('a pull request that changes policies', () => {
   });
 });
 
+describe('pull requests of one commit into branches with other policies', () => {
+  // `main`, the default branch, has the shop's policies; `weak` declares the same cluster without
+  // a single constraint. The pull requests' head adds a privileged Deployment: main's policies
+  // fail it, weak's let it pass.
+  const weak = Object.fromEntries(Object.entries(shop).filter(([path]) => !path.startsWith('cluster/global/policies/constraints/')));
+  const into = (ref: string) => ({ ref, defaultBranch: 'main' });
+  const MAIN_RUN = 'parapet / shop-prod';
+  const WEAK_RUN = 'parapet (into weak) / shop-prod';
+
+  function commits(name: string): { main: string; weak: string; head: string } {
+    const commit = { main: sha(`${name}-main`), weak: sha(`${name}-weak`), head: sha(`${name}-head`) };
+    fake.addCommit(REPO, commit.main, shop);
+    fake.addCommit(REPO, commit.weak, weak);
+    fake.addCommit(REPO, commit.head, { ...shop, 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT });
+    return commit;
+  }
+
+  /** The head's check runs, by name, each with every conclusion it was given, in the order they were made. */
+  function verdicts(head: string): Record<string, Array<string | null>> {
+    const byName: Record<string, Array<string | null>> = {};
+    for (const run of fake.checkRuns.filter((r) => r.head_sha === head)) (byName[run.name] ??= []).push(run.conclusion);
+    return byName;
+  }
+
+  it.each([
+    ['into main first', ['main', 'weak']],
+    ['into weak first', ['weak', 'main']],
+  ] as const)('never shows a passing `parapet / shop-prod` that main’s policies fail, the pull request %s', async (name, order) => {
+    const commit = commits(`two-prs-${name}`);
+    const payloads = {
+      main: pullRequestPayload('opened', commit.main, commit.head, 61, into('main')),
+      weak: pullRequestPayload('opened', commit.weak, commit.head, 62, into('weak')),
+    };
+    for (const branch of order) await deliver('pull_request', payloads[branch]);
+
+    // Branch protection on main requires `parapet / shop-prod`: only main's policies post it.
+    expect(verdicts(commit.head)).toEqual({ [MAIN_RUN]: ['failure'], [WEAK_RUN]: ['success'] });
+    const weakRun = fake.checkRuns.find((r) => r.name === WEAK_RUN)!;
+    expect(weakRun.annotations).toEqual([]);
+
+    // Re-runs judge each check run with its own branch's policies: the suite's with both, the
+    // main run's with main's even when the event lists the pull request into weak first.
+    const suite = structuredClone(webhookExample('check_suite', 'rerequested')) as Record<string, any>;
+    suite.check_suite.head_sha = commit.head;
+    suite.check_suite.pull_requests = [];
+    suite.repository.default_branch = 'main';
+    await deliver('check_suite', withRepository(suite, REPO));
+    const rerun = structuredClone(webhookExample('check_run', 'rerequested')) as Record<string, any>;
+    rerun.check_run.name = MAIN_RUN;
+    rerun.check_run.head_sha = commit.head;
+    rerun.check_run.pull_requests = [62, 61].map((number) => ({ number, head: { ref: 'feature', sha: commit.head }, base: { ref: number === 61 ? 'main' : 'weak', sha: number === 61 ? commit.main : commit.weak } }));
+    rerun.repository.default_branch = 'main';
+    await deliver('check_run', withRepository(rerun, REPO));
+    expect(verdicts(commit.head)).toEqual({ [MAIN_RUN]: ['failure', 'failure', 'failure'], [WEAK_RUN]: ['success', 'success'] });
+  });
+
+  it('judges a pull request again with the policies of the base branch it is moved to', async () => {
+    const commit = commits('retargeted');
+    await deliver('pull_request', pullRequestPayload('opened', commit.weak, commit.head, 63, into('weak')));
+    expect(verdicts(commit.head)).toEqual({ [WEAK_RUN]: ['success'] });
+
+    // An edit that changes nothing Parapet judges is not judged again.
+    await deliver('pull_request', pullRequestPayload('edited', commit.weak, commit.head, 63, into('weak')));
+    expect(verdicts(commit.head)).toEqual({ [WEAK_RUN]: ['success'] });
+
+    await deliver('pull_request', pullRequestPayload('edited', commit.main, commit.head, 63, { ...into('main'), from: { ref: 'weak', sha: commit.weak } }));
+    expect(verdicts(commit.head)).toEqual({ [WEAK_RUN]: ['success'], [MAIN_RUN]: ['failure'] });
+    expect(fake.checkRuns.find((r) => r.name === MAIN_RUN)!.annotations).toMatchObject([{ path: 'cluster/namespaces/shop/debug.yaml', start_line: 22, annotation_level: 'failure' }]);
+  });
+
+  it('keeps the verdict on a commit that another pull request into the same branch still has as its head', async () => {
+    const commit = commits('shared-head');
+    const moved = sha('shared-head-moved');
+    fake.addCommit(REPO, moved, { ...shop, 'cluster/namespaces/shop/notes.yaml': CONFIG_MAP });
+    await deliver('pull_request', pullRequestPayload('opened', commit.main, commit.head, 64, into('main')));
+    const payload = pullRequestPayload('opened', commit.main, commit.head, 65, into('main'));
+    // Pull request #65 moves on before its first head is judged; #64 still has that head.
+    fake.addPullRequest(REPO, { number: 65, base: { sha: commit.main, ref: 'main' }, head: { sha: moved } });
+    await deliver('pull_request', payload);
+
+    expect(verdicts(commit.head)).toEqual({ [MAIN_RUN]: ['failure', 'failure'] });
+  });
+});
+
 describe('what gets no check run', () => {
   it('posts nothing on a repository without a Cluster configuration', async () => {
     const base = sha('plain-base');
@@ -287,7 +371,7 @@ describe('re-runs and failures', () => {
     const head = sha('rerun-head');
     fake.addCommit(REPO, base, shop);
     fake.addCommit(REPO, head, { ...shop, 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT });
-    fake.addPullRequest(REPO, { number: 7, base: { sha: base }, head: { sha: head } });
+    fake.addPullRequest(REPO, { number: 7, base: { sha: base, ref: 'master' }, head: { sha: head } });
     const suite = structuredClone(webhookExample('check_suite', 'rerequested')) as Record<string, any>;
     suite.check_suite.head_sha = head;
     suite.check_suite.pull_requests = [];
@@ -411,7 +495,7 @@ describe('the review', () => {
 });
 
 describe('a stale head, a restart, a flaky GitHub', () => {
-  it('posts no results for a head the pull request has moved on from: its runs end neutral, no review', async () => {
+  it('gives a head the pull request has moved on from its verdict, says it was superseded, and posts no review', async () => {
     const base = sha('stale-base');
     const old = sha('stale-old');
     const newer = sha('stale-new');
@@ -420,11 +504,13 @@ describe('a stale head, a restart, a flaky GitHub', () => {
     fake.addCommit(REPO, newer, { ...shop, 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT.replace('1.36.1', '1.36.2') });
     const payload = pullRequestPayload('synchronize', base, old, 31);
     // The next push landed while the old one waited in the queue.
-    fake.addPullRequest(REPO, { number: 31, base: { sha: base }, head: { sha: newer } });
+    fake.addPullRequest(REPO, { number: 31, base: { sha: base, ref: 'master' }, head: { sha: newer } });
     await deliver('pull_request', payload);
 
-    expect(fake.checkRuns.map((r) => [r.head_sha, r.status, r.conclusion, r.output.title])).toEqual([[old, 'completed', 'neutral', 'Superseded by a newer commit']]);
-    expect(fake.checkRuns[0]!.annotations).toEqual([]);
+    // A neutral run would pass the branch protection of any other pull request whose head is this commit.
+    expect(fake.checkRuns.map((r) => [r.head_sha, r.status, r.conclusion, r.output.title])).toEqual([[old, 'completed', 'failure', `1 new violation that blocks merging (superseded by ${newer.slice(0, 7)})`]]);
+    expect(fake.checkRuns[0]!.output.summary).toMatch(new RegExp(`^> \\*\\*Superseded\\.\\*\\* Pull request #31 moved on to ${newer}`));
+    expect(fake.checkRuns[0]!.annotations).toMatchObject([{ path: 'cluster/namespaces/shop/debug.yaml', start_line: 22, annotation_level: 'failure' }]);
     expect(fake.reviews).toEqual([]);
 
     await deliver('pull_request', pullRequestPayload('synchronize', base, newer, 31));
@@ -552,8 +638,8 @@ function readCalls(): { reads: string[]; writes: number } {
 }
 
 /** The event of pull request `number` (1 by default) at `headSha`, which the fake GitHub then answers as the pull request's head. */
-function pullRequestPayload(action: string, baseSha: string, headSha: string, number = 1): Record<string, any> {
-  return repoPullRequestPayload(fake, REPO, action, baseSha, headSha, number);
+function pullRequestPayload(action: string, baseSha: string, headSha: string, number = 1, base: Parameters<typeof repoPullRequestPayload>[6] = {}): Record<string, any> {
+  return repoPullRequestPayload(fake, REPO, action, baseSha, headSha, number, base);
 }
 
 function privilegedPod(name: string): string {

@@ -78,7 +78,8 @@ export interface FakeReview {
 export interface FakePullRequest {
   number: number;
   state: string;
-  base: { sha: string };
+  /** The base branch: its name (`main` unless said otherwise) and its commit. */
+  base: { sha: string; ref: string };
   head: { sha: string };
 }
 
@@ -221,10 +222,12 @@ export class FakeGitHub {
    * An open pull request (or a push to it: the same number with a new head), answered by
    * `GET /repos/{owner}/{repo}/pulls/{number}` and listed by `GET .../commits/{head}/pulls`.
    */
-  addPullRequest(fullName: string, pr: { number: number; base: { sha: string }; head: { sha: string } }): void {
+  addPullRequest(fullName: string, pr: { number: number; base: { sha: string; ref?: string }; head: { sha: string } }): void {
     const repo = this.repo(fullName);
-    const open = { ...pr, state: 'open' };
-    repo.pulls.set(pr.head.sha, [...(repo.pulls.get(pr.head.sha) ?? []).filter((p) => p.number !== pr.number), open]);
+    const open: FakePullRequest = { number: pr.number, state: 'open', base: { sha: pr.base.sha, ref: pr.base.ref ?? 'main' }, head: pr.head };
+    // Listed by its current head only, as GitHub lists the open pull requests of a commit.
+    for (const [head, pulls] of repo.pulls) repo.pulls.set(head, pulls.filter((p) => p.number !== pr.number));
+    repo.pulls.set(pr.head.sha, [...(repo.pulls.get(pr.head.sha) ?? []), open]);
     repo.pullRequests.set(pr.number, open);
   }
 
@@ -395,7 +398,7 @@ export class FakeGitHub {
     if (method === 'GET' && (m = /^\/repos\/([^/]+)\/([^/]+)\/pulls\/(\d+)$/.exec(path))) {
       const pr = this.repos.get(`${m[1]}/${m[2]}`)?.pullRequests.get(Number(m[3]));
       if (!pr) return send(404, { message: 'Not Found' });
-      return send(200, { number: pr.number, state: pr.state, base: { sha: pr.base.sha, ref: 'main' }, head: { sha: pr.head.sha, ref: 'feature' } });
+      return send(200, { number: pr.number, state: pr.state, base: { sha: pr.base.sha, ref: pr.base.ref }, head: { sha: pr.head.sha, ref: 'feature' } });
     }
     if (method === 'GET' && (m = /^\/repos\/([^/]+)\/([^/]+)\/pulls\/(\d+)\/files$/.exec(path))) {
       const fullName = `${m[1]}/${m[2]}`;

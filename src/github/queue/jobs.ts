@@ -12,7 +12,7 @@ import { recheckCommit, type RerequestedCommit } from '../handlers/rerequested.j
 import { ReportedJobFailure } from '../job-queue.js';
 import type { RepositoryInfo } from '../recorder.js';
 
-/** A pull request's head to judge (opened, synchronize, reopened, ready_for_review). */
+/** A pull request's head to judge (opened, synchronize, reopened, ready_for_review, a new base). */
 export interface PullRequestJob {
   kind: 'pull-request';
   installationId: number;
@@ -20,12 +20,15 @@ export interface PullRequestJob {
   number: number;
   headSha: string;
   baseSha: string;
+  /** The base branch's name and the repository's default branch: they name the check runs. */
+  baseRef: string;
+  defaultBranch: string;
   repository?: RepositoryInfo;
   /** ISO time the event reported this head (its `updated_at`). */
   observedAt: string;
 }
 
-/** "Re-run" on a check run or suite of commit `headSha`. */
+/** "Re-run" on a check run (`checkRun`: its name) or suite of commit `headSha`. */
 export interface RerequestedJob extends Omit<RerequestedCommit, 'repository'> {
   kind: 'rerequested';
   installationId: number;
@@ -123,18 +126,26 @@ function reportFailure(log: Logger | undefined, deliveryId: string, error: unkno
 export async function runJob(deps: PullRequestDeps, octokit: GitHubClient, log: Logger, job: JobDescriptor): Promise<void> {
   switch (job.kind) {
     case 'pull-request':
+      // A job queued by a version of Parapet that did not name the base: which branch's check runs
+      // it would post is unknown, so it posts none (its redelivery is queued with the names).
+      if (typeof job.baseRef !== 'string' || typeof job.defaultBranch !== 'string') throw new Error('a pull-request job without its base branch (queued by an older version of Parapet?)');
       return checkPullRequest(deps, octokit, log, {
         repo: job.repo,
         number: job.number,
         headSha: job.headSha,
         baseSha: job.baseSha,
+        baseRef: job.baseRef,
+        defaultBranch: job.defaultBranch,
         ...(job.repository ? { repository: job.repository } : {}),
         observedAt: new Date(job.observedAt),
       });
     case 'rerequested':
+      if (typeof job.defaultBranch !== 'string') throw new Error('a re-run job without the default branch (queued by an older version of Parapet?)');
       return recheckCommit(deps, octokit, log, {
         repo: job.repo,
         headSha: job.headSha,
+        ...(job.checkRun !== undefined ? { checkRun: job.checkRun } : {}),
+        defaultBranch: job.defaultBranch,
         pullRequests: job.pullRequests,
         ...(job.repository ? { repository: job.repository } : {}),
       });
