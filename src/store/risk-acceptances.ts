@@ -112,9 +112,16 @@ export async function acceptancesToAttribute(
   return [...wanted.filter((w) => w.need !== 'unknown'), ...wanted.filter((w) => w.need === 'unknown')];
 }
 
-export async function syncRiskAcceptances(prisma: PrismaClient, input: RiskRegisterSync): Promise<RiskRegisterChanges> {
+/**
+ * The register as of `input.commitSha`; null, and nothing changed, when the default branch was
+ * claimed since for a newer state (branch-order.ts: the repository's `branch_at` is past `seenAt`).
+ */
+export async function syncRiskAcceptances(prisma: PrismaClient, input: RiskRegisterSync): Promise<RiskRegisterChanges | null> {
   const repositoryId = BigInt(input.repositoryId);
   return prisma.$transaction(async (tx) => {
+    // Shares the repository's row with other syncs, while a claim (which updates it) waits.
+    const [branch] = await tx.$queryRaw<{ branch_at: Date | null }[]>`SELECT branch_at FROM repositories WHERE id = ${repositoryId} FOR SHARE`;
+    if (branch?.branch_at && branch.branch_at > input.seenAt) return null;
     const present: bigint[] = [];
     let added = 0;
     const clusters = new Map<string, number>();

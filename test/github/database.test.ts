@@ -224,8 +224,7 @@ spec:
   const P6 = sha('payments-6');
   const P7 = sha('payments-7');
 
-  // The App is installed now; the history before that is older, the pushes after it newer (the
-  // recorder orders a branch's states by their commits' time).
+  // The App is installed now; the history before that is older, the pushes after it newer.
   const NOW = Math.floor(Date.now() / 1000) * 1000;
   const DAY = 86_400_000;
   const HOUR = 3_600_000;
@@ -344,5 +343,78 @@ spec:
     expect(await db.prisma.evaluation.count({ where: { repositoryId: PAYMENTS_ID, sha: P7 } })).toBe(1);
     const images = await clusterInventory(db.prisma, PAYMENTS_ID, 'shop-prod');
     expect(images.map((i) => i.reference)).toContain('registry.example.com/vendor/card-reader:4.2.0');
+  });
+});
+
+// The default branch's records follow push order, not the commits' dates (which authors set): a
+// rebase-merge after the installation carries an older date, a commit may claim a future one.
+describe('the order of the default branch’s records', () => {
+  const ORDERS = 'example-org/orders-gitops';
+  const ORDERS_ID = 701_300_001;
+  const DEPLOYMENT = 'cluster/namespaces/payments/deployment.yaml';
+  const base = fixtureFiles('shop-cluster');
+  const DAY = 86_400_000;
+  const when = (days: number) => new Date(Date.now() + days * DAY).toISOString();
+  const reader = (version: string) => ({ ...base, [DEPLOYMENT]: base[DEPLOYMENT]!.replace('card-reader:4.1.0', `card-reader:${version}`) });
+  const [O1, O2, O3, O4] = ['orders-1', 'orders-2', 'orders-3', 'orders-4'].map((seed) => sha(seed)) as [string, string, string, string];
+
+  beforeAll(() => {
+    fake.addCommit(ORDERS, O1, reader('4.1.0'), { committedDate: when(0) });
+    // Rebase-merged after the App was installed: its date is a month before the installation's.
+    fake.addCommit(ORDERS, O2, reader('4.2.0'), { parents: [O1], committedDate: when(-30) });
+    // A commit dated a year ahead, followed by one dated a year back.
+    fake.addCommit(ORDERS, O3, reader('4.3.0'), { parents: [O2], committedDate: when(365) });
+    fake.addCommit(ORDERS, O4, reader('4.4.0'), { parents: [O3], committedDate: when(-365) });
+  });
+
+  function push(before: string, after: string): Record<string, any> {
+    const payload = withRepository(structuredClone(webhookExample('push', undefined as unknown as string)) as Record<string, any>, ORDERS);
+    payload.repository.id = ORDERS_ID;
+    payload.repository.default_branch = 'main';
+    Object.assign(payload, { ref: 'refs/heads/main', before, after, created: false, deleted: false, forced: false, base_ref: null });
+    payload.commits = fake.pushCommits(ORDERS, before, after);
+    payload.head_commit = payload.commits[payload.commits.length - 1];
+    return payload;
+  }
+
+  /** The commit each record of the default branch is at: inventory, configuration, newest evaluation, register. */
+  async function recorded(): Promise<Record<string, unknown>> {
+    const [cluster] = await db.prisma.cluster.findMany({ where: { repositoryId: ORDERS_ID } });
+    const images = await clusterInventory(db.prisma, ORDERS_ID, 'shop-prod');
+    const latest = await db.prisma.evaluation.findFirst({ where: { repositoryId: ORDERS_ID, pullRequestNumber: null }, orderBy: [{ observedAt: 'desc' }, { id: 'desc' }] });
+    const register = await riskRegister(db.prisma, ORDERS_ID);
+    return {
+      inventory: cluster?.inventorySha,
+      reader: images.find((i) => i.reference.includes('card-reader'))?.reference,
+      config: cluster?.configSha,
+      evaluation: latest?.sha,
+      register: [...new Set(register.map((r) => r.lastSeenSha))],
+    };
+  }
+  const at = (commit: string, version: string) => ({ inventory: commit, reader: `registry.example.com/vendor/card-reader:${version}`, config: commit, evaluation: commit, register: [commit] });
+
+  it('records a push after the installation whose commit is dated before it', async () => {
+    fake.setBranch(ORDERS, 'main', O1);
+    const payload = structuredClone(webhookExample('installation_repositories', 'added')) as Record<string, any>;
+    payload.installation = { ...payload.installation, id: 4242, account: { ...payload.installation.account, login: 'example-org', type: 'Organization' } };
+    payload.repositories_added = [{ id: ORDERS_ID, name: 'orders-gitops', full_name: ORDERS, private: false }];
+    await deliverToNewApp('installation_repositories', payload);
+    expect(await recorded()).toEqual(at(O1, '4.1.0'));
+
+    await deliverToNewApp('push', push(O1, O2));
+    expect(await recorded()).toEqual(at(O2, '4.2.0'));
+  });
+
+  it('keeps the newer state when an older push is redelivered after a newer one, whatever the commits’ dates', async () => {
+    // O2 → O3 fails at first (GitHub cannot serve its tarball): its delivery is released.
+    fake.failWith(new RegExp(`^GET /repos/${ORDERS}/tarball/${O3}$`), 404, { times: 1 });
+    await deliverToNewApp('push', push(O2, O3), { deliveryId: 'orders-push-o2-o3' });
+    expect(await recorded()).toEqual(at(O2, '4.2.0'));
+    // O3 → O4 is recorded; then O2 → O3 is redelivered, and runs, and changes nothing.
+    await deliverToNewApp('push', push(O3, O4));
+    expect(await recorded()).toEqual(at(O4, '4.4.0'));
+    await deliverToNewApp('push', push(O2, O3), { deliveryId: 'orders-push-o2-o3' });
+    expect(fake.requests.filter((r) => r.path === `/repos/${ORDERS}/tarball/${O3}`).map((r) => r.status)).toEqual([404, 302]);
+    expect(await recorded()).toEqual(at(O4, '4.4.0'));
   });
 });

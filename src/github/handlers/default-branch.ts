@@ -7,7 +7,7 @@ import { checkRepo, NoClusterError, type Report, type RepoSource } from '../../e
 import { attributeAnnotations, type PushCommit } from '../attribution.js';
 import type { EngineRuntime } from '../engine-runtime.js';
 import type { GitHubClient, RepoRef } from '../github-client.js';
-import type { AnnotationIntroduction, Recorder, RepositoryInfo } from '../recorder.js';
+import type { AnnotationIntroduction, BranchPosition, Recorder, RepositoryInfo } from '../recorder.js';
 import { TarballCache } from '../tarball-source.js';
 
 export interface DefaultBranchDeps {
@@ -23,7 +23,8 @@ export async function recordDefaultBranch(
   input: {
     repository: RepositoryInfo;
     sha: string;
-    observedAt: Date;
+    /** Where `sha` stands in the branch's history: orders the records (push order, never commit dates). */
+    position: BranchPosition;
     /** The push's commits, oldest first; absent when the App was just installed. */
     push?: readonly PushCommit[];
   },
@@ -44,8 +45,9 @@ export async function recordDefaultBranch(
     throw error;
   }
   const introductions = await introducers(recorder, octokit, log, { repo, tree, report, ...input });
-  await recorder.defaultBranchEvaluated({ repository: input.repository, sha: input.sha, report, observedAt: input.observedAt, startedAt, introductions });
-  log.info({ repo, sha: input.sha, clusters: report.clusters.length }, 'default branch recorded');
+  const recorded = await recorder.defaultBranchEvaluated({ repository: input.repository, sha: input.sha, position: input.position, report, startedAt, introductions });
+  if (recorded) log.info({ repo, sha: input.sha, clusters: report.clusters.length }, 'default branch recorded');
+  else log.info({ repo, sha: input.sha, ...input.position }, 'a newer state of the default branch is recorded already: this one is not');
 }
 
 /**

@@ -41,8 +41,11 @@ export interface DefaultBranchJob {
   installationId: number;
   repository: RepositoryInfo;
   sha: string;
-  /** ISO time of the pushed head commit. */
-  observedAt: string;
+  /** The push's `before` (null when it created the branch) and `forced`. */
+  before: string | null;
+  forced: boolean;
+  /** The push's receipt sequence; null when the database could not give one at receipt. */
+  sequence: number | null;
   push: PushCommit[];
 }
 
@@ -51,7 +54,8 @@ export interface InstallationJob {
   kind: 'installation';
   installationId: number;
   account: { login: string; type: string };
-  repositories: Array<{ id: number; fullName: string }>;
+  /** `sequence`: the installation's receipt sequence for that repository (null: none was given). */
+  repositories: Array<{ id: number; fullName: string; sequence?: number | null }>;
 }
 
 export type JobDescriptor = PullRequestJob | RerequestedJob | DefaultBranchJob | InstallationJob;
@@ -150,7 +154,13 @@ export async function runJob(deps: PullRequestDeps, octokit: GitHubClient, log: 
         ...(job.repository ? { repository: job.repository } : {}),
       });
     case 'default-branch':
-      return recordDefaultBranch(deps, octokit, log, { repository: job.repository, sha: job.sha, observedAt: new Date(job.observedAt), push: job.push });
+      return recordDefaultBranch(deps, octokit, log, {
+        repository: job.repository,
+        sha: job.sha,
+        // A job queued by an older version of Parapet has none of these: its sequence is given now.
+        position: { before: job.before ?? null, forced: job.forced ?? false, sequence: job.sequence ?? null },
+        push: job.push,
+      });
     case 'installation':
       return recordInstalledRepositories(deps, octokit, log, job);
     default:
@@ -173,7 +183,8 @@ async function recordInstalledRepositories(deps: PullRequestDeps, octokit: GitHu
         defaultBranch: head.defaultBranch,
         private: head.private,
       };
-      await recordDefaultBranch(deps, octokit, log, { repository, sha: head.sha, observedAt: new Date() });
+      // A snapshot: the head as read now, ordered by the installation's receipt (before any push received after it).
+      await recordDefaultBranch(deps, octokit, log, { repository, sha: head.sha, position: { before: null, forced: false, sequence: repo.sequence ?? null } });
     } catch (error) {
       // One repository failing does not keep the others from being recorded.
       log.error({ err: error, repository: repo.fullName }, 'could not record the default branch');
