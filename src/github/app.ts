@@ -111,7 +111,9 @@ export function parapetApp(deps: AppDeps): ApplicationFunction {
       // The push's own commits say who changed which files: the fallback when blame cannot answer.
       const push = (payload.commits ?? []).map((c) => ({ id: c.id, timestamp: c.timestamp, author: c.author, added: c.added, modified: c.modified }));
       const before = payload.created || /^0+$/.test(payload.before) ? null : payload.before;
-      await queue(context, { kind: 'default-branch', installationId: repository.installationId, repository, sha: payload.after, before, forced: payload.forced, sequence, push });
+      // Who pushed, as GitHub authenticated them (the commits' authors are what the commits say).
+      const pushedBy = payload.sender?.login ?? payload.pusher.username ?? payload.pusher.name ?? null;
+      await queue(context, { kind: 'default-branch', installationId: repository.installationId, repository, sha: payload.after, before, forced: payload.forced, sequence, push, pushedBy });
     });
 
     // ...and once when the App is installed on a repository.

@@ -68,12 +68,20 @@ export interface AnnotationToAttribute extends AnnotationLocation {
 /** The commit that last changed an annotation, as found on GitHub. */
 export interface AnnotationIntroduction extends AnnotationLocation {
   sha: string;
-  /** GitHub login when GitHub knows the author's email, else the author's name. */
+  /**
+   * The commit's author: GitHub login when GitHub knows the author's email, else the author's
+   * name. Whoever makes a commit writes its author: unverified.
+   */
   by: string | null;
   /** When the commit was committed. */
   at: Date | null;
   /** The pull request that merged the commit. */
   pullRequest: number | null;
+  /** Who GitHub says pushed the commit to the default branch (the push's sender), when the commit came with a push Parapet received. */
+  pushedBy: string | null;
+  /** Who GitHub says opened and merged that pull request. */
+  openedBy: string | null;
+  mergedBy: string | null;
 }
 
 export interface Recorder {

@@ -126,7 +126,17 @@ export async function recordDefaultBranchReport(
   const introduced = new Map((input.introductions ?? []).map((i) => [locationKey(i.file, i.line), i]));
   const register = riskAcceptanceInputs(report).map((a) => {
     const found = a.line ? introduced.get(locationKey(a.file, a.line)) : undefined;
-    return found ? { ...a, introducedSha: found.sha, introducedBy: found.by, introducedAt: found.at, introducedPullRequest: found.pullRequest } : a;
+    if (!found) return a;
+    return {
+      ...a,
+      introducedSha: found.sha,
+      introducedBy: found.by,
+      introducedAt: found.at,
+      introducedPullRequest: found.pullRequest,
+      introducedPushedBy: found.pushedBy ?? null,
+      introducedOpenedBy: found.openedBy ?? null,
+      introducedMergedBy: found.mergedBy ?? null,
+    };
   });
   await syncRiskAcceptances(prisma, { repositoryId: input.repository.id, commitSha: input.sha, seenAt: observedAt, acceptances: register });
   return true;

@@ -21,11 +21,15 @@ export interface RiskAcceptanceInput {
   line?: number | null;
   /** The commit that introduced the annotation (from blame/history), when known. */
   introducedSha?: string | null;
-  /** Its author: GitHub login, else the author's name. */
+  /** Its author as the commit says (GitHub login, else the author's name): unverified. */
   introducedBy?: string | null;
   introducedAt?: Date | null;
   /** The pull request that merged that commit. */
   introducedPullRequest?: number | null;
+  /** Who GitHub says pushed the commit, opened that pull request and merged it (logins). */
+  introducedPushedBy?: string | null;
+  introducedOpenedBy?: string | null;
+  introducedMergedBy?: string | null;
 }
 
 /** Who introduced the annotation written at `file`:`line`, as found on GitHub. */
@@ -36,6 +40,9 @@ export interface AnnotationIntroduction {
   by: string | null;
   at: Date | null;
   pullRequest: number | null;
+  pushedBy?: string | null;
+  openedBy?: string | null;
+  mergedBy?: string | null;
 }
 
 export interface RiskRegisterSync {
@@ -83,6 +90,9 @@ function introduction(need: AttributionNeed | undefined, a: RiskAcceptanceInput)
     introducedBy: known === null ? null : (a.introducedBy ?? null),
     introducedAt: known === null ? null : (a.introducedAt ?? null),
     introducedPullRequest: known === null ? null : (a.introducedPullRequest ?? null),
+    introducedPushedBy: known === null ? null : (a.introducedPushedBy ?? null),
+    introducedOpenedBy: known === null ? null : (a.introducedOpenedBy ?? null),
+    introducedMergedBy: known === null ? null : (a.introducedMergedBy ?? null),
   };
 }
 

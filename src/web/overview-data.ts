@@ -205,10 +205,15 @@ export async function risksView(prisma: PrismaClient, repoIds: readonly bigint[]
     reason: r.reason,
     file: r.file,
     line: r.line,
+    /** The commit's author as the commit states it: unverified. */
     introducedBy: r.introducedBy,
     introducedSha: r.introducedSha,
     introducedAt: r.introducedAt?.toISOString() ?? null,
     introducedPullRequest: r.introducedPullRequest,
+    /** Who GitHub says pushed the commit, opened its pull request and merged it. */
+    introducedPushedBy: r.introducedPushedBy,
+    introducedOpenedBy: r.introducedOpenedBy,
+    introducedMergedBy: r.introducedMergedBy,
     firstSeenAt: r.firstSeenAt.toISOString(),
     firstSeenSha: r.firstSeenSha,
     lastSeenAt: r.lastSeenAt.toISOString(),

@@ -178,6 +178,8 @@ export class FakeGitHub {
       committedDate: info.committedDate ?? new Date().toISOString(),
       message: info.message ?? `Change ${sha.slice(0, 7)}`,
       ...(info.pullRequest === undefined ? {} : { pullRequest: info.pullRequest }),
+      ...(info.pullRequestAuthor === undefined ? {} : { pullRequestAuthor: info.pullRequestAuthor }),
+      ...(info.mergedBy === undefined ? {} : { mergedBy: info.mergedBy }),
     });
   }
 
@@ -578,10 +580,22 @@ export class FakeGitHub {
             }
           }
           const number = c.info.pullRequest;
+          const account = (login: string | undefined) => (login === undefined ? null : { __typename: 'User', login });
           const nodes =
             number === undefined || args.first === 0 || args.last === 0
               ? []
-              : [{ id: `PR_${number}`, number, title: `Pull request #${number}`, url: `https://github.com/${c.fullName}/pull/${number}`, merged: true, mergedAt: c.info.committedDate }];
+              : [
+                  {
+                    id: `PR_${number}`,
+                    number,
+                    title: `Pull request #${number}`,
+                    url: `https://github.com/${c.fullName}/pull/${number}`,
+                    merged: true,
+                    mergedAt: c.info.committedDate,
+                    author: account(c.info.pullRequestAuthor),
+                    mergedBy: account(c.info.mergedBy),
+                  },
+                ];
           return { nodes, totalCount: number === undefined ? 0 : 1 };
         },
       },

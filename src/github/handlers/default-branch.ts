@@ -27,6 +27,8 @@ export async function recordDefaultBranch(
     position: BranchPosition;
     /** The push's commits, oldest first; absent when the App was just installed. */
     push?: readonly PushCommit[];
+    /** Who GitHub says made the push (its sender's login). */
+    pushedBy?: string | null;
   },
 ): Promise<void> {
   const { recorder } = deps;
@@ -58,12 +60,12 @@ async function introducers(
   recorder: Recorder,
   octokit: GitHubClient,
   log: Logger,
-  input: { repo: RepoRef; repository: RepositoryInfo; sha: string; tree: RepoSource; report: Report; push?: readonly PushCommit[] },
+  input: { repo: RepoRef; repository: RepositoryInfo; sha: string; tree: RepoSource; report: Report; push?: readonly PushCommit[]; pushedBy?: string | null },
 ): Promise<AnnotationIntroduction[]> {
   try {
     const locations = await recorder.annotationsToAttribute({ repository: input.repository, report: input.report });
     if (locations.length === 0) return [];
-    const found = await attributeAnnotations(octokit, { repo: input.repo, sha: input.sha, locations, tree: input.tree, push: input.push });
+    const found = await attributeAnnotations(octokit, { repo: input.repo, sha: input.sha, locations, tree: input.tree, push: input.push, pushedBy: input.pushedBy ?? null });
     const context = { repo: input.repo, sha: input.sha, ...found.counts, queries: found.queries };
     if (found.problems.size > 0) {
       // The first few reasons are enough to tell a limit from GitHub failing.

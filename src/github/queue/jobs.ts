@@ -47,6 +47,8 @@ export interface DefaultBranchJob {
   /** The push's receipt sequence; null when the database could not give one at receipt. */
   sequence: number | null;
   push: PushCommit[];
+  /** Who GitHub says made the push: its sender's login. */
+  pushedBy?: string | null;
 }
 
 /** The App installed on repositories: their default branches are recorded once. */
@@ -160,6 +162,7 @@ export async function runJob(deps: PullRequestDeps, octokit: GitHubClient, log: 
         // A job queued by an older version of Parapet has none of these: its sequence is given now.
         position: { before: job.before ?? null, forced: job.forced ?? false, sequence: job.sequence ?? null },
         push: job.push,
+        pushedBy: job.pushedBy ?? null,
       });
     case 'installation':
       return recordInstalledRepositories(deps, octokit, log, job);

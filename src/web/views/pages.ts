@@ -136,14 +136,27 @@ ${view.page.total > view.page.limit ? pagerNav('/containers', ctx.filters, view.
   });
 }
 
-/** Who introduced an acceptance and when, linked to its pull request when known, else its commit. */
+/**
+ * Who introduced an acceptance: first who GitHub says pushed the commit and merged (and opened) its
+ * pull request, linked; then the commit and its author as the commit states it, labelled unverified
+ * (whoever makes a commit writes its author); then when.
+ */
 function introduction(ctx: PageContext, r: RiskRow): SafeHtml {
   if (r.introducedSha === null) {
     return html`<span class="empty-value">unknown</span><br><small>first seen in <a href="${commitUrl(ctx, r.repo, r.firstSeenSha)}">${short(r.firstSeenSha)}</a></small>`;
   }
+  const lines: SafeHtml[] = [];
+  if (r.introducedPushedBy !== null) lines.push(html`pushed by ${r.introducedPushedBy}`);
+  if (r.introducedPullRequest !== null) {
+    const pr = html`<a href="${pullUrl(ctx, r.repo, r.introducedPullRequest)}">#${r.introducedPullRequest}</a>`;
+    const opened = r.introducedOpenedBy !== null ? html` <small>(opened by ${r.introducedOpenedBy})</small>` : '';
+    lines.push(r.introducedMergedBy !== null ? html`merged by ${r.introducedMergedBy} via ${pr}${opened}` : html`via ${pr}${opened}`);
+  }
+  if (lines.length === 0) lines.push(html`<span class="empty-value">pushed by unknown</span>`);
   const commit = html`<a href="${commitUrl(ctx, r.repo, r.introducedSha)}">${short(r.introducedSha)}</a>`;
-  const where = r.introducedPullRequest === null ? commit : html`<a href="${pullUrl(ctx, r.repo, r.introducedPullRequest)}">#${r.introducedPullRequest}</a> <small>(${commit})</small>`;
-  return html`${r.introducedBy ?? html`<span class="empty-value">unknown author</span>`} in ${where}${r.introducedAt ? html`<br>${time(r.introducedAt)}` : ''}`;
+  lines.push(html`<small>commit ${commit}, commit author (unverified): ${r.introducedBy ?? html`<span class="empty-value">none</span>`}</small>`);
+  if (r.introducedAt) lines.push(time(r.introducedAt));
+  return html`${lines.map((line, i) => (i === 0 ? line : html`<br>${line}`))}`;
 }
 
 export function risksPage(ctx: PageContext, view: RisksView): SafeHtml {
