@@ -13,6 +13,7 @@ import { generateRepo } from './generate-repo.js';
 
 type ServerModule = typeof import('../src/github/server.js');
 type ConfigModule = typeof import('../src/config.js');
+type RuntimeModule = typeof import('../src/runtime.js');
 
 const REPO = 'bench-org/gitops';
 const CONSTRAINTS = 30;
@@ -42,10 +43,12 @@ export async function benchAppPullRequest(size: number, touched: number, templat
   const fake = await FakeGitHub.start();
   const { startAppServer } = await dist<ServerModule>('github/server.js');
   const { readConfig } = await dist<ConfigModule>('config.js');
+  const { startEngineRuntime } = await dist<RuntimeModule>('runtime.js');
   const config = readConfig(appEnvironment(fake, { PARAPET_CACHE_DIR: join(dir, 'cache') }));
   // No write pacing: plugin-throttling spaces writes a second apart against GitHub's secondary rate
   // limits, which the fake does not have; the writes are counted instead.
-  const app = await startAppServer({ ...config, credentials: config.credentials!, server: { ...config.server, port: 0 } }, { octokitOverrides: { throttle: { enabled: false } } });
+  const engine = startEngineRuntime(config.engine);
+  const app = await startAppServer({ ...config, credentials: config.credentials!, server: { ...config.server, port: 0 } }, { engine, octokitOverrides: { throttle: { enabled: false } } });
   try {
     // Warm-up on a small repository with the same policies: the compile cache, as a running App has it.
     generateRepo(join(dir, 'warm'), 40, templates, CONSTRAINTS, 1);
@@ -100,6 +103,7 @@ export async function benchAppPullRequest(size: number, touched: number, templat
     };
   } finally {
     await app.close();
+    await engine.close();
     await fake.close();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,14 +1,14 @@
 // One `parapet check` of a repository in a fresh process, as the CLI runs it (the built dist, no
 // TypeScript loader), printing its timings and peak memory as JSON. Used by bench/run.ts.
 import { FsSource } from '../dist/cli/fs-source.js';
-import { checkRepo, EvaluationPool, errorCount } from '../dist/engine/index.js';
+import { checkRepo, errorCount, RegoDriver } from '../dist/engine/index.js';
 import { OpaCompiler } from '../dist/opa/opa-compiler.js';
 
 const [repo, cacheDir] = process.argv.slice(2);
 const started = performance.now();
-const pool = EvaluationPool.start({ timeoutMs: 10_000 });
+const driver = RegoDriver.start({ compiler: new OpaCompiler({ cacheDir }), timeoutMs: 10_000 });
 try {
-  const report = await checkRepo(new FsSource(repo), { compiler: new OpaCompiler({ cacheDir }), pool });
+  const report = await checkRepo(new FsSource(repo), { driver });
   const cluster = report.clusters[0];
   console.log(
     JSON.stringify({
@@ -23,5 +23,5 @@ try {
     }),
   );
 } finally {
-  await pool.close();
+  await driver.close();
 }

@@ -23,15 +23,7 @@ export interface Config {
   /** REST API root: https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server. */
   githubApiUrl: string;
   logLevel: LogLevel;
-  engine: {
-    /** Compiled policies on disk; null disables the cache. */
-    cacheDir: string | null;
-    /** The opa binary; undefined: the one `npm ci` built. */
-    opaPath: string | undefined;
-    /** Evaluation worker threads; undefined: the pool's default. */
-    workers: number | undefined;
-    evalTimeoutMs: number;
-  };
+  engine: EngineConfig;
   /**
    * Scale-out mode: the job queue, shared by every App process, in this Redis (BullMQ); null: each
    * process queues its own jobs in memory.
@@ -43,6 +35,17 @@ export interface Config {
     /** Largest single file parsed as YAML; larger files are an input error on the file. */
     maxFileBytes: number;
   };
+}
+
+/** How the engine runs, for the CLI and the App alike (the PARAPET_* variables). */
+export interface EngineConfig {
+  /** Compiled policies on disk; null disables the cache. */
+  cacheDir: string | null;
+  /** The opa binary; undefined: the one `npm ci` built. */
+  opaPath: string | undefined;
+  /** Evaluation worker threads; undefined: the pool's default. */
+  workers: number | undefined;
+  evalTimeoutMs: number;
 }
 
 const MIB = 1024 * 1024;
@@ -79,13 +82,7 @@ export function readConfig(env: Env = process.env): Config {
   const level = read.text('LOG_LEVEL') ?? configDefaults.logLevel;
   if (!(LOG_LEVELS as readonly string[]).includes(level)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
 
-  const cacheSetting = env.PARAPET_CACHE_DIR;
-  const engine = {
-    cacheDir: cacheSetting === '' ? null : (cacheSetting ?? join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'parapet', 'wasm')),
-    opaPath: read.text('PARAPET_OPA'),
-    workers: read.integer('PARAPET_WORKERS', { min: 1, max: 256 }),
-    evalTimeoutMs: read.integer('PARAPET_EVAL_TIMEOUT_MS', { min: 1 }) ?? configDefaults.evalTimeoutMs,
-  };
+  const engine = engineSettings(env, read);
   const limits = {
     maxRepoBytes: read.integer('PARAPET_MAX_REPO_BYTES', { min: 1 }) ?? configDefaults.maxRepoBytes,
     maxFileBytes: read.integer('PARAPET_MAX_FILE_BYTES', { min: 1 }) ?? configDefaults.maxFileBytes,
@@ -95,6 +92,25 @@ export function readConfig(env: Env = process.env): Config {
 
   if (problems.length > 0) throw new ConfigProblemsError(problems);
   return { credentials, server, githubApiUrl, logLevel: level as LogLevel, engine, limits, redisUrl };
+}
+
+/** The engine's settings alone (the CLI reads no others); every problem reported together. */
+export function readEngineConfig(env: Env = process.env): EngineConfig {
+  const problems: string[] = [];
+  const engine = engineSettings(env, new Reader(env, problems));
+  if (problems.length > 0) throw new ConfigProblemsError(problems);
+  return engine;
+}
+
+function engineSettings(env: Env, read: Reader): EngineConfig {
+  const cacheSetting = env.PARAPET_CACHE_DIR;
+  return {
+    // Never inside the repository being checked: the XDG cache directory unless told otherwise.
+    cacheDir: cacheSetting === '' ? null : (cacheSetting ?? join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'parapet', 'wasm')),
+    opaPath: read.text('PARAPET_OPA'),
+    workers: read.integer('PARAPET_WORKERS', { min: 1, max: 256 }),
+    evalTimeoutMs: read.integer('PARAPET_EVAL_TIMEOUT_MS', { min: 1 }) ?? configDefaults.evalTimeoutMs,
+  };
 }
 
 /** REDIS_URL: a redis:// or rediss:// URL, only with DATABASE_URL (several processes share one database). */

@@ -1,7 +1,7 @@
 // Once before all test files: the built dist/ that tests spawn (the CLI binary, `npm start`) must
 // match src/. Building here, not in each file, keeps parallel test files from writing dist/ at once.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,6 +20,8 @@ function newest(dir: string): number {
 export default function setup(): void {
   const marker = join(root, 'dist', 'cli', 'main.js');
   if (existsSync(marker) && statSync(marker).mtimeMs >= newest(join(root, 'src'))) return;
+  // From scratch: tsc leaves the output of moved or deleted sources behind, which a test could run.
+  rmSync(join(root, 'dist'), { recursive: true, force: true });
   try {
     execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'pipe' });
   } catch (error) {

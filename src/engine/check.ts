@@ -2,31 +2,32 @@
 // objects, expand, match, evaluate, accept risks and locate every finding.
 import { acceptanceSources, blankAcceptanceErrors, OwnerIndex } from './accept/acceptance-sources.js';
 import { findAcceptance } from './accept/risk-acceptance.js';
-import { ClusterEvaluator, type PendingViolation } from './evaluate/cluster-evaluator.js';
-import type { EvaluationPool } from './evaluate/evaluation-pool.js';
+import { ClusterEvaluation, type PendingViolation } from './evaluate/evaluate-matches.js';
 import { addToInventory, emptyInventory, inventoryData } from './evaluate/review.js';
-import { defaultExpansionTemplates } from './expand/expansion.js';
+import { reviewTargets } from './expand/expansion.js';
 import { imageUses } from './inventory/image-uses.js';
-import { isExcluded } from './match/gatekeeper-config.js';
-import { AUDIT_ENFORCEMENT_POINT, effectiveAction, WEBHOOK_ENFORCEMENT_POINT } from './match/enforcement.js';
-import type { ClusterReport, EnabledPolicy, InputError, Report, Violation } from './model.js';
+import { ConstraintMatcher, type Match } from './match/match-objects.js';
+import type { ClusterConfig, ClusterReport, EnabledPolicy, InputError, Report, Violation } from './model.js';
 import type { Constraint } from './policy/constraint.js';
+import { AUDIT_ENFORCEMENT_POINT, effectiveAction, WEBHOOK_ENFORCEMENT_POINT } from './policy/enforcement.js';
+import { defaultExpansionTemplates } from './policy/expansion-template.js';
+import { isExcluded } from './policy/gatekeeper-config.js';
 import { loadPolicySet } from './policy/policy-set.js';
-import type { PolicyCompiler, RepoSource } from './ports.js';
+import type { PolicyDriver, RepoSource } from './ports.js';
 import { violationLine } from './report/line-mapping.js';
 import { sortReport } from './report/sort.js';
 import { clusterManifestFiles, clusterObjects, kustomizationFiles, kustomizePatchFiles, namespaceRules, type SourceObject } from './repo/cluster-objects.js';
 import { BUILTIN_NAMESPACES, builtinNamespace, objectRef, type KubernetesObject } from './repo/kubernetes.js';
 import { RepoFiles } from './repo/repo-files.js';
-import { isSecurityTowerConfigFile, isUnder, readSecurityTowerConfig, type ClusterConfig, type SecurityTowerConfig } from './repo/security-tower.js';
+import { isSecurityTowerConfigFile, isUnder, readSecurityTowerConfig, type SecurityTowerConfig } from './repo/security-tower.js';
 import { defaultYamlLimits, lineOfPath, type YamlLimits } from './repo/yaml-file.js';
 
 /** The annotation Gatekeeper's library (and Parapet's) versions a ConstraintTemplate with. */
 const TEMPLATE_VERSION_ANNOTATION = 'metadata.gatekeeper.sh/version';
 
 export interface CheckOptions {
-  compiler: PolicyCompiler;
-  pool: EvaluationPool;
+  /** Runs the templates' code (and parses YAML on its threads). */
+  driver: PolicyDriver;
   /** Only these clusters (by metadata.name). */
   clusters?: string[];
   limits?: Partial<YamlLimits>;
@@ -39,15 +40,10 @@ export interface CheckOptions {
   chunkSize?: number;
 }
 
-/** Thrown when the repository has no `kind: Cluster` configuration at all: there is nothing to check. */
-export class NoClusterError extends Error {
-  override name = 'NoClusterError';
-}
-
 export async function checkRepo(source: RepoSource, options: CheckOptions): Promise<Report> {
   const limits = { ...defaultYamlLimits, ...options.limits };
-  const files = new RepoFiles(source, limits, options.pool);
-  const policyFiles = options.policies ? new RepoFiles(options.policies, limits, options.pool) : files;
+  const files = new RepoFiles(source, limits, options.driver);
+  const policyFiles = options.policies ? new RepoFiles(options.policies, limits, options.driver) : files;
 
   const configDocs = await policyFiles.documents((await policyFiles.paths()).filter(isSecurityTowerConfigFile));
   const config = readSecurityTowerConfig(configDocs.documents);
@@ -56,13 +52,9 @@ export async function checkRepo(source: RepoSource, options: CheckOptions): Prom
     errors: [...configDocs.errors, ...config.errors],
     config: { clusters: config.clusters, applications: config.applications },
   };
-  if (config.clusters.length === 0) {
-    if (report.errors.length > 0) return report;
-    throw new NoClusterError('no `kind: Cluster` configuration found in .securitytower/*.yaml');
-  }
   const wanted = options.clusters;
   const unknown = (wanted ?? []).filter((name) => !config.clusters.some((c) => c.name === name));
-  if (unknown.length > 0) throw new NoClusterError(`no cluster named ${unknown.join(', ')} (clusters: ${config.clusters.map((c) => c.name).join(', ')})`);
+  if (unknown.length > 0) return { ...report, unknownClusters: unknown };
   for (const cluster of config.clusters) {
     if (wanted && !wanted.includes(cluster.name)) continue;
     report.clusters.push(await checkCluster(cluster, config, files, policyFiles, options));
@@ -77,7 +69,7 @@ async function checkCluster(
   policyFiles: RepoFiles,
   options: CheckOptions,
 ): Promise<ClusterReport> {
-  const { pool } = options;
+  const { driver } = options;
   const errors: InputError[] = [];
   const policyPaths = (await policyFiles.paths()).filter((p) => isUnder(p, cluster.policiesPath) && /\.(ya?ml|policy)$/.test(p));
   if (policyPaths.length === 0) {
@@ -85,11 +77,7 @@ async function checkCluster(
   }
   const policyDocs = await policyFiles.documents(policyPaths);
   errors.push(...policyDocs.errors);
-  const policies = await loadPolicySet(
-    policyDocs.documents,
-    options.compiler,
-    pool,
-  );
+  const policies = await loadPolicySet(policyDocs.documents, driver);
   errors.push(...policies.errors);
 
   const allPaths = await files.paths();
@@ -124,26 +112,35 @@ async function checkCluster(
     if (!gkConfig || !isExcluded(gkConfig, String(namespace.metadata.name), 'sync')) addToInventory(inventory, namespace);
   }
   const needsInventory = [...policies.templates.values()].some((t) => t.usesInventory);
-  const dataId = needsInventory ? pool.addText(inventoryData(inventory)) : 0;
+  const dataId = needsInventory ? driver.addText(inventoryData(inventory)) : 0;
 
   const expansionTemplates = policies.expansionTemplates.length > 0 ? policies.expansionTemplates : defaultExpansionTemplates;
-  const evaluator = new ClusterEvaluator(cluster.name, policies, namespaceObjects, dataId, pool);
+  const matcher = new ConstraintMatcher(policies.constraints, namespaceObjects);
+  const evaluation = new ClusterEvaluation(cluster.name, policies, dataId, driver);
   const reviewed = objects.filter((source) => !excludedFrom(source, 'webhook'));
   const chunkSize = options.chunkSize ?? 500;
-  // Pipelined: the workers evaluate one chunk while this thread matches the next.
+  // Pipelined: the driver evaluates one chunk while this thread expands and matches the next.
   let inflight: Promise<void> | undefined;
   for (let start = 0; start < reviewed.length; start += chunkSize) {
-    const prepared = evaluator.prepare(reviewed.slice(start, start + chunkSize), expansionTemplates, errors);
+    const matches: Match[] = [];
+    for (const source of reviewed.slice(start, start + chunkSize)) {
+      const expanded = reviewTargets(source, expansionTemplates);
+      errors.push(...expanded.errors);
+      const matched = matcher.match(source, expanded.targets);
+      evaluation.autoreject(matched.autorejections);
+      matches.push(...matched.matches);
+    }
+    const prepared = evaluation.prepare(matches);
     const previous = inflight;
-    inflight = evaluator.run(prepared);
+    inflight = evaluation.run(prepared);
     await previous;
   }
   await inflight;
-  errors.push(...evaluator.errors);
-  pool.release(policies.moduleIds, [...(dataId ? [dataId] : []), ...evaluator.parameterIds()]);
+  errors.push(...evaluation.errors);
+  driver.release(policies.moduleIds, [...(dataId ? [dataId] : []), ...evaluation.parameterIds()]);
 
   const owners = new OwnerIndex(objects);
-  const violations = evaluator.violations.map((pending) => locate(pending, namespaces, owners));
+  const violations = evaluation.violations.map((pending) => locate(pending, namespaces, owners));
   for (const source of objects) errors.push(...blankAcceptanceErrors(source));
   return {
     name: cluster.name,
@@ -152,7 +149,7 @@ async function checkCluster(
     errors,
     images: imageUses(objects),
     policies: enabledPolicies(policies.constraints),
-    stats: { objects: objects.length, constraints: policies.constraints.length, evaluations: evaluator.evaluations },
+    stats: { objects: objects.length, constraints: policies.constraints.length, evaluations: evaluation.evaluations },
   };
 }
 

@@ -1,12 +1,14 @@
 // The one import path for adapters (CLI, GitHub App, store, web, opa).
 export type * from './model.js';
-export type { RepoFile, RepoSource, RegoSource, RegoProblem, CompileOutcome, PolicyCompiler } from './ports.js';
-export { checkRepo, NoClusterError, type CheckOptions } from './check.js';
-export { EvaluationPool, type EvaluationPoolOptions } from './evaluate/evaluation-pool.js';
-export { checkExitCode, errorCount, fingerprint, isBlocking, markStatus } from './report/outcome.js';
+export { isRecord } from './model.js';
+export type { CompileOutcome, EvaluationTask, PolicyCompiler, PolicyDriver, RegoProblem, RegoSource, RepoFile, RepoSource, TaskOutcome, TemplateLoad } from './ports.js';
+export { checkRepo, type CheckOptions } from './check.js';
+export { RegoDriver, type RegoDriverOptions } from './rego/rego-driver.js';
+export { checkExitCode, errorCount, fingerprint, isBlocking, markStatus, nothingToCheck } from './report/outcome.js';
 export { compareViolations, sortReport } from './report/sort.js';
 export { defaultYamlLimits, parseYamlFile, type YamlLimits } from './repo/yaml-file.js';
-export { isSecurityTowerConfigFile, isUnder, normalizeRepoPath, readSecurityTowerConfig, type ApplicationConfig, type ApplicationStage, type ClusterConfig, type SecurityTowerConfig } from './repo/security-tower.js';
+export { declaredClusters, isSecurityTowerConfigFile, isUnder, normalizeRepoPath, readSecurityTowerConfig, type DeclaredCluster, type SecurityTowerConfig } from './repo/security-tower.js';
 export { isSuiteFile, verifySuites, type CaseResult, type SuiteResult, type TestResult, type VerifyOptions } from './verify/index.js';
 export { formatReport, isReportFormat, REPORT_FORMATS, type ReportFormat } from './report/format/index.js';
 export { DOCKER_HUB, isMutableReference, parseImageReference, type ImageReference, type MalformedImageReference, type ParsedImageReference } from './inventory/image-reference.js';
+export { compareTags, compareVersionKeys, mutability, MUTABILITY_TEXT, parseVersionTag, versionKey, VERSION_KEY_LENGTH, type Mutability, type VersionTag } from './inventory/versions.js';

@@ -1,5 +1,4 @@
 // The vocabulary every stage of the engine and every adapter shares.
-import type { ApplicationConfig, ClusterConfig } from './repo/security-tower.js';
 
 /** A place in the repository: a `/`-separated path relative to the repository root, 1-based line. */
 export interface Location {
@@ -125,4 +124,46 @@ export interface Report {
   errors: InputError[];
   /** The `.securitytower/` configuration read (every cluster declared, every Application). */
   config?: { clusters: ClusterConfig[]; applications: ApplicationConfig[] };
+  /** Cluster names the check was asked for that the configuration does not declare: nothing was evaluated. */
+  unknownClusters?: string[];
+}
+
+// The `.securitytower/` configuration as read (security-tower.md §1.2, §1.3).
+
+export interface ClusterConfig {
+  name: string;
+  location: Location;
+  tenant?: string;
+  contact?: { email?: string; slack?: string };
+  configuration: Record<string, unknown>;
+  /** Normalised folder, `''` for the repository root. */
+  policiesPath: string;
+  namespacePaths: string[];
+  /**
+   * Parapet's extension for repositories that hold several clusters: the folders whose manifests
+   * belong to this cluster. Absent means "everything not claimed by another cluster".
+   */
+  manifestPaths?: string[];
+}
+
+export interface ApplicationStage {
+  name: string;
+  clusterName: string;
+  clusterRepository?: string;
+  resourcesPath: string;
+  targetNamespace?: string;
+  previousStage?: string;
+}
+
+export interface ApplicationConfig {
+  name: string;
+  location: Location;
+  owner?: string;
+  securityLevel?: string;
+  stages: ApplicationStage[];
+}
+
+/** A YAML mapping, as decoded: the one test every stage uses before reading fields. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,4 +1,6 @@
-// What the engine needs from the outside world, so it can stay free of fs, network and processes.
+// What the engine needs from the outside world, so it can stay free of fs, network and processes,
+// and the seam between the pipeline and the engine that runs a template's code (Gatekeeper's Driver).
+import type { ParsedYamlFile, YamlLimits } from './repo/yaml-file.js';
 
 export interface RepoFile {
   /** `/`-separated, relative to the repository root. */
@@ -49,4 +51,46 @@ export interface PolicyCompiler {
 export interface FileReader {
   /** The text of `path` (a `/`-separated path as the caller gave it), or undefined when unreadable. */
   read(path: string): Promise<string | undefined>;
+}
+
+/** One evaluation: a loaded template against one review, with a constraint's parameters. */
+export interface EvaluationTask {
+  /** Id returned by `loadTemplate`. */
+  template: number;
+  /** Id returned by `addText` for `data`, or 0 for `data = {}`. */
+  data: number;
+  /** Id returned by `addText` for `input.parameters`. */
+  parameters: number;
+  /** `input.review` as JSON; tasks sharing one string are sent and encoded once. */
+  review: string;
+}
+
+/** The template's results (Gatekeeper's `violation` set), or the error that stopped it. */
+export type TaskOutcome = { results: unknown[] } | { error: string };
+
+export type TemplateLoad =
+  | { ok: true; id: number; usesInventory: boolean }
+  /** The code does not compile, or breaks Gatekeeper's rules for template modules. */
+  | { ok: false; problems: RegoProblem[] }
+  /** The code calls builtins the driver cannot evaluate (the text names them). */
+  | { ok: false; unsupported: string }
+  /** The compiled code could not be loaded. */
+  | { ok: false; loadError: string };
+
+/**
+ * Runs templates' code, as Gatekeeper's Driver does: the pipeline loads templates, registers data
+ * and parameters, and asks for batches of evaluations; how the code runs (Rego compiled to Wasm on
+ * worker threads, later CEL) stays behind this interface. It also parses YAML on its threads, so
+ * large repositories use every core.
+ */
+export interface PolicyDriver {
+  loadTemplate(source: RegoSource): Promise<TemplateLoad>;
+  /** Registers JSON text (`data.inventory`, a constraint's parameters) for later evaluations. */
+  addText(json: string): number;
+  /** Outcomes in the order of `tasks`. */
+  evaluate(tasks: EvaluationTask[]): Promise<TaskOutcome[]>;
+  /** Forgets templates and texts that no further evaluation uses. */
+  release(templates: number[], texts: number[]): void;
+  /** Parses YAML files; results are in the order of `files`. */
+  parseYamlFiles(files: Array<{ path: string; text: string }>, limits: YamlLimits): Promise<ParsedYamlFile[]>;
 }

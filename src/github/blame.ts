@@ -10,6 +10,7 @@
 // propagation an error in one file's blame (a timeout, a path GitHub cannot resolve) nulls its
 // nearest nullable parent: with one alias per file that is that file's `object`, not the others'.
 import type { GitHubClient, RepoRef } from './github-client.js';
+import { isRecord } from '../engine/index.js';
 
 export interface BlameCommit {
   oid: string;
@@ -129,9 +130,6 @@ function isGraphQLResponseError(error: unknown): error is { data: unknown; error
   return error instanceof Error && error.name === 'GraphqlResponseError' && Array.isArray((error as { errors?: unknown }).errors);
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** A file's blame as answered, or undefined when it is not the shape the query asked for. */
 function parseRanges(object: unknown): BlameRange[] | undefined {

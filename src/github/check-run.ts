@@ -1,8 +1,12 @@
 // One check run per cluster: what it concludes, the Markdown summary, the annotations (pure
 // functions of the cluster's report), and how they are sent (annotations in batches of 50, the
-// most GitHub takes in one request, as updates of the same check run).
+// most GitHub takes in one request, as updates of the same check run). Every value from the
+// repository in the summary is the pull request author's text and goes through markdown.ts;
+// annotations are plain text on GitHub, their titles kept on one line.
 import { isBlocking, type ClusterReport, type InputError, type Violation } from '../engine/index.js';
+import { redactSecrets } from '../errors.js';
 import type { GitHubClient, RepoRef } from './github-client.js';
+import { markdownCode, markdownText, oneLine, truncateMarkdown } from './markdown.js';
 import type { PolicyImpact } from './policy-impact.js';
 
 export type Conclusion = 'success' | 'neutral' | 'failure';
@@ -88,7 +92,7 @@ export function clusterCheckOutput(cluster: ClusterReport, errors: InputError[],
   return {
     conclusion: conclusionOf(cluster, errors),
     title: title(blocking.length, added.length, errors.length),
-    summary: truncate(note + summary(cluster, added, existing, errors, impact), MAX_SUMMARY),
+    summary: truncateMarkdown(note + summary(cluster, added, existing, errors, impact), MAX_SUMMARY),
     annotations,
   };
 }
@@ -98,9 +102,9 @@ export function operationalFailureOutput(message: string): CheckOutput {
   return {
     conclusion: 'failure',
     title: 'Parapet could not check this commit',
-    summary: truncate(
+    summary: truncateMarkdown(
       [
-        `Parapet could not evaluate this commit: ${escapeMarkdown(message)}`,
+        `Parapet could not evaluate this commit: ${markdownText(redactSecrets(message))}`,
         '',
         'This is a problem of Parapet or of its access to GitHub, not a verdict on your changes. ' +
           'Use **Re-run** on this check to try again; if it fails again, ask the administrators of the Parapet App to look at its logs.',
@@ -119,13 +123,13 @@ export function notRecordedOutput(output: CheckOutput, reason: string): CheckOut
   // Client errors (Prisma's) open with the call site in Parapet's source; the database's reason is the last line.
   const why = reason.split('\n').map((line) => line.trim()).filter(Boolean).pop() ?? 'unknown error';
   const note =
-    `> **Not recorded.** Parapet could not store this evaluation in its database: ${escapeMarkdown(truncate(why, 500))}\n>\n` +
+    `> **Not recorded.** Parapet could not store this evaluation in its database: ${markdownText(redactSecrets(why), 500)}\n>\n` +
     '> The verdict below stands, but the overview and the history of this pull request do not show this commit. ' +
     'Use **Re-run** on this check once the database is back to record it; if it fails again, ask the administrators of the Parapet App to look at its database.';
   return {
     ...output,
     title: truncate(`${output.title} (not recorded)`, MAX_TITLE),
-    summary: `${note}\n\n${truncate(output.summary, MAX_SUMMARY - note.length - 2)}`,
+    summary: `${note}\n\n${truncateMarkdown(output.summary, MAX_SUMMARY - note.length - 2)}`,
   };
 }
 
@@ -171,7 +175,7 @@ function title(blocking: number, added: number, errors: number): string {
 function summary(cluster: ClusterReport, added: Violation[], existing: Violation[], errors: InputError[], impact: PolicyImpact | undefined): string {
   const lines: string[] = [];
   lines.push(
-    `Cluster **${escapeMarkdown(cluster.name)}** (\`${escapeCode(cluster.config)}\`): ${plural(cluster.stats.objects, 'object')}, ${plural(cluster.stats.constraints, 'constraint')}. ` +
+    `Cluster **${markdownText(cluster.name)}** (${markdownCode(cluster.config)}): ${plural(cluster.stats.objects, 'object')}, ${plural(cluster.stats.constraints, 'constraint')}. ` +
       `${plural(added.length, 'new violation')}, ${plural(existing.length, 'existing violation')}, ${plural(errors.length, 'input error')}.`,
     '',
   );
@@ -188,14 +192,14 @@ function summary(cluster: ClusterReport, added: Violation[], existing: Violation
   if (rows.size > 0) {
     lines.push('| Policy | Action | New | Existing | Accepted |', '| --- | --- | ---: | ---: | ---: |');
     for (const row of [...rows.values()].sort((a, b) => compareText(a.policy, b.policy) || compareText(a.action, b.action))) {
-      lines.push(`| ${escapeMarkdown(row.policy)} | ${row.action} | ${row.added} | ${row.existing} | ${row.accepted} |`);
+      lines.push(`| ${markdownText(row.policy)} | ${row.action} | ${row.added} | ${row.existing} | ${row.accepted} |`);
     }
     lines.push('');
   }
 
   if (errors.length > 0) {
     lines.push(`### Input errors (${errors.length})`, '', 'Files Parapet could not read or understand; each is annotated on its line and fails the check.', '');
-    for (const e of errors.slice(0, 100)) lines.push(`- \`${escapeCode(place(e.location.file, e.location.line))}\` ${escapeMarkdown(oneLine(e.message))}`);
+    for (const e of errors.slice(0, 100)) lines.push(`- ${markdownCode(place(e.location.file, e.location.line))} ${markdownText(e.message)}`);
     if (errors.length > 100) lines.push(`- … and ${errors.length - 100} more (see the annotations)`);
     lines.push('');
   }
@@ -205,7 +209,7 @@ function summary(cluster: ClusterReport, added: Violation[], existing: Violation
     lines.push(`### Risks accepted by this pull request (${accepted.length})`, '');
     for (const v of accepted) {
       const a = v.acceptance!;
-      lines.push(`- **${escapeMarkdown(v.policy)}** on ${escapeMarkdown(objectName(v))} (\`${escapeCode(place(a.location.file, a.location.line))}\`, ${a.level}): ${escapeMarkdown(oneLine(a.reason))}`);
+      lines.push(`- **${markdownText(v.policy)}** on ${markdownText(objectName(v))} (${markdownCode(place(a.location.file, a.location.line))}, ${a.level}): ${markdownText(a.reason)}`);
     }
     lines.push('');
   }
@@ -215,8 +219,8 @@ function summary(cluster: ClusterReport, added: Violation[], existing: Violation
   if (existing.length > 0) {
     lines.push(`<details><summary>Existing violations, already on the base branch (${existing.length})</summary>`, '');
     for (const v of existing.slice(0, 500)) {
-      const acceptedNote = v.acceptance ? ` — accepted: ${escapeMarkdown(oneLine(v.acceptance.reason))}` : '';
-      lines.push(`- \`${escapeCode(place(v.location.file, v.location.line))}\` **${escapeMarkdown(v.policy)}** (${v.enforcementAction}) ${escapeMarkdown(oneLine(v.message))}${acceptedNote}`);
+      const acceptedNote = v.acceptance ? ` — accepted: ${markdownText(v.acceptance.reason)}` : '';
+      lines.push(`- ${markdownCode(place(v.location.file, v.location.line))} **${markdownText(v.policy)}** (${v.enforcementAction}) ${markdownText(v.message)}${acceptedNote}`);
     }
     if (existing.length > 500) lines.push(`- … and ${existing.length - 500} more`);
     lines.push('', '</details>', '');
@@ -228,7 +232,7 @@ function summary(cluster: ClusterReport, added: Violation[], existing: Violation
 /** The "Policy-change impact" section: counts by policy, then the first violations that appear and disappear. */
 export function impactSection(impact: PolicyImpact): string[] {
   const lines: string[] = ['### Policy-change impact', ''];
-  const files = impact.changedFiles.slice(0, 10).map((f) => `\`${escapeCode(f)}\``);
+  const files = impact.changedFiles.slice(0, 10).map((f) => markdownCode(f));
   if (impact.changedFiles.length > 10) files.push(`… and ${impact.changedFiles.length - 10} more`);
   lines.push(
     `This pull request changes the policies of this cluster (${files.join(', ')}). ` +
@@ -237,7 +241,7 @@ export function impactSection(impact: PolicyImpact): string[] {
       'This is for information only: it does not change the conclusion.',
     '',
   );
-  if (impact.failure) lines.push(`The policies of this pull request could not be evaluated: ${escapeMarkdown(oneLine(impact.failure))}`, '');
+  if (impact.failure) lines.push(`The policies of this pull request could not be evaluated: ${markdownText(impact.failure)}`, '');
 
   const rows = new Map<string, { policy: string; action: string; appear: number; disappear: number }>();
   const count = (v: Violation, field: 'appear' | 'disappear') => {
@@ -251,7 +255,7 @@ export function impactSection(impact: PolicyImpact): string[] {
   if (rows.size > 0) {
     lines.push('| Policy | Action | Appear | Disappear |', '| --- | --- | ---: | ---: |');
     for (const row of [...rows.values()].sort((a, b) => compareText(a.policy, b.policy) || compareText(a.action, b.action))) {
-      lines.push(`| ${escapeMarkdown(row.policy)} | ${row.action} | ${row.appear} | ${row.disappear} |`);
+      lines.push(`| ${markdownText(row.policy)} | ${row.action} | ${row.appear} | ${row.disappear} |`);
     }
     lines.push('');
   }
@@ -260,7 +264,7 @@ export function impactSection(impact: PolicyImpact): string[] {
     lines.push(`**${heading} (${violations.length})**`, '');
     for (const v of violations.slice(0, MAX_IMPACT_LISTED)) {
       const accepted = v.acceptance ? ' — accepted' : '';
-      lines.push(`- \`${escapeCode(place(v.location.file, v.location.line))}\` **${escapeMarkdown(v.policy)}** (${v.enforcementAction}) ${escapeMarkdown(oneLine(v.message))}${accepted}`);
+      lines.push(`- ${markdownCode(place(v.location.file, v.location.line))} **${markdownText(v.policy)}** (${v.enforcementAction}) ${markdownText(v.message)}${accepted}`);
     }
     if (violations.length > MAX_IMPACT_LISTED) lines.push(`- … and ${violations.length - MAX_IMPACT_LISTED} more`);
     lines.push('');
@@ -269,7 +273,7 @@ export function impactSection(impact: PolicyImpact): string[] {
   list('Would disappear with the new policies', impact.disappeared);
   if (impact.errors.length > 0) {
     lines.push(`**Input errors with the new policies (${impact.errors.length})**`, '');
-    for (const e of impact.errors.slice(0, MAX_IMPACT_LISTED)) lines.push(`- \`${escapeCode(place(e.location.file, e.location.line))}\` ${escapeMarkdown(oneLine(e.message))}`);
+    for (const e of impact.errors.slice(0, MAX_IMPACT_LISTED)) lines.push(`- ${markdownCode(place(e.location.file, e.location.line))} ${markdownText(e.message)}`);
     if (impact.errors.length > MAX_IMPACT_LISTED) lines.push(`- … and ${impact.errors.length - MAX_IMPACT_LISTED} more`);
     lines.push('');
   }
@@ -292,7 +296,8 @@ function violationAnnotation(v: Violation): Annotation {
     start_line: Math.max(1, v.location.line),
     end_line: Math.max(1, v.location.line),
     annotation_level: level,
-    title: truncate(`${v.policy} (${v.enforcementAction}${v.acceptance ? ', accepted' : ''}): ${objectName(v)}`, MAX_TITLE),
+    // Plain text on GitHub, but one line: a title is a heading of the annotation.
+    title: truncate(oneLine(`${v.policy} (${v.enforcementAction}${v.acceptance ? ', accepted' : ''}): ${objectName(v)}`), MAX_TITLE),
     message: truncate(`${v.message}${accepted}`, MAX_MESSAGE),
   };
 }
@@ -318,19 +323,6 @@ function place(file: string, line: number): string {
 
 function plural(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
-}
-
-function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ');
-}
-
-function escapeMarkdown(text: string): string {
-  // Enough that a message cannot break the table, start a link or inject HTML; `_` inside words stays literal in GFM.
-  return text.replace(/[\\`*[\]|<>]/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : `\\${c}`));
-}
-
-function escapeCode(text: string): string {
-  return text.replace(/`/g, "'");
 }
 
 function truncate(text: string, max: number): string {

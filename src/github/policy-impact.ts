@@ -6,15 +6,7 @@
 //
 // Cost: nothing when no policy file changed (the comparison reads the trees already downloaded);
 // otherwise one more evaluation of the affected clusters, and no extra API call.
-import { parseAllDocuments } from 'yaml';
-import { fingerprint, isSecurityTowerConfigFile, isUnder, normalizeRepoPath, type ClusterReport, type InputError, type Report, type RepoSource, type Violation } from '../engine/index.js';
-
-/** A cluster as `.securitytower/*.yaml` declares it, read cheaply (the engine stays the authority). */
-export interface DeclaredCluster {
-  name: string;
-  /** Normalised folder, `''` for the repository root; undefined when the config does not say. */
-  policiesPath?: string;
-}
+import { fingerprint, isSecurityTowerConfigFile, isUnder, type ClusterReport, type DeclaredCluster, type InputError, type Report, type RepoSource, type Violation } from '../engine/index.js';
 
 /** What changing the policies does to one cluster's violations on the head's manifests. */
 export interface PolicyImpact {
@@ -28,27 +20,6 @@ export interface PolicyImpact {
   errors: InputError[];
   /** Set when the head's policies could not be evaluated at all (why). */
   failure?: string;
-}
-
-/** The clusters declared in a tree's `.securitytower/*.yaml` (also the former `.phylake/`). */
-export async function declaredClusters(source: RepoSource): Promise<DeclaredCluster[]> {
-  const paths = (await source.listFiles()).map((f) => f.path).filter(isSecurityTowerConfigFile);
-  const clusters = new Map<string, DeclaredCluster>();
-  for (const text of (await source.readFiles(paths)).values()) {
-    for (const doc of parseAllDocuments(text, { uniqueKeys: false })) {
-      let value: unknown;
-      try {
-        value = doc.toJS({ maxAliasCount: 100 });
-      } catch {
-        continue; // the engine reports the broken document as an input error
-      }
-      if (!isRecord(value) || value.kind !== 'Cluster' || !isRecord(value.metadata) || typeof value.metadata.name !== 'string') continue;
-      const name = value.metadata.name;
-      const path = isRecord(value.spec) && isRecord(value.spec.policies) ? value.spec.policies.path : undefined;
-      if (!clusters.has(name)) clusters.set(name, { name, ...(typeof path === 'string' && path.trim() !== '' ? { policiesPath: normalizeRepoPath(path) } : {}) });
-    }
-  }
-  return [...clusters.values()].sort((a, b) => compareText(a.name, b.name));
 }
 
 /**
@@ -102,9 +73,6 @@ function errorKey(e: InputError): string {
 }
 
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

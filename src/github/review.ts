@@ -8,9 +8,15 @@
 // accepted in <sha>" when the pull request now accepts it; marked `<!-- parapet-fixed -->`) on the
 // thread of a comment none of whose findings remain. Findings on
 // lines outside the diff are left to the check run's annotations (GitHub refuses them in a review).
+//
+// Only the App's own comments count: the hashes are computable from public data, so a marker in
+// anyone else's comment (the pull request's author's, say) is text, never a reason to stay silent,
+// and a thread the App did not open is never answered or resolved. Values from the repository in
+// the comments go through markdown.ts, so none of them can forge a marker in the App's own either.
 import { createHash } from 'node:crypto';
 import { fingerprint, isBlocking, type Report, type Violation } from '../engine/index.js';
 import type { GitHubClient, RepoRef } from './github-client.js';
+import { markdownCode, markdownText } from './markdown.js';
 import type { DiffLines } from './pull-diff.js';
 
 /** Comments in one review; the rest stay annotations of the check run (and come in a later review if still new). */
@@ -18,7 +24,8 @@ export const MAX_REVIEW_COMMENTS = 50;
 /** "Fixed" replies per push (one API call each); the rest are answered on the next push. */
 export const MAX_FIXED_REPLIES = 10;
 
-const MARKER = /<!-- (parapet(?:-accept)?:[0-9a-f]+) -->/g;
+// On a line of its own: a value in a code span (a cluster's name) may hold the same text mid-line.
+const MARKER = /^<!-- (parapet(?:-accept)?:[0-9a-f]+) -->$/gm;
 const FIXED_MARKER = '<!-- parapet-fixed -->';
 
 export interface ReviewFinding {
@@ -63,7 +70,9 @@ export function reviewFindings(report: Report): ReviewFinding[] {
           path: v.location.file,
           line: v.location.line,
           policy: v.policy,
-          text: `**${v.policy}** (deny) on ${objectName(v)}, cluster \`${cluster.name}\`: ${oneLine(v.message)}\n\nThis new violation blocks merging. Fix it, or accept the risk with a \`securitytower.io/policy.exclusion.${v.policy}\` annotation that says why.`,
+          text:
+            `**${markdownText(v.policy)}** (deny) on ${markdownText(objectName(v))}, cluster ${markdownCode(cluster.name)}: ${markdownText(v.message)}\n\n` +
+            `This new violation blocks merging. Fix it, or accept the risk with a ${markdownCode(`securitytower.io/policy.exclusion.${v.policy}`)} annotation that says why.`,
         });
       } else if (v.acceptance) {
         const a = v.acceptance;
@@ -73,7 +82,7 @@ export function reviewFindings(report: Report): ReviewFinding[] {
           path: a.location.file,
           line: a.location.line,
           policy: v.policy,
-          text: `**Risk accepted** for **${v.policy}** on ${objectName(v)}, cluster \`${cluster.name}\` (${a.level} level):\n\n> ${oneLine(a.reason)}\n\nReviewers: this pull request asks to accept this risk.`,
+          text: `**Risk accepted** for **${markdownText(v.policy)}** on ${markdownText(objectName(v))}, cluster ${markdownCode(cluster.name)} (${a.level} level):\n\n> ${markdownText(a.reason)}\n\nReviewers: this pull request asks to accept this risk.`,
         });
       }
     }
@@ -81,7 +90,7 @@ export function reviewFindings(report: Report): ReviewFinding[] {
   return findings;
 }
 
-/** Pure: what to post and answer, given the findings, the diff and the comments already there. */
+/** Pure: what to post and answer, given the findings, the diff and the App's own comments already there (see syncReview). */
 export function planReview(findings: ReviewFinding[], diff: DiffLines, existing: ExistingComment[]): ReviewPlan {
   const posted = new Map<number, string[]>();
   for (const c of existing) if (c.in_reply_to_id === undefined) posted.set(c.id, markersOf(c.body));
@@ -122,7 +131,9 @@ export function planReview(findings: ReviewFinding[], diff: DiffLines, existing:
  * Reads the review comments, posts the review, answers fixed threads and resolves them. API
  * calls: one per 100 review comments (at least one), one review when there is something new to
  * comment, at most MAX_FIXED_REPLIES replies and, when it replied, at most MAX_THREAD_PAGES
- * GraphQL reads and one mutation; `readDiff` (only called when there is) costs none.
+ * GraphQL reads and one mutation; `readDiff` (only called when there is) costs none, and
+ * `ownLogin` (the App's bot login: app-identity.ts, one call per process) is asked only when the
+ * pull request has review comments.
  */
 export async function syncReview(
   octokit: GitHubClient,
@@ -131,9 +142,14 @@ export async function syncReview(
   headSha: string,
   findings: ReviewFinding[],
   readDiff: () => Promise<DiffLines>,
+  ownLogin: () => Promise<string>,
 ): Promise<ReviewPlan & { resolved: number; resolveError: string | null }> {
   const existing = await octokit.paginate('GET /repos/{owner}/{repo}/pulls/{pull_number}/comments', { ...repo, pull_number: pullNumber, per_page: 100 });
-  const comments: ExistingComment[] = existing.map((c) => ({ id: c.id, body: c.body, ...(c.in_reply_to_id !== undefined && c.in_reply_to_id !== null ? { in_reply_to_id: c.in_reply_to_id } : {}) }));
+  const login = existing.length > 0 ? await ownLogin() : null;
+  // The others' comments, markers or not, are none of the review's business.
+  const comments: ExistingComment[] = existing
+    .filter((c) => c.user?.login === login)
+    .map((c) => ({ id: c.id, body: c.body, ...(c.in_reply_to_id !== undefined && c.in_reply_to_id !== null ? { in_reply_to_id: c.in_reply_to_id } : {}) }));
   const markers = new Set(comments.flatMap((c) => markersOf(c.body)));
   const diff = findings.some((f) => !markers.has(f.marker)) ? await readDiff() : new Map<string, Set<number>>();
   const plan = planReview(findings, diff, comments);
@@ -233,6 +249,3 @@ function objectName(v: Violation): string {
   return `${v.object.kind} ${v.object.namespace ? `${v.object.namespace}/` : ''}${v.object.name}`;
 }
 
-function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ');
-}

@@ -1,16 +1,22 @@
-// The App's HTTP server with credentials: webhooks (signatures verified by Probot; unsigned or
-// forged deliveries get 4xx and change nothing), a status page and a health check.
+// The App's HTTP server with credentials: webhooks (bodies capped at 25 MiB and signatures
+// verified while they arrive, src/github/webhook-guard.ts, then again by Probot; unsigned or forged
+// deliveries get 4xx and change nothing), a status page and a health check.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { getTransformStream } from '@probot/pino';
+import { pino } from 'pino';
 import { createNodeMiddleware, Probot, ProbotOctokit, type Logger } from 'probot';
 import type { Config, GitHubCredentials } from '../config.js';
+import { redactSecrets } from '../errors.js';
 import { parapetApp } from './app.js';
-import { startEngineRuntime, type EngineRuntime } from './engine-runtime.js';
+import { appLogin } from './app-identity.js';
+import type { EngineRuntime } from '../runtime.js';
 import type { GitHubClient } from './github-client.js';
-import { MemoryJobQueue } from './job-queue.js';
+import { MemoryJobQueue } from './queue/memory-queue.js';
 import { jobRunner, type JobQueue } from './queue/jobs.js';
 import { RedisJobQueue } from './queue/redis-queue.js';
 import type { Recorder } from './recorder.js';
+import { webhookGuard } from './webhook-guard.js';
 
 export interface AppServer {
   /** http://host:port, without a trailing slash. */
@@ -18,8 +24,8 @@ export interface AppServer {
   /** In this process, or (REDIS_URL) shared with the App's other processes through Redis. */
   jobs: JobQueue;
   /**
-   * Stops accepting requests and stops the evaluation workers; in between, this process's queue
-   * is worked off, or in scale-out mode its running job finished (what waits stays for the others).
+   * Stops accepting requests; in between, this process's queue is worked off, or in scale-out mode
+   * its running job finished (what waits stays for the others). The engine stays with its owner.
    */
   close(): Promise<void>;
 }
@@ -33,7 +39,8 @@ export interface OctokitOverrides {
 export interface AppServerOptions {
   /** Octokit options over Parapet's (tests shorten the waits, or turn throttling off: it spaces writes a second apart). */
   octokitOverrides?: OctokitOverrides;
-  engine?: EngineRuntime;
+  /** The engine the jobs evaluate with; its owner closes it after the server. */
+  engine: EngineRuntime;
   /** Where deliveries and evaluations are recorded (the database). */
   recorder?: Recorder;
   /** More pages served beside the webhooks (the overview); answers true for the requests it took. */
@@ -42,7 +49,7 @@ export interface AppServerOptions {
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => boolean | void | Promise<boolean | void>;
 
-export async function startAppServer(config: Config & { credentials: GitHubCredentials }, options: AppServerOptions = {}): Promise<AppServer> {
+export async function startAppServer(config: Config & { credentials: GitHubCredentials }, options: AppServerOptions): Promise<AppServer> {
   const { credentials } = config;
   const Octokit = parapetOctokit(options.octokitOverrides);
   const probot = new Probot({
@@ -50,34 +57,28 @@ export async function startAppServer(config: Config & { credentials: GitHubCrede
     privateKey: credentials.privateKey,
     secret: credentials.webhookSecret,
     baseUrl: config.githubApiUrl,
-    // pino knows 'silent'; Probot's type leaves it out.
-    logLevel: config.logLevel as Exclude<Config['logLevel'], 'silent'>,
-    logFormat: process.env.NODE_ENV === 'production' ? 'json' : 'pretty',
+    log: await redactingLog(config.logLevel),
     Octokit,
   });
-  const engine = options.engine ?? startEngineRuntime(config.engine);
+  const { engine } = options;
   // probot.log exists once Probot has loaded the App (below): jobs start after that.
   const run = jobRunner({
     engine,
     limits: config.limits,
     appId: credentials.appId,
+    appLogin: appLogin(async () => (await probot.auth()) as GitHubClient),
     recorder: options.recorder,
     octokit: async (installationId) => (await probot.auth(installationId)) as GitHubClient,
     log: () => probot.log ?? null,
   });
   let jobs: JobQueue;
   if (config.redisUrl === null) jobs = new MemoryJobQueue(run);
-  else {
-    try {
-      jobs = await RedisJobQueue.open({ redisUrl: config.redisUrl, run, log: () => probot.log ?? null });
-    } catch (error) {
-      if (!options.engine) await engine.close();
-      throw error;
-    }
-  }
+  else jobs = await RedisJobQueue.open({ redisUrl: config.redisUrl, run, log: () => probot.log ?? null });
   const app = parapetApp({ jobs, recorder: options.recorder });
 
   const handlers: Handler[] = [
+    // Bodies capped and signatures checked as they arrive, before Probot reads anything.
+    webhookGuard({ paths: [config.server.webhookPath, '/'], secret: credentials.webhookSecret }),
     await createNodeMiddleware(app, { probot, webhooksPath: config.server.webhookPath }),
     ...(options.pages ? [options.pages] : []),
     statusPage,
@@ -109,9 +110,20 @@ export async function startAppServer(config: Config & { credentials: GitHubCrede
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await jobs.close();
-      if (!options.engine) await engine.close();
     },
   };
+}
+
+/**
+ * Probot's logger as Probot would make it (pino on stdout, pretty, or JSON lines in production),
+ * except that every line passes through redactSecrets on its way out: whatever a log call carries
+ * (an Octokit error with the archive link it was redirected to, a URL with a password), from
+ * Parapet, Probot or Octokit, is written without credentials.
+ */
+async function redactingLog(level: Config['logLevel']): Promise<Logger> {
+  const format = await getTransformStream({ logFormat: process.env.NODE_ENV === 'production' ? 'json' : 'pretty' });
+  format.pipe(process.stdout);
+  return pino({ level, name: 'probot', messageKey: 'msg', hooks: { streamWrite: redactSecrets } }, format);
 }
 
 /** Retries of a request that failed with 5xx (or another error GitHub may not repeat), by plugin-retry. */

@@ -4,6 +4,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
+import { isRecord } from '../engine/index.js';
+import { LibraryError } from '../errors.js';
 
 /** The package's `policies/` folder: `../../policies` from both src/library/ and dist/library/. */
 export const libraryDir = fileURLToPath(new URL('../../policies/', import.meta.url));
@@ -71,13 +73,6 @@ export interface LibraryFiles {
   folders: Array<{ name: string; policy?: string; template?: string; constraint?: string }>;
 }
 
-/** A library that does not load: a bug in Parapet's own files, each problem naming its file. */
-export class LibraryError extends Error {
-  override name = 'LibraryError';
-  constructor(readonly problems: string[]) {
-    super(`the policy library is broken:\n${problems.map((p) => `  ${p}`).join('\n')}`);
-  }
-}
 
 // Folders under policies/ that are not policies.
 const NOT_POLICIES = new Set(['lib']);
@@ -290,9 +285,6 @@ function metadataOf(value: Record<string, unknown>): Record<string, unknown> {
   return isRecord(value.metadata) ? value.metadata : {};
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

@@ -7,6 +7,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Document, isMap, isNode, parseAllDocuments, parseDocument, type ToStringOptions } from 'yaml';
 import { findPolicy, findStandard, POLICY_API_VERSION, similarPolicyNames, type Catalog, type LibraryPolicy, type StandardId } from './catalog.js';
+import { isRecord } from '../engine/index.js';
 
 export const MANAGED_BY_ANNOTATION = 'parapet.dev/managed-by';
 export const MANAGED_BY_VALUE = 'parapet';
@@ -491,6 +492,3 @@ export function compareVersions(a: string, b: string): number {
   return x.pre < y.pre ? -1 : 1;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

@@ -14,14 +14,11 @@ import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { PrismaClient } from '@prisma/client';
 import pg from 'pg';
-import { redactUrl } from '../errors.js';
-import { DirectoryLockedError, lockDirectory, type DirectoryLock } from './dir-lock.js';
+import { DatabaseError, DirectoryLockedError, redactUrl } from '../errors.js';
+import { lockDirectory, type DirectoryLock } from './dir-lock.js';
 import { applyMigrations, readMigrations } from './migrate.js';
 import { createPgAdapter } from './pg-adapter.js';
 
-export class DatabaseError extends Error {
-  override name = 'DatabaseError';
-}
 
 export interface DatabaseConfig {
   /** A PostgreSQL server; undefined: the embedded PGlite database in `dataDir`. */

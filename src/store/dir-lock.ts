@@ -5,6 +5,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { DirectoryLockedError } from '../errors.js';
 
 export const LOCK_FILE = 'parapet.lock';
 
@@ -17,19 +18,6 @@ export interface LockHolder {
   startTicks?: number;
 }
 
-export class DirectoryLockedError extends Error {
-  override name = 'DirectoryLockedError';
-  constructor(
-    readonly dir: string,
-    readonly holder: LockHolder,
-  ) {
-    super(
-      `the embedded database in ${dir} is in use by process ${holder.pid} on ${holder.host} (since ${holder.since}); ` +
-        `stop that process first, or give this one its own PARAPET_DB_DIR (or a PostgreSQL DATABASE_URL to share one database). ` +
-        `If that process is gone, delete ${join(dir, LOCK_FILE)}.`,
-    );
-  }
-}
 
 export interface DirectoryLock {
   readonly path: string;
@@ -54,7 +42,7 @@ export function lockDirectory(dir: string): DirectoryLock {
       sleep(100);
       holder = readHolder(path);
     }
-    if (holder && isAlive(holder, dir)) throw new DirectoryLockedError(dir, holder);
+    if (holder && isAlive(holder, dir)) throw new DirectoryLockedError(dir, holder, join(dir, LOCK_FILE));
     // Stale (or half-written by a process that died creating it): remove it under a takeover
     // guard, so that of two processes finding it stale only one removes it and creates its own.
     takeOver(path, holder);

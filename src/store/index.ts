@@ -1,6 +1,5 @@
 // The store: Parapet's database (Prisma over PostgreSQL or embedded PGlite), one module per aggregate.
-export { closeDatabase, DatabaseError, openDatabase, readDatabaseConfig, type Database, type DatabaseConfig } from './database.js';
-export { MigrationError } from './migrate.js';
+export { closeDatabase, openDatabase, readDatabaseConfig, type Database, type DatabaseConfig } from './database.js';
 export { ensureCluster, upsertInstallation, upsertRepository, type Db, type InstallationInput, type RepositoryInput } from './repositories.js';
 export { pullRequestHead, recentEvaluations, recordEvaluation, type EvaluationInput, type RecordedEvaluation } from './evaluations.js';
 export { finishDelivery, markDelivered, pruneDeliveries, releaseDelivery } from './deliveries.js';

@@ -9,7 +9,7 @@
 // it is never stale and every App process sharing the database sees the same one: no cache.
 import type { PrismaClient } from '@prisma/client';
 import { parseImageReference } from '../engine/index.js';
-import { parseVersionTag, versionKey } from '../web/versions.js';
+import { parseVersionTag, versionKey } from '../engine/index.js';
 import { ensureCluster } from './repositories.js';
 
 export interface ImageUseInput {

@@ -7,6 +7,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
+import { MigrationError } from '../errors.js';
 
 /** Prisma migrate's advisory lock key, so the CLI and the app never migrate at the same time. */
 const ADVISORY_LOCK_KEY = 72707369;
@@ -17,9 +18,6 @@ export interface Migration {
   checksum: string;
 }
 
-export class MigrationError extends Error {
-  override name = 'MigrationError';
-}
 
 export function readMigrations(dir: string): Migration[] {
   if (!existsSync(dir)) throw new MigrationError(`migrations directory not found: ${dir}`);

@@ -1,3 +1,4 @@
+import { WriteFailedError } from '../errors.js';
 // Writes retried while the database cannot take them for a reason that passes: a lost connection,
 // a restarted server, a full disk an operator is freeing, a deadlock or serialization failure.
 // Errors about the data itself (a constraint, a value out of range, a missing table: a bug or a
@@ -15,17 +16,6 @@ export interface WriteRetryOptions {
 /** Four attempts over about 20 s: long enough for a server restart or a fail-over. */
 export const DEFAULT_WRITE_RETRY = { attempts: 4, delaysMs: [1_000, 4_000, 15_000] } as const;
 
-/** A write given up on: says how often it was tried; the last failure is its cause. */
-export class WriteFailedError extends Error {
-  override name = 'WriteFailedError';
-  constructor(
-    readonly attempts: number,
-    readonly permanent: boolean,
-    cause: unknown,
-  ) {
-    super(`${permanent ? 'the database refused the write' : `the write failed ${attempts} ${attempts === 1 ? 'time' : 'times'}`}: ${describeError(cause)}`, { cause });
-  }
-}
 
 export async function retryWrite<T>(write: () => Promise<T>, options: WriteRetryOptions = {}): Promise<T> {
   const attempts = Math.max(1, options.attempts ?? DEFAULT_WRITE_RETRY.attempts);
@@ -76,9 +66,3 @@ export function isPermanentWriteError(error: unknown): boolean {
   return false;
 }
 
-function describeError(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  // Prisma's messages start with the call site (several lines of source); the reason is last.
-  const lines = message.split('\n').map((l) => l.trim()).filter(Boolean);
-  return lines[lines.length - 1] ?? message;
-}

@@ -6,9 +6,11 @@
 // GitHub says the user can read (GET /user/repos with the user's token, cached per user). An
 // object outside them is answered 404, exactly like one that does not exist.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { format } from 'node:util';
 import type { PrismaClient } from '@prisma/client';
-import { GitHubError } from '../errors.js';
-import { knownRepositories } from '../store/overview.js';
+import { GitHubError, QueryError, redactSecrets } from '../errors.js';
+import { readLimitedBody, refuseTooLarge } from '../http-body.js';
+import { knownRepositories } from './queries/overview.js';
 import { apiRoute } from './api/routes.js';
 import { authorizeUrl, currentUser, exchangeCode, RepositoryAccess } from './github-user.js';
 import {
@@ -28,7 +30,7 @@ import { parseCookies, randomToken, safeEqual, serializeCookie, SessionStore, si
 import { messagePage, signInPage, STYLE } from './views/layout.js';
 import { clusterPage, containersPage, evaluationsPage, imagesPage, risksPage, stagesPage, type PageContext } from './views/pages.js';
 import type { GitHubEndpoints, WebConfig } from './web-config.js';
-import { QueryError, readFilters, readPage, sendHtml, sendJson } from './http.js';
+import { readFilters, readPage, sendHtml, sendJson } from './http.js';
 
 export { readFilters, sendHtml, sendJson };
 
@@ -36,7 +38,7 @@ export interface WebAppOptions {
   db: { prisma: PrismaClient };
   config: WebConfig;
   github: GitHubEndpoints;
-  /** Where request failures are reported; default console.error. */
+  /** Where request failures are reported; default stderr, credentials hidden (redactSecrets). */
   logError?: (message: string, error: unknown) => void;
 }
 
@@ -86,25 +88,33 @@ function redirect(res: ServerResponse, location: string, status = 302): void {
   res.writeHead(status, { location }).end();
 }
 
-/** Only a path on this site: `/x`, never `//host` or `https://host`. */
-function localPath(next: string | null): string {
-  return next && /^\/(?![/\\])/.test(next) ? next : '/';
+/** Longer than a sign-in's cookie should carry; such a `next` is not followed. */
+const MAX_NEXT_LENGTH = 2048;
+
+/**
+ * Where to send the browser after sign-in: `next` resolved as a browser resolves a Location
+ * (WHATWG URL parsing: tabs and newlines dropped, `\` read as `/`, `..` applied), kept only when
+ * it stays on `origin`; '/' otherwise. The answer is the canonical path, never starting with `//`,
+ * so the browser cannot read it as another host however it was spelt.
+ */
+function sameOriginPath(next: string | null, origin: string): string {
+  if (!next || next.length > MAX_NEXT_LENGTH) return '/';
+  let resolved: URL;
+  try {
+    resolved = new URL(next, `${origin}/`);
+  } catch {
+    return '/';
+  }
+  const path = `${resolved.pathname}${resolved.search}${resolved.hash}`;
+  return resolved.origin === origin && path.startsWith('/') && !path.startsWith('//') ? path : '/';
 }
 
-async function readForm(req: IncomingMessage, limit = 16 * 1024): Promise<URLSearchParams | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) return null;
-    chunks.push(chunk as Buffer);
-  }
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
-}
+/** The sign-out form holds one token; anything much larger is not that form. */
+const MAX_FORM_BYTES = 16 * 1024;
 
 export function createWebApp(options: WebAppOptions): WebApp {
   const { db, config, github } = options;
-  const logError = options.logError ?? ((message, error) => console.error(message, error));
+  const logError = options.logError ?? ((message, error) => process.stderr.write(`${redactSecrets(format(message, error))}\n`));
   const https = config.publicUrl.startsWith('https:');
   const sessions = new SessionStore(db.prisma, config.sessionSecret, config.sessionMaxAgeMs);
   const access = new RepositoryAccess(github, config.repoCacheMs);
@@ -126,7 +136,7 @@ export function createWebApp(options: WebAppOptions): WebApp {
   async function auth(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     if (url.pathname === '/auth/login' && req.method === 'GET') {
       const state = randomToken();
-      const next = localPath(url.searchParams.get('next'));
+      const next = sameOriginPath(url.searchParams.get('next'), new URL(config.publicUrl).origin);
       res.setHeader('set-cookie', cookie(STATE_COOKIE, sign(`${state}|${next}`, config.sessionSecret), 600));
       return redirect(res, authorizeUrl(github, config, state));
     }
@@ -150,13 +160,16 @@ export function createWebApp(options: WebAppOptions): WebApp {
       }
       const session = await sessions.create(login, token);
       res.setHeader('set-cookie', [cookie(STATE_COOKIE, '', 0), cookie(SESSION_COOKIE, sign(session.id, config.sessionSecret), Math.floor(config.sessionMaxAgeMs / 1000))]);
-      return redirect(res, localPath(next));
+      // Checked again: the cookie is signed, but a rule tightened since it was set still applies.
+      return redirect(res, sameOriginPath(next, new URL(config.publicUrl).origin));
     }
     if (url.pathname === '/auth/logout' && req.method === 'POST') {
+      const body = await readLimitedBody(req, MAX_FORM_BYTES);
+      if (body === 'too-large') return refuseTooLarge(res, 'text/html; charset=utf-8', messagePage('Too large', `A sign-out form is smaller than ${MAX_FORM_BYTES} bytes.`, null).toString());
       const session = await sessionOf(req);
-      const form = await readForm(req);
       if (!session) return redirect(res, '/', 303);
-      if (!form || !safeEqual(form.get('csrf') ?? '', session.csrf)) {
+      const form = new URLSearchParams(body.toString('utf8'));
+      if (!safeEqual(form.get('csrf') ?? '', session.csrf)) {
         return sendHtml(res, 403, messagePage('Forbidden', 'The form had no valid CSRF token. Reload the page and try again.', null));
       }
       await sessions.delete(session.id);
@@ -165,6 +178,8 @@ export function createWebApp(options: WebAppOptions): WebApp {
       return sendHtml(res, 200, signInPage('/'));
     }
     res.setHeader('allow', url.pathname === '/auth/logout' ? 'POST' : 'GET');
+    // A body sent along is not read: the connection closes rather than wait for its end.
+    if (req.method !== 'GET' && req.method !== 'HEAD') res.setHeader('connection', 'close');
     return sendHtml(res, url.pathname.match(/^\/auth\/(login|callback|logout)$/) ? 405 : 404, messagePage('Not found', 'There is no such page.', null));
   }
 
@@ -223,6 +238,7 @@ export function createWebApp(options: WebAppOptions): WebApp {
       }
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.setHeader('allow', 'GET, HEAD');
+        res.setHeader('connection', 'close');
         isApi ? sendJson(res, 405, { error: 'method not allowed' }) : sendHtml(res, 405, messagePage('Method not allowed', 'Only GET here.', null));
         return true;
       }

@@ -3,11 +3,8 @@
 // cut short), and the response writers.
 import type { ServerResponse } from 'node:http';
 import { CLUSTER_SCOPED, type Filters } from './views/layout.js';
+import { QueryError } from '../errors.js';
 
-/** A query-string value the overview cannot use; answered 400 with this message. */
-export class QueryError extends Error {
-  override name = 'QueryError';
-}
 
 const MAX_FILTER_LENGTH = 200;
 // Never typed into a form; U+001F also separates the fields of the search text (src/store/inventory.ts).

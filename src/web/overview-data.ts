@@ -12,8 +12,8 @@ import {
   compareNames,
   versionText,
   type OverviewFilters,
-} from '../store/overview.js';
-import { compareTags, mutability, type Mutability } from './versions.js';
+} from './queries/overview.js';
+import { compareTags, mutability, type Mutability } from '../engine/index.js';
 
 /** A page of a list: which page (from 1), its size, and how many rows the whole list has. */
 export interface PageInfo {

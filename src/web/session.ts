@@ -1,12 +1,12 @@
 // Sessions: the cookie holds a random session id signed with HMAC-SHA256 (`id.signature`); the
-// session itself is a row of the database (src/store/sessions.ts), so it outlives a restart and is
+// session itself is a row of the database (src/web/queries/sessions.ts), so it outlives a restart and is
 // shared by every process of the App. The row never holds what would let its reader act as the
 // user: the id is stored as its SHA-256, and the user's GitHub token encrypted with AES-256-GCM
 // under a key derived from the session secret (HKDF), bound to its row. Each session has its own
 // CSRF token, required by every form that changes state.
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { deleteExpiredSessions, deleteSession, findSession, insertSession } from '../store/sessions.js';
-import type { Db } from '../store/repositories.js';
+import { deleteExpiredSessions, deleteSession, findSession, insertSession } from './queries/sessions.js';
+import type { PrismaClient } from '@prisma/client';
 
 export interface Session {
   id: string;
@@ -82,7 +82,7 @@ export class SessionStore {
   private readonly key: Buffer;
 
   constructor(
-    private readonly db: Db,
+    private readonly db: PrismaClient,
     secret: string,
     private readonly maxAgeMs: number,
     private readonly now: () => number = Date.now,

@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { checkExitCode, EvaluationPool, formatReport, NoClusterError, type InputError, type Report, type RepoSource, type Violation } from '../../src/engine/index.js';
-import { check, engine, fixtureRepo } from '../helpers/engine.js';
+import { checkExitCode, formatReport, nothingToCheck, type InputError, type Report, type RepoSource, type Violation } from '../../src/engine/index.js';
+import { check, engine, fixtureRepo, startDriver } from '../helpers/engine.js';
 import { MemorySource } from '../helpers/memory-source.js';
 
 // The broken-inputs fixture is a Security Tower repository with one good cluster (broken-prod) whose
@@ -9,7 +9,7 @@ import { MemorySource } from '../helpers/memory-source.js';
 // beside valid objects with known violations. Every bad input must become an InputError at its file
 // and line, and must not hide the results of anything else.
 
-engine(); // registers the shared compiler and pool (and their shutdown) for this file
+engine(); // registers the shared driver (and its shutdown) for this file
 
 const FIXTURE = 'broken-inputs';
 let fixtureReport: Promise<Report> | undefined;
@@ -393,16 +393,18 @@ describe('bad input: each problem is an error at its file and line, and everythi
       expect(checkExitCode(report)).toBe(1);
     });
 
-    it('throws NoClusterError (a usage error, exit 2) only when the repository declares no cluster at all', async () => {
+    it('says there is nothing to check (a usage error, exit 2) only when the repository declares no cluster at all', async () => {
       const noConfig = fixtureRepo(FIXTURE, { '.securitytower/cluster.yaml': null, '.securitytower/staging.yaml': null });
-      await expect(check(noConfig)).rejects.toThrow(NoClusterError);
+      const report = await check(noConfig);
+      expect(report.clusters).toEqual([]);
+      expect(nothingToCheck(report)).toBe('no `kind: Cluster` configuration found in .securitytower/*.yaml');
       // An Application alone declares no cluster either: nothing is wrong in it, there is just nothing to check.
       const onlyApplication = fixtureRepo(FIXTURE, {
         '.securitytower/cluster.yaml': null,
         '.securitytower/staging.yaml':
           'apiVersion: securitytower.io/v1alpha1\nkind: Application\nmetadata:\n  name: shop\nspec:\n  stages:\n    - name: prod\n      cluster:\n        name: broken-prod\n      resources:\n        path: cluster/apps/shop\n',
       });
-      await expect(check(onlyApplication)).rejects.toThrow('no `kind: Cluster` configuration found in .securitytower/*.yaml');
+      expect(nothingToCheck(await check(onlyApplication))).toBe('no `kind: Cluster` configuration found in .securitytower/*.yaml');
     });
   });
 
@@ -451,10 +453,10 @@ describe('bad input: each problem is an error at its file and line, and everythi
 
   describe('evaluation', () => {
     it('stops an evaluation that runs past the time limit and reports it on the object; other results stay', async () => {
-      const pool = EvaluationPool.start({ workers: 1, timeoutMs: 300 });
+      const driver = startDriver({ workers: 1, timeoutMs: 300 });
       try {
         const report = await check(fixtureRepo(FIXTURE, { 'cluster/policies/templates/k8spairs.yaml': PAIRS_TEMPLATE, 'cluster/policies/constraints/pairs.yaml': PAIRS_CONSTRAINT }), {
-          pool,
+          driver,
         });
         expect(violations(report).filter((v) => v.constraint === 'settings-pairs').map(finding)).toEqual([
           { file: 'cluster/apps/shop/settings.yaml', line: 2, constraint: 'settings-pairs', message: 'evaluation exceeded the time limit of 300 ms and was stopped' },
@@ -469,7 +471,7 @@ describe('bad input: each problem is an error at its file and line, and everythi
           message: 'K8sPairs settings-pairs could not be evaluated on ConfigMap settings: evaluation exceeded the time limit of 300 ms and was stopped',
         });
       } finally {
-        await pool.close();
+        await driver.close();
       }
     });
 

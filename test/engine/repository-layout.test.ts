@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { NoClusterError, type ClusterReport, type Report } from '../../src/engine/index.js';
+import { nothingToCheck, type ClusterReport, type Report } from '../../src/engine/index.js';
 import { check, fixtureRepo } from '../helpers/engine.js';
 import { MemorySource } from '../helpers/memory-source.js';
 
@@ -164,9 +164,10 @@ value: 100000
     });
 
     it('refuses a --cluster name the repository does not declare, naming the clusters it has', async () => {
-      const checking = check(new MemorySource(TWO_CLUSTERS), { clusters: ['stagin'] });
-      await expect(checking).rejects.toThrow(NoClusterError);
-      await expect(checking).rejects.toThrow('no cluster named stagin (clusters: production, staging)');
+      const report = await check(new MemorySource(TWO_CLUSTERS), { clusters: ['stagin'] });
+      expect(report.clusters).toEqual([]);
+      expect(report.unknownClusters).toEqual(['stagin']);
+      expect(nothingToCheck(report)).toBe('no cluster named stagin (clusters: production, staging)');
     });
   });
 

@@ -6,7 +6,7 @@ import { readConfig } from '../../src/config.js';
 import { RETRIES, startAppServer, type AppServer, type AppServerOptions } from '../../src/github/server.js';
 import { createWebApp } from '../../src/web/app.js';
 import { readWebConfig } from '../../src/web/web-config.js';
-import { databaseRecorder } from '../../src/github/database-recorder.js';
+import { databaseRecorder } from '../../src/database-recorder.js';
 import {
   clusterInventory,
   closeDatabase,
@@ -37,11 +37,11 @@ afterAll(async () => {
 /** The App on the test database; `retryAfterMs` shortens plugin-retry's waits (1 s, 4 s, 9 s by default). */
 async function startApp(pages?: AppServerOptions['pages'], retryAfterMs?: number): Promise<AppServer> {
   const config = readConfig({ ...appEnvironment(fake), PARAPET_CACHE_DIR: testCacheDir });
-  const { compiler, pool } = engine();
+  const { driver } = engine();
   const retry = retryAfterMs === undefined ? {} : { retry: { retryAfterBaseValue: retryAfterMs } };
   return startAppServer(
     { ...config, credentials: config.credentials!, server: { ...config.server, port: 0 } },
-    { engine: { compiler, pool, close: async () => {} }, octokitOverrides: { throttle: { enabled: false }, ...retry }, recorder: databaseRecorder(db), pages },
+    { engine: { driver, close: async () => {} }, octokitOverrides: { throttle: { enabled: false }, ...retry }, recorder: databaseRecorder(db), pages },
   );
 }
 

@@ -49,7 +49,7 @@ describe('the Dockerfile', () => {
     expect(final.find((i) => i.keyword === 'CMD')?.args).toBe('["npm", "start"]');
     expect(final.find((i) => i.keyword === 'ENV')?.args).toContain('HOST=0.0.0.0');
     const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    expect(pkg.scripts.start).toBe('node dist/github/main.js');
+    expect(pkg.scripts.start).toBe('node dist/main.js');
   });
 });
 

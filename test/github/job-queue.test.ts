@@ -1,7 +1,7 @@
 // The in-process job queue (the default mode) and the runner both queues run jobs with: a
 // delivery runs once, again after its job failed, and a failure is logged with how to redeliver.
 import { describe, expect, it } from 'vitest';
-import { MemoryJobQueue } from '../../src/github/job-queue.js';
+import { MemoryJobQueue } from '../../src/github/queue/memory-queue.js';
 import { jobRunner, type QueuedJob } from '../../src/github/queue/jobs.js';
 import type { Recorder } from '../../src/github/recorder.js';
 import { configDefaults } from '../../src/config.js';
@@ -54,7 +54,7 @@ describe('the in-process job queue', () => {
 });
 
 describe('the job runner', () => {
-  const deps = { engine: undefined as never, limits: configDefaults };
+  const deps = { engine: undefined as never, limits: configDefaults, appLogin: async () => 'parapet[bot]' };
 
   it('releases the delivery of a failed job and logs it with how to redeliver', async () => {
     const { lines, log } = recordingLog();

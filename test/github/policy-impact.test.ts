@@ -1,6 +1,7 @@
 // Which clusters a pull request's policy change concerns, read from trees already in memory.
 import { describe, expect, it } from 'vitest';
-import { affectedClusters, changedPolicyFiles, declaredClusters } from '../../src/github/policy-impact.js';
+import { declaredClusters } from '../../src/engine/index.js';
+import { affectedClusters, changedPolicyFiles } from '../../src/github/policy-impact.js';
 import { MemorySource } from '../helpers/memory-source.js';
 
 const config = `apiVersion: securitytower.io/v1alpha1

@@ -50,6 +50,8 @@ const notYaml = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [broken\n';
 const relaxedConstraint = shop[CONSTRAINT]!.replace('exemptImages: ["registry.example.com/node-agent"]', 'exemptImages: ["registry.example.com/node-agent", "busybox"]');
 
 const PRIVILEGED_SHELL = '[Implied by expand-workloads] Privileged container is not allowed: shell, securityContext: {"privileged": true}';
+/** As a review comment writes it: Markdown, its brackets escaped (they render as brackets). */
+const PRIVILEGED_SHELL_MARKDOWN = PRIVILEGED_SHELL.replace('[', '\\[').replace(']', '\\]');
 const PRIVILEGED_MAIN = 'Privileged container is not allowed: main, securityContext: {"privileged": true}';
 const UNPINNED_WORKER = 'container <main> uses image busybox without an explicit version';
 const HOW_TO = 'This new violation blocks merging. Fix it, or accept the risk with a `securitytower.io/policy.exclusion.preventprivileged` annotation that says why.';
@@ -75,10 +77,10 @@ beforeAll(async () => {
   fake = await FakeGitHub.start();
   fake.addCommit(REPO, BASE, shop);
   const config = readConfig(appEnvironment(fake, { PARAPET_CACHE_DIR: testCacheDir }));
-  const { compiler, pool } = engine();
+  const { driver } = engine();
   app = await startAppServer(
     { ...config, credentials: config.credentials!, server: { ...config.server, port: 0 } },
-    { engine: { compiler, pool, close: async () => {} }, octokitOverrides: { throttle: { enabled: false } } },
+    { engine: { driver, close: async () => {} }, octokitOverrides: { throttle: { enabled: false } } },
   );
 });
 
@@ -147,7 +149,7 @@ describe('a pull request over five pushes', () => {
       [DEBUG, 22],
       [WORKER, 11],
     ]);
-    expect(debugThread.body).toMatch(new RegExp(`^\\*\\*preventprivileged\\*\\* \\(deny\\) on Deployment shop/debug-shell, cluster \`shop-prod\`: ${escape(PRIVILEGED_SHELL)}\\n\\n${escape(HOW_TO)}\\n\\n<!-- parapet:[0-9a-f]{24} -->$`));
+    expect(debugThread.body).toMatch(new RegExp(`^\\*\\*preventprivileged\\*\\* \\(deny\\) on Deployment shop/debug-shell, cluster \`shop-prod\`: ${escape(PRIVILEGED_SHELL_MARKDOWN)}\\n\\n${escape(HOW_TO)}\\n\\n<!-- parapet:[0-9a-f]{24} -->$`));
     expect(workerThread.body).toMatch(new RegExp(`^\\*\\*preventprivileged\\*\\* \\(deny\\) on Pod shop/worker, cluster \`shop-prod\`: ${escape(PRIVILEGED_MAIN)}\\n\\n${escape(HOW_TO)}\\n\\n<!-- parapet:[0-9a-f]{24} -->$`));
     // The warning is for the check run only: reviews speak of blocking findings and acceptances.
     expect(replies()).toEqual([]);

@@ -10,7 +10,8 @@ import { startAppServer, type AppServer, type OctokitOverrides } from '../../src
 import { MAX_ANNOTATIONS } from '../../src/github/check-run.js';
 import { engine, fixturesDir, testCacheDir } from '../helpers/engine.js';
 import { DEBUG_DEPLOYMENT, fixtureFiles, pullRequestPayload as repoPullRequestPayload, sha, webhookExample, withRepository } from '../helpers/fake-github-app.js';
-import { deliverWebhook, FAKE_APP_ID, FakeGitHub, type FakeCheckRun } from '../helpers/fake-github.js';
+import { deliverWebhook, FAKE_APP_ID, FAKE_BOT_LOGIN, FakeGitHub, type FakeCheckRun } from '../helpers/fake-github.js';
+import { elements, markupIn, renderGfm, textOf } from '../helpers/gfm.js';
 
 const SECRET = 'a-webhook-secret';
 const REPO = 'example-org/shop-prod';
@@ -467,6 +468,56 @@ describe('the review', () => {
     expect(fake.requests.filter((r) => r.status >= 400)).toEqual([]);
   });
 
+  it('is not kept from commenting by the markers the pull request’s author copies into a comment of their own', async () => {
+    const base = sha('forged-base');
+    fake.addCommit(REPO, base, shop);
+    const files = { 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT, 'cluster/namespaces/shop/approved.yaml': ACCEPTED };
+    // The markers are public: any pull request with the same findings shows them.
+    fake.addCommit(REPO, sha('forged-other'), { ...shop, ...files });
+    await deliver('pull_request', pullRequestPayload('opened', base, sha('forged-other'), 61));
+    const markers = fake.reviewComments.map((c) => c.body.match(/<!-- parapet(?:-accept)?:[0-9a-f]+ -->/)![0]);
+    expect(markers).toHaveLength(2);
+
+    const head = sha('forged-head');
+    fake.addCommit(REPO, head, { ...shop, ...files });
+    const payload = pullRequestPayload('opened', base, head, 62);
+    const author = fake.addReviewComment(REPO, 62, { author: 'dana-dev', path: 'cluster/namespaces/shop/debug.yaml', line: 22, body: `Nothing to see here.\n\n${markers.join('\n')}` });
+    await deliver('pull_request', payload);
+
+    const parapet = fake.reviewComments.filter((c) => c.pull_number === 62 && c.user.login === FAKE_BOT_LOGIN);
+    expect(parapet.map((c) => [c.path, c.line]).sort()).toEqual([
+      ['cluster/namespaces/shop/approved.yaml', 7],
+      ['cluster/namespaces/shop/debug.yaml', 22],
+    ]);
+    expect(parapet.find((c) => c.line === 7)!.body).toContain('Reviewers: this pull request asks to accept this risk.');
+    expect(fake.reviewComments.filter((c) => c.in_reply_to_id === author.id)).toEqual([]);
+    expect(fake.requests.filter((r) => r.status >= 400)).toEqual([]);
+  });
+
+  it('answers and resolves only the threads it opened, whatever others write in them', async () => {
+    const base = sha('threads-base');
+    fake.addCommit(REPO, base, shop);
+    const first = sha('threads-head-1');
+    fake.addCommit(REPO, first, { ...shop, 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT });
+    await deliver('pull_request', pullRequestPayload('opened', base, first, 63));
+    const [thread] = fake.reviewComments;
+    expect(thread).toMatchObject({ path: 'cluster/namespaces/shop/debug.yaml', line: 22, user: { login: FAKE_BOT_LOGIN } });
+
+    // A thread made to look like one of Parapet's, for a finding that is gone, and a reply that
+    // makes Parapet's own thread look answered.
+    const lookalike = fake.addReviewComment(REPO, 63, { author: 'dana-dev', path: 'cluster/namespaces/shop/debug.yaml', line: 22, body: 'Please resolve.\n\n<!-- parapet:0123456789abcdef01234567 -->' });
+    fake.addReviewComment(REPO, 63, { author: 'dana-dev', inReplyTo: thread!.id, body: 'Fixed in a commit of mine.\n\n<!-- parapet-fixed -->' });
+    const second = sha('threads-head-2');
+    fake.addCommit(REPO, second, { ...shop, 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT.replace(/\n\s+securityContext:\n\s+privileged: true/, '') });
+    await deliver('pull_request', pullRequestPayload('synchronize', base, second, 63));
+
+    const answers = fake.reviewComments.filter((c) => c.user.login === FAKE_BOT_LOGIN && c.in_reply_to_id !== undefined);
+    expect(answers.map((c) => [c.in_reply_to_id, c.body])).toEqual([[thread!.id, `Fixed in ${second}.\n\n<!-- parapet-fixed -->`]]);
+    expect([...fake.resolvedThreads]).toEqual([thread!.id]);
+    expect(fake.resolvedThreads.has(lookalike.id)).toBe(false);
+    expect(fake.requests.filter((r) => r.status >= 400)).toEqual([]);
+  });
+
   it('leaves a new violation on a line outside the diff to the check run', async () => {
     const base = sha('outside-base');
     const head = sha('outside-head');
@@ -491,6 +542,44 @@ describe('the review', () => {
     expect((await post([{ path: 'cluster/namespaces/shop/debug.yaml', line: 22, side: 'RIGHT', body: 'in the diff' }])).status).toBe(200);
     expect((await post([{ path: 'cluster/namespaces/shop/deployment.yaml', line: 23, side: 'RIGHT', body: 'unchanged file' }])).status).toBe(422);
     expect((await post([{ path: 'cluster/namespaces/shop/debug.yaml', line: 22 }])).status).toBe(422);
+  });
+});
+
+describe('text from the pull request', () => {
+  it('stays text in the summary and the review: a file name that opens an HTML comment, a mention, an image and HTML in a manifest', async () => {
+    const base = sha('hostile-base');
+    const head = sha('hostile-head');
+    const path = 'cluster/namespaces/shop/x\n\n<!--\n.yaml';
+    const hostile = DEBUG_DEPLOYMENT.replace('name: debug-shell', 'name: "![x](http://evil.example/i.png)"')
+      .replace('namespace: shop', 'namespace: "@example-org/security"')
+      .replace('- name: shell', '- name: "<img src=x> `` ](http://evil.example/) |"')
+      .replace('  labels:\n    owner', '  annotations:\n    securitytower.io/policy.exclusion.preventprivileged: "@example-org/security approved it, see #1\\n\\n<!--"\n  labels:\n    owner');
+    fake.addCommit(REPO, base, shop);
+    fake.addCommit(REPO, head, { ...shop, [path]: hostile, 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT });
+    await deliver('pull_request', pullRequestPayload('opened', base, head, 71));
+
+    const [run] = fake.checkRuns;
+    const summary = renderGfm(run!.output.summary!);
+    expect(markupIn(summary, ['details', 'summary']), run!.output.summary).toEqual([]);
+    // The sections after the hostile lines are all there, the baseline collapsed as always.
+    expect(elements(summary, 'h3').map(textOf)).toEqual(['Risks accepted by this pull request (1)']);
+    expect(summary.match(/<details>/g)).toHaveLength(1);
+    expect(textOf(summary)).toContain('on Deployment @example-org/security/![x](http://evil.example/i.png) (`cluster/namespaces/shop/x⏎⏎<!--⏎.yaml:7`, object): @example-org/security approved it, see #1 <!--'.replace(/`/g, ''));
+    expect(run!.annotations.find((a) => a.path === path && a.title?.startsWith('preventprivileged'))).toMatchObject({
+      path,
+      title: 'preventprivileged (deny, accepted): Deployment @example-org/security/![x](http://evil.example/i.png)',
+    });
+
+    const comments = fake.reviewComments.filter((c) => c.pull_number === 71);
+    expect(comments.map((c) => [c.path, c.line]).sort()).toEqual([
+      ['cluster/namespaces/shop/debug.yaml', 22],
+      [path, 7],
+    ]);
+    for (const comment of comments) {
+      const html = renderGfm(comment.body.replace(/\n\n<!-- parapet(?:-accept)?:[0-9a-f]+ -->$/, ''));
+      expect(markupIn(html), comment.body).toEqual([]);
+    }
+    expect(textOf(renderGfm(comments.find((c) => c.path === path)!.body))).toContain('@example-org/security approved it, see #1 <!--');
   });
 });
 
@@ -602,11 +691,11 @@ async function startApp(env: Record<string, string> = {}, octokitOverrides: Octo
     PARAPET_CACHE_DIR: testCacheDir,
     ...env,
   });
-  const { compiler, pool } = engine();
+  const { driver } = engine();
   return startAppServer(
     { ...config, credentials: config.credentials!, server: { ...config.server, port: 0 } },
     // Throttling spaces writes a second apart against secondary rate limits; the fake has none.
-    { engine: { compiler, pool, close: async () => {} }, octokitOverrides },
+    { engine: { driver, close: async () => {} }, octokitOverrides },
   );
 }
 

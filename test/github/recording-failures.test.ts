@@ -4,7 +4,7 @@
 // GitHub's redelivery runs it again; the default branch's record is retried before giving up.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readConfig } from '../../src/config.js';
-import { databaseRecorder } from '../../src/github/database-recorder.js';
+import { databaseRecorder } from '../../src/database-recorder.js';
 import { startAppServer, type AppServer } from '../../src/github/server.js';
 import { openDatabase, type Database } from '../../src/store/index.js';
 import { engine, testCacheDir } from '../helpers/engine.js';
@@ -25,14 +25,14 @@ beforeAll(async () => {
   fake = await FakeGitHub.start();
   db = await openDatabase({ dataDir: 'memory://' });
   const config = readConfig({ ...appEnvironment(fake), PARAPET_CACHE_DIR: testCacheDir });
-  const { compiler, pool } = engine();
+  const { driver } = engine();
   // The production policy waits seconds between attempts; the same policy, with short waits.
   const recorder = databaseRecorder(db, {
     retry: { attempts: 3, delaysMs: [10, 30], onRetry: (error, attempt, delayMs) => retries.push({ attempt, delayMs, error: String(error) }) },
   });
   app = await startAppServer(
     { ...config, credentials: config.credentials!, server: { ...config.server, port: 0 } },
-    { engine: { compiler, pool, close: async () => {} }, octokitOverrides: { throttle: { enabled: false } }, recorder },
+    { engine: { driver, close: async () => {} }, octokitOverrides: { throttle: { enabled: false } }, recorder },
   );
 }, 60_000);
 

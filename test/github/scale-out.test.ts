@@ -4,9 +4,9 @@
 // to the others. Real engines only: a throwaway PostgreSQL cluster and redis-server.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readConfig } from '../../src/config.js';
-import { databaseRecorder } from '../../src/github/database-recorder.js';
+import { databaseRecorder } from '../../src/database-recorder.js';
 import { Worker } from 'bullmq';
-import { QUEUE_NAME, QUEUE_PREFIX, RedisJobQueue, RedisUnavailableError } from '../../src/github/queue/redis-queue.js';
+import { QUEUE_NAME, QUEUE_PREFIX, RedisJobQueue } from '../../src/github/queue/redis-queue.js';
 import type { QueuedJob } from '../../src/github/queue/jobs.js';
 import type { Recorder } from '../../src/github/recorder.js';
 import { startAppServer, type AppServer } from '../../src/github/server.js';
@@ -17,6 +17,7 @@ import { deliverWebhook, FakeGitHub } from '../helpers/fake-github.js';
 import { silentPort } from '../helpers/ports.js';
 import { postgresUnavailable, startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { redisUnavailable, startRedis, type RedisServer } from '../helpers/redis.js';
+import { RedisUnavailableError } from '../../src/errors.js';
 
 const REPO = 'example-org/shop-prod';
 const shop = fixtureFiles('shop-cluster');
@@ -45,14 +46,14 @@ describe.skipIf(unavailable.length > 0)('the App in scale-out mode (PostgreSQL +
   async function startProcess(name: string): Promise<Process> {
     const db = await openDatabase({ url: databaseUrl });
     const config = readConfig({ ...appEnvironment(fake), PARAPET_CACHE_DIR: testCacheDir, DATABASE_URL: databaseUrl, REDIS_URL: redis.url });
-    const { compiler, pool } = engine();
+    const { driver } = engine();
     const worked: string[] = [];
     const recorder = databaseRecorder(db);
     // The database recorder as is; only which process finished a delivery is noted on the way.
     const noting: Recorder = { ...recorder, finishDelivery: async (id) => { worked.push(id); await recorder.finishDelivery(id); } };
     const server = await startAppServer(
       { ...config, credentials: config.credentials!, server: { ...config.server, port: 0 } },
-      { engine: { compiler, pool, close: async () => {} }, octokitOverrides: { throttle: { enabled: false } }, recorder: noting },
+      { engine: { driver, close: async () => {} }, octokitOverrides: { throttle: { enabled: false } }, recorder: noting },
     );
     const process: Process = { name, server, db, worked };
     processes.push(process);

@@ -1,4 +1,4 @@
-// `npm start` as a person runs it: the built dist/github/main.js, spawned, answering on a loopback port.
+// `npm start` as a person runs it: the built dist/main.js, spawned, answering on a loopback port.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { repoRoot } from '../helpers/engine.js';
 import { freePort, silentPort } from '../helpers/ports.js';
 import { postgresUnavailable, startPostgres, type PostgresServer } from '../helpers/postgres.js';
 
-const main = join(repoRoot, 'dist', 'github', 'main.js');
+const main = join(repoRoot, 'dist', 'main.js');
 const children: ChildProcess[] = [];
 
 beforeAll(() => expectBuilt());
@@ -145,8 +145,9 @@ async function waitForServer(url: string, child: ChildProcess): Promise<void> {
   let output = '';
   child.stdout?.on('data', (chunk) => (output += chunk));
   child.stderr?.on('data', (chunk) => (output += chunk));
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
+  // No deadline of its own: on a loaded machine the start takes what it takes, and the test's
+  // timeout (vitest's) says when it is too long. The server answering is the event waited for.
+  for (;;) {
     if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${output}`);
     try {
       await fetch(url, { redirect: 'manual' });
@@ -155,7 +156,6 @@ async function waitForServer(url: string, child: ChildProcess): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
-  throw new Error(`npm start did not answer within 20 s:\n${output}`);
 }
 
 /** dist/ is built (and kept fresh) by test/global-setup.ts before any test file runs. */

@@ -1,11 +1,11 @@
-// The engine's collaborators for tests: the real opa compiler (cached across runs under .cache/) and
-// a real evaluation pool.
+// The engine's collaborators for tests: the real Rego driver over the real opa compiler (cached
+// across runs under .cache/).
 import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
-import { checkRepo, EvaluationPool, type CheckOptions, type Report, type RepoSource } from '../../src/engine/index.js';
+import { checkRepo, RegoDriver, type CheckOptions, type Report, type RepoSource } from '../../src/engine/index.js';
 import { OpaCompiler } from '../../src/opa/opa-compiler.js';
 import { MemorySource } from './memory-source.js';
 import { readTree } from './read-tree.js';
@@ -14,14 +14,19 @@ export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 export const fixturesDir = join(repoRoot, 'test', 'fixtures');
 export const testCacheDir = join(repoRoot, '.cache', 'test-wasm');
 
-let shared: { compiler: OpaCompiler; pool: EvaluationPool } | undefined;
+let shared: { driver: RegoDriver } | undefined;
 
-/** One compiler and pool per test file, closed after it. */
-export function engine(): { compiler: OpaCompiler; pool: EvaluationPool } {
+/** A Rego driver over the test compile cache; `timeoutMs` and `workers` as the pool takes them. */
+export function startDriver(options: { workers?: number; timeoutMs?: number } = {}): RegoDriver {
+  return RegoDriver.start({ compiler: new OpaCompiler({ cacheDir: testCacheDir }), workers: options.workers ?? 2, timeoutMs: options.timeoutMs ?? 5000 });
+}
+
+/** One driver per test file, closed after it. */
+export function engine(): { driver: RegoDriver } {
   if (!shared) {
-    shared = { compiler: new OpaCompiler({ cacheDir: testCacheDir }), pool: EvaluationPool.start({ workers: 2, timeoutMs: 5000 }) };
+    shared = { driver: startDriver() };
     afterAll(async () => {
-      await shared?.pool.close();
+      await shared?.driver.close();
       shared = undefined;
     });
   }

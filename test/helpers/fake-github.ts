@@ -111,6 +111,9 @@ export interface FakePushCommit {
 
 /** The App's ID the fake stamps on check runs it creates (the tests' APP_ID). */
 export const FAKE_APP_ID = 12345;
+/** The App's slug (`GET /app`), and the login of its bot user, the author of what the App writes with its installation token. */
+export const FAKE_APP_SLUG = 'parapet';
+export const FAKE_BOT_LOGIN = `${FAKE_APP_SLUG}[bot]`;
 
 interface FakeRepo {
   commits: Map<string, Record<string, string | Buffer>>;
@@ -136,6 +139,8 @@ export class FakeGitHub {
   private readonly failures: Failure[] = [];
   private nextId = 1;
   private readonly started = performance.now();
+  /** Set by privateArchives: the credential archive links carry. */
+  private archiveToken: string | undefined;
 
   private constructor(
     private readonly server: Server,
@@ -233,6 +238,33 @@ export class FakeGitHub {
     repo.pullRequests.set(pr.number, open);
   }
 
+  /**
+   * A review comment written by someone else than the App (the pull request's author, say), on
+   * `path` at `line`, or a reply in the thread of comment `inReplyTo`.
+   */
+  addReviewComment(fullName: string, number: number, comment: { author: string; body: string; path?: string; line?: number; inReplyTo?: number }): FakeReviewComment {
+    const pr = this.repos.get(fullName)?.pullRequests.get(number);
+    if (!pr) throw new Error(`fake GitHub: no pull request ${fullName}#${number}`);
+    const parent = comment.inReplyTo === undefined ? undefined : this.reviewComments.find((c) => c.id === comment.inReplyTo && c.repo === fullName && c.pull_number === number);
+    if (comment.inReplyTo !== undefined && !parent) throw new Error(`fake GitHub: no review comment ${comment.inReplyTo} on ${fullName}#${number}`);
+    if (!parent && (comment.path === undefined || comment.line === undefined)) throw new Error('fake GitHub: a review comment needs a path and a line, or a comment to reply to');
+    const created: FakeReviewComment = {
+      id: this.nextId++,
+      repo: fullName,
+      pull_number: number,
+      review_id: null,
+      ...(parent ? { in_reply_to_id: parent.in_reply_to_id ?? parent.id } : {}),
+      path: parent?.path ?? comment.path!,
+      line: parent?.line ?? comment.line!,
+      side: 'RIGHT',
+      commit_id: pr.head.sha,
+      body: comment.body,
+      user: { login: comment.author, type: 'User' },
+    };
+    this.reviewComments.push(created);
+    return created;
+  }
+
   /** A check run as if made earlier (by a Parapet process that crashed, say). */
   addCheckRun(fullName: string, run: { name: string; head_sha: string; status: FakeCheckRun['status']; appId?: number }): FakeCheckRun {
     const created: FakeCheckRun = {
@@ -262,6 +294,14 @@ export class FakeGitHub {
   }
 
   /**
+   * Serves archives as GitHub serves those of private repositories: the tarball endpoint redirects
+   * to a codeload link carrying `?token=`, a credential for that archive, which codeload requires.
+   */
+  privateArchives(token: string): void {
+    this.archiveToken = token;
+  }
+
+  /**
    * Answers the next `times` GraphQL requests (all, without `times`) as GitHub does when a query
    * fails as a whole, a timeout say: HTTP 200, `data: null` and the error.
    */
@@ -281,6 +321,7 @@ export class FakeGitHub {
     this.reviews.length = 0;
     this.reviewComments.length = 0;
     this.resolvedThreads.clear();
+    this.archiveToken = undefined;
   }
 
   /** The changed files of a pull request, as `GET .../pulls/{number}/files` lists them. */
@@ -347,6 +388,11 @@ export class FakeGitHub {
 
   private route(method: string, path: string, query: URLSearchParams, body: unknown, req: IncomingMessage, send: (status: number, payload: unknown, headers?: Record<string, string>) => void): void {
     let m: RegExpExecArray | null;
+    if (method === 'GET' && path === '/app') {
+      // GitHub answers this one to the App's JWT only.
+      if (!/^bearer /i.test(req.headers.authorization ?? '')) return send(401, { message: 'A JSON web token could not be decoded' });
+      return send(200, { id: FAKE_APP_ID, slug: FAKE_APP_SLUG, node_id: 'A_fake', name: 'Parapet', owner: { login: 'example-org', type: 'Organization' } });
+    }
     if (method === 'POST' && (m = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(path))) {
       if (!/^bearer /i.test(req.headers.authorization ?? '')) return send(401, { message: 'A JSON web token could not be decoded' });
       return send(201, { token: `ghs_fake_${m[1]}`, expires_at: new Date(Date.now() + 3600_000).toISOString(), permissions: { checks: 'write', contents: 'read' }, repository_selection: 'all' });
@@ -369,9 +415,11 @@ export class FakeGitHub {
       const files = this.repos.get(`${m[1]}/${m[2]}`)?.commits.get(m[3]!);
       if (!files) return send(404, { message: 'Not Found' });
       // GitHub redirects to codeload; follow the same path.
-      return send(302, undefined, { location: `${this.url}/_codeload/${m[1]}/${m[2]}/legacy.tar.gz/${m[3]}` });
+      const token = this.archiveToken === undefined ? '' : `?token=${encodeURIComponent(this.archiveToken)}`;
+      return send(302, undefined, { location: `${this.url}/_codeload/${m[1]}/${m[2]}/legacy.tar.gz/${m[3]}${token}` });
     }
     if (method === 'GET' && (m = /^\/_codeload\/([^/]+)\/([^/]+)\/legacy\.tar\.gz\/(.+)$/.exec(path))) {
+      if (this.archiveToken !== undefined && query.get('token') !== this.archiveToken) return send(404, { message: 'Not Found' });
       const files = this.repos.get(`${m[1]}/${m[2]}`)?.commits.get(m[3]!);
       if (!files) return send(404, { message: 'Not Found' });
       const tarball = buildTarball(m[1]!, m[2]!, m[3]!, files);
@@ -420,7 +468,7 @@ export class FakeGitHub {
       if (!parent) return send(404, { message: 'Not Found' });
       const input = body as Record<string, unknown> | undefined;
       if (typeof input?.body !== 'string' || input.body === '') return send(422, { message: 'Validation Failed', errors: ['body is required'] });
-      const reply: FakeReviewComment = { ...parent, id: this.nextId++, review_id: null, in_reply_to_id: parent.in_reply_to_id ?? parent.id, body: input.body };
+      const reply: FakeReviewComment = { ...parent, id: this.nextId++, review_id: null, in_reply_to_id: parent.in_reply_to_id ?? parent.id, body: input.body, user: { login: FAKE_BOT_LOGIN, type: 'Bot' } };
       this.reviewComments.push(reply);
       return send(201, reply);
     }
@@ -659,7 +707,7 @@ export class FakeGitHub {
         side: 'RIGHT',
         commit_id: commitId,
         body: c.body as string,
-        user: { login: 'parapet[bot]', type: 'Bot' },
+        user: { login: FAKE_BOT_LOGIN, type: 'Bot' },
       };
       review.comments.push(comment);
       this.reviewComments.push(comment);

@@ -1,9 +1,10 @@
 import { expect, it } from 'vitest';
 import { join } from 'node:path';
-import { DatabaseError, openDatabase, projectRoot, readDatabaseConfig } from '../../src/store/database.js';
+import { openDatabase, projectRoot, readDatabaseConfig } from '../../src/store/database.js';
 import { readMigrations } from '../../src/store/migrate.js';
 import { freePort } from '../helpers/ports.js';
 import { forEachBackend } from '../helpers/postgres-backends.js';
+import { DatabaseError } from '../../src/errors.js';
 
 forEachBackend((backend) => {
   it('applies the migrations on a fresh database, and nothing on restart', async () => {

@@ -5,9 +5,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSyn
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { DatabaseError, openDatabase } from '../../src/store/database.js';
+import { openDatabase } from '../../src/store/database.js';
 import { LOCK_FILE, lockDirectory } from '../../src/store/dir-lock.js';
 import { repoRoot } from '../helpers/engine.js';
+import { DatabaseError } from '../../src/errors.js';
 
 const root = mkdtempSync(join(tmpdir(), 'parapet-lock-'));
 const children: ChildProcess[] = [];

@@ -1,10 +1,11 @@
 // A full disk or a lost connection during a write fails that write, and loses nothing already stored.
 import { describe, expect, it } from 'vitest';
 import { recordEvaluation } from '../../src/store/evaluations.js';
-import { isPermanentWriteError, retryWrite, WriteFailedError } from '../../src/store/write-retry.js';
+import { isPermanentWriteError, retryWrite } from '../../src/store/write-retry.js';
 import { fillDisk, freeDisk } from '../helpers/full-disk.js';
 import { forEachBackend } from '../helpers/postgres-backends.js';
 import { REPO, seedRepository, violation } from './fixtures.js';
+import { WriteFailedError } from '../../src/errors.js';
 
 forEachBackend((backend) => {
   it('stores nothing of an evaluation the disk fills up in the middle of, keeps the earlier ones, and takes it once there is room', async () => {

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, signIn, startHarness, type Harness } from './harness.js';
+import { sign } from '../../src/web/session.js';
+import { slowPost } from '../helpers/slow-post.js';
+import { Client, SESSION_SECRET, signIn, startHarness, type Harness } from './harness.js';
 import { DIGEST, XSS } from './seed.js';
 
 let h: Harness;
@@ -67,11 +69,62 @@ describe('sign-in', () => {
     const res = await signInRedirect('https://evil.example/');
     expect(res).toBe('/');
   });
+
+  // `next` as an attacker puts it in a link (raw query text): each is a spelling a browser reads
+  // as another host, once it drops tabs and newlines, turns `\` into `/` and applies `..`.
+  it.each([
+    '//evil.example/',
+    '///evil.example/',
+    '%2F%2Fevil.example%2F',
+    '/%09/evil.example/',
+    '/%0A/evil.example/',
+    '/%0D%0A/evil.example/',
+    '%09//evil.example/',
+    '%20//evil.example/',
+    '/%5Cevil.example/',
+    '%5C%5Cevil.example/',
+    '%5C/evil.example/',
+    '/%09%5Cevil.example/',
+    '/..//evil.example/',
+    '/.//evil.example/',
+    '/%252e%252e//evil.example/',
+    'https://evil.example/',
+    'HTTPS:%2F%2Fevil.example/',
+    'https:evil.example/',
+    'javascript:alert(document.domain)',
+    'data:text/html,%3Cscript%3Ealert(1)%3C/script%3E',
+    `http://127.0.0.1@evil.example/`,
+  ])('sends the browser home, on its own origin, after sign-in with next=%s', async (rawNext) => {
+    const location = await signInRedirect(rawNext, { raw: true });
+    expect(location).toBe('/');
+    expect(new URL(location!, h.web.url).origin).toBe(h.web.url);
+  });
+
+  it('checks the next carried through GitHub in the state cookie again at the callback', async () => {
+    h.github.signInAs('alice');
+    const client = new Client(h.web.url);
+    const login = await client.fetch('/auth/login?next=%2Frisks');
+    const callback = (await client.fetch(login.headers.get('location')!)).headers.get('location')!;
+    // A cookie set under a looser rule: signed by the server, its next a tab away from another host.
+    const state = new URL(callback).searchParams.get('state')!;
+    client.cookies.set('parapet_oauth_state', encodeURIComponent(sign(`${state}|/\t/evil.example/`, SESSION_SECRET)));
+    const done = await client.fetch(callback);
+    expect(done.status).toBe(302);
+    expect(done.headers.get('location')).toBe('/');
+  });
+
+  it.each([
+    ['/risks?cluster=prod#top', '/risks?cluster=prod#top'],
+    ['/containers/../risks', '/risks'],
+    ['SELF/containers?cluster=prod', '/containers?cluster=prod'],
+  ])('keeps a next on the site (%s), in its canonical form', async (next, expected) => {
+    expect(await signInRedirect(next.replace('SELF', h.web.url))).toBe(expected);
+  });
 });
 
-async function signInRedirect(next: string): Promise<string | null> {
+async function signInRedirect(next: string, options: { raw?: boolean } = {}): Promise<string | null> {
   const client = new Client(h.web.url);
-  const login = await client.fetch(`/auth/login?next=${encodeURIComponent(next)}`);
+  const login = await client.fetch(`/auth/login?next=${options.raw ? next : encodeURIComponent(next)}`);
   const callback = await client.fetch(login.headers.get('location')!);
   return (await client.fetch(callback.headers.get('location')!)).headers.get('location');
 }
@@ -459,5 +512,32 @@ describe('sign-out', () => {
     expect((await client.fetch('/auth/logout')).status).toBe(405);
     expect((await post(`csrf=${encodeURIComponent(csrf)}`)).status).toBe(200);
     expect((await client.fetch('/api/me')).status).toBe(401);
+  });
+
+  it('answers 413 to a sign-out form over 16 KiB, from its Content-Length before the body is sent', async () => {
+    const client = await signIn(h, 'alice');
+    const result = await slowPost(`${h.web.url}/auth/logout`, {
+      headers: { cookie: client.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(1024 * 1024) },
+      body: Buffer.alloc(0),
+      totalBytes: 0,
+      waitMs: 3000,
+    });
+    expect(result.status).toBe(413);
+    expect(result.bytesSent).toBe(0);
+    expect((await client.fetch('/api/me')).status).toBe(200);
+  });
+
+  it('cuts a chunked sign-out body where it crosses 16 KiB, with 413', async () => {
+    const client = await signIn(h, 'alice');
+    const total = 8 * 1024 * 1024;
+    const result = await slowPost(`${h.web.url}/auth/logout`, {
+      headers: { cookie: client.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded' },
+      body: (_offset, size) => Buffer.alloc(size, 'a'),
+      totalBytes: total,
+      chunkBytes: 64 * 1024,
+    });
+    expect(result.status).toBe(413);
+    expect(result.bytesSent).toBeLessThan(total);
+    expect((await client.fetch('/api/me')).status).toBe(200);
   });
 });

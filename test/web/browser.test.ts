@@ -1,8 +1,11 @@
 // The overview in a real browser: Debian's chromium driven by playwright-core signs in through the
 // fake GitHub's OAuth pages, reads the table, applies a filter, meets an authorization denial and
-// saves a screenshot (test/web/__screenshots__/, git-ignored). Without /usr/bin/chromium the file
+// saves a screenshot (test/web/__screenshots__/, git-ignored); it also follows sign-in links whose
+// `next` a browser would read as another host, and stays on the site. Without /usr/bin/chromium the file
 // is skipped with a visible message, except under CI, which installs it (.ci/run).
 import { existsSync, mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
@@ -85,5 +88,46 @@ if (missing) console.warn(`\n[browser test] SKIPPING: ${missing}\n`);
     const after = await page.goto(`${h.web.url}/api/me`);
     expect(after?.status()).toBe(401);
     await page.close();
+  });
+
+  describe('after sign-in with a `next` a browser reads as another host', () => {
+    // The "other host" is a server on loopback: where the browser would land without the check.
+    let evil: Server;
+    let evilHost: string;
+    const evilRequests: string[] = [];
+    beforeAll(async () => {
+      evil = createServer((req, res) => {
+        evilRequests.push(req.url ?? '');
+        res.writeHead(200, { 'content-type': 'text/html' }).end('<h1>Evil</h1>');
+      });
+      await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', resolve));
+      evilHost = `127.0.0.1:${(evil.address() as AddressInfo).port}`;
+    });
+    afterAll(async () => {
+      evil?.closeAllConnections();
+      await new Promise((resolve) => evil?.close(resolve));
+    });
+
+    it.each([
+      ['a tab', (host: string) => `/%09/${host}/`],
+      ['a newline', (host: string) => `/%0A/${host}/`],
+      ['a backslash', (host: string) => `/%5C${host}/`],
+      ['encoded slashes', (host: string) => `%2F%2F${host}%2F`],
+      ['a dot segment', (host: string) => `/..//${host}/`],
+    ])('with %s, ends on the overview', async (_quirk, next) => {
+      h.github.signInAs('alice');
+      evilRequests.length = 0;
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      try {
+        await page.goto(`${h.web.url}/auth/login?next=${next(evilHost)}`);
+        await page.waitForLoadState('load');
+        expect(new URL(page.url()).origin).toBe(h.web.url);
+        expect(await page.locator('h1').textContent()).toBe('Images');
+        expect(evilRequests).toEqual([]);
+      } finally {
+        await context.close();
+      }
+    });
   });
 });

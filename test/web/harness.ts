@@ -6,6 +6,9 @@ import type { WebConfig } from '../../src/web/web-config.js';
 import { startFakeGitHubOAuth, type FakeGitHubOAuth, type FakeUser } from '../helpers/fake-github-oauth.js';
 import { seedOverview, USERS } from './seed.js';
 
+/** The session secret of the harness's overview: a test can sign what only the server should. */
+export const SESSION_SECRET = 'test-secret-test-secret-test-secret-0123';
+
 export interface Harness {
   db: Database;
   github: FakeGitHubOAuth;
@@ -30,7 +33,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   // The callback URL must be known before the port: listen on a fixed free port via port 0 then rebuild.
   const config: WebConfig = {
     oauth: { clientId: github.clientId, clientSecret: github.clientSecret },
-    sessionSecret: 'test-secret-test-secret-test-secret-0123',
+    sessionSecret: SESSION_SECRET,
     publicUrl: 'http://127.0.0.1:0',
     repoCacheMs: 60_000,
     sessionMaxAgeMs: 3600_000,

@@ -2,12 +2,13 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { checkExitCode, checkRepo, formatReport, isReportFormat, markStatus, NoClusterError, REPORT_FORMATS } from '../../engine/index.js';
+import { checkExitCode, checkRepo, formatReport, isReportFormat, markStatus, nothingToCheck, REPORT_FORMATS } from '../../engine/index.js';
 import { UsageError } from '../../errors.js';
 import { FsSource } from '../fs-source.js';
 import { GitSource } from '../git-source.js';
 import type { CliIo } from '../io.js';
-import { startRuntime } from '../runtime.js';
+import { readEngineConfig } from '../../config.js';
+import { startEngineRuntime } from '../../runtime.js';
 import { version } from '../version.js';
 
 export const checkHelp = `Usage: parapet check [PATH] [options]
@@ -45,28 +46,24 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
   const info = await stat(root).catch(() => undefined);
   if (!info?.isDirectory()) throw new UsageError(`${root} is not a readable directory`);
 
-  const runtime = startRuntime(io);
+  const runtime = startEngineRuntime(readEngineConfig(io.env));
   try {
     const progress = (message: string) => io.interactive && io.stderr(`parapet: ${message}\n`);
-    const options = { compiler: runtime.compiler, pool: runtime.pool, clusters: values.cluster };
+    const options = { driver: runtime.driver, clusters: values.cluster };
     progress(`checking ${root}`);
     const source = new FsSource(root);
     const baseSource = values.base === undefined ? undefined : new GitSource(root, values.base);
     // An unknown revision is reported before the long part, not after it.
     await baseSource?.listFiles();
-    let report;
-    try {
-      report = await checkRepo(source, options);
-      if (baseSource) {
-        progress(`checking ${values.base} for comparison`);
-        // The base is judged by the same policies as the working tree, so "existing" means the base
-        // already broke the same rule.
-        const base = await checkRepo(baseSource, { ...options, policies: source });
-        report = markStatus(report, base);
-      }
-    } catch (error) {
-      if (error instanceof NoClusterError) throw new UsageError(error.message);
-      throw error;
+    let report = await checkRepo(source, options);
+    const nothing = nothingToCheck(report);
+    if (nothing) throw new UsageError(nothing);
+    if (baseSource) {
+      progress(`checking ${values.base} for comparison`);
+      // The base is judged by the same policies as the working tree, so "existing" means the base
+      // already broke the same rule.
+      const base = await checkRepo(baseSource, { ...options, policies: source });
+      report = markStatus(report, base);
     }
     io.stdout(formatReport(report, format, { color: io.color, withStatus: values.base !== undefined, toolVersion: version }));
     return checkExitCode(report);

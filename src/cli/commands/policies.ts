@@ -6,8 +6,8 @@ import { lstat, mkdir, readdir, readFile, realpath, rename, rm, rmdir, stat, wri
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isSecurityTowerConfigFile, parseYamlFile, readSecurityTowerConfig, type ClusterConfig, type InputError } from '../../engine/index.js';
-import { ConfigError, UsageError } from '../../errors.js';
-import { findPolicy, findStandard, libraryDir, LibraryError, loadCatalog, similarPolicyNames, standardsOf, type Catalog, type LibraryPolicy } from '../../library/catalog.js';
+import { ConfigError, LibraryError, UsageError } from '../../errors.js';
+import { findPolicy, findStandard, libraryDir, loadCatalog, similarPolicyNames, standardsOf, type Catalog, type LibraryPolicy } from '../../library/catalog.js';
 import { ENFORCEMENT_ACTIONS, folderStatus, planDisable, planEnable, type EnforcementAction, type FolderStatus, type Plan, type PolicyFolder } from '../../library/plan.js';
 import type { CliIo } from '../io.js';
 

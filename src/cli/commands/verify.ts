@@ -6,7 +6,8 @@ import { parseAllDocuments } from 'yaml';
 import { isSuiteFile, verifySuites, type SuiteResult } from '../../engine/index.js';
 import { UsageError } from '../../errors.js';
 import type { CliIo } from '../io.js';
-import { startRuntime } from '../runtime.js';
+import { readEngineConfig } from '../../config.js';
+import { startEngineRuntime } from '../../runtime.js';
 
 export const verifyHelp = `Usage: parapet verify [--format text|json] PATH...
 
@@ -27,10 +28,10 @@ export async function verifyCommand(args: string[], io: CliIo): Promise<number> 
   if (positionals.length === 0) throw new UsageError('give at least one suite file or folder');
   const suites: string[] = [];
   for (const path of positionals) suites.push(...(await findSuites(resolve(io.cwd, path))));
-  const runtime = startRuntime(io);
+  const runtime = startEngineRuntime(readEngineConfig(io.env));
   try {
     const reader = { read: (path: string) => readFile(path, 'utf8').catch(() => undefined) };
-    const results = await verifySuites(suites.map(toPosix), { compiler: runtime.compiler, pool: runtime.pool, reader });
+    const results = await verifySuites(suites.map(toPosix), { driver: runtime.driver, reader });
     for (const result of results) result.file = relative(io.cwd, result.file).split(sep).join('/');
     io.stdout(values.format === 'json' ? formatJson(results) : formatText(results));
     return results.every((r) => r.passed) ? 0 : 1;

@@ -1,9 +1,8 @@
 // Where Security Tower's risk acceptances may be written for a violation (security-tower.md §4), and
 // the acceptances that are errors because they give no reason.
-import type { PendingViolation } from '../evaluate/cluster-evaluator.js';
-import type { InputError } from '../model.js';
+import type { PendingViolation } from '../evaluate/evaluate-matches.js';
+import { type InputError, isRecord } from '../model.js';
 import type { SourceObject } from '../repo/cluster-objects.js';
-import { isRecord } from '../repo/security-tower.js';
 import { lineOfPath } from '../repo/yaml-file.js';
 import { annotationsAt, blankExclusions, podTemplatePath, type AcceptanceSource } from './risk-acceptance.js';
 

@@ -2,8 +2,7 @@
 // `securitytower.io/policy.exclusion.<policy>: <reason>` accepts the violations of one policy. The
 // levels are OR-combined; unlike Security Tower, a blank reason accepts nothing and is an error,
 // because an acceptance nobody can justify is not one.
-import type { AcceptanceLevel } from '../model.js';
-import { isRecord } from '../repo/security-tower.js';
+import { type AcceptanceLevel, isRecord } from '../model.js';
 
 export const EXCLUSION_PREFIXES = ['securitytower.io/policy.exclusion.', 'phylake.io/policy.exclusion.', 'cloud.syncier.com/policy.exclusion.'];
 

@@ -1,89 +1,11 @@
 // Gatekeeper's generator-resource expansion (pkg/expansion/system.go): a workload is also reviewed as
 // the Pod it creates, and that Pod's results are reported on the workload with `[Implied by <name>] `.
-import type { InputError, Location } from '../model.js';
+import { isRecord, type InputError } from '../model.js';
+import type { ExpansionTemplate } from '../policy/expansion-template.js';
+import type { SourceObject } from '../repo/cluster-objects.js';
 import { gvkOf, type GroupVersionKind, type KubernetesObject } from '../repo/kubernetes.js';
-import { isRecord } from '../repo/security-tower.js';
 
-export const EXPANSION_GROUP = 'expansion.gatekeeper.sh';
 const MAX_DEPTH = 30;
-
-export interface ExpansionTemplate {
-  name: string;
-  location?: Location;
-  applyTo: Array<{ groups: string[]; kinds: string[]; versions: string[] }>;
-  /** `spec.template` as a path. */
-  templateSource: string[];
-  generatedGVK: GroupVersionKind;
-  /** Overrides the enforcementAction of every result on the expanded object. */
-  enforcementAction?: string;
-}
-
-/** The templates Parapet uses when a repository declares none: every standard workload becomes its Pod. */
-export const defaultExpansionTemplates: ExpansionTemplate[] = [
-  {
-    name: 'expand-workloads',
-    applyTo: [
-      { groups: ['apps'], kinds: ['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet'], versions: ['v1'] },
-      { groups: [''], kinds: ['ReplicationController'], versions: ['v1'] },
-      { groups: ['batch'], kinds: ['Job'], versions: ['v1'] },
-    ],
-    templateSource: ['spec', 'template'],
-    generatedGVK: { group: '', version: 'v1', kind: 'Pod' },
-  },
-  {
-    name: 'expand-cronjobs',
-    applyTo: [{ groups: ['batch'], kinds: ['CronJob'], versions: ['v1', 'v1beta1'] }],
-    templateSource: ['spec', 'jobTemplate', 'spec', 'template'],
-    generatedGVK: { group: '', version: 'v1', kind: 'Pod' },
-  },
-];
-
-export function isExpansionTemplateDocument(value: unknown): boolean {
-  return isRecord(value) && value.kind === 'ExpansionTemplate' && typeof value.apiVersion === 'string' && value.apiVersion.startsWith(`${EXPANSION_GROUP}/`);
-}
-
-/** Validates as Gatekeeper's ValidateTemplate does. */
-export function readExpansionTemplate(value: Record<string, unknown>, location: Location): { template?: ExpansionTemplate; errors: InputError[] } {
-  const metadata = isRecord(value.metadata) ? value.metadata : {};
-  const name = typeof metadata.name === 'string' ? metadata.name : '';
-  const spec = isRecord(value.spec) ? value.spec : {};
-  const problems: string[] = [];
-  if (name === '' || name.length >= 64) problems.push('metadata.name must be non-empty and shorter than 64 characters');
-  const source = typeof spec.templateSource === 'string' ? spec.templateSource.split('.').filter(Boolean) : [];
-  if (source.length === 0) problems.push('spec.templateSource is required');
-  const gvk = isRecord(spec.generatedGVK) ? spec.generatedGVK : undefined;
-  if (!gvk || typeof gvk.kind !== 'string' || gvk.kind === '' || typeof gvk.version !== 'string') {
-    problems.push('spec.generatedGVK with kind and version is required');
-  }
-  const applyTo = (Array.isArray(spec.applyTo) ? spec.applyTo : []).filter(isRecord).map((entry) => ({
-    groups: strings(entry.groups),
-    kinds: strings(entry.kinds),
-    versions: strings(entry.versions),
-  }));
-  if (applyTo.length === 0) problems.push('spec.applyTo is required');
-  const generated: GroupVersionKind = { group: String(gvk?.group ?? ''), version: String(gvk?.version ?? ''), kind: String(gvk?.kind ?? '') };
-  if (applyTo.some((a) => a.groups.includes(generated.group) && a.kinds.includes(generated.kind) && a.versions.includes(generated.version))) {
-    problems.push('the template may not apply to the kind it generates');
-  }
-  const action = spec.enforcementAction;
-  if (action !== undefined && (typeof action !== 'string' || !['deny', 'warn', 'dryrun'].includes(action))) {
-    problems.push(`spec.enforcementAction ${JSON.stringify(action)} is not one of deny, warn, dryrun`);
-  }
-  if (problems.length > 0) {
-    return { errors: problems.map((message) => ({ location, code: 'expansion', message: `ExpansionTemplate ${name || '(unnamed)'}: ${message}` })) };
-  }
-  return {
-    errors: [],
-    template: {
-      name,
-      location,
-      applyTo,
-      templateSource: source,
-      generatedGVK: generated,
-      enforcementAction: typeof action === 'string' ? action : undefined,
-    },
-  };
-}
 
 export interface Resultant {
   object: KubernetesObject;
@@ -149,6 +71,21 @@ function get(value: unknown, path: string[]): unknown {
   return node;
 }
 
-function strings(value: unknown): string[] {
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+/** An object under review: one from the repository, or one that it implies. */
+export interface ReviewTarget {
+  object: KubernetesObject;
+  /** Set for an implied object: how it was generated. */
+  resultant?: Resultant;
+}
+
+/**
+ * What Gatekeeper reviews for one object of the repository: the object itself, then every object
+ * it implies; a template that cannot expand it is an error on the object's `kind:` line.
+ */
+export function reviewTargets(source: SourceObject, templates: ExpansionTemplate[]): { targets: ReviewTarget[]; errors: InputError[] } {
+  const expanded = expand(source.object, templates);
+  return {
+    targets: [{ object: source.object }, ...expanded.resultants.map((resultant) => ({ object: resultant.object, resultant }))],
+    errors: expanded.errors.map((message) => ({ location: { file: source.doc.file, line: source.doc.kindLine }, code: 'expansion', message })),
+  };
 }

@@ -1,10 +1,9 @@
 // Which images each workload of a cluster runs, as written in the repository: the image inventory the
 // overview shows (security-tower.md §5). Every container list counts, CronJobs' too.
 import { podTemplatePath } from '../accept/risk-acceptance.js';
-import type { ImageUse } from '../model.js';
+import { type ImageUse, isRecord } from '../model.js';
 import type { SourceObject } from '../repo/cluster-objects.js';
 import { objectRef } from '../repo/kubernetes.js';
-import { isRecord } from '../repo/security-tower.js';
 import { lineOfPath } from '../repo/yaml-file.js';
 
 const CONTAINER_FIELDS = ['containers', 'initContainers', 'ephemeralContainers'] as const;

@@ -1,13 +1,12 @@
 // Constraints as Gatekeeper admits them: group/version, kind, name, the generated CRD schema
 // (match, enforcementAction, scopedEnforcementActions, parameters) and parameter defaulting.
-import type { InputError, Location } from '../model.js';
-import { compileMatch, type MatchResult, type MatchTarget } from '../match/constraint-match.js';
-import { enforcementProblems } from '../match/enforcement.js';
-import { formatFieldPath } from '../match/label-selector.js';
-import { isRecord } from '../repo/security-tower.js';
+import { type InputError, isRecord, type Location } from '../model.js';
+import { compileMatch, type MatchResult, type MatchTarget } from './constraint-match.js';
+import { enforcementProblems } from './enforcement.js';
 import { lineOfPath, type LineNode } from '../repo/yaml-file.js';
 import type { ConstraintTemplate } from './template.js';
-import { applyParameterSchema, type ParameterSchema } from './parameter-schema.js';
+import { applyParameterSchema, type ParameterSchema } from './schema/index.js';
+import { formatFieldPath } from '../go/field-errors.js';
 
 export const CONSTRAINT_GROUP = 'constraints.gatekeeper.sh';
 const CONSTRAINT_VERSIONS = new Set(['v1beta1', 'v1alpha1']);

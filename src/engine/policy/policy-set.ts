@@ -1,22 +1,18 @@
 // Loads one cluster's policies: compiles each template once, checks its builtins at load time, reads
 // constraints against their templates, and collects ExpansionTemplates and Gatekeeper's Config.
-import { hostBuiltins } from '../evaluate/builtins.js';
-import type { EvaluationPool } from '../evaluate/evaluation-pool.js';
-import { UnsupportedBuiltinsError, WasmPolicy } from '../evaluate/wasm-policy.js';
-import { isExpansionTemplateDocument, readExpansionTemplate, type ExpansionTemplate } from '../expand/expansion.js';
-import { isGatekeeperConfigDocument, readGatekeeperConfig, type GatekeeperConfig } from '../match/gatekeeper-config.js';
-import type { InputError, Location } from '../model.js';
-import type { PolicyCompiler } from '../ports.js';
+import { isGatekeeperConfigDocument, readGatekeeperConfig, type GatekeeperConfig } from './gatekeeper-config.js';
+import { type InputError, isRecord, type Location } from '../model.js';
+import type { PolicyDriver } from '../ports.js';
 import type { YamlDocument } from '../repo/yaml-file.js';
-import { isRecord } from '../repo/security-tower.js';
 import { isConstraintDocument, readConstraint, type Constraint } from './constraint.js';
-import { compileParameterSchema, type ParameterSchema } from './parameter-schema.js';
+import { compileParameterSchema, type ParameterSchema } from './schema/index.js';
 import { isTemplateDocument, readTemplate, type ConstraintTemplate } from './template.js';
+import { type ExpansionTemplate, isExpansionTemplateDocument, readExpansionTemplate } from './expansion-template.js';
 
 export interface LoadedTemplate {
   template: ConstraintTemplate;
   schema: ParameterSchema | undefined;
-  /** Module id in the evaluation pool. */
+  /** The driver's id of the template's code. */
   moduleId: number;
   usesInventory: boolean;
 }
@@ -29,16 +25,14 @@ export interface PolicySet {
   expansionTemplates: ExpansionTemplate[];
   gatekeeperConfig: GatekeeperConfig | undefined;
   errors: InputError[];
-  /** Pool module ids to release when the check is done. */
+  /** The driver's template ids, to release when the check is done. */
   moduleIds: number[];
 }
 
-const compiledModules = new WeakMap<Uint8Array, WebAssembly.Module>();
-
-export async function loadPolicySet(documents: YamlDocument[], compiler: PolicyCompiler, pool: EvaluationPool): Promise<PolicySet> {
+export async function loadPolicySet(documents: YamlDocument[], driver: PolicyDriver): Promise<PolicySet> {
   const errors: InputError[] = [];
   const templateDocs = documents.filter((doc) => isTemplateDocument(doc.value));
-  const loaded = await Promise.all(templateDocs.map((d) => loadTemplate(d, compiler, pool)));
+  const loaded = await Promise.all(templateDocs.map((d) => loadTemplate(d, driver)));
   const templates = new Map<string, LoadedTemplate>();
   const moduleIds: number[] = [];
   for (const result of loaded) {
@@ -91,8 +85,7 @@ export async function loadPolicySet(documents: YamlDocument[], compiler: PolicyC
 
 async function loadTemplate(
   doc: YamlDocument,
-  compiler: PolicyCompiler,
-  pool: EvaluationPool,
+  driver: PolicyDriver,
 ): Promise<{ template?: LoadedTemplate; kind?: string; errors: InputError[] }> {
   const location = { file: doc.file, line: doc.kindLine };
   const value = doc.value as Record<string, unknown>;
@@ -110,34 +103,25 @@ async function loadTemplate(
   }));
   if (schemaErrors.length > 0) return { kind, errors: schemaErrors };
 
-  const outcome = await compiler.compile(template.rego);
-  if (!outcome.ok) {
+  const loaded = await driver.loadTemplate(template.rego);
+  if ('problems' in loaded) {
     return {
       kind,
-      errors: outcome.problems.map((problem) => ({
+      errors: loaded.problems.map((problem) => ({
         location: { file: doc.file, line: (template.moduleLines[problem.module] ?? location.line) + Math.max(0, (problem.line ?? 1) - 1) },
         code: 'rego',
         message: `ConstraintTemplate ${template.name}: ${problem.module > 0 ? `libs[${problem.module - 1}]: ` : ''}${problem.message}`,
       })),
     };
   }
-  let module = compiledModules.get(outcome.wasm);
-  if (!module) {
-    module = await WebAssembly.compile(outcome.wasm as Uint8Array<ArrayBuffer>);
-    compiledModules.set(outcome.wasm, module);
-  }
-  try {
-    // Instantiating once here surfaces unsupported builtins at load time, not on the first object.
-    await WasmPolicy.load(module, hostBuiltins);
-  } catch (error) {
+  if (!loaded.ok) {
     const message =
-      error instanceof UnsupportedBuiltinsError
-        ? `ConstraintTemplate ${template.name} ${error.message}; Gatekeeper's Wasm-incompatible builtins are listed in docs/fidelity.md`
-        : `ConstraintTemplate ${template.name}: the compiled policy could not be loaded: ${error instanceof Error ? error.message : String(error)}`;
+      'unsupported' in loaded
+        ? `ConstraintTemplate ${template.name} ${loaded.unsupported}; Gatekeeper's Wasm-incompatible builtins are listed in docs/fidelity.md`
+        : `ConstraintTemplate ${template.name}: the compiled policy could not be loaded: ${loaded.loadError}`;
     return { kind, errors: [{ location, code: 'builtin', message }] };
   }
-  const moduleId = pool.addModule(module);
-  return { kind, errors: [], template: { template, schema: compiled.schema, moduleId, usesInventory: outcome.usesInventory } };
+  return { kind, errors: [], template: { template, schema: compiled.schema, moduleId: loaded.id, usesInventory: loaded.usesInventory } };
 }
 
 function where(location: Location): string {

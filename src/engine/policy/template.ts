@@ -1,7 +1,6 @@
 // ConstraintTemplates as Gatekeeper reads them (frameworks' conversion.go, compilers.go, client.go).
 import type { RegoSource } from '../ports.js';
-import type { InputError, Location } from '../model.js';
-import { isRecord } from '../repo/security-tower.js';
+import { type InputError, isRecord, type Location } from '../model.js';
 import { lineOfPath, type LineNode } from '../repo/yaml-file.js';
 
 export const TEMPLATE_GROUP = 'templates.gatekeeper.sh';

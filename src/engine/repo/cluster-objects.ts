@@ -2,9 +2,9 @@
 // store them: with their effective namespace (kustomize, Flux or Security Tower stage, else
 // `default`) and without a namespace for cluster-scoped kinds.
 import { posix } from 'node:path';
-import type { InputError } from '../model.js';
+import { type ApplicationConfig, type ClusterConfig, type InputError, isRecord } from '../model.js';
 import { gvkOf, NAMESPACE_NAME_LABEL, objectProblem, ScopeTable, type GroupVersionKind, type KubernetesObject } from './kubernetes.js';
-import { isRecord, isUnder, normalizeRepoPath, type ApplicationConfig, type ClusterConfig } from './security-tower.js';
+import { isUnder, normalizeRepoPath } from './security-tower.js';
 import type { YamlDocument } from './yaml-file.js';
 
 export interface SourceObject {

@@ -1,6 +1,5 @@
 // Facts about Kubernetes objects that Gatekeeper relies on: group/version/kind and scope.
-import type { ObjectRef } from '../model.js';
-import { isRecord } from './security-tower.js';
+import { isRecord, type ObjectRef } from '../model.js';
 
 export type KubernetesObject = Record<string, unknown> & { apiVersion: string; kind: string; metadata: Record<string, unknown> };
 

@@ -1,7 +1,6 @@
-// Reads and parses each file of a tree once, in bulk; the parsing runs on the worker pool.
-import type { EvaluationPool } from '../evaluate/evaluation-pool.js';
+// Reads and parses each file of a tree once, in bulk; the parsing runs on the driver's threads.
 import type { InputError } from '../model.js';
-import type { RepoSource } from '../ports.js';
+import type { PolicyDriver, RepoSource } from '../ports.js';
 import { sizeLimitError, type YamlDocument, type YamlLimits } from './yaml-file.js';
 
 export class RepoFiles {
@@ -11,7 +10,7 @@ export class RepoFiles {
   constructor(
     private readonly source: RepoSource,
     private readonly limits: YamlLimits,
-    private readonly pool: EvaluationPool,
+    private readonly parser: Pick<PolicyDriver, 'parseYamlFiles'>,
   ) {}
 
   async paths(): Promise<string[]> {
@@ -39,7 +38,7 @@ export class RepoFiles {
           readable.push({ path, text });
         }
       }
-      const parsed = await this.pool.parseYamlFiles(readable, this.limits);
+      const parsed = await this.parser.parseYamlFiles(readable, this.limits);
       readable.forEach(({ path }, i) => this.parsed.set(path, parsed[i]!));
     }
     const documents: YamlDocument[] = [];

@@ -1,42 +1,10 @@
 // The `.securitytower/` configuration (security-tower.md §1.2, §1.3), read unchanged; `phylake.io`
 // is the product's former name and still accepted.
-import type { InputError, Location } from '../model.js';
-import type { YamlDocument } from './yaml-file.js';
+import { isRecord, type ApplicationConfig, type ApplicationStage, type ClusterConfig, type InputError, type Location } from '../model.js';
+import type { RepoSource } from '../ports.js';
+import { parseYamlFile, type YamlDocument } from './yaml-file.js';
 
 const GROUPS = new Set(['securitytower.io', 'phylake.io']);
-
-export interface ClusterConfig {
-  name: string;
-  location: Location;
-  tenant?: string;
-  contact?: { email?: string; slack?: string };
-  configuration: Record<string, unknown>;
-  /** Normalised folder, `''` for the repository root. */
-  policiesPath: string;
-  namespacePaths: string[];
-  /**
-   * Parapet's extension for repositories that hold several clusters: the folders whose manifests
-   * belong to this cluster. Absent means "everything not claimed by another cluster".
-   */
-  manifestPaths?: string[];
-}
-
-export interface ApplicationStage {
-  name: string;
-  clusterName: string;
-  clusterRepository?: string;
-  resourcesPath: string;
-  targetNamespace?: string;
-  previousStage?: string;
-}
-
-export interface ApplicationConfig {
-  name: string;
-  location: Location;
-  owner?: string;
-  securityLevel?: string;
-  stages: ApplicationStage[];
-}
 
 export interface SecurityTowerConfig {
   clusters: ClusterConfig[];
@@ -189,6 +157,28 @@ function optionalString(value: unknown): string | undefined {
   return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined;
 }
 
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+/** A cluster as `.securitytower/*.yaml` names it, whether or not the rest of its configuration is valid. */
+export interface DeclaredCluster {
+  name: string;
+  /** Normalised folder, `''` for the repository root; undefined when the config does not say. */
+  policiesPath?: string;
+}
+
+/**
+ * Every cluster a tree's configuration names, sorted: what the App opens a check run for before
+ * evaluating. A cluster whose configuration is broken is still named, so its check run can say why.
+ */
+export async function declaredClusters(source: RepoSource): Promise<DeclaredCluster[]> {
+  const paths = (await source.listFiles()).map((f) => f.path).filter(isSecurityTowerConfigFile);
+  const clusters = new Map<string, DeclaredCluster>();
+  for (const [path, text] of await source.readFiles(paths)) {
+    for (const doc of parseYamlFile(path, text).documents) {
+      const value = doc.value;
+      if (!isRecord(value) || value.kind !== 'Cluster' || !isRecord(value.metadata) || typeof value.metadata.name !== 'string') continue;
+      const name = value.metadata.name;
+      const policies = isRecord(value.spec) && isRecord(value.spec.policies) ? value.spec.policies.path : undefined;
+      if (!clusters.has(name)) clusters.set(name, { name, ...(typeof policies === 'string' && policies.trim() !== '' ? { policiesPath: normalizeRepoPath(policies) } : {}) });
+    }
+  }
+  return [...clusters.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

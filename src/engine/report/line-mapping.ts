@@ -3,8 +3,8 @@
 // message names and the deepest field of it that the message mentions, else a field of the evaluated
 // object the message mentions (the shallowest: a Deployment's own labels before its pod template's),
 // else the object's `kind:` line.
-import { isRecord } from '../repo/security-tower.js';
 import { lineNodeAt, lineOfPath, type LineNode } from '../repo/yaml-file.js';
+import { isRecord } from '../model.js';
 
 export interface LineHint {
   /** The document as written, and its lines. */

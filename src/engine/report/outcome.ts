@@ -33,3 +33,17 @@ export function markStatus(head: Report, base: Report): Report {
   }
   return head;
 }
+
+/**
+ * Why nothing could be checked, when that is so: the repository declares no `kind: Cluster` at all
+ * (and has no configuration error to show), or the clusters asked for are not declared. Not an
+ * input error: there is nothing wrong in the repository, only nothing to judge.
+ */
+export function nothingToCheck(report: Report): string | undefined {
+  const declared = report.config?.clusters ?? [];
+  if (report.unknownClusters && report.unknownClusters.length > 0) {
+    return `no cluster named ${report.unknownClusters.join(', ')} (clusters: ${declared.map((c) => c.name).join(', ')})`;
+  }
+  if (declared.length === 0 && report.errors.length === 0) return 'no `kind: Cluster` configuration found in .securitytower/*.yaml';
+  return undefined;
+}

@@ -2,21 +2,19 @@
 // one template and constraint, with the case's inventory, at enforcement point gator.gatekeeper.sh,
 // and checks the results against the case's assertions. Failures are data, never printed here.
 import { posix } from 'node:path';
-import { hostBuiltins } from '../evaluate/builtins.js';
-import type { EvaluationPool } from '../evaluate/evaluation-pool.js';
 import { addToInventory, buildReview, emptyInventory, inventoryData, type AdmissionRequestFields } from '../evaluate/review.js';
-import { UnsupportedBuiltinsError, WasmPolicy } from '../evaluate/wasm-policy.js';
-import { expand, isExpansionTemplateDocument, readExpansionTemplate, type ExpansionTemplate } from '../expand/expansion.js';
-import type { MatchTarget } from '../match/constraint-match.js';
-import { effectiveAction } from '../match/enforcement.js';
+import { expand } from '../expand/expansion.js';
+import type { MatchTarget } from '../policy/constraint-match.js';
+import { effectiveAction } from '../policy/enforcement.js';
 import { readConstraint, type Constraint } from '../policy/constraint.js';
-import { compileParameterSchema, type ParameterSchema } from '../policy/parameter-schema.js';
+import { compileParameterSchema, type ParameterSchema } from '../policy/schema/index.js';
 import { isTemplateDocument, readTemplate, type ConstraintTemplate } from '../policy/template.js';
-import type { FileReader, PolicyCompiler } from '../ports.js';
+import type { FileReader, PolicyDriver } from '../ports.js';
 import { gvkOf, objectProblem, type KubernetesObject } from '../repo/kubernetes.js';
-import { isRecord } from '../repo/security-tower.js';
 import { parseYamlFile, type YamlDocument } from '../repo/yaml-file.js';
 import { runAssertions } from './assertions.js';
+import { isRecord } from '../model.js';
+import { type ExpansionTemplate, isExpansionTemplateDocument, readExpansionTemplate } from '../policy/expansion-template.js';
 
 export interface CaseResult {
   name: string;
@@ -44,8 +42,7 @@ export interface SuiteResult {
 }
 
 export interface VerifyOptions {
-  compiler: PolicyCompiler;
-  pool: EvaluationPool;
+  driver: PolicyDriver;
   reader: FileReader;
 }
 
@@ -86,7 +83,7 @@ class SuiteContext {
   private readonly dir: string;
 
   constructor(
-    private readonly file: string,
+    file: string,
     private readonly options: VerifyOptions,
   ) {
     this.dir = posix.dirname(file);
@@ -135,7 +132,7 @@ class SuiteContext {
       for (const testCase of cases) results.push(await this.runCase(testCase, read.constraint, template.moduleId, template.usesInventory, expansions));
       return { name, passed: results.every((c) => c.passed), cases: results };
     } finally {
-      this.options.pool.release([template.moduleId], []);
+      this.options.driver.release([template.moduleId], []);
     }
   }
 
@@ -170,8 +167,8 @@ class SuiteContext {
 
     const messages: string[] = [];
     if (effectiveAction(constraint.spec, 'gator.gatekeeper.sh') !== null) {
-      const dataId = usesInventory ? this.options.pool.addText(inventoryData(inventory)) : 0;
-      const parametersId = this.options.pool.addText(constraint.parametersJson);
+      const dataId = usesInventory ? this.options.driver.addText(inventoryData(inventory)) : 0;
+      const parametersId = this.options.driver.addText(constraint.parametersJson);
       try {
         const namespaceOf = (object: KubernetesObject | undefined) => {
           const ns = object?.metadata.namespace;
@@ -199,7 +196,7 @@ class SuiteContext {
             continue;
           }
           const review = JSON.stringify(buildReview(target.object, target.request));
-          const [outcome] = await this.options.pool.evaluate([{ template: moduleId, data: dataId, parameters: parametersId, review }]);
+          const [outcome] = await this.options.driver.evaluate([{ template: moduleId, data: dataId, parameters: parametersId, review }]);
           if (!outcome || 'error' in outcome) {
             messages.push(target.prefix + (outcome?.error ?? 'no result'));
             continue;
@@ -209,7 +206,7 @@ class SuiteContext {
           }
         }
       } finally {
-        this.options.pool.release([], dataId ? [dataId, parametersId] : [parametersId]);
+        this.options.driver.release([], dataId ? [dataId, parametersId] : [parametersId]);
       }
     }
     const problem = runAssertions(assertions, messages);
@@ -231,18 +228,13 @@ class SuiteContext {
     const template = read.template;
     const schema = compileParameterSchema(template.parametersSchema, { legacySchema: template.legacySchema });
     if (schema.problems.length > 0) return { error: `${path}: invalid parameters schema: ${schema.problems.map((p) => p.message).join('; ')}` };
-    const outcome = await this.options.compiler.compile(template.rego);
-    if (!outcome.ok) {
+    const loaded = await this.options.driver.loadTemplate(template.rego);
+    if ('problems' in loaded) {
       const where = (p: { module: number; line?: number }) => (template.moduleLines[p.module] ?? 1) + Math.max(0, (p.line ?? 1) - 1);
-      return { error: outcome.problems.map((p) => `${path}:${where(p)}: ${p.message}`).join('; ') };
+      return { error: loaded.problems.map((p) => `${path}:${where(p)}: ${p.message}`).join('; ') };
     }
-    const module = await WebAssembly.compile(outcome.wasm as Uint8Array<ArrayBuffer>);
-    try {
-      await WasmPolicy.load(module, hostBuiltins);
-    } catch (error) {
-      return { error: error instanceof UnsupportedBuiltinsError ? `template ${template.name} ${error.message}` : String(error) };
-    }
-    return { template, schema: schema.schema, moduleId: this.options.pool.addModule(module), usesInventory: outcome.usesInventory };
+    if (!loaded.ok) return { error: 'unsupported' in loaded ? `template ${template.name} ${loaded.unsupported}` : loaded.loadError };
+    return { template, schema: schema.schema, moduleId: loaded.id, usesInventory: loaded.usesInventory };
   }
 
   private async loadExpansion(path: string): Promise<{ templates: ExpansionTemplate[] } | { error: string }> {

@@ -3,9 +3,9 @@
 // inventory and the risk-acceptance register, with who introduced the acceptances it asks about.
 import type { Logger } from 'probot';
 import type { Config } from '../../config.js';
-import { checkRepo, NoClusterError, type Report, type RepoSource } from '../../engine/index.js';
+import { checkRepo, nothingToCheck, type Report, type RepoSource } from '../../engine/index.js';
 import { attributeAnnotations, type PushCommit } from '../attribution.js';
-import type { EngineRuntime } from '../engine-runtime.js';
+import type { EngineRuntime } from '../../runtime.js';
 import type { GitHubClient, RepoRef } from '../github-client.js';
 import type { AnnotationIntroduction, BranchPosition, Recorder, RepositoryInfo } from '../recorder.js';
 import { TarballCache } from '../tarball-source.js';
@@ -36,15 +36,10 @@ export async function recordDefaultBranch(
   const repo: RepoRef = { owner: input.repository.owner, repo: input.repository.name };
   const startedAt = new Date();
   const tree = await new TarballCache(octokit, repo, deps.limits.maxRepoBytes).at(input.sha);
-  let report;
-  try {
-    report = await checkRepo(tree, { compiler: deps.engine.compiler, pool: deps.engine.pool, limits: { maxFileBytes: deps.limits.maxFileBytes } });
-  } catch (error) {
-    if (error instanceof NoClusterError) {
-      log.info({ repo, sha: input.sha }, 'no kind: Cluster configuration: nothing to record');
-      return;
-    }
-    throw error;
+  const report = await checkRepo(tree, { driver: deps.engine.driver, limits: { maxFileBytes: deps.limits.maxFileBytes } });
+  if (nothingToCheck(report)) {
+    log.info({ repo, sha: input.sha }, 'no kind: Cluster configuration: nothing to record');
+    return;
   }
   const introductions = await introducers(recorder, octokit, log, { repo, tree, report, ...input });
   const recorded = await recorder.defaultBranchEvaluated({ repository: input.repository, sha: input.sha, position: input.position, report, startedAt, introductions });

@@ -16,7 +16,8 @@
 //   ⌈max(K,1)/100⌉        list the review comments
 //   0 or 1                the review
 //   ≤ 10                  "Fixed in" replies (MAX_FIXED_REPLIES; more wait for the next push)
-// so 8 + 10 + 2C plus one per 50 annotations, plus one per further 100 comments; never one call
+// so 8 + 10 + 2C plus one per 50 annotations, plus one per further 100 comments, plus the App's
+// own login (GET /app: its comments are told from the others' by it) once per process; never one call
 // per manifest, nor per changed file: the diff the review comments must fall in (GitHub refuses
 // others) is computed locally from the merge base's and the head's trees (pull-diff.ts), the
 // three-dot diff GitHub shows. A head that moved on still gets its verdict, but no review.
@@ -30,22 +31,24 @@
 // the difference is a section of the check run's summary; the conclusion stays the base's.
 import type { Logger } from 'probot';
 import type { Config } from '../../config.js';
-import { checkRepo, markStatus, NoClusterError, type ClusterReport, type Report, type RepoSource } from '../../engine/index.js';
+import { checkRepo, declaredClusters, markStatus, type ClusterReport, type Report } from '../../engine/index.js';
 import { CheckRun, checkRunName, checkRunPrefix, clusterCheckOutput, interruptedOutput, notRecordedOutput, operationalFailureOutput, supersededOutput, type CheckOutput } from '../check-run.js';
-import type { EngineRuntime } from '../engine-runtime.js';
+import type { EngineRuntime } from '../../runtime.js';
 import type { GitHubClient, RepoRef } from '../github-client.js';
-import { ReportedJobFailure } from '../job-queue.js';
-import { affectedClusters, changedPolicyFiles, compareClusterPolicies, declaredClusters, type PolicyImpact } from '../policy-impact.js';
+import { affectedClusters, changedPolicyFiles, compareClusterPolicies, type PolicyImpact } from '../policy-impact.js';
 import { localDiffLines } from '../pull-diff.js';
 import type { Recorder, RepositoryInfo } from '../recorder.js';
 import { reviewFindings, syncReview } from '../review.js';
 import { TarballCache, type TarballSource } from '../tarball-source.js';
+import { ReportedJobFailure } from '../../errors.js';
 
 export interface PullRequestDeps {
   engine: EngineRuntime;
   limits: Config['limits'];
   /** The App's ID: unfinished check runs are recognised as its own by it (and by their name). */
   appId?: number;
+  /** The App's bot login (app-identity.ts): its own review comments are recognised by it, no one else's count. */
+  appLogin: () => Promise<string>;
   /** Where evaluations are recorded (the database), when the App has one. */
   recorder?: Recorder;
 }
@@ -121,9 +124,10 @@ export async function checkPullRequest(deps: PullRequestDeps, octokit: GitHubCli
     }
 
     const [head, base] = await Promise.all([trees.at(headSha), trees.at(mergeBaseSha)]);
-    const options = { compiler: deps.engine.compiler, pool: deps.engine.pool, policies, limits: { maxFileBytes: deps.limits.maxFileBytes } };
-    const headReport = await checkOrEmpty(head, options);
-    const baseReport = await checkOrEmpty(base, options);
+    const options = { driver: deps.engine.driver, policies, limits: { maxFileBytes: deps.limits.maxFileBytes } };
+    // A tree without any Cluster (the head of a pull request that removed them all) has no violations.
+    const headReport = await checkRepo(head, options);
+    const baseReport = await checkRepo(base, options);
     const report = markStatus(headReport, baseReport);
     // Only when the pull request changes policies: the head's manifests under the head's policies.
     const impacts = await policyImpacts(log, pr, { base, head, declared, report, options });
@@ -179,7 +183,7 @@ export async function checkPullRequest(deps: PullRequestDeps, octokit: GitHubCli
 
     // The verdict is on the check runs by now; a review GitHub refuses is logged, not a verdict.
     try {
-      const plan = await syncReview(octokit, repo, pr.number, headSha, reviewFindings(report), () => localDiffLines(base, head));
+      const plan = await syncReview(octokit, repo, pr.number, headSha, reviewFindings(report), () => localDiffLines(base, head), deps.appLogin);
       log.info({ pr: pr.number, comments: plan.comments.length, checkRunOnly: plan.checkRunOnly, fixed: plan.fixed.length, resolved: plan.resolved }, 'review synchronised');
       if (plan.resolveError) log.warn({ pr: pr.number, err: plan.resolveError }, 'could not resolve the fixed review threads (they are answered)');
     } catch (error) {
@@ -254,16 +258,6 @@ async function policyImpacts(
     log.error({ err: error, pr: pr.number }, 'could not evaluate the policy-change impact');
   }
   return impacts;
-}
-
-/** A tree without any Cluster (the head of a pull request that removed them all) has no violations. */
-async function checkOrEmpty(source: RepoSource, options: Parameters<typeof checkRepo>[1]): Promise<Report> {
-  try {
-    return await checkRepo(source, options);
-  } catch (error) {
-    if (error instanceof NoClusterError) return { clusters: [], errors: [] };
-    throw error;
-  }
 }
 
 function emptyCluster(name: string): ClusterReport {

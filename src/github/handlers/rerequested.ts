@@ -4,7 +4,7 @@
 // branch of the open pull requests whose head the commit is.
 import type { Logger } from 'probot';
 import type { GitHubClient, RepoRef } from '../github-client.js';
-import { ReportedJobFailure } from '../job-queue.js';
+import { ReportedJobFailure } from '../../errors.js';
 import type { RepositoryInfo } from '../recorder.js';
 import { checkPullRequest, checkRunScope, isParapetCheckRun, type PullRequestDeps } from './pull-request.js';
 

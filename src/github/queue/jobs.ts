@@ -4,13 +4,14 @@
 // event: the installation it acts for, the repository, the commits; the installation's client and
 // a logger are made where the job runs.
 import type { Logger } from 'probot';
+import { redactSecrets } from '../../errors.js';
 import type { PushCommit } from '../attribution.js';
 import type { GitHubClient, RepoRef } from '../github-client.js';
 import { defaultBranchHead, recordDefaultBranch } from '../handlers/default-branch.js';
 import { checkPullRequest, type PullRequestDeps } from '../handlers/pull-request.js';
 import { recheckCommit, type RerequestedCommit } from '../handlers/rerequested.js';
-import { ReportedJobFailure } from '../job-queue.js';
 import type { RepositoryInfo } from '../recorder.js';
+import { ReportedJobFailure } from '../../errors.js';
 
 /** A pull request's head to judge (opened, synchronize, reopened, ready_for_review, a new base). */
 export interface PullRequestJob {
@@ -120,7 +121,7 @@ function reportFailure(log: Logger | undefined, deliveryId: string, error: unkno
   const advice = `redeliver ${deliveryId} (the App's advanced settings on GitHub) to run it again`;
   // Whatever happens here, the queue goes on.
   try {
-    if (!log) process.stderr.write(`parapet: background job failed: ${String(error)}; ${advice}\n`);
+    if (!log) process.stderr.write(`parapet: background job failed: ${redactSecrets(String(error))}; ${advice}\n`);
     else if (error instanceof ReportedJobFailure) log.warn({ deliveryId }, `${error.message}; ${advice}`);
     else log.error({ err: error, deliveryId }, `background job failed; ${advice}`);
   } catch {

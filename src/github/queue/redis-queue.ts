@@ -13,7 +13,7 @@
 // - Finished jobs are removed (Redis keeps only what is waiting or running), and so are failed
 //   ones: a failure is in the logs, and a kept job would make BullMQ ignore its redelivery.
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
-import { redactUrl } from '../../errors.js';
+import { redactSecrets, redactUrl, RedisUnavailableError } from '../../errors.js';
 import type { JobQueue, QueuedJob } from './jobs.js';
 
 export const QUEUE_NAME = 'webhook-jobs';
@@ -27,10 +27,6 @@ export const LOCK_DURATION_MS = 60_000;
 /** How long start-up waits for Redis before it gives up with the reason. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
-/** Redis cannot be reached at start-up: the App does not start half-way. */
-export class RedisUnavailableError extends Error {
-  override name = 'RedisUnavailableError';
-}
 const IDLE_POLL_MS = 50;
 /** A connection trouble is reported once a minute while it lasts. */
 const REPORT_EVERY_MS = 60_000;
@@ -164,7 +160,7 @@ export class RedisJobQueue implements JobQueue {
     this.reported.set(message, now);
     const log = this.options.log();
     if (log) log.error({ err: error }, message);
-    else process.stderr.write(`parapet: ${message}: ${error.message}\n`);
+    else process.stderr.write(`parapet: ${redactSecrets(`${message}: ${error.message}`)}\n`);
   }
 }
 

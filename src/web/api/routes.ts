@@ -4,8 +4,9 @@
 import type { ServerResponse } from 'node:http';
 import type { PrismaClient } from '@prisma/client';
 import { decodePath, type Viewer } from '../app.js';
-import { QueryError, readFilters, readPage, sendJson, type PageRequest } from '../http.js';
+import { readFilters, readPage, sendJson, type PageRequest } from '../http.js';
 import { CONTAINERS_PAGE, EVALUATIONS_PAGE, IMAGES_PAGE, RISKS_PAGE, clusterView, containersView, evaluationsView, imagesView, risksView, stagesView, type PageInfo } from '../overview-data.js';
+import { QueryError } from '../../errors.js';
 
 /** The paging fields of a list answer: the page asked for, the total, and links to its neighbours. */
 export function paging(url: URL, page: PageInfo): { page: number; limit: number; total: number; next: string | null; previous: string | null } {

@@ -1,5 +1,5 @@
 // The page frame: navigation, the signed-in user with a sign-out form (CSRF token), the filters.
-import type { OverviewFilters } from '../../store/overview.js';
+import type { OverviewFilters } from '../queries/overview.js';
 import { html, type SafeHtml } from './html.js';
 
 export interface PageUser {

@@ -17,7 +17,7 @@ import {
   type StageDrift,
   type VersionCount,
 } from '../overview-data.js';
-import { MUTABILITY_TEXT } from '../versions.js';
+import { MUTABILITY_TEXT } from '../../engine/index.js';
 import { html, safeUrl, type SafeHtml } from './html.js';
 import { filterForm, filterHref, layout, pagerNav, type FilterChoices, type Filters, type PageUser } from './layout.js';
 

@@ -1,0 +1,39 @@
+// The composition of the App's Recorder port with the database store.
+import { finishDelivery, markDelivered, recordDefaultBranchReport, recordPullRequestReport, releaseDelivery, type Database } from './store/index.js';
+import { receiveBranchEvents } from './store/branch-order.js';
+import { retryWrite, type WriteRetryOptions } from './store/write-retry.js';
+import { riskAcceptanceInputs } from './store/record-report.js';
+import { acceptancesToAttribute } from './store/risk-acceptances.js';
+import type { AnnotationToAttribute, Recorder } from './github/recorder.js';
+
+/**
+ * The App's Recorder port, backed by the database. The default branch's state is retried
+ * (`retry`) while the database cannot take it: nothing on GitHub shows it otherwise, and the
+ * next push may be days away. A pull request's record is not: its check run says it failed.
+ */
+export function databaseRecorder(db: Database, options: { retry?: WriteRetryOptions } = {}): Recorder {
+  return {
+    firstDelivery: (id, event) => markDelivered(db.prisma, id, event),
+    pullRequestEvaluated: async (evaluation) => {
+      await recordPullRequestReport(db.prisma, evaluation);
+    },
+    releaseDelivery: (id) => releaseDelivery(db.prisma, id),
+    finishDelivery: (id) => finishDelivery(db.prisma, id),
+    branchEventsReceived: async (repositories) => {
+      const sequences = await receiveBranchEvents(db.prisma, repositories);
+      return new Map([...sequences].map(([id, sequence]) => [Number(id), Number(sequence)]));
+    },
+    defaultBranchEvaluated: (evaluation) => retryWrite(() => recordDefaultBranchReport(db.prisma, evaluation), options.retry),
+    annotationsToAttribute: async ({ repository, report }) => {
+      const wanted = await acceptancesToAttribute(db.prisma, repository.id, riskAcceptanceInputs(report));
+      // One annotation often accepts several (cluster, policy, object) entries: asked for once,
+      // as changed when it is for any of them (those come first).
+      const locations = new Map<string, AnnotationToAttribute>();
+      for (const { file, line, need } of wanted) {
+        const key = `${line}:${file}`;
+        if (line && !locations.has(key)) locations.set(key, { file, line, changed: need !== 'unknown' });
+      }
+      return [...locations.values()];
+    },
+  };
+}

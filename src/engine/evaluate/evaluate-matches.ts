@@ -1,0 +1,126 @@
+// Evaluation of one cluster's matches on the policy driver, and Gatekeeper's way of turning results,
+// autorejections and errors into violations.
+import type { Resultant } from '../expand/expansion.js';
+import type { Autorejection, Match } from '../match/match-objects.js';
+import { isRecord, type EnforcementAction, type InputError } from '../model.js';
+import type { Constraint } from '../policy/constraint.js';
+import type { PolicySet } from '../policy/policy-set.js';
+import type { EvaluationTask, PolicyDriver, TaskOutcome } from '../ports.js';
+import type { SourceObject } from '../repo/cluster-objects.js';
+import { buildReview } from './review.js';
+
+export interface PendingViolation {
+  source: SourceObject;
+  resultant?: Resultant;
+  constraint: Constraint;
+  action: EnforcementAction;
+  message: string;
+  details: unknown;
+  cluster: string;
+  /**
+   * False for autorejections and evaluation errors: Security Tower's acceptances live in the policies'
+   * Rego, so they can only ever suppress what a template reports, never a failure around it.
+   */
+  acceptable: boolean;
+}
+
+type PendingItem = Omit<PendingViolation, 'message' | 'details' | 'acceptable'>;
+
+export interface PreparedChunk {
+  tasks: EvaluationTask[];
+  items: PendingItem[];
+}
+
+/** Evaluates one cluster's matches and collects what they report. */
+export class ClusterEvaluation {
+  readonly violations: PendingViolation[] = [];
+  readonly errors: InputError[] = [];
+  evaluations = 0;
+  private readonly parameters = new Map<Constraint, number>();
+
+  constructor(
+    private readonly cluster: string,
+    private readonly policies: PolicySet,
+    /** The driver's id of `data.inventory`, 0 when no template reads it. */
+    private readonly dataId: number,
+    private readonly driver: PolicyDriver,
+  ) {
+    for (const constraint of policies.constraints) this.parameters.set(constraint, driver.addText(evaluationParameters(constraint)));
+  }
+
+  /** The driver's ids of the constraints' parameters, to release when the cluster is done. */
+  parameterIds(): number[] {
+    return [...this.parameters.values()];
+  }
+
+  /** Gatekeeper reports an autorejection as a result of the constraint, carrying the match's error. */
+  autoreject(autorejections: readonly Autorejection[]): void {
+    for (const a of autorejections) this.violations.push({ ...this.item(a), message: prefixed(a.target.resultant, a.message), details: {}, acceptable: false });
+  }
+
+  /** The evaluations of `matches`: one review per object under review, shared by its constraints. */
+  prepare(matches: readonly Match[]): PreparedChunk {
+    const tasks: EvaluationTask[] = [];
+    const items: PendingItem[] = [];
+    const reviews = new Map<Match['target'], string>();
+    for (const match of matches) {
+      let review = reviews.get(match.target);
+      if (review === undefined) {
+        review = JSON.stringify(buildReview(match.target.object, {}, match.namespace));
+        reviews.set(match.target, review);
+      }
+      const loaded = this.policies.templates.get(match.constraint.kind)!;
+      tasks.push({ template: loaded.moduleId, data: loaded.usesInventory ? this.dataId : 0, parameters: this.parameters.get(match.constraint)!, review });
+      items.push(this.item(match));
+    }
+    return { tasks, items };
+  }
+
+  async run({ tasks, items }: PreparedChunk): Promise<void> {
+    this.evaluations += tasks.length;
+    const outcomes = await this.driver.evaluate(tasks);
+    outcomes.forEach((outcome, i) => this.collect(items[i]!, outcome));
+  }
+
+  private item(match: Match): PendingItem {
+    return { source: match.source, resultant: match.target.resultant, constraint: match.constraint, action: match.action, cluster: this.cluster };
+  }
+
+  private collect(item: PendingItem, outcome: TaskOutcome): void {
+    if ('error' in outcome) {
+      // Gatekeeper turns an evaluation error into one result per constraint carrying the error text;
+      // it is also an input error, so it fails the check whatever the constraint's action.
+      this.violations.push({ ...item, message: prefixed(item.resultant, outcome.error), details: {}, acceptable: false });
+      const { object, doc } = item.source;
+      this.errors.push({
+        location: { file: doc.file, line: doc.kindLine },
+        code: 'evaluation',
+        message: `${item.constraint.kind} ${item.constraint.name} could not be evaluated on ${object.kind} ${String(object.metadata.name ?? '')}: ${outcome.error}`,
+      });
+      return;
+    }
+    for (const result of outcome.results) {
+      if (!isRecord(result) || !('msg' in result)) continue; // Gatekeeper's hook drops results without msg
+      if (typeof result.msg !== 'string') {
+        this.violations.push({ ...item, message: prefixed(item.resultant, `result msg is not a string: ${JSON.stringify(result.msg)}`), details: {}, acceptable: false });
+        continue;
+      }
+      this.violations.push({ ...item, message: prefixed(item.resultant, result.msg), details: result.details ?? {}, acceptable: true });
+    }
+  }
+}
+
+function prefixed(resultant: Resultant | undefined, message: string): string {
+  return resultant ? `[Implied by ${resultant.template.name}] ${message}` : message;
+}
+
+/**
+ * The parameters a constraint is evaluated with. A template that honours risk acceptances in its Rego
+ * would hide accepted violations; Parapet turns that off (`ignoreRiskAcceptances: true`) and applies
+ * the same acceptances itself, so they are shown and recorded, never silently absent. The verdict is
+ * the cluster's either way.
+ */
+function evaluationParameters(constraint: Constraint): string {
+  if (!constraint.template.handlesRiskAcceptances || constraint.ignoreRiskAcceptances) return constraint.parametersJson;
+  return JSON.stringify({ ...(isRecord(constraint.parameters) ? constraint.parameters : {}), ignoreRiskAcceptances: true });
+}

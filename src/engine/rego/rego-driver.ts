@@ -1,0 +1,62 @@
+// The Rego driver: a template's Rego compiled to Wasm by the PolicyCompiler (the pinned opa), checked
+// for builtins this host cannot evaluate when it is loaded, and evaluated on the worker pool.
+import type { PolicyCompiler, PolicyDriver, RegoSource, TemplateLoad } from '../ports.js';
+import { hostBuiltins } from './builtins.js';
+import { EvaluationPool, type EvaluationPoolOptions } from './evaluation-pool.js';
+import { UnsupportedBuiltinsError, WasmPolicy } from './wasm-policy.js';
+
+export interface RegoDriverOptions extends EvaluationPoolOptions {
+  compiler: PolicyCompiler;
+}
+
+export class RegoDriver implements PolicyDriver {
+  /** Compiled modules by the compiler's output, which its cache hands out once per template text. */
+  private readonly compiled = new WeakMap<Uint8Array, WebAssembly.Module>();
+
+  private constructor(
+    private readonly compiler: PolicyCompiler,
+    private readonly pool: EvaluationPool,
+  ) {}
+
+  static start(options: RegoDriverOptions): RegoDriver {
+    return new RegoDriver(options.compiler, EvaluationPool.start(options));
+  }
+
+  async loadTemplate(source: RegoSource): Promise<TemplateLoad> {
+    const outcome = await this.compiler.compile(source);
+    if (!outcome.ok) return { ok: false, problems: outcome.problems };
+    let module = this.compiled.get(outcome.wasm);
+    if (!module) {
+      module = await WebAssembly.compile(outcome.wasm as Uint8Array<ArrayBuffer>);
+      this.compiled.set(outcome.wasm, module);
+    }
+    try {
+      // Instantiating once here surfaces unsupported builtins at load time, not on the first object.
+      await WasmPolicy.load(module, hostBuiltins);
+    } catch (error) {
+      if (error instanceof UnsupportedBuiltinsError) return { ok: false, unsupported: error.message };
+      return { ok: false, loadError: error instanceof Error ? error.message : String(error) };
+    }
+    return { ok: true, id: this.pool.addModule(module), usesInventory: outcome.usesInventory };
+  }
+
+  addText(json: string): number {
+    return this.pool.addText(json);
+  }
+
+  evaluate(...args: Parameters<EvaluationPool['evaluate']>) {
+    return this.pool.evaluate(...args);
+  }
+
+  release(templates: number[], texts: number[]): void {
+    this.pool.release(templates, texts);
+  }
+
+  parseYamlFiles(...args: Parameters<EvaluationPool['parseYamlFiles']>) {
+    return this.pool.parseYamlFiles(...args);
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}

@@ -1,0 +1,128 @@
+// `npm start`: the GitHub App. Without credentials it serves Probot's setup page, where a person
+// registers the App from the browser (manifest flow, from app.yml; the credentials land in .env);
+// with them it serves webhooks. Run it from the package directory: app.yml and .env are read there.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseEnv } from 'node:util';
+import { run } from 'probot';
+import { readConfig, type Config } from './config.js';
+import { ConfigError, DatabaseError, lastLine, MigrationError, redactSecrets, RedisUnavailableError } from './errors.js';
+import { closeDatabase, openDatabase, readDatabaseConfig, type Database } from './store/index.js';
+import { createWebApp } from './web/app.js';
+import { readWebConfig } from './web/web-config.js';
+import { databaseRecorder } from './database-recorder.js';
+import { startAppServer, type AppServer, type Handler } from './github/server.js';
+import { startEngineRuntime } from './runtime.js';
+
+async function main(): Promise<void> {
+  loadDotEnv();
+  let config: Config;
+  try {
+    config = readConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`parapet: ${redactSecrets(error.message)}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+
+  if (config.credentials === null) {
+    // smee.io channels need the internet at large; opt in with NO_SMEE_SETUP=false.
+    process.env.NO_SMEE_SETUP ??= 'true';
+    const server = await run(() => {}, {
+      env: { ...process.env, PORT: String(config.server.port), HOST: config.server.host, LOG_LEVEL: config.logLevel },
+    });
+    stopOnSignal(() => server.stop());
+    return;
+  }
+
+  // The database comes up before the server: a database that cannot be reached or migrated stops
+  // the start with its reason, never a half-started App.
+  let db: Database;
+  try {
+    db = await openDatabase(readDatabaseConfig());
+  } catch (error) {
+    if (error instanceof DatabaseError || error instanceof MigrationError) {
+      process.stderr.write(`parapet: ${redactSecrets(error.message)}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const recorder = databaseRecorder(db, {
+    retry: {
+      onRetry: (error, attempt, delayMs) => {
+        process.stderr.write(`parapet: could not record a default branch in the database (attempt ${attempt}): ${redactSecrets(lastLine(error))}; trying again in ${delayMs / 1000} s\n`);
+      },
+    },
+  });
+  const engine = startEngineRuntime(config.engine);
+  let server: AppServer;
+  try {
+    server = await startAppServer({ ...config, credentials: config.credentials }, { engine, recorder, pages: overviewPages(db) });
+  } catch (error) {
+    if (error instanceof RedisUnavailableError) {
+      process.stderr.write(`parapet: ${redactSecrets(error.message)}\n`);
+      await engine.close();
+      await closeDatabase(db);
+      process.exit(2);
+    }
+    throw error;
+  }
+  if (config.redisUrl) process.stderr.write('parapet: scale-out mode: jobs are shared with the other App processes through Redis (REDIS_URL)\n');
+  stopOnSignal(async () => {
+    await server.close();
+    await engine.close();
+    await closeDatabase(db);
+  });
+}
+
+/**
+ * The overview page and its API, served beside the webhooks once the App's OAuth client is
+ * configured (GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET); invalid settings stop the start.
+ */
+function overviewPages(db: Database): Handler | undefined {
+  if (!process.env.GITHUB_CLIENT_ID && !process.env.GITHUB_CLIENT_SECRET) {
+    process.stderr.write('parapet: the overview page is off: set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET (the App\'s OAuth client) to serve it\n');
+    return undefined;
+  }
+  try {
+    const { config, github, warnings } = readWebConfig();
+    for (const warning of warnings) process.stderr.write(`parapet: ${warning}\n`);
+    return createWebApp({ db, config, github }).handle;
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`parapet: ${redactSecrets(error.message)}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+
+/** Variables from ./.env (where the setup flow writes the credentials); the environment wins. */
+function loadDotEnv(): void {
+  let text: string;
+  try {
+    text = readFileSync(join(process.cwd(), '.env'), 'utf8');
+  } catch {
+    return;
+  }
+  for (const [name, value] of Object.entries(parseEnv(text))) process.env[name] ??= value;
+}
+
+function stopOnSignal(stop: () => Promise<void>): void {
+  const handler = () => {
+    stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`parapet: error while stopping: ${redactSecrets(String(error))}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', handler);
+  process.once('SIGTERM', handler);
+}
+
+await main();
