@@ -9,7 +9,11 @@ import type { GitHubClient, RepoRef } from './github-client.js';
 import { markdownCode, markdownText, oneLine, truncateMarkdown } from './markdown.js';
 import type { PolicyImpact } from './policy-impact.js';
 
-export type Conclusion = 'success' | 'neutral' | 'failure';
+/**
+ * `success` and `neutral` satisfy a branch protection rule that requires the check run's name;
+ * `failure` and `cancelled` (a run that carries no verdict, interruptedOutput) do not.
+ */
+export type Conclusion = 'success' | 'neutral' | 'failure' | 'cancelled';
 export type AnnotationLevel = 'notice' | 'warning' | 'failure';
 
 export interface Annotation {
@@ -133,10 +137,14 @@ export function notRecordedOutput(output: CheckOutput, reason: string): CheckOut
   };
 }
 
-/** A run left in progress by an earlier, interrupted evaluation, now replaced by a new one. */
+/**
+ * A run left in progress by an earlier, interrupted evaluation, now replaced by a new one. It
+ * carries no verdict, so it must not pass branch protection: `neutral` would, were it the run of
+ * its name that GitHub reads (a name the base branch no longer declares, say).
+ */
 export function interruptedOutput(): CheckOutput {
   return {
-    conclusion: 'neutral',
+    conclusion: 'cancelled',
     title: 'Interrupted',
     summary: 'Parapet was interrupted (restarted) while evaluating this commit. It has been evaluated again; see the other `parapet` check runs of this commit.',
     annotations: [],
@@ -359,8 +367,12 @@ export class CheckRun {
       per_page: 100,
       ...(appId !== undefined ? { app_id: appId } : {}),
     });
+    // Newest first: of several runs of one name, the newest is taken over, so that the run which
+    // carries the verdict is both the last created and the last completed of its name, the one
+    // branch protection reads whichever of the two it goes by.
     return data.check_runs
       .filter((run) => run.status !== 'completed' && isOurs(run.name) && (appId === undefined || run.app?.id === appId))
+      .sort((a, b) => Number(b.id) - Number(a.id))
       .map((run) => new CheckRun(octokit, repo, Number(run.id), run.name));
   }
 

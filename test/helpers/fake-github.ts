@@ -265,6 +265,18 @@ export class FakeGitHub {
     return created;
   }
 
+  /**
+   * What a branch protection rule that requires check `name` from this App sees on commit `sha`:
+   * the conclusion of the newest run of that name, `in_progress` while it runs, `expected` when
+   * there is none. It lets the merge through on `success`, `neutral` or `skipped` only.
+   */
+  requiredCheck(fullName: string, sha: string, name: string): string {
+    const runs = this.checkRuns.filter((r) => r.repo === fullName && r.head_sha === sha && r.name === name && r.app.id === FAKE_APP_ID);
+    const newest = runs.reduce<FakeCheckRun | undefined>((a, b) => (a === undefined || b.id > a.id ? b : a), undefined);
+    if (!newest) return 'expected';
+    return newest.status === 'completed' ? newest.conclusion! : newest.status;
+  }
+
   /** A check run as if made earlier (by a Parapet process that crashed, say). */
   addCheckRun(fullName: string, run: { name: string; head_sha: string; status: FakeCheckRun['status']; appId?: number }): FakeCheckRun {
     const created: FakeCheckRun = {
@@ -448,7 +460,8 @@ export class FakeGitHub {
     if (method === 'GET' && (m = /^\/repos\/([^/]+)\/([^/]+)\/pulls\/(\d+)$/.exec(path))) {
       const pr = this.repos.get(`${m[1]}/${m[2]}`)?.pullRequests.get(Number(m[3]));
       if (!pr) return send(404, { message: 'Not Found' });
-      return send(200, { number: pr.number, state: pr.state, base: { sha: pr.base.sha, ref: pr.base.ref }, head: { sha: pr.head.sha, ref: 'feature' } });
+      const repository = { id: 1, name: m[2], full_name: `${m[1]}/${m[2]}`, owner: { login: m[1], type: 'Organization' }, default_branch: 'main' };
+      return send(200, { number: pr.number, state: pr.state, base: { sha: pr.base.sha, ref: pr.base.ref, repo: repository }, head: { sha: pr.head.sha, ref: 'feature' } });
     }
     if (method === 'GET' && (m = /^\/repos\/([^/]+)\/([^/]+)\/pulls\/(\d+)\/files$/.exec(path))) {
       const fullName = `${m[1]}/${m[2]}`;

@@ -28,9 +28,12 @@ export interface RerequestedCommit {
 }
 
 export async function recheckCommit(deps: PullRequestDeps, octokit: GitHubClient, log: Logger, commit: RerequestedCommit): Promise<void> {
+  const scopeOf = (pr: RerequestedPullRequest) => checkRunScope({ baseRef: pr.base.ref, defaultBranch: commit.defaultBranch });
   let candidates = commit.pullRequests.filter((p) => p.head.sha === commit.headSha && typeof p.base.ref === 'string');
-  if (candidates.length === 0) {
-    // The event leaves pull_requests empty for pull requests from forks: ask which open pull requests have the commit.
+  const named = commit.checkRun;
+  if (candidates.length === 0 || (named !== undefined && !candidates.some((pr) => isParapetCheckRun(named, scopeOf(pr))))) {
+    // The event leaves pull requests from forks out of pull_requests: ask which open pull requests
+    // have the commit when it names none, or none into the branch the re-run check run speaks for.
     const { data } = await octokit.request('GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls', { ...commit.repo, commit_sha: commit.headSha });
     candidates = data
       .filter((p) => p.state === 'open' && p.head.sha === commit.headSha)
@@ -39,10 +42,10 @@ export async function recheckCommit(deps: PullRequestDeps, octokit: GitHubClient
   /** Per scope (the branch the check runs speak for), the first pull request into it. */
   const scopes = new Map<string | undefined, RerequestedPullRequest>();
   for (const pr of candidates) {
-    const into = checkRunScope({ baseRef: pr.base.ref, defaultBranch: commit.defaultBranch });
+    const into = scopeOf(pr);
     if (!scopes.has(into)) scopes.set(into, pr);
   }
-  const wanted = [...scopes].filter(([into]) => commit.checkRun === undefined || isParapetCheckRun(commit.checkRun, into));
+  const wanted = [...scopes].filter(([into]) => named === undefined || isParapetCheckRun(named, into));
   if (wanted.length === 0) {
     log.info({ headSha: commit.headSha, checkRun: commit.checkRun }, 're-run requested for a commit of no open pull request into that branch: nothing to do');
     return;

@@ -132,27 +132,31 @@ function reportFailure(log: Logger | undefined, deliveryId: string, error: unkno
 /** The one way each kind of job is done. */
 export async function runJob(deps: PullRequestDeps, octokit: GitHubClient, log: Logger, job: JobDescriptor): Promise<void> {
   switch (job.kind) {
-    case 'pull-request':
-      // A job queued by a version of Parapet that did not name the base: which branch's check runs
-      // it would post is unknown, so it posts none (its redelivery is queued with the names).
-      if (typeof job.baseRef !== 'string' || typeof job.defaultBranch !== 'string') throw new Error('a pull-request job without its base branch (queued by an older version of Parapet?)');
+    case 'pull-request': {
+      // The base branch names the check runs. A job queued by an older version of Parapet (in
+      // Redis across an upgrade) does not carry it: GitHub says which branch the pull request is
+      // into now, and the base branch's commit is read again with it, so that the policies judging
+      // the head are always those of the branch the runs are named after.
+      const base =
+        typeof job.baseRef === 'string' && typeof job.defaultBranch === 'string'
+          ? { baseSha: job.baseSha, baseRef: job.baseRef, defaultBranch: job.defaultBranch }
+          : await pullRequestBase(octokit, job.repo, job.number);
       return checkPullRequest(deps, octokit, log, {
         repo: job.repo,
         number: job.number,
         headSha: job.headSha,
-        baseSha: job.baseSha,
-        baseRef: job.baseRef,
-        defaultBranch: job.defaultBranch,
+        ...base,
         ...(job.repository ? { repository: job.repository } : {}),
         observedAt: new Date(job.observedAt),
       });
+    }
     case 'rerequested':
-      if (typeof job.defaultBranch !== 'string') throw new Error('a re-run job without the default branch (queued by an older version of Parapet?)');
       return recheckCommit(deps, octokit, log, {
         repo: job.repo,
         headSha: job.headSha,
         ...(job.checkRun !== undefined ? { checkRun: job.checkRun } : {}),
-        defaultBranch: job.defaultBranch,
+        // Not in a job queued by an older version of Parapet: GitHub says it.
+        defaultBranch: typeof job.defaultBranch === 'string' ? job.defaultBranch : (await octokit.request('GET /repos/{owner}/{repo}', { ...job.repo })).data.default_branch,
         pullRequests: job.pullRequests,
         ...(job.repository ? { repository: job.repository } : {}),
       });
@@ -170,6 +174,12 @@ export async function runJob(deps: PullRequestDeps, octokit: GitHubClient, log: 
     default:
       throw new Error(`unknown job kind ${JSON.stringify((job as { kind?: unknown }).kind)} (a job queued by another version of Parapet?)`);
   }
+}
+
+/** The branch pull request `number` is into, its commit, and the repository's default branch, as GitHub says now. */
+async function pullRequestBase(octokit: GitHubClient, repo: RepoRef, number: number): Promise<{ baseSha: string; baseRef: string; defaultBranch: string }> {
+  const { data } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { ...repo, pull_number: number });
+  return { baseSha: data.base.sha, baseRef: data.base.ref, defaultBranch: data.base.repo.default_branch };
 }
 
 async function recordInstalledRepositories(deps: PullRequestDeps, octokit: GitHubClient, log: Logger, job: InstallationJob): Promise<void> {
