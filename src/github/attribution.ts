@@ -75,7 +75,7 @@ export function introductionFromBlame(ranges: readonly BlameRange[], lines: { li
   const pullRequest = commit.associatedPullRequests?.nodes?.find((n) => n !== null && Number.isInteger(n.number));
   return {
     sha: commit.oid,
-    by: typeof login === 'string' && login !== '' ? login : typeof name === 'string' && name !== '' ? name : null,
+    commitAuthor: typeof login === 'string' && login !== '' ? login : typeof name === 'string' && name !== '' ? name : null,
     at: Number.isNaN(newest.at) ? null : new Date(newest.at),
     pullRequest: pullRequest?.number ?? null,
     // Known from the push, not from blame (attributeAnnotations).
@@ -98,7 +98,7 @@ export function introductionFromPush(commits: readonly PushCommit[], file: strin
     const commit = commits[i]!;
     if (!commit.added?.includes(file) && !commit.modified?.includes(file)) continue;
     const at = Date.parse(commit.timestamp);
-    return { sha: commit.id, by: commit.author.username || commit.author.name || null, at: Number.isNaN(at) ? null : new Date(at), pullRequest: null, pushedBy: null, openedBy: null, mergedBy: null };
+    return { sha: commit.id, commitAuthor: commit.author.username || commit.author.name || null, at: Number.isNaN(at) ? null : new Date(at), pullRequest: null, pushedBy: null, openedBy: null, mergedBy: null };
   }
   return undefined;
 }

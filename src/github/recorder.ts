@@ -72,8 +72,8 @@ export interface AnnotationIntroduction extends AnnotationLocation {
    * The commit's author: GitHub login when GitHub knows the author's email, else the author's
    * name. Whoever makes a commit writes its author: unverified.
    */
-  by: string | null;
-  /** When the commit was committed. */
+  commitAuthor: string | null;
+  /** When the commit says it was committed: as unverified as its author. */
   at: Date | null;
   /** The pull request that merged the commit. */
   pullRequest: number | null;

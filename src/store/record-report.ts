@@ -130,7 +130,7 @@ export async function recordDefaultBranchReport(
     return {
       ...a,
       introducedSha: found.sha,
-      introducedBy: found.by,
+      introducedCommitAuthor: found.commitAuthor,
       introducedAt: found.at,
       introducedPullRequest: found.pullRequest,
       introducedPushedBy: found.pushedBy ?? null,

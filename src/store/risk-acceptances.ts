@@ -21,8 +21,8 @@ export interface RiskAcceptanceInput {
   line?: number | null;
   /** The commit that introduced the annotation (from blame/history), when known. */
   introducedSha?: string | null;
-  /** Its author as the commit says (GitHub login, else the author's name): unverified. */
-  introducedBy?: string | null;
+  /** Its author and date as the commit states them (GitHub login, else the author's name): unverified. */
+  introducedCommitAuthor?: string | null;
   introducedAt?: Date | null;
   /** The pull request that merged that commit. */
   introducedPullRequest?: number | null;
@@ -37,9 +37,11 @@ export interface AnnotationIntroduction {
   file: string;
   line: number;
   sha: string;
-  by: string | null;
+  /** The commit's author and date, as the commit states them: unverified. */
+  commitAuthor: string | null;
   at: Date | null;
   pullRequest: number | null;
+  /** Who GitHub says pushed the commit, opened the pull request that merged it and merged it. */
   pushedBy?: string | null;
   openedBy?: string | null;
   mergedBy?: string | null;
@@ -87,7 +89,7 @@ function introduction(need: AttributionNeed | undefined, a: RiskAcceptanceInput)
   // than the previous wording's.
   return {
     introducedSha: known,
-    introducedBy: known === null ? null : (a.introducedBy ?? null),
+    introducedCommitAuthor: known === null ? null : (a.introducedCommitAuthor ?? null),
     introducedAt: known === null ? null : (a.introducedAt ?? null),
     introducedPullRequest: known === null ? null : (a.introducedPullRequest ?? null),
     introducedPushedBy: known === null ? null : (a.introducedPushedBy ?? null),

@@ -424,7 +424,7 @@ export async function listRiskAcceptances(prisma: PrismaClient, repoIds: readonl
         { reason: contains(filters.q) },
         { objectName: contains(filters.q) },
         { policy: contains(filters.q) },
-        { introducedBy: contains(filters.q) },
+        { introducedCommitAuthor: contains(filters.q) },
         { introducedPushedBy: contains(filters.q) },
         { introducedMergedBy: contains(filters.q) },
         { introducedOpenedBy: contains(filters.q) },

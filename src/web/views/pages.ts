@@ -137,9 +137,10 @@ ${view.page.total > view.page.limit ? pagerNav('/containers', ctx.filters, view.
 }
 
 /**
- * Who introduced an acceptance: first who GitHub says pushed the commit and merged (and opened) its
- * pull request, linked; then the commit and its author as the commit states it, labelled unverified
- * (whoever makes a commit writes its author); then when.
+ * Who introduced an acceptance, as GitHub says: who pushed its commit to the default branch, who
+ * merged (and opened) the pull request that brought it, linked. Then the commit, with its author
+ * and date as the commit states them, labelled unverified: whoever makes a commit writes any
+ * author and date into it, so they never stand for who introduced the acceptance.
  */
 function introduction(ctx: PageContext, r: RiskRow): SafeHtml {
   if (r.introducedSha === null) {
@@ -150,12 +151,13 @@ function introduction(ctx: PageContext, r: RiskRow): SafeHtml {
   if (r.introducedPullRequest !== null) {
     const pr = html`<a href="${pullUrl(ctx, r.repo, r.introducedPullRequest)}">#${r.introducedPullRequest}</a>`;
     const opened = r.introducedOpenedBy !== null ? html` <small>(opened by ${r.introducedOpenedBy})</small>` : '';
-    lines.push(r.introducedMergedBy !== null ? html`merged by ${r.introducedMergedBy} via ${pr}${opened}` : html`via ${pr}${opened}`);
+    lines.push(r.introducedMergedBy !== null ? html`merged by ${r.introducedMergedBy} in ${pr}${opened}` : html`in ${pr}${opened}`);
   }
   if (lines.length === 0) lines.push(html`<span class="empty-value">pushed by unknown</span>`);
   const commit = html`<a href="${commitUrl(ctx, r.repo, r.introducedSha)}">${short(r.introducedSha)}</a>`;
-  lines.push(html`<small>commit ${commit}, commit author (unverified): ${r.introducedBy ?? html`<span class="empty-value">none</span>`}</small>`);
-  if (r.introducedAt) lines.push(time(r.introducedAt));
+  const author = r.introducedCommitAuthor ?? html`<span class="empty-value">none</span>`;
+  const dated = r.introducedAt ? html`, dated ${time(r.introducedAt)}` : '';
+  lines.push(html`<small>commit ${commit}; commit author (unverified): ${author}${dated}</small>`);
   return html`${lines.map((line, i) => (i === 0 ? line : html`<br>${line}`))}`;
 }
 
