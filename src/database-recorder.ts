@@ -1,5 +1,6 @@
 // The composition of the App's Recorder port with the database store.
 import { finishDelivery, markDelivered, recordDefaultBranchReport, recordPullRequestReport, releaseDelivery, type Database } from './store/index.js';
+import { receiveBranchEvents } from './store/branch-order.js';
 import { retryWrite, type WriteRetryOptions } from './store/write-retry.js';
 import { riskAcceptanceInputs } from './store/record-report.js';
 import { acceptancesToAttribute } from './store/risk-acceptances.js';
@@ -18,6 +19,10 @@ export function databaseRecorder(db: Database, options: { retry?: WriteRetryOpti
     },
     releaseDelivery: (id) => releaseDelivery(db.prisma, id),
     finishDelivery: (id) => finishDelivery(db.prisma, id),
+    branchEventsReceived: async (repositories) => {
+      const sequences = await receiveBranchEvents(db.prisma, repositories);
+      return new Map([...sequences].map(([id, sequence]) => [Number(id), Number(sequence)]));
+    },
     defaultBranchEvaluated: (evaluation) => retryWrite(() => recordDefaultBranchReport(db.prisma, evaluation), options.retry),
     annotationsToAttribute: async ({ repository, report }) => {
       const wanted = await acceptancesToAttribute(db.prisma, repository.id, riskAcceptanceInputs(report));

@@ -3,7 +3,7 @@
 // delivery once, in this process or, in scale-out mode, in any of the App's processes.
 import type { ApplicationFunction, Context } from 'probot';
 import type { JobDescriptor, JobQueue } from './queue/jobs.js';
-import type { Recorder, RepositoryInfo } from './recorder.js';
+import type { BranchEventRepository, Recorder, RepositoryInfo } from './recorder.js';
 
 export interface AppDeps {
   jobs: JobQueue;
@@ -50,7 +50,7 @@ export function parapetApp(deps: AppDeps): ApplicationFunction {
   };
 
   return (app) => {
-    app.on([...PULL_REQUEST_ACTIONS], async (context) => {
+    const judge = async (context: Context<(typeof PULL_REQUEST_ACTIONS)[number] | 'pull_request.edited'>) => {
       const { payload } = context;
       const pr = payload.pull_request;
       const repository = repositoryInfo(payload.installation?.id, payload.repository);
@@ -61,9 +61,17 @@ export function parapetApp(deps: AppDeps): ApplicationFunction {
         number: pr.number,
         headSha: pr.head.sha,
         baseSha: pr.base.sha,
+        baseRef: pr.base.ref,
+        defaultBranch: payload.repository.default_branch,
         ...(repository ? { repository } : {}),
         observedAt: new Date(pr.updated_at).toISOString(),
       });
+    };
+    app.on([...PULL_REQUEST_ACTIONS], judge);
+    // A new base branch means other policies: the head is judged again, under the new branch's
+    // check run names. Other edits (title, body) change nothing Parapet judges.
+    app.on('pull_request.edited', async (context) => {
+      if (context.payload.changes.base) await judge(context);
     });
 
     app.on(['check_run.rerequested', 'check_suite.rerequested'], async (context) => {
@@ -75,21 +83,37 @@ export function parapetApp(deps: AppDeps): ApplicationFunction {
         installationId: installationOf(payload),
         repo: context.repo(),
         headSha,
+        ...('check_run' in payload ? { checkRun: payload.check_run.name } : {}),
+        defaultBranch: payload.repository.default_branch,
         // Only what the job reads: the event's pull request objects carry whole repositories.
-        pullRequests: pull_requests.map((p) => ({ number: p.number, base: { sha: p.base.sha }, head: { sha: p.head.sha } })),
+        pullRequests: pull_requests.map((p) => ({ number: p.number, base: { sha: p.base.sha, ref: p.base.ref }, head: { sha: p.head.sha } })),
         ...(repository ? { repository } : {}),
       });
     });
+
+    // Each default-branch event is numbered as it is received: with the push's before → after,
+    // the order of the branch's records (never the commits' dates, which authors set).
+    const receive = async (context: Context, repositories: BranchEventRepository[]): Promise<Map<number, number>> => {
+      try {
+        return await deps.recorder!.branchEventsReceived(repositories);
+      } catch (error) {
+        context.log.error({ err: error, delivery: context.id }, 'could not number the default-branch event in the database; it is numbered when recorded');
+        return new Map();
+      }
+    };
 
     // The default branch's inventory and risk register: on every push to it...
     app.on('push', async (context) => {
       const { payload } = context;
       const repository = repositoryInfo(payload.installation?.id, payload.repository);
       if (!deps.recorder || !repository || payload.deleted || payload.ref !== `refs/heads/${repository.defaultBranch}`) return;
-      const observedAt = new Date(payload.head_commit?.timestamp ?? Date.now());
+      const sequence = (await receive(context, [repository])).get(repository.id) ?? null;
       // The push's own commits say who changed which files: the fallback when blame cannot answer.
       const push = (payload.commits ?? []).map((c) => ({ id: c.id, timestamp: c.timestamp, author: c.author, added: c.added, modified: c.modified }));
-      await queue(context, { kind: 'default-branch', installationId: repository.installationId, repository, sha: payload.after, observedAt: observedAt.toISOString(), push });
+      const before = payload.created || /^0+$/.test(payload.before) ? null : payload.before;
+      // Who pushed, as GitHub authenticated them (the commits' authors are what the commits say).
+      const pushedBy = payload.sender?.login ?? payload.pusher.username ?? payload.pusher.name ?? null;
+      await queue(context, { kind: 'default-branch', installationId: repository.installationId, repository, sha: payload.after, before, forced: payload.forced, sequence, push, pushedBy });
     });
 
     // ...and once when the App is installed on a repository.
@@ -98,11 +122,16 @@ export function parapetApp(deps: AppDeps): ApplicationFunction {
       const account = payload.installation.account as { login?: string; type?: string } | null;
       const added = 'repositories_added' in payload ? payload.repositories_added : (payload.repositories ?? []);
       if (!deps.recorder || !account?.login) return;
+      const ownerType = account.type ?? 'User';
+      const sequences = await receive(
+        context,
+        added.map((r) => ({ installationId: payload.installation.id, id: r.id, owner: r.full_name.split('/')[0]!, ownerType, name: r.full_name.split('/')[1] ?? r.name })),
+      );
       await queue(context, {
         kind: 'installation',
         installationId: payload.installation.id,
-        account: { login: account.login, type: account.type ?? 'User' },
-        repositories: added.map((r) => ({ id: r.id, fullName: r.full_name })),
+        account: { login: account.login, type: ownerType },
+        repositories: added.map((r) => ({ id: r.id, fullName: r.full_name, sequence: sequences.get(r.id) ?? null })),
       });
     });
   };

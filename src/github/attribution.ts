@@ -1,5 +1,7 @@
 // Who introduced a risk acceptance: the commit that last changed its annotation on the default
-// branch, its author and the pull request that merged it. Found by blame at the pushed commit
+// branch, the pull request that merged it, and who GitHub says opened and merged that pull request
+// and pushed the commit. The commit's author is whatever the commit says (anyone can write anyone's
+// name and e-mail into a commit): it is kept, as unverified. Found by blame at the pushed commit
 // (GraphQL, bounded per push, blame.ts); where blame cannot answer (over the limit, GitHub failing)
 // and the annotation changed in this push, the push itself tells which of its commits last added
 // or modified the annotation's file, less precisely but at no cost. What neither tells stays
@@ -70,13 +72,21 @@ export function introductionFromBlame(ranges: readonly BlameRange[], lines: { li
   const { commit } = newest.range;
   const login = commit.author?.user?.login;
   const name = commit.author?.name;
-  const pullRequest = commit.associatedPullRequests?.nodes?.find((n) => n !== null && Number.isInteger(n.number))?.number;
+  const pullRequest = commit.associatedPullRequests?.nodes?.find((n) => n !== null && Number.isInteger(n.number));
   return {
     sha: commit.oid,
-    by: typeof login === 'string' && login !== '' ? login : typeof name === 'string' && name !== '' ? name : null,
+    commitAuthor: typeof login === 'string' && login !== '' ? login : typeof name === 'string' && name !== '' ? name : null,
     at: Number.isNaN(newest.at) ? null : new Date(newest.at),
-    pullRequest: pullRequest ?? null,
+    pullRequest: pullRequest?.number ?? null,
+    // Known from the push, not from blame (attributeAnnotations).
+    pushedBy: null,
+    openedBy: accountLogin(pullRequest?.author),
+    mergedBy: accountLogin(pullRequest?.mergedBy),
   };
+}
+
+function accountLogin(actor: { login?: unknown } | null | undefined): string | null {
+  return typeof actor?.login === 'string' && actor.login !== '' ? actor.login : null;
 }
 
 /**
@@ -88,7 +98,7 @@ export function introductionFromPush(commits: readonly PushCommit[], file: strin
     const commit = commits[i]!;
     if (!commit.added?.includes(file) && !commit.modified?.includes(file)) continue;
     const at = Date.parse(commit.timestamp);
-    return { sha: commit.id, by: commit.author.username || commit.author.name || null, at: Number.isNaN(at) ? null : new Date(at), pullRequest: null };
+    return { sha: commit.id, commitAuthor: commit.author.username || commit.author.name || null, at: Number.isNaN(at) ? null : new Date(at), pullRequest: null, pushedBy: null, openedBy: null, mergedBy: null };
   }
   return undefined;
 }
@@ -107,6 +117,8 @@ export async function attributeAnnotations(
     tree: Pick<RepoSource, 'readFiles'>;
     /** The push's commits; none for an installation's first look. */
     push?: readonly PushCommit[];
+    /** Who GitHub says made the push (its sender): the pusher of each of its commits. */
+    pushedBy?: string | null;
     limits?: BlameLimits;
   },
 ): Promise<AttributionResult> {
@@ -126,7 +138,10 @@ export async function attributeAnnotations(
     // Only an annotation that changed since the register's last commit was changed by this push.
     const found = fromBlame ?? (input.push && location.changed ? introductionFromPush(input.push, location.file) : undefined);
     result.counts[fromBlame ? 'blame' : found ? 'push' : 'unknown']++;
-    if (found) result.introductions.push({ file: location.file, line: location.line, ...found });
+    if (!found) continue;
+    // A commit this push brought is pushed by its sender; an older one's pusher is not known here.
+    const pushedBy = input.push?.some((c) => c.id === found.sha) ? (input.pushedBy ?? null) : null;
+    result.introductions.push({ file: location.file, line: location.line, ...found, pushedBy });
   }
   return result;
 }

@@ -3,7 +3,8 @@
 // against GitHub's published schema (@octokit/graphql-schema 15.26.1): Repository.object(expression)
 // → Commit.blame(path: String!): Blame!, Blame.ranges: [BlameRange!]!, BlameRange{startingLine,
 // endingLine, commit}, Commit{oid, committedDate, author: GitActor{name, email, user{login}},
-// associatedPullRequests(first) → PullRequestConnection{nodes{number}}}.
+// associatedPullRequests(first) → PullRequestConnection{nodes{number, author: Actor{login},
+// mergedBy: Actor{login}}}}.
 //
 // Each file is blamed under its own `object` alias: `blame` is non-null, so by GraphQL's null
 // propagation an error in one file's blame (a timeout, a path GitHub cannot resolve) nulls its
@@ -15,7 +16,8 @@ export interface BlameCommit {
   oid: string;
   committedDate: string;
   author: { name: string | null; email: string | null; user: { login: string } | null } | null;
-  associatedPullRequests: { nodes: Array<{ number: number } | null> | null } | null;
+  /** The pull request that merged the commit, with who opened and who merged it (GitHub's accounts, unlike the commit's author). */
+  associatedPullRequests: { nodes: Array<{ number: number; author?: { login: string } | null; mergedBy?: { login: string } | null } | null> | null } | null;
 }
 
 /** Lines `startingLine`..`endingLine` (1-based, inclusive) were last changed by `commit`. */
@@ -45,7 +47,7 @@ export interface BlameAnswer {
   queries: number;
 }
 
-const RANGE_FIELDS = 'ranges { startingLine endingLine commit { oid committedDate author { name email user { login } } associatedPullRequests(first: 1) { nodes { number } } } }';
+const RANGE_FIELDS = 'ranges { startingLine endingLine commit { oid committedDate author { name email user { login } } associatedPullRequests(first: 1) { nodes { number author { login } mergedBy { login } } } } }';
 
 /** The query blaming `files` paths, passed as variables `$path0`.. (never spliced into the text). */
 export function blameQuery(files: number): string {

@@ -9,7 +9,11 @@ import type { GitHubClient, RepoRef } from './github-client.js';
 import { markdownCode, markdownText, oneLine, truncateMarkdown } from './markdown.js';
 import type { PolicyImpact } from './policy-impact.js';
 
-export type Conclusion = 'success' | 'neutral' | 'failure';
+/**
+ * `success` and `neutral` satisfy a branch protection rule that requires the check run's name;
+ * `failure` and `cancelled` (a run that carries no verdict, interruptedOutput) do not.
+ */
+export type Conclusion = 'success' | 'neutral' | 'failure' | 'cancelled';
 export type AnnotationLevel = 'notice' | 'warning' | 'failure';
 
 export interface Annotation {
@@ -39,8 +43,21 @@ const MAX_SUMMARY = 65_000;
 const MAX_MESSAGE = 4_000;
 const MAX_TITLE = 255;
 
-export function checkRunName(cluster: string): string {
-  return `parapet / ${cluster}`;
+/**
+ * What a check run's name starts with: `parapet` for a pull request into the repository's default
+ * branch, `parapet (into <branch>)` for one into any other branch. A commit's check run speaks for
+ * the branch whose policies judged it, so that branch protection, which requires a name, can only
+ * be satisfied by a verdict of its own branch's policies: a pull request of the same commit into a
+ * branch with weaker policies posts under another name. Git branch names hold no space, so no
+ * cluster name can make one prefix look like the other.
+ */
+export function checkRunPrefix(into?: string): string {
+  return into === undefined ? 'parapet' : `parapet (into ${into})`;
+}
+
+/** `parapet / <cluster>` (into the default branch), `parapet (into <branch>) / <cluster>` (into another). */
+export function checkRunName(cluster: string, into?: string): string {
+  return `${checkRunPrefix(into)} / ${cluster}`;
 }
 
 /**
@@ -120,23 +137,33 @@ export function notRecordedOutput(output: CheckOutput, reason: string): CheckOut
   };
 }
 
-/** A run left in progress by an earlier, interrupted evaluation, now replaced by a new one. */
+/**
+ * A run left in progress by an earlier, interrupted evaluation, now replaced by a new one. It
+ * carries no verdict, so it must not pass branch protection: `neutral` would, were it the run of
+ * its name that GitHub reads (a name the base branch no longer declares, say).
+ */
 export function interruptedOutput(): CheckOutput {
   return {
-    conclusion: 'neutral',
+    conclusion: 'cancelled',
     title: 'Interrupted',
     summary: 'Parapet was interrupted (restarted) while evaluating this commit. It has been evaluated again; see the other `parapet` check runs of this commit.',
     annotations: [],
   };
 }
 
-/** The runs of a commit that is no longer the pull request's head: no verdict, the newer head's runs have it. */
-export function supersededOutput(newHeadSha: string): CheckOutput {
+/**
+ * `output` of a commit that is no longer the pull request's head: the verdict stands (it is this
+ * commit's, judged with the base branch's policies, whichever pull request has the commit), and
+ * the summary starts with where the pull request went.
+ */
+export function supersededOutput(output: CheckOutput, pullRequest: number, newHeadSha: string): CheckOutput {
+  const note =
+    `> **Superseded.** Pull request #${pullRequest} moved on to ${newHeadSha} while this commit was being evaluated; its review and its current verdict are on the check runs of ${newHeadSha.slice(0, 7)}. ` +
+    'This verdict remains the one of this commit.';
   return {
-    conclusion: 'neutral',
-    title: 'Superseded by a newer commit',
-    summary: `The pull request moved on to ${newHeadSha} while this commit was being evaluated. Parapet posts results only for the pull request's current head; see the check runs of ${newHeadSha.slice(0, 7)}.`,
-    annotations: [],
+    ...output,
+    title: truncate(`${output.title} (superseded by ${newHeadSha.slice(0, 7)})`, MAX_TITLE),
+    summary: `${note}\n\n${truncate(output.summary, MAX_SUMMARY - note.length - 2)}`,
   };
 }
 
@@ -340,8 +367,12 @@ export class CheckRun {
       per_page: 100,
       ...(appId !== undefined ? { app_id: appId } : {}),
     });
+    // Newest first: of several runs of one name, the newest is taken over, so that the run which
+    // carries the verdict is both the last created and the last completed of its name, the one
+    // branch protection reads whichever of the two it goes by.
     return data.check_runs
       .filter((run) => run.status !== 'completed' && isOurs(run.name) && (appId === undefined || run.app?.id === appId))
+      .sort((a, b) => Number(b.id) - Number(a.id))
       .map((run) => new CheckRun(octokit, repo, Number(run.id), run.name));
   }
 

@@ -24,11 +24,25 @@ export interface PullRequestEvaluation {
   startedAt: Date;
 }
 
+/** Where a commit stands in the default branch's history, as the event that reported it says. */
+export interface BranchPosition {
+  /** The commit a push moved the branch from; null for an installation's snapshot or a new branch. */
+  before: string | null;
+  /** The push rewrote the branch. */
+  forced: boolean;
+  /** The event's receipt sequence (`Recorder.branchEventReceived`); null when it could not be given at receipt. */
+  sequence: number | null;
+}
+
+/** A repository as a default-branch event names it (an installation's does not say its default branch). */
+export type BranchEventRepository = Pick<RepositoryInfo, 'installationId' | 'id' | 'owner' | 'ownerType' | 'name'>;
+
 export interface DefaultBranchEvaluation {
   repository: RepositoryInfo;
   sha: string;
+  /** Orders the branch's records: push order, never commit dates. */
+  position: BranchPosition;
   report: Report;
-  observedAt: Date;
   startedAt: Date;
   /** Who introduced the risk-acceptance annotations the register asked for, where GitHub told. */
   introductions?: AnnotationIntroduction[];
@@ -54,12 +68,20 @@ export interface AnnotationToAttribute extends AnnotationLocation {
 /** The commit that last changed an annotation, as found on GitHub. */
 export interface AnnotationIntroduction extends AnnotationLocation {
   sha: string;
-  /** GitHub login when GitHub knows the author's email, else the author's name. */
-  by: string | null;
-  /** When the commit was committed. */
+  /**
+   * The commit's author: GitHub login when GitHub knows the author's email, else the author's
+   * name. Whoever makes a commit writes its author: unverified.
+   */
+  commitAuthor: string | null;
+  /** When the commit says it was committed: as unverified as its author. */
   at: Date | null;
   /** The pull request that merged the commit. */
   pullRequest: number | null;
+  /** Who GitHub says pushed the commit to the default branch (the push's sender), when the commit came with a push Parapet received. */
+  pushedBy: string | null;
+  /** Who GitHub says opened and merged that pull request. */
+  openedBy: string | null;
+  mergedBy: string | null;
 }
 
 export interface Recorder {
@@ -70,8 +92,17 @@ export interface Recorder {
   /** Notes that a delivery's job finished (until then, a redelivery after a crash runs it again). */
   finishDelivery(id: string): Promise<void>;
   pullRequestEvaluated(evaluation: PullRequestEvaluation): Promise<void>;
-  /** The default branch's state: evaluation, image inventory and risk-acceptance register. */
-  defaultBranchEvaluated(evaluation: DefaultBranchEvaluation): Promise<void>;
+  /**
+   * The next sequence number of each repository's default-branch events (a push, an
+   * installation), given when the event is received: the order of the branch's records. By
+   * repository id; a repository missing gets its number when it is recorded.
+   */
+  branchEventsReceived(repositories: BranchEventRepository[]): Promise<Map<number, number>>;
+  /**
+   * The default branch's state: evaluation, image inventory and risk-acceptance register; false
+   * when a newer state of the branch was recorded already (nothing is written then).
+   */
+  defaultBranchEvaluated(evaluation: DefaultBranchEvaluation): Promise<boolean>;
   /**
    * The annotations of `report`'s risk acceptances whose introducer the register would record:
    * new, returned and reworded acceptances first, then those still unknown.

@@ -3,6 +3,7 @@
 // risk-acceptance register.
 import type { PrismaClient } from '@prisma/client';
 import { checkExitCode, type ClusterReport, type Report } from '../engine/index.js';
+import { claimDefaultBranch, type BranchPosition } from './branch-order.js';
 import { applicationStages, clusterSettings, replaceApplicationStages, replaceClusterConfig } from './cluster-config.js';
 import { recordEvaluation } from './evaluations.js';
 import { replaceInventory } from './inventory.js';
@@ -58,15 +59,20 @@ export async function recordPullRequestReport(
 
 /**
  * The default branch at `sha`: its evaluation per cluster, its image inventory, each cluster's
- * configuration and enabled policies, its Application stages and its risk register. Each part is
- * written in its own transaction and ordered by `observedAt`, as the inventory is.
+ * configuration and enabled policies, its Application stages and its risk register. The commit
+ * first claims the branch (branch-order.ts: push order, never commit dates); false, and nothing
+ * written, when a newer state of the branch is recorded. Each part is written in its own
+ * transaction, stamped with the claim's time, and keeps the newest claim's.
  * `introductions` say who introduced the acceptance annotations found on GitHub, by location.
  */
 export async function recordDefaultBranchReport(
   prisma: PrismaClient,
-  input: { repository: RepositoryRow; sha: string; report: Report; observedAt: Date; startedAt: Date; introductions?: readonly AnnotationIntroduction[] },
-): Promise<void> {
+  input: { repository: RepositoryRow; sha: string; position?: BranchPosition; report: Report; startedAt: Date; introductions?: readonly AnnotationIntroduction[] },
+): Promise<boolean> {
   await ensureRepository(prisma, input.repository);
+  const claim = await claimDefaultBranch(prisma, input.repository.id, input.sha, input.position ?? { before: null, forced: false });
+  if (!claim) return false;
+  const observedAt = claim.at;
   const { report } = input;
   for (const cluster of report.clusters) {
     await recordEvaluation(prisma, {
@@ -76,7 +82,7 @@ export async function recordDefaultBranchReport(
       cluster: cluster.name,
       conclusion: conclusion(cluster, report),
       errorCount: cluster.errors.length + report.errors.length,
-      observedAt: input.observedAt,
+      observedAt,
       startedAt: input.startedAt,
       finishedAt: new Date(),
       violations: cluster.violations,
@@ -85,7 +91,7 @@ export async function recordDefaultBranchReport(
       repositoryId: input.repository.id,
       cluster: cluster.name,
       commitSha: input.sha,
-      observedAt: input.observedAt,
+      observedAt,
       images: cluster.images.map((use) => ({
         namespace: use.namespace ?? null,
         workloadKind: use.workload.kind,
@@ -103,7 +109,7 @@ export async function recordDefaultBranchReport(
         cluster: cluster.name,
         file: cluster.config,
         commitSha: input.sha,
-        observedAt: input.observedAt,
+        observedAt,
         settings: clusterSettings(config),
         policies: cluster.policies ?? [],
       });
@@ -113,16 +119,27 @@ export async function recordDefaultBranchReport(
     await replaceApplicationStages(prisma, {
       repositoryId: input.repository.id,
       commitSha: input.sha,
-      observedAt: input.observedAt,
+      observedAt,
       stages: applicationStages(report.config.applications),
     });
   }
   const introduced = new Map((input.introductions ?? []).map((i) => [locationKey(i.file, i.line), i]));
   const register = riskAcceptanceInputs(report).map((a) => {
     const found = a.line ? introduced.get(locationKey(a.file, a.line)) : undefined;
-    return found ? { ...a, introducedSha: found.sha, introducedBy: found.by, introducedAt: found.at, introducedPullRequest: found.pullRequest } : a;
+    if (!found) return a;
+    return {
+      ...a,
+      introducedSha: found.sha,
+      introducedCommitAuthor: found.commitAuthor,
+      introducedAt: found.at,
+      introducedPullRequest: found.pullRequest,
+      introducedPushedBy: found.pushedBy ?? null,
+      introducedOpenedBy: found.openedBy ?? null,
+      introducedMergedBy: found.mergedBy ?? null,
+    };
   });
-  await syncRiskAcceptances(prisma, { repositoryId: input.repository.id, commitSha: input.sha, seenAt: input.observedAt, acceptances: register });
+  await syncRiskAcceptances(prisma, { repositoryId: input.repository.id, commitSha: input.sha, seenAt: observedAt, acceptances: register });
+  return true;
 }
 
 /** A cluster's state on the default branch, judged as a whole (there is no base to compare with). */

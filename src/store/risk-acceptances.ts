@@ -21,11 +21,15 @@ export interface RiskAcceptanceInput {
   line?: number | null;
   /** The commit that introduced the annotation (from blame/history), when known. */
   introducedSha?: string | null;
-  /** Its author: GitHub login, else the author's name. */
-  introducedBy?: string | null;
+  /** Its author and date as the commit states them (GitHub login, else the author's name): unverified. */
+  introducedCommitAuthor?: string | null;
   introducedAt?: Date | null;
   /** The pull request that merged that commit. */
   introducedPullRequest?: number | null;
+  /** Who GitHub says pushed the commit, opened that pull request and merged it (logins). */
+  introducedPushedBy?: string | null;
+  introducedOpenedBy?: string | null;
+  introducedMergedBy?: string | null;
 }
 
 /** Who introduced the annotation written at `file`:`line`, as found on GitHub. */
@@ -33,9 +37,14 @@ export interface AnnotationIntroduction {
   file: string;
   line: number;
   sha: string;
-  by: string | null;
+  /** The commit's author and date, as the commit states them: unverified. */
+  commitAuthor: string | null;
   at: Date | null;
   pullRequest: number | null;
+  /** Who GitHub says pushed the commit, opened the pull request that merged it and merged it. */
+  pushedBy?: string | null;
+  openedBy?: string | null;
+  mergedBy?: string | null;
 }
 
 export interface RiskRegisterSync {
@@ -80,9 +89,12 @@ function introduction(need: AttributionNeed | undefined, a: RiskAcceptanceInput)
   // than the previous wording's.
   return {
     introducedSha: known,
-    introducedBy: known === null ? null : (a.introducedBy ?? null),
+    introducedCommitAuthor: known === null ? null : (a.introducedCommitAuthor ?? null),
     introducedAt: known === null ? null : (a.introducedAt ?? null),
     introducedPullRequest: known === null ? null : (a.introducedPullRequest ?? null),
+    introducedPushedBy: known === null ? null : (a.introducedPushedBy ?? null),
+    introducedOpenedBy: known === null ? null : (a.introducedOpenedBy ?? null),
+    introducedMergedBy: known === null ? null : (a.introducedMergedBy ?? null),
   };
 }
 
@@ -112,9 +124,16 @@ export async function acceptancesToAttribute(
   return [...wanted.filter((w) => w.need !== 'unknown'), ...wanted.filter((w) => w.need === 'unknown')];
 }
 
-export async function syncRiskAcceptances(prisma: PrismaClient, input: RiskRegisterSync): Promise<RiskRegisterChanges> {
+/**
+ * The register as of `input.commitSha`; null, and nothing changed, when the default branch was
+ * claimed since for a newer state (branch-order.ts: the repository's `branch_at` is past `seenAt`).
+ */
+export async function syncRiskAcceptances(prisma: PrismaClient, input: RiskRegisterSync): Promise<RiskRegisterChanges | null> {
   const repositoryId = BigInt(input.repositoryId);
   return prisma.$transaction(async (tx) => {
+    // Shares the repository's row with other syncs, while a claim (which updates it) waits.
+    const [branch] = await tx.$queryRaw<{ branch_at: Date | null }[]>`SELECT branch_at FROM repositories WHERE id = ${repositoryId} FOR SHARE`;
+    if (branch?.branch_at && branch.branch_at > input.seenAt) return null;
     const present: bigint[] = [];
     let added = 0;
     const clusters = new Map<string, number>();

@@ -205,10 +205,15 @@ export async function risksView(prisma: PrismaClient, repoIds: readonly bigint[]
     reason: r.reason,
     file: r.file,
     line: r.line,
-    introducedBy: r.introducedBy,
     introducedSha: r.introducedSha,
-    introducedAt: r.introducedAt?.toISOString() ?? null,
     introducedPullRequest: r.introducedPullRequest,
+    /** Who GitHub says pushed the commit, opened its pull request and merged it: who introduced it. */
+    introducedPushedBy: r.introducedPushedBy,
+    introducedOpenedBy: r.introducedOpenedBy,
+    introducedMergedBy: r.introducedMergedBy,
+    /** The commit's author and date as the commit states them: unverified, never who introduced it. */
+    introducedCommitAuthor: r.introducedCommitAuthor,
+    introducedAt: r.introducedAt?.toISOString() ?? null,
     firstSeenAt: r.firstSeenAt.toISOString(),
     firstSeenSha: r.firstSeenSha,
     lastSeenAt: r.lastSeenAt.toISOString(),

@@ -67,7 +67,7 @@ beforeAll(async () => {
   // Alice adds the workload (PR #11); Bob accepts its privileged sidecar (PR #12); Carol bumps an
   // image in the same file, then rewords the reason's second line, both pushed without a PR.
   fake.addCommit(REPO, C1, { [FILE]: checkout() }, { author: alice, committedDate: '2026-10-01T09:00:00Z', pullRequest: 11 });
-  fake.addCommit(REPO, C2, { [FILE]: checkout({ accepted: true }) }, { parents: [C1], author: bob, committedDate: '2026-10-08T14:30:00Z', pullRequest: 12 });
+  fake.addCommit(REPO, C2, { [FILE]: checkout({ accepted: true }) }, { parents: [C1], author: bob, committedDate: '2026-10-08T14:30:00Z', pullRequest: 12, pullRequestAuthor: 'bob-payments', mergedBy: 'dana-lead' });
   fake.addCommit(REPO, C3, { [FILE]: checkout({ accepted: true, image: 'nginx:1.25.4' }) }, { parents: [C2], author: carol, committedDate: '2026-10-15T08:00:00Z' });
   fake.addCommit(REPO, C4, { [FILE]: checkout({ accepted: true, image: 'nginx:1.25.4', due: '2027-03' }) }, { parents: [C3], author: carol, committedDate: '2026-10-20T17:45:00Z' });
 });
@@ -98,26 +98,33 @@ describe('annotationLines', () => {
   });
 });
 
-const range = (startingLine: number, endingLine: number, oid: string, committedDate: string, author: BlameRange['commit']['author'], pr?: number): BlameRange => ({
+const range = (startingLine: number, endingLine: number, oid: string, committedDate: string, author: BlameRange['commit']['author'], pr?: number, openedBy?: string, mergedBy?: string): BlameRange => ({
   startingLine,
   endingLine,
-  commit: { oid, committedDate, author, associatedPullRequests: { nodes: pr === undefined ? [] : [{ number: pr }] } },
+  commit: {
+    oid,
+    committedDate,
+    author,
+    associatedPullRequests: { nodes: pr === undefined ? [] : [{ number: pr, author: openedBy ? { login: openedBy } : null, mergedBy: mergedBy ? { login: mergedBy } : null }] },
+  },
 });
+/** Nobody GitHub vouches for: no pusher, no pull request's author or merger. */
+const unvouched = { pushedBy: null, openedBy: null, mergedBy: null };
 
 describe('introductionFromBlame', () => {
   const ranges = [
     range(1, 13, C1, '2026-10-01T09:00:00Z', { name: 'Alice Platform', email: 'alice@example.com', user: { login: 'alice-platform' } }, 11),
-    range(14, 16, C2, '2026-10-08T14:30:00Z', { name: 'Bob Payments', email: 'bob@payments.example.com', user: { login: 'bob-payments' } }, 12),
+    range(14, 16, C2, '2026-10-08T14:30:00Z', { name: 'Bob Payments', email: 'bob@payments.example.com', user: { login: 'bob-payments' } }, 12, 'bob-payments', 'dana-lead'),
     range(17, 17, C4, '2026-10-20T17:45:00Z', { name: 'Carol Ops', email: 'carol@laptop.local', user: null }),
     range(18, 25, C1, '2026-10-01T09:00:00Z', { name: 'Alice Platform', email: 'alice@example.com', user: { login: 'alice-platform' } }, 11),
   ];
 
-  it("names the commit of the range covering the key line, its author's login and its pull request", () => {
-    expect(introductionFromBlame(ranges, { line: 15, endLine: 16 })).toEqual({ sha: C2, by: 'bob-payments', at: new Date('2026-10-08T14:30:00Z'), pullRequest: 12 });
+  it("names the commit of the range covering the key line, its author's login, and its pull request with who opened and merged it", () => {
+    expect(introductionFromBlame(ranges, { line: 15, endLine: 16 })).toEqual({ sha: C2, commitAuthor: 'bob-payments', at: new Date('2026-10-08T14:30:00Z'), pullRequest: 12, pushedBy: null, openedBy: 'bob-payments', mergedBy: 'dana-lead' });
   });
 
   it("takes the newest commit among the annotation's lines, and the author's name when GitHub knows no account", () => {
-    expect(introductionFromBlame(ranges, { line: 15, endLine: 17 })).toEqual({ sha: C4, by: 'Carol Ops', at: new Date('2026-10-20T17:45:00Z'), pullRequest: null });
+    expect(introductionFromBlame(ranges, { line: 15, endLine: 17 })).toEqual({ sha: C4, commitAuthor: 'Carol Ops', at: new Date('2026-10-20T17:45:00Z'), pullRequest: null, ...unvouched });
   });
 
   it('finds nothing when no range covers the lines', () => {
@@ -126,7 +133,7 @@ describe('introductionFromBlame', () => {
   });
 
   it('has no author when the commit has none', () => {
-    expect(introductionFromBlame([range(1, 3, C3, '2026-10-15T08:00:00Z', null)], { line: 2, endLine: 2 })).toEqual({ sha: C3, by: null, at: new Date('2026-10-15T08:00:00Z'), pullRequest: null });
+    expect(introductionFromBlame([range(1, 3, C3, '2026-10-15T08:00:00Z', null)], { line: 2, endLine: 2 })).toEqual({ sha: C3, commitAuthor: null, at: new Date('2026-10-15T08:00:00Z'), pullRequest: null, ...unvouched });
   });
 });
 
@@ -138,8 +145,8 @@ describe('introductionFromPush', () => {
   ];
 
   it("is the push's last commit that added or modified the file, by username else name", () => {
-    expect(introductionFromPush(commits, FILE)).toEqual({ sha: C3, by: 'Carol Ops', at: new Date('2026-10-15T08:00:00Z'), pullRequest: null });
-    expect(introductionFromPush(commits.slice(0, 1), FILE)).toEqual({ sha: C2, by: 'bob-payments', at: new Date('2026-10-08T14:30:00Z'), pullRequest: null });
+    expect(introductionFromPush(commits, FILE)).toEqual({ sha: C3, commitAuthor: 'Carol Ops', at: new Date('2026-10-15T08:00:00Z'), pullRequest: null, ...unvouched });
+    expect(introductionFromPush(commits.slice(0, 1), FILE)).toEqual({ sha: C2, commitAuthor: 'bob-payments', at: new Date('2026-10-08T14:30:00Z'), pullRequest: null, ...unvouched });
   });
 
   it('is nothing when the push did not touch the file', () => {
@@ -170,7 +177,7 @@ describe('blameFiles against GitHub', () => {
       oid: C2,
       committedDate: '2026-10-08T14:30:00Z',
       author: { name: 'Bob Payments', email: 'bob@payments.example.com', user: { login: 'bob-payments' } },
-      associatedPullRequests: { nodes: [{ number: 12 }] },
+      associatedPullRequests: { nodes: [{ number: 12, author: { login: 'bob-payments' }, mergedBy: { login: 'dana-lead' } }] },
     });
   });
 
@@ -223,14 +230,24 @@ describe('attributeAnnotations', () => {
 
   it('attributes an annotation to the commit that last changed its lines, not to the last commit of its file', async () => {
     const found = await attributeAnnotations(octokit, { repo, sha: C3, locations: [{ file: FILE, line: KEY_LINE, changed: true }], tree: source(C3), push: fake.pushCommits(REPO, C1, C3) });
-    expect(found.introductions).toEqual([{ file: FILE, line: KEY_LINE, sha: C2, by: 'bob-payments', at: new Date('2026-10-08T14:30:00Z'), pullRequest: 12 }]);
+    expect(found.introductions).toEqual([{ file: FILE, line: KEY_LINE, sha: C2, commitAuthor: 'bob-payments', at: new Date('2026-10-08T14:30:00Z'), pullRequest: 12, pushedBy: null, openedBy: 'bob-payments', mergedBy: 'dana-lead' }]);
     expect(found.counts).toEqual({ blame: 1, push: 0, unknown: 0 });
     expect(found.queries).toBe(1);
   });
 
+  it("names the push's sender as the pusher of a commit the push brought, and nobody for an older commit", async () => {
+    // Erin pushes C3 and C4 on top of C2: the reworded reason (C4) is hers to have pushed, whoever C4 names as its author.
+    const push = fake.pushCommits(REPO, C2, C4);
+    const found = await attributeAnnotations(octokit, { repo, sha: C4, locations: [{ file: FILE, line: KEY_LINE, changed: true }], tree: source(C4), push, pushedBy: 'erin-sre' });
+    expect(found.introductions).toEqual([{ file: FILE, line: KEY_LINE, sha: C4, commitAuthor: 'Carol Ops', at: new Date('2026-10-20T17:45:00Z'), pullRequest: null, pushedBy: 'erin-sre', openedBy: null, mergedBy: null }]);
+    // Bob's acceptance (C2) came with an earlier push, which this one does not tell about.
+    const older = await attributeAnnotations(octokit, { repo, sha: C3, locations: [{ file: FILE, line: KEY_LINE, changed: true }], tree: source(C3), push: fake.pushCommits(REPO, C2, C3), pushedBy: 'erin-sre' });
+    expect(older.introductions).toMatchObject([{ sha: C2, pushedBy: null, openedBy: 'bob-payments', mergedBy: 'dana-lead' }]);
+  });
+
   it('attributes a reason reworded on its second line to the rewording', async () => {
     const found = await attributeAnnotations(octokit, { repo, sha: C4, locations: [{ file: FILE, line: KEY_LINE, changed: true }], tree: source(C4) });
-    expect(found.introductions).toEqual([{ file: FILE, line: KEY_LINE, sha: C4, by: 'Carol Ops', at: new Date('2026-10-20T17:45:00Z'), pullRequest: null }]);
+    expect(found.introductions).toEqual([{ file: FILE, line: KEY_LINE, sha: C4, commitAuthor: 'Carol Ops', at: new Date('2026-10-20T17:45:00Z'), pullRequest: null, ...unvouched }]);
   });
 
   it("falls back to the push's commits when GitHub fails, and leaves unknown what the push did not touch", async () => {
@@ -239,7 +256,7 @@ describe('attributeAnnotations', () => {
     const tree = new MemorySource({ [FILE]: checkout({ accepted: true, image: 'nginx:1.25.4' }), [other]: 'metadata:\n  annotations:\n    securitytower.io/policy.exclusion.preventprivileged: Reads host devices.\n' });
     const found = await attributeAnnotations(octokit, { repo, sha: C3, locations: [{ file: FILE, line: KEY_LINE, changed: true }, { file: other, line: 3, changed: true }], tree, push: fake.pushCommits(REPO, C1, C3) });
     // The push's last commit touching the file is Carol's image bump: less precise than blame.
-    expect(found.introductions).toEqual([{ file: FILE, line: KEY_LINE, sha: C3, by: 'Carol Ops', at: new Date('2026-10-15T08:00:00Z'), pullRequest: null }]);
+    expect(found.introductions).toEqual([{ file: FILE, line: KEY_LINE, sha: C3, commitAuthor: 'Carol Ops', at: new Date('2026-10-15T08:00:00Z'), pullRequest: null, ...unvouched }]);
     expect(found.counts).toEqual({ blame: 0, push: 1, unknown: 1 });
     expect([...found.problems.keys()]).toEqual([FILE, other]);
   });
@@ -265,7 +282,7 @@ describe('attributeAnnotations', () => {
     expect(withPush.counts).toEqual({ blame: 2, push: 1, unknown: 0 });
     expect(withPush.queries).toBe(2);
     expect(withPush.problems).toEqual(new Map([['c.yaml', 'over the limit of 2 files blamed per push']]));
-    expect(withPush.introductions.map((i) => [i.file, i.sha, i.by])).toEqual([
+    expect(withPush.introductions.map((i) => [i.file, i.sha, i.commitAuthor])).toEqual([
       ['a.yaml', commit, 'alice-platform'],
       ['b.yaml', commit, 'alice-platform'],
       ['c.yaml', commit, 'alice-platform'],

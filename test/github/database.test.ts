@@ -163,9 +163,11 @@ describe('the App with its database', () => {
 });
 
 // Who introduced each accepted risk, in the history of a payments repository: Alice set it up
-// (PR #11), Bob accepted the checkout's privileged card reader (PR #12), Carol bumped an image in
-// the same file and later reworded the reason's second line (no PR), Dave merged a new accepted
-// workload (PR #14), Erin pushed one more while GitHub's GraphQL API was failing.
+// (PR #11), Bob accepted the checkout's privileged card reader (PR #12, which Alice merged), Carol
+// bumped an image in the same file and later reworded the reason's second line (no PR), Dave merged
+// a new accepted workload (PR #14), Erin pushed one more while GitHub's GraphQL API was failing,
+// and Mallory pushed one whose commit names Dave as its author. Who introduced it is who GitHub
+// says pushed, opened and merged it; the commit's author is only what the commit says.
 describe('who introduced each accepted risk', () => {
   const PAYMENTS = 'example-org/payments-gitops';
   const PAYMENTS_ID = 701_288_015;
@@ -224,28 +226,33 @@ spec:
   const P6 = sha('payments-6');
   const P7 = sha('payments-7');
 
-  // The App is installed now; the history before that is older, the pushes after it newer (the
-  // recorder orders a branch's states by their commits' time).
+  // The App is installed now; the history before that is older, the pushes after it newer.
   const NOW = Math.floor(Date.now() / 1000) * 1000;
   const DAY = 86_400_000;
   const HOUR = 3_600_000;
   const when = (offset: number) => new Date(NOW + offset).toISOString();
   const dates = { P1: when(-30 * DAY), P2: when(-20 * DAY), P3: when(-10 * DAY), P4: when(HOUR), P5: when(2 * HOUR), P6: when(3 * HOUR), P7: when(3.5 * HOUR) };
 
+  let p7Files: Record<string, string> = {};
+
   beforeAll(() => {
     fake.addCommit(PAYMENTS, P1, { ...base, [CHECKOUT]: withoutAcceptance }, { author: alice, committedDate: dates.P1, pullRequest: 11 });
-    fake.addCommit(PAYMENTS, P2, { ...base, [CHECKOUT]: accepted }, { parents: [P1], author: bob, committedDate: dates.P2, pullRequest: 12 });
+    fake.addCommit(PAYMENTS, P2, { ...base, [CHECKOUT]: accepted }, { parents: [P1], author: bob, committedDate: dates.P2, pullRequest: 12, pullRequestAuthor: 'bob-payments', mergedBy: 'alice-platform' });
     fake.addCommit(PAYMENTS, P3, { ...base, [CHECKOUT]: bumped }, { parents: [P2], author: carol, committedDate: dates.P3 });
     fake.addCommit(PAYMENTS, P4, { ...base, [CHECKOUT]: reworded }, { parents: [P3], author: carol, committedDate: dates.P4 });
     const withFraudCheck = { ...base, [CHECKOUT]: reworded, 'cluster/namespaces/payments/fraud-check.yaml': fraudCheck };
-    fake.addCommit(PAYMENTS, P5, withFraudCheck, { parents: [P4], author: dave, committedDate: dates.P5, pullRequest: 14 });
+    fake.addCommit(PAYMENTS, P5, withFraudCheck, { parents: [P4], author: dave, committedDate: dates.P5, pullRequest: 14, pullRequestAuthor: 'dave-risk', mergedBy: 'frank-payments' });
     const withLedger = { ...withFraudCheck, 'cluster/namespaces/payments/ledger.yaml': ledger };
     fake.addCommit(PAYMENTS, P6, withLedger, { parents: [P5], author: erin, committedDate: dates.P6 });
-    fake.addCommit(PAYMENTS, P7, { ...withLedger, [CHECKOUT]: reworded.replace('card-reader:4.1.0', 'card-reader:4.2.0') }, { parents: [P6], author: frank, committedDate: dates.P7 });
+    p7Files = { ...withLedger, [CHECKOUT]: reworded.replace('card-reader:4.1.0', 'card-reader:4.2.0') };
+    fake.addCommit(PAYMENTS, P7, p7Files, { parents: [P6], author: frank, committedDate: dates.P7 });
   });
 
-  function pushPayments(before: string, after: string): Record<string, any> {
+  /** The push `before` → `after` to main, made by `sender` (GitHub's account that pushed). */
+  function pushPayments(before: string, after: string, sender = 'frank-payments'): Record<string, any> {
     const payload = withRepository(structuredClone(webhookExample('push', undefined as unknown as string)) as Record<string, any>, PAYMENTS);
+    payload.sender = { ...payload.sender, login: sender };
+    payload.pusher = { name: sender, email: `${sender}@users.noreply.github.com` };
     payload.repository.id = PAYMENTS_ID;
     payload.repository.default_branch = 'main';
     Object.assign(payload, { ref: 'refs/heads/main', before, after, created: false, deleted: false, forced: false, base_ref: null });
@@ -264,7 +271,13 @@ spec:
   /** Each acceptance's introducer, by the annotation's place. */
   async function introducers(): Promise<Record<string, unknown[]>> {
     const register = await riskRegister(db.prisma, PAYMENTS_ID);
-    return Object.fromEntries(register.map((r) => [`${r.file}:${r.line}`, [r.introducedSha, r.introducedBy, r.introducedPullRequest, r.introducedAt?.toISOString() ?? null]]));
+    return Object.fromEntries(register.map((r) => [`${r.file}:${r.line}`, [r.introducedSha, r.introducedCommitAuthor, r.introducedPullRequest, r.introducedAt?.toISOString() ?? null]]));
+  }
+
+  /** Who GitHub says brought each acceptance in: [pushed by, pull request opened by, merged by]. */
+  async function vouchedFor(): Promise<Record<string, unknown[]>> {
+    const register = await riskRegister(db.prisma, PAYMENTS_ID);
+    return Object.fromEntries(register.map((r) => [`${r.file}:${r.line}`, [r.introducedPushedBy, r.introducedOpenedBy, r.introducedMergedBy]]));
   }
 
   const byAlice = [P1, 'alice-platform', 11, dates.P1];
@@ -287,6 +300,8 @@ spec:
       // Carol's later image bump in the same file does not make her the one who accepted the risk.
       [`${CHECKOUT}:18`]: [P2, 'bob-payments', 12, dates.P2],
     });
+    // Bob opened #12 and Alice merged it, GitHub says; who pushed it before the installation, it does not.
+    expect((await vouchedFor())[`${CHECKOUT}:18`]).toEqual([null, 'bob-payments', 'alice-platform']);
     expect(calls.map((r) => `${r.method} ${r.path}`)).toEqual([
       `GET /repos/${PAYMENTS}`,
       `GET /repos/${PAYMENTS}/commits/main`,
@@ -296,24 +311,29 @@ spec:
   });
 
   it('re-attributes an acceptance whose reason a push rewords, with the one GraphQL query it needs', async () => {
-    const calls = await deliver('push', pushPayments(P3, P4));
+    const calls = await deliver('push', pushPayments(P3, P4, 'erin-sre'));
     expect(await introducers()).toEqual({ ...fixtureAcceptances, [`${CHECKOUT}:18`]: [P4, 'Carol Ops', null, dates.P4] });
+    // Carol's commit came with Erin's push, without a pull request.
+    expect((await vouchedFor())[`${CHECKOUT}:18`]).toEqual(['erin-sre', null, null]);
     expect(calls.map((r) => `${r.method} ${r.path}`)).toEqual([`GET /repos/${PAYMENTS}/tarball/${P4}`, 'POST /graphql']);
     const [query] = calls.filter((r) => r.path === '/graphql').map((r) => r.body as { variables: Record<string, string> });
     expect(query!.variables).toEqual({ owner: 'example-org', name: 'payments-gitops', sha: P4, path0: CHECKOUT });
   });
 
-  it('names the commit, author and pull request of an acceptance a push adds', async () => {
-    const calls = await deliver('push', pushPayments(P4, P5));
+  it('names who pushed it, who opened and merged its pull request, and its commit and commit author, for an acceptance a push adds', async () => {
+    const calls = await deliver('push', pushPayments(P4, P5, 'frank-payments'));
     const register = await riskRegister(db.prisma, PAYMENTS_ID);
     expect(register.find((r) => r.objectName === 'fraud-check')).toMatchObject({
       policy: 'preventprivileged',
       level: 'podTemplate',
       reason: 'Raw sockets for the card-network probe; reviewed in SEC-311.',
       introducedSha: P5,
-      introducedBy: 'dave-risk',
+      introducedCommitAuthor: 'dave-risk',
       introducedPullRequest: 14,
       introducedAt: new Date(dates.P5),
+      introducedPushedBy: 'frank-payments',
+      introducedOpenedBy: 'dave-risk',
+      introducedMergedBy: 'frank-payments',
       firstSeenSha: P5,
     });
     expect(calls).toHaveLength(2);
@@ -324,7 +344,7 @@ spec:
 
   it("falls back to the push's commits when GitHub's GraphQL API keeps failing, and records everything else", async () => {
     fake.reset();
-    const payload = pushPayments(P5, P7);
+    const payload = pushPayments(P5, P7, 'erin-sre');
     const app = await startApp(undefined, 1);
     try {
       fake.failGraphQL('Something went wrong while executing your query. This may be the result of a timeout, or it could be a GitHub bug.');
@@ -341,8 +361,94 @@ spec:
     expect(introduced[`${CHECKOUT}:18`]).toEqual([P4, 'Carol Ops', null, dates.P4]);
     expect(introduced['cluster/namespaces/payments/fraud-check.yaml:18']).toEqual([P5, 'dave-risk', 14, dates.P5]);
     expect(Object.keys(introduced)).toHaveLength(6);
+    // The push's commits tell the pusher too: Erin's push.
+    expect((await vouchedFor())['cluster/namespaces/payments/ledger.yaml:18']).toEqual(['erin-sre', null, null]);
     expect(await db.prisma.evaluation.count({ where: { repositoryId: PAYMENTS_ID, sha: P7 } })).toBe(1);
     const images = await clusterInventory(db.prisma, PAYMENTS_ID, 'shop-prod');
     expect(images.map((i) => i.reference)).toContain('registry.example.com/vendor/card-reader:4.2.0');
+  });
+
+  it('records who pushed an acceptance whose commit names someone else as its author, and that author only as the commit’s', async () => {
+    // Mallory commits with Dave's name and e-mail (GitHub then even shows Dave's login on the commit), dated last year.
+    const P8 = sha('payments-8');
+    const vault = privilegedWorkload('vault', 'Approved by the risk board, see RISK-9.');
+    fake.addCommit(PAYMENTS, P8, { ...p7Files, 'cluster/namespaces/payments/vault.yaml': vault }, { parents: [P7], author: dave, committedDate: when(-365 * DAY) });
+    await deliver('push', pushPayments(P7, P8, 'mallory'));
+
+    const row = (await riskRegister(db.prisma, PAYMENTS_ID)).find((r) => r.objectName === 'vault');
+    expect(row).toMatchObject({ introducedSha: P8, introducedPushedBy: 'mallory', introducedOpenedBy: null, introducedMergedBy: null, introducedCommitAuthor: 'dave-risk', firstSeenSha: P8 });
+  });
+});
+
+// The default branch's records follow push order, not the commits' dates (which authors set): a
+// rebase-merge after the installation carries an older date, a commit may claim a future one.
+describe('the order of the default branch’s records', () => {
+  const ORDERS = 'example-org/orders-gitops';
+  const ORDERS_ID = 701_300_001;
+  const DEPLOYMENT = 'cluster/namespaces/payments/deployment.yaml';
+  const base = fixtureFiles('shop-cluster');
+  const DAY = 86_400_000;
+  const when = (days: number) => new Date(Date.now() + days * DAY).toISOString();
+  const reader = (version: string) => ({ ...base, [DEPLOYMENT]: base[DEPLOYMENT]!.replace('card-reader:4.1.0', `card-reader:${version}`) });
+  const [O1, O2, O3, O4] = ['orders-1', 'orders-2', 'orders-3', 'orders-4'].map((seed) => sha(seed)) as [string, string, string, string];
+
+  beforeAll(() => {
+    fake.addCommit(ORDERS, O1, reader('4.1.0'), { committedDate: when(0) });
+    // Rebase-merged after the App was installed: its date is a month before the installation's.
+    fake.addCommit(ORDERS, O2, reader('4.2.0'), { parents: [O1], committedDate: when(-30) });
+    // A commit dated a year ahead, followed by one dated a year back.
+    fake.addCommit(ORDERS, O3, reader('4.3.0'), { parents: [O2], committedDate: when(365) });
+    fake.addCommit(ORDERS, O4, reader('4.4.0'), { parents: [O3], committedDate: when(-365) });
+  });
+
+  function push(before: string, after: string): Record<string, any> {
+    const payload = withRepository(structuredClone(webhookExample('push', undefined as unknown as string)) as Record<string, any>, ORDERS);
+    payload.repository.id = ORDERS_ID;
+    payload.repository.default_branch = 'main';
+    Object.assign(payload, { ref: 'refs/heads/main', before, after, created: false, deleted: false, forced: false, base_ref: null });
+    payload.commits = fake.pushCommits(ORDERS, before, after);
+    payload.head_commit = payload.commits[payload.commits.length - 1];
+    return payload;
+  }
+
+  /** The commit each record of the default branch is at: inventory, configuration, newest evaluation, register. */
+  async function recorded(): Promise<Record<string, unknown>> {
+    const [cluster] = await db.prisma.cluster.findMany({ where: { repositoryId: ORDERS_ID } });
+    const images = await clusterInventory(db.prisma, ORDERS_ID, 'shop-prod');
+    const latest = await db.prisma.evaluation.findFirst({ where: { repositoryId: ORDERS_ID, pullRequestNumber: null }, orderBy: [{ observedAt: 'desc' }, { id: 'desc' }] });
+    const register = await riskRegister(db.prisma, ORDERS_ID);
+    return {
+      inventory: cluster?.inventorySha,
+      reader: images.find((i) => i.reference.includes('card-reader'))?.reference,
+      config: cluster?.configSha,
+      evaluation: latest?.sha,
+      register: [...new Set(register.map((r) => r.lastSeenSha))],
+    };
+  }
+  const at = (commit: string, version: string) => ({ inventory: commit, reader: `registry.example.com/vendor/card-reader:${version}`, config: commit, evaluation: commit, register: [commit] });
+
+  it('records a push after the installation whose commit is dated before it', async () => {
+    fake.setBranch(ORDERS, 'main', O1);
+    const payload = structuredClone(webhookExample('installation_repositories', 'added')) as Record<string, any>;
+    payload.installation = { ...payload.installation, id: 4242, account: { ...payload.installation.account, login: 'example-org', type: 'Organization' } };
+    payload.repositories_added = [{ id: ORDERS_ID, name: 'orders-gitops', full_name: ORDERS, private: false }];
+    await deliverToNewApp('installation_repositories', payload);
+    expect(await recorded()).toEqual(at(O1, '4.1.0'));
+
+    await deliverToNewApp('push', push(O1, O2));
+    expect(await recorded()).toEqual(at(O2, '4.2.0'));
+  });
+
+  it('keeps the newer state when an older push is redelivered after a newer one, whatever the commits’ dates', async () => {
+    // O2 → O3 fails at first (GitHub cannot serve its tarball): its delivery is released.
+    fake.failWith(new RegExp(`^GET /repos/${ORDERS}/tarball/${O3}$`), 404, { times: 1 });
+    await deliverToNewApp('push', push(O2, O3), { deliveryId: 'orders-push-o2-o3' });
+    expect(await recorded()).toEqual(at(O2, '4.2.0'));
+    // O3 → O4 is recorded; then O2 → O3 is redelivered, and runs, and changes nothing.
+    await deliverToNewApp('push', push(O3, O4));
+    expect(await recorded()).toEqual(at(O4, '4.4.0'));
+    await deliverToNewApp('push', push(O2, O3), { deliveryId: 'orders-push-o2-o3' });
+    expect(fake.requests.filter((r) => r.path === `/repos/${ORDERS}/tarball/${O3}`).map((r) => r.status)).toEqual([404, 302]);
+    expect(await recorded()).toEqual(at(O4, '4.4.0'));
   });
 });

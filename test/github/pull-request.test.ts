@@ -224,6 +224,130 @@ describe('a pull request that changes policies', () => {
   });
 });
 
+describe('pull requests of one commit into branches with other policies', () => {
+  // `main`, the default branch, has the shop's policies; `weak` declares the same cluster without
+  // a single constraint. The pull requests' head adds a privileged Deployment: main's policies
+  // fail it, weak's let it pass. Branch protection on main requires `parapet / shop-prod`.
+  const weak = Object.fromEntries(Object.entries(shop).filter(([path]) => !path.startsWith('cluster/global/policies/constraints/')));
+  const into = (ref: string) => ({ ref, defaultBranch: 'main' });
+  const MAIN_RUN = 'parapet / shop-prod';
+  const WEAK_RUN = 'parapet (into weak) / shop-prod';
+
+  function commits(name: string): { main: string; weak: string; head: string } {
+    const commit = { main: sha(`${name}-main`), weak: sha(`${name}-weak`), head: sha(`${name}-head`) };
+    fake.addCommit(REPO, commit.main, shop);
+    fake.addCommit(REPO, commit.weak, weak);
+    fake.addCommit(REPO, commit.head, { ...shop, 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT });
+    return commit;
+  }
+
+  /** The head's check runs, by name, each with every conclusion it was given, in the order they were made. */
+  function verdicts(head: string): Record<string, Array<string | null>> {
+    const byName: Record<string, Array<string | null>> = {};
+    for (const run of fake.checkRuns.filter((r) => r.head_sha === head)) (byName[run.name] ??= []).push(run.conclusion);
+    return byName;
+  }
+
+  /** What main's branch protection, requiring `parapet / shop-prod`, reads on the head. */
+  const mainProtection = (head: string) => fake.requiredCheck(REPO, head, MAIN_RUN);
+
+  it.each([
+    ['into main first', ['main', 'weak']],
+    ['into weak first', ['weak', 'main']],
+  ] as const)('never shows a passing `parapet / shop-prod` that main’s policies fail, the pull request %s', async (name, order) => {
+    const commit = commits(`two-prs-${name}`);
+    const payloads = {
+      main: pullRequestPayload('opened', commit.main, commit.head, 61, into('main')),
+      weak: pullRequestPayload('opened', commit.weak, commit.head, 62, into('weak')),
+    };
+    for (const branch of order) {
+      await deliver('pull_request', payloads[branch]);
+      expect(mainProtection(commit.head)).toBe(branch === 'main' || order[0] === 'main' ? 'failure' : 'expected');
+    }
+
+    // Only main's policies post `parapet / shop-prod`; weak's verdict has its own name, which a
+    // protection rule on weak would require.
+    expect(verdicts(commit.head)).toEqual({ [MAIN_RUN]: ['failure'], [WEAK_RUN]: ['success'] });
+    expect(fake.checkRuns.find((r) => r.name === WEAK_RUN)!.annotations).toEqual([]);
+
+    // Re-runs judge each check run with its own branch's policies: the suite's with both, the
+    // main run's with main's even when the event lists the pull request into weak first.
+    const suite = structuredClone(webhookExample('check_suite', 'rerequested')) as Record<string, any>;
+    suite.check_suite.head_sha = commit.head;
+    suite.check_suite.pull_requests = [];
+    suite.repository.default_branch = 'main';
+    await deliver('check_suite', withRepository(suite, REPO));
+    await deliver('check_run', checkRunRerequested(MAIN_RUN, commit, [62, 61]));
+    expect(verdicts(commit.head)).toEqual({ [MAIN_RUN]: ['failure', 'failure', 'failure'], [WEAK_RUN]: ['success', 'success'] });
+    expect(mainProtection(commit.head)).toBe('failure');
+  });
+
+  it('re-runs `parapet / shop-prod` with main’s policies when the event lists only the pull request into weak (the one into main is from a fork)', async () => {
+    const commit = commits('fork-rerun');
+    await deliver('pull_request', pullRequestPayload('opened', commit.weak, commit.head, 66, into('weak')));
+    await deliver('pull_request', pullRequestPayload('opened', commit.main, commit.head, 67, into('main')));
+    fake.reset();
+
+    // GitHub leaves pull requests from forks out of a check run's `pull_requests`: it asks.
+    await deliver('check_run', checkRunRerequested(MAIN_RUN, commit, [66]));
+    expect(verdicts(commit.head)).toEqual({ [MAIN_RUN]: ['failure'] });
+    expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toContain(`GET /repos/${REPO}/commits/${commit.head}/pulls`);
+  });
+
+  it('judges a pull request again with the policies of the base branch it is moved to', async () => {
+    const commit = commits('retargeted');
+    await deliver('pull_request', pullRequestPayload('opened', commit.weak, commit.head, 63, into('weak')));
+    expect(verdicts(commit.head)).toEqual({ [WEAK_RUN]: ['success'] });
+    expect(mainProtection(commit.head)).toBe('expected');
+
+    // An edit that changes nothing Parapet judges is not judged again.
+    await deliver('pull_request', pullRequestPayload('edited', commit.weak, commit.head, 63, into('weak')));
+    expect(verdicts(commit.head)).toEqual({ [WEAK_RUN]: ['success'] });
+
+    await deliver('pull_request', pullRequestPayload('edited', commit.main, commit.head, 63, { ...into('main'), from: { ref: 'weak', sha: commit.weak } }));
+    expect(verdicts(commit.head)).toEqual({ [WEAK_RUN]: ['success'], [MAIN_RUN]: ['failure'] });
+    expect(fake.checkRuns.find((r) => r.name === MAIN_RUN)!.annotations).toMatchObject([{ path: 'cluster/namespaces/shop/debug.yaml', start_line: 22, annotation_level: 'failure' }]);
+    expect(mainProtection(commit.head)).toBe('failure');
+  });
+
+  it('keeps the verdict on a commit that another pull request into the same branch still has as its head', async () => {
+    const commit = commits('shared-head');
+    const moved = sha('shared-head-moved');
+    fake.addCommit(REPO, moved, { ...shop, 'cluster/namespaces/shop/notes.yaml': CONFIG_MAP });
+    await deliver('pull_request', pullRequestPayload('opened', commit.main, commit.head, 64, into('main')));
+    const payload = pullRequestPayload('opened', commit.main, commit.head, 65, into('main'));
+    // Pull request #65 moves on before its first head is judged; #64 still has that head.
+    fake.addPullRequest(REPO, { number: 65, base: { sha: commit.main, ref: 'main' }, head: { sha: moved } });
+    await deliver('pull_request', payload);
+
+    expect(verdicts(commit.head)).toEqual({ [MAIN_RUN]: ['failure', 'failure'] });
+    expect(mainProtection(commit.head)).toBe('failure');
+  });
+
+  it('names the runs of a job queued by an older version of Parapet, which did not carry the base branch, after the branch GitHub says', async () => {
+    const commit = commits('queued-before-upgrade');
+    pullRequestPayload('opened', commit.main, commit.head, 68, into('main'));
+    // As queued in Redis before the upgrade: no baseRef, no defaultBranch; and a base commit of
+    // weak's, the pull request having been moved to main since.
+    const job = { kind: 'pull-request', installationId: 1, repo: { owner: 'example-org', repo: 'shop-prod' }, number: 68, headSha: commit.head, baseSha: commit.weak, observedAt: new Date().toISOString() };
+    expect(await app.jobs.add({ deliveryId: 'queued-before-upgrade', event: 'pull_request.opened', job: job as never })).toBe(true);
+    await app.jobs.idle();
+
+    expect(verdicts(commit.head)).toEqual({ [MAIN_RUN]: ['failure'] });
+  });
+
+  /** The `check_run.rerequested` event of run `name` on the head, listing pull requests `numbers` (61, 66, 67: into main; others: weak). */
+  function checkRunRerequested(name: string, commit: { main: string; weak: string; head: string }, numbers: number[]): Record<string, any> {
+    const rerun = structuredClone(webhookExample('check_run', 'rerequested')) as Record<string, any>;
+    const intoMain = (n: number) => [61, 67].includes(n);
+    rerun.check_run.name = name;
+    rerun.check_run.head_sha = commit.head;
+    rerun.check_run.pull_requests = numbers.map((number) => ({ number, head: { ref: 'feature', sha: commit.head }, base: { ref: intoMain(number) ? 'main' : 'weak', sha: intoMain(number) ? commit.main : commit.weak } }));
+    rerun.repository.default_branch = 'main';
+    return withRepository(rerun, REPO);
+  }
+});
+
 describe('what gets no check run', () => {
   it('posts nothing on a repository without a Cluster configuration', async () => {
     const base = sha('plain-base');
@@ -288,7 +412,7 @@ describe('re-runs and failures', () => {
     const head = sha('rerun-head');
     fake.addCommit(REPO, base, shop);
     fake.addCommit(REPO, head, { ...shop, 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT });
-    fake.addPullRequest(REPO, { number: 7, base: { sha: base }, head: { sha: head } });
+    fake.addPullRequest(REPO, { number: 7, base: { sha: base, ref: 'master' }, head: { sha: head } });
     const suite = structuredClone(webhookExample('check_suite', 'rerequested')) as Record<string, any>;
     suite.check_suite.head_sha = head;
     suite.check_suite.pull_requests = [];
@@ -500,7 +624,7 @@ describe('text from the pull request', () => {
 });
 
 describe('a stale head, a restart, a flaky GitHub', () => {
-  it('posts no results for a head the pull request has moved on from: its runs end neutral, no review', async () => {
+  it('gives a head the pull request has moved on from its verdict, says it was superseded, and posts no review', async () => {
     const base = sha('stale-base');
     const old = sha('stale-old');
     const newer = sha('stale-new');
@@ -509,11 +633,13 @@ describe('a stale head, a restart, a flaky GitHub', () => {
     fake.addCommit(REPO, newer, { ...shop, 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT.replace('1.36.1', '1.36.2') });
     const payload = pullRequestPayload('synchronize', base, old, 31);
     // The next push landed while the old one waited in the queue.
-    fake.addPullRequest(REPO, { number: 31, base: { sha: base }, head: { sha: newer } });
+    fake.addPullRequest(REPO, { number: 31, base: { sha: base, ref: 'master' }, head: { sha: newer } });
     await deliver('pull_request', payload);
 
-    expect(fake.checkRuns.map((r) => [r.head_sha, r.status, r.conclusion, r.output.title])).toEqual([[old, 'completed', 'neutral', 'Superseded by a newer commit']]);
-    expect(fake.checkRuns[0]!.annotations).toEqual([]);
+    // A neutral run would pass the branch protection of any other pull request whose head is this commit.
+    expect(fake.checkRuns.map((r) => [r.head_sha, r.status, r.conclusion, r.output.title])).toEqual([[old, 'completed', 'failure', `1 new violation that blocks merging (superseded by ${newer.slice(0, 7)})`]]);
+    expect(fake.checkRuns[0]!.output.summary).toMatch(new RegExp(`^> \\*\\*Superseded\\.\\*\\* Pull request #31 moved on to ${newer}`));
+    expect(fake.checkRuns[0]!.annotations).toMatchObject([{ path: 'cluster/namespaces/shop/debug.yaml', start_line: 22, annotation_level: 'failure' }]);
     expect(fake.reviews).toEqual([]);
 
     await deliver('pull_request', pullRequestPayload('synchronize', base, newer, 31));
@@ -521,21 +647,29 @@ describe('a stale head, a restart, a flaky GitHub', () => {
     expect(fake.reviews.map((r) => r.commit_id)).toEqual([newer]);
   });
 
-  it('takes over the check run a crashed process left in progress, and ends its other leftovers', async () => {
+  it('takes over the check run a crashed process left in progress, and ends its other leftovers without a verdict that would pass', async () => {
     const base = sha('crash-base');
     const head = sha('crash-head');
     fake.addCommit(REPO, base, shop);
     fake.addCommit(REPO, head, { ...shop, 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT });
+    // Two processes crashed on this commit: the newer run of a name is taken over, the older ended.
+    const older = fake.addCheckRun(REPO, { name: 'parapet / shop-prod', head_sha: head, status: 'in_progress' });
     const left = fake.addCheckRun(REPO, { name: 'parapet / shop-prod', head_sha: head, status: 'in_progress' });
     const fallback = fake.addCheckRun(REPO, { name: 'parapet', head_sha: head, status: 'in_progress' });
     const otherApp = fake.addCheckRun(REPO, { name: 'parapet / shop-prod', head_sha: head, status: 'in_progress', appId: FAKE_APP_ID + 1 });
+    const otherBranch = fake.addCheckRun(REPO, { name: 'parapet (into release) / shop-prod', head_sha: head, status: 'in_progress' });
     await deliver('pull_request', pullRequestPayload('synchronize', base, head, 41));
 
-    expect(fake.checkRuns).toHaveLength(3); // none created
+    expect(fake.checkRuns).toHaveLength(5); // none created
     expect(left).toMatchObject({ status: 'completed', conclusion: 'failure' });
     expect(left.annotations).toHaveLength(1);
-    expect(fallback).toMatchObject({ status: 'completed', conclusion: 'neutral', output: { title: 'Interrupted' } });
+    // Neither carries a verdict: `neutral` would satisfy a branch protection that reads them.
+    expect(older).toMatchObject({ status: 'completed', conclusion: 'cancelled', output: { title: 'Interrupted' } });
+    expect(fallback).toMatchObject({ status: 'completed', conclusion: 'cancelled', output: { title: 'Interrupted' } });
+    expect(fake.requiredCheck(REPO, head, 'parapet / shop-prod')).toBe('failure');
+    // Another App's run, and the run of a pull request of this commit into another branch, are not this job's.
     expect(otherApp.status).toBe('in_progress');
+    expect(otherBranch.status).toBe('in_progress');
   });
 
   describe('with retries and throttling as in production (waits shortened)', () => {
@@ -641,8 +775,8 @@ function readCalls(): { reads: string[]; writes: number } {
 }
 
 /** The event of pull request `number` (1 by default) at `headSha`, which the fake GitHub then answers as the pull request's head. */
-function pullRequestPayload(action: string, baseSha: string, headSha: string, number = 1): Record<string, any> {
-  return repoPullRequestPayload(fake, REPO, action, baseSha, headSha, number);
+function pullRequestPayload(action: string, baseSha: string, headSha: string, number = 1, base: Parameters<typeof repoPullRequestPayload>[6] = {}): Record<string, any> {
+  return repoPullRequestPayload(fake, REPO, action, baseSha, headSha, number, base);
 }
 
 function privilegedPod(name: string): string {

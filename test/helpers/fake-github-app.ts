@@ -23,15 +23,31 @@ export function appEnvironment(fake: FakeGitHub, env: Record<string, string> = {
 
 /**
  * The `pull_request` event `action` of pull request `number` of `fullName` at `headSha`; the fake
- * then answers `headSha` as the pull request's head (as GitHub does once the push landed).
+ * then answers `headSha` as the pull request's head (as GitHub does once the push landed). Into
+ * the example's default branch (`master`) unless `base` names another branch; `edited` is the
+ * event of a pull request whose base branch changed from `base.from`.
  */
-export function pullRequestPayload(fake: FakeGitHub, fullName: string, action: string, baseSha: string, headSha: string, number = 1): Record<string, any> {
-  fake.addPullRequest(fullName, { number, base: { sha: baseSha }, head: { sha: headSha } });
-  const payload = structuredClone(webhookExample('pull_request', action)) as Record<string, any>;
+export function pullRequestPayload(
+  fake: FakeGitHub,
+  fullName: string,
+  action: string,
+  baseSha: string,
+  headSha: string,
+  number = 1,
+  base: { ref?: string; defaultBranch?: string; from?: { ref: string; sha: string } } = {},
+): Record<string, any> {
+  const payload = structuredClone(webhookExample('pull_request', action === 'edited' ? 'opened' : action)) as Record<string, any>;
+  if (action === 'edited') {
+    payload.action = 'edited';
+    payload.changes = base.from ? { base: { ref: { from: base.from.ref }, sha: { from: base.from.sha } } } : { title: { from: 'An older title' } };
+  }
   payload.number = number;
   payload.pull_request.number = number;
   payload.pull_request.base.sha = baseSha;
   payload.pull_request.head.sha = headSha;
+  if (base.ref !== undefined) payload.pull_request.base.ref = base.ref;
+  if (base.defaultBranch !== undefined) payload.repository.default_branch = base.defaultBranch;
+  fake.addPullRequest(fullName, { number, base: { sha: baseSha, ref: payload.pull_request.base.ref }, head: { sha: headSha } });
   return withRepository(payload, fullName);
 }
 

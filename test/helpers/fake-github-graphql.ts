@@ -92,6 +92,9 @@ export interface FakeCommitInfo {
   committedDate: string;
   message: string;
   pullRequest?: number;
+  /** The logins that opened and merged that pull request (null on GitHub for a deleted account). */
+  pullRequestAuthor?: string;
+  mergedBy?: string;
 }
 
 export interface FakeHistory {

@@ -78,7 +78,8 @@ export interface FakeReview {
 export interface FakePullRequest {
   number: number;
   state: string;
-  base: { sha: string };
+  /** The base branch: its name (`main` unless said otherwise) and its commit. */
+  base: { sha: string; ref: string };
   head: { sha: string };
 }
 
@@ -182,6 +183,8 @@ export class FakeGitHub {
       committedDate: info.committedDate ?? new Date().toISOString(),
       message: info.message ?? `Change ${sha.slice(0, 7)}`,
       ...(info.pullRequest === undefined ? {} : { pullRequest: info.pullRequest }),
+      ...(info.pullRequestAuthor === undefined ? {} : { pullRequestAuthor: info.pullRequestAuthor }),
+      ...(info.mergedBy === undefined ? {} : { mergedBy: info.mergedBy }),
     });
   }
 
@@ -226,10 +229,12 @@ export class FakeGitHub {
    * An open pull request (or a push to it: the same number with a new head), answered by
    * `GET /repos/{owner}/{repo}/pulls/{number}` and listed by `GET .../commits/{head}/pulls`.
    */
-  addPullRequest(fullName: string, pr: { number: number; base: { sha: string }; head: { sha: string } }): void {
+  addPullRequest(fullName: string, pr: { number: number; base: { sha: string; ref?: string }; head: { sha: string } }): void {
     const repo = this.repo(fullName);
-    const open = { ...pr, state: 'open' };
-    repo.pulls.set(pr.head.sha, [...(repo.pulls.get(pr.head.sha) ?? []).filter((p) => p.number !== pr.number), open]);
+    const open: FakePullRequest = { number: pr.number, state: 'open', base: { sha: pr.base.sha, ref: pr.base.ref ?? 'main' }, head: pr.head };
+    // Listed by its current head only, as GitHub lists the open pull requests of a commit.
+    for (const [head, pulls] of repo.pulls) repo.pulls.set(head, pulls.filter((p) => p.number !== pr.number));
+    repo.pulls.set(pr.head.sha, [...(repo.pulls.get(pr.head.sha) ?? []), open]);
     repo.pullRequests.set(pr.number, open);
   }
 
@@ -258,6 +263,18 @@ export class FakeGitHub {
     };
     this.reviewComments.push(created);
     return created;
+  }
+
+  /**
+   * What a branch protection rule that requires check `name` from this App sees on commit `sha`:
+   * the conclusion of the newest run of that name, `in_progress` while it runs, `expected` when
+   * there is none. It lets the merge through on `success`, `neutral` or `skipped` only.
+   */
+  requiredCheck(fullName: string, sha: string, name: string): string {
+    const runs = this.checkRuns.filter((r) => r.repo === fullName && r.head_sha === sha && r.name === name && r.app.id === FAKE_APP_ID);
+    const newest = runs.reduce<FakeCheckRun | undefined>((a, b) => (a === undefined || b.id > a.id ? b : a), undefined);
+    if (!newest) return 'expected';
+    return newest.status === 'completed' ? newest.conclusion! : newest.status;
   }
 
   /** A check run as if made earlier (by a Parapet process that crashed, say). */
@@ -443,7 +460,8 @@ export class FakeGitHub {
     if (method === 'GET' && (m = /^\/repos\/([^/]+)\/([^/]+)\/pulls\/(\d+)$/.exec(path))) {
       const pr = this.repos.get(`${m[1]}/${m[2]}`)?.pullRequests.get(Number(m[3]));
       if (!pr) return send(404, { message: 'Not Found' });
-      return send(200, { number: pr.number, state: pr.state, base: { sha: pr.base.sha, ref: 'main' }, head: { sha: pr.head.sha, ref: 'feature' } });
+      const repository = { id: 1, name: m[2], full_name: `${m[1]}/${m[2]}`, owner: { login: m[1], type: 'Organization' }, default_branch: 'main' };
+      return send(200, { number: pr.number, state: pr.state, base: { sha: pr.base.sha, ref: pr.base.ref, repo: repository }, head: { sha: pr.head.sha, ref: 'feature' } });
     }
     if (method === 'GET' && (m = /^\/repos\/([^/]+)\/([^/]+)\/pulls\/(\d+)\/files$/.exec(path))) {
       const fullName = `${m[1]}/${m[2]}`;
@@ -623,10 +641,22 @@ export class FakeGitHub {
             }
           }
           const number = c.info.pullRequest;
+          const account = (login: string | undefined) => (login === undefined ? null : { __typename: 'User', login });
           const nodes =
             number === undefined || args.first === 0 || args.last === 0
               ? []
-              : [{ id: `PR_${number}`, number, title: `Pull request #${number}`, url: `https://github.com/${c.fullName}/pull/${number}`, merged: true, mergedAt: c.info.committedDate }];
+              : [
+                  {
+                    id: `PR_${number}`,
+                    number,
+                    title: `Pull request #${number}`,
+                    url: `https://github.com/${c.fullName}/pull/${number}`,
+                    merged: true,
+                    mergedAt: c.info.committedDate,
+                    author: account(c.info.pullRequestAuthor),
+                    mergedBy: account(c.info.mergedBy),
+                  },
+                ];
           return { nodes, totalCount: number === undefined ? 0 : 1 };
         },
       },

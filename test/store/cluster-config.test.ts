@@ -124,7 +124,7 @@ forEachBackend((backend) => {
       geographicLocation: null,
       costCenter: '1000',
     });
-    await recordDefaultBranchReport(db.prisma, { repository, sha: 'a'.repeat(40), report, observedAt: new Date(1000), startedAt: new Date(1000) });
+    await recordDefaultBranchReport(db.prisma, { repository, sha: 'a'.repeat(40), report, startedAt: new Date(1000) });
     expect(columns(await db.prisma.cluster.findFirst({ where: { name: 'shop-prod' } }))).toEqual({ ...clusterSettings(config), config: '.securitytower/cluster.yaml', configSha: 'a'.repeat(40) });
     expect((await clusterPolicies(db.prisma, REPO, 'shop-prod')).map((p) => [p.constraint, p.version])).toEqual([['owner', '1.0.0']]);
     expect((await repositoryStages(db.prisma, REPO)).map((s) => [s.application, s.stage, s.previousStage])).toEqual([

@@ -12,7 +12,7 @@ const accept = (name: string, reason = 'vendor image, reviewed'): RiskAcceptance
   file: `clusters/prod/${name}.yaml`,
   line: 4,
   introducedSha: 'intro-' + name,
-  introducedBy: 'alice',
+  introducedCommitAuthor: 'alice',
 });
 
 forEachBackend((backend) => {
@@ -28,15 +28,15 @@ forEachBackend((backend) => {
     const all = await riskRegister(db.prisma, REPO, { includeRemoved: true });
     const byName = new Map(all.map((r) => [r.objectName, r]));
     expect(byName.get('web')).toMatchObject({
-      reason: 'new reason', introducedSha: 'intro-web', introducedBy: 'alice',
+      reason: 'new reason', introducedSha: 'intro-web', introducedCommitAuthor: 'alice',
       firstSeenAt: new Date(1000), firstSeenSha: 'c1', lastSeenAt: new Date(2000), lastSeenSha: 'c2', removedAt: null,
     });
     expect(byName.get('api')).toMatchObject({ firstSeenSha: 'c1', lastSeenSha: 'c1', removedAt: new Date(2000), removedSha: 'c2' });
     expect((await riskRegister(db.prisma, REPO)).map((r) => r.objectName)).toEqual(['web']);
 
-    expect(await sync('c3', 3000, [accept('web'), { ...accept('api'), introducedSha: 'again', introducedBy: 'bob' }])).toEqual({ added: 0, kept: 2, removed: 0 });
+    expect(await sync('c3', 3000, [accept('web'), { ...accept('api'), introducedSha: 'again', introducedCommitAuthor: 'bob' }])).toEqual({ added: 0, kept: 2, removed: 0 });
     const api = (await riskRegister(db.prisma, REPO)).find((r) => r.objectName === 'api');
-    expect(api).toMatchObject({ removedAt: null, removedSha: null, lastSeenSha: 'c3', introducedSha: 'again', introducedBy: 'bob', firstSeenSha: 'c1' });
+    expect(api).toMatchObject({ removedAt: null, removedSha: null, lastSeenSha: 'c3', introducedSha: 'again', introducedCommitAuthor: 'bob', firstSeenSha: 'c1' });
     expect(api?.cluster.name).toBe('prod');
 
     expect(await sync('c4', 4000, [])).toEqual({ added: 0, kept: 0, removed: 2 });
@@ -45,9 +45,18 @@ forEachBackend((backend) => {
 
   // Who introduced an acceptance is the author of its present wording: written when first seen,
   // when it comes back and when its reason changes; filled in while unknown; otherwise kept.
-  const bob = { introducedSha: 'b0b'.padEnd(40, '0'), introducedBy: 'bob-payments', introducedAt: new Date('2026-10-08T14:30:00Z'), introducedPullRequest: 12 };
-  const carol = { introducedSha: 'ca401'.padEnd(40, '0'), introducedBy: 'Carol Ops', introducedAt: new Date('2026-10-20T17:45:00Z'), introducedPullRequest: null };
-  const unknown = { introducedSha: null, introducedBy: null, introducedAt: null, introducedPullRequest: null };
+  // Bob's pull request, merged (and its merge pushed) by Dana; Carol's commit, pushed by Erin.
+  const bob = {
+    introducedSha: 'b0b'.padEnd(40, '0'),
+    introducedCommitAuthor: 'bob-payments',
+    introducedAt: new Date('2026-10-08T14:30:00Z'),
+    introducedPullRequest: 12,
+    introducedPushedBy: 'dana-lead',
+    introducedOpenedBy: 'bob-payments',
+    introducedMergedBy: 'dana-lead',
+  };
+  const carol = { introducedSha: 'ca401'.padEnd(40, '0'), introducedCommitAuthor: 'Carol Ops', introducedAt: new Date('2026-10-20T17:45:00Z'), introducedPullRequest: null, introducedPushedBy: 'erin-sre', introducedOpenedBy: null, introducedMergedBy: null };
+  const unknown = { introducedSha: null, introducedCommitAuthor: null, introducedAt: null, introducedPullRequest: null, introducedPushedBy: null, introducedOpenedBy: null, introducedMergedBy: null };
   const checkout = (reason: string, introduced: Partial<RiskAcceptanceInput>): RiskAcceptanceInput => ({
     cluster: 'prod',
     policy: 'preventprivileged',
@@ -60,7 +69,17 @@ forEachBackend((backend) => {
   });
   const introducer = async (db: { prisma: Parameters<typeof riskRegister>[0] }) => {
     const [row] = await riskRegister(db.prisma, REPO, { includeRemoved: true });
-    return row && { introducedSha: row.introducedSha, introducedBy: row.introducedBy, introducedAt: row.introducedAt, introducedPullRequest: row.introducedPullRequest };
+    return (
+      row && {
+        introducedSha: row.introducedSha,
+        introducedCommitAuthor: row.introducedCommitAuthor,
+        introducedAt: row.introducedAt,
+        introducedPullRequest: row.introducedPullRequest,
+        introducedPushedBy: row.introducedPushedBy,
+        introducedOpenedBy: row.introducedOpenedBy,
+        introducedMergedBy: row.introducedMergedBy,
+      }
+    );
   };
   const VEND = 'The card-reader sidecar needs device access; vendor ticket VEND-1234';
 

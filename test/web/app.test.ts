@@ -348,7 +348,7 @@ describe('risk register and evaluations', () => {
         policy: 'k8sallowedrepos',
         object: { kind: 'Deployment', namespace: 'shop', name: 'web' },
         reason: `legacy registry until Q3 ${XSS}`,
-        introducedBy: 'alice',
+        introducedCommitAuthor: 'alice',
         introducedSha: 'abc1234'.padEnd(40, '0'),
         firstSeenAt: '2026-11-20T10:00:00.000Z',
       }),

@@ -1,12 +1,14 @@
-// The overview's risk register says who introduced each acceptance and when, and links the pull
-// request that merged it when GitHub associates one, else its commit; the JSON API carries the same.
+// The overview's risk register says who introduced each acceptance as GitHub tells it (who pushed
+// its commit, who opened and merged its pull request), and the commit's author and date only as the
+// commit states them, unverified: anyone can write any author into a commit. The JSON API carries
+// the same.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncRiskAcceptances, type RiskAcceptanceInput } from '../../src/store/risk-acceptances.js';
 import { signIn, startHarness, type Client, type Harness } from './harness.js';
 import { GITOPS } from './seed.js';
 
 const BOB_SHA = 'b0b5ea1'.padEnd(40, '2');
-const CAROL_SHA = 'ca401e5'.padEnd(40, '3');
+const FORGED_SHA = 'f0e9ed1'.padEnd(40, '3');
 const SEEN_SHA = '5ee11'.padEnd(40, '4');
 
 let h: Harness;
@@ -30,13 +32,23 @@ beforeAll(async () => {
     commitSha: SEEN_SHA,
     seenAt: new Date('2026-11-20T10:00:00Z'),
     acceptances: [
+      // Bob's pull request #12, merged by Dana, who pushed the merge.
       acceptance('checkout', 'The card-reader sidecar needs device access; vendor ticket VEND-1234.', {
         introducedSha: BOB_SHA,
-        introducedBy: 'bob-payments',
+        introducedCommitAuthor: 'bob-payments',
         introducedAt: new Date('2026-10-08T14:30:00Z'),
         introducedPullRequest: 12,
+        introducedPushedBy: 'dana-lead',
+        introducedOpenedBy: 'bob-payments',
+        introducedMergedBy: 'dana-lead',
       }),
-      acceptance('fraud-check', 'Raw sockets for the card-network probe; reviewed in SEC-311.', { introducedSha: CAROL_SHA, introducedBy: 'Carol Ops', introducedAt: new Date('2026-10-20T17:45:00Z') }),
+      // Mallory pushed a commit that names the security lead as its author, dated last year.
+      acceptance('fraud-check', 'Raw sockets for the card-network probe; reviewed in SEC-311.', {
+        introducedSha: FORGED_SHA,
+        introducedCommitAuthor: 'Dana Lead',
+        introducedAt: new Date('2025-10-20T17:45:00Z'),
+        introducedPushedBy: 'mallory',
+      }),
       acceptance('ledger', 'Mounts the HSM device until the PKCS#11 proxy ships.', {}),
     ],
   });
@@ -46,25 +58,40 @@ beforeAll(async () => {
 afterAll(async () => h?.close());
 
 describe('the risk register', () => {
-  it('serves who introduced each acceptance, when, and in which pull request', async () => {
+  it('serves who GitHub says pushed, opened and merged each acceptance, and the commit’s author and date as the commit’s own claim', async () => {
     const { body } = await alice.json('/api/risks?cluster=payments-prod');
-    expect(body.risks.map((r: any) => [r.object.name, r.introducedBy, r.introducedSha, r.introducedAt, r.introducedPullRequest])).toEqual([
-      ['checkout', 'bob-payments', BOB_SHA, '2026-10-08T14:30:00.000Z', 12],
-      ['fraud-check', 'Carol Ops', CAROL_SHA, '2026-10-20T17:45:00.000Z', null],
-      ['ledger', null, null, null, null],
+    expect(
+      body.risks.map((r: any) => [r.object.name, r.introducedSha, r.introducedPullRequest, r.introducedPushedBy, r.introducedOpenedBy, r.introducedMergedBy, r.introducedCommitAuthor, r.introducedAt]),
+    ).toEqual([
+      ['checkout', BOB_SHA, 12, 'dana-lead', 'bob-payments', 'dana-lead', 'bob-payments', '2026-10-08T14:30:00.000Z'],
+      ['fraud-check', FORGED_SHA, null, 'mallory', null, null, 'Dana Lead', '2025-10-20T17:45:00.000Z'],
+      ['ledger', null, null, null, null, null, null, null],
     ]);
+    // No field stands for "who introduced it" but the ones GitHub vouches for.
+    expect(body.risks[0]).not.toHaveProperty('introducedBy');
   });
 
-  it('links the pull request when GitHub associates one, else the commit, and says so when nobody is known', async () => {
+  it('names who pushed and merged, links the pull request, and shows the commit author only as unverified', async () => {
     const page = await (await alice.fetch('/risks?cluster=payments-prod')).text();
     const rows = page.split('<tr>').slice(2);
     expect(rows).toHaveLength(3);
     const [checkout, fraudCheck, ledger] = rows as [string, string, string];
-    expect(checkout).toContain(`bob-payments in <a href="${h.github.url}/acme/gitops/pull/12">#12</a> <small>(<a href="${h.github.url}/acme/gitops/commit/${BOB_SHA}">b0b5ea1</a>)</small>`);
-    expect(checkout).toContain('<time datetime="2026-10-08T14:30:00.000Z">2026-10-08 14:30</time>');
-    expect(fraudCheck).toContain(`Carol Ops in <a href="${h.github.url}/acme/gitops/commit/${CAROL_SHA}">ca401e5</a>`);
+    expect(checkout).toContain(
+      `pushed by dana-lead<br>merged by dana-lead in <a href="${h.github.url}/acme/gitops/pull/12">#12</a> <small>(opened by bob-payments)</small><br>` +
+        `<small>commit <a href="${h.github.url}/acme/gitops/commit/${BOB_SHA}">b0b5ea1</a>; commit author (unverified): bob-payments, dated <time datetime="2026-10-08T14:30:00.000Z">2026-10-08 14:30</time></small>`,
+    );
+    // The forged author is never shown as the one who introduced it.
+    expect(fraudCheck).toContain(`pushed by mallory<br><small>commit <a href="${h.github.url}/acme/gitops/commit/${FORGED_SHA}">f0e9ed1</a>; commit author (unverified): Dana Lead, dated`);
     expect(fraudCheck).not.toContain('/pull/');
+    expect(fraudCheck.match(/Dana Lead/g)).toHaveLength(1);
     expect(ledger).toContain(`<span class="empty-value">unknown</span><br><small>first seen in <a href="${h.github.url}/acme/gitops/commit/${SEEN_SHA}">5ee1144</a></small>`);
+  });
+
+  it('finds acceptances by who pushed or merged them', async () => {
+    const pushed = await alice.json('/api/risks?cluster=payments-prod&q=mallory');
+    expect(pushed.body.risks.map((r: any) => r.object.name)).toEqual(['fraud-check']);
+    const merged = await alice.json('/api/risks?cluster=payments-prod&q=dana-lead');
+    expect(merged.body.risks.map((r: any) => r.object.name)).toEqual(['checkout']);
   });
 
   it('pages the register, saying how much there is, and keeps the filters from page to page', async () => {

@@ -118,7 +118,7 @@ export async function seedOverview(db: Database): Promise<void> {
         file: 'clusters/prod/web.yaml',
         line: 4,
         introducedSha: 'abc1234'.padEnd(40, '0'),
-        introducedBy: 'alice',
+        introducedCommitAuthor: 'alice',
       },
       {
         cluster: 'staging',

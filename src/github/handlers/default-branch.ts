@@ -7,7 +7,7 @@ import { checkRepo, nothingToCheck, type Report, type RepoSource } from '../../e
 import { attributeAnnotations, type PushCommit } from '../attribution.js';
 import type { EngineRuntime } from '../../runtime.js';
 import type { GitHubClient, RepoRef } from '../github-client.js';
-import type { AnnotationIntroduction, Recorder, RepositoryInfo } from '../recorder.js';
+import type { AnnotationIntroduction, BranchPosition, Recorder, RepositoryInfo } from '../recorder.js';
 import { TarballCache } from '../tarball-source.js';
 
 export interface DefaultBranchDeps {
@@ -23,9 +23,12 @@ export async function recordDefaultBranch(
   input: {
     repository: RepositoryInfo;
     sha: string;
-    observedAt: Date;
+    /** Where `sha` stands in the branch's history: orders the records (push order, never commit dates). */
+    position: BranchPosition;
     /** The push's commits, oldest first; absent when the App was just installed. */
     push?: readonly PushCommit[];
+    /** Who GitHub says made the push (its sender's login). */
+    pushedBy?: string | null;
   },
 ): Promise<void> {
   const { recorder } = deps;
@@ -39,8 +42,9 @@ export async function recordDefaultBranch(
     return;
   }
   const introductions = await introducers(recorder, octokit, log, { repo, tree, report, ...input });
-  await recorder.defaultBranchEvaluated({ repository: input.repository, sha: input.sha, report, observedAt: input.observedAt, startedAt, introductions });
-  log.info({ repo, sha: input.sha, clusters: report.clusters.length }, 'default branch recorded');
+  const recorded = await recorder.defaultBranchEvaluated({ repository: input.repository, sha: input.sha, position: input.position, report, startedAt, introductions });
+  if (recorded) log.info({ repo, sha: input.sha, clusters: report.clusters.length }, 'default branch recorded');
+  else log.info({ repo, sha: input.sha, ...input.position }, 'a newer state of the default branch is recorded already: this one is not');
 }
 
 /**
@@ -51,12 +55,12 @@ async function introducers(
   recorder: Recorder,
   octokit: GitHubClient,
   log: Logger,
-  input: { repo: RepoRef; repository: RepositoryInfo; sha: string; tree: RepoSource; report: Report; push?: readonly PushCommit[] },
+  input: { repo: RepoRef; repository: RepositoryInfo; sha: string; tree: RepoSource; report: Report; push?: readonly PushCommit[]; pushedBy?: string | null },
 ): Promise<AnnotationIntroduction[]> {
   try {
     const locations = await recorder.annotationsToAttribute({ repository: input.repository, report: input.report });
     if (locations.length === 0) return [];
-    const found = await attributeAnnotations(octokit, { repo: input.repo, sha: input.sha, locations, tree: input.tree, push: input.push });
+    const found = await attributeAnnotations(octokit, { repo: input.repo, sha: input.sha, locations, tree: input.tree, push: input.push, pushedBy: input.pushedBy ?? null });
     const context = { repo: input.repo, sha: input.sha, ...found.counts, queries: found.queries };
     if (found.problems.size > 0) {
       // The first few reasons are enough to tell a limit from GitHub failing.

@@ -1,6 +1,9 @@
 // A pull request's verdict: the base branch's policies judge the head, and the merge base tells
 // which violations the pull request introduces. One check run per cluster on the head commit, and
-// one review with inline comments on the diff's lines (review.ts).
+// one review with inline comments on the diff's lines (review.ts). The runs are named after the
+// branch whose policies judged them (`parapet / <cluster>` into the default branch, `parapet (into
+// <branch>) / <cluster>` into another, check-run.ts): several pull requests of one commit into
+// different branches each post their own, so none overwrites a stricter branch's verdict.
 //
 // API calls per run, exactly (C = clusters, A_c = annotations of cluster c, K = review comments
 // already on the pull request):
@@ -17,7 +20,7 @@
 // own login (GET /app: its comments are told from the others' by it) once per process; never one call
 // per manifest, nor per changed file: the diff the review comments must fall in (GitHub refuses
 // others) is computed locally from the merge base's and the head's trees (pull-diff.ts), the
-// three-dot diff GitHub shows. A head that moved on gets its runs ended `neutral` and no review.
+// three-dot diff GitHub shows. A head that moved on still gets its verdict, but no review.
 //
 // With a database, the evaluation is recorded before the runs complete: a record that fails (a
 // full disk, a lost connection) leaves the verdict as it is, says so on each run with how to
@@ -29,7 +32,7 @@
 import type { Logger } from 'probot';
 import type { Config } from '../../config.js';
 import { checkRepo, declaredClusters, markStatus, type ClusterReport, type Report } from '../../engine/index.js';
-import { CheckRun, checkRunName, clusterCheckOutput, interruptedOutput, notRecordedOutput, operationalFailureOutput, supersededOutput, type CheckOutput } from '../check-run.js';
+import { CheckRun, checkRunName, checkRunPrefix, clusterCheckOutput, interruptedOutput, notRecordedOutput, operationalFailureOutput, supersededOutput, type CheckOutput } from '../check-run.js';
 import type { EngineRuntime } from '../../runtime.js';
 import type { GitHubClient, RepoRef } from '../github-client.js';
 import { affectedClusters, changedPolicyFiles, compareClusterPolicies, type PolicyImpact } from '../policy-impact.js';
@@ -56,21 +59,37 @@ export interface PullRequestRevision {
   headSha: string;
   /** The base branch's commit as the pull request event gives it: its policies and cluster configs judge the head. */
   baseSha: string;
+  /** The base branch's name: check runs into another branch than the default one carry it in their names. */
+  baseRef: string;
+  /** The repository's default branch, as the event gives it. */
+  defaultBranch: string;
   /** The repository as the event describes it, for the record. */
   repository?: RepositoryInfo;
   /** When the event reported this head. */
   observedAt?: Date;
 }
 
-/** The name of the check run reported when Parapet fails before it knows the repository's clusters. */
-export const FALLBACK_CHECK_RUN = 'parapet';
+/**
+ * The branch a pull request's check runs speak for (check-run.ts, `checkRunPrefix`): none for the
+ * default branch, else its base branch.
+ */
+export function checkRunScope(pr: Pick<PullRequestRevision, 'baseRef' | 'defaultBranch'>): string | undefined {
+  return pr.baseRef === pr.defaultBranch ? undefined : pr.baseRef;
+}
 
-export function isParapetCheckRun(name: string): boolean {
-  return name === FALLBACK_CHECK_RUN || name.startsWith('parapet / ');
+/**
+ * Parapet's check runs of one scope: the prefix alone (the run reported when Parapet fails before
+ * it knows the repository's clusters) or a cluster's. Runs of other scopes (pull requests of the
+ * same commit into other branches) are another job's, never taken over nor ended here.
+ */
+export function isParapetCheckRun(name: string, into?: string): boolean {
+  const prefix = checkRunPrefix(into);
+  return name === prefix || name.startsWith(`${prefix} / `);
 }
 
 export async function checkPullRequest(deps: PullRequestDeps, octokit: GitHubClient, log: Logger, pr: PullRequestRevision): Promise<void> {
   const { repo, headSha, baseSha } = pr;
+  const into = checkRunScope(pr);
   const startedAt = new Date();
   const trees = new TarballCache(octokit, repo, deps.limits.maxRepoBytes);
   /** Cluster name → its check run, until completed. */
@@ -80,7 +99,7 @@ export async function checkPullRequest(deps: PullRequestDeps, octokit: GitHubCli
   /** Why the evaluation could not be stored, when it could not: the job then fails, after posting. */
   let recordFailure: Error | undefined;
   try {
-    for (const run of await CheckRun.unfinished(octokit, repo, headSha, deps.appId, isParapetCheckRun)) {
+    for (const run of await CheckRun.unfinished(octokit, repo, headSha, deps.appId, (name) => isParapetCheckRun(name, into))) {
       if (leftovers.has(run.name)) await run.complete(interruptedOutput());
       else leftovers.set(run.name, run);
     }
@@ -91,9 +110,9 @@ export async function checkPullRequest(deps: PullRequestDeps, octokit: GitHubCli
     // in_progress right away, so the pull request shows the check is coming; a leftover of the
     // same name is taken over instead of duplicated, the others are ended.
     for (const name of clusters) {
-      const leftover = leftovers.get(checkRunName(name));
-      leftovers.delete(checkRunName(name));
-      open.set(name, leftover ?? (await CheckRun.start(octokit, repo, headSha, checkRunName(name))));
+      const leftover = leftovers.get(checkRunName(name, into));
+      leftovers.delete(checkRunName(name, into));
+      open.set(name, leftover ?? (await CheckRun.start(octokit, repo, headSha, checkRunName(name, into))));
     }
     for (const [name, run] of leftovers) {
       leftovers.delete(name);
@@ -113,16 +132,8 @@ export async function checkPullRequest(deps: PullRequestDeps, octokit: GitHubCli
     // Only when the pull request changes policies: the head's manifests under the head's policies.
     const impacts = await policyImpacts(log, pr, { base, head, declared, report, options });
 
-    // A newer push supersedes this one: its results are never posted over the newer head's.
+    // Whether a newer push superseded this one, asked as late as possible.
     const current = await currentHead(octokit, repo, pr.number);
-    if (current !== headSha) {
-      log.info({ pr: pr.number, headSha, current }, 'the pull request moved on: results for the old head are not posted');
-      for (const [name, run] of open) {
-        open.delete(name);
-        await run.complete(supersededOutput(current));
-      }
-      return;
-    }
 
     /** Cluster name → its check run's output, the evaluated clusters first. */
     const outputs = new Map<string, CheckOutput>();
@@ -138,6 +149,20 @@ export async function checkPullRequest(deps: PullRequestDeps, octokit: GitHubCli
       );
     }
 
+    // A superseded commit still gets its verdict: the check runs are the commit's, judged with
+    // this base branch's policies, and another open pull request into the same branch may have
+    // this very commit as its head (a neutral run would pass its branch protection). Only the
+    // review, the pull request's, and the record of its newest head are left to the newer push.
+    if (current !== headSha) {
+      log.info({ pr: pr.number, headSha, current }, 'the pull request moved on: the old head gets its verdict, no review');
+      for (const [name, output] of outputs) {
+        const run = open.get(name) ?? (await CheckRun.start(octokit, repo, headSha, checkRunName(name, into)));
+        open.delete(name);
+        await run.complete(supersededOutput(output, pr.number, current));
+      }
+      return;
+    }
+
     // Recorded before the verdict is posted, so that a record that failed is said on the check
     // runs, where the pull request's author sees it, with the way to repair it (a re-run).
     if (deps.recorder && pr.repository) {
@@ -151,7 +176,7 @@ export async function checkPullRequest(deps: PullRequestDeps, octokit: GitHubCli
     }
 
     for (const [name, output] of outputs) {
-      const run = open.get(name) ?? (await CheckRun.start(octokit, repo, headSha, checkRunName(name)));
+      const run = open.get(name) ?? (await CheckRun.start(octokit, repo, headSha, checkRunName(name, into)));
       open.delete(name);
       await run.complete(recordFailure ? notRecordedOutput(output, recordFailure.message) : output);
     }
@@ -169,7 +194,7 @@ export async function checkPullRequest(deps: PullRequestDeps, octokit: GitHubCli
     const output = operationalFailureOutput(error instanceof Error ? error.message : String(error));
     try {
       for (const [name, run] of leftovers) open.set(name, run);
-      if (open.size === 0) open.set(FALLBACK_CHECK_RUN, await CheckRun.start(octokit, repo, headSha, FALLBACK_CHECK_RUN));
+      if (open.size === 0) open.set(checkRunPrefix(into), await CheckRun.start(octokit, repo, headSha, checkRunPrefix(into)));
       for (const run of open.values()) await run.complete(output);
     } catch (reportError) {
       // GitHub itself is failing: nothing more can be said on the pull request.

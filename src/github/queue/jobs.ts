@@ -13,7 +13,7 @@ import { recheckCommit, type RerequestedCommit } from '../handlers/rerequested.j
 import type { RepositoryInfo } from '../recorder.js';
 import { ReportedJobFailure } from '../../errors.js';
 
-/** A pull request's head to judge (opened, synchronize, reopened, ready_for_review). */
+/** A pull request's head to judge (opened, synchronize, reopened, ready_for_review, a new base). */
 export interface PullRequestJob {
   kind: 'pull-request';
   installationId: number;
@@ -21,12 +21,15 @@ export interface PullRequestJob {
   number: number;
   headSha: string;
   baseSha: string;
+  /** The base branch's name and the repository's default branch: they name the check runs. */
+  baseRef: string;
+  defaultBranch: string;
   repository?: RepositoryInfo;
   /** ISO time the event reported this head (its `updated_at`). */
   observedAt: string;
 }
 
-/** "Re-run" on a check run or suite of commit `headSha`. */
+/** "Re-run" on a check run (`checkRun`: its name) or suite of commit `headSha`. */
 export interface RerequestedJob extends Omit<RerequestedCommit, 'repository'> {
   kind: 'rerequested';
   installationId: number;
@@ -39,9 +42,14 @@ export interface DefaultBranchJob {
   installationId: number;
   repository: RepositoryInfo;
   sha: string;
-  /** ISO time of the pushed head commit. */
-  observedAt: string;
+  /** The push's `before` (null when it created the branch) and `forced`. */
+  before: string | null;
+  forced: boolean;
+  /** The push's receipt sequence; null when the database could not give one at receipt. */
+  sequence: number | null;
   push: PushCommit[];
+  /** Who GitHub says made the push: its sender's login. */
+  pushedBy?: string | null;
 }
 
 /** The App installed on repositories: their default branches are recorded once. */
@@ -49,7 +57,8 @@ export interface InstallationJob {
   kind: 'installation';
   installationId: number;
   account: { login: string; type: string };
-  repositories: Array<{ id: number; fullName: string }>;
+  /** `sequence`: the installation's receipt sequence for that repository (null: none was given). */
+  repositories: Array<{ id: number; fullName: string; sequence?: number | null }>;
 }
 
 export type JobDescriptor = PullRequestJob | RerequestedJob | DefaultBranchJob | InstallationJob;
@@ -123,29 +132,54 @@ function reportFailure(log: Logger | undefined, deliveryId: string, error: unkno
 /** The one way each kind of job is done. */
 export async function runJob(deps: PullRequestDeps, octokit: GitHubClient, log: Logger, job: JobDescriptor): Promise<void> {
   switch (job.kind) {
-    case 'pull-request':
+    case 'pull-request': {
+      // The base branch names the check runs. A job queued by an older version of Parapet (in
+      // Redis across an upgrade) does not carry it: GitHub says which branch the pull request is
+      // into now, and the base branch's commit is read again with it, so that the policies judging
+      // the head are always those of the branch the runs are named after.
+      const base =
+        typeof job.baseRef === 'string' && typeof job.defaultBranch === 'string'
+          ? { baseSha: job.baseSha, baseRef: job.baseRef, defaultBranch: job.defaultBranch }
+          : await pullRequestBase(octokit, job.repo, job.number);
       return checkPullRequest(deps, octokit, log, {
         repo: job.repo,
         number: job.number,
         headSha: job.headSha,
-        baseSha: job.baseSha,
+        ...base,
         ...(job.repository ? { repository: job.repository } : {}),
         observedAt: new Date(job.observedAt),
       });
+    }
     case 'rerequested':
       return recheckCommit(deps, octokit, log, {
         repo: job.repo,
         headSha: job.headSha,
+        ...(job.checkRun !== undefined ? { checkRun: job.checkRun } : {}),
+        // Not in a job queued by an older version of Parapet: GitHub says it.
+        defaultBranch: typeof job.defaultBranch === 'string' ? job.defaultBranch : (await octokit.request('GET /repos/{owner}/{repo}', { ...job.repo })).data.default_branch,
         pullRequests: job.pullRequests,
         ...(job.repository ? { repository: job.repository } : {}),
       });
     case 'default-branch':
-      return recordDefaultBranch(deps, octokit, log, { repository: job.repository, sha: job.sha, observedAt: new Date(job.observedAt), push: job.push });
+      return recordDefaultBranch(deps, octokit, log, {
+        repository: job.repository,
+        sha: job.sha,
+        // A job queued by an older version of Parapet has none of these: its sequence is given now.
+        position: { before: job.before ?? null, forced: job.forced ?? false, sequence: job.sequence ?? null },
+        push: job.push,
+        pushedBy: job.pushedBy ?? null,
+      });
     case 'installation':
       return recordInstalledRepositories(deps, octokit, log, job);
     default:
       throw new Error(`unknown job kind ${JSON.stringify((job as { kind?: unknown }).kind)} (a job queued by another version of Parapet?)`);
   }
+}
+
+/** The branch pull request `number` is into, its commit, and the repository's default branch, as GitHub says now. */
+async function pullRequestBase(octokit: GitHubClient, repo: RepoRef, number: number): Promise<{ baseSha: string; baseRef: string; defaultBranch: string }> {
+  const { data } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { ...repo, pull_number: number });
+  return { baseSha: data.base.sha, baseRef: data.base.ref, defaultBranch: data.base.repo.default_branch };
 }
 
 async function recordInstalledRepositories(deps: PullRequestDeps, octokit: GitHubClient, log: Logger, job: InstallationJob): Promise<void> {
@@ -163,7 +197,8 @@ async function recordInstalledRepositories(deps: PullRequestDeps, octokit: GitHu
         defaultBranch: head.defaultBranch,
         private: head.private,
       };
-      await recordDefaultBranch(deps, octokit, log, { repository, sha: head.sha, observedAt: new Date() });
+      // A snapshot: the head as read now, ordered by the installation's receipt (before any push received after it).
+      await recordDefaultBranch(deps, octokit, log, { repository, sha: head.sha, position: { before: null, forced: false, sequence: repo.sequence ?? null } });
     } catch (error) {
       // One repository failing does not keep the others from being recorded.
       log.error({ err: error, repository: repo.fullName }, 'could not record the default branch');

@@ -419,7 +419,17 @@ export async function listRiskAcceptances(prisma: PrismaClient, repoIds: readonl
   if (filters.namespace !== undefined) and.push({ objectNamespace: filters.namespace });
   if (filters.policy) and.push({ policy: filters.policy });
   if (filters.q) {
-    and.push({ OR: [{ reason: contains(filters.q) }, { objectName: contains(filters.q) }, { policy: contains(filters.q) }, { introducedBy: contains(filters.q) }] });
+    and.push({
+      OR: [
+        { reason: contains(filters.q) },
+        { objectName: contains(filters.q) },
+        { policy: contains(filters.q) },
+        { introducedCommitAuthor: contains(filters.q) },
+        { introducedPushedBy: contains(filters.q) },
+        { introducedMergedBy: contains(filters.q) },
+        { introducedOpenedBy: contains(filters.q) },
+      ],
+    });
   }
   const [total, rows] = await Promise.all([
     prisma.riskAcceptance.count({ where: { AND: and } }),

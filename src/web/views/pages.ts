@@ -136,14 +136,29 @@ ${view.page.total > view.page.limit ? pagerNav('/containers', ctx.filters, view.
   });
 }
 
-/** Who introduced an acceptance and when, linked to its pull request when known, else its commit. */
+/**
+ * Who introduced an acceptance, as GitHub says: who pushed its commit to the default branch, who
+ * merged (and opened) the pull request that brought it, linked. Then the commit, with its author
+ * and date as the commit states them, labelled unverified: whoever makes a commit writes any
+ * author and date into it, so they never stand for who introduced the acceptance.
+ */
 function introduction(ctx: PageContext, r: RiskRow): SafeHtml {
   if (r.introducedSha === null) {
     return html`<span class="empty-value">unknown</span><br><small>first seen in <a href="${commitUrl(ctx, r.repo, r.firstSeenSha)}">${short(r.firstSeenSha)}</a></small>`;
   }
+  const lines: SafeHtml[] = [];
+  if (r.introducedPushedBy !== null) lines.push(html`pushed by ${r.introducedPushedBy}`);
+  if (r.introducedPullRequest !== null) {
+    const pr = html`<a href="${pullUrl(ctx, r.repo, r.introducedPullRequest)}">#${r.introducedPullRequest}</a>`;
+    const opened = r.introducedOpenedBy !== null ? html` <small>(opened by ${r.introducedOpenedBy})</small>` : '';
+    lines.push(r.introducedMergedBy !== null ? html`merged by ${r.introducedMergedBy} in ${pr}${opened}` : html`in ${pr}${opened}`);
+  }
+  if (lines.length === 0) lines.push(html`<span class="empty-value">pushed by unknown</span>`);
   const commit = html`<a href="${commitUrl(ctx, r.repo, r.introducedSha)}">${short(r.introducedSha)}</a>`;
-  const where = r.introducedPullRequest === null ? commit : html`<a href="${pullUrl(ctx, r.repo, r.introducedPullRequest)}">#${r.introducedPullRequest}</a> <small>(${commit})</small>`;
-  return html`${r.introducedBy ?? html`<span class="empty-value">unknown author</span>`} in ${where}${r.introducedAt ? html`<br>${time(r.introducedAt)}` : ''}`;
+  const author = r.introducedCommitAuthor ?? html`<span class="empty-value">none</span>`;
+  const dated = r.introducedAt ? html`, dated ${time(r.introducedAt)}` : '';
+  lines.push(html`<small>commit ${commit}; commit author (unverified): ${author}${dated}</small>`);
+  return html`${lines.map((line, i) => (i === 0 ? line : html`<br>${line}`))}`;
 }
 
 export function risksPage(ctx: PageContext, view: RisksView): SafeHtml {
