@@ -1,7 +1,7 @@
 // The check pipeline, top to bottom: read the configuration, then per cluster load policies, render
 // what the cluster applies, expand, match, evaluate, accept risks and locate every finding.
 import { acceptanceSources, blankAcceptanceErrors, OwnerIndex } from './accept/acceptance-sources.js';
-import { findAcceptance } from './accept/risk-acceptance.js';
+import { findAcceptance, podTemplatePath } from './accept/risk-acceptance.js';
 import { ClusterEvaluation, type PendingViolation } from './evaluate/evaluate-matches.js';
 import { addToInventory, emptyInventory, inventoryData } from './evaluate/review.js';
 import { reviewTargets } from './expand/expansion.js';
@@ -197,11 +197,14 @@ function enabledPolicies(constraints: readonly Constraint[]): EnabledPolicy[] {
 
 function locate(pending: PendingViolation, namespaces: Map<string, SourceObject>, owners: OwnerIndex): Violation {
   const { source } = pending;
+  const template = podTemplatePath(source.object);
   const podSpecPaths = pending.resultant
     ? [[...pending.resultant.sourcePath, 'spec']]
     : source.gvk.kind === 'Pod'
       ? [['spec']]
-      : [];
+      : template
+        ? [[...template, 'spec']]
+        : [];
   const node = violationNode({
     value: source.doc.value,
     lines: source.doc.lines,

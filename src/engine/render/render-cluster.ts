@@ -249,7 +249,16 @@ class ClusterRenderer {
     const fallbackLine = base?.kindLine ?? docs[0]?.kindLine ?? flux?.doc.kindLine ?? 1;
     const fallbackFile = this.existing.has(file) ? file : (flux?.doc.file ?? file);
     const lines = await renderedLines(rendered.object, base, sources, async (p) => (await files.documents([p])).documents, { line: fallbackLine, file: fallbackFile });
-    if (this.existing.has(file)) this.applied.add(file);
+    if (this.existing.has(file)) {
+      this.applied.add(file);
+      // The kustomizations between the build's folder and the file are the ones that read it (Flux's
+      // generated kustomization lists sub-folders that have their own).
+      for (let folder = dirOf(file); isUnder(folder, dir); folder = dirOf(folder)) {
+        const kfile = this.kustomizationIn(folder);
+        if (kfile) await this.markApplied(kfile);
+        if (folder === dir || folder === '') break;
+      }
+    }
     const doc: YamlDocument = { file: fallbackFile, index: base?.index ?? 0, value: rendered.object, line: base?.line ?? fallbackLine, kindLine: fallbackLine, lines };
     this.documents.push(doc);
     if (isFluxKustomization(rendered.object)) this.queue.push({ object: rendered.object, doc });
