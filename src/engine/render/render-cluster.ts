@@ -115,6 +115,8 @@ class ClusterRenderer {
 
     for (const path of plain) {
       if (this.applied.has(path)) continue;
+      // Applied even when it does not parse: its errors are the cluster's.
+      this.applied.add(path);
       const parsed = await this.input.files.documents([path]);
       this.errors.push(...parsed.errors);
       for (const doc of parsed.documents) this.addPlain(doc);
