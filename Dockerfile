@@ -29,6 +29,9 @@ RUN npm ci --ignore-scripts
 COPY scripts/build-go-tool.mjs scripts/
 COPY tools/go.mod tools/go.sum tools/
 RUN node scripts/build-go-tool.mjs opa
+# The renderer (tools/render: kustomize's API and Flux's build steps) into tools/bin/render.
+COPY tools/render tools/render
+RUN node scripts/build-go-tool.mjs render
 COPY tsconfig.json tsconfig.build.json ./
 COPY src src
 RUN npm run build && npm prune --omit=dev
@@ -43,6 +46,7 @@ COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY --from=build /app/tools/bin/opa tools/bin/opa
+COPY --from=build /app/tools/bin/render tools/bin/render
 COPY app.yml ./
 # The setup page (no credentials yet) writes .env into the working directory: the App's user owns it.
 RUN chown node:node /app

@@ -4,15 +4,21 @@
 // module proxy serves the sources. A binary already built from the same pin is reused.
 //
 //   node scripts/build-go-tool.mjs opa     the opa CLI that compiles templates (npm's postinstall)
+//   node scripts/build-go-tool.mjs render  Parapet's renderer: kustomize and Flux builds (npm's postinstall)
 //   node scripts/build-go-tool.mjs gator   Gatekeeper's gator, for the differential tests
+//   node scripts/build-go-tool.mjs kustomize  the kustomize CLI of the renderer's pin, for the differential tests
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const TOOLS = {
   opa: { dir: 'tools', module: 'github.com/open-policy-agent/opa', pkg: 'github.com/open-policy-agent/opa' },
   gator: { dir: 'tools/gator', module: 'github.com/open-policy-agent/gatekeeper/v3', pkg: 'github.com/open-policy-agent/gatekeeper/v3/cmd/gator' },
+  // Parapet's own Go code: the stamp also covers its sources, so an edit rebuilds it.
+  render: { dir: 'tools/render', module: 'sigs.k8s.io/kustomize/api', pkg: '.', ownSources: true },
+  kustomize: { dir: 'tools/kustomize', module: 'sigs.k8s.io/kustomize/kustomize/v5', pkg: 'sigs.k8s.io/kustomize/kustomize/v5' },
 };
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -24,10 +30,11 @@ const moduleDir = join(root, tool.dir);
 const goMod = readFileSync(join(moduleDir, 'go.mod'), 'utf8');
 const pinned = new RegExp(`${tool.module.replaceAll('.', '\\.')} (v[0-9][^\\s]*)`).exec(goMod)?.[1];
 if (!pinned) fail(`${tool.dir}/go.mod does not pin ${tool.module}`);
+const stampText = tool.ownSources ? `${pinned} ${sourcesHash(moduleDir)}` : pinned;
 
 const target = join(root, 'tools', 'bin', name);
 const stamp = `${target}.version`;
-if (existsSync(target) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === pinned) {
+if (existsSync(target) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === stampText) {
   log(`${name} ${pinned} already built at tools/bin/${name}`);
   process.exit(0);
 }
@@ -50,8 +57,16 @@ try {
   fail(`go build of ${name} ${pinned} failed (see the output above)`);
 }
 renameSync(partial, target);
-writeFileSync(stamp, `${pinned}\n`);
+writeFileSync(stamp, `${stampText}\n`);
 log(`${name} ${pinned} built at tools/bin/${name}`);
+
+function sourcesHash(dir) {
+  const hash = createHash('sha256');
+  for (const name of readdirSync(dir).filter((n) => /\.go$|^go\.(mod|sum)$/.test(n)).sort()) {
+    hash.update(name).update('\0').update(readFileSync(join(dir, name))).update('\0');
+  }
+  return hash.digest('hex').slice(0, 16);
+}
 
 function log(message) {
   process.stderr.write(`parapet: ${message}\n`);

@@ -149,3 +149,8 @@ export function redactSecrets(text: string): string {
   for (const [pattern, replacement] of SECRET_PATTERNS) redacted = redacted.replace(pattern, replacement as string);
   return redacted;
 }
+
+/** The renderer (tools/bin/render) stopped or could not be used while a check ran. */
+export class RendererError extends Error {
+  override name = 'RendererError';
+}

@@ -1,12 +1,16 @@
 // The engine as the CLI and the App run it: the pinned opa compiler with its on-disk cache behind the
-// Rego driver, whose worker pool the App shares across every pull request the process checks.
+// Rego driver, whose worker pool the App shares across every pull request the process checks, and
+// the renderer (kustomize and Flux's build steps) that turns entry points into objects.
 import type { EngineConfig } from './config.js';
-import { RegoDriver, type PolicyCompiler, type PolicyDriver } from './engine/index.js';
+import { RegoDriver, type PolicyCompiler, type PolicyDriver, type Renderer } from './engine/index.js';
 import { ConfigError } from './errors.js';
 import { OpaCompiler } from './opa/opa-compiler.js';
+import { HelperRenderer } from './renderer/helper-renderer.js';
 
 export interface EngineRuntime {
   driver: PolicyDriver;
+  /** Absent in tests that build their own runtime: every kustomize build is then an input error. */
+  renderer?: Renderer;
   close(): Promise<void>;
 }
 
@@ -23,5 +27,5 @@ export function startEngineRuntime(engine: EngineConfig): EngineRuntime {
     },
   };
   const driver = RegoDriver.start({ compiler, workers: engine.workers, timeoutMs: engine.evalTimeoutMs });
-  return { driver, close: () => driver.close() };
+  return { driver, renderer: new HelperRenderer(), close: () => driver.close() };
 }

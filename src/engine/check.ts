@@ -1,7 +1,7 @@
-// The check pipeline, top to bottom: read the configuration, then per cluster load policies, collect
-// objects, expand, match, evaluate, accept risks and locate every finding.
+// The check pipeline, top to bottom: read the configuration, then per cluster load policies, render
+// what the cluster applies, expand, match, evaluate, accept risks and locate every finding.
 import { acceptanceSources, blankAcceptanceErrors, OwnerIndex } from './accept/acceptance-sources.js';
-import { findAcceptance } from './accept/risk-acceptance.js';
+import { findAcceptance, podTemplatePath } from './accept/risk-acceptance.js';
 import { ClusterEvaluation, type PendingViolation } from './evaluate/evaluate-matches.js';
 import { addToInventory, emptyInventory, inventoryData } from './evaluate/review.js';
 import { reviewTargets } from './expand/expansion.js';
@@ -13,14 +13,16 @@ import { AUDIT_ENFORCEMENT_POINT, effectiveAction, WEBHOOK_ENFORCEMENT_POINT } f
 import { defaultExpansionTemplates } from './policy/expansion-template.js';
 import { isExcluded } from './policy/gatekeeper-config.js';
 import { loadPolicySet } from './policy/policy-set.js';
-import type { PolicyDriver, RepoSource } from './ports.js';
-import { violationLine } from './report/line-mapping.js';
+import type { PolicyDriver, Renderer, RenderSession, RepoSource } from './ports.js';
+import { fieldLocation, nodeLocation } from './render/origin-lines.js';
+import { renderCluster } from './render/render-cluster.js';
+import { violationNode } from './report/line-mapping.js';
 import { sortReport } from './report/sort.js';
-import { clusterManifestFiles, clusterObjects, kustomizationFiles, kustomizePatchFiles, namespaceRules, type SourceObject } from './repo/cluster-objects.js';
+import { clusterObjects, namespaceRules, type SourceObject } from './repo/cluster-objects.js';
 import { BUILTIN_NAMESPACES, builtinNamespace, objectRef, type KubernetesObject } from './repo/kubernetes.js';
 import { RepoFiles } from './repo/repo-files.js';
 import { isSecurityTowerConfigFile, isUnder, readSecurityTowerConfig, type SecurityTowerConfig } from './repo/security-tower.js';
-import { defaultYamlLimits, lineOfPath, type YamlLimits } from './repo/yaml-file.js';
+import { defaultYamlLimits, type YamlLimits } from './repo/yaml-file.js';
 
 /** The annotation Gatekeeper's library (and Parapet's) versions a ConstraintTemplate with. */
 const TEMPLATE_VERSION_ANNOTATION = 'metadata.gatekeeper.sh/version';
@@ -28,6 +30,8 @@ const TEMPLATE_VERSION_ANNOTATION = 'metadata.gatekeeper.sh/version';
 export interface CheckOptions {
   /** Runs the templates' code (and parses YAML on its threads). */
   driver: PolicyDriver;
+  /** Builds kustomizations and Flux Kustomizations; without it, every build is an input error. */
+  renderer?: Renderer;
   /** Only these clusters (by metadata.name). */
   clusters?: string[];
   limits?: Partial<YamlLimits>;
@@ -55,11 +59,32 @@ export async function checkRepo(source: RepoSource, options: CheckOptions): Prom
   const wanted = options.clusters;
   const unknown = (wanted ?? []).filter((name) => !config.clusters.some((c) => c.name === name));
   if (unknown.length > 0) return { ...report, unknownClusters: unknown };
-  for (const cluster of config.clusters) {
-    if (wanted && !wanted.includes(cluster.name)) continue;
-    report.clusters.push(await checkCluster(cluster, config, files, policyFiles, options));
+  // One renderer session for the whole tree, opened only when a cluster needs a build.
+  let session: Promise<RenderSession> | undefined;
+  const openSession = () => (session ??= openRenderSession(source, options.renderer, limits));
+  const applied = new Set<string>();
+  try {
+    for (const cluster of config.clusters) {
+      if (wanted && !wanted.includes(cluster.name)) continue;
+      report.clusters.push(await checkCluster(cluster, config, files, policyFiles, options, openSession, applied));
+    }
+  } finally {
+    if (session) await (await session).close();
+  }
+  if (report.clusters.length > 0) {
+    const policyFolders = config.clusters.map((c) => c.policiesPath);
+    report.notApplied = (await files.paths())
+      .filter((p) => /\.ya?ml$/.test(p) && !applied.has(p) && !isSecurityTowerConfigFile(p) && !policyFolders.some((folder) => isUnder(p, folder)))
+      .sort();
   }
   return sortReport(report);
+}
+
+/** A renderer session over every file of the tree a build may read (each within the size limit). */
+async function openRenderSession(source: RepoSource, renderer: Renderer | undefined, limits: YamlLimits): Promise<RenderSession> {
+  if (!renderer) return { render: async () => ({ ok: false, error: 'this check runs without a renderer, so kustomizations cannot be built' }), close: async () => undefined };
+  const paths = (await source.listFiles()).filter((f) => f.size <= limits.maxFileBytes && !f.path.startsWith('.git/')).map((f) => f.path);
+  return renderer.open(await source.readFiles(paths));
 }
 
 async function checkCluster(
@@ -68,6 +93,8 @@ async function checkCluster(
   files: RepoFiles,
   policyFiles: RepoFiles,
   options: CheckOptions,
+  session: () => Promise<RenderSession>,
+  applied: Set<string>,
 ): Promise<ClusterReport> {
   const { driver } = options;
   const errors: InputError[] = [];
@@ -80,15 +107,12 @@ async function checkCluster(
   const policies = await loadPolicySet(policyDocs.documents, driver);
   errors.push(...policies.errors);
 
-  const allPaths = await files.paths();
-  const kustomizations = await files.documents(kustomizationFiles(allPaths));
-  // Kustomize patches are fragments of objects defined elsewhere, not objects of their own.
-  const patches = kustomizePatchFiles(kustomizations.documents);
-  const manifestPaths = clusterManifestFiles(cluster, config.clusters, config.applications, allPaths).filter((path) => !patches.has(path));
-  const manifests = await files.documents(manifestPaths);
-  errors.push(...manifests.errors);
-  const rules = namespaceRules(kustomizations.documents, manifests.documents, config.applications, cluster.name);
-  const collected = clusterObjects(manifests.documents, rules);
+  const rendered = await renderCluster({ cluster, clusters: config.clusters, applications: config.applications, files, session });
+  errors.push(...rendered.errors);
+  for (const path of rendered.applied) applied.add(path);
+  // kustomize and Flux set namespaces while rendering; only Security Tower stages still default one.
+  const rules = namespaceRules([], [], config.applications, cluster.name);
+  const collected = clusterObjects(rendered.documents, rules);
   errors.push(...collected.errors);
   const objects = collected.objects;
 
@@ -173,12 +197,15 @@ function enabledPolicies(constraints: readonly Constraint[]): EnabledPolicy[] {
 
 function locate(pending: PendingViolation, namespaces: Map<string, SourceObject>, owners: OwnerIndex): Violation {
   const { source } = pending;
+  const template = podTemplatePath(source.object);
   const podSpecPaths = pending.resultant
     ? [[...pending.resultant.sourcePath, 'spec']]
     : source.gvk.kind === 'Pod'
       ? [['spec']]
-      : [];
-  const line = violationLine({
+      : template
+        ? [[...template, 'spec']]
+        : [];
+  const node = violationNode({
     value: source.doc.value,
     lines: source.doc.lines,
     kindLine: source.doc.kindLine,
@@ -193,8 +220,8 @@ function locate(pending: PendingViolation, namespaces: Map<string, SourceObject>
     const found = findAcceptance(pending.constraint.template.name, acceptanceSources(pending, namespaces, owners));
     if (found) {
       const origin = found.source.origin;
-      const annotationLine = lineOfPath(origin.doc.lines, [...found.source.path, found.annotation]).line;
-      acceptance = { reason: found.reason, level: found.level, annotation: found.annotation, location: { file: origin.doc.file, line: annotationLine } };
+      const location = fieldLocation(origin.doc, [...found.source.path, found.annotation]);
+      acceptance = { reason: found.reason, level: found.level, annotation: found.annotation, location };
     }
   }
   return {
@@ -204,7 +231,7 @@ function locate(pending: PendingViolation, namespaces: Map<string, SourceObject>
     enforcementAction: pending.action,
     message: pending.message,
     details: pending.details,
-    location: { file: source.doc.file, line },
+    location: nodeLocation(source.doc, node),
     object: objectRef(source.object),
     acceptance,
   };

@@ -26,6 +26,7 @@ export type InputErrorCode =
   | 'gatekeeper-config'
   | 'acceptance'
   | 'evaluation'
+  | 'render'
   | 'read';
 
 /** A problem in the user's repository. Data, never thrown: the rest of the repository is still evaluated. */
@@ -126,6 +127,11 @@ export interface Report {
   config?: { clusters: ClusterConfig[]; applications: ApplicationConfig[] };
   /** Cluster names the check was asked for that the configuration does not declare: nothing was evaluated. */
   unknownClusters?: string[];
+  /**
+   * YAML files of the tree that no checked cluster applies (no entry point reaches them): they were
+   * not evaluated. Sorted.
+   */
+  notApplied?: string[];
 }
 
 // The `.securitytower/` configuration as read (security-tower.md §1.2, §1.3).

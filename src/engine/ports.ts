@@ -94,3 +94,51 @@ export interface PolicyDriver {
   /** Parses YAML files; results are in the order of `files`. */
   parseYamlFiles(files: Array<{ path: string; text: string }>, limits: YamlLimits): Promise<ParsedYamlFile[]>;
 }
+
+/** One build the renderer runs, on a folder of the repository. */
+export type RenderRequest =
+  /** `kustomize build` of a folder that holds a kustomization (its load restrictions on). */
+  | { kind: 'kustomize'; path: string }
+  /**
+   * What Flux's kustomize-controller builds for a Kustomization whose spec.path is `path`: the
+   * folder's kustomization (generated from its manifests when it has none) with the object's spec
+   * applied, then postBuild substitution with `substituteFrom`'s values, read from the repository.
+   */
+  | { kind: 'flux'; path: string; kustomization: Record<string, unknown>; substituteFrom: Record<string, string> };
+
+/** Where kustomize says a rendered object, or a transformation of it, comes from (its buildMetadata). */
+export interface RenderOrigin {
+  /** The file that defines the object, relative to the build's folder. */
+  path?: string;
+  /** Set for a remote base. */
+  repo?: string;
+  ref?: string;
+  /** The kustomization (relative to the build's folder) that generated the object or configured the transformer. */
+  configuredIn?: string;
+  configuredBy?: { apiVersion?: string; kind?: string; name?: string };
+}
+
+export interface RenderedObject {
+  /** The object as the build outputs it. */
+  object: Record<string, unknown>;
+  origin?: RenderOrigin;
+  /** The transformers that ran over the object, innermost kustomization first. */
+  transformations?: RenderOrigin[];
+}
+
+export type RenderOutcome =
+  | { ok: true; objects: RenderedObject[]; /** Flux generated the folder's kustomization. */ generated?: boolean }
+  /** The build failed: the tool's own message, with repository-relative paths. */
+  | { ok: false; error: string };
+
+/** Builds over one repository tree; a build reads only the files the session was opened with. */
+export interface RenderSession {
+  render(request: RenderRequest): Promise<RenderOutcome>;
+  close(): Promise<void>;
+}
+
+/** Runs kustomize and Flux's build steps (the pinned tools, outside the engine). */
+export interface Renderer {
+  /** `files`: repository-relative path → text, every file a build may read. */
+  open(files: Map<string, string>): Promise<RenderSession>;
+}

@@ -445,6 +445,8 @@ spec:
       const files = {
         'cluster/policies/uniqueingresshost-template.yaml': template('UniqueIngressHost', UNIQUE_HOST_REGO),
         'cluster/policies/unique-host.yaml': constraint('unique-host', { match: { kinds: [{ apiGroups: ['networking.k8s.io'], kinds: ['Ingress'] }] } }, 'UniqueIngressHost'),
+        // A kustomization applies only what it lists.
+        'apps/team-a/kustomization.yaml': 'namespace: team-a\nresources: [web.yaml, debug.yaml, shop.yaml]\n',
         'apps/team-a/shop.yaml': ingress('team-a'),
         'apps/team-b/shop.yaml': ingress('team-b'),
       };

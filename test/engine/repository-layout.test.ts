@@ -249,7 +249,7 @@ spec:
         'apps/overlay/kustomization.yaml': `resources: [../base]
 patchesStrategicMerge: [replicas.yaml]
 patches:
-  - path: ../patches/image.yaml
+  - path: patches/image.yaml
   - patch: |-
       - op: replace
         path: /spec/replicas
@@ -257,7 +257,7 @@ patches:
     target: {kind: Deployment}
 `,
         'apps/overlay/replicas.yaml': patch,
-        'apps/patches/image.yaml': patch,
+        'apps/overlay/patches/image.yaml': patch,
       }),
     );
     const cluster = report.clusters[0]!;

@@ -1,5 +1,5 @@
 // The engine's collaborators for tests: the real Rego driver over the real opa compiler (cached
-// across runs under .cache/).
+// across runs under .cache/), and the real renderer (tools/bin/render).
 import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
 import { checkRepo, RegoDriver, type CheckOptions, type Report, type RepoSource } from '../../src/engine/index.js';
 import { OpaCompiler } from '../../src/opa/opa-compiler.js';
+import { HelperRenderer } from '../../src/renderer/helper-renderer.js';
 import { MemorySource } from './memory-source.js';
 import { readTree } from './read-tree.js';
 
@@ -34,7 +35,7 @@ export function engine(): { driver: RegoDriver } {
 }
 
 export function check(source: RepoSource, options: Partial<CheckOptions> = {}): Promise<Report> {
-  return checkRepo(source, { ...engine(), ...options });
+  return checkRepo(source, { ...engine(), renderer: new HelperRenderer(), ...options });
 }
 
 /** A fixture repository under test/fixtures/repos, read into memory (plus optional overrides). */

@@ -49,7 +49,7 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
   const runtime = startEngineRuntime(readEngineConfig(io.env));
   try {
     const progress = (message: string) => io.interactive && io.stderr(`parapet: ${message}\n`);
-    const options = { driver: runtime.driver, clusters: values.cluster };
+    const options = { driver: runtime.driver, renderer: runtime.renderer, clusters: values.cluster };
     progress(`checking ${root}`);
     const source = new FsSource(root);
     const baseSource = values.base === undefined ? undefined : new GitSource(root, values.base);

@@ -3,7 +3,7 @@
 import type { PendingViolation } from '../evaluate/evaluate-matches.js';
 import { type InputError, isRecord } from '../model.js';
 import type { SourceObject } from '../repo/cluster-objects.js';
-import { lineOfPath } from '../repo/yaml-file.js';
+import { fieldLocation } from '../render/origin-lines.js';
 import { annotationsAt, blankExclusions, podTemplatePath, type AcceptanceSource } from './risk-acceptance.js';
 
 /** Owners by kind/namespace/name, for acceptances inherited through ownerReferences. */
@@ -75,9 +75,8 @@ export function blankAcceptanceErrors(source: SourceObject): InputError[] {
     const annotations = annotationsAt(source.object, path);
     if (!annotations) continue;
     for (const key of blankExclusions(annotations)) {
-      const line = lineOfPath(source.doc.lines, [...path, 'metadata', 'annotations', key]).line;
       errors.push({
-        location: { file: source.doc.file, line },
+        location: fieldLocation(source.doc, [...path, 'metadata', 'annotations', key]),
         code: 'acceptance',
         message: `risk acceptance ${key} has no reason; write why the risk is accepted (it accepts nothing until then)`,
       });

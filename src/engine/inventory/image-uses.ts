@@ -4,7 +4,7 @@ import { podTemplatePath } from '../accept/risk-acceptance.js';
 import { type ImageUse, isRecord } from '../model.js';
 import type { SourceObject } from '../repo/cluster-objects.js';
 import { objectRef } from '../repo/kubernetes.js';
-import { lineOfPath } from '../repo/yaml-file.js';
+import { fieldLocation } from '../render/origin-lines.js';
 
 const CONTAINER_FIELDS = ['containers', 'initContainers', 'ephemeralContainers'] as const;
 
@@ -29,7 +29,7 @@ export function imageUses(objects: SourceObject[]): ImageUse[] {
           container: typeof container.name === 'string' ? container.name : '',
           containerType: field,
           image: container.image,
-          location: { file: source.doc.file, line: lineOfPath(source.doc.lines, [...specPath, field, i, 'image']).line },
+          location: fieldLocation(source.doc, [...specPath, field, i, 'image']),
         });
       });
     }

@@ -1,8 +1,7 @@
-// Which files of the repository belong to a cluster, and the objects in them as the cluster would
-// store them: with their effective namespace (kustomize, Flux or Security Tower stage, else
-// `default`) and without a namespace for cluster-scoped kinds.
-import { posix } from 'node:path';
-import { type ApplicationConfig, type ClusterConfig, type InputError, isRecord } from '../model.js';
+// The objects a cluster applies as the cluster would store them (which files it applies is the
+// render stage's question): with their effective namespace (Security Tower stage, else `default`,
+// when rendering set none) and without a namespace for cluster-scoped kinds.
+import { type ApplicationConfig, type InputError, isRecord } from '../model.js';
 import { gvkOf, NAMESPACE_NAME_LABEL, objectProblem, ScopeTable, type GroupVersionKind, type KubernetesObject } from './kubernetes.js';
 import { isUnder, normalizeRepoPath } from './security-tower.js';
 import type { YamlDocument } from './yaml-file.js';
@@ -11,71 +10,6 @@ export interface SourceObject {
   object: KubernetesObject;
   gvk: GroupVersionKind;
   doc: YamlDocument;
-}
-
-const YAML_FILE = /\.ya?ml$/;
-const KUSTOMIZATION_FILE = /(^|\/)(kustomization\.ya?ml|Kustomization)$/;
-
-/** Files that are YAML but never cluster objects. */
-export function isNonManifestFile(path: string): boolean {
-  return KUSTOMIZATION_FILE.test(path) || /(^|\/)(Chart|values[^/]*)\.ya?ml$/.test(path);
-}
-
-/**
- * The YAML files whose objects belong to `cluster`: its declared manifest and stage folders, else the whole
- * repository minus what other clusters claim; always its Namespace folders; never policies, hidden
- * folders (`.github`, `.securitytower`) or Helm charts (their templates are not YAML until rendered).
- */
-export function clusterManifestFiles(cluster: ClusterConfig, clusters: ClusterConfig[], applications: ApplicationConfig[], files: string[]): string[] {
-  const stagePaths = (c: ClusterConfig) =>
-    applications.flatMap((app) => app.stages.filter((stage) => stage.clusterName === c.name).map((stage) => stage.resourcesPath));
-  const claimed = (c: ClusterConfig) => [...(c.manifestPaths ?? []), ...c.namespacePaths, ...stagePaths(c)];
-  const others = clusters.filter((c) => c !== cluster);
-  let roots: string[];
-  let excluded: string[] = [];
-  if (cluster.manifestPaths) {
-    // Its Application stages name this cluster too; every other cluster leaves those folders to it.
-    roots = claimed(cluster);
-  } else {
-    roots = [''];
-    excluded = others.flatMap(claimed).filter((path) => !claimed(cluster).some((own) => isUnder(own, path) || isUnder(path, own)));
-  }
-  const policyFolders = clusters.map((c) => c.policiesPath);
-  const chartDirs = files.filter((f) => /(^|\/)Chart\.ya?ml$/.test(f)).map((f) => f.replace(/\/?Chart\.ya?ml$/, ''));
-  return files.filter((file) => {
-    if (!YAML_FILE.test(file) || isNonManifestFile(file)) return false;
-    if (file.split('/').some((part) => part.startsWith('.'))) return false;
-    if (!roots.some((root) => isUnder(file, root))) return false;
-    if (excluded.some((folder) => isUnder(file, folder))) return false;
-    if (policyFolders.some((folder) => folder !== '' && isUnder(file, folder))) return false;
-    return !chartDirs.some((dir) => isUnder(file, dir));
-  });
-}
-
-/**
- * Files a kustomization uses as patches (`patchesStrategicMerge`, `patches[].path`,
- * `patchesJson6902[].path`): fragments of objects defined elsewhere, never objects themselves.
- */
-export function kustomizePatchFiles(kustomizations: YamlDocument[]): Set<string> {
-  const patches = new Set<string>();
-  for (const doc of kustomizations) {
-    if (!isRecord(doc.value)) continue;
-    const dir = doc.file.includes('/') ? doc.file.slice(0, doc.file.lastIndexOf('/')) : '';
-    const paths: unknown[] = [
-      ...(Array.isArray(doc.value.patchesStrategicMerge) ? doc.value.patchesStrategicMerge : []),
-      ...[doc.value.patches, doc.value.patchesJson6902].flatMap((list) => (Array.isArray(list) ? list.map((p) => (isRecord(p) ? p.path : undefined)) : [])),
-    ];
-    for (const path of paths) {
-      // Inline patches are YAML text, not file names.
-      if (typeof path === 'string' && !path.includes('\n')) patches.add(normalizeRepoPath(posix.join(dir, path)));
-    }
-  }
-  return patches;
-}
-
-/** Kustomization files that may set a namespace for the folders below them. */
-export function kustomizationFiles(files: string[]): string[] {
-  return files.filter((file) => KUSTOMIZATION_FILE.test(file));
 }
 
 export interface NamespaceRules {

@@ -24,22 +24,33 @@ const CONTAINER_FIELDS = ['containers', 'initContainers', 'ephemeralContainers']
 const UNINFORMATIVE_KEYS = new Set(['apiVersion', 'kind', 'metadata', 'spec', 'name', 'namespace', 'template', 'key', 'value', 'type', 'items']);
 
 export function violationLine(hint: LineHint): number {
-  const fromDetails = detailsPathLine(hint);
-  if (fromDetails !== undefined) return fromDetails;
-  const container = mentionedContainer(hint);
-  if (container) return mentionedKey(container, hint.message, 'deepest') ?? container.line;
-  const evaluated = lineNodeAt(hint.lines, hint.objectPath) ?? hint.lines;
-  return mentionedKey(evaluated, hint.message, 'shallowest') ?? hint.kindLine;
+  return violationNode(hint).line;
 }
 
-function detailsPathLine(hint: LineHint): number | undefined {
+/** The node the violation is about: rendered objects' nodes may name the file (a patch) that set them. */
+export function violationNode(hint: LineHint): LineNode {
+  const fromDetails = detailsPathNode(hint);
+  if (fromDetails !== undefined) return fromDetails;
+  const container = mentionedContainer(hint);
+  if (container) return mentionedKey(container, hint.message, 'deepest') ?? container;
+  const evaluated = lineNodeAt(hint.lines, hint.objectPath) ?? hint.lines;
+  return mentionedKey(evaluated, hint.message, 'shallowest') ?? kindNode(hint);
+}
+
+function kindNode(hint: LineHint): LineNode {
+  const kind = hint.lines.keys?.kind;
+  return kind && kind.line === hint.kindLine ? kind : { line: hint.kindLine };
+}
+
+function detailsPathNode(hint: LineHint): LineNode | undefined {
   if (!isRecord(hint.details)) return undefined;
   for (const value of Object.values(hint.details)) {
     const path = typeof value === 'string' ? fieldPath(value) : undefined;
     if (!path || path.length < 2) continue;
     // The path is the evaluated object's: an implied Pod's fields live under its workload's template.
-    const found = lineOfPath(hint.lines, [...hint.objectPath, ...path]);
-    if (found.depth >= hint.objectPath.length + 2) return found.line;
+    const full = [...hint.objectPath, ...path];
+    const found = lineOfPath(hint.lines, full);
+    if (found.depth >= hint.objectPath.length + 2) return lineNodeAt(hint.lines, full.slice(0, found.depth));
   }
   return undefined;
 }
@@ -83,22 +94,22 @@ function mentionedContainer(hint: LineHint): LineNode | undefined {
   return best?.node;
 }
 
-function mentionedKey(node: LineNode, message: string, prefer: 'deepest' | 'shallowest'): number | undefined {
+function mentionedKey(node: LineNode, message: string, prefer: 'deepest' | 'shallowest'): LineNode | undefined {
   // Keys are plain identifiers: looking them up among the message's words beats a regex per key.
   const words = new Set(message.split(/[^A-Za-z0-9_-]+/));
-  let best: { line: number; depth: number } | undefined;
+  let best: { node: LineNode; depth: number } | undefined;
   const visit = (current: LineNode, depth: number) => {
     for (const [key, child] of Object.entries(current.keys ?? {})) {
       if (words.has(key) && !UNINFORMATIVE_KEYS.has(key)) {
         const better = !best || (prefer === 'deepest' ? depth > best.depth : depth < best.depth);
-        if (better) best = { line: child.line, depth };
+        if (better) best = { node: child, depth };
       }
       visit(child, depth + 1);
     }
     for (const item of current.items ?? []) visit(item, depth + 1);
   };
   visit(node, 0);
-  return best?.line;
+  return best?.node;
 }
 
 const mentionPatterns = new Map<string, RegExp>();

@@ -36,7 +36,7 @@ export async function recordDefaultBranch(
   const repo: RepoRef = { owner: input.repository.owner, repo: input.repository.name };
   const startedAt = new Date();
   const tree = await new TarballCache(octokit, repo, deps.limits.maxRepoBytes).at(input.sha);
-  const report = await checkRepo(tree, { driver: deps.engine.driver, limits: { maxFileBytes: deps.limits.maxFileBytes } });
+  const report = await checkRepo(tree, { driver: deps.engine.driver, renderer: deps.engine.renderer, limits: { maxFileBytes: deps.limits.maxFileBytes } });
   if (nothingToCheck(report)) {
     log.info({ repo, sha: input.sha }, 'no kind: Cluster configuration: nothing to record');
     return;

@@ -124,7 +124,7 @@ export async function checkPullRequest(deps: PullRequestDeps, octokit: GitHubCli
     }
 
     const [head, base] = await Promise.all([trees.at(headSha), trees.at(mergeBaseSha)]);
-    const options = { driver: deps.engine.driver, policies, limits: { maxFileBytes: deps.limits.maxFileBytes } };
+    const options = { driver: deps.engine.driver, renderer: deps.engine.renderer, policies, limits: { maxFileBytes: deps.limits.maxFileBytes } };
     // A tree without any Cluster (the head of a pull request that removed them all) has no violations.
     const headReport = await checkRepo(head, options);
     const baseReport = await checkRepo(base, options);

@@ -17,6 +17,8 @@ export interface JsonReport {
    * always present (possibly empty) so scripts can read it without checking for it.
    */
   errors: JsonError[];
+  /** YAML files no checked cluster applies, so not evaluated; present when there are any. */
+  notApplied?: string[];
 }
 
 export interface JsonCluster {
@@ -70,6 +72,7 @@ export function toJsonReport(report: Report, options: JsonOptions): JsonReport {
       errors: [...cluster.errors].sort(compareErrors).map(jsonError),
     })),
     errors: [...report.errors].sort(compareErrors).map(jsonError),
+    ...(report.notApplied && report.notApplied.length > 0 ? { notApplied: [...report.notApplied] } : {}),
   };
 }
 

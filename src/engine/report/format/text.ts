@@ -32,6 +32,10 @@ export function formatText(report: Report, options: TextOptions): string {
     // With one cluster its summary would only repeat the overall one.
     if (several) lines.push(`  ${clean(cluster.name)}: ${summary(tally([cluster], []), options, paint)}`, '');
   }
+  const notApplied = report.notApplied?.length ?? 0;
+  if (notApplied > 0) {
+    lines.push(paint.dim(`${notApplied} YAML ${notApplied === 1 ? 'file is' : 'files are'} applied by no cluster and ${notApplied === 1 ? 'was' : 'were'} not evaluated (--format json lists them)`), '');
+  }
   const clusters = `${report.clusters.length} ${report.clusters.length === 1 ? 'cluster' : 'clusters'}`;
   lines.push(`${paint.bold(clusters)}: ${summary(tally(report.clusters, report.errors), options, paint)}`);
   return `${lines.join('\n')}\n`;

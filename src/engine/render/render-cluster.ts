@@ -1,0 +1,384 @@
+// What a cluster applies, rendered as its GitOps engine renders it. Entry points, in order: the
+// folders of the Cluster file's spec.manifests; else the Flux Kustomizations that sync the
+// cluster's folder (`clusters/<name>`, as `flux bootstrap` lays it out); else the repository's
+// kustomize roots and plain manifests. Every Flux Kustomization among the applied objects whose
+// source is this repository is followed, as the cluster's kustomize-controller would. Files that
+// nothing applies are left out and listed.
+import { type ApplicationConfig, type ClusterConfig, type InputError, isRecord } from '../model.js';
+import type { RenderedObject, RenderSession } from '../ports.js';
+import type { RepoFiles } from '../repo/repo-files.js';
+import { isUnder, normalizeRepoPath } from '../repo/security-tower.js';
+import type { YamlDocument } from '../repo/yaml-file.js';
+import { dirOf, isKustomizationFile, isRemote, KUSTOMIZATION_NAMES, kustomizationReferences, resolveInRepo } from './kustomization-refs.js';
+import { fieldLocation } from './origin-lines.js';
+import { renderedLines, type TransformSource } from './transforms.js';
+
+export interface ClusterRender {
+  /** The objects the cluster applies, each with the lines that set its fields. */
+  documents: YamlDocument[];
+  errors: InputError[];
+  /** Repository files this cluster's entry points apply (manifests, kustomizations, patches...). */
+  applied: Set<string>;
+}
+
+export interface RenderInput {
+  cluster: ClusterConfig;
+  clusters: ClusterConfig[];
+  applications: ApplicationConfig[];
+  files: RepoFiles;
+  /** Opened on first use: a repository without kustomizations or Flux needs no renderer. */
+  session: () => Promise<RenderSession>;
+}
+
+const MANIFEST = /\.ya?ml$/;
+
+export async function renderCluster(input: RenderInput): Promise<ClusterRender> {
+  return new ClusterRenderer(input).run();
+}
+
+interface FluxObject {
+  object: Record<string, unknown>;
+  /** Where it is written (a rendered document: its lines lead to the files that set each field). */
+  doc: YamlDocument;
+}
+
+class ClusterRenderer {
+  private readonly documents: YamlDocument[] = [];
+  private readonly errors: InputError[] = [];
+  private readonly applied = new Set<string>();
+  private existing = new Set<string>();
+  private folders = new Set<string>();
+  private readonly followed = new Set<string>();
+  private queue: FluxObject[] = [];
+  private waiting: Array<{ ks: FluxObject; missing: Array<{ at: Array<string | number>; message: string }> }> = [];
+  private selfSources = new Set<string>();
+
+  constructor(private readonly input: RenderInput) {}
+
+  async run(): Promise<ClusterRender> {
+    const { cluster, clusters, applications, files } = this.input;
+    const all = await files.paths();
+    this.existing = new Set(all);
+    for (const path of all) for (let dir = dirOf(path); ; dir = dirOf(dir)) {
+      this.folders.add(dir);
+      if (dir === '') break;
+    }
+    const policyFolders = clusters.map((c) => c.policiesPath).filter((p) => p !== '');
+    const candidates = all.filter((p) => MANIFEST.test(p) && !isKustomizationFile(p) && !hidden(p) && !policyFolders.some((f) => isUnder(p, f)));
+    const fluxObjects = (await files.documents(candidates)).documents.filter((doc) => isFluxKustomization(doc.value));
+
+    const claimed = (c: ClusterConfig) => [...(c.manifestPaths ?? []), ...c.namespacePaths, ...stagePaths(applications, c)];
+    const roots = cluster.manifestPaths ? [] : fluxRoots(cluster, clusters.length, fluxObjects);
+    this.selfSources = selfSources(fluxObjects, roots);
+    for (const doc of roots) this.queue.push({ object: doc.value as Record<string, unknown>, doc });
+    await this.followFlux();
+
+    let scope: (path: string) => boolean;
+    if (cluster.manifestPaths) {
+      const own = claimed(cluster);
+      scope = (p) => own.some((folder) => isUnder(p, folder));
+    } else if (roots.length > 0) {
+      // Security Tower's namespace folders: its namespace-level risk acceptances need the Namespaces.
+      scope = (p) => cluster.namespacePaths.some((folder) => isUnder(p, folder));
+    } else {
+      const own = claimed(cluster);
+      const others = clusters.filter((c) => c !== cluster).flatMap(claimed).filter((path) => !own.some((o) => isUnder(o, path) || isUnder(path, o)));
+      scope = (p) => !others.some((folder) => isUnder(p, folder));
+    }
+    const charts = all.filter((f) => /(^|\/)Chart\.ya?ml$/.test(f)).map(dirOf);
+    const inScope = (p: string) => scope(p) && !hidden(p) && !policyFolders.some((f) => isUnder(p, f)) && !charts.some((dir) => isUnder(p, dir));
+    await this.renderFolders(all.filter(inScope));
+    for (const root of roots) if (!this.applied.has(root.file)) this.addPlain(root);
+    return { documents: this.documents, errors: this.errors, applied: this.applied };
+  }
+
+  /** Plain manifests first (their Flux Kustomizations), then kustomize roots, then the rest. */
+  private async renderFolders(paths: string[]): Promise<void> {
+    const kustomizations = paths.filter(isKustomizationFile);
+    const plain = paths.filter((p) => MANIFEST.test(p) && !isKustomizationFile(p) && !/(^|\/)values[^/]*\.ya?ml$/.test(p) && !this.ownedBy(p, kustomizations));
+    const manifests = await this.input.files.documents(plain.filter((p) => !this.applied.has(p)));
+    for (const doc of manifests.documents) if (isFluxKustomization(doc.value)) this.queue.push({ object: doc.value as Record<string, unknown>, doc });
+    await this.followFlux();
+
+    const referenced = new Set<string>();
+    for (const file of kustomizations) {
+      for (const ref of await this.references(file)) {
+        const target = ref.path && this.kustomizationIn(ref.path);
+        if (target) referenced.add(target);
+      }
+    }
+    for (const file of kustomizations) {
+      if (referenced.has(file) || this.applied.has(file)) continue;
+      await this.kustomizeBuild(file);
+    }
+    await this.followFlux();
+
+    for (const path of plain) {
+      if (this.applied.has(path)) continue;
+      // Applied even when it does not parse: its errors are the cluster's.
+      this.applied.add(path);
+      const parsed = await this.input.files.documents([path]);
+      this.errors.push(...parsed.errors);
+      for (const doc of parsed.documents) this.addPlain(doc);
+    }
+    await this.followFlux();
+  }
+
+  private addPlain(doc: YamlDocument): void {
+    this.applied.add(doc.file);
+    this.documents.push(doc);
+    if (isFluxKustomization(doc.value)) this.queue.push({ object: doc.value as Record<string, unknown>, doc });
+  }
+
+  /** A file in a folder whose kustomization decides what of it is applied (Flux and kustomize alike). */
+  private ownedBy(path: string, kustomizations: string[]): boolean {
+    for (let dir = dirOf(path); ; dir = dirOf(dir)) {
+      if (kustomizations.some((k) => dirOf(k) === dir)) return true;
+      if (dir === '') return false;
+    }
+  }
+
+  private async kustomizeBuild(file: string): Promise<void> {
+    const dir = dirOf(file);
+    if (!(await this.localOnly(file))) return;
+    const outcome = await (await this.input.session()).render({ kind: 'kustomize', path: dir });
+    const doc = (await this.input.files.documents([file])).documents[0];
+    // What it names is its own, built or not: never a plain manifest besides.
+    await this.markApplied(file);
+    if (!outcome.ok) {
+      this.errors.push({ location: { file, line: doc?.kindLine ?? 1 }, code: 'render', message: `kustomize build ${dir || '.'} failed: ${outcome.error}` });
+      return;
+    }
+    for (const rendered of outcome.objects) await this.addRendered(rendered, dir, undefined);
+  }
+
+  private async followFlux(): Promise<void> {
+    for (;;) {
+      while (this.queue.length > 0) await this.fluxBuild(this.queue.shift()!);
+      // A Kustomization whose substituteFrom names an object another one renders waits for it.
+      const waiting = this.waiting;
+      this.waiting = [];
+      const before = this.documents.length;
+      for (const { ks } of waiting) await this.fluxBuild(ks, true);
+      if (this.queue.length === 0 && (this.waiting.length === 0 || this.documents.length === before)) break;
+    }
+    for (const { ks, missing } of this.waiting) {
+      for (const problem of missing) this.errors.push({ location: fieldLocation(ks.doc, problem.at), code: 'render', message: problem.message });
+    }
+    this.waiting = [];
+  }
+
+  private async fluxBuild(ks: FluxObject, retry = false): Promise<void> {
+    const metadata = isRecord(ks.object.metadata) ? ks.object.metadata : {};
+    const namespace = typeof metadata.namespace === 'string' && metadata.namespace !== '' ? metadata.namespace : 'default';
+    const key = `${namespace}/${String(metadata.name)}`;
+    if (!retry && this.followed.has(key)) return;
+    this.followed.add(key);
+    const spec = isRecord(ks.object.spec) ? ks.object.spec : {};
+    const name = `Kustomization ${key}`;
+    const sourceRef = isRecord(spec.sourceRef) ? spec.sourceRef : {};
+    const source = `${typeof sourceRef.namespace === 'string' ? sourceRef.namespace : namespace}/${String(sourceRef.name)}`;
+    // Another repository's (or an OCI artifact's) paths are not in this tree.
+    if (sourceRef.kind !== 'GitRepository' || !this.selfSources.has(source)) return;
+    const error = (at: Array<string | number>, message: string) => this.errors.push({ location: fieldLocation(ks.doc, at), code: 'render', message: `${name}: ${message}` });
+    const written = typeof spec.path === 'string' ? spec.path : '';
+    const path = resolveInRepo('', written);
+    if (path === undefined) return void error(['spec', 'path'], `spec.path ${written} is outside the repository`);
+    // Flux's own words for a missing folder.
+    if (!this.folders.has(path)) return void error(['spec', 'path'], `kustomization path not found: ${written}`);
+    const vars = this.substituteFrom(spec, namespace);
+    if (vars.missing.length > 0) {
+      this.waiting.push({ ks, missing: vars.missing.map((m) => ({ at: m.at, message: `${name}: ${m.message}` })) });
+      return;
+    }
+    const kfile = this.kustomizationIn(path);
+    if (kfile && !(await this.localOnly(kfile))) return;
+    const outcome = await (await this.input.session()).render({ kind: 'flux', path, kustomization: ks.object, substituteFrom: vars.values });
+    if (kfile) await this.markApplied(kfile);
+    if (!outcome.ok) return void error(['spec', 'path'], outcome.error);
+    for (const rendered of outcome.objects) await this.addRendered(rendered, path, ks);
+  }
+
+  /** postBuild.substituteFrom's values, from the ConfigMaps and Secrets the cluster applies. */
+  private substituteFrom(spec: Record<string, unknown>, namespace: string) {
+    const values: Record<string, string> = {};
+    const missing: Array<{ at: Array<string | number>; message: string }> = [];
+    const postBuild = isRecord(spec.postBuild) ? spec.postBuild : {};
+    const refs = Array.isArray(postBuild.substituteFrom) ? postBuild.substituteFrom : [];
+    refs.forEach((ref, i) => {
+      if (!isRecord(ref) || (ref.kind !== 'ConfigMap' && ref.kind !== 'Secret')) return;
+      const at = ['spec', 'postBuild', 'substituteFrom', i];
+      const found = this.documents.find((doc) => {
+        const value = doc.value;
+        if (!isRecord(value) || value.kind !== ref.kind || value.apiVersion !== 'v1' || !isRecord(value.metadata)) return false;
+        const ns = typeof value.metadata.namespace === 'string' && value.metadata.namespace !== '' ? value.metadata.namespace : 'default';
+        return value.metadata.name === ref.name && ns === namespace;
+      });
+      if (!found) {
+        if (ref.optional !== true) missing.push({ at, message: `substitute from '${ref.kind}/${String(ref.name)}' error: no ${ref.kind} ${String(ref.name)} in namespace ${namespace} among the objects this cluster applies` });
+        return;
+      }
+      const object = found.value as Record<string, unknown>;
+      if (ref.kind === 'Secret' && object.sops !== undefined) {
+        missing.push({ at, message: `substitute from 'Secret/${String(ref.name)}' error: the Secret is encrypted with SOPS; Parapet cannot read its values` });
+        return;
+      }
+      if (isRecord(object.data)) {
+        for (const [k, v] of Object.entries(object.data)) if (typeof v === 'string') values[k] = ref.kind === 'Secret' ? decodeBase64(v) : v;
+      }
+      if (ref.kind === 'Secret' && isRecord(object.stringData)) for (const [k, v] of Object.entries(object.stringData)) if (typeof v === 'string') values[k] = v;
+    });
+    return { values, missing };
+  }
+
+  private async addRendered(rendered: RenderedObject, dir: string, flux: FluxObject | undefined): Promise<void> {
+    const { files } = this.input;
+    const origin = rendered.origin;
+    const file = (origin?.path && resolveInRepo(dir, origin.path)) || (origin?.configuredIn && resolveInRepo(dir, origin.configuredIn)) || this.kustomizationIn(dir) || flux?.doc.file || dir;
+    const docs = this.existing.has(file) ? (await files.documents([file])).documents : [];
+    const base = origin?.path ? baseDocument(docs, rendered.object) : undefined;
+    const sources: TransformSource[] = [];
+    const seen = new Set<string>();
+    for (const transformation of rendered.transformations ?? []) {
+      const kpath = transformation.configuredIn && resolveInRepo(dir, transformation.configuredIn);
+      if (!kpath || seen.has(kpath)) continue;
+      seen.add(kpath);
+      const kdoc = this.existing.has(kpath) ? (await files.documents([kpath])).documents[0] : undefined;
+      if (kdoc) sources.push({ doc: kdoc, fields: [], dir: dirOf(kpath), flux: false });
+      // Flux writes its spec's fields into the kustomization at the root of its path.
+      if (flux && dirOf(kpath) === dir) sources.push({ doc: flux.doc, fields: ['spec'], dir, flux: true });
+    }
+    const fallbackLine = base?.kindLine ?? docs[0]?.kindLine ?? flux?.doc.kindLine ?? 1;
+    const fallbackFile = this.existing.has(file) ? file : (flux?.doc.file ?? file);
+    const lines = await renderedLines(rendered.object, base, sources, async (p) => (await files.documents([p])).documents, { line: fallbackLine, file: fallbackFile });
+    if (this.existing.has(file)) {
+      this.applied.add(file);
+      // The kustomizations between the build's folder and the file are the ones that read it (Flux's
+      // generated kustomization lists sub-folders that have their own).
+      for (let folder = dirOf(file); isUnder(folder, dir); folder = dirOf(folder)) {
+        const kfile = this.kustomizationIn(folder);
+        if (kfile) await this.markApplied(kfile);
+        if (folder === dir || folder === '') break;
+      }
+    }
+    const doc: YamlDocument = { file: fallbackFile, index: base?.index ?? 0, value: rendered.object, line: base?.line ?? fallbackLine, kindLine: fallbackLine, lines };
+    this.documents.push(doc);
+    if (isFluxKustomization(rendered.object)) this.queue.push({ object: rendered.object, doc });
+  }
+
+  /** Reports remote bases in the kustomization and the bases it reaches; false when there are any. */
+  private async localOnly(file: string): Promise<boolean> {
+    let local = true;
+    const visited = new Set<string>();
+    const visit = async (kfile: string) => {
+      if (visited.has(kfile)) return;
+      visited.add(kfile);
+      const doc = (await this.input.files.documents([kfile])).documents[0];
+      for (const ref of await this.references(kfile)) {
+        if (isRemote(ref.written)) {
+          local = false;
+          this.errors.push({
+            location: doc ? fieldLocation(doc, ref.at) : { file: kfile, line: 1 },
+            code: 'render',
+            message: `${ref.written} is a remote base: Parapet renders only what the repository holds (vendor it into the repository)`,
+          });
+        } else if (ref.path) {
+          const nested = this.kustomizationIn(ref.path);
+          if (nested) await visit(nested);
+        }
+      }
+    };
+    await visit(file);
+    return local;
+  }
+
+  /** The kustomization, and every file it and its bases read, count as applied. */
+  private async markApplied(file: string): Promise<void> {
+    if (this.applied.has(file)) return;
+    this.applied.add(file);
+    for (const ref of await this.references(file)) {
+      if (!ref.path) continue;
+      const nested = this.kustomizationIn(ref.path);
+      if (nested) await this.markApplied(nested);
+      else if (this.existing.has(ref.path)) this.applied.add(ref.path);
+      else for (const p of this.existing) if (isUnder(p, ref.path)) this.applied.add(p);
+    }
+  }
+
+  private async references(kfile: string): Promise<Array<{ written: string; path: string | undefined; at: Array<string | number> }>> {
+    const doc = (await this.input.files.documents([kfile])).documents[0];
+    return doc ? kustomizationReferences(doc.value).map((ref) => ({ written: ref.path, path: resolveInRepo(dirOf(kfile), ref.path), at: ref.at })) : [];
+  }
+
+  private kustomizationIn(dir: string): string | undefined {
+    return KUSTOMIZATION_NAMES.map((name) => (dir === '' ? name : `${dir}/${name}`)).find((p) => this.existing.has(p));
+  }
+}
+
+function isFluxKustomization(value: unknown): value is Record<string, unknown> {
+  return isRecord(value) && value.kind === 'Kustomization' && typeof value.apiVersion === 'string' && value.apiVersion.startsWith('kustomize.toolkit.fluxcd.io/');
+}
+
+/**
+ * The Flux Kustomizations that sync this cluster: those whose spec.path is the cluster's folder
+ * (`clusters/<name>`, or any folder named after the cluster). A repository with one Cluster file
+ * may instead have one Kustomization that syncs the folder it is written in (`flux bootstrap`).
+ */
+function fluxRoots(cluster: ClusterConfig, clusterCount: number, fluxObjects: YamlDocument[]): YamlDocument[] {
+  const pathOf = (doc: YamlDocument) => {
+    const spec = (doc.value as Record<string, unknown>).spec;
+    return isRecord(spec) && typeof spec.path === 'string' ? normalizeRepoPath(spec.path) : undefined;
+  };
+  const named = fluxObjects.filter((doc) => {
+    const path = pathOf(doc);
+    return path !== undefined && (path === cluster.name || path.endsWith(`/${cluster.name}`));
+  });
+  if (named.length > 0 || clusterCount > 1) return named;
+  const bootstraps = fluxObjects.filter((doc) => {
+    const path = pathOf(doc);
+    return path !== undefined && isUnder(doc.file, path);
+  });
+  return bootstraps.length === 1 ? bootstraps : [];
+}
+
+/** The GitRepository names that mean "this repository": the ones bootstrap Kustomizations sync from. */
+function selfSources(fluxObjects: YamlDocument[], roots: YamlDocument[]): Set<string> {
+  const sources = new Set<string>(['flux-system/flux-system']);
+  for (const doc of fluxObjects) {
+    const value = doc.value as Record<string, unknown>;
+    const spec = isRecord(value.spec) ? value.spec : {};
+    const ref = isRecord(spec.sourceRef) ? spec.sourceRef : {};
+    const namespace = isRecord(value.metadata) && typeof value.metadata.namespace === 'string' ? value.metadata.namespace : 'default';
+    const syncsItself = typeof spec.path === 'string' && isUnder(doc.file, normalizeRepoPath(spec.path));
+    if (ref.kind === 'GitRepository' && (syncsItself || roots.includes(doc))) sources.add(`${typeof ref.namespace === 'string' ? ref.namespace : namespace}/${String(ref.name)}`);
+  }
+  return sources;
+}
+
+/** The document of `file` an object was rendered from: same kind, and the name it had before namePrefix/nameSuffix. */
+function baseDocument(docs: YamlDocument[], object: Record<string, unknown>): YamlDocument | undefined {
+  const sameKind = docs.filter((doc) => isRecord(doc.value) && doc.value.kind === object.kind);
+  if (sameKind.length <= 1) return sameKind[0];
+  const name = isRecord(object.metadata) && typeof object.metadata.name === 'string' ? object.metadata.name : '';
+  const nameOf = (doc: YamlDocument) => {
+    const metadata = (doc.value as Record<string, unknown>).metadata;
+    return isRecord(metadata) && typeof metadata.name === 'string' ? metadata.name : '';
+  };
+  return sameKind.find((doc) => nameOf(doc) === name) ?? sameKind.filter((doc) => nameOf(doc) !== '' && name.includes(nameOf(doc))).sort((a, b) => nameOf(b).length - nameOf(a).length)[0];
+}
+
+function stagePaths(applications: ApplicationConfig[], cluster: ClusterConfig): string[] {
+  return applications.flatMap((app) => app.stages.filter((stage) => stage.clusterName === cluster.name).map((stage) => stage.resourcesPath));
+}
+
+function hidden(path: string): boolean {
+  return path.split('/').some((part) => part.startsWith('.'));
+}
+
+function decodeBase64(text: string): string {
+  try {
+    return new TextDecoder().decode(Uint8Array.from(atob(text.replace(/\s/g, '')), (c) => c.charCodeAt(0)));
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,163 @@
+// The Renderer port over Parapet's Go helper (tools/render, built by `npm ci`): kustomize's API and
+// Flux's build steps in one process per session, fed the repository's files over stdin and asked
+// for one build per line. The helper never reads the disk or the network; this side bounds time.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { RenderedObject, RenderOutcome, Renderer, RenderRequest, RenderSession } from '../engine/index.js';
+import { ConfigError, RendererError } from '../errors.js';
+
+export const defaultRenderPath = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'tools', 'bin', 'render');
+
+export interface HelperRendererOptions {
+  renderPath?: string;
+  /** Time limit of one build; the helper is restarted after a build that exceeds it. */
+  timeoutMs?: number;
+  /** Soft heap limit of the helper (Go's GOMEMLIMIT), in MiB. */
+  memoryLimitMiB?: number;
+}
+
+interface Reply {
+  id: number;
+  objects: RenderedObject[];
+  generated?: boolean;
+  error?: string;
+}
+
+/** Files are sent in batches so no single line holds a whole large repository. */
+const FILES_PER_MESSAGE = 500;
+
+export class HelperRenderer implements Renderer {
+  private readonly path: string;
+
+  constructor(private readonly options: HelperRendererOptions = {}) {
+    this.path = options.renderPath ?? defaultRenderPath;
+  }
+
+  async open(files: Map<string, string>): Promise<RenderSession> {
+    return new HelperSession(this.path, files, this.options);
+  }
+}
+
+class HelperSession implements RenderSession {
+  private process: Promise<HelperProcess> | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly path: string,
+    private readonly files: Map<string, string>,
+    private readonly options: HelperRendererOptions,
+  ) {}
+
+  render(request: RenderRequest): Promise<RenderOutcome> {
+    // One build at a time: kustomize's global state (its OpenAPI schema) is per process.
+    const next = this.queue.then(() => this.run(request));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async close(): Promise<void> {
+    const process = await this.process?.catch(() => undefined);
+    this.process = undefined;
+    process?.stop();
+  }
+
+  private async run(request: RenderRequest): Promise<RenderOutcome> {
+    this.process ??= HelperProcess.start(this.path, this.files, this.options);
+    const helper = await this.process;
+    const message =
+      request.kind === 'kustomize'
+        ? { op: 'kustomize', path: request.path }
+        : { op: 'flux', path: request.path, kustomization: request.kustomization, substituteFrom: request.substituteFrom };
+    const timeoutMs = this.options.timeoutMs ?? 60_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    try {
+      const reply = await Promise.race([helper.send(message), timedOut]);
+      if (reply === 'timeout') {
+        helper.stop();
+        this.process = undefined;
+        return { ok: false, error: `the build took longer than ${Math.round(timeoutMs / 1000)} s and was stopped` };
+      }
+      if (reply.error !== undefined) return { ok: false, error: reply.error };
+      return { ok: true, objects: reply.objects, ...(reply.generated ? { generated: true } : {}) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+class HelperProcess {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (reply: Reply) => void; reject: (error: Error) => void }>();
+  private failure: Error | undefined;
+  private stderr = '';
+
+  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
+    createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => {
+      let reply: Reply;
+      try {
+        reply = JSON.parse(line) as Reply;
+      } catch {
+        this.fail(new RendererError(`the renderer wrote a line that is not JSON: ${line.slice(0, 200)}`));
+        return;
+      }
+      const waiter = this.pending.get(reply.id);
+      this.pending.delete(reply.id);
+      waiter?.resolve(reply);
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      this.stderr = (this.stderr + chunk.toString('utf8')).slice(-4000);
+    });
+    child.on('exit', (code, signal) => {
+      const why = signal ? `was stopped (${signal})` : `exited with code ${code}`;
+      this.fail(new RendererError(`the renderer ${why}${this.stderr.trim() ? `: ${this.stderr.trim()}` : ''}`));
+    });
+    child.stdin.on('error', () => undefined);
+  }
+
+  static async start(path: string, files: Map<string, string>, options: HelperRendererOptions): Promise<HelperProcess> {
+    const child = spawn(path, [], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      // Nothing of the caller's environment: no credentials, no proxies, no PATH to git.
+      env: { GOMEMLIMIT: `${options.memoryLimitMiB ?? 1024}MiB` },
+    });
+    const started = await new Promise<Error | undefined>((resolve) => {
+      child.once('spawn', () => resolve(undefined));
+      child.once('error', (error) => resolve(error));
+    });
+    if (started) {
+      throw new ConfigError(`cannot run the renderer at ${path} (${started.message}); run \`npm ci\` (or \`node scripts/build-go-tool.mjs render\`) to build it`);
+    }
+    const helper = new HelperProcess(child);
+    const entries = [...files];
+    for (let start = 0; start < entries.length; start += FILES_PER_MESSAGE) {
+      const reply = await helper.send({ op: 'files', files: Object.fromEntries(entries.slice(start, start + FILES_PER_MESSAGE)) });
+      if (reply.error !== undefined) throw new RendererError(`the renderer could not take the repository's files: ${reply.error}`);
+    }
+    return helper;
+  }
+
+  send(message: Record<string, unknown>): Promise<Reply> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise<Reply>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.child.stdin.write(`${JSON.stringify({ id, ...message })}\n`);
+    });
+  }
+
+  stop(): void {
+    this.failure ??= new RendererError('the renderer was stopped');
+    this.child.kill('SIGKILL');
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    for (const waiter of this.pending.values()) waiter.reject(this.failure);
+    this.pending.clear();
+  }
+}
