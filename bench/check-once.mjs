@@ -3,12 +3,13 @@
 import { FsSource } from '../dist/cli/fs-source.js';
 import { checkRepo, errorCount, RegoDriver } from '../dist/engine/index.js';
 import { OpaCompiler } from '../dist/opa/opa-compiler.js';
+import { HelperRenderer } from '../dist/renderer/helper-renderer.js';
 
 const [repo, cacheDir] = process.argv.slice(2);
 const started = performance.now();
 const driver = RegoDriver.start({ compiler: new OpaCompiler({ cacheDir }), timeoutMs: 10_000 });
 try {
-  const report = await checkRepo(new FsSource(repo), { driver });
+  const report = await checkRepo(new FsSource(repo), { driver, renderer: new HelperRenderer() });
   const cluster = report.clusters[0];
   console.log(
     JSON.stringify({

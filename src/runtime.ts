@@ -9,8 +9,7 @@ import { HelperRenderer } from './renderer/helper-renderer.js';
 
 export interface EngineRuntime {
   driver: PolicyDriver;
-  /** Absent in tests that build their own runtime: every kustomize build is then an input error. */
-  renderer?: Renderer;
+  renderer: Renderer;
   close(): Promise<void>;
 }
 

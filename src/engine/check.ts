@@ -30,8 +30,8 @@ const TEMPLATE_VERSION_ANNOTATION = 'metadata.gatekeeper.sh/version';
 export interface CheckOptions {
   /** Runs the templates' code (and parses YAML on its threads). */
   driver: PolicyDriver;
-  /** Builds kustomizations and Flux Kustomizations; without it, every build is an input error. */
-  renderer?: Renderer;
+  /** Builds kustomizations and Flux Kustomizations. */
+  renderer: Renderer;
   /** Only these clusters (by metadata.name). */
   clusters?: string[];
   limits?: Partial<YamlLimits>;
@@ -81,8 +81,7 @@ export async function checkRepo(source: RepoSource, options: CheckOptions): Prom
 }
 
 /** A renderer session over every file of the tree a build may read (each within the size limit). */
-async function openRenderSession(source: RepoSource, renderer: Renderer | undefined, limits: YamlLimits): Promise<RenderSession> {
-  if (!renderer) return { render: async () => ({ ok: false, error: 'this check runs without a renderer, so kustomizations cannot be built' }), close: async () => undefined };
+async function openRenderSession(source: RepoSource, renderer: Renderer, limits: YamlLimits): Promise<RenderSession> {
   const paths = (await source.listFiles()).filter((f) => f.size <= limits.maxFileBytes && !f.path.startsWith('.git/')).map((f) => f.path);
   return renderer.open(await source.readFiles(paths));
 }

@@ -37,11 +37,11 @@ afterAll(async () => {
 /** The App on the test database; `retryAfterMs` shortens plugin-retry's waits (1 s, 4 s, 9 s by default). */
 async function startApp(pages?: AppServerOptions['pages'], retryAfterMs?: number): Promise<AppServer> {
   const config = readConfig({ ...appEnvironment(fake), PARAPET_CACHE_DIR: testCacheDir });
-  const { driver } = engine();
+  const { driver, renderer } = engine();
   const retry = retryAfterMs === undefined ? {} : { retry: { retryAfterBaseValue: retryAfterMs } };
   return startAppServer(
     { ...config, credentials: config.credentials!, server: { ...config.server, port: 0 } },
-    { engine: { driver, close: async () => {} }, octokitOverrides: { throttle: { enabled: false }, ...retry }, recorder: databaseRecorder(db), pages },
+    { engine: { driver, renderer, close: async () => {} }, octokitOverrides: { throttle: { enabled: false }, ...retry }, recorder: databaseRecorder(db), pages },
   );
 }
 

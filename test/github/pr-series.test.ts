@@ -77,10 +77,10 @@ beforeAll(async () => {
   fake = await FakeGitHub.start();
   fake.addCommit(REPO, BASE, shop);
   const config = readConfig(appEnvironment(fake, { PARAPET_CACHE_DIR: testCacheDir }));
-  const { driver } = engine();
+  const { driver, renderer } = engine();
   app = await startAppServer(
     { ...config, credentials: config.credentials!, server: { ...config.server, port: 0 } },
-    { engine: { driver, close: async () => {} }, octokitOverrides: { throttle: { enabled: false } } },
+    { engine: { driver, renderer, close: async () => {} }, octokitOverrides: { throttle: { enabled: false } } },
   );
 });
 

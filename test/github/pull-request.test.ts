@@ -739,11 +739,11 @@ async function startApp(env: Record<string, string> = {}, octokitOverrides: Octo
     PARAPET_CACHE_DIR: testCacheDir,
     ...env,
   });
-  const { driver } = engine();
+  const { driver, renderer } = engine();
   return startAppServer(
     { ...config, credentials: config.credentials!, server: { ...config.server, port: 0 } },
     // Throttling spaces writes a second apart against secondary rate limits; the fake has none.
-    { engine: { driver, close: async () => {} }, octokitOverrides },
+    { engine: { driver, renderer, close: async () => {} }, octokitOverrides },
   );
 }
 

@@ -25,14 +25,14 @@ beforeAll(async () => {
   fake = await FakeGitHub.start();
   db = await openDatabase({ dataDir: 'memory://' });
   const config = readConfig({ ...appEnvironment(fake), PARAPET_CACHE_DIR: testCacheDir });
-  const { driver } = engine();
+  const { driver, renderer } = engine();
   // The production policy waits seconds between attempts; the same policy, with short waits.
   const recorder = databaseRecorder(db, {
     retry: { attempts: 3, delaysMs: [10, 30], onRetry: (error, attempt, delayMs) => retries.push({ attempt, delayMs, error: String(error) }) },
   });
   app = await startAppServer(
     { ...config, credentials: config.credentials!, server: { ...config.server, port: 0 } },
-    { engine: { driver, close: async () => {} }, octokitOverrides: { throttle: { enabled: false } }, recorder },
+    { engine: { driver, renderer, close: async () => {} }, octokitOverrides: { throttle: { enabled: false } }, recorder },
   );
 }, 60_000);
 

@@ -46,14 +46,14 @@ describe.skipIf(unavailable.length > 0)('the App in scale-out mode (PostgreSQL +
   async function startProcess(name: string): Promise<Process> {
     const db = await openDatabase({ url: databaseUrl });
     const config = readConfig({ ...appEnvironment(fake), PARAPET_CACHE_DIR: testCacheDir, DATABASE_URL: databaseUrl, REDIS_URL: redis.url });
-    const { driver } = engine();
+    const { driver, renderer } = engine();
     const worked: string[] = [];
     const recorder = databaseRecorder(db);
     // The database recorder as is; only which process finished a delivery is noted on the way.
     const noting: Recorder = { ...recorder, finishDelivery: async (id) => { worked.push(id); await recorder.finishDelivery(id); } };
     const server = await startAppServer(
       { ...config, credentials: config.credentials!, server: { ...config.server, port: 0 } },
-      { engine: { driver, close: async () => {} }, octokitOverrides: { throttle: { enabled: false } }, recorder: noting },
+      { engine: { driver, renderer, close: async () => {} }, octokitOverrides: { throttle: { enabled: false } }, recorder: noting },
     );
     const process: Process = { name, server, db, worked };
     processes.push(process);

@@ -22,10 +22,10 @@ let webhooks: string;
 beforeAll(async () => {
   fake = await FakeGitHub.start();
   const config = readConfig(appEnvironment(fake, { PARAPET_CACHE_DIR: testCacheDir }));
-  const { driver } = engine();
+  const { driver, renderer } = engine();
   app = await startAppServer(
     { ...config, credentials: config.credentials!, server: { ...config.server, port: 0 } },
-    { engine: { driver, close: async () => {} }, octokitOverrides: { throttle: { enabled: false } } },
+    { engine: { driver, renderer, close: async () => {} }, octokitOverrides: { throttle: { enabled: false } } },
   );
   webhooks = `${app.url}/api/github/webhooks`;
 });

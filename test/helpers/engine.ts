@@ -15,7 +15,7 @@ export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 export const fixturesDir = join(repoRoot, 'test', 'fixtures');
 export const testCacheDir = join(repoRoot, '.cache', 'test-wasm');
 
-let shared: { driver: RegoDriver } | undefined;
+let shared: { driver: RegoDriver; renderer: HelperRenderer } | undefined;
 
 /** A Rego driver over the test compile cache; `timeoutMs` and `workers` as the pool takes them. */
 export function startDriver(options: { workers?: number; timeoutMs?: number } = {}): RegoDriver {
@@ -23,9 +23,9 @@ export function startDriver(options: { workers?: number; timeoutMs?: number } = 
 }
 
 /** One driver per test file, closed after it. */
-export function engine(): { driver: RegoDriver } {
+export function engine(): { driver: RegoDriver; renderer: HelperRenderer } {
   if (!shared) {
-    shared = { driver: startDriver() };
+    shared = { driver: startDriver(), renderer: new HelperRenderer() };
     afterAll(async () => {
       await shared?.driver.close();
       shared = undefined;
@@ -35,7 +35,7 @@ export function engine(): { driver: RegoDriver } {
 }
 
 export function check(source: RepoSource, options: Partial<CheckOptions> = {}): Promise<Report> {
-  return checkRepo(source, { ...engine(), renderer: new HelperRenderer(), ...options });
+  return checkRepo(source, { ...engine(), ...options });
 }
 
 /** A fixture repository under test/fixtures/repos, read into memory (plus optional overrides). */

@@ -113,14 +113,15 @@ func handle(fs filesys.FileSystem, req request) (resp response) {
 	case "version":
 		return response{Version: kustomizeVersion()}
 	case "files":
+		// A path kustomize's in-memory filesystem cannot hold (a name with a newline, say) is left
+		// out: no kustomization can name it either, and a build that tries fails on that line as
+		// for a missing file. The engine still reads such a file as a plain manifest.
 		for name, text := range req.Files {
 			full := inRepo(name)
 			if err := fs.MkdirAll(path.Dir(full)); err != nil {
-				return response{Error: err.Error()}
+				continue
 			}
-			if err := fs.WriteFile(full, []byte(text)); err != nil {
-				return response{Error: err.Error()}
-			}
+			_ = fs.WriteFile(full, []byte(text))
 		}
 		return response{}
 	case "kustomize":
