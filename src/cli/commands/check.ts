@@ -6,6 +6,7 @@ import { checkExitCode, checkRepo, formatReport, isReportFormat, markStatus, not
 import { UsageError } from '../../errors.js';
 import { FsSource } from '../fs-source.js';
 import { GitSource } from '../git-source.js';
+import { howToStart } from '../init-plan.js';
 import type { CliIo } from '../io.js';
 import { Progress } from '../progress.js';
 import { readEngineConfig } from '../../config.js';
@@ -63,7 +64,7 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
     await baseSource?.listFiles();
     let report = await checkRepo(source, options);
     const nothing = nothingToCheck(report);
-    if (nothing) throw new UsageError(nothing);
+    if (nothing) throw new UsageError(report.config?.clusters.length ? nothing : `${nothing}\n${howToStart(positionals[0])}`);
     if (baseSource) {
       progress.update(`comparing with ${values.base}`);
       // The base is judged by the same policies as the working tree, so "existing" means the base

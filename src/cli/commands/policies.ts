@@ -9,6 +9,7 @@ import { isSecurityTowerConfigFile, parseYamlFile, readSecurityTowerConfig, type
 import { ConfigError, LibraryError, UsageError } from '../../errors.js';
 import { findPolicy, findStandard, libraryDir, loadCatalog, similarPolicyNames, standardsOf, type Catalog, type LibraryPolicy } from '../../library/catalog.js';
 import { ENFORCEMENT_ACTIONS, folderStatus, planDisable, planEnable, type EnforcementAction, type FolderStatus, type Plan, type PolicyFolder } from '../../library/plan.js';
+import { howToStart } from '../init-plan.js';
 import type { CliIo } from '../io.js';
 
 export const policiesHelp = `Usage: parapet policies COMMAND [options]
@@ -68,7 +69,7 @@ export async function policiesCommand(args: string[], io: CliIo): Promise<number
   }
 }
 
-async function libraryOf(io: CliIo): Promise<Catalog> {
+export async function libraryOf(io: CliIo): Promise<Catalog> {
   try {
     return await loadCatalog(io.env.PARAPET_POLICY_LIBRARY ? resolve(io.cwd, io.env.PARAPET_POLICY_LIBRARY) : libraryDir);
   } catch (error) {
@@ -187,8 +188,26 @@ async function enableCommand(catalog: Catalog, args: string[], io: CliIo): Promi
     }
   });
   if (unknown.length > 0) throw new UsageError(`${unknown.join('; ')}; nothing was changed`);
-  const target = await openCluster(io, values);
-  const plan = planEnable(catalog, target.folder, { names: positionals, ...(values.standard !== undefined ? { standard: values.standard } : {}), ...(action ? { action } : {}) });
+  return enablePolicies(catalog, io, { ...values, names: positionals, action });
+}
+
+export interface EnableRequest {
+  /** The repository, relative to the working directory (default: the working directory). */
+  path?: string;
+  cluster?: string;
+  names: string[];
+  standard?: string;
+  action?: EnforcementAction;
+}
+
+/** `parapet policies enable` once its arguments are read; `parapet init --standard` runs it too. */
+export async function enablePolicies(catalog: Catalog, io: CliIo, request: EnableRequest): Promise<number> {
+  const target = await openCluster(io, request);
+  const plan = planEnable(catalog, target.folder, {
+    names: request.names,
+    ...(request.standard !== undefined ? { standard: request.standard } : {}),
+    ...(request.action ? { action: request.action } : {}),
+  });
   return finish(plan, target, 'enable', io);
 }
 
@@ -304,7 +323,7 @@ async function openCluster(io: CliIo, values: { path?: string; cluster?: string 
   } else if (config.clusters.length === 1) cluster = config.clusters[0]!;
   else if (config.clusters.length > 1) throw new UsageError(`the repository declares several clusters (${names}): choose one with --cluster NAME`);
   else if (errors.length > 0) throw new UsageError(`no usable cluster configuration:\n${errors.map((e) => `  ${where(e)}`).join('\n')}`);
-  else throw new UsageError(`no \`kind: Cluster\` configuration found in ${join(root, '.securitytower')}/*.yaml`);
+  else throw new UsageError(`no \`kind: Cluster\` configuration found in ${join(root, '.securitytower')}/*.yaml\n${howToStart(values.path)}`);
   for (const error of errors) io.stderr(`parapet policies: warning: ${where(error)}\n`);
 
   const path = cluster.policiesPath;
@@ -371,7 +390,7 @@ function policyOf(catalog: Catalog, name: string): LibraryPolicy {
   throw new UsageError(`unknown policy "${name}"${similar.length > 0 ? `; did you mean ${similar.join(' or ')}?` : ` (see 'parapet policies list')`}`);
 }
 
-function standardOf(catalog: Catalog, id: string): Catalog['standards'][number] {
+export function standardOf(catalog: Catalog, id: string): Catalog['standards'][number] {
   const standard = findStandard(catalog, id);
   if (!standard) throw new UsageError(`unknown standard "${id}" (known: ${catalog.standards.map((s) => s.id).join(', ')})`);
   return standard;
