@@ -15,7 +15,7 @@ export interface InitInput {
   name?: string;
 }
 
-export type Layout = 'flux' | 'security-tower' | 'kustomize-overlays' | 'plain';
+export type Layout = 'flux' | 'security-tower' | 'argo-cd' | 'kustomize-overlays' | 'plain';
 
 export interface PlannedCluster {
   name: string;
@@ -43,6 +43,7 @@ export class InitProblem extends Error {}
 const LAYOUT_WORDS: Record<Layout, string> = {
   flux: 'a Flux repository',
   'security-tower': "Security Tower's cluster repository layout",
+  'argo-cd': 'Argo CD Applications',
   'kustomize-overlays': 'kustomize overlays',
   plain: 'plain manifests',
 };
@@ -98,6 +99,17 @@ function detect(input: InitInput, files: string[]): Detected {
       return cluster(clusterName(env), `${entry}/policies`, several ? reachableFolders([entry], files, input.texts) : undefined, []);
     });
     return { layout: 'flux', clusters: uniqueNames(clusters), notes };
+  }
+
+  // Argo CD: Applications whose source paths are in this repository, one cluster per destination.
+  const destinations = argoDestinations(files, input.texts);
+  if (destinations.size > 0) {
+    const several = destinations.size > 1;
+    const clusters = [...destinations.keys()].sort().map((destination) => {
+      const name = clusterName(destination);
+      return cluster(name, `policies/${name}`, several ? reachableFolders(destinations.get(destination)!, files, input.texts) : undefined, []);
+    });
+    return { layout: 'argo-cd', clusters: uniqueNames(clusters), notes };
   }
 
   // Kustomize overlays: <app>/overlays/<env>/kustomization.yaml, one cluster per environment.
@@ -185,6 +197,38 @@ function referencedPaths(file: string, dir: string, text: string): string[] {
   return targets;
 }
 
+/**
+ * Argo CD Applications by destination cluster (its name, else its server's host; `in-cluster` for
+ * the cluster Argo CD runs in), each with the source paths that exist in this repository.
+ * ApplicationSets are not expanded: their generators decide at run time.
+ */
+function argoDestinations(files: string[], texts: ReadonlyMap<string, string>): Map<string, string[]> {
+  const destinations = new Map<string, string[]>();
+  const exists = (path: string) => files.some((file) => isUnder(file, path));
+  for (const file of files) {
+    const text = texts.get(file);
+    if (text === undefined || !/^kind:\s*Application\s*$/m.test(text)) continue;
+    for (const doc of parseYamlFile(file, text).documents) {
+      const value = doc.value;
+      if (!isRecord(value) || value.kind !== 'Application' || typeof value.apiVersion !== 'string' || !value.apiVersion.startsWith('argoproj.io/')) continue;
+      const spec = isRecord(value.spec) ? value.spec : {};
+      const destination = isRecord(spec.destination) ? spec.destination : {};
+      const server = typeof destination.server === 'string' ? destination.server : '';
+      const name =
+        typeof destination.name === 'string' && destination.name !== ''
+          ? destination.name
+          : server === '' || server === 'https://kubernetes.default.svc'
+            ? 'in-cluster'
+            : (/^[a-z]+:\/\/([^/:]+)/.exec(server)?.[1] ?? server);
+      const sources = [spec.source, ...(Array.isArray(spec.sources) ? spec.sources : [])].filter(isRecord);
+      const paths = sources.map((source) => source.path).filter((path): path is string => typeof path === 'string').map(normalizeRepoPath);
+      const here = paths.filter((path) => path !== '' && exists(path));
+      if (here.length > 0) destinations.set(name, [...new Set([...(destinations.get(name) ?? []), ...here])]);
+    }
+  }
+  return destinations;
+}
+
 function isGatekeeperPolicy(text: string | undefined): boolean {
   return text !== undefined && (/^kind:\s*ConstraintTemplate\s*$/m.test(text) || /^apiVersion:\s*constraints\.gatekeeper\.sh\//m.test(text));
 }
@@ -231,6 +275,7 @@ function uniqueNames(clusters: PlannedCluster[]): PlannedCluster[] {
 const WHAT_WAS_SEEN: Record<Layout, string> = {
   flux: "the Flux layout (clusters/<env>)",
   'security-tower': "Security Tower's cluster repository layout",
+  'argo-cd': 'Argo CD Applications (one cluster per destination)',
   'kustomize-overlays': 'kustomize overlays (overlays/<env>)',
   plain: 'plain manifests',
 };
@@ -310,5 +355,5 @@ export function howToStart(path: string | undefined): string {
     .split('\n')
     .map((line) => `  ${line}`)
     .join('\n');
-  return `'${command}' writes one for this repository (Flux, Security Tower or plain layout); or write .securitytower/cluster.yaml yourself, for example:\n\n${example}`;
+  return `'${command}' writes one for this repository (Flux, Argo CD, Security Tower or plain layout); or write .securitytower/cluster.yaml yourself, for example:\n\n${example}`;
 }

@@ -22,7 +22,8 @@ Start with 'parapet init' in a GitOps repository, then 'parapet check'.
 
 Commands:
   init     Set up a repository: a .securitytower Cluster file and a policies folder per cluster,
-           from the layout it finds (Flux, Security Tower's template, kustomize overlays, plain).
+           from the layout it finds (Flux, Argo CD, Security Tower's template, kustomize overlays,
+           plain manifests).
   check    Evaluate every cluster's manifests against its Gatekeeper policies.
   verify   Run gator verify test suites (kind: Suite).
   policies Parapet's policy library: list and show policies, enable them in a cluster's policies

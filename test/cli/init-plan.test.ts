@@ -33,6 +33,26 @@ describe('planInit', () => {
     ]);
   });
 
+  it('makes one cluster per Argo CD destination, with the source paths this repository holds', () => {
+    const application = (name: string, destination: string, path: string) =>
+      `apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: ${name}\n  namespace: argocd\nspec:\n  project: default\n  source:\n    repoURL: https://github.com/example/gitops.git\n    targetRevision: HEAD\n    path: ${path}\n  destination:\n    ${destination}\n    namespace: shop\n`;
+    const result = plan({
+      'argocd/shop-prod.yaml': application('shop-prod', 'name: prod-eu', 'envs/prod'),
+      'argocd/shop-dev.yaml': application('shop-dev', 'server: https://kubernetes.default.svc', 'envs/dev'),
+      'argocd/monitoring.yaml': `${application('monitoring', 'server: https://10.0.0.1:6443', 'monitoring')}---\n${application('elsewhere', 'name: prod-eu', 'not/in/this/repo')}`,
+      'envs/prod/kustomization.yaml': 'resources: [../../base]\n',
+      'envs/dev/kustomization.yaml': 'resources: [../../base]\n',
+      'base/deployment.yaml': deployment,
+      'monitoring/prometheus.yaml': deployment,
+    });
+    expect(result.layout).toBe('argo-cd');
+    expect(result.clusters.map((c) => ({ name: c.name, policies: c.policiesPath, manifests: c.manifests }))).toEqual([
+      { name: '10-0-0-1', policies: 'policies/10-0-0-1', manifests: ['monitoring'] },
+      { name: 'in-cluster', policies: 'policies/in-cluster', manifests: ['base', 'envs/dev'] },
+      { name: 'prod-eu', policies: 'policies/prod-eu', manifests: ['base', 'envs/prod'] },
+    ]);
+  });
+
   it('gives one Flux cluster the whole repository, without spec.manifests', () => {
     const result = plan({ 'clusters/prod/flux-system/gotk-sync.yaml': 'kind: GitRepository\n', 'apps/web.yaml': deployment });
     expect(result.clusters).toEqual([{ name: 'prod', configPath: '.securitytower/prod.yaml', policiesPath: 'clusters/prod/policies', namespaces: [] }]);
@@ -42,6 +62,7 @@ describe('planInit', () => {
     ['Flux', { 'clusters/eu-west/apps.yaml': 'apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nspec:\n  path: ./apps\n', 'clusters/us/x.yaml': deployment, 'apps/a.yaml': deployment }],
     ["Security Tower's template", { 'cluster/namespaces/shop/web.yaml': deployment, 'cluster/global/namespace-specs/shop/namespace.yaml': 'kind: Namespace\n' }],
     ['kustomize overlays', { 'overlays/a/kustomization.yaml': 'resources: []\n', 'overlays/b/kustomization.yaml': 'resources: []\n' }],
+    ['Argo CD', { 'apps.yaml': 'apiVersion: argoproj.io/v1alpha1\nkind: Application\nspec:\n  sources:\n    - path: web\n  destination:\n    name: prod\n', 'web/a.yaml': deployment }],
     ['plain manifests', { 'web.yaml': deployment }],
   ])('writes Cluster files for %s that the engine reads back as planned, without an error', (_layout, files) => {
     const result = plan(files);

@@ -19,6 +19,8 @@ from the layout it finds:
   Flux (clusters/<env>/)         one cluster per environment, with the folders its Kustomizations
                                  and kustomizations lead to; policies in clusters/<env>/policies
   Security Tower's template      one cluster; cluster/global/policies, cluster/global/namespace-specs
+  Argo CD Applications           one cluster per destination, with the source paths in this
+                                 repository; policies in policies/<cluster>
   kustomize overlays             one cluster per overlays/<env>; policies in policies/<env>
   plain manifests                one cluster; Gatekeeper policies already in the repository are its
                                  policies, else policies/
