@@ -1,6 +1,6 @@
 // `parapet init` on copies of real layouts, and what `parapet check` then makes of them: a first
 // useful result in a repository that had no .securitytower configuration.
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -84,6 +84,18 @@ describe('parapet init writes once, and never over a change', () => {
     expect(forced.code, forced.stderr).toBe(0);
     expect(forced.stdout).toContain('  wrote     .securitytower/production.yaml\n  replaced  .securitytower/staging.yaml\n');
     expect(readFileSync(file, 'utf8')).toContain('    - path: infrastructure/controllers\n');
+  });
+
+  it('refuses to write through a symbolic link that leads out of the repository', async () => {
+    const cwd = copy(fleet, 'fleet');
+    const outside = mkdtempSync(join(tmpdir(), 'parapet-outside-'));
+    made.push(outside);
+    symlinkSync(outside, join(cwd, 'clusters', 'staging', 'policies'));
+    const run = await runCli(['init'], { cwd });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe('parapet init: clusters/staging/policies/README.md leads out of the repository through a symbolic link; nothing was written\n');
+    expect(readdirSync(outside)).toEqual([]);
+    expect(existsSync(join(cwd, '.securitytower'))).toBe(false);
   });
 
   it('refuses an unknown standard before writing anything', async () => {

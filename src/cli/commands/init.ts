@@ -1,7 +1,7 @@
 // `parapet init`: a first Cluster file and policies folder for the repository it is run in, from the
 // layout it finds (src/cli/init-plan.ts plans; this file reads the repository, writes, and prints).
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { lstat, mkdir, readFile, realpath, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isSecurityTowerConfigFile, parseYamlFile, readSecurityTowerConfig } from '../../engine/index.js';
 import { UsageError } from '../../errors.js';
@@ -89,6 +89,9 @@ export async function initCommand(args: string[], io: CliIo): Promise<number> {
     throw new UsageError(`${conflicts.join(', ')} ${conflicts.length === 1 ? 'exists' : 'exist'} and differ${conflicts.length === 1 ? 's' : ''} from what init writes; nothing was written ('parapet init --force' replaces ${conflicts.length === 1 ? 'it' : 'them'})`);
   }
   for (const { path, change } of changes) {
+    if (change !== 'unchanged' && !(await staysInside(root, path))) throw new UsageError(`${path} leads out of the repository through a symbolic link; nothing was written`);
+  }
+  for (const { path, change } of changes) {
     if (change === 'unchanged') continue;
     const target = join(root, ...path.split('/'));
     await mkdir(dirname(target), { recursive: true });
@@ -127,6 +130,14 @@ export async function initCommand(args: string[], io: CliIo): Promise<number> {
   next.push(`  git ${gitDir}add ${folders.map(quote).join(' ')} && git ${gitDir}commit -m "Check the cluster${several ? 's' : ''} with Parapet"`);
   io.stdout(`${next.join('\n')}\n`);
   return 0;
+}
+
+/** Whether writing `path` stays in the repository: no symbolic link on the way leads out of it. */
+async function staysInside(root: string, path: string): Promise<boolean> {
+  let existing = join(root, ...path.split('/'));
+  while (existing !== root && !(await lstat(existing).catch(() => undefined))) existing = dirname(existing);
+  const [realRoot, realExisting] = await Promise.all([realpath(root), realpath(existing)]);
+  return realExisting === realRoot || realExisting.startsWith(realRoot + sep);
 }
 
 /** An argument as a shell reads it back. */
