@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Builds a Go tool pinned in this repository (its own module under tools/) into tools/bin, which git
 // ignores: no trustworthy prebuilt binaries exist in the registries these machines reach, and the Go
-// module proxy serves the sources. A binary already built from the same pin is reused.
+// module proxy serves the sources. A binary already built from the same pin is reused, from tools/bin
+// or from the user's cache ($XDG_CACHE_HOME/parapet/tools, else ~/.cache/parapet/tools), so a
+// checkout, a global install (`npm install -g parapet-*.tgz`) and every reinstall build it once.
 //
 //   node scripts/build-go-tool.mjs opa     the opa CLI that compiles templates (npm's postinstall)
 //   node scripts/build-go-tool.mjs render  Parapet's renderer: kustomize and Flux builds (npm's postinstall)
@@ -9,7 +11,8 @@
 //   node scripts/build-go-tool.mjs kustomize  the kustomize CLI of the renderer's pin, for the differential tests
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -34,8 +37,19 @@ const stampText = tool.ownSources ? `${pinned} ${sourcesHash(moduleDir)}` : pinn
 
 const target = join(root, 'tools', 'bin', name);
 const stamp = `${target}.version`;
+const cached = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'parapet', 'tools', `${name}-${stampText.replaceAll(' ', '-')}-${process.platform}-${process.arch}`);
 if (existsSync(target) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === stampText) {
   log(`${name} ${pinned} already built at tools/bin/${name}`);
+  keepInCache();
+  process.exit(0);
+}
+if (existsSync(cached)) {
+  mkdirSync(dirname(target), { recursive: true });
+  copyFileSync(cached, `${target}.partial`);
+  chmodSync(`${target}.partial`, 0o755);
+  renameSync(`${target}.partial`, target);
+  writeFileSync(stamp, `${stampText}\n`);
+  log(`${name} ${pinned} taken from ${cached} (built before)`);
   process.exit(0);
 }
 
@@ -59,6 +73,21 @@ try {
 renameSync(partial, target);
 writeFileSync(stamp, `${stampText}\n`);
 log(`${name} ${pinned} built at tools/bin/${name}`);
+keepInCache();
+
+/** A copy in the user's cache for the next install; a cache that cannot be written only costs a rebuild. */
+function keepInCache() {
+  if (existsSync(cached)) return;
+  try {
+    mkdirSync(dirname(cached), { recursive: true });
+    const partial = `${cached}.${process.pid}.partial`;
+    copyFileSync(target, partial);
+    chmodSync(partial, 0o755);
+    renameSync(partial, cached);
+  } catch (error) {
+    log(`could not keep a copy in ${cached} (${error.code ?? error.message}); the next install builds it again`);
+  }
+}
 
 function sourcesHash(dir) {
   const hash = createHash('sha256');

@@ -43,6 +43,8 @@ export interface EngineConfig {
   cacheDir: string | null;
   /** The opa binary; undefined: the one `npm ci` built. */
   opaPath: string | undefined;
+  /** Where `scripts/build-go-tool.mjs` keeps the opa it built, for every install of Parapet. */
+  toolsCacheDir?: string;
   /** Evaluation worker threads; undefined: the pool's default. */
   workers: number | undefined;
   evalTimeoutMs: number;
@@ -104,10 +106,12 @@ export function readEngineConfig(env: Env = process.env): EngineConfig {
 
 function engineSettings(env: Env, read: Reader): EngineConfig {
   const cacheSetting = env.PARAPET_CACHE_DIR;
+  const userCache = join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'parapet');
   return {
     // Never inside the repository being checked: the XDG cache directory unless told otherwise.
-    cacheDir: cacheSetting === '' ? null : (cacheSetting ?? join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'parapet', 'wasm')),
+    cacheDir: cacheSetting === '' ? null : (cacheSetting ?? join(userCache, 'wasm')),
     opaPath: read.text('PARAPET_OPA'),
+    toolsCacheDir: join(userCache, 'tools'),
     workers: read.integer('PARAPET_WORKERS', { min: 1, max: 256 }),
     evalTimeoutMs: read.integer('PARAPET_EVAL_TIMEOUT_MS', { min: 1 }) ?? configDefaults.evalTimeoutMs,
   };

@@ -14,7 +14,7 @@ export interface EngineRuntime {
 }
 
 export function startEngineRuntime(engine: EngineConfig): EngineRuntime {
-  const opa = new OpaCompiler({ cacheDir: engine.cacheDir, opaPath: engine.opaPath });
+  const opa = new OpaCompiler({ cacheDir: engine.cacheDir, opaPath: engine.opaPath, ...(engine.toolsCacheDir ? { toolsCacheDir: engine.toolsCacheDir } : {}) });
   // A missing or broken opa binary is a setup problem, not a bug in Parapet: typed as a ConfigError,
   // it is reported in one line (the CLI exits 2, the App's check run says it) with how to build it.
   const compiler: PolicyCompiler = {

@@ -2,6 +2,7 @@
 // code 2 with a message (never a stack trace on stdout).
 import { ConfigError, UsageError } from '../errors.js';
 import { checkCommand, checkHelp } from './commands/check.js';
+import { initCommand, initHelp } from './commands/init.js';
 import { policiesCommand, policiesHelp } from './commands/policies.js';
 import { verifyCommand, verifyHelp } from './commands/verify.js';
 import type { CliIo } from './io.js';
@@ -11,12 +12,18 @@ import { version } from './version.js';
 const help = `parapet ${version}: Gatekeeper's verdicts on a GitOps repository, before merge.
 
 Usage:
-  parapet check [PATH] [--cluster NAME]... [--format text|json|sarif] [--base REF]
+  parapet init [PATH] [--name NAME] [--standard ID] [--force]
+  parapet check [PATH] [--cluster NAME]... [--format text|json|sarif] [--base REF] [--quiet]
   parapet verify [--format text|json] PATH...
   parapet policies list|show|enable|disable|status [options]
   parapet --help | --version
 
+Start with 'parapet init' in a GitOps repository, then 'parapet check'.
+
 Commands:
+  init     Set up a repository: a .securitytower Cluster file and a policies folder per cluster,
+           from the layout it finds (Flux, Argo CD, Security Tower's template, kustomize overlays,
+           plain manifests).
   check    Evaluate every cluster's manifests against its Gatekeeper policies.
   verify   Run gator verify test suites (kind: Suite).
   policies Parapet's policy library: list and show policies, enable them in a cluster's policies
@@ -26,6 +33,7 @@ Run 'parapet <command> --help' for a command's options.
 `;
 
 const commands: Record<string, { run: (args: string[], io: CliIo) => Promise<number>; help: string }> = {
+  init: { run: initCommand, help: initHelp },
   check: { run: checkCommand, help: checkHelp },
   verify: { run: verifyCommand, help: verifyHelp },
   policies: { run: policiesCommand, help: policiesHelp },

@@ -42,6 +42,16 @@ export interface CheckOptions {
   policies?: RepoSource;
   /** Objects reviewed per evaluation round; bounds memory on large repositories. */
   chunkSize?: number;
+  /** Hears how far the check is, for a progress display: the engine itself never prints. */
+  onProgress?: (progress: CheckProgress) => void;
+}
+
+/** Templates compiled, or objects evaluated, of one cluster so far. */
+export interface CheckProgress {
+  cluster: string;
+  stage: 'compiling' | 'evaluating';
+  done: number;
+  total: number;
 }
 
 export async function checkRepo(source: RepoSource, options: CheckOptions): Promise<Report> {
@@ -97,13 +107,18 @@ async function checkCluster(
 ): Promise<ClusterReport> {
   const { driver } = options;
   const errors: InputError[] = [];
-  const policyPaths = (await policyFiles.paths()).filter((p) => isUnder(p, cluster.policiesPath) && /\.(ya?ml|policy)$/.test(p));
-  if (policyPaths.length === 0) {
-    errors.push({ location: cluster.location, code: 'cluster-config', message: `Cluster ${cluster.name}: the policies folder ${cluster.policiesPath || '/'} holds no policy files` });
+  const folderPaths = (await policyFiles.paths()).filter((p) => isUnder(p, cluster.policiesPath));
+  const policyPaths = folderPaths.filter((p) => /\.(ya?ml|policy)$/.test(p));
+  // A folder that is not there is a misspelt spec.policies.path. A folder that holds only a README
+  // or a .gitkeep (as `parapet init` leaves it) is a cluster with no policy enabled yet: the report
+  // says so through its empty list of policies, and nothing fails.
+  if (folderPaths.length === 0) {
+    errors.push({ location: cluster.location, code: 'cluster-config', message: `Cluster ${cluster.name}: the policies folder ${cluster.policiesPath || '/'} does not exist or is empty` });
   }
   const policyDocs = await policyFiles.documents(policyPaths);
   errors.push(...policyDocs.errors);
-  const policies = await loadPolicySet(policyDocs.documents, driver);
+  const progress = (stage: CheckProgress['stage'], done: number, total: number) => options.onProgress?.({ cluster: cluster.name, stage, done, total });
+  const policies = await loadPolicySet(policyDocs.documents, driver, (done, total) => progress('compiling', done, total));
   errors.push(...policies.errors);
 
   const rendered = await renderCluster({ cluster, clusters: config.clusters, applications: config.applications, files, session });
@@ -144,6 +159,7 @@ async function checkCluster(
   const chunkSize = options.chunkSize ?? 500;
   // Pipelined: the driver evaluates one chunk while this thread expands and matches the next.
   let inflight: Promise<void> | undefined;
+  progress('evaluating', 0, reviewed.length);
   for (let start = 0; start < reviewed.length; start += chunkSize) {
     const matches: Match[] = [];
     for (const source of reviewed.slice(start, start + chunkSize)) {
@@ -155,7 +171,8 @@ async function checkCluster(
     }
     const prepared = evaluation.prepare(matches);
     const previous = inflight;
-    inflight = evaluation.run(prepared);
+    const done = Math.min(start + chunkSize, reviewed.length);
+    inflight = evaluation.run(prepared).then(() => progress('evaluating', done, reviewed.length));
     await previous;
   }
   await inflight;

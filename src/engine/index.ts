@@ -2,7 +2,7 @@
 export type * from './model.js';
 export { isRecord } from './model.js';
 export type { CompileOutcome, EvaluationTask, PolicyCompiler, PolicyDriver, RegoProblem, RegoSource, RenderedObject, RenderOrigin, RenderOutcome, Renderer, RenderRequest, RenderSession, RepoFile, RepoSource, TaskOutcome, TemplateLoad } from './ports.js';
-export { checkRepo, type CheckOptions } from './check.js';
+export { checkRepo, type CheckOptions, type CheckProgress } from './check.js';
 export { RegoDriver, type RegoDriverOptions } from './rego/rego-driver.js';
 export { checkExitCode, errorCount, fingerprint, isBlocking, markStatus, nothingToCheck } from './report/outcome.js';
 export { compareViolations, sortReport } from './report/sort.js';

@@ -49,6 +49,20 @@ export interface LibraryPolicy {
   /** The library's files, verbatim. */
   templateText: string;
   constraintText: string;
+  /** The template's parameter schema: its openAPIV3Schema properties, by name. */
+  parameters: Record<string, ParameterSchema>;
+  /**
+   * Parameters without which the constraint cannot deny sensibly (an allowlist that is empty denies
+   * everything): at least one of `anyOf` must be set before Parapet writes the constraint in deny.
+   */
+  requiredParameters?: { anyOf: string[]; example: string };
+}
+
+/** The part of an OpenAPI v3 schema that `--param key=value` needs to read a value. */
+export interface ParameterSchema {
+  type?: string;
+  items?: ParameterSchema;
+  description?: string;
 }
 
 export interface Standard {
@@ -145,7 +159,7 @@ export function similarPolicyNames(catalog: Catalog, name: string): string[] {
   return catalog.policies.map((p) => p.name).filter((candidate) => candidate.includes(wanted) || wanted.includes(candidate));
 }
 
-const POLICY_KEYS = new Set(['kind', 'title', 'version', 'description', 'standards', 'tags', 'appliesTo', 'example', 'riskAcceptance']);
+const POLICY_KEYS = new Set(['kind', 'title', 'version', 'description', 'standards', 'tags', 'appliesTo', 'example', 'riskAcceptance', 'requiredParameters']);
 const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?$/;
 const ACTIONS = new Set(['deny', 'warn', 'dryrun']);
 
@@ -244,6 +258,21 @@ function readPolicyFolder(folder: LibraryFiles['folders'][number], report: (prob
   if (annotations[TITLE_ANNOTATION] !== undefined && annotations[TITLE_ANNOTATION] !== title) {
     fail('template.yaml', `metadata.annotations["${TITLE_ANNOTATION}"] must be the title in policy.yaml`);
   }
+  const validation = isRecord(crdSpec.validation) && isRecord(crdSpec.validation.openAPIV3Schema) ? crdSpec.validation.openAPIV3Schema : {};
+  const parameters = (isRecord(validation.properties) ? validation.properties : {}) as Record<string, ParameterSchema>;
+
+  // policy.yaml's spec.requiredParameters, against the template's parameters
+  let requiredParameters: LibraryPolicy['requiredParameters'];
+  if (spec.requiredParameters !== undefined) {
+    const required = isRecord(spec.requiredParameters) ? spec.requiredParameters : {};
+    const anyOf = Array.isArray(required.anyOf) ? required.anyOf : [];
+    const unknown = anyOf.filter((key) => typeof key !== 'string' || !(key in parameters));
+    const example = typeof required.example === 'string' ? required.example : '';
+    const exampleKey = /^([^=]+)=./.exec(example)?.[1];
+    if (anyOf.length === 0 || unknown.length > 0) fail('policy.yaml', `spec.requiredParameters.anyOf must list parameters of the template (${Object.keys(parameters).join(', ') || 'it has none'})`);
+    else if (exampleKey === undefined || !anyOf.includes(exampleKey)) fail('policy.yaml', 'spec.requiredParameters.example must be KEY=VALUE, as --param takes it, for a KEY of anyOf');
+    else requiredParameters = { anyOf: anyOf as string[], example };
+  }
 
   // constraint.yaml
   const constraint = docs.constraint;
@@ -267,6 +296,8 @@ function readPolicyFolder(folder: LibraryFiles['folders'][number], report: (prob
     riskAcceptance: { annotation, example: acceptanceExample },
     templateText: folder.template!,
     constraintText: folder.constraint!,
+    parameters,
+    ...(requiredParameters ? { requiredParameters } : {}),
   };
 }
 

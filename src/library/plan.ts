@@ -6,7 +6,7 @@
 // a later run tells them from a user's: a user's file is never overwritten nor deleted.
 import { isDeepStrictEqual } from 'node:util';
 import { Document, isMap, isNode, parseAllDocuments, parseDocument, type ToStringOptions } from 'yaml';
-import { findPolicy, findStandard, POLICY_API_VERSION, similarPolicyNames, type Catalog, type LibraryPolicy, type StandardId } from './catalog.js';
+import { findPolicy, findStandard, POLICY_API_VERSION, similarPolicyNames, type Catalog, type LibraryPolicy, type ParameterSchema, type StandardId } from './catalog.js';
 import { isRecord } from '../engine/index.js';
 
 export const MANAGED_BY_ANNOTATION = 'parapet.dev/managed-by';
@@ -31,7 +31,7 @@ export interface Selection {
 }
 
 export interface PlanProblem {
-  code: 'unknown-policy' | 'unknown-standard' | 'nothing-selected' | 'conflict';
+  code: 'unknown-policy' | 'unknown-standard' | 'nothing-selected' | 'conflict' | 'parameter';
   message: string;
   /** The file it is about, repository-relative. */
   path?: string;
@@ -68,10 +68,24 @@ export function policyPaths(folder: string, name: string): { policy: string; tem
   };
 }
 
-export function planEnable(catalog: Catalog, folder: PolicyFolder, selection: Selection & { action?: EnforcementAction }): Plan {
+export interface EnableSelection extends Selection {
+  action?: EnforcementAction;
+  /** `--param KEY=VALUE`, as typed: each goes to every selected policy whose template has KEY. */
+  params?: Record<string, string>;
+}
+
+export function planEnable(catalog: Catalog, folder: PolicyFolder, selection: EnableSelection): Plan {
   const plan = emptyPlan();
   const policies = select(catalog, selection, plan.problems);
   if (plan.problems.length > 0) return plan;
+  const params = selection.params ?? {};
+  for (const key of Object.keys(params)) {
+    if (policies.some((policy) => key in policy.parameters)) continue;
+    const known = policies.map((policy) => `${policy.name} takes ${Object.keys(policy.parameters).join(', ') || 'none'}`);
+    plan.problems.push({ code: 'parameter', message: `none of the policies to enable has the parameter "${key}" (${known.slice(0, 3).join('; ')}${known.length > 3 ? '; ...' : ''})` });
+  }
+  // Named on the command line, a policy that cannot deny yet is an error; in a standard, it waits in dryrun.
+  const named = new Set((selection.names ?? []).map((name) => findPolicy(catalog, name)?.name));
   const view = inspectFolder(folder);
   const created: string[] = [];
   const target = (path: string, text: string) => {
@@ -91,9 +105,30 @@ export function planEnable(catalog: Catalog, folder: PolicyFolder, selection: Se
     const before = new Set([...plan.writes.keys()]);
     const record = view.records.get(policy.name);
     const existingConstraint = view.files.get(paths.constraint);
+    const values: Record<string, unknown> = {};
+    for (const [key, raw] of Object.entries(params)) {
+      if (!(key in policy.parameters)) continue;
+      const value = parameterValue(policy.parameters[key]!, raw);
+      if (typeof value === 'object' && value !== null && 'invalid' in value) plan.problems.push({ code: 'parameter', message: `--param ${key}=${raw} for ${policy.name}: ${String(value.invalid)}` });
+      else values[key] = value;
+    }
+    let constraint = renderConstraint(policy, existingConstraint?.text, selection.action, values);
+    const missing = missingParameters(policy, constraint);
+    if (missing !== undefined) {
+      const example = `parapet policies enable ${policy.name} --param ${policy.requiredParameters!.example}`;
+      if (named.has(policy.name)) {
+        plan.problems.push({
+          code: 'parameter',
+          message: `${policy.name} needs ${missing} before it can deny: left empty, it denies everything it checks. Give one, e.g. '${example}', or enable it with --action dryrun first to see what it reports`,
+        });
+        continue;
+      }
+      constraint = renderConstraint(policy, existingConstraint?.text, 'dryrun', values);
+      plan.notes.push(`${policy.name} is enabled in dryrun, not deny: it needs ${missing} before it can deny. With them: '${example} --action deny'`);
+    }
     target(paths.policy, renderPolicyRecord(policy));
     target(paths.template, renderTemplate(policy));
-    target(paths.constraint, renderConstraint(policy, existingConstraint?.text, selection.action));
+    target(paths.constraint, constraint);
     const changed = [...plan.writes.keys()].some((path) => !before.has(path));
     const existed = [paths.policy, paths.template, paths.constraint].some((path) => view.files.has(path));
     const from = record?.version;
@@ -233,7 +268,7 @@ export function renderTemplate(policy: LibraryPolicy): string {
  * an earlier one of ours (`previous`), the user's spec.parameters, spec.match and, unless `action` is
  * given, spec.enforcementAction are kept.
  */
-export function renderConstraint(policy: LibraryPolicy, previous: string | undefined, action: EnforcementAction | undefined): string {
+export function renderConstraint(policy: LibraryPolicy, previous: string | undefined, action: EnforcementAction | undefined, params: Record<string, unknown> = {}): string {
   const doc = parseDocument(policy.constraintText);
   mark(doc, [
     ` ${policy.name} from Parapet's policy library, written by \`parapet policies enable\`. Edit`,
@@ -256,7 +291,53 @@ export function renderConstraint(policy: LibraryPolicy, previous: string | undef
     if (action === undefined && typeof kept === 'string') setAction(doc, kept);
   }
   if (action !== undefined) setAction(doc, action);
+  for (const [key, value] of Object.entries(params)) doc.setIn(['spec', 'parameters', key], doc.createNode(value));
   return doc.toString(STRINGIFY);
+}
+
+/**
+ * `trustedregistries or trustedimages` when the constraint would deny with all of the policy's
+ * required parameters empty (Gatekeeper's default action is deny); undefined when it may.
+ */
+export function missingParameters(policy: LibraryPolicy, constraintText: string): string | undefined {
+  const required = policy.requiredParameters;
+  if (!required) return undefined;
+  const constraint: unknown = parseDocument(constraintText).toJS();
+  const spec = isRecord(constraint) && isRecord(constraint.spec) ? constraint.spec : {};
+  if ((spec.enforcementAction ?? 'deny') !== 'deny') return undefined;
+  const parameters = isRecord(spec.parameters) ? spec.parameters : {};
+  const set = (value: unknown) =>
+    Array.isArray(value) ? value.length > 0 : typeof value === 'string' ? value.trim() !== '' : isRecord(value) ? Object.keys(value).length > 0 : value !== undefined && value !== null;
+  if (required.anyOf.some((key) => set(parameters[key]))) return undefined;
+  return required.anyOf.length === 1 ? required.anyOf[0]! : `${required.anyOf.slice(0, -1).join(', ')} or ${required.anyOf.at(-1)}`;
+}
+
+/**
+ * A `--param` value read as its schema types it: a list is comma-separated (`a,b`), a boolean
+ * `true`/`false`, a number in digits; `[...]` or `{...}` is YAML, for lists of objects.
+ */
+export function parameterValue(schema: ParameterSchema, raw: string): unknown {
+  const text = raw.trim();
+  if (text.startsWith('[') || text.startsWith('{')) {
+    try {
+      return parseDocument(text, { prettyErrors: false }).toJS() as unknown;
+    } catch {
+      return { invalid: 'not valid YAML' };
+    }
+  }
+  const scalar = (type: string | undefined, value: string): unknown => {
+    if (type === 'boolean') return value === 'true' ? true : value === 'false' ? false : { invalid: `expected true or false, not "${value}"` };
+    if (type === 'integer') return /^-?\d+$/.test(value) ? Number(value) : { invalid: `expected a whole number, not "${value}"` };
+    if (type === 'number') return value !== '' && Number.isFinite(Number(value)) ? Number(value) : { invalid: `expected a number, not "${value}"` };
+    if (type === 'object' || type === 'array') return { invalid: `expected a ${type}: give it as YAML, e.g. ${type === 'object' ? '{key: value}' : '[a, b]'}` };
+    return value;
+  };
+  if (schema.type === 'array') {
+    const items = text === '' ? [] : text.split(',').map((item) => item.trim()).filter((item) => item !== '');
+    const values = items.map((item) => scalar(schema.items?.type ?? 'string', item));
+    return values.find((value) => typeof value === 'object' && value !== null && 'invalid' in value) ?? values;
+  }
+  return scalar(schema.type, text);
 }
 
 /** `<name>.policy`: Parapet's record of an enabled library policy (Security Tower's schema is not public). */

@@ -2,6 +2,7 @@
 // a hash of the Rego, its version and the opa version, so a second run compiles nothing.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -14,10 +15,35 @@ import { checkGatekeeperRules, packageName, usesInventory, type ParsedModule } f
 const BUILD_REVISION = 2;
 const MAX_PARALLEL_BUILDS = 4;
 
-export const defaultOpaPath = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'tools', 'bin', 'opa');
+/** The package's own folder, from src/opa/ as from dist/opa/: wherever it is installed, never the cwd. */
+const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const defaultOpaPath = join(packageDir, 'tools', 'bin', 'opa');
+const buildScript = join(packageDir, 'scripts', 'build-go-tool.mjs');
+
+/**
+ * The opa that `npm install` built into the package (tools/bin/opa), else the copy that
+ * scripts/build-go-tool.mjs keeps in the user's cache for the same pin: an install whose scripts
+ * were not run still finds the opa an earlier install built.
+ */
+export function installedOpaPath(options: { toolsCacheDir?: string; packageDir?: string } = {}): string {
+  const dir = options.packageDir ?? packageDir;
+  const local = join(dir, 'tools', 'bin', 'opa');
+  if (existsSync(local) || options.toolsCacheDir === undefined) return local;
+  let pin: string | undefined;
+  try {
+    pin = /github\.com\/open-policy-agent\/opa (v\S+)/.exec(readFileSync(join(dir, 'tools', 'go.mod'), 'utf8'))?.[1];
+  } catch {
+    return local;
+  }
+  const cached = join(options.toolsCacheDir, `opa-${pin}-${process.platform}-${process.arch}`);
+  return pin !== undefined && existsSync(cached) ? cached : local;
+}
 
 export interface OpaCompilerOptions {
+  /** The opa binary; undefined: the installed one (installedOpaPath). */
   opaPath?: string;
+  /** Where scripts/build-go-tool.mjs keeps built tools across installs. */
+  toolsCacheDir?: string;
   /** Directory for compiled modules; `null` disables the cache. */
   cacheDir: string | null;
 }
@@ -29,7 +55,7 @@ export class OpaCompiler implements PolicyCompiler {
   private readonly waiting: Array<() => void> = [];
 
   constructor(private readonly options: OpaCompilerOptions) {
-    this.opaPath = options.opaPath ?? defaultOpaPath;
+    this.opaPath = options.opaPath ?? installedOpaPath(options.toolsCacheDir === undefined ? {} : { toolsCacheDir: options.toolsCacheDir });
   }
 
   /** The opa version, which is part of every cache key. */
@@ -38,7 +64,7 @@ export class OpaCompiler implements PolicyCompiler {
       (out) => /Version: (\S+)/.exec(out.stdout)?.[1] ?? 'unknown',
       (error: Error) => {
         throw new Error(
-          `cannot run the opa CLI at ${this.opaPath} (${error.message}); run \`npm ci\` (or \`node scripts/build-go-tool.mjs opa\`) to build it`,
+          `cannot run the opa CLI at ${this.opaPath} (${error.message}); build it with \`node ${buildScript} opa\` (npm install runs it; it needs Go 1.24 or later), or set PARAPET_OPA to an opa binary`,
         );
       },
     );

@@ -153,11 +153,12 @@ describe('parapet check --base on a change to the shop-cluster repository', () =
     expect(run.code).toBe(1);
   });
 
-  it('marks each violation in the text output too, and counts them', async () => {
+  it('marks each violation in the text output too, and counts them per cluster and policy', async () => {
     const text = await runCli(['check', '--base', 'HEAD'], { cwd: root });
     expect(text.code).toBe(1);
     expect(text.stdout).toMatch(/^ {4}10 {2}deny {4}\[new\] {7}preventprivileged {2}Privileged container is not allowed: shell,/m);
-    expect(text.stdout).toMatch(/; 2 new, 10 existing\n$/);
+    expect(text.stdout).toContain('\nFAIL  shop-prod: 8 deny (3 accepted), 3 warn (1 accepted), 1 dryrun; 2 new, 10 existing (4 constraints, 15 objects)\n');
+    expect(text.stdout).toContain('\n        preventprivileged    6 deny (3 accepted); 2 new, 4 existing\n');
   });
 
   it('reads HEAD from git, without touching the working tree or the index', async () => {

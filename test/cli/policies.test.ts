@@ -302,10 +302,63 @@ describe('parapet policies: bad input changes nothing and exits 2', () => {
   });
 });
 
+describe('parapet policies enable: parameters', () => {
+  const allowlistConstraint = `${FOLDER}/constraints/imageallowlist-constraint.yaml`;
+
+  it('refuses imageallowlist in deny without an allowlist, naming the parameters and an example, and changes nothing', async () => {
+    const cwd = repo();
+    const before = treeSnapshot(cwd);
+    const run = await policies(['enable', 'imageallowlist'], cwd);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe(
+      "parapet policies enable: nothing was changed:\n  imageallowlist needs trustedregistries or trustedimages before it can deny: left empty, it denies everything it checks. Give one, e.g. 'parapet policies enable imageallowlist --param trustedregistries=registry.example.com,ghcr.io/acme', or enable it with --action dryrun first to see what it reports\n",
+    );
+    expect(treeSnapshot(cwd)).toEqual(before);
+  });
+
+  it('enables it in deny with --param, a list given as a,b', async () => {
+    const cwd = repo();
+    const run = await policies(['enable', 'imageallowlist', '--param', 'trustedregistries=registry.example.com,ghcr.io/acme', '--param', 'trustedimages=nginx'], cwd);
+    expect(run.code, run.stderr).toBe(0);
+    expect(parse(readFileSync(join(cwd, allowlistConstraint), 'utf8')).spec).toMatchObject({
+      enforcementAction: 'deny',
+      parameters: { trustedregistries: ['registry.example.com', 'ghcr.io/acme'], trustedimages: ['nginx'] },
+    });
+  });
+
+  it('enables a standard with imageallowlist in dryrun, and a line saying why', async () => {
+    const cwd = repo();
+    const run = await policies(['enable', '--standard', 'bsi/containerization'], cwd);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain("\nNote: imageallowlist is enabled in dryrun, not deny: it needs trustedregistries or trustedimages before it can deny. With them: 'parapet policies enable imageallowlist --param trustedregistries=registry.example.com,ghcr.io/acme --action deny'\n");
+    expect(parse(readFileSync(join(cwd, allowlistConstraint), 'utf8')).spec.enforcementAction).toBe('dryrun');
+    expect(parse(readFileSync(join(cwd, FOLDER, 'constraints', 'preventprivileged-constraint.yaml'), 'utf8')).spec.enforcementAction).toBe('deny');
+  });
+
+  it.each([
+    [['--param', 'trustedregistries'], 'parapet policies: --param takes KEY=VALUE (a list as a,b), not "trustedregistries"\n'],
+    [['--param', 'trustedimages=a', '--param', 'trustedimages=b'], 'parapet policies: --param trustedimages is given twice\n'],
+    [['--param', 'ignoreRiskAcceptances=yes'], 'parapet policies enable: nothing was changed:\n  --param ignoreRiskAcceptances=yes for imageallowlist: expected true or false, not "yes"\n'],
+  ])('refuses %j', async (args, stderr) => {
+    const run = await policies(['enable', 'imageallowlist', '--action', 'warn', ...args], repo());
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(stderr);
+  });
+
+  it('shows the parameters a policy takes, and the ones it needs before it can deny', async () => {
+    const run = await policies(['show', 'imageallowlist'], repo());
+    expect(run.stdout).toMatch(/\nParameters \(--param KEY=VALUE\):\n {2}trustedregistries +list of string +Registries, /);
+    expect(run.stdout).toContain('  It denies only once trustedregistries or trustedimages is set: empty, it would deny everything it checks.\n');
+    expect(run.stdout).toContain('Enable it: parapet policies enable imageallowlist [--cluster NAME] [--action deny|warn|dryrun] --param trustedregistries=registry.example.com,ghcr.io/acme\n');
+  });
+});
+
 describe('parapet check after parapet policies enable', () => {
   it('loads every library policy without an error and reports through them', { timeout: 600_000 }, async () => {
     const cwd = repo();
-    const enable = await policies(['enable', ...catalog.policies.map((p) => p.name)], cwd);
+    // imageallowlist denies only with an allowlist.
+    const enable = await policies(['enable', ...catalog.policies.map((p) => p.name), '--param', 'trustedregistries=registry.example.com'], cwd);
     expect(enable.code, enable.stderr).toBe(0);
     const run = await runCli(['check', '--format', 'json'], { cwd });
     expect(run.stderr).toBe('');

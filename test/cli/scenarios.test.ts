@@ -14,10 +14,12 @@
 //   stderr       a regular expression stderr must match; without it stderr must be empty
 //   env          extra environment variables (PARAPET_CACHE_DIR is set to the test cache)
 //   tty          stderr is a terminal (progress is printed only then)
+//   writes       a folder beside scenario.yaml holding every file the run writes, as it must write
+//                it (`parapet init`, `parapet policies enable`); without it the run writes nothing
 //
 // Before comparing, the repository copy's absolute path in the output becomes `<repo>` and Parapet's
 // version becomes `<version>`, so goldens hold neither temporary paths nor release numbers.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +28,7 @@ import { parse } from 'yaml';
 import { version } from '../../src/cli/version.js';
 import { copyToTemp, runCli, treeSnapshot } from '../helpers/cli.js';
 import { fixturesDir, repoRoot } from '../helpers/engine.js';
-import { expectGoldenFile } from '../helpers/golden-file.js';
+import { expectGoldenFile, updatingGoldens } from '../helpers/golden-file.js';
 
 const scenariosDir = join(dirname(fileURLToPath(import.meta.url)), 'scenarios');
 
@@ -42,9 +44,10 @@ interface Scenario {
   stderr?: string;
   env: Record<string, string>;
   tty: boolean;
+  writes?: string;
 }
 
-const KEYS = new Set(['description', 'repo', 'fixture', 'argv', 'exit', 'stdout', 'stderr', 'env', 'tty']);
+const KEYS = new Set(['description', 'repo', 'fixture', 'argv', 'exit', 'stdout', 'stderr', 'env', 'tty', 'writes']);
 
 /** Reads a scenario.yaml strictly: a misspelt key would otherwise silently test nothing. */
 function readScenario(name: string): Scenario {
@@ -82,6 +85,7 @@ function readScenario(name: string): Scenario {
     stderr: optionalString('stderr'),
     env: env as Record<string, string>,
     tty: spec.tty === true,
+    writes: optionalString('writes'),
   };
 }
 
@@ -112,7 +116,7 @@ describe('parapet CLI scenarios', () => {
   it('keeps in each scenario folder only its scenario.yaml, its golden and its repo/', () => {
     // A golden left behind when a scenario changed would look like a specification and test nothing.
     const strays = scenarios.flatMap((scenario) => {
-      const expected = new Set(['scenario.yaml', 'repo', ...(scenario.stdout === 'empty' ? [] : [scenario.stdout])]);
+      const expected = new Set(['scenario.yaml', 'repo', ...(scenario.stdout === 'empty' ? [] : [scenario.stdout]), ...(scenario.writes ? [scenario.writes] : [])]);
       return readdirSync(scenario.dir)
         .filter((entry) => !expected.has(entry))
         .map((entry) => `scenarios/${scenario.name}/${entry}`);
@@ -139,6 +143,27 @@ async function runScenario(scenario: Scenario): Promise<void> {
   else expectGoldenFile(join(scenario.dir, scenario.stdout), stdout, `scenarios/${scenario.name}/${scenario.stdout}`);
   if (scenario.stderr === undefined) expect(stderr, 'stderr').toBe('');
   else expect(stderr, 'stderr').toMatch(new RegExp(scenario.stderr));
-  // cli.md: Parapet reads files, never writes to the repository being checked.
-  expect(treeSnapshot(cwd), 'the repository after the run').toEqual(before);
+  const after = treeSnapshot(cwd);
+  if (scenario.writes === undefined) {
+    // cli.md: Parapet reads files, never writes to the repository being checked.
+    expect(after, 'the repository after the run').toEqual(before);
+    return;
+  }
+  expect(Object.keys(before).filter((path) => !(path in after)), 'files the run removed').toEqual([]);
+  const written = Object.fromEntries(Object.entries(after).filter(([path, text]) => before[path] !== text));
+  expectWrittenFiles(join(scenario.dir, scenario.writes), written, `scenarios/${scenario.name}/${scenario.writes}`);
+}
+
+/** The files a run wrote, against the scenario's folder of them (rewritten with UPDATE_GOLDEN=1). */
+function expectWrittenFiles(dir: string, written: Record<string, string>, label: string): void {
+  if (updatingGoldens) {
+    rmSync(dir, { recursive: true, force: true });
+    for (const [path, text] of Object.entries(written)) {
+      mkdirSync(dirname(join(dir, path)), { recursive: true });
+      writeFileSync(join(dir, path), text);
+    }
+    return;
+  }
+  if (!existsSync(dir)) throw new Error(`${label} is missing: run the test with UPDATE_GOLDEN=1 to write it, then review it`);
+  expect(written, `the files written, against ${label} (UPDATE_GOLDEN=1 rewrites it)`).toEqual(treeSnapshot(dir));
 }

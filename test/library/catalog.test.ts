@@ -106,6 +106,20 @@ describe('metadata problems', () => {
     expect(broken(change).join('\n')).toMatch(message);
   });
 
+  it.each([
+    ['a required parameter the template lacks', 'requiredParameters:\n    anyOf: [allowedimages]\n    example: allowedimages=nginx\n', /policy.yaml: spec.requiredParameters.anyOf must list parameters of the template \(ignoreRiskAcceptances\)/],
+    ['an example --param cannot take', 'requiredParameters:\n    anyOf: [ignoreRiskAcceptances]\n    example: true\n', /policy.yaml: spec.requiredParameters.example must be KEY=VALUE/],
+  ])('names the field for %s', (_name, field, message) => {
+    expect(broken((t) => t.replace('  tags:', `  ${field}  tags:`)).join('\n')).toMatch(message);
+  });
+
+  it('reads the parameters a policy needs before it can deny, and its parameter schema', () => {
+    const allowlist = catalog.policies.find((p) => p.name === 'imageallowlist')!;
+    expect(allowlist.requiredParameters).toEqual({ anyOf: ['trustedregistries', 'trustedimages'], example: 'trustedregistries=registry.example.com,ghcr.io/acme' });
+    expect(allowlist.parameters.trustedregistries).toMatchObject({ type: 'array', items: { type: 'string' } });
+    expect(catalog.policies.find((p) => p.name === 'preventprivileged')!.requiredParameters).toBeUndefined();
+  });
+
   it('names a missing file and a template whose version disagrees', () => {
     const { problems: missing } = readCatalog({ expansion: files.expansion, folders: [{ name: 'halfdone', template: model.template }] });
     expect(missing).toContain('policies/halfdone/policy.yaml: is missing');

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { readCatalog, type Catalog, type LibraryFiles } from '../../src/library/catalog.js';
-import { folderStatus, MANAGED_BY_ANNOTATION, planDisable, planEnable, type Plan, type PolicyFolder } from '../../src/library/plan.js';
+import { folderStatus, MANAGED_BY_ANNOTATION, parameterValue, planDisable, planEnable, type Plan, type PolicyFolder } from '../../src/library/plan.js';
 import { repoRoot } from '../helpers/engine.js';
 
 // Planning is pure: a catalog and a folder's files in, files to write and delete out. The library here
@@ -296,6 +296,79 @@ describe('--action', () => {
   it('adds enforcementAction first in spec when the default constraint has none', () => {
     const plan = planEnable(catalog, folder(), { names: ['requireteamlabel'], action: 'warn' });
     expect(Object.keys(parse(plan.writes.get(paths('requireteamlabel').constraint)!).spec)).toEqual(['enforcementAction', 'match', 'parameters']);
+  });
+});
+
+describe('parameters', () => {
+  // The real imageallowlist: its default constraint trusts no image, so in deny it denies every one.
+  const files = libraryFiles();
+  files.folders.push({ name: 'imageallowlist', policy: read('imageallowlist/policy.yaml'), template: read('imageallowlist/template.yaml'), constraint: read('imageallowlist/constraint.yaml') });
+  const withAllowlist = catalogOf(files);
+  const allowlist = paths('imageallowlist');
+  const spec = (plan: Plan) => parse(plan.writes.get(allowlist.constraint)!).spec;
+
+  it('refuses to enable a policy by name in deny with its required parameters empty, naming them and an example', () => {
+    const plan = planEnable(withAllowlist, folder(), { names: ['imageallowlist'] });
+    expect(plan.writes.size).toBe(0);
+    expect(plan.problems).toEqual([
+      {
+        code: 'parameter',
+        message:
+          "imageallowlist needs trustedregistries or trustedimages before it can deny: left empty, it denies everything it checks. Give one, e.g. 'parapet policies enable imageallowlist --param trustedregistries=registry.example.com,ghcr.io/acme', or enable it with --action dryrun first to see what it reports",
+      },
+    ]);
+    expect(planEnable(withAllowlist, folder(), { names: ['imageallowlist'], action: 'deny' }).problems).toHaveLength(1);
+  });
+
+  it('enables it in deny with one of them, a list read from a,b', () => {
+    const plan = planEnable(withAllowlist, folder(), { names: ['imageallowlist'], params: { trustedregistries: 'registry.example.com, ghcr.io/acme' } });
+    expect(plan.problems).toEqual([]);
+    expect(spec(plan)).toMatchObject({ enforcementAction: 'deny', parameters: { trustedregistries: ['registry.example.com', 'ghcr.io/acme'], trustedimages: [] } });
+  });
+
+  it.each(['warn', 'dryrun'] as const)('enables it in %s without them: it reports, it does not deny', (action) => {
+    const plan = planEnable(withAllowlist, folder(), { names: ['imageallowlist'], action });
+    expect(plan.problems).toEqual([]);
+    expect(spec(plan).enforcementAction).toBe(action);
+  });
+
+  it('enables it in dryrun within a standard, saying why and how to make it deny, and the rest of the standard in deny', () => {
+    const plan = planEnable(withAllowlist, folder(), { standard: 'bsi/containerization' });
+    expect(plan.problems).toEqual([]);
+    expect(spec(plan).enforcementAction).toBe('dryrun');
+    expect(parse(plan.writes.get(paths('preventprivileged').constraint)!).spec.enforcementAction).toBe('deny');
+    expect(plan.notes).toEqual([
+      "imageallowlist is enabled in dryrun, not deny: it needs trustedregistries or trustedimages before it can deny. With them: 'parapet policies enable imageallowlist --param trustedregistries=registry.example.com,ghcr.io/acme --action deny'",
+    ]);
+  });
+
+  it('moves a constraint an earlier enable left denying everything to dryrun, and keeps one the user gave an allowlist', () => {
+    const dryrun = Object.fromEntries(applied(folder(), planEnable(withAllowlist, folder(), { names: ['imageallowlist'], action: 'dryrun' })).files);
+    const deny = { ...dryrun, [allowlist.constraint]: dryrun[allowlist.constraint]!.replace('enforcementAction: dryrun', 'enforcementAction: deny') };
+    expect(spec(planEnable(withAllowlist, folder(deny), { standard: 'bsi/containerization' })).enforcementAction).toBe('dryrun');
+    const configured = { ...deny, [allowlist.constraint]: deny[allowlist.constraint]!.replace('trustedimages: []', 'trustedimages: [nginx]') };
+    expect(planEnable(withAllowlist, folder(configured), { standard: 'bsi/containerization' }).writes.has(allowlist.constraint)).toBe(false);
+  });
+
+  it('sets a parameter on every selected policy that has it, and refuses one that none has', () => {
+    const plan = planEnable(withAllowlist, folder(), { names: ['requireteamlabel'], params: { label: 'owner' } });
+    expect(parse(plan.writes.get(paths('requireteamlabel').constraint)!).spec.parameters).toEqual({ label: 'owner' });
+    expect(planEnable(withAllowlist, folder(), { names: ['preventprivileged', 'requireteamlabel'], params: { labels: 'owner' } }).problems).toEqual([
+      { code: 'parameter', message: 'none of the policies to enable has the parameter "labels" (preventprivileged takes ignoreRiskAcceptances; requireteamlabel takes label)' },
+    ]);
+  });
+
+  it.each([
+    ['a list of strings', { type: 'array', items: { type: 'string' } }, 'a,b,,c', ['a', 'b', 'c']],
+    ['an empty list', { type: 'array' }, '', []],
+    ['a list of objects as YAML', { type: 'array', items: { type: 'object' } }, '[{key: owner}, {key: team}]', [{ key: 'owner' }, { key: 'team' }]],
+    ['a boolean', { type: 'boolean' }, 'true', true],
+    ['an integer', { type: 'integer' }, '42', 42],
+    ['a string with a comma', { type: 'string' }, 'a,b', 'a,b'],
+    ['a boolean that is not one', { type: 'boolean' }, 'yes', { invalid: 'expected true or false, not "yes"' }],
+    ['a list of objects not in YAML', { type: 'array', items: { type: 'object' } }, 'owner', { invalid: 'expected a object: give it as YAML, e.g. {key: value}' }],
+  ])('reads --param as its schema types it: %s', (_name, schema, raw, expected) => {
+    expect(parameterValue(schema, raw)).toEqual(expected);
   });
 });
 

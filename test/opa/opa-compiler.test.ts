@@ -1,8 +1,9 @@
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { OpaCompiler, defaultOpaPath } from '../../src/opa/opa-compiler.js';
+import { OpaCompiler, defaultOpaPath, installedOpaPath } from '../../src/opa/opa-compiler.js';
+import { repoRoot } from '../helpers/engine.js';
 
 const privileged = {
   version: 'v1' as const,
@@ -85,8 +86,36 @@ violation contains {"msg": "taken"} if {
     expect(outcome.ok && outcome.usesInventory).toBe(true);
   });
 
-  it('explains how to get opa when the binary is missing', async () => {
+  it('explains how to get opa when the binary is missing, with the build script of the package wherever it is installed', async () => {
     const compiler = new OpaCompiler({ cacheDir: null, opaPath: '/nonexistent/opa' });
-    await expect(compiler.compile(privileged)).rejects.toThrow(/npm ci/);
+    await expect(compiler.compile(privileged)).rejects.toThrow(`build it with \`node ${join(repoRoot, 'scripts', 'build-go-tool.mjs')} opa\``);
+  });
+});
+
+describe('finding the installed opa', () => {
+  /** A package folder with the pin (tools/go.mod) and, when asked, its own tools/bin/opa. */
+  function packageFolder(withBinary: boolean): string {
+    const dir = mkdtempSync(join(tmpdir(), 'parapet-package-'));
+    mkdirSync(join(dir, 'tools', 'bin'), { recursive: true });
+    copyFileSync(join(repoRoot, 'tools', 'go.mod'), join(dir, 'tools', 'go.mod'));
+    if (withBinary) writeFileSync(join(dir, 'tools', 'bin', 'opa'), '');
+    return dir;
+  }
+  const pin = /github\.com\/open-policy-agent\/opa (v\S+)/.exec(readFileSync(join(repoRoot, 'tools', 'go.mod'), 'utf8'))![1];
+
+  it("takes the package's own tools/bin/opa, relative to the package and not to the working directory", () => {
+    const dir = packageFolder(true);
+    expect(installedOpaPath({ packageDir: dir, toolsCacheDir: '/nonexistent' })).toBe(join(dir, 'tools', 'bin', 'opa'));
+    expect(defaultOpaPath).toBe(join(repoRoot, 'tools', 'bin', 'opa'));
+  });
+
+  it("falls back to the copy an earlier build left in the user's cache for the same pin, when the install's scripts did not run", () => {
+    const dir = packageFolder(false);
+    const cache = mkdtempSync(join(tmpdir(), 'parapet-tools-'));
+    expect(installedOpaPath({ packageDir: dir, toolsCacheDir: cache })).toBe(join(dir, 'tools', 'bin', 'opa'));
+    writeFileSync(join(cache, `opa-v0.0.1-${process.platform}-${process.arch}`), '');
+    expect(installedOpaPath({ packageDir: dir, toolsCacheDir: cache })).toBe(join(dir, 'tools', 'bin', 'opa'));
+    writeFileSync(join(cache, `opa-${pin}-${process.platform}-${process.arch}`), '');
+    expect(installedOpaPath({ packageDir: dir, toolsCacheDir: cache })).toBe(join(cache, `opa-${pin}-${process.platform}-${process.arch}`));
   });
 });

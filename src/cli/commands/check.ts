@@ -2,11 +2,13 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { checkExitCode, checkRepo, formatReport, isReportFormat, markStatus, nothingToCheck, REPORT_FORMATS } from '../../engine/index.js';
+import { checkExitCode, checkRepo, formatReport, isReportFormat, markStatus, nothingToCheck, REPORT_FORMATS, type CheckProgress } from '../../engine/index.js';
 import { UsageError } from '../../errors.js';
 import { FsSource } from '../fs-source.js';
 import { GitSource } from '../git-source.js';
+import { howToStart } from '../init-plan.js';
 import type { CliIo } from '../io.js';
+import { Progress } from '../progress.js';
 import { readEngineConfig } from '../../config.js';
 import { startEngineRuntime } from '../../runtime.js';
 import { version } from '../version.js';
@@ -21,6 +23,8 @@ Options:
   --cluster NAME        only this cluster (repeatable)
   --format FORMAT       text (default), json or sarif
   --base REF            compare with a git revision: each violation is marked new or existing
+  -q, --quiet           text: print only what fails the check (unaccepted deny violations, input
+                        errors) and the summary per cluster and policy
   -h, --help            show this help
 
 Exit codes: 0 no unaccepted deny violation and no input error; 1 otherwise; 2 the check could not run.
@@ -37,37 +41,42 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
       cluster: { type: 'string', multiple: true },
       format: { type: 'string', default: 'text' },
       base: { type: 'string' },
+      quiet: { type: 'boolean', short: 'q' },
     },
   });
   const format = values.format ?? 'text';
   if (!isReportFormat(format)) throw new UsageError(`--format must be one of ${REPORT_FORMATS.join(', ')}, not "${format}"`);
+  // JSON and SARIF are for machines, which filter for themselves; a flag they ignore would mislead.
+  if (values.quiet && format !== 'text') throw new UsageError(`--quiet applies to --format text, not ${format}`);
   if (positionals.length > 1) throw new UsageError(`expected at most one PATH, got ${positionals.length}`);
   const root = resolve(io.cwd, positionals[0] ?? '.');
   const info = await stat(root).catch(() => undefined);
   if (!info?.isDirectory()) throw new UsageError(`${root} is not a readable directory`);
 
   const runtime = startEngineRuntime(readEngineConfig(io.env));
+  const progress = new Progress(io);
   try {
-    const progress = (message: string) => io.interactive && io.stderr(`parapet: ${message}\n`);
-    const options = { driver: runtime.driver, renderer: runtime.renderer, clusters: values.cluster };
-    progress(`checking ${root}`);
+    const options = { driver: runtime.driver, renderer: runtime.renderer, clusters: values.cluster, onProgress: (p: CheckProgress) => progress.check(p) };
+    progress.update(`checking ${root}`);
     const source = new FsSource(root);
     const baseSource = values.base === undefined ? undefined : new GitSource(root, values.base);
     // An unknown revision is reported before the long part, not after it.
     await baseSource?.listFiles();
     let report = await checkRepo(source, options);
     const nothing = nothingToCheck(report);
-    if (nothing) throw new UsageError(nothing);
+    if (nothing) throw new UsageError(report.config?.clusters.length ? nothing : `${nothing}\n${howToStart(positionals[0])}`);
     if (baseSource) {
-      progress(`checking ${values.base} for comparison`);
+      progress.update(`comparing with ${values.base}`);
       // The base is judged by the same policies as the working tree, so "existing" means the base
       // already broke the same rule.
-      const base = await checkRepo(baseSource, { ...options, policies: source });
+      const base = await checkRepo(baseSource, { ...options, policies: source, onProgress: (p: CheckProgress) => progress.check(p, `${values.base}: `) });
       report = markStatus(report, base);
     }
-    io.stdout(formatReport(report, format, { color: io.color, withStatus: values.base !== undefined, toolVersion: version }));
+    progress.clear();
+    io.stdout(formatReport(report, format, { color: io.color, withStatus: values.base !== undefined, quiet: values.quiet === true, toolVersion: version }));
     return checkExitCode(report);
   } finally {
+    progress.clear();
     await runtime.close();
   }
 }

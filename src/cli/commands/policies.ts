@@ -9,6 +9,7 @@ import { isSecurityTowerConfigFile, parseYamlFile, readSecurityTowerConfig, type
 import { ConfigError, LibraryError, UsageError } from '../../errors.js';
 import { findPolicy, findStandard, libraryDir, loadCatalog, similarPolicyNames, standardsOf, type Catalog, type LibraryPolicy } from '../../library/catalog.js';
 import { ENFORCEMENT_ACTIONS, folderStatus, planDisable, planEnable, type EnforcementAction, type FolderStatus, type Plan, type PolicyFolder } from '../../library/plan.js';
+import { howToStart } from '../init-plan.js';
 import type { CliIo } from '../io.js';
 
 export const policiesHelp = `Usage: parapet policies COMMAND [options]
@@ -21,10 +22,12 @@ Commands:
   list [--standard ID] [--format text|json]
                         the library: every policy with its version and standards
   show NAME             a policy: what it checks, its standards, an example, its risk acceptance
-  enable NAME... | --standard ID [--action deny|warn|dryrun]
+  enable NAME... | --standard ID [--action deny|warn|dryrun] [--param KEY=VALUE]...
                         write the policies (all of a standard's) into the cluster's policies folder;
                         enabling again upgrades them and keeps your constraint's parameters, match
-                        and enforcementAction (unless --action is given)
+                        and enforcementAction (unless --action or --param is given). A policy that
+                        needs parameters (imageallowlist) denies only once they are given: named,
+                        it is refused without them; in a standard, it is enabled in dryrun
   disable NAME...       remove the files enable wrote
   status [--format text|json]
                         which library policies are enabled, at which version, which are outdated,
@@ -36,6 +39,8 @@ Options:
   --standard ID         k8s/baseline, k8s/restricted, cis/kubernetes, nist/SP.800-190,
                         bsi/containerization or nsa/kubernetes
   --action ACTION       the constraints' enforcementAction: deny, warn or dryrun
+  --param KEY=VALUE     set a constraint parameter (repeatable): a list as a,b, a boolean as true,
+                        a list of objects as YAML ([{key: owner}]); see 'parapet policies show NAME'
   --format FORMAT       text (default) or json
   -h, --help            show this help
 
@@ -68,7 +73,7 @@ export async function policiesCommand(args: string[], io: CliIo): Promise<number
   }
 }
 
-async function libraryOf(io: CliIo): Promise<Catalog> {
+export async function libraryOf(io: CliIo): Promise<Catalog> {
   try {
     return await loadCatalog(io.env.PARAPET_POLICY_LIBRARY ? resolve(io.cwd, io.env.PARAPET_POLICY_LIBRARY) : libraryDir);
   } catch (error) {
@@ -160,9 +165,24 @@ function showText(policy: LibraryPolicy): string {
     'Namespace:',
     ...indent(policy.riskAcceptance.example),
     '',
-    `Enable it: parapet policies enable ${policy.name} [--cluster NAME] [--action deny|warn|dryrun]`,
+    ...parameterLines(policy),
+    `Enable it: parapet policies enable ${policy.name} [--cluster NAME] [--action deny|warn|dryrun]${policy.requiredParameters ? ` --param ${policy.requiredParameters.example}` : ''}`,
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** The constraint's parameters, as `--param` sets them; the ones it needs before it can deny first. */
+function parameterLines(policy: LibraryPolicy): string[] {
+  const names = Object.keys(policy.parameters).filter((name) => name !== 'ignoreRiskAcceptances');
+  if (names.length === 0) return [];
+  const type = (name: string) => {
+    const schema = policy.parameters[name]!;
+    return schema.type === 'array' ? `list of ${schema.items?.type ?? 'string'}` : (schema.type ?? 'any');
+  };
+  const lines = ['Parameters (--param KEY=VALUE):', ...table(names.map((name) => [name, type(name), policy.parameters[name]!.description ?? ''])).map((line) => `  ${line}`)];
+  const required = policy.requiredParameters;
+  if (required) lines.push(`  It denies only once ${required.anyOf.join(' or ')} is set: empty, it would deny everything it checks.`);
+  return [...lines, ''];
 }
 
 // --- enable, disable, status -----------------------------------------------------------------------
@@ -172,7 +192,7 @@ async function enableCommand(catalog: Catalog, args: string[], io: CliIo): Promi
     args,
     strict: true,
     allowPositionals: true,
-    options: { ...repoOptions, standard: { type: 'string' }, action: { type: 'string' } },
+    options: { ...repoOptions, standard: { type: 'string' }, action: { type: 'string' }, param: { type: 'string', multiple: true } },
   });
   if (positionals.length === 0 && values.standard === undefined) throw new UsageError('name the policies to enable, or a standard with --standard ID');
   if (positionals.length > 0 && values.standard !== undefined) throw new UsageError('give policy names or --standard, not both');
@@ -187,8 +207,35 @@ async function enableCommand(catalog: Catalog, args: string[], io: CliIo): Promi
     }
   });
   if (unknown.length > 0) throw new UsageError(`${unknown.join('; ')}; nothing was changed`);
-  const target = await openCluster(io, values);
-  const plan = planEnable(catalog, target.folder, { names: positionals, ...(values.standard !== undefined ? { standard: values.standard } : {}), ...(action ? { action } : {}) });
+  const params: Record<string, string> = {};
+  for (const param of values.param ?? []) {
+    const match = /^([^=\s]+)=(.*)$/s.exec(param);
+    if (!match) throw new UsageError(`--param takes KEY=VALUE (a list as a,b), not "${param}"`);
+    if (match[1]! in params) throw new UsageError(`--param ${match[1]} is given twice`);
+    params[match[1]!] = match[2]!;
+  }
+  return enablePolicies(catalog, io, { ...values, names: positionals, action, params });
+}
+
+export interface EnableRequest {
+  /** The repository, relative to the working directory (default: the working directory). */
+  path?: string;
+  cluster?: string;
+  names: string[];
+  standard?: string;
+  action?: EnforcementAction;
+  params?: Record<string, string>;
+}
+
+/** `parapet policies enable` once its arguments are read; `parapet init --standard` runs it too. */
+export async function enablePolicies(catalog: Catalog, io: CliIo, request: EnableRequest): Promise<number> {
+  const target = await openCluster(io, request);
+  const plan = planEnable(catalog, target.folder, {
+    names: request.names,
+    ...(request.standard !== undefined ? { standard: request.standard } : {}),
+    ...(request.action ? { action: request.action } : {}),
+    ...(request.params ? { params: request.params } : {}),
+  });
   return finish(plan, target, 'enable', io);
 }
 
@@ -304,7 +351,7 @@ async function openCluster(io: CliIo, values: { path?: string; cluster?: string 
   } else if (config.clusters.length === 1) cluster = config.clusters[0]!;
   else if (config.clusters.length > 1) throw new UsageError(`the repository declares several clusters (${names}): choose one with --cluster NAME`);
   else if (errors.length > 0) throw new UsageError(`no usable cluster configuration:\n${errors.map((e) => `  ${where(e)}`).join('\n')}`);
-  else throw new UsageError(`no \`kind: Cluster\` configuration found in ${join(root, '.securitytower')}/*.yaml`);
+  else throw new UsageError(`no \`kind: Cluster\` configuration found in ${join(root, '.securitytower')}/*.yaml\n${howToStart(values.path)}`);
   for (const error of errors) io.stderr(`parapet policies: warning: ${where(error)}\n`);
 
   const path = cluster.policiesPath;
@@ -371,7 +418,7 @@ function policyOf(catalog: Catalog, name: string): LibraryPolicy {
   throw new UsageError(`unknown policy "${name}"${similar.length > 0 ? `; did you mean ${similar.join(' or ')}?` : ` (see 'parapet policies list')`}`);
 }
 
-function standardOf(catalog: Catalog, id: string): Catalog['standards'][number] {
+export function standardOf(catalog: Catalog, id: string): Catalog['standards'][number] {
   const standard = findStandard(catalog, id);
   if (!standard) throw new UsageError(`unknown standard "${id}" (known: ${catalog.standards.map((s) => s.id).join(', ')})`);
   return standard;

@@ -29,10 +29,18 @@ export interface PolicySet {
   moduleIds: number[];
 }
 
-export async function loadPolicySet(documents: YamlDocument[], driver: PolicyDriver): Promise<PolicySet> {
+/** `onLoaded` hears of each template as it is loaded (compiling is the slow part of a cold start). */
+export async function loadPolicySet(documents: YamlDocument[], driver: PolicyDriver, onLoaded?: (done: number, total: number) => void): Promise<PolicySet> {
   const errors: InputError[] = [];
   const templateDocs = documents.filter((doc) => isTemplateDocument(doc.value));
-  const loaded = await Promise.all(templateDocs.map((d) => loadTemplate(d, driver)));
+  let done = 0;
+  const loaded = await Promise.all(
+    templateDocs.map(async (d) => {
+      const result = await loadTemplate(d, driver);
+      onLoaded?.(++done, templateDocs.length);
+      return result;
+    }),
+  );
   const templates = new Map<string, LoadedTemplate>();
   const moduleIds: number[] = [];
   for (const result of loaded) {

@@ -49,6 +49,8 @@ class ClusterRenderer {
   private existing = new Set<string>();
   private folders = new Set<string>();
   private readonly followed = new Set<string>();
+  /** Rendered objects by file and content, to apply each once. */
+  private readonly renderedObjects = new Set<string>();
   private queue: FluxObject[] = [];
   private waiting: Array<{ ks: FluxObject; missing: Array<{ at: Array<string | number>; message: string }> }> = [];
   private selfSources = new Set<string>();
@@ -262,6 +264,12 @@ class ClusterRenderer {
       }
     }
     const doc: YamlDocument = { file: fallbackFile, index: base?.index ?? 0, value: rendered.object, line: base?.line ?? fallbackLine, kindLine: fallbackLine, lines };
+    // The same object from the same file rendered twice (a folder that is both an entry point and
+    // the path of a Flux Kustomization in it, as flux bootstrap writes) is one object in the cluster:
+    // applying it again changes nothing. Two different objects of one identity stay a duplicate.
+    const same = `${fallbackFile}\0${JSON.stringify(rendered.object)}`;
+    if (this.renderedObjects.has(same)) return;
+    this.renderedObjects.add(same);
     this.documents.push(doc);
     if (isFluxKustomization(rendered.object)) this.queue.push({ object: rendered.object, doc });
   }

@@ -1,6 +1,8 @@
-// `parapet check` for a person at a terminal: findings grouped by cluster, then by file, each on one
-// line with its line number first, so the eye runs down a column of places, and a summary to end.
+// `parapet check` for a person at a terminal or a CI log: findings grouped by cluster, then by file,
+// each on one line with its line number first, so the eye runs down a column of places; a cluster
+// with nothing to show takes no space, and a summary per cluster and policy ends the output.
 import type { ClusterReport, EnforcementAction, InputError, Report, Violation } from '../../model.js';
+import { isBlocking } from '../outcome.js';
 import { compareErrors, compareViolations } from '../sort.js';
 
 export interface TextOptions {
@@ -8,15 +10,18 @@ export interface TextOptions {
   color: boolean;
   /** The check compared against a base (`--base`): mark each violation `[new]` or `[existing]`. */
   withStatus: boolean;
+  /** Only what fails the check (unaccepted deny violations, input errors) and the summary (`--quiet`). */
+  quiet?: boolean;
 }
 
 /** Renders the Report for reading, with a final newline. */
 export function formatText(report: Report, options: TextOptions): string {
   const paint = painter(options.color);
   const lines: string[] = [];
-  const several = report.clusters.length > 1;
+  const shown = (violation: Violation) => !options.quiet || isBlocking(violation);
+  const listed = report.clusters.map((cluster) => ({ cluster, violations: cluster.violations.filter(shown) }));
   // One width for line numbers in the whole output, so the column of places runs straight down.
-  const items = [...report.errors, ...report.clusters.flatMap((cluster) => [...cluster.errors, ...cluster.violations])];
+  const items = [...report.errors, ...listed.flatMap(({ cluster, violations }) => [...cluster.errors, ...violations])];
   const layout: Layout = { ...options, lineWidth: widest(items.map((item) => String(item.location.line))) };
 
   // Errors outside any cluster first: a `.securitytower/` file that does not parse is often why a
@@ -25,20 +30,65 @@ export function formatText(report: Report, options: TextOptions): string {
     lines.push(paint.bold('Not in any cluster'), '');
     writeFileGroups(lines, [], report.errors, layout, paint);
   }
-  for (const cluster of report.clusters) {
+  for (const { cluster, violations } of listed) {
+    if (violations.length === 0 && cluster.errors.length === 0) continue;
     lines.push(`${paint.bold(clean(cluster.name))}  ${paint.dim(clean(cluster.config))}`, '');
-    if (cluster.violations.length === 0 && cluster.errors.length === 0) lines.push('  no violations, no errors', '');
-    else writeFileGroups(lines, cluster.violations, cluster.errors, layout, paint);
-    // With one cluster its summary would only repeat the overall one.
-    if (several) lines.push(`  ${clean(cluster.name)}: ${summary(tally([cluster], []), options, paint)}`, '');
+    writeFileGroups(lines, violations, cluster.errors, layout, paint);
   }
   const notApplied = report.notApplied?.length ?? 0;
   if (notApplied > 0) {
     lines.push(paint.dim(`${notApplied} YAML ${notApplied === 1 ? 'file is' : 'files are'} applied by no cluster and ${notApplied === 1 ? 'was' : 'were'} not evaluated (--format json lists them)`), '');
   }
-  const clusters = `${report.clusters.length} ${report.clusters.length === 1 ? 'cluster' : 'clusters'}`;
-  lines.push(`${paint.bold(clusters)}: ${summary(tally(report.clusters, report.errors), options, paint)}`);
+  const several = report.clusters.length > 1;
+  if (report.errors.length > 0) lines.push(`${verdict(true, paint)}  ${paint.bold('Not in any cluster')}: ${summary(tally([], report.errors), options, paint)}`);
+  for (const cluster of report.clusters) writeClusterSummary(lines, cluster, report, several, options, paint);
+  // With one cluster, an overall line would only repeat its summary.
+  if (report.clusters.length !== 1) {
+    const clusters = `${report.clusters.length} ${report.clusters.length === 1 ? 'cluster' : 'clusters'}`;
+    const fails = report.errors.length > 0 || report.clusters.some(clusterFails);
+    lines.push(...(lines.length > 0 ? [''] : []), `${verdict(fails, paint)}  ${paint.bold(clusters)}: ${summary(tally(report.clusters, report.errors), options, paint)}`);
+  }
   return `${lines.join('\n')}\n`;
+}
+
+/** What the exit code says, per cluster: an unaccepted deny or an input error fails it. */
+function clusterFails(cluster: ClusterReport): boolean {
+  return cluster.errors.length > 0 || cluster.violations.some(isBlocking);
+}
+
+/** `FAIL` or `PASS` first on a summary line, as test runners put it, so the eye finds the verdict at once. */
+function verdict(fails: boolean, paint: Painter): string {
+  return fails ? paint.bold(paint.red('FAIL')) : paint.bold(paint.green('PASS'));
+}
+
+/** Per-policy lines and hints sit under the cluster's name, past the verdict. */
+const UNDER_NAME = ' '.repeat('FAIL  '.length + 2);
+
+/**
+ * `FAIL  prod-eu: 2 deny (1 accepted), 1 warn (6 constraints, 14 objects)`, then one line per policy that
+ * reported anything, so a long list of findings ends with where they come from.
+ */
+function writeClusterSummary(lines: string[], cluster: ClusterReport, report: Report, several: boolean, options: TextOptions, paint: Painter): void {
+  const { constraints, objects } = cluster.stats;
+  const checked = `${constraints} ${constraints === 1 ? 'constraint' : 'constraints'}, ${objects} ${objects === 1 ? 'object' : 'objects'}`;
+  lines.push(`${verdict(clusterFails(cluster), paint)}  ${paint.bold(clean(cluster.name))}: ${summary(tally([cluster], []), options, paint)} ${paint.dim(`(${checked})`)}`);
+  const byPolicy = new Map<string, Violation[]>();
+  for (const violation of cluster.violations) byPolicy.set(violation.policy, [...(byPolicy.get(violation.policy) ?? []), violation]);
+  const names = [...byPolicy.keys()].sort(compareText);
+  const width = widest(names.map(clean));
+  for (const name of names) {
+    const counts = tally([{ ...cluster, violations: byPolicy.get(name)!, errors: [] }], []);
+    lines.push(`${UNDER_NAME}${clean(name).padEnd(width)}  ${summary(counts, options, paint)}`);
+  }
+  // A policies folder that is missing is reported as an error on the Cluster file: fixing the path
+  // comes before enabling anything there.
+  if (constraints === 0 && !cluster.errors.some((error) => error.code === 'cluster-config')) {
+    // A cluster nobody has enabled a policy for yet (a fresh `parapet init`): passing means nothing.
+    const path = report.config?.clusters.find((c) => c.name === cluster.name)?.policiesPath;
+    const folder = path === undefined ? '' : ` (${path === '' ? 'the repository root' : clean(path)} holds none)`;
+    const choose = several ? ` --cluster ${clean(cluster.name)}` : '';
+    lines.push(`${UNDER_NAME}no policies are enabled${folder}: 'parapet policies enable${choose} --standard k8s/baseline --action warn' enables a standard`);
+  }
 }
 
 type Row = { line: number; violation: Violation; error?: never } | { line: number; error: InputError; violation?: never };
@@ -117,37 +167,44 @@ function statusCell(row: Row, paint: Painter): string {
 }
 
 interface Tally {
-  deny: number;
-  accepted: number;
-  warn: number;
-  dryrun: number;
+  /** Violations by action, and how many of those a risk acceptance covers. */
+  actions: Record<EnforcementAction, { all: number; accepted: number }>;
   errors: number;
   new: number;
   existing: number;
 }
 
 function tally(clusters: ClusterReport[], errors: InputError[]): Tally {
-  const counts: Tally = { deny: 0, accepted: 0, warn: 0, dryrun: 0, errors: errors.length, new: 0, existing: 0 };
+  const counts: Tally = {
+    actions: { deny: { all: 0, accepted: 0 }, warn: { all: 0, accepted: 0 }, dryrun: { all: 0, accepted: 0 } },
+    errors: errors.length,
+    new: 0,
+    existing: 0,
+  };
   for (const cluster of clusters) {
     counts.errors += cluster.errors.length;
     for (const violation of cluster.violations) {
-      counts[violation.enforcementAction] += 1;
-      if (violation.enforcementAction === 'deny' && violation.acceptance) counts.accepted += 1;
+      const action = counts.actions[violation.enforcementAction];
+      action.all += 1;
+      if (violation.acceptance) action.accepted += 1;
       if (violation.status) counts[violation.status] += 1;
     }
   }
   return counts;
 }
 
+const ACTIONS: EnforcementAction[] = ['deny', 'warn', 'dryrun'];
+
 /** `3 deny (1 accepted), 1 warn, 2 errors`, naming only what occurred. */
 function summary(counts: Tally, options: TextOptions, paint: Painter): string {
   const parts: string[] = [];
-  if (counts.deny > 0) {
-    const text = `${counts.deny} deny${counts.accepted > 0 ? ` (${counts.accepted} accepted)` : ''}`;
-    parts.push(counts.deny > counts.accepted ? paint.red(text) : text);
+  for (const action of ACTIONS) {
+    const { all, accepted } = counts.actions[action];
+    if (all === 0) continue;
+    const text = `${all} ${action}${accepted > 0 ? ` (${accepted} accepted)` : ''}`;
+    // Only unaccepted findings draw the eye; an accepted deny no longer blocks.
+    parts.push(all > accepted ? ACTION_PAINT[action](paint, text) : text);
   }
-  if (counts.warn > 0) parts.push(paint.yellow(`${counts.warn} warn`));
-  if (counts.dryrun > 0) parts.push(paint.cyan(`${counts.dryrun} dryrun`));
   if (counts.errors > 0) parts.push(paint.red(`${counts.errors} ${counts.errors === 1 ? 'error' : 'errors'}`));
   let text = parts.length > 0 ? parts.join(', ') : paint.green('no violations, no errors');
   if (options.withStatus && counts.new + counts.existing > 0) text += `; ${counts.new} new, ${counts.existing} existing`;

@@ -48,21 +48,118 @@ describe('formatText', () => {
     expect(lines[first + 1]!.indexOf('container')).toBe(lines[first]!.indexOf('[Implied by'));
   });
 
-  it('ends with a summary per cluster and one overall', () => {
+  it('ends with a verdict and a summary per cluster and policy, then one overall', () => {
     const text = formatText(twoClusters(), plain);
-    expect(text).toContain('  prod-eu: 2 deny (1 accepted), 1 warn, 1 dryrun, 1 error\n');
-    expect(text).toContain('  staging: 1 deny, 1 warn, 1 error\n');
-    expect(text.endsWith('2 clusters: 3 deny (1 accepted), 2 warn, 1 dryrun, 3 errors\n')).toBe(true);
+    const summary = text.slice(text.indexOf('\nFAIL  Not in any cluster: 1 error\n') + 1);
+    expect(summary).toBe(
+      [
+        'FAIL  Not in any cluster: 1 error',
+        'FAIL  prod-eu: 2 deny (1 accepted), 1 warn, 1 dryrun, 1 error (6 constraints, 14 objects)',
+        '        k8spspallowprivilegeescalationcontainer  1 deny (1 accepted)',
+        '        k8spspprivilegedcontainer                1 deny',
+        '        k8srequiredlabels                        1 warn',
+        '        k8srestrictrbacwildcards                 1 dryrun',
+        'FAIL  staging: 1 deny, 1 warn, 1 error (5 constraints, 12 objects)',
+        '        k8scontainerlimits         1 warn',
+        '        k8spspprivilegedcontainer  1 deny',
+        '',
+        'FAIL  2 clusters: 3 deny (1 accepted), 2 warn, 1 dryrun, 3 errors',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('passes a cluster whose denies are all accepted, and fails one with an input error alone', () => {
+    const report = twoClusters();
+    report.errors = [];
+    const [prodEu, staging] = report.clusters;
+    prodEu!.errors = [];
+    prodEu!.violations = prodEu!.violations.filter((v) => v.enforcementAction !== 'deny' || v.acceptance !== null);
+    staging!.violations = [];
+    const text = formatText(report, plain);
+    expect(text).toContain('\nPASS  prod-eu: 1 deny (1 accepted), 1 warn, 1 dryrun (6 constraints, 14 objects)\n');
+    expect(text).toContain('\nFAIL  staging: 1 error (5 constraints, 12 objects)\n');
+    expect(text).toMatch(/\nFAIL  2 clusters: [^\n]*\n$/);
+  });
+
+  it('counts new and existing per cluster and policy when compared with a base', () => {
+    const text = formatText(twoClustersWithStatus(), { color: false, withStatus: true });
+    expect(text).toContain('\nFAIL  staging: 1 deny, 1 warn, 1 error; 1 new, 1 existing (5 constraints, 12 objects)\n');
+    expect(text).toContain('\n        k8scontainerlimits         1 warn; 1 new, 0 existing\n');
+  });
+
+  it('counts accepted warnings as accepted, like accepted denies', () => {
+    const report = cleanCluster();
+    const [prodEu] = twoClusters().clusters;
+    report.clusters[0]!.violations = prodEu!.violations.filter((v) => v.enforcementAction === 'warn').map((v) => ({ ...v, acceptance: prodEu!.violations[1]!.acceptance }));
+    expect(formatText(report, plain)).toMatch(/\nPASS  prod-eu: 1 warn \(1 accepted\) \(6 constraints, 9 objects\)\n {8}k8srequiredlabels {2}1 warn \(1 accepted\)\n$/);
   });
 
   it('marks violations new or existing only when asked to', () => {
     expect(formatText(twoClustersWithStatus(), { color: false, withStatus: true })).toMatch(/40  warn    \[new\] +k8scontainerlimits/);
-    expect(formatText(twoClustersWithStatus(), { color: false, withStatus: true })).toContain('; 1 new, 5 existing\n');
+    expect(formatText(twoClustersWithStatus(), { color: false, withStatus: true })).toMatch(/; 1 new, 5 existing\n$/);
     expect(formatText(twoClustersWithStatus(), plain)).not.toContain('[new]');
   });
 
-  it('says so when there is nothing to report', () => {
-    expect(formatText(cleanCluster(), plain)).toBe('prod-eu  .securitytower/cluster.yaml\n\n  no violations, no errors\n\n1 cluster: no violations, no errors\n');
+  it('says in one line that there is nothing to report, and what was checked', () => {
+    expect(formatText(cleanCluster(), plain)).toBe('PASS  prod-eu: no violations, no errors (6 constraints, 9 objects)\n');
+  });
+
+  it('leaves out a cluster with nothing to show, keeping its summary', () => {
+    const report = twoClusters();
+    report.clusters[1] = { ...report.clusters[1]!, violations: [], errors: [] };
+    const text = formatText(report, plain);
+    expect(text).not.toContain('staging  .securitytower/staging.yaml');
+    expect(text).toContain('\nPASS  staging: no violations, no errors (5 constraints, 12 objects)\n');
+  });
+
+  it('says when a cluster has no policy enabled, and how to enable a standard', () => {
+    const report = cleanCluster();
+    report.clusters[0]!.stats = { objects: 9, constraints: 0, evaluations: 0 };
+    report.config = { clusters: [{ name: 'prod-eu', location: { file: '.securitytower/cluster.yaml', line: 2 }, configuration: {}, policiesPath: 'policies/prod-eu', namespacePaths: [] }], applications: [] };
+    expect(formatText(report, plain)).toBe(
+      'PASS  prod-eu: no violations, no errors (0 constraints, 9 objects)\n' +
+        "        no policies are enabled (policies/prod-eu holds none): 'parapet policies enable --standard k8s/baseline --action warn' enables a standard\n",
+    );
+  });
+
+  describe('quiet', () => {
+    const quiet = { ...plain, quiet: true };
+
+    it('lists only the unaccepted denies and the input errors, then the same summary', () => {
+      const text = formatText(twoClusters(), quiet);
+      expect(text).toContain('24  deny    k8spspprivilegedcontainer (psp-privileged-container)');
+      expect(text).toContain('7  error   yaml  YAML: Nested mappings');
+      expect(text).toContain('12  error   rego  Rego: rego_parse_error');
+      expect(text).not.toContain('you must provide labels');
+      expect(text).not.toContain('grants the wildcard verb');
+      expect(text).not.toContain('has no resource limits');
+      expect(text).not.toContain('accepted (namespace)');
+      const full = formatText(twoClusters(), plain);
+      expect(text.slice(text.indexOf('\nFAIL  Not in any cluster: 1 error\n'))).toBe(full.slice(full.indexOf('\nFAIL  Not in any cluster: 1 error\n')));
+    });
+
+    it('prints only the summary when nothing fails', () => {
+      const report = twoClusters();
+      report.errors = [];
+      for (const cluster of report.clusters) {
+        cluster.errors = [];
+        cluster.violations = cluster.violations.filter((v) => v.enforcementAction !== 'deny' || v.acceptance !== null);
+      }
+      expect(formatText(report, quiet)).toBe(
+        [
+          'PASS  prod-eu: 1 deny (1 accepted), 1 warn, 1 dryrun (6 constraints, 14 objects)',
+          '        k8spspallowprivilegeescalationcontainer  1 deny (1 accepted)',
+          '        k8srequiredlabels                        1 warn',
+          '        k8srestrictrbacwildcards                 1 dryrun',
+          'PASS  staging: 1 warn (5 constraints, 12 objects)',
+          '        k8scontainerlimits  1 warn',
+          '',
+          'PASS  2 clusters: 1 deny (1 accepted), 2 warn, 1 dryrun',
+          '',
+        ].join('\n'),
+      );
+    });
   });
 
   it('writes ANSI colours only when asked to', () => {
