@@ -4,54 +4,72 @@
 // module proxy serves the sources. A binary already built from the same pin is reused.
 //
 //   node scripts/build-go-tool.mjs opa     the opa CLI that compiles templates (npm's postinstall)
+//   node scripts/build-go-tool.mjs cel     parapet-cel, Gatekeeper's CEL driver as a helper (npm's postinstall)
 //   node scripts/build-go-tool.mjs gator   Gatekeeper's gator, for the differential tests
+// Several names build one after the other.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// `own`: the module's own Go source is part of the tool, so the stamp also hashes it and a changed
+// helper is built again.
 const TOOLS = {
-  opa: { dir: 'tools', module: 'github.com/open-policy-agent/opa', pkg: 'github.com/open-policy-agent/opa' },
-  gator: { dir: 'tools/gator', module: 'github.com/open-policy-agent/gatekeeper/v3', pkg: 'github.com/open-policy-agent/gatekeeper/v3/cmd/gator' },
+  opa: { dir: 'tools', module: 'github.com/open-policy-agent/opa', pkg: 'github.com/open-policy-agent/opa', bin: 'opa' },
+  cel: { dir: 'tools/cel', module: 'github.com/open-policy-agent/gatekeeper/v3', pkg: '.', bin: 'parapet-cel', own: true },
+  gator: { dir: 'tools/gator', module: 'github.com/open-policy-agent/gatekeeper/v3', pkg: 'github.com/open-policy-agent/gatekeeper/v3/cmd/gator', bin: 'gator' },
 };
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const name = process.argv[2];
-const tool = TOOLS[name];
-if (!tool) fail(`usage: node scripts/build-go-tool.mjs ${Object.keys(TOOLS).join('|')}`);
+const names = process.argv.slice(2);
+if (names.length === 0 || names.some((n) => !TOOLS[n])) fail(`usage: node scripts/build-go-tool.mjs ${Object.keys(TOOLS).join('|')}...`);
+for (const name of names) build(name, TOOLS[name]);
 
-const moduleDir = join(root, tool.dir);
-const goMod = readFileSync(join(moduleDir, 'go.mod'), 'utf8');
-const pinned = new RegExp(`${tool.module.replaceAll('.', '\\.')} (v[0-9][^\\s]*)`).exec(goMod)?.[1];
-if (!pinned) fail(`${tool.dir}/go.mod does not pin ${tool.module}`);
+function build(name, tool) {
+  const moduleDir = join(root, tool.dir);
+  const goMod = readFileSync(join(moduleDir, 'go.mod'), 'utf8');
+  const version = new RegExp(`${tool.module.replaceAll('.', '\\.')} (v[0-9][^\\s]*)`).exec(goMod)?.[1];
+  if (!version) fail(`${tool.dir}/go.mod does not pin ${tool.module}`);
+  const pinned = tool.own ? `${version} ${sourceHash(moduleDir)}` : version;
 
-const target = join(root, 'tools', 'bin', name);
-const stamp = `${target}.version`;
-if (existsSync(target) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === pinned) {
-  log(`${name} ${pinned} already built at tools/bin/${name}`);
-  process.exit(0);
+  const target = join(root, 'tools', 'bin', tool.bin);
+  const stamp = `${target}.version`;
+  if (existsSync(target) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === pinned) {
+    log(`${name} ${pinned} already built at tools/bin/${tool.bin}`);
+    return;
+  }
+
+  const go = spawnSync('go', ['version'], { encoding: 'utf8' });
+  if (go.status !== 0) {
+    fail(`Go is needed to build the pinned ${name} (${tool.dir}/go.mod) but \`go\` was not found on PATH. Install Go 1.24 or later and run \`npm ci\` again.`);
+  }
+
+  log(`building ${name} ${pinned} with ${go.stdout.trim()} (takes a few minutes the first time)...`);
+  mkdirSync(dirname(target), { recursive: true });
+  const partial = `${target}.partial`;
+  try {
+    execFileSync('go', ['build', '-trimpath', '-o', partial, tool.pkg], {
+      cwd: moduleDir,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' },
+    });
+  } catch {
+    fail(`go build of ${name} ${pinned} failed (see the output above)`);
+  }
+  renameSync(partial, target);
+  writeFileSync(stamp, `${pinned}\n`);
+  log(`${name} ${pinned} built at tools/bin/${tool.bin}`);
 }
 
-const go = spawnSync('go', ['version'], { encoding: 'utf8' });
-if (go.status !== 0) {
-  fail(`Go is needed to build the pinned ${name} (${tool.dir}/go.mod) but \`go\` was not found on PATH. Install Go 1.24 or later and run \`npm ci\` again.`);
+/** The module's go.mod, go.sum and Go files, hashed: what decides the helper's binary besides Go itself. */
+function sourceHash(dir) {
+  const hash = createHash('sha256');
+  for (const file of readdirSync(dir).filter((f) => f === 'go.mod' || f === 'go.sum' || f.endsWith('.go')).sort()) {
+    hash.update(`${file}\0`).update(readFileSync(join(dir, file))).update('\0');
+  }
+  return hash.digest('hex').slice(0, 16);
 }
-
-log(`building ${name} ${pinned} with ${go.stdout.trim()} (takes a few minutes the first time)...`);
-mkdirSync(dirname(target), { recursive: true });
-const partial = `${target}.partial`;
-try {
-  execFileSync('go', ['build', '-trimpath', '-o', partial, tool.pkg], {
-    cwd: moduleDir,
-    stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' },
-  });
-} catch {
-  fail(`go build of ${name} ${pinned} failed (see the output above)`);
-}
-renameSync(partial, target);
-writeFileSync(stamp, `${pinned}\n`);
-log(`${name} ${pinned} built at tools/bin/${name}`);
 
 function log(message) {
   process.stderr.write(`parapet: ${message}\n`);

@@ -43,6 +43,8 @@ export interface EngineConfig {
   cacheDir: string | null;
   /** The opa binary; undefined: the one `npm ci` built. */
   opaPath: string | undefined;
+  /** The parapet-cel helper (Gatekeeper's CEL driver); undefined: the one `npm ci` built. */
+  celPath: string | undefined;
   /** Evaluation worker threads; undefined: the pool's default. */
   workers: number | undefined;
   evalTimeoutMs: number;
@@ -108,6 +110,7 @@ function engineSettings(env: Env, read: Reader): EngineConfig {
     // Never inside the repository being checked: the XDG cache directory unless told otherwise.
     cacheDir: cacheSetting === '' ? null : (cacheSetting ?? join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'parapet', 'wasm')),
     opaPath: read.text('PARAPET_OPA'),
+    celPath: read.text('PARAPET_CEL_HELPER'),
     workers: read.integer('PARAPET_WORKERS', { min: 1, max: 256 }),
     evalTimeoutMs: read.integer('PARAPET_EVAL_TIMEOUT_MS', { min: 1 }) ?? configDefaults.evalTimeoutMs,
   };

@@ -1,7 +1,10 @@
 // The engine as the CLI and the App run it: the pinned opa compiler with its on-disk cache behind the
-// Rego driver, whose worker pool the App shares across every pull request the process checks.
+// Rego driver, whose worker pool the App shares across every pull request the process checks, and
+// Gatekeeper's CEL driver in one helper process (started when the first CEL template is loaded),
+// each template routed to the engine the cluster's Gatekeeper runs it with.
 import type { EngineConfig } from './config.js';
-import { RegoDriver, type PolicyCompiler, type PolicyDriver } from './engine/index.js';
+import { CelHelperProcess } from './cel/cel-helper-process.js';
+import { CelDriver, GatekeeperDriver, RegoDriver, type PolicyCompiler, type PolicyDriver } from './engine/index.js';
 import { ConfigError } from './errors.js';
 import { OpaCompiler } from './opa/opa-compiler.js';
 
@@ -22,6 +25,8 @@ export function startEngineRuntime(engine: EngineConfig): EngineRuntime {
       return opa.compile(source);
     },
   };
-  const driver = RegoDriver.start({ compiler, workers: engine.workers, timeoutMs: engine.evalTimeoutMs });
-  return { driver, close: () => driver.close() };
+  const rego = RegoDriver.start({ compiler, workers: engine.workers, timeoutMs: engine.evalTimeoutMs });
+  const helper = new CelHelperProcess(engine.celPath);
+  const driver = new GatekeeperDriver({ Rego: rego, K8sNativeValidation: new CelDriver(helper) });
+  return { driver, close: async () => void (await Promise.all([rego.close(), helper.close()])) };
 }

@@ -77,7 +77,7 @@ async function checkCluster(
   }
   const policyDocs = await policyFiles.documents(policyPaths);
   errors.push(...policyDocs.errors);
-  const policies = await loadPolicySet(policyDocs.documents, driver);
+  const policies = await loadPolicySet(policyDocs.documents, driver, { k8sNativeValidation: cluster.k8sNativeValidation });
   errors.push(...policies.errors);
 
   const allPaths = await files.paths();
@@ -204,6 +204,7 @@ function locate(pending: PendingViolation, namespaces: Map<string, SourceObject>
     enforcementAction: pending.action,
     message: pending.message,
     details: pending.details,
+    ...(pending.engine ? { engine: pending.engine } : {}),
     location: { file: source.doc.file, line },
     object: objectRef(source.object),
     acceptance,
