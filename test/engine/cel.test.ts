@@ -214,6 +214,20 @@ describe('CEL that Gatekeeper cannot compile or evaluate', () => {
   });
 });
 
+describe('checks that run at once (as in the App)', () => {
+  it('each judge by their own template when templates of one name differ', async () => {
+    const repoWith = (prefix: string) =>
+      repo({
+        'cluster/policies/prefix.yaml': celTemplate('PodPrefix', { validations: [{ expression: `object.metadata.name.startsWith('${prefix}')`, message: `must start with ${prefix}` }] }),
+        'cluster/policies/prefixed.yaml': constraintOf('PodPrefix', 'prefixed', { match: { kinds: [{ apiGroups: [''], kinds: ['Pod'] }] } }),
+        'cluster/apps/pod.yaml': 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  containers: []\n',
+      });
+    const [app, db] = await Promise.all([check(repoWith('app-')), check(repoWith('db-'))]);
+    expect(findings(app).map((f) => f.message)).toEqual(['must start with app-']);
+    expect(findings(db).map((f) => f.message)).toEqual(['must start with db-']);
+  });
+});
+
 describe('the Cluster file’s spec.gatekeeper', () => {
   it('accepts only k8sNativeValidation: true or false', async () => {
     const report = await check(repo({ 'cluster/policies/requiredlabels.yaml': requiredLabels }, { k8sNativeValidation: 'no', engine: 'cel' }));
