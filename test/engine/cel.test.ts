@@ -144,6 +144,21 @@ spec:
     expect(findings(report).map((f) => f.message)).toContain('web wants 5 replicas, at most 3 are allowed');
   });
 
+  it('reads the object’s Namespace as namespaceObject, as at Gatekeeper’s webhook', async () => {
+    const report = await check(
+      repo({
+        'cluster/policies/tier.yaml': celTemplate('NamespaceTier', {
+          validations: [{ expression: "namespaceObject.metadata.labels['tier'] == 'gold'", messageExpression: "'namespace tier is ' + namespaceObject.metadata.labels['tier']" }],
+        }),
+        'cluster/policies/gold.yaml': constraintOf('NamespaceTier', 'gold', { match: { kinds: [{ apiGroups: [''], kinds: ['ConfigMap'] }] } }),
+        'cluster/namespaces/shop.yaml': 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  labels:\n    tier: bronze\n',
+        'cluster/apps/settings.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: shop\n',
+      }),
+    );
+    expect(errors(report)).toEqual([]);
+    expect(findings(report).map((f) => f.message)).toEqual(['namespace tier is bronze']);
+  });
+
   it('cannot run in a cluster whose Gatekeeper runs Rego only: an error on the template', async () => {
     const report = await check(repo(files({}), { k8sNativeValidation: false }));
     expect(findings(report)).toEqual([]);

@@ -71,6 +71,8 @@ type template struct {
 	driver int
 	// Prefixes of the messages that are evaluation errors rather than the template's denials.
 	errorPrefixes []string
+	// Whether any expression names namespaceObject, the only way CEL reaches the Namespace.
+	readsNamespace bool
 }
 
 // driver is one k8scel driver and the template names it holds. The driver keys templates by name
@@ -235,7 +237,7 @@ func (h *helper) load(id int, raw json.RawMessage) ([]problem, error) {
 	}
 	d.names[ct.GetName()] = true
 	problems, prefixes := diagnose(ct)
-	h.templates[id] = &template{ct: ct, driver: index, errorPrefixes: prefixes}
+	h.templates[id] = &template{ct: ct, driver: index, errorPrefixes: prefixes, readsNamespace: readsNamespace(ct)}
 	return problems, nil
 }
 
@@ -292,6 +294,32 @@ func diagnose(ct *templates.ConstraintTemplate) ([]problem, []string) {
 		}
 	}
 	return problems, prefixes
+}
+
+// readsNamespace tells whether the template's CEL names namespaceObject. The driver converts the
+// Namespace for every validation it evaluates; when no expression can read it, leaving it out
+// changes no result and saves that work.
+func readsNamespace(ct *templates.ConstraintTemplate) bool {
+	source, err := celschema.GetSourceFromTemplate(ct)
+	if err != nil {
+		return true
+	}
+	var expressions []string
+	for _, v := range source.Variables {
+		expressions = append(expressions, v.Expression)
+	}
+	for _, m := range source.MatchConditions {
+		expressions = append(expressions, m.Expression)
+	}
+	for _, v := range source.Validations {
+		expressions = append(expressions, v.Expression, v.MessageExpression)
+	}
+	for _, e := range expressions {
+		if strings.Contains(e, "namespaceObject") {
+			return true
+		}
+	}
+	return false
 }
 
 // review is what Gatekeeper's target hands the driver: the AdmissionRequest, and the Namespace that
@@ -383,8 +411,12 @@ func (h *helper) query(driverIndex, reviewIndex int, group []int, tasks [][3]int
 		constraints = append(constraints, c)
 	}
 	r := parsed[reviewIndex]
+	needsNamespace := false
+	for _, i := range group {
+		needsNamespace = needsNamespace || h.templates[tasks[i][0]].readsNamespace
+	}
 	var opts []reviews.ReviewOpt
-	if r.NamespaceObject != nil {
+	if r.NamespaceObject != nil && needsNamespace {
 		opts = append(opts, reviews.Namespace(r.NamespaceObject))
 	}
 	response, err := h.drivers[driverIndex].k8scel.Query(context.Background(), target, constraints, r, opts...)
