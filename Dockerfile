@@ -25,13 +25,14 @@ WORKDIR /app
 # Dependencies first (cached while package-lock.json is unchanged); scripts run below, explicitly.
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
-# The pinned opa (tools/go.mod) into tools/bin/opa: what npm's postinstall runs.
+# The pinned opa (tools/go.mod) into tools/bin/opa and Gatekeeper's CEL driver (tools/cel) into
+# tools/bin/parapet-cel: what npm's postinstall runs.
 COPY scripts/build-go-tool.mjs scripts/
 COPY tools/go.mod tools/go.sum tools/
-RUN node scripts/build-go-tool.mjs opa
+COPY tools/cel/go.mod tools/cel/go.sum tools/cel/main.go tools/cel/
 # The renderer (tools/render: kustomize's API and Flux's build steps) into tools/bin/render.
 COPY tools/render tools/render
-RUN node scripts/build-go-tool.mjs render
+RUN node scripts/build-go-tool.mjs opa cel render
 COPY tsconfig.json tsconfig.build.json ./
 COPY src src
 RUN npm run build && npm prune --omit=dev
@@ -47,6 +48,7 @@ COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY --from=build /app/tools/bin/opa tools/bin/opa
 COPY --from=build /app/tools/bin/render tools/bin/render
+COPY --from=build /app/tools/bin/parapet-cel tools/bin/parapet-cel
 COPY app.yml ./
 # The setup page (no credentials yet) writes .env into the working directory: the App's user owns it.
 RUN chown node:node /app

@@ -10,25 +10,43 @@ export interface ResultIdentity {
   namespace?: string | null | undefined;
   name: string;
   message: string;
+  /** The result's enforcement action, when the comparison includes it. */
+  action?: string;
 }
 
-export const resultKey = (r: ResultIdentity): string => `${r.constraint} | ${r.kind} ${r.namespace ?? ''}/${r.name} | ${r.message}`;
+export const resultKey = (r: ResultIdentity): string => `${r.constraint} | ${r.kind} ${r.namespace ?? ''}/${r.name} | ${r.message}${r.action ? ` | ${r.action}` : ''}`;
+
+export interface GatorTestOptions {
+  /** gator's --enable-k8s-native-validation: false (Rego only) unless set. */
+  k8sNativeValidation?: boolean;
+  /** Include each result's enforcement action in its key. */
+  withAction?: boolean;
+}
 
 interface GatorResult {
   msg: string;
+  enforcementAction?: string;
   constraint: { metadata: { name: string } };
   violatingObject: { kind: string; metadata: { name: string; namespace?: string } };
 }
 
 /** Runs `gator test` on the files (or folders) and returns its results as keys, and how long it took. */
-export function gatorTest(binary: string, files: readonly string[]): { seconds: number; results: string[] } {
+export function gatorTest(binary: string, files: readonly string[], options: GatorTestOptions = {}): { seconds: number; results: string[] } {
   const started = performance.now();
-  const run = spawnSync(binary, ['test', '--enable-k8s-native-validation=false', ...files.flatMap((f) => ['-f', f]), '-o', 'json'], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const cel = `--enable-k8s-native-validation=${options.k8sNativeValidation ?? false}`;
+  const run = spawnSync(binary, ['test', cel, ...files.flatMap((f) => ['-f', f]), '-o', 'json'], { encoding: 'utf8', maxBuffer: 1 << 30 });
   const seconds = (performance.now() - started) / 1000;
   // gator exits 1 when it finds violations; its JSON is on stdout either way.
   if (run.status !== 0 && run.status !== 1) throw new Error(`gator test exited ${run.status}: ${run.stderr || run.error?.message}`);
   const results = (JSON.parse(run.stdout) as GatorResult[]).map((r) =>
-    resultKey({ constraint: r.constraint.metadata.name, kind: r.violatingObject.kind, namespace: r.violatingObject.metadata.namespace, name: r.violatingObject.metadata.name, message: r.msg }),
+    resultKey({
+      constraint: r.constraint.metadata.name,
+      kind: r.violatingObject.kind,
+      namespace: r.violatingObject.metadata.namespace,
+      name: r.violatingObject.metadata.name,
+      message: r.msg,
+      ...(options.withAction ? { action: r.enforcementAction ?? '' } : {}),
+    }),
   );
   return { seconds, results };
 }

@@ -45,6 +45,8 @@ export interface EngineConfig {
   opaPath: string | undefined;
   /** Where `scripts/build-go-tool.mjs` keeps the opa it built, for every install of Parapet. */
   toolsCacheDir?: string;
+  /** The parapet-cel helper (Gatekeeper's CEL driver); undefined: the one `npm ci` built. */
+  celPath: string | undefined;
   /** Evaluation worker threads; undefined: the pool's default. */
   workers: number | undefined;
   evalTimeoutMs: number;
@@ -112,6 +114,7 @@ function engineSettings(env: Env, read: Reader): EngineConfig {
     cacheDir: cacheSetting === '' ? null : (cacheSetting ?? join(userCache, 'wasm')),
     opaPath: read.text('PARAPET_OPA'),
     toolsCacheDir: join(userCache, 'tools'),
+    celPath: read.text('PARAPET_CEL_HELPER'),
     workers: read.integer('PARAPET_WORKERS', { min: 1, max: 256 }),
     evalTimeoutMs: read.integer('PARAPET_EVAL_TIMEOUT_MS', { min: 1 }) ?? configDefaults.evalTimeoutMs,
   };

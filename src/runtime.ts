@@ -1,8 +1,11 @@
 // The engine as the CLI and the App run it: the pinned opa compiler with its on-disk cache behind the
 // Rego driver, whose worker pool the App shares across every pull request the process checks, and
-// the renderer (kustomize and Flux's build steps) that turns entry points into objects.
+// Gatekeeper's CEL driver in one helper process (started when the first CEL template is loaded),
+// each template routed to the engine the cluster's Gatekeeper runs it with; and the renderer
+// (kustomize and Flux's build steps) that turns entry points into objects.
 import type { EngineConfig } from './config.js';
-import { RegoDriver, type PolicyCompiler, type PolicyDriver, type Renderer } from './engine/index.js';
+import { CelHelperProcess } from './cel/cel-helper-process.js';
+import { CelDriver, GatekeeperDriver, RegoDriver, type PolicyCompiler, type PolicyDriver, type Renderer } from './engine/index.js';
 import { ConfigError } from './errors.js';
 import { OpaCompiler } from './opa/opa-compiler.js';
 import { HelperRenderer } from './renderer/helper-renderer.js';
@@ -25,6 +28,8 @@ export function startEngineRuntime(engine: EngineConfig): EngineRuntime {
       return opa.compile(source);
     },
   };
-  const driver = RegoDriver.start({ compiler, workers: engine.workers, timeoutMs: engine.evalTimeoutMs });
-  return { driver, renderer: new HelperRenderer(), close: () => driver.close() };
+  const rego = RegoDriver.start({ compiler, workers: engine.workers, timeoutMs: engine.evalTimeoutMs });
+  const helper = new CelHelperProcess(engine.celPath);
+  const driver = new GatekeeperDriver({ Rego: rego, K8sNativeValidation: new CelDriver(helper) });
+  return { driver, renderer: new HelperRenderer(), close: async () => void (await Promise.all([rego.close(), helper.close()])) };
 }

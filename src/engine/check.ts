@@ -118,7 +118,7 @@ async function checkCluster(
   const policyDocs = await policyFiles.documents(policyPaths);
   errors.push(...policyDocs.errors);
   const progress = (stage: CheckProgress['stage'], done: number, total: number) => options.onProgress?.({ cluster: cluster.name, stage, done, total });
-  const policies = await loadPolicySet(policyDocs.documents, driver, (done, total) => progress('compiling', done, total));
+  const policies = await loadPolicySet(policyDocs.documents, driver, { k8sNativeValidation: cluster.k8sNativeValidation, onLoaded: (done, total) => progress('compiling', done, total) });
   errors.push(...policies.errors);
 
   const rendered = await renderCluster({ cluster, clusters: config.clusters, applications: config.applications, files, session });
@@ -247,6 +247,7 @@ function locate(pending: PendingViolation, namespaces: Map<string, SourceObject>
     enforcementAction: pending.action,
     message: pending.message,
     details: pending.details,
+    ...(pending.engine ? { engine: pending.engine } : {}),
     location: nodeLocation(source.doc, node),
     object: objectRef(source.object),
     acceptance,

@@ -1,9 +1,11 @@
 // The one import path for adapters (CLI, GitHub App, store, web, opa).
 export type * from './model.js';
 export { isRecord } from './model.js';
-export type { CompileOutcome, EvaluationTask, PolicyCompiler, PolicyDriver, RegoProblem, RegoSource, RenderedObject, RenderOrigin, RenderOutcome, Renderer, RenderRequest, RenderSession, RepoFile, RepoSource, TaskOutcome, TemplateLoad } from './ports.js';
+export type { CelHelper, CelProblem, CelSource, CompileOutcome, EvaluationTask, PolicyCompiler, PolicyDriver, RegoProblem, RegoSource, RenderedObject, RenderOrigin, RenderOutcome, Renderer, RenderRequest, RenderSession, RepoFile, RepoSource, TaskOutcome, TemplateCode, TemplateLoad } from './ports.js';
 export { checkRepo, type CheckOptions, type CheckProgress } from './check.js';
 export { RegoDriver, type RegoDriverOptions } from './rego/rego-driver.js';
+export { CelDriver } from './cel/cel-driver.js';
+export { GatekeeperDriver } from './gatekeeper-driver.js';
 export { checkExitCode, errorCount, fingerprint, isBlocking, markStatus, nothingToCheck } from './report/outcome.js';
 export { compareViolations, sortReport } from './report/sort.js';
 export { defaultYamlLimits, parseYamlFile, type YamlLimits } from './repo/yaml-file.js';

@@ -9,6 +9,9 @@ export interface Location {
 
 export type EnforcementAction = 'deny' | 'warn' | 'dryrun';
 
+/** The engines of a template's `code[]`, by Gatekeeper's names for them. */
+export type PolicyEngine = 'Rego' | 'K8sNativeValidation';
+
 /** Kinds of input error, so renderers and tests can tell them apart without parsing messages. */
 export type InputErrorCode =
   | 'yaml'
@@ -19,6 +22,7 @@ export type InputErrorCode =
   | 'application'
   | 'template'
   | 'rego'
+  | 'cel'
   | 'builtin'
   | 'constraint'
   | 'schema'
@@ -66,6 +70,8 @@ export interface Violation {
   /** Gatekeeper's message, including an `[Implied by ...]` prefix for results on expanded objects. */
   message: string;
   details: unknown;
+  /** The engine whose evaluation produced the result; absent for autorejections, which come from matching. */
+  engine?: PolicyEngine;
   location: Location;
   /** The object in the file (a Deployment, even when the result came from its implied Pod). */
   object: ObjectRef;
@@ -150,6 +156,12 @@ export interface ClusterConfig {
    * belong to this cluster. Absent means "everything not claimed by another cluster".
    */
   manifestPaths?: string[];
+  /**
+   * Gatekeeper's `--enable-k8s-native-validation` in this cluster (Parapet's `spec.gatekeeper.k8sNativeValidation`):
+   * true (the default since Gatekeeper 3.18) runs a template's CEL when it has both CEL and Rego;
+   * false runs Rego only, as older Gatekeepers do.
+   */
+  k8sNativeValidation: boolean;
 }
 
 export interface ApplicationStage {

@@ -31,6 +31,21 @@ export interface RegoProblem {
   message: string;
 }
 
+/** One ConstraintTemplate's K8sNativeValidation (CEL) code, as Gatekeeper's k8scel driver reads it. */
+export interface CelSource {
+  /** The ConstraintTemplate as written: the driver reads `code[engine: K8sNativeValidation]` from it. */
+  template: Record<string, unknown>;
+}
+
+/** A problem in a CEL expression, at its path in the template document. */
+export interface CelProblem {
+  path: Array<string | number>;
+  message: string;
+}
+
+/** The code of a template, in the engine the cluster's Gatekeeper runs it with. */
+export type TemplateCode = { engine: 'Rego'; source: RegoSource } | { engine: 'K8sNativeValidation'; source: CelSource };
+
 export type CompileOutcome =
   | {
       ok: true;
@@ -59,19 +74,29 @@ export interface EvaluationTask {
   template: number;
   /** Id returned by `addText` for `data`, or 0 for `data = {}`. */
   data: number;
-  /** Id returned by `addText` for `input.parameters`. */
+  /**
+   * Id returned by `addText` for what the template's engine reads of the constraint: Rego's
+   * `input.parameters`, or for CEL the constraint object (its driver binds `params` from it).
+   */
   parameters: number;
   /** `input.review` as JSON; tasks sharing one string are sent and encoded once. */
   review: string;
 }
 
-/** The template's results (Gatekeeper's `violation` set), or the error that stopped it. */
-export type TaskOutcome = { results: unknown[] } | { error: string };
+/**
+ * The template's results (Rego's `violation` set, CEL's `{msg}` per failed validation), or the error
+ * that stopped it. `errors` are results Gatekeeper reports like any other but that are failed
+ * evaluations (CEL that does not compile or fails at run time), not the template's verdict.
+ */
+export type TaskOutcome = { results: unknown[]; errors?: string[] } | { error: string };
 
 export type TemplateLoad =
-  | { ok: true; id: number; usesInventory: boolean }
-  /** The code does not compile, or breaks Gatekeeper's rules for template modules. */
+  /** `problems`: CEL expressions that do not compile; Gatekeeper accepts the template and fails each evaluation. */
+  | { ok: true; id: number; usesInventory: boolean; problems?: CelProblem[] }
+  /** The Rego does not compile, or breaks Gatekeeper's rules for template modules. */
   | { ok: false; problems: RegoProblem[] }
+  /** Gatekeeper's driver refuses the template (the text is its error). */
+  | { ok: false; rejected: string }
   /** The code calls builtins the driver cannot evaluate (the text names them). */
   | { ok: false; unsupported: string }
   /** The compiled code could not be loaded. */
@@ -80,11 +105,11 @@ export type TemplateLoad =
 /**
  * Runs templates' code, as Gatekeeper's Driver does: the pipeline loads templates, registers data
  * and parameters, and asks for batches of evaluations; how the code runs (Rego compiled to Wasm on
- * worker threads, later CEL) stays behind this interface. It also parses YAML on its threads, so
- * large repositories use every core.
+ * worker threads, CEL in Gatekeeper's own driver) stays behind this interface. It also parses YAML
+ * on its threads, so large repositories use every core.
  */
 export interface PolicyDriver {
-  loadTemplate(source: RegoSource): Promise<TemplateLoad>;
+  loadTemplate(code: TemplateCode): Promise<TemplateLoad>;
   /** Registers JSON text (`data.inventory`, a constraint's parameters) for later evaluations. */
   addText(json: string): number;
   /** Outcomes in the order of `tasks`. */
@@ -141,4 +166,19 @@ export interface RenderSession {
 export interface Renderer {
   /** `files`: repository-relative path → text, every file a build may read. */
   open(files: Map<string, string>): Promise<RenderSession>;
+}
+
+/**
+ * A conversation with Gatekeeper's k8scel driver in the pinned `parapet-cel` helper: one JSON text
+ * per request, one answer per request, in order (tools/cel/main.go describes the messages).
+ */
+export interface CelHelper {
+  request(json: string): Promise<unknown>;
+  /**
+   * Changes when the helper had to be started again: what the previous one held (templates,
+   * constraints) is gone, so a check that loaded them cannot go on.
+   */
+  readonly generation: number;
+  /** The operational error for a check whose templates were sent to a helper that has since stopped. */
+  lostState(): Error;
 }

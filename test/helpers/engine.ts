@@ -1,11 +1,13 @@
 // The engine's collaborators for tests: the real Rego driver over the real opa compiler (cached
-// across runs under .cache/), and the real renderer (tools/bin/render).
+// across runs under .cache/), Gatekeeper's CEL driver in the real parapet-cel helper, routed as
+// the App and the CLI route them, and the real renderer (tools/bin/render).
 import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
-import { checkRepo, RegoDriver, type CheckOptions, type Report, type RepoSource } from '../../src/engine/index.js';
+import { CelHelperProcess } from '../../src/cel/cel-helper-process.js';
+import { CelDriver, checkRepo, GatekeeperDriver, RegoDriver, type CheckOptions, type Report, type RepoSource } from '../../src/engine/index.js';
 import { OpaCompiler } from '../../src/opa/opa-compiler.js';
 import { HelperRenderer } from '../../src/renderer/helper-renderer.js';
 import { MemorySource } from './memory-source.js';
@@ -15,19 +17,28 @@ export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 export const fixturesDir = join(repoRoot, 'test', 'fixtures');
 export const testCacheDir = join(repoRoot, '.cache', 'test-wasm');
 
-let shared: { driver: RegoDriver; renderer: HelperRenderer } | undefined;
+let shared: { driver: GatekeeperDriver; renderer: HelperRenderer } | undefined;
 
 /** A Rego driver over the test compile cache; `timeoutMs` and `workers` as the pool takes them. */
 export function startDriver(options: { workers?: number; timeoutMs?: number } = {}): RegoDriver {
   return RegoDriver.start({ compiler: new OpaCompiler({ cacheDir: testCacheDir }), workers: options.workers ?? 2, timeoutMs: options.timeoutMs ?? 5000 });
 }
 
+/** Both engines behind Gatekeeper's routing; the CEL helper starts with the first CEL template. */
+export function startDrivers(options: { workers?: number; timeoutMs?: number } = {}): { driver: GatekeeperDriver; helper: CelHelperProcess; close(): Promise<void> } {
+  const rego = startDriver(options);
+  const helper = new CelHelperProcess();
+  const driver = new GatekeeperDriver({ Rego: rego, K8sNativeValidation: new CelDriver(helper) });
+  return { driver, helper, close: async () => void (await Promise.all([rego.close(), helper.close()])) };
+}
+
 /** One driver per test file, closed after it. */
-export function engine(): { driver: RegoDriver; renderer: HelperRenderer } {
+export function engine(): { driver: GatekeeperDriver; renderer: HelperRenderer } {
   if (!shared) {
-    shared = { driver: startDriver(), renderer: new HelperRenderer() };
+    const started = startDrivers();
+    shared = { driver: started.driver, renderer: new HelperRenderer() };
     afterAll(async () => {
-      await shared?.driver.close();
+      await started.close();
       shared = undefined;
     });
   }

@@ -96,6 +96,7 @@ forEachBackend((backend) => {
       configuration: { production: true, securityLevel: 'confidential', costCenter: 1000, description: 'Shop' },
       policiesPath: 'policies',
       namespacePaths: [],
+      k8sNativeValidation: true,
     };
     const report: Report = {
       clusters: [cluster],

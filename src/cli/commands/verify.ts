@@ -17,21 +17,31 @@ are relative to the suite file.
 
 Options:
   --format FORMAT   text (default) or json
+  --enable-k8s-native-validation=false
+                    run templates that have both CEL and Rego with their Rego, as gator does with
+                    this flag (default true: CEL, as Gatekeeper since 3.18)
   -h, --help        show this help
 
 Exit codes: 0 every case passed; 1 a case failed or a suite could not be read; 2 usage error.
 `;
 
 export async function verifyCommand(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: { format: { type: 'string', default: 'text' } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: { format: { type: 'string', default: 'text' }, 'enable-k8s-native-validation': { type: 'string', default: 'true' } },
+  });
   if (values.format !== 'text' && values.format !== 'json') throw new UsageError(`--format must be text or json, not "${values.format}"`);
+  const nativeValidation = values['enable-k8s-native-validation'];
+  if (nativeValidation !== 'true' && nativeValidation !== 'false') throw new UsageError(`--enable-k8s-native-validation must be true or false, not "${nativeValidation}"`);
   if (positionals.length === 0) throw new UsageError('give at least one suite file or folder');
   const suites: string[] = [];
   for (const path of positionals) suites.push(...(await findSuites(resolve(io.cwd, path))));
   const runtime = startEngineRuntime(readEngineConfig(io.env));
   try {
     const reader = { read: (path: string) => readFile(path, 'utf8').catch(() => undefined) };
-    const results = await verifySuites(suites.map(toPosix), { driver: runtime.driver, reader });
+    const results = await verifySuites(suites.map(toPosix), { driver: runtime.driver, reader, k8sNativeValidation: nativeValidation === 'true' });
     for (const result of results) result.file = relative(io.cwd, result.file).split(sep).join('/');
     io.stdout(values.format === 'json' ? formatJson(results) : formatText(results));
     return results.every((r) => r.passed) ? 0 : 1;

@@ -2,7 +2,7 @@
 // autorejections and errors into violations.
 import type { Resultant } from '../expand/expansion.js';
 import type { Autorejection, Match } from '../match/match-objects.js';
-import { isRecord, type EnforcementAction, type InputError } from '../model.js';
+import { isRecord, type EnforcementAction, type InputError, type PolicyEngine } from '../model.js';
 import type { Constraint } from '../policy/constraint.js';
 import type { PolicySet } from '../policy/policy-set.js';
 import type { EvaluationTask, PolicyDriver, TaskOutcome } from '../ports.js';
@@ -16,6 +16,8 @@ export interface PendingViolation {
   action: EnforcementAction;
   message: string;
   details: unknown;
+  /** The engine that evaluated; absent for autorejections. */
+  engine?: PolicyEngine;
   cluster: string;
   /**
    * False for autorejections and evaluation errors: Security Tower's acceptances live in the policies'
@@ -45,7 +47,11 @@ export class ClusterEvaluation {
     private readonly dataId: number,
     private readonly driver: PolicyDriver,
   ) {
-    for (const constraint of policies.constraints) this.parameters.set(constraint, driver.addText(evaluationParameters(constraint)));
+    for (const constraint of policies.constraints) {
+      const loaded = policies.templates.get(constraint.kind)!;
+      const parameters = evaluationParameters(constraint);
+      this.parameters.set(constraint, driver.addText(loaded.engine === 'K8sNativeValidation' ? celConstraint(constraint, JSON.parse(parameters)) : parameters));
+    }
   }
 
   /** The driver's ids of the constraints' parameters, to release when the cluster is done. */
@@ -71,7 +77,7 @@ export class ClusterEvaluation {
       }
       const loaded = this.policies.templates.get(match.constraint.kind)!;
       tasks.push({ template: loaded.moduleId, data: loaded.usesInventory ? this.dataId : 0, parameters: this.parameters.get(match.constraint)!, review });
-      items.push(this.item(match));
+      items.push({ ...this.item(match), engine: loaded.engine });
     }
     return { tasks, items };
   }
@@ -82,23 +88,32 @@ export class ClusterEvaluation {
     outcomes.forEach((outcome, i) => this.collect(items[i]!, outcome));
   }
 
+  /**
+   * Gatekeeper turns an evaluation error into a result of the constraint carrying the error text; it
+   * is also an input error, so it fails the check whatever the constraint's action (unless the
+   * template's problem was already reported when it was loaded).
+   */
+  private failed(item: PendingItem, error: string): void {
+    this.violations.push({ ...item, message: prefixed(item.resultant, error), details: {}, acceptable: false });
+    if (this.policies.templates.get(item.constraint.kind)?.reportedProblems) return;
+    const { object, doc } = item.source;
+    this.errors.push({
+      location: { file: doc.file, line: doc.kindLine },
+      code: 'evaluation',
+      message: `${item.constraint.kind} ${item.constraint.name} could not be evaluated on ${object.kind} ${String(object.metadata.name ?? '')}: ${error}`,
+    });
+  }
+
   private item(match: Match): PendingItem {
     return { source: match.source, resultant: match.target.resultant, constraint: match.constraint, action: match.action, cluster: this.cluster };
   }
 
   private collect(item: PendingItem, outcome: TaskOutcome): void {
     if ('error' in outcome) {
-      // Gatekeeper turns an evaluation error into one result per constraint carrying the error text;
-      // it is also an input error, so it fails the check whatever the constraint's action.
-      this.violations.push({ ...item, message: prefixed(item.resultant, outcome.error), details: {}, acceptable: false });
-      const { object, doc } = item.source;
-      this.errors.push({
-        location: { file: doc.file, line: doc.kindLine },
-        code: 'evaluation',
-        message: `${item.constraint.kind} ${item.constraint.name} could not be evaluated on ${object.kind} ${String(object.metadata.name ?? '')}: ${outcome.error}`,
-      });
+      this.failed(item, outcome.error);
       return;
     }
+    for (const error of outcome.errors ?? []) this.failed(item, error);
     for (const result of outcome.results) {
       if (!isRecord(result) || !('msg' in result)) continue; // Gatekeeper's hook drops results without msg
       if (typeof result.msg !== 'string') {
@@ -123,4 +138,15 @@ function prefixed(resultant: Resultant | undefined, message: string): string {
 function evaluationParameters(constraint: Constraint): string {
   if (!constraint.template.handlesRiskAcceptances || constraint.ignoreRiskAcceptances) return constraint.parametersJson;
   return JSON.stringify({ ...(isRecord(constraint.parameters) ? constraint.parameters : {}), ignoreRiskAcceptances: true });
+}
+
+/**
+ * The constraint as Gatekeeper's CEL driver receives it: as written, with `spec.parameters` replaced
+ * by `parameters` (defaulted). Without `spec.parameters` the template's `variables.params` is null,
+ * so none is added.
+ */
+export function celConstraint(constraint: Constraint, parameters: unknown = constraint.parameters): string {
+  const spec = isRecord(constraint.document.spec) ? constraint.document.spec : undefined;
+  if (!spec || !('parameters' in spec)) return JSON.stringify(constraint.document);
+  return JSON.stringify({ ...constraint.document, spec: { ...spec, parameters } });
 }

@@ -23,6 +23,8 @@ export interface Constraint {
   /** `parameters` as JSON, spliced into every review input. */
   parametersJson: string;
   spec: Record<string, unknown>;
+  /** The constraint as written, which Gatekeeper's CEL driver receives (with `parameters` defaulted). */
+  document: Record<string, unknown>;
   matches: (target: MatchTarget) => MatchResult;
   /** `parameters.ignoreRiskAcceptances: true` turns risk acceptances off for this constraint. */
   ignoreRiskAcceptances: boolean;
@@ -98,6 +100,7 @@ export function readConstraint(
       parameters,
       parametersJson: JSON.stringify(parameters),
       spec,
+      document: value,
       matches: match.matcher,
       ignoreRiskAcceptances: isRecord(parameters) && parameters.ignoreRiskAcceptances === true,
     },

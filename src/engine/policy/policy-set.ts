@@ -1,12 +1,13 @@
 // Loads one cluster's policies: compiles each template once, checks its builtins at load time, reads
 // constraints against their templates, and collects ExpansionTemplates and Gatekeeper's Config.
 import { isGatekeeperConfigDocument, readGatekeeperConfig, type GatekeeperConfig } from './gatekeeper-config.js';
-import { type InputError, isRecord, type Location } from '../model.js';
+import { type InputError, isRecord, type Location, type PolicyEngine } from '../model.js';
 import type { PolicyDriver } from '../ports.js';
 import type { YamlDocument } from '../repo/yaml-file.js';
 import { isConstraintDocument, readConstraint, type Constraint } from './constraint.js';
 import { compileParameterSchema, type ParameterSchema } from './schema/index.js';
-import { isTemplateDocument, readTemplate, type ConstraintTemplate } from './template.js';
+import { isTemplateDocument, readTemplate, templateCode, type ConstraintTemplate } from './template.js';
+import { lineOfPath } from '../repo/yaml-file.js';
 import { type ExpansionTemplate, isExpansionTemplateDocument, readExpansionTemplate } from './expansion-template.js';
 
 export interface LoadedTemplate {
@@ -15,6 +16,20 @@ export interface LoadedTemplate {
   /** The driver's id of the template's code. */
   moduleId: number;
   usesInventory: boolean;
+  /** The engine that runs the template in this cluster. */
+  engine: PolicyEngine;
+  /**
+   * Its code has problems already reported as input errors (CEL that does not compile), so the
+   * failed evaluations they cause need no error each.
+   */
+  reportedProblems: boolean;
+}
+
+export interface PolicySetOptions {
+  /** The cluster's Gatekeeper runs CEL (`--enable-k8s-native-validation`, ClusterConfig.k8sNativeValidation). */
+  k8sNativeValidation: boolean;
+  /** Hears of each template as it is loaded (compiling is the slow part of a cold start). */
+  onLoaded?: (done: number, total: number) => void;
 }
 
 export interface PolicySet {
@@ -29,15 +44,14 @@ export interface PolicySet {
   moduleIds: number[];
 }
 
-/** `onLoaded` hears of each template as it is loaded (compiling is the slow part of a cold start). */
-export async function loadPolicySet(documents: YamlDocument[], driver: PolicyDriver, onLoaded?: (done: number, total: number) => void): Promise<PolicySet> {
+export async function loadPolicySet(documents: YamlDocument[], driver: PolicyDriver, options: PolicySetOptions): Promise<PolicySet> {
   const errors: InputError[] = [];
   const templateDocs = documents.filter((doc) => isTemplateDocument(doc.value));
   let done = 0;
   const loaded = await Promise.all(
     templateDocs.map(async (d) => {
-      const result = await loadTemplate(d, driver);
-      onLoaded?.(++done, templateDocs.length);
+      const result = await loadTemplate(d, driver, options);
+      options.onLoaded?.(++done, templateDocs.length);
       return result;
     }),
   );
@@ -94,6 +108,7 @@ export async function loadPolicySet(documents: YamlDocument[], driver: PolicyDri
 async function loadTemplate(
   doc: YamlDocument,
   driver: PolicyDriver,
+  options: PolicySetOptions,
 ): Promise<{ template?: LoadedTemplate; kind?: string; errors: InputError[] }> {
   const location = { file: doc.file, line: doc.kindLine };
   const value = doc.value as Record<string, unknown>;
@@ -111,8 +126,10 @@ async function loadTemplate(
   }));
   if (schemaErrors.length > 0) return { kind, errors: schemaErrors };
 
-  const loaded = await driver.loadTemplate(template.rego);
-  if ('problems' in loaded) {
+  const code = templateCode(template, options.k8sNativeValidation);
+  if ('error' in code) return { kind, errors: [{ location, code: 'template', message: code.error }] };
+  const loaded = await driver.loadTemplate(code);
+  if (!loaded.ok && 'problems' in loaded) {
     return {
       kind,
       errors: loaded.problems.map((problem) => ({
@@ -122,6 +139,9 @@ async function loadTemplate(
       })),
     };
   }
+  if (!loaded.ok && 'rejected' in loaded) {
+    return { kind, errors: [{ location, code: 'cel', message: `ConstraintTemplate ${template.name}: ${loaded.rejected}` }] };
+  }
   if (!loaded.ok) {
     const message =
       'unsupported' in loaded
@@ -129,7 +149,25 @@ async function loadTemplate(
         : `ConstraintTemplate ${template.name}: the compiled policy could not be loaded: ${loaded.loadError}`;
     return { kind, errors: [{ location, code: 'builtin', message }] };
   }
-  return { kind, errors: [], template: { template, schema: compiled.schema, moduleId: loaded.id, usesInventory: loaded.usesInventory } };
+  // Gatekeeper accepts a template whose CEL does not compile and fails every evaluation with the
+  // compile error; the template is loaded so those results appear, and each problem is an error on
+  // the line of its expression so the check fails whatever the constraints' actions.
+  const problems: InputError[] = (loaded.problems ?? []).map((problem) => ({
+    location: { file: doc.file, line: lineOfPath(doc.lines, problem.path).line },
+    code: 'cel',
+    message: `ConstraintTemplate ${template.name}: ${celPath(problem.path)}: ${problem.message}`,
+  }));
+  return {
+    kind,
+    errors: problems,
+    template: { template, schema: compiled.schema, moduleId: loaded.id, usesInventory: loaded.usesInventory, engine: code.engine, reportedProblems: problems.length > 0 },
+  };
+}
+
+/** `validations[0].expression`: the path inside the K8sNativeValidation source, as its author writes it. */
+function celPath(path: Array<string | number>): string {
+  const inSource = path.indexOf('source');
+  return (inSource >= 0 ? path.slice(inSource + 1) : path).reduce<string>((text, part) => (typeof part === 'number' ? `${text}[${part}]` : text ? `${text}.${part}` : part), '');
 }
 
 function where(location: Location): string {

@@ -1,5 +1,5 @@
 // ConstraintTemplates as Gatekeeper reads them (frameworks' conversion.go, compilers.go, client.go).
-import type { RegoSource } from '../ports.js';
+import type { CelSource, RegoSource, TemplateCode } from '../ports.js';
 import { type InputError, isRecord, type Location } from '../model.js';
 import { lineOfPath, type LineNode } from '../repo/yaml-file.js';
 
@@ -13,7 +13,10 @@ export interface ConstraintTemplate {
   /** The constraint kind it defines, e.g. K8sRequiredLabels. */
   kind: string;
   location: Location;
-  rego: RegoSource;
+  /** The Rego source, when the template has one. */
+  rego?: RegoSource;
+  /** The K8sNativeValidation (CEL) source, when the template has one. */
+  cel?: CelSource;
   /** Line in the template file of each module's first line (index 0 = rego, i = libs[i-1]). */
   moduleLines: number[];
   /** spec.crd.spec.validation.openAPIV3Schema, when declared. */
@@ -24,8 +27,6 @@ export interface ConstraintTemplate {
    * library do): unless `ignoreRiskAcceptances` is set, it does not report accepted violations.
    */
   handlesRiskAcceptances: boolean;
-  /** Whether the template also has a CEL (K8sNativeValidation) source, which Gatekeeper would prefer. */
-  hasCel: boolean;
   annotations: Record<string, string>;
 }
 
@@ -68,12 +69,8 @@ export function readTemplate(
     return { errors };
   }
   const source = regoSourceOf(target);
-  if (!source.rego) {
-    fail(
-      source.hasCel
-        ? `${label} has only a K8sNativeValidation (CEL) source; Parapet evaluates Rego, so add a Rego source to check it here`
-        : `${label}: no Rego source (spec.targets[0].rego or code[engine: Rego])`,
-    );
+  if (!source.rego && !source.hasCel) {
+    fail(`${label}: no Rego or K8sNativeValidation (CEL) source (spec.targets[0].rego, or code[] with engine Rego or K8sNativeValidation)`);
     return { errors };
   }
   if (errors.length > 0) return { errors };
@@ -86,21 +83,37 @@ export function readTemplate(
     return lineOfPath(lines, path).line + 1;
   };
   const basePath = source.fromLegacy ? ['spec', 'targets', 0] : ['spec', 'targets', 0, 'code', source.codeIndex, 'source'];
-  const moduleLines = [regoLine([...basePath, 'rego']), ...source.libs.map((_, i) => regoLine([...basePath, 'libs', i]))];
+  const moduleLines = source.rego ? [regoLine([...basePath, 'rego']), ...source.libs.map((_, i) => regoLine([...basePath, 'libs', i]))] : [];
   return {
     errors,
     template: {
       name,
       kind,
       location,
-      rego: { rego: source.rego, libs: source.libs, version: source.version },
+      ...(source.rego ? { rego: { rego: source.rego, libs: source.libs, version: source.version } } : {}),
+      ...(source.hasCel ? { cel: { template: value } } : {}),
       moduleLines,
       parametersSchema: validation.openAPIV3Schema,
       legacySchema: typeof validation.legacySchema === 'boolean' ? validation.legacySchema : legacyDefault,
       handlesRiskAcceptances: handlesRiskAcceptances(validation.openAPIV3Schema, source),
-      hasCel: source.hasCel,
       annotations: stringRecord(metadata.annotations),
     },
+  };
+}
+
+/**
+ * The code Gatekeeper runs for the template (frameworks' client.go `driverForTemplate`): with
+ * `--enable-k8s-native-validation` (the default since 3.18) the CEL driver comes first and there is
+ * no fallback to Rego; without it only Rego is installed. Otherwise the error Gatekeeper rejects the
+ * template with.
+ */
+export function templateCode(template: ConstraintTemplate, k8sNativeValidation: boolean): TemplateCode | { error: string } {
+  if (k8sNativeValidation && template.cel) return { engine: 'K8sNativeValidation', source: template.cel };
+  if (template.rego) return { engine: 'Rego', source: template.rego };
+  return {
+    error:
+      `ConstraintTemplate ${template.name} has only a K8sNativeValidation (CEL) source, and this cluster's Gatekeeper runs Rego only ` +
+      '(spec.gatekeeper.k8sNativeValidation: false in its Cluster file): no language driver is installed that handles this constraint template',
   };
 }
 

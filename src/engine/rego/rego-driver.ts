@@ -1,6 +1,6 @@
 // The Rego driver: a template's Rego compiled to Wasm by the PolicyCompiler (the pinned opa), checked
 // for builtins this host cannot evaluate when it is loaded, and evaluated on the worker pool.
-import type { PolicyCompiler, PolicyDriver, RegoSource, TemplateLoad } from '../ports.js';
+import type { PolicyCompiler, PolicyDriver, TemplateCode, TemplateLoad } from '../ports.js';
 import { hostBuiltins } from './builtins.js';
 import { EvaluationPool, type EvaluationPoolOptions } from './evaluation-pool.js';
 import { UnsupportedBuiltinsError, WasmPolicy } from './wasm-policy.js';
@@ -22,8 +22,9 @@ export class RegoDriver implements PolicyDriver {
     return new RegoDriver(options.compiler, EvaluationPool.start(options));
   }
 
-  async loadTemplate(source: RegoSource): Promise<TemplateLoad> {
-    const outcome = await this.compiler.compile(source);
+  async loadTemplate(code: TemplateCode): Promise<TemplateLoad> {
+    if (code.engine !== 'Rego') return { ok: false, loadError: `the Rego driver cannot run ${code.engine} code` };
+    const outcome = await this.compiler.compile(code.source);
     if (!outcome.ok) return { ok: false, problems: outcome.problems };
     let module = this.compiled.get(outcome.wasm);
     if (!module) {

@@ -69,6 +69,7 @@ function readCluster(name: string, spec: Record<string, unknown> | undefined, lo
   }
   const namespacePaths = readPathList(spec.namespaces, 'spec.namespaces', fail);
   const manifestPaths = spec.manifests === undefined ? undefined : readPathList(spec.manifests, 'spec.manifests', fail);
+  const k8sNativeValidation = readK8sNativeValidation(spec.gatekeeper, fail);
   const contact = isRecord(spec.contact)
     ? { email: optionalString(spec.contact.email), slack: optionalString(spec.contact.slack) }
     : undefined;
@@ -81,7 +82,30 @@ function readCluster(name: string, spec: Record<string, unknown> | undefined, lo
     policiesPath: normalizeRepoPath(policies),
     namespacePaths: namespacePaths ?? [],
     manifestPaths,
+    k8sNativeValidation,
   };
+}
+
+/**
+ * Parapet's `spec.gatekeeper.k8sNativeValidation`: the cluster's Gatekeeper flag
+ * `--enable-k8s-native-validation`, on by default since Gatekeeper 3.18 (off: Rego only).
+ */
+function readK8sNativeValidation(gatekeeper: unknown, fail: (m: string) => void): boolean {
+  if (gatekeeper === undefined || gatekeeper === null) return true;
+  if (!isRecord(gatekeeper)) {
+    fail('spec.gatekeeper must be a mapping (k8sNativeValidation: true or false)');
+    return true;
+  }
+  for (const key of Object.keys(gatekeeper)) {
+    if (key !== 'k8sNativeValidation') fail(`spec.gatekeeper.${key}: unknown field (Parapet knows k8sNativeValidation)`);
+  }
+  const value = gatekeeper.k8sNativeValidation;
+  if (value === undefined) return true;
+  if (typeof value !== 'boolean') {
+    fail(`spec.gatekeeper.k8sNativeValidation must be true or false (Gatekeeper's --enable-k8s-native-validation), not ${JSON.stringify(value)}`);
+    return true;
+  }
+  return value;
 }
 
 function readApplication(name: string, spec: Record<string, unknown> | undefined, location: Location, fail: (m: string) => void): ApplicationConfig | undefined {

@@ -8,7 +8,9 @@ import type { MatchTarget } from '../policy/constraint-match.js';
 import { effectiveAction } from '../policy/enforcement.js';
 import { readConstraint, type Constraint } from '../policy/constraint.js';
 import { compileParameterSchema, type ParameterSchema } from '../policy/schema/index.js';
-import { isTemplateDocument, readTemplate, type ConstraintTemplate } from '../policy/template.js';
+import { isTemplateDocument, readTemplate, templateCode, type ConstraintTemplate } from '../policy/template.js';
+import { celConstraint } from '../evaluate/evaluate-matches.js';
+import type { PolicyEngine } from '../model.js';
 import type { FileReader, PolicyDriver } from '../ports.js';
 import { gvkOf, objectProblem, type KubernetesObject } from '../repo/kubernetes.js';
 import { parseYamlFile, type YamlDocument } from '../repo/yaml-file.js';
@@ -44,6 +46,8 @@ export interface SuiteResult {
 export interface VerifyOptions {
   driver: PolicyDriver;
   reader: FileReader;
+  /** gator's `--enable-k8s-native-validation` (default true): templates with CEL run CEL. */
+  k8sNativeValidation?: boolean;
 }
 
 const SUITE_GROUP = 'test.gatekeeper.sh';
@@ -129,14 +133,19 @@ class SuiteContext {
         expansions = loaded.templates;
       }
       const results: CaseResult[] = [];
-      for (const testCase of cases) results.push(await this.runCase(testCase, read.constraint, template.moduleId, template.usesInventory, expansions));
+      for (const testCase of cases) results.push(await this.runCase(testCase, read.constraint, template, expansions));
       return { name, passed: results.every((c) => c.passed), cases: results };
     } finally {
       this.options.driver.release([template.moduleId], []);
     }
   }
 
-  private async runCase(testCase: Record<string, unknown>, constraint: Constraint, moduleId: number, usesInventory: boolean, expansions: ExpansionTemplate[]): Promise<CaseResult> {
+  private async runCase(
+    testCase: Record<string, unknown>,
+    constraint: Constraint,
+    { moduleId, usesInventory, engine }: { moduleId: number; usesInventory: boolean; engine: PolicyEngine },
+    expansions: ExpansionTemplate[],
+  ): Promise<CaseResult> {
     const name = String(testCase.name ?? '');
     if (testCase.skip === true) return { name, passed: true, skipped: true };
     const fail = (error: string): CaseResult => ({ name, passed: false, error });
@@ -168,7 +177,7 @@ class SuiteContext {
     const messages: string[] = [];
     if (effectiveAction(constraint.spec, 'gator.gatekeeper.sh') !== null) {
       const dataId = usesInventory ? this.options.driver.addText(inventoryData(inventory)) : 0;
-      const parametersId = this.options.driver.addText(constraint.parametersJson);
+      const parametersId = this.options.driver.addText(engine === 'K8sNativeValidation' ? celConstraint(constraint) : constraint.parametersJson);
       try {
         const namespaceOf = (object: KubernetesObject | undefined) => {
           const ns = object?.metadata.namespace;
@@ -201,6 +210,7 @@ class SuiteContext {
             messages.push(target.prefix + (outcome?.error ?? 'no result'));
             continue;
           }
+          for (const error of outcome.errors ?? []) messages.push(target.prefix + error);
           for (const result of outcome.results) {
             if (isRecord(result) && typeof result.msg === 'string') messages.push(target.prefix + result.msg);
           }
@@ -215,7 +225,7 @@ class SuiteContext {
 
   private async loadTemplate(
     path: string,
-  ): Promise<{ template: ConstraintTemplate; schema: ParameterSchema | undefined; moduleId: number; usesInventory: boolean } | { error: string }> {
+  ): Promise<{ template: ConstraintTemplate; schema: ParameterSchema | undefined; moduleId: number; usesInventory: boolean; engine: PolicyEngine } | { error: string }> {
     const file = this.resolve(path);
     const text = await this.options.reader.read(file);
     if (text === undefined) return { error: `cannot read template ${path}` };
@@ -228,13 +238,16 @@ class SuiteContext {
     const template = read.template;
     const schema = compileParameterSchema(template.parametersSchema, { legacySchema: template.legacySchema });
     if (schema.problems.length > 0) return { error: `${path}: invalid parameters schema: ${schema.problems.map((p) => p.message).join('; ')}` };
-    const loaded = await this.options.driver.loadTemplate(template.rego);
-    if ('problems' in loaded) {
+    const code = templateCode(template, this.options.k8sNativeValidation ?? true);
+    if ('error' in code) return { error: code.error };
+    const loaded = await this.options.driver.loadTemplate(code);
+    if (!loaded.ok && 'problems' in loaded) {
       const where = (p: { module: number; line?: number }) => (template.moduleLines[p.module] ?? 1) + Math.max(0, (p.line ?? 1) - 1);
       return { error: loaded.problems.map((p) => `${path}:${where(p)}: ${p.message}`).join('; ') };
     }
-    if (!loaded.ok) return { error: 'unsupported' in loaded ? `template ${template.name} ${loaded.unsupported}` : loaded.loadError };
-    return { template, schema: schema.schema, moduleId: loaded.id, usesInventory: loaded.usesInventory };
+    if (!loaded.ok) return { error: 'unsupported' in loaded ? `template ${template.name} ${loaded.unsupported}` : 'rejected' in loaded ? loaded.rejected : loaded.loadError };
+    // CEL that does not compile is loaded, as gator does: its cases see the compile errors as results.
+    return { template, schema: schema.schema, moduleId: loaded.id, usesInventory: loaded.usesInventory, engine: code.engine };
   }
 
   private async loadExpansion(path: string): Promise<{ templates: ExpansionTemplate[] } | { error: string }> {

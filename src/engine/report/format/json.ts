@@ -1,7 +1,7 @@
 // `parapet check --format json`: the machine-readable contract of cli.md. Scripts depend on the
 // field names and their order, so this module spells every object out instead of serialising the
 // Report: a field added to the model never leaks into the output by accident.
-import type { Acceptance, InputError, ObjectRef, Report, Violation } from '../../model.js';
+import type { Acceptance, InputError, ObjectRef, PolicyEngine, Report, Violation } from '../../model.js';
 import { compareErrors, compareViolations } from '../sort.js';
 
 export interface JsonOptions {
@@ -39,6 +39,8 @@ export interface JsonViolation {
   object: ObjectRef;
   accepted: boolean;
   acceptance: JsonAcceptance | null;
+  /** The engine that produced the result (`Rego` or `K8sNativeValidation`); null for autorejections. */
+  engine: PolicyEngine | null;
   /** Only with `withStatus`; `null` if the violation was never compared (a caller's mistake, shown rather than hidden). */
   status?: 'new' | 'existing' | null;
 }
@@ -87,6 +89,7 @@ function jsonViolation(violation: Violation, options: JsonOptions): JsonViolatio
     object: jsonObject(violation.object),
     accepted: violation.acceptance !== null,
     acceptance: violation.acceptance === null ? null : { reason: violation.acceptance.reason, level: violation.acceptance.level, annotation: violation.acceptance.annotation },
+    engine: violation.engine ?? null,
   };
   if (options.withStatus) json.status = violation.status ?? null;
   return json;

@@ -42,7 +42,15 @@ describe('formatJson', () => {
       object: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', namespace: 'web' },
       accepted: false,
       acceptance: null,
+      engine: 'Rego',
     });
+  });
+
+  it('says which engine produced each result, and null for one that none did', () => {
+    const json = JSON.parse(formatJson(twoClusters(), { withStatus: false }));
+    const engines = json.clusters[0].violations.map((v: { policy: string; engine: string | null }) => [v.policy, v.engine]);
+    expect(engines).toContainEqual(['k8spspprivilegedcontainer', 'Rego']);
+    expect(engines).toContainEqual(['k8srequiredlabels', null]);
   });
 
   it('gives an accepted risk its reason, level and annotation', () => {

@@ -12,6 +12,7 @@ function privilegedWeb(cluster: string): Violation {
     enforcementAction: 'deny',
     message: '[Implied by expand-workloads] Privileged container is not allowed: nginx, securityContext: {"privileged": true}',
     details: {},
+    engine: 'Rego',
     location: { file: 'apps/web/deployment.yaml', line: 24 },
     object: web,
     acceptance: null,

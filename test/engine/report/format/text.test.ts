@@ -116,7 +116,7 @@ describe('formatText', () => {
   it('says when a cluster has no policy enabled, and how to enable a standard', () => {
     const report = cleanCluster();
     report.clusters[0]!.stats = { objects: 9, constraints: 0, evaluations: 0 };
-    report.config = { clusters: [{ name: 'prod-eu', location: { file: '.securitytower/cluster.yaml', line: 2 }, configuration: {}, policiesPath: 'policies/prod-eu', namespacePaths: [] }], applications: [] };
+    report.config = { clusters: [{ name: 'prod-eu', location: { file: '.securitytower/cluster.yaml', line: 2 }, configuration: {}, policiesPath: 'policies/prod-eu', namespacePaths: [], k8sNativeValidation: true }], applications: [] };
     expect(formatText(report, plain)).toBe(
       'PASS  prod-eu: no violations, no errors (0 constraints, 9 objects)\n' +
         "        no policies are enabled (policies/prod-eu holds none): 'parapet policies enable --standard k8s/baseline --action warn' enables a standard\n",

@@ -1,0 +1,57 @@
+// A repository judged by gatekeeper-library templates (test/fixtures/gatekeeper-library): generated
+// workloads plus every sample object, with every sample constraint. The CEL differential test and
+// the CEL timing compare gator and Parapet on it.
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { parseAllDocuments, stringify } from 'yaml';
+import { generateRepo } from './generate-repo.js';
+
+export function files(dir: string, match: (name: string) => boolean): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    return entry.isDirectory() ? files(path, match) : match(entry.name) ? [path] : [];
+  });
+}
+
+/** Samples hold their constraints in constraint.yaml, and some also in constraint2.yaml and so on. */
+const isConstraintFile = (name: string) => /^constraint\d*\.yaml$/.test(name);
+
+/**
+ * A repository of `size` generated objects judged by the library's CEL templates and all their
+ * sample constraints, plus each template's sample objects (renamed so that none collide).
+ */
+export function libraryRepo(dir: string, size: number, library: string): void {
+  // The generator's own policies come from an empty folder: these are the library's.
+  generateRepo(dir, size, mkdtempSync(join(tmpdir(), 'parapet-no-policies-')), 0);
+  const policies = join(dir, 'cluster', 'policies');
+  // Every sample object in one namespace both tools know, named by its order so none collide.
+  const samples = join(dir, 'cluster', 'namespaces', 'samples');
+  mkdirSync(samples, { recursive: true });
+  writeFileSync(join(samples, 'namespace.yaml'), stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'samples' } }));
+  let count = 0;
+  for (const template of files(library, (name) => name === 'template.yaml')) {
+    const folder = join(template, '..');
+    const name = relative(library, folder).replaceAll('/', '-');
+    cpSync(template, join(policies, 'constraint-templates', `${name}-template.yaml`));
+    for (const constraint of files(join(folder, 'samples'), isConstraintFile)) {
+      // Samples of one template reuse constraint names; in one cluster each needs its own.
+      const sample = relative(join(folder, 'samples'), constraint).replace(/\/constraint\.yaml$/, '').replace(/\.yaml$/, '').replaceAll('/', '-');
+      const value = parseAllDocuments(readFileSync(constraint, 'utf8'))[0]!.toJS() as { metadata: { name: string } };
+      value.metadata.name = `${relative(library, folder).split('/').pop()}-${sample}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 63).replace(/-+$/, '');
+      writeFileSync(join(policies, 'constraints', `${name}-${sample}.yaml`), stringify(value));
+    }
+    for (const sample of files(join(folder, 'samples'), (file) => !isConstraintFile(file) && /\.ya?ml$/.test(file))) {
+      const objects = parseAllDocuments(readFileSync(sample, 'utf8')).map((doc) => doc.toJS() as Record<string, unknown>);
+      const tag = relative(library, sample).replace(/\.ya?ml$/, '').replace(/[^a-z0-9]+/gi, '-').toLowerCase();
+      const renamed = objects
+        .filter((o) => o && o.kind !== 'AdmissionReview')
+        .map((o) => {
+          const metadata: Record<string, unknown> = { ...(o.metadata as Record<string, unknown>), name: `sample-${++count}` };
+          if (o.kind !== 'Namespace') metadata.namespace = 'samples';
+          return { ...o, metadata };
+        });
+      if (renamed.length > 0) writeFileSync(join(samples, `${tag}.yaml`), renamed.map((o) => stringify(o)).join('---\n'));
+    }
+  }
+}
