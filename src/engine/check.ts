@@ -12,7 +12,7 @@ import type { Constraint } from './policy/constraint.js';
 import { AUDIT_ENFORCEMENT_POINT, effectiveAction, WEBHOOK_ENFORCEMENT_POINT } from './policy/enforcement.js';
 import { defaultExpansionTemplates } from './policy/expansion-template.js';
 import { isExcluded } from './policy/gatekeeper-config.js';
-import { loadPolicySet } from './policy/policy-set.js';
+import { loadPolicySet, type PolicySet } from './policy/policy-set.js';
 import type { PolicyDriver, RepoSource } from './ports.js';
 import { violationLine } from './report/line-mapping.js';
 import { sortReport } from './report/sort.js';
@@ -38,6 +38,12 @@ export interface CheckOptions {
   policies?: RepoSource;
   /** Objects reviewed per evaluation round; bounds memory on large repositories. */
   chunkSize?: number;
+  /**
+   * Stops the check when it aborts (the App's time budget per job): the report is still returned,
+   * with a `limit` error on each cluster saying what was not checked and why (the signal's reason,
+   * e.g. an Error "the check's time limit of 10 min ran out").
+   */
+  signal?: AbortSignal;
 }
 
 export async function checkRepo(source: RepoSource, options: CheckOptions): Promise<Report> {
@@ -57,9 +63,35 @@ export async function checkRepo(source: RepoSource, options: CheckOptions): Prom
   if (unknown.length > 0) return { ...report, unknownClusters: unknown };
   for (const cluster of config.clusters) {
     if (wanted && !wanted.includes(cluster.name)) continue;
-    report.clusters.push(await checkCluster(cluster, config, files, policyFiles, options));
+    report.clusters.push(
+      await checkCluster(cluster, config, files, policyFiles, options).catch((error: unknown) => {
+        if (!isStop(options.signal, error)) throw error;
+        return stoppedCluster(cluster, `Cluster ${cluster.name} was not checked: ${stopReason(options.signal!)}`);
+      }),
+    );
   }
   return sortReport(report);
+}
+
+function isStop(signal: AbortSignal | undefined, error: unknown): boolean {
+  return signal?.aborted === true && error === signal.reason;
+}
+
+function stopReason(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason.message : String(reason);
+}
+
+/** A cluster the check was stopped before it evaluated: nothing but the error that says so. */
+function stoppedCluster(cluster: ClusterConfig, message: string): ClusterReport {
+  return {
+    name: cluster.name,
+    config: cluster.location.file,
+    violations: [],
+    errors: [{ location: cluster.location, code: 'limit', message }],
+    images: [],
+    stats: { objects: 0, constraints: 0, evaluations: 0 },
+  };
 }
 
 async function checkCluster(
@@ -69,23 +101,44 @@ async function checkCluster(
   policyFiles: RepoFiles,
   options: CheckOptions,
 ): Promise<ClusterReport> {
-  const { driver } = options;
+  const { driver, signal } = options;
+  signal?.throwIfAborted();
   const errors: InputError[] = [];
   const policyPaths = (await policyFiles.paths()).filter((p) => isUnder(p, cluster.policiesPath) && /\.(ya?ml|policy)$/.test(p));
   if (policyPaths.length === 0) {
     errors.push({ location: cluster.location, code: 'cluster-config', message: `Cluster ${cluster.name}: the policies folder ${cluster.policiesPath || '/'} holds no policy files` });
   }
-  const policyDocs = await policyFiles.documents(policyPaths);
+  const policyDocs = await policyFiles.documents(policyPaths, signal);
   errors.push(...policyDocs.errors);
-  const policies = await loadPolicySet(policyDocs.documents, driver);
+  const policies = await loadPolicySet(policyDocs.documents, driver, { signal });
   errors.push(...policies.errors);
+  // Released however the cluster ends (a stopped check too): the App's driver outlives every check.
+  const texts: number[] = [];
+  try {
+    return await evaluateCluster(cluster, config, files, policies, errors, texts, options);
+  } finally {
+    driver.release(policies.moduleIds, texts);
+  }
+}
+
+async function evaluateCluster(
+  cluster: ClusterConfig,
+  config: SecurityTowerConfig,
+  files: RepoFiles,
+  policies: PolicySet,
+  errors: InputError[],
+  /** Filled with the driver's ids of the texts registered, for the caller to release. */
+  texts: number[],
+  options: CheckOptions,
+): Promise<ClusterReport> {
+  const { driver, signal } = options;
 
   const allPaths = await files.paths();
-  const kustomizations = await files.documents(kustomizationFiles(allPaths));
+  const kustomizations = await files.documents(kustomizationFiles(allPaths), signal);
   // Kustomize patches are fragments of objects defined elsewhere, not objects of their own.
   const patches = kustomizePatchFiles(kustomizations.documents);
   const manifestPaths = clusterManifestFiles(cluster, config.clusters, config.applications, allPaths).filter((path) => !patches.has(path));
-  const manifests = await files.documents(manifestPaths);
+  const manifests = await files.documents(manifestPaths, signal);
   errors.push(...manifests.errors);
   const rules = namespaceRules(kustomizations.documents, manifests.documents, config.applications, cluster.name);
   const collected = clusterObjects(manifests.documents, rules);
@@ -113,17 +166,24 @@ async function checkCluster(
   }
   const needsInventory = [...policies.templates.values()].some((t) => t.usesInventory);
   const dataId = needsInventory ? driver.addText(inventoryData(inventory)) : 0;
+  if (dataId) texts.push(dataId);
 
   const expansionTemplates = policies.expansionTemplates.length > 0 ? policies.expansionTemplates : defaultExpansionTemplates;
   const matcher = new ConstraintMatcher(policies.constraints, namespaceObjects);
   const evaluation = new ClusterEvaluation(cluster.name, policies, dataId, driver);
+  texts.push(...evaluation.parameterIds());
   const reviewed = objects.filter((source) => !excludedFrom(source, 'webhook'));
   const chunkSize = options.chunkSize ?? 500;
   // Pipelined: the driver evaluates one chunk while this thread expands and matches the next.
   let inflight: Promise<void> | undefined;
   for (let start = 0; start < reviewed.length; start += chunkSize) {
+    if (signal?.aborted) {
+      evaluation.notEvaluated += reviewed.length - start;
+      break;
+    }
+    const chunk = reviewed.slice(start, start + chunkSize);
     const matches: Match[] = [];
-    for (const source of reviewed.slice(start, start + chunkSize)) {
+    for (const source of chunk) {
       const expanded = reviewTargets(source, expansionTemplates);
       errors.push(...expanded.errors);
       const matched = matcher.match(source, expanded.targets);
@@ -132,12 +192,18 @@ async function checkCluster(
     }
     const prepared = evaluation.prepare(matches);
     const previous = inflight;
-    inflight = evaluation.run(prepared);
+    inflight = evaluation.run(prepared, chunk.length, signal);
     await previous;
   }
   await inflight;
-  errors.push(...evaluation.errors);
-  driver.release(policies.moduleIds, [...(dataId ? [dataId] : []), ...evaluation.parameterIds()]);
+  errors.push(...evaluation.errors, ...evaluation.stoppedTemplateErrors());
+  if (evaluation.notEvaluated > 0) {
+    errors.push({
+      location: cluster.location,
+      code: 'limit',
+      message: `Cluster ${cluster.name} was not fully checked: ${stopReason(signal!)}; ${evaluation.notEvaluated} of ${reviewed.length} objects were not evaluated`,
+    });
+  }
 
   const owners = new OwnerIndex(objects);
   const violations = evaluation.violations.map((pending) => locate(pending, namespaces, owners));

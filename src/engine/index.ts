@@ -1,7 +1,7 @@
 // The one import path for adapters (CLI, GitHub App, store, web, opa).
 export type * from './model.js';
 export { isRecord } from './model.js';
-export type { CompileOutcome, EvaluationTask, PolicyCompiler, PolicyDriver, RegoProblem, RegoSource, RepoFile, RepoSource, TaskOutcome, TemplateLoad } from './ports.js';
+export type { CompileOutcome, EvaluationTask, PolicyCompiler, PolicyDriver, RegoProblem, RegoSource, RepoFile, RepoSource, TaskOutcome, TemplateLoad, WorkOptions } from './ports.js';
 export { checkRepo, type CheckOptions } from './check.js';
 export { RegoDriver, type RegoDriverOptions } from './rego/rego-driver.js';
 export { checkExitCode, errorCount, fingerprint, isBlocking, markStatus, nothingToCheck } from './report/outcome.js';

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
 import { checkRepo, RegoDriver, type CheckOptions, type Report, type RepoSource } from '../../src/engine/index.js';
+import type { EvaluationPoolOptions } from '../../src/engine/rego/evaluation-pool.js';
 import { OpaCompiler } from '../../src/opa/opa-compiler.js';
 import { MemorySource } from './memory-source.js';
 import { readTree } from './read-tree.js';
@@ -16,9 +17,9 @@ export const testCacheDir = join(repoRoot, '.cache', 'test-wasm');
 
 let shared: { driver: RegoDriver } | undefined;
 
-/** A Rego driver over the test compile cache; `timeoutMs` and `workers` as the pool takes them. */
-export function startDriver(options: { workers?: number; timeoutMs?: number } = {}): RegoDriver {
-  return RegoDriver.start({ compiler: new OpaCompiler({ cacheDir: testCacheDir }), workers: options.workers ?? 2, timeoutMs: options.timeoutMs ?? 5000 });
+/** A Rego driver over the test compile cache; the pool's options (limits, workers) as it takes them. */
+export function startDriver(options: Partial<EvaluationPoolOptions> = {}): RegoDriver {
+  return RegoDriver.start({ compiler: new OpaCompiler({ cacheDir: testCacheDir }), ...options, workers: options.workers ?? 2, timeoutMs: options.timeoutMs ?? 5000 });
 }
 
 /** One driver per test file, closed after it. */

@@ -2,7 +2,7 @@
 // constraints against their templates, and collects ExpansionTemplates and Gatekeeper's Config.
 import { isGatekeeperConfigDocument, readGatekeeperConfig, type GatekeeperConfig } from './gatekeeper-config.js';
 import { type InputError, isRecord, type Location } from '../model.js';
-import type { PolicyDriver } from '../ports.js';
+import type { PolicyDriver, WorkOptions } from '../ports.js';
 import type { YamlDocument } from '../repo/yaml-file.js';
 import { isConstraintDocument, readConstraint, type Constraint } from './constraint.js';
 import { compileParameterSchema, type ParameterSchema } from './schema/index.js';
@@ -29,10 +29,18 @@ export interface PolicySet {
   moduleIds: number[];
 }
 
-export async function loadPolicySet(documents: YamlDocument[], driver: PolicyDriver): Promise<PolicySet> {
+/** `options.signal`: stops loading (the call rejects with its reason), as a check's time budget does. */
+export async function loadPolicySet(documents: YamlDocument[], driver: PolicyDriver, options: WorkOptions = {}): Promise<PolicySet> {
   const errors: InputError[] = [];
   const templateDocs = documents.filter((doc) => isTemplateDocument(doc.value));
-  const loaded = await Promise.all(templateDocs.map((d) => loadTemplate(d, driver)));
+  const settled = await Promise.allSettled(templateDocs.map((d) => loadTemplate(d, driver, options)));
+  const stopped = settled.find((r) => r.status === 'rejected');
+  if (stopped) {
+    // The templates that did load are forgotten, or a long-running App would keep them forever.
+    driver.release(settled.flatMap((r) => (r.status === 'fulfilled' && r.value.template ? [r.value.template.moduleId] : [])), []);
+    throw stopped.reason;
+  }
+  const loaded = settled.map((r) => (r as PromiseFulfilledResult<Awaited<ReturnType<typeof loadTemplate>>>).value);
   const templates = new Map<string, LoadedTemplate>();
   const moduleIds: number[] = [];
   for (const result of loaded) {
@@ -86,6 +94,7 @@ export async function loadPolicySet(documents: YamlDocument[], driver: PolicyDri
 async function loadTemplate(
   doc: YamlDocument,
   driver: PolicyDriver,
+  options: WorkOptions,
 ): Promise<{ template?: LoadedTemplate; kind?: string; errors: InputError[] }> {
   const location = { file: doc.file, line: doc.kindLine };
   const value = doc.value as Record<string, unknown>;
@@ -103,7 +112,7 @@ async function loadTemplate(
   }));
   if (schemaErrors.length > 0) return { kind, errors: schemaErrors };
 
-  const loaded = await driver.loadTemplate(template.rego);
+  const loaded = await driver.loadTemplate(template.rego, options);
   if ('problems' in loaded) {
     return {
       kind,
@@ -113,6 +122,9 @@ async function loadTemplate(
         message: `ConstraintTemplate ${template.name}: ${problem.module > 0 ? `libs[${problem.module - 1}]: ` : ''}${problem.message}`,
       })),
     };
+  }
+  if (!loaded.ok && 'limit' in loaded) {
+    return { kind, errors: [{ location, code: 'limit', message: `ConstraintTemplate ${template.name}: ${loaded.limit}` }] };
   }
   if (!loaded.ok) {
     const message =

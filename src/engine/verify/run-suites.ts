@@ -233,7 +233,10 @@ class SuiteContext {
       const where = (p: { module: number; line?: number }) => (template.moduleLines[p.module] ?? 1) + Math.max(0, (p.line ?? 1) - 1);
       return { error: loaded.problems.map((p) => `${path}:${where(p)}: ${p.message}`).join('; ') };
     }
-    if (!loaded.ok) return { error: 'unsupported' in loaded ? `template ${template.name} ${loaded.unsupported}` : loaded.loadError };
+    if (!loaded.ok) {
+      if ('unsupported' in loaded) return { error: `template ${template.name} ${loaded.unsupported}` };
+      return { error: 'limit' in loaded ? `template ${template.name}: ${loaded.limit}` : loaded.loadError };
+    }
     return { template, schema: schema.schema, moduleId: loaded.id, usesInventory: loaded.usesInventory };
   }
 
