@@ -4,7 +4,7 @@ import { OpaCompiler } from '../../src/opa/opa-compiler.js';
 import { startDriver, testCacheDir } from '../helpers/engine.js';
 import { MemorySource } from '../helpers/memory-source.js';
 import { stallingOpa } from '../helpers/stalling-opa.js';
-import { clusterConfig, constraintOf, regoTemplate } from '../helpers/policy-builders.js';
+import { clusterConfig, constraintOf, neverEndingRego, regoTemplate } from '../helpers/policy-builders.js';
 
 // The work of one check is bounded, because a pull request's own Rego and manifests run on the
 // server: a template that runs out of time or memory costs one limit, not one per object; a file
@@ -15,17 +15,7 @@ import { clusterConfig, constraintOf, regoTemplate } from '../helpers/policy-bui
 // No test waits on the clock for its verdict: the runaway templates never finish, whatever the
 // machine's speed, and the limits they hit are small.
 
-/** Never ends: 10^15 combinations, in constant memory. */
-const LOOP = `package k8sloop
-
-violation contains {"msg": "unreachable"} if {
-  r := numbers.range(1, 100000)
-  some a in r
-  some b in r
-  some c in r
-  a + b + c < 0
-}
-`;
+const LOOP = neverEndingRego('k8sloop');
 
 /** Doubles a string until it is 128 MiB (256 MiB of Wasm memory along the way). */
 const HUNGRY = [
