@@ -34,6 +34,11 @@ export interface Config {
     maxRepoBytes: number;
     /** Largest single file parsed as YAML; larger files are an input error on the file. */
     maxFileBytes: number;
+    /**
+     * Time budget of one pull request's job (its evaluations: head, merge base, policy-change
+     * impact); what is not done when it runs out is a `limit` error on the cluster, which fails it.
+     */
+    jobTimeoutMs: number;
   };
 }
 
@@ -49,7 +54,14 @@ export interface EngineConfig {
   celPath: string | undefined;
   /** Evaluation worker threads; undefined: the pool's default. */
   workers: number | undefined;
+  /** Time limit of one evaluation (a template against one object). */
   evalTimeoutMs: number;
+  /** Time limit of parsing one YAML file. */
+  parseTimeoutMs: number;
+  /** Time limit of compiling one template (`opa` parse, check and build together). */
+  compileTimeoutMs: number;
+  /** Memory limit of each worker thread's heap and of one evaluation's Wasm memory, in MiB. */
+  workerMemoryMb: number;
 }
 
 const MIB = 1024 * 1024;
@@ -61,8 +73,12 @@ export const configDefaults = {
   githubApiUrl: 'https://api.github.com',
   logLevel: 'info' as LogLevel,
   evalTimeoutMs: 5000,
+  parseTimeoutMs: 20_000,
+  compileTimeoutMs: 60_000,
+  workerMemoryMb: 512,
   maxRepoBytes: 256 * MIB,
   maxFileBytes: 5 * MIB,
+  jobTimeoutMs: 10 * 60_000,
 };
 
 type Env = Record<string, string | undefined>;
@@ -90,6 +106,7 @@ export function readConfig(env: Env = process.env): Config {
   const limits = {
     maxRepoBytes: read.integer('PARAPET_MAX_REPO_BYTES', { min: 1 }) ?? configDefaults.maxRepoBytes,
     maxFileBytes: read.integer('PARAPET_MAX_FILE_BYTES', { min: 1 }) ?? configDefaults.maxFileBytes,
+    jobTimeoutMs: read.integer('PARAPET_JOB_TIMEOUT_MS', { min: 1 }) ?? configDefaults.jobTimeoutMs,
   };
 
   const redisUrl = readRedisUrl(read, problems);
@@ -117,6 +134,10 @@ function engineSettings(env: Env, read: Reader): EngineConfig {
     celPath: read.text('PARAPET_CEL_HELPER'),
     workers: read.integer('PARAPET_WORKERS', { min: 1, max: 256 }),
     evalTimeoutMs: read.integer('PARAPET_EVAL_TIMEOUT_MS', { min: 1 }) ?? configDefaults.evalTimeoutMs,
+    parseTimeoutMs: read.integer('PARAPET_PARSE_TIMEOUT_MS', { min: 1 }) ?? configDefaults.parseTimeoutMs,
+    compileTimeoutMs: read.integer('PARAPET_COMPILE_TIMEOUT_MS', { min: 1 }) ?? configDefaults.compileTimeoutMs,
+    // Below this a worker cannot even load the engine's modules.
+    workerMemoryMb: read.integer('PARAPET_WORKER_MEMORY_MB', { min: 64 }) ?? configDefaults.workerMemoryMb,
   };
 }
 

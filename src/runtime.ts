@@ -17,18 +17,24 @@ export interface EngineRuntime {
 }
 
 export function startEngineRuntime(engine: EngineConfig): EngineRuntime {
-  const opa = new OpaCompiler({ cacheDir: engine.cacheDir, opaPath: engine.opaPath, ...(engine.toolsCacheDir ? { toolsCacheDir: engine.toolsCacheDir } : {}) });
+  const opa = new OpaCompiler({ cacheDir: engine.cacheDir, opaPath: engine.opaPath, timeoutMs: engine.compileTimeoutMs, ...(engine.toolsCacheDir ? { toolsCacheDir: engine.toolsCacheDir } : {}) });
   // A missing or broken opa binary is a setup problem, not a bug in Parapet: typed as a ConfigError,
   // it is reported in one line (the CLI exits 2, the App's check run says it) with how to build it.
   const compiler: PolicyCompiler = {
-    compile: async (source) => {
+    compile: async (source, options) => {
       await opa.opaVersion().catch((error: unknown) => {
         throw new ConfigError(error instanceof Error ? error.message : String(error));
       });
-      return opa.compile(source);
+      return opa.compile(source, options);
     },
   };
-  const rego = RegoDriver.start({ compiler, workers: engine.workers, timeoutMs: engine.evalTimeoutMs });
+  const rego = RegoDriver.start({
+    compiler,
+    workers: engine.workers,
+    timeoutMs: engine.evalTimeoutMs,
+    parseTimeoutMs: engine.parseTimeoutMs,
+    memoryMb: engine.workerMemoryMb,
+  });
   const helper = new CelHelperProcess(engine.celPath);
   const driver = new GatekeeperDriver({ Rego: rego, K8sNativeValidation: new CelDriver(helper) });
   return { driver, renderer: new HelperRenderer(), close: async () => void (await Promise.all([rego.close(), helper.close()])) };

@@ -12,7 +12,7 @@ import type { Constraint } from './policy/constraint.js';
 import { AUDIT_ENFORCEMENT_POINT, effectiveAction, WEBHOOK_ENFORCEMENT_POINT } from './policy/enforcement.js';
 import { defaultExpansionTemplates } from './policy/expansion-template.js';
 import { isExcluded } from './policy/gatekeeper-config.js';
-import { loadPolicySet } from './policy/policy-set.js';
+import { loadPolicySet, type PolicySet } from './policy/policy-set.js';
 import type { PolicyDriver, Renderer, RenderSession, RepoSource } from './ports.js';
 import { fieldLocation, nodeLocation } from './render/origin-lines.js';
 import { renderCluster } from './render/render-cluster.js';
@@ -42,6 +42,12 @@ export interface CheckOptions {
   policies?: RepoSource;
   /** Objects reviewed per evaluation round; bounds memory on large repositories. */
   chunkSize?: number;
+  /**
+   * Stops the check when it aborts (the App's time budget per job): the report is still returned,
+   * with a `limit` error on each cluster saying what was not checked and why (the signal's reason,
+   * e.g. an Error "the check's time limit of 10 min ran out").
+   */
+  signal?: AbortSignal;
   /** Hears how far the check is, for a progress display: the engine itself never prints. */
   onProgress?: (progress: CheckProgress) => void;
 }
@@ -76,7 +82,12 @@ export async function checkRepo(source: RepoSource, options: CheckOptions): Prom
   try {
     for (const cluster of config.clusters) {
       if (wanted && !wanted.includes(cluster.name)) continue;
-      report.clusters.push(await checkCluster(cluster, config, files, policyFiles, options, openSession, applied));
+      report.clusters.push(
+        await checkCluster(cluster, config, files, policyFiles, options, openSession, applied).catch((error: unknown) => {
+          if (!isStop(options.signal, error)) throw error;
+          return stoppedCluster(cluster, `Cluster ${cluster.name} was not checked: ${stopReason(options.signal!)}`);
+        }),
+      );
     }
   } finally {
     if (session) await (await session).close();
@@ -96,6 +107,27 @@ async function openRenderSession(source: RepoSource, renderer: Renderer, limits:
   return renderer.open(await source.readFiles(paths));
 }
 
+function isStop(signal: AbortSignal | undefined, error: unknown): boolean {
+  return signal?.aborted === true && error === signal.reason;
+}
+
+function stopReason(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason.message : String(reason);
+}
+
+/** A cluster the check was stopped before it evaluated: nothing but the error that says so. */
+function stoppedCluster(cluster: ClusterConfig, message: string): ClusterReport {
+  return {
+    name: cluster.name,
+    config: cluster.location.file,
+    violations: [],
+    errors: [{ location: cluster.location, code: 'limit', message }],
+    images: [],
+    stats: { objects: 0, constraints: 0, evaluations: 0 },
+  };
+}
+
 async function checkCluster(
   cluster: ClusterConfig,
   config: SecurityTowerConfig,
@@ -105,7 +137,8 @@ async function checkCluster(
   session: () => Promise<RenderSession>,
   applied: Set<string>,
 ): Promise<ClusterReport> {
-  const { driver } = options;
+  const { driver, signal } = options;
+  signal?.throwIfAborted();
   const errors: InputError[] = [];
   const folderPaths = (await policyFiles.paths()).filter((p) => isUnder(p, cluster.policiesPath));
   const policyPaths = folderPaths.filter((p) => /\.(ya?ml|policy)$/.test(p));
@@ -115,11 +148,32 @@ async function checkCluster(
   if (folderPaths.length === 0) {
     errors.push({ location: cluster.location, code: 'cluster-config', message: `Cluster ${cluster.name}: the policies folder ${cluster.policiesPath || '/'} does not exist or is empty` });
   }
-  const policyDocs = await policyFiles.documents(policyPaths);
+  const policyDocs = await policyFiles.documents(policyPaths, signal);
   errors.push(...policyDocs.errors);
   const progress = (stage: CheckProgress['stage'], done: number, total: number) => options.onProgress?.({ cluster: cluster.name, stage, done, total });
-  const policies = await loadPolicySet(policyDocs.documents, driver, { k8sNativeValidation: cluster.k8sNativeValidation, onLoaded: (done, total) => progress('compiling', done, total) });
+  const policies = await loadPolicySet(policyDocs.documents, driver, { k8sNativeValidation: cluster.k8sNativeValidation, signal, onLoaded: (done, total) => progress('compiling', done, total) });
   errors.push(...policies.errors);
+  // Released however the cluster ends (a stopped check too): the App's driver outlives every check.
+  const texts: number[] = [];
+  try {
+    return await evaluateCluster(cluster, config, files, policies, errors, texts, options, { session, applied, progress });
+  } finally {
+    driver.release(policies.moduleIds, texts);
+  }
+}
+
+async function evaluateCluster(
+  cluster: ClusterConfig,
+  config: SecurityTowerConfig,
+  files: RepoFiles,
+  policies: PolicySet,
+  errors: InputError[],
+  /** Filled with the driver's ids of the texts registered, for the caller to release. */
+  texts: number[],
+  options: CheckOptions,
+  { session, applied, progress }: { session: () => Promise<RenderSession>; applied: Set<string>; progress: (stage: CheckProgress['stage'], done: number, total: number) => void },
+): Promise<ClusterReport> {
+  const { driver, signal } = options;
 
   const rendered = await renderCluster({ cluster, clusters: config.clusters, applications: config.applications, files, session });
   errors.push(...rendered.errors);
@@ -151,18 +205,25 @@ async function checkCluster(
   }
   const needsInventory = [...policies.templates.values()].some((t) => t.usesInventory);
   const dataId = needsInventory ? driver.addText(inventoryData(inventory)) : 0;
+  if (dataId) texts.push(dataId);
 
   const expansionTemplates = policies.expansionTemplates.length > 0 ? policies.expansionTemplates : defaultExpansionTemplates;
   const matcher = new ConstraintMatcher(policies.constraints, namespaceObjects);
   const evaluation = new ClusterEvaluation(cluster.name, policies, dataId, driver);
+  texts.push(...evaluation.parameterIds());
   const reviewed = objects.filter((source) => !excludedFrom(source, 'webhook'));
   const chunkSize = options.chunkSize ?? 500;
   // Pipelined: the driver evaluates one chunk while this thread expands and matches the next.
   let inflight: Promise<void> | undefined;
   progress('evaluating', 0, reviewed.length);
   for (let start = 0; start < reviewed.length; start += chunkSize) {
+    if (signal?.aborted) {
+      evaluation.notEvaluated += reviewed.length - start;
+      break;
+    }
+    const chunk = reviewed.slice(start, start + chunkSize);
     const matches: Match[] = [];
-    for (const source of reviewed.slice(start, start + chunkSize)) {
+    for (const source of chunk) {
       const expanded = reviewTargets(source, expansionTemplates);
       errors.push(...expanded.errors);
       const matched = matcher.match(source, expanded.targets);
@@ -172,12 +233,18 @@ async function checkCluster(
     const prepared = evaluation.prepare(matches);
     const previous = inflight;
     const done = Math.min(start + chunkSize, reviewed.length);
-    inflight = evaluation.run(prepared).then(() => progress('evaluating', done, reviewed.length));
+    inflight = evaluation.run(prepared, chunk.length, signal).then(() => progress('evaluating', done, reviewed.length));
     await previous;
   }
   await inflight;
-  errors.push(...evaluation.errors);
-  driver.release(policies.moduleIds, [...(dataId ? [dataId] : []), ...evaluation.parameterIds()]);
+  errors.push(...evaluation.errors, ...evaluation.stoppedTemplateErrors());
+  if (evaluation.notEvaluated > 0) {
+    errors.push({
+      location: cluster.location,
+      code: 'limit',
+      message: `Cluster ${cluster.name} was not fully checked: ${stopReason(signal!)}; ${evaluation.notEvaluated} of ${reviewed.length} objects were not evaluated`,
+    });
+  }
 
   const owners = new OwnerIndex(objects);
   const violations = evaluation.violations.map((pending) => locate(pending, namespaces, owners));

@@ -3,7 +3,7 @@
 // evaluations are routed to it. Texts (parameters, constraints, inventory) are handed to a driver only
 // when one of its evaluations first needs them, so the CEL helper never receives the inventory.
 import type { PolicyEngine } from './model.js';
-import type { EvaluationTask, PolicyDriver, TaskOutcome, TemplateCode, TemplateLoad } from './ports.js';
+import type { EvaluationTask, PolicyDriver, TaskOutcome, TemplateCode, TemplateLoad, WorkOptions } from './ports.js';
 import type { ParsedYamlFile, YamlLimits } from './repo/yaml-file.js';
 
 export class GatekeeperDriver implements PolicyDriver {
@@ -13,8 +13,8 @@ export class GatekeeperDriver implements PolicyDriver {
 
   constructor(private readonly drivers: Record<PolicyEngine, PolicyDriver>) {}
 
-  async loadTemplate(code: TemplateCode): Promise<TemplateLoad> {
-    const loaded = await this.drivers[code.engine].loadTemplate(code);
+  async loadTemplate(code: TemplateCode, options?: WorkOptions): Promise<TemplateLoad> {
+    const loaded = await this.drivers[code.engine].loadTemplate(code, options);
     if (!loaded.ok) return loaded;
     const id = this.nextId++;
     this.templates.set(id, { engine: code.engine, id: loaded.id });
@@ -27,7 +27,7 @@ export class GatekeeperDriver implements PolicyDriver {
     return id;
   }
 
-  async evaluate(tasks: EvaluationTask[]): Promise<TaskOutcome[]> {
+  async evaluate(tasks: EvaluationTask[], options?: WorkOptions): Promise<TaskOutcome[]> {
     const byEngine = new Map<PolicyEngine, { tasks: EvaluationTask[]; positions: number[] }>();
     tasks.forEach((task, position) => {
       const template = this.templates.get(task.template);
@@ -41,7 +41,7 @@ export class GatekeeperDriver implements PolicyDriver {
     const outcomes: TaskOutcome[] = new Array(tasks.length);
     await Promise.all(
       [...byEngine].map(async ([engine, batch]) => {
-        const results = await this.drivers[engine].evaluate(batch.tasks);
+        const results = await this.drivers[engine].evaluate(batch.tasks, options);
         results.forEach((outcome, i) => (outcomes[batch.positions[i]!] = outcome));
       }),
     );
@@ -66,8 +66,8 @@ export class GatekeeperDriver implements PolicyDriver {
     for (const [engine, ids] of byEngine) this.drivers[engine].release(ids.templates, ids.texts);
   }
 
-  parseYamlFiles(files: Array<{ path: string; text: string }>, limits: YamlLimits): Promise<ParsedYamlFile[]> {
-    return this.drivers.Rego.parseYamlFiles(files, limits);
+  parseYamlFiles(files: Array<{ path: string; text: string }>, limits: YamlLimits, options?: WorkOptions): Promise<ParsedYamlFile[]> {
+    return this.drivers.Rego.parseYamlFiles(files, limits, options);
   }
 
   /** The driver's id for a text, registering it there on first use; 0 (no data) stays 0. */

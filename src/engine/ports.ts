@@ -55,11 +55,21 @@ export type CompileOutcome =
       /** Whether the Rego reads `data.inventory`; other templates are evaluated without it. */
       usesInventory: boolean;
     }
-  | { ok: false; problems: RegoProblem[] };
+  | { ok: false; problems: RegoProblem[] }
+  /** Compiling took longer than the compiler allows; the text says so ("compiling its Rego took longer than 60 s..."). */
+  | { ok: false; limit: string };
+
+/**
+ * How a caller stops work it no longer wants (a check whose time budget ran out): once `signal`
+ * aborts, the call rejects with the signal's reason and what was queued or running for it is dropped.
+ */
+export interface WorkOptions {
+  signal?: AbortSignal;
+}
 
 /** Turns a template's Rego into a Wasm module, applying Gatekeeper's rules for template modules. */
 export interface PolicyCompiler {
-  compile(source: RegoSource): Promise<CompileOutcome>;
+  compile(source: RegoSource, options?: WorkOptions): Promise<CompileOutcome>;
 }
 
 /** Reads files for `verify`: suites name their files by paths relative to themselves. */
@@ -87,8 +97,10 @@ export interface EvaluationTask {
  * The template's results (Rego's `violation` set, CEL's `{msg}` per failed validation), or the error
  * that stopped it. `errors` are results Gatekeeper reports like any other but that are failed
  * evaluations (CEL that does not compile or fails at run time), not the template's verdict.
+ * `skipped`: not run, because an earlier evaluation of the same template in this check ran out of
+ * time or memory; the error is that one's, as every evaluation of it would likely fail the same way.
  */
-export type TaskOutcome = { results: unknown[]; errors?: string[] } | { error: string };
+export type TaskOutcome = { results: unknown[]; errors?: string[] } | { error: string; skipped?: true };
 
 export type TemplateLoad =
   /** `problems`: CEL expressions that do not compile; Gatekeeper accepts the template and fails each evaluation. */
@@ -100,7 +112,9 @@ export type TemplateLoad =
   /** The code calls builtins the driver cannot evaluate (the text names them). */
   | { ok: false; unsupported: string }
   /** The compiled code could not be loaded. */
-  | { ok: false; loadError: string };
+  | { ok: false; loadError: string }
+  /** Compiling the code took longer than allowed. */
+  | { ok: false; limit: string };
 
 /**
  * Runs templates' code, as Gatekeeper's Driver does: the pipeline loads templates, registers data
@@ -109,15 +123,21 @@ export type TemplateLoad =
  * on its threads, so large repositories use every core.
  */
 export interface PolicyDriver {
-  loadTemplate(code: TemplateCode): Promise<TemplateLoad>;
+  loadTemplate(code: TemplateCode, options?: WorkOptions): Promise<TemplateLoad>;
   /** Registers JSON text (`data.inventory`, a constraint's parameters) for later evaluations. */
   addText(json: string): number;
-  /** Outcomes in the order of `tasks`. */
-  evaluate(tasks: EvaluationTask[]): Promise<TaskOutcome[]>;
+  /**
+   * Outcomes in the order of `tasks`. A template whose evaluation runs out of time or memory is
+   * not run again in the same check (until `release`): its other tasks get that error, `skipped`.
+   */
+  evaluate(tasks: EvaluationTask[], options?: WorkOptions): Promise<TaskOutcome[]>;
   /** Forgets templates and texts that no further evaluation uses. */
   release(templates: number[], texts: number[]): void;
-  /** Parses YAML files; results are in the order of `files`. */
-  parseYamlFiles(files: Array<{ path: string; text: string }>, limits: YamlLimits): Promise<ParsedYamlFile[]>;
+  /**
+   * Parses YAML files; results are in the order of `files`. A file whose parsing runs out of time
+   * or memory (the driver's limits) becomes a `limit` error on it; the others are still parsed.
+   */
+  parseYamlFiles(files: Array<{ path: string; text: string }>, limits: YamlLimits, options?: WorkOptions): Promise<ParsedYamlFile[]>;
 }
 
 /** One build the renderer runs, on a folder of the repository. */

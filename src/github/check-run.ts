@@ -95,7 +95,7 @@ export function clusterCheckOutput(cluster: ClusterReport, errors: InputError[],
     : '';
   return {
     conclusion: conclusionOf(cluster, errors),
-    title: title(blocking.length, added.length, errors.length),
+    title: (errors.some(isCut) ? 'Not fully checked: ' : '') + title(blocking.length, added.length, errors.length),
     summary: truncateMarkdown(note + summary(cluster, added, existing, errors, impact), MAX_SUMMARY),
     annotations,
   };
@@ -205,11 +205,22 @@ function summary(cluster: ClusterReport, added: Violation[], existing: Violation
     lines.push('');
   }
 
-  if (errors.length > 0) {
-    lines.push(`### Input errors (${errors.length})`, '', 'Files Parapet could not read or understand; each is annotated on its line and fails the check.', '');
-    for (const e of errors.slice(0, 100)) lines.push(`- ${markdownCode(place(e.location.file, e.location.line))} ${markdownText(e.message)}`);
-    if (errors.length > 100) lines.push(`- … and ${errors.length - 100} more (see the annotations)`);
-    lines.push('');
+  const cut = errors.filter(isCut);
+  if (cut.length > 0) {
+    lines.push(
+      `### Not fully checked (${cut.length})`,
+      '',
+      'Parapet bounds the work of every check (the time and memory of each evaluation, of each file and of each template, and the time of each pull request), ' +
+        'so that no pull request holds up the checks of the others. What is listed here was stopped or not read; each is annotated and fails the check, ' +
+        'since what was not checked cannot pass.',
+      '',
+    );
+    listErrors(lines, cut);
+  }
+  const unreadable = errors.filter((e) => !isCut(e));
+  if (unreadable.length > 0) {
+    lines.push(`### Input errors (${unreadable.length})`, '', 'Files Parapet could not read or understand; each is annotated on its line and fails the check.', '');
+    listErrors(lines, unreadable);
   }
 
   const accepted = added.filter((v) => v.acceptance !== null);
@@ -235,6 +246,17 @@ function summary(cluster: ClusterReport, added: Violation[], existing: Violation
   }
   if (cluster.violations.length === 0 && errors.length === 0) lines.push('No violations and no input errors.');
   return lines.join('\n').trimEnd();
+}
+
+/** Work a limit cut short (`limit` errors): a file not read, a template stopped, a cluster not fully evaluated. */
+function isCut(error: InputError): boolean {
+  return error.code === 'limit';
+}
+
+function listErrors(lines: string[], errors: InputError[]): void {
+  for (const e of errors.slice(0, 100)) lines.push(`- ${markdownCode(place(e.location.file, e.location.line))} ${markdownText(e.message)}`);
+  if (errors.length > 100) lines.push(`- … and ${errors.length - 100} more (see the annotations)`);
+  lines.push('');
 }
 
 /** The "Policy-change impact" section: counts by policy, then the first violations that appear and disappear. */

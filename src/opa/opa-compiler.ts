@@ -1,6 +1,7 @@
 // PolicyCompiler over the pinned `opa` CLI. Results (modules and problems alike) are cached on disk by
-// a hash of the Rego, its version and the opa version, so a second run compiles nothing.
-import { execFile } from 'node:child_process';
+// a hash of the Rego, its version and the opa version, so a second run compiles nothing. Compiling
+// one template has a time limit: a pull request's Rego must not hold the server for long.
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -8,12 +9,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import type { CompileOutcome, PolicyCompiler, RegoProblem, RegoSource } from '../engine/index.js';
+import type { CompileOutcome, PolicyCompiler, RegoProblem, RegoSource, WorkOptions } from '../engine/index.js';
 import { checkGatekeeperRules, packageName, usesInventory, type ParsedModule } from './gatekeeper-checks.js';
 
 /** Bump when the way modules are built changes, so stale cache entries are ignored. */
 const BUILD_REVISION = 2;
 const MAX_PARALLEL_BUILDS = 4;
+export const DEFAULT_COMPILE_TIMEOUT_MS = 60_000;
 
 /** The package's own folder, from src/opa/ as from dist/opa/: wherever it is installed, never the cwd. */
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -46,7 +48,12 @@ export interface OpaCompilerOptions {
   toolsCacheDir?: string;
   /** Directory for compiled modules; `null` disables the cache. */
   cacheDir: string | null;
+  /** Time limit of compiling one template (every opa call for it together); default 60 s. */
+  timeoutMs?: number;
 }
+
+/** An opa call that ran past the compile's deadline and was killed. */
+class CompileTimeout extends Error {}
 
 export class OpaCompiler implements PolicyCompiler {
   private readonly opaPath: string;
@@ -60,7 +67,7 @@ export class OpaCompiler implements PolicyCompiler {
 
   /** The opa version, which is part of every cache key. */
   opaVersion(): Promise<string> {
-    this.version ??= run(this.opaPath, undefined, ['version']).then(
+    this.version ??= run(this.opaPath, undefined, ['version'], Number.POSITIVE_INFINITY).then(
       (out) => /Version: (\S+)/.exec(out.stdout)?.[1] ?? 'unknown',
       (error: Error) => {
         throw new Error(
@@ -71,20 +78,35 @@ export class OpaCompiler implements PolicyCompiler {
     return this.version;
   }
 
-  async compile(source: RegoSource): Promise<CompileOutcome> {
+  async compile(source: RegoSource, options: WorkOptions = {}): Promise<CompileOutcome> {
     const version = await this.opaVersion();
     const key = createHash('sha256')
       .update(JSON.stringify({ revision: BUILD_REVISION, opa: version, source }))
       .digest('hex');
     const cached = await this.readCache(key);
     if (cached) return cached;
-    const outcome = await this.throttled(() => this.build(source));
-    await this.writeCache(key, outcome);
-    return outcome;
+    const timeoutMs = this.options.timeoutMs ?? DEFAULT_COMPILE_TIMEOUT_MS;
+    try {
+      const outcome = await this.throttled(() => {
+        options.signal?.throwIfAborted();
+        return this.build(source, Date.now() + timeoutMs, options.signal);
+      });
+      await this.writeCache(key, outcome);
+      return outcome;
+    } catch (error) {
+      // Not cached: a slow compile may be the machine's load, not the template's.
+      if (error instanceof CompileTimeout) return { ok: false, limit: `compiling its Rego took longer than ${formatSeconds(timeoutMs)} and was stopped` };
+      throw error;
+    }
   }
 
-  private async build(source: RegoSource): Promise<CompileOutcome> {
+  private async build(source: RegoSource, deadline: number, signal: AbortSignal | undefined): Promise<CompileOutcome> {
     const dir = await mkdtemp(join(tmpdir(), 'parapet-opa-'));
+    const opa = async (args: string[]) => {
+      const result = await run(this.opaPath, dir, args, deadline - Date.now(), signal);
+      if (result.timedOut) throw new CompileTimeout();
+      return result;
+    };
     try {
       // Relative names: they end up in the module's runtime error locations (`template.rego:11:1: ...`),
       // which must not depend on where this build happened.
@@ -98,19 +120,19 @@ export class OpaCompiler implements PolicyCompiler {
 
       const modules: ParsedModule[] = [];
       for (const [i, file] of files.entries()) {
-        const parsed = await run(this.opaPath, dir, ['parse', '--format', 'json', '--json-include', 'locations,-comments', ...versionFlags, file]);
+        const parsed = await opa(['parse', '--format', 'json', '--json-include', 'locations,-comments', ...versionFlags, file]);
         if (parsed.code !== 0) return { ok: false, problems: parseProblems(parsed.stderr || parsed.stdout, () => i) };
         modules.push(JSON.parse(parsed.stdout) as ParsedModule);
       }
       const ruleProblems = checkGatekeeperRules(modules);
       if (ruleProblems.length > 0) return { ok: false, problems: ruleProblems };
 
-      const checked = await run(this.opaPath, dir, ['check', '--format', 'json', ...versionFlags, ...files]);
+      const checked = await opa(['check', '--format', 'json', ...versionFlags, ...files]);
       if (checked.code !== 0) return { ok: false, problems: parseProblems(checked.stdout || checked.stderr, moduleOf) };
 
       const entrypoint = `${packageName(modules[0]!).replaceAll('.', '/')}/violation`;
       const bundle = join(dir, 'bundle.tar.gz');
-      const built = await run(this.opaPath, dir, ['build', '-t', 'wasm', ...versionFlags, '-e', entrypoint, '-o', bundle, ...files]);
+      const built = await opa(['build', '-t', 'wasm', ...versionFlags, '-e', entrypoint, '-o', bundle, ...files]);
       if (built.code !== 0) {
         return { ok: false, problems: [{ module: 0, message: `opa build failed: ${built.stderr.trim() || built.stdout.trim()}` }] };
       }
@@ -158,7 +180,8 @@ export class OpaCompiler implements PolicyCompiler {
         await writeFile(`${base}.wasm${temp}`, outcome.wasm);
         await rename(`${base}.wasm${temp}`, `${base}.wasm`);
       }
-      const meta = outcome.ok ? { entrypoint: outcome.entrypoint, usesInventory: outcome.usesInventory } : { problems: outcome.problems };
+      const meta = outcome.ok ? { entrypoint: outcome.entrypoint, usesInventory: outcome.usesInventory } : 'problems' in outcome ? { problems: outcome.problems } : undefined;
+      if (!meta) return;
       await writeFile(`${base}.json${temp}`, JSON.stringify(meta));
       await rename(`${base}.json${temp}`, `${base}.json`);
     } catch {
@@ -194,13 +217,72 @@ function parseProblems(output: string, moduleOf: (file: string | undefined) => n
   return problems.length > 0 ? problems : [{ module: 0, message: output.trim() || 'opa failed without a message' }];
 }
 
-function run(command: string, cwd: string | undefined, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+const MAX_OUTPUT = 64 * 1024 * 1024;
+
+/**
+ * Runs opa; past `timeoutMs` the process is killed and the call answers `timedOut` at once. When
+ * `signal` aborts, the process is killed the same way and the call rejects with the signal's reason.
+ */
+function run(command: string, cwd: string | undefined, args: string[], timeoutMs: number, signal?: AbortSignal): Promise<{ code: number; stdout: string; stderr: string; timedOut?: true }> {
   return new Promise((resolve, reject) => {
-    execFile(command, args, { cwd, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error && typeof error.code !== 'number') reject(error);
-      else resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    if (timeoutMs <= 0) {
+      resolve({ code: -1, stdout: '', stderr: '', timedOut: true });
+      return;
+    }
+    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const settle = (result: { code: number; stdout: string; stderr: string; timedOut?: true } | { failed: unknown }) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', stop);
+      if ('failed' in result) reject(result.failed);
+      else resolve(result);
+    };
+    // Killed without waiting for its output to close: a process opa started may still hold it.
+    const kill = () => {
+      child.kill('SIGKILL');
+      child.stdout.destroy();
+      child.stderr.destroy();
+    };
+    const stop = () => {
+      kill();
+      settle({ failed: signal!.reason });
+    };
+    const collect = (chunks: Buffer[]) => (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_OUTPUT) {
+        kill();
+        settle({ failed: new Error(`opa ${args[0]} wrote more than ${MAX_OUTPUT} bytes of output`) });
+      } else chunks.push(chunk);
+    };
+    child.stdout.on('data', collect(out));
+    child.stderr.on('data', collect(err));
+    const timer = Number.isFinite(timeoutMs)
+      ? setTimeout(() => {
+          kill();
+          settle({ code: -1, stdout: '', stderr: '', timedOut: true });
+        }, timeoutMs)
+      : undefined;
+    signal?.addEventListener('abort', stop, { once: true });
+    child.on('error', (error) => settle({ failed: error }));
+    child.on('close', (code, killedBy) => {
+      const text = (chunks: Buffer[]) => Buffer.concat(chunks).toString('utf8');
+      if (code === null) settle({ failed: new Error(`opa ${args[0]} was killed by ${killedBy}`) });
+      else settle({ code, stdout: text(out), stderr: text(err) });
     });
   });
+}
+
+function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }
 
 /** Reads one file out of a gzipped tar (ustar), enough for opa's bundles. */

@@ -259,7 +259,7 @@ describe('the CEL helper', () => {
     'cluster/policies/must-have-owner.yaml': ownerConstraint,
     'cluster/namespaces/shop.yaml': unlabelledNamespace,
   };
-  const runtimeWith = (celPath: string) => startEngineRuntime({ cacheDir: testCacheDir, opaPath: undefined, celPath, workers: 1, evalTimeoutMs: 5000 });
+  const runtimeWith = (celPath: string) => startEngineRuntime({ cacheDir: testCacheDir, opaPath: undefined, celPath, workers: 1, evalTimeoutMs: 5000, parseTimeoutMs: 20_000, compileTimeoutMs: 60_000, workerMemoryMb: 512 });
 
   it('when missing, stops the check with an operational error that says how to build it', async () => {
     const runtime = runtimeWith('/nonexistent/parapet-cel');

@@ -26,7 +26,9 @@ describe('readConfig', () => {
     expect(config.logLevel).toBe('info');
     expect(config.engine.evalTimeoutMs).toBe(5000);
     expect(config.engine.workers).toBeUndefined();
-    expect(config.limits).toEqual({ maxRepoBytes: configDefaults.maxRepoBytes, maxFileBytes: 5 * 1024 * 1024 });
+    // Every piece of a check's work is bounded by default.
+    expect(config.engine).toMatchObject({ parseTimeoutMs: 20_000, compileTimeoutMs: 60_000, workerMemoryMb: 512 });
+    expect(config.limits).toEqual({ maxRepoBytes: configDefaults.maxRepoBytes, maxFileBytes: 5 * 1024 * 1024, jobTimeoutMs: 600_000 });
   });
 
   it('reads credentials, with \\n escapes in PRIVATE_KEY, and every setting', () => {
@@ -41,14 +43,18 @@ describe('readConfig', () => {
       PARAPET_CACHE_DIR: '',
       PARAPET_WORKERS: '3',
       PARAPET_EVAL_TIMEOUT_MS: '100',
+      PARAPET_PARSE_TIMEOUT_MS: '200',
+      PARAPET_COMPILE_TIMEOUT_MS: '300',
+      PARAPET_WORKER_MEMORY_MB: '256',
       PARAPET_MAX_REPO_BYTES: '1000',
       PARAPET_MAX_FILE_BYTES: '10',
+      PARAPET_JOB_TIMEOUT_MS: '400',
     });
     expect(config.credentials).toEqual({ appId: 123, privateKey: PEM, webhookSecret: 's' });
     expect(config.server).toMatchObject({ host: '0.0.0.0', port: 8080 });
     expect(config.githubApiUrl).toBe('https://ghe.example.com/api/v3');
-    expect(config.engine).toMatchObject({ cacheDir: null, workers: 3, evalTimeoutMs: 100 });
-    expect(config.limits).toEqual({ maxRepoBytes: 1000, maxFileBytes: 10 });
+    expect(config.engine).toMatchObject({ cacheDir: null, workers: 3, evalTimeoutMs: 100, parseTimeoutMs: 200, compileTimeoutMs: 300, workerMemoryMb: 256 });
+    expect(config.limits).toEqual({ maxRepoBytes: 1000, maxFileBytes: 10, jobTimeoutMs: 400 });
   });
 
   it('reads the private key from PRIVATE_KEY_PATH, and a base64 PRIVATE_KEY', () => {
@@ -82,7 +88,18 @@ describe('readConfig', () => {
 
   it('reports every problem at once', () => {
     expect(
-      problemsOf({ APP_ID: 'abc', WEBHOOK_SECRET: '', PORT: '99999', LOG_LEVEL: 'loud', PARAPET_WORKERS: '0', PARAPET_MAX_REPO_BYTES: '1e9', GITHUB_API_URL: 'ftp://x' }),
+      problemsOf({
+        APP_ID: 'abc',
+        WEBHOOK_SECRET: '',
+        PORT: '99999',
+        LOG_LEVEL: 'loud',
+        PARAPET_WORKERS: '0',
+        PARAPET_WORKER_MEMORY_MB: '16',
+        PARAPET_COMPILE_TIMEOUT_MS: '1m',
+        PARAPET_MAX_REPO_BYTES: '1e9',
+        PARAPET_JOB_TIMEOUT_MS: '0',
+        GITHUB_API_URL: 'ftp://x',
+      }),
     ).toEqual([
       'APP_ID must be a positive integer, got "abc"',
       'PRIVATE_KEY or PRIVATE_KEY_PATH is required with GitHub credentials (the .pem downloaded from the App settings)',
@@ -91,7 +108,10 @@ describe('readConfig', () => {
       'GITHUB_API_URL must be an http(s) URL, got "ftp://x"',
       'LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent, got "loud"',
       'PARAPET_WORKERS must be an integer from 1 to 256, got "0"',
+      'PARAPET_COMPILE_TIMEOUT_MS must be an integer from 1, got "1m"',
+      'PARAPET_WORKER_MEMORY_MB must be an integer from 64, got "16"',
       'PARAPET_MAX_REPO_BYTES must be an integer from 1, got "1e9"',
+      'PARAPET_JOB_TIMEOUT_MS must be an integer from 1, got "0"',
     ]);
   });
 

@@ -5,6 +5,7 @@ import { MemoryJobQueue } from '../../src/github/queue/memory-queue.js';
 import { jobRunner, type QueuedJob } from '../../src/github/queue/jobs.js';
 import type { Recorder } from '../../src/github/recorder.js';
 import { configDefaults } from '../../src/config.js';
+import { pullRequestJob } from '../helpers/queued-jobs.js';
 
 /** A logger keeping what it was told, as pino's level methods take it: (fields, message). */
 function recordingLog() {
@@ -50,6 +51,34 @@ describe('the in-process job queue', () => {
     expect(await jobs.add(installation('d-1', []))).toBe(true);
     await jobs.close();
     expect(ran).toEqual(['d-1', 'd-2', 'd-1']);
+  });
+});
+
+describe('the order of waiting jobs', () => {
+  it('takes waiting jobs round-robin across installations and their repositories, not in arrival order', async () => {
+    const ran: string[] = [];
+    let started!: () => void;
+    const first = new Promise<void>((resolve) => (started = resolve));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const jobs = new MemoryJobQueue(async ({ deliveryId }) => {
+      ran.push(deliveryId);
+      if (deliveryId === 'acme-shop-1') {
+        started();
+        await held;
+      }
+      return true;
+    });
+    await jobs.add(pullRequestJob('acme-shop-1', 1, 'acme/shop'));
+    await first;
+    // While it runs, installation 1 opens three more pull requests on shop and one on billing;
+    // installation 2, one.
+    for (const n of [2, 3, 4]) await jobs.add(pullRequestJob(`acme-shop-${n}`, 1, 'acme/shop'));
+    await jobs.add(pullRequestJob('acme-billing-1', 1, 'acme/billing'));
+    await jobs.add(pullRequestJob('globex-site-1', 2, 'globex/site'));
+    release();
+    await jobs.idle();
+    expect(ran).toEqual(['acme-shop-1', 'acme-shop-2', 'globex-site-1', 'acme-billing-1', 'acme-shop-3', 'acme-shop-4']);
   });
 });
 

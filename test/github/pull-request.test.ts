@@ -8,7 +8,9 @@ import { readConfig } from '../../src/config.js';
 import Bottleneck from 'bottleneck';
 import { startAppServer, type AppServer, type OctokitOverrides } from '../../src/github/server.js';
 import { MAX_ANNOTATIONS } from '../../src/github/check-run.js';
-import { engine, fixturesDir, testCacheDir } from '../helpers/engine.js';
+import type { PolicyDriver, RegoDriver } from '../../src/engine/index.js';
+import { engine, fixturesDir, startDriver, testCacheDir } from '../helpers/engine.js';
+import { constraintOf, neverEndingRego, regoTemplate } from '../helpers/policy-builders.js';
 import { DEBUG_DEPLOYMENT, fixtureFiles, pullRequestPayload as repoPullRequestPayload, sha, webhookExample, withRepository } from '../helpers/fake-github-app.js';
 import { deliverWebhook, FAKE_APP_ID, FAKE_BOT_LOGIN, FakeGitHub, type FakeCheckRun } from '../helpers/fake-github.js';
 import { elements, markupIn, renderGfm, textOf } from '../helpers/gfm.js';
@@ -346,6 +348,69 @@ describe('pull requests of one commit into branches with other policies', () => 
     rerun.repository.default_branch = 'main';
     return withRepository(rerun, REPO);
   }
+});
+
+describe('a pull request whose checks would run away', () => {
+  const LOOP_TEMPLATE = 'cluster/global/policies/constraint-templates/k8sloop-template.yaml';
+  const runaway = {
+    [LOOP_TEMPLATE]: regoTemplate('K8sLoop', neverEndingRego('k8sloop')),
+    'cluster/global/policies/constraints/k8sloop-constraint.yaml': constraintOf('K8sLoop', 'runaway', { match: { kinds: [{ apiGroups: ['apps'], kinds: ['Deployment'] }] } }),
+  };
+
+  /** An App with its own driver (limits) and settings; `run` gets a way to deliver to it. */
+  async function withApp(driver: RegoDriver, env: Record<string, string>, run: (deliverTo: (base: string, head: string) => Promise<void>) => Promise<void>): Promise<void> {
+    const own = await startApp(env, undefined, driver);
+    try {
+      await run(async (base, head) => {
+        const response = await deliverWebhook(`${own.url}/api/github/webhooks`, 'pull_request', pullRequestPayload('opened', base, head), SECRET);
+        expect(response.status).toBe(200);
+        await own.jobs.idle();
+      });
+    } finally {
+      await own.close();
+      await driver.close();
+    }
+  }
+
+  it('stops the job at its time budget, fails the check run and says what was not checked', async () => {
+    // One evaluation may run for ten minutes: only the job's budget (3 s) can end this one.
+    await withApp(startDriver({ timeoutMs: 600_000 }), { PARAPET_JOB_TIMEOUT_MS: '3000' }, async (deliverTo) => {
+      const base = sha('budget-base');
+      const head = sha('budget-head');
+      fake.addCommit(REPO, base, { ...shop, ...runaway });
+      fake.addCommit(REPO, head, { ...shop, ...runaway, 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT });
+      await deliverTo(base, head);
+
+      const [run] = fake.checkRuns;
+      expect(run!.conclusion).toBe('failure');
+      expect(run!.output.title).toMatch(/^Not fully checked: 1 input error/);
+      const cut = run!.annotations.filter((a) => a.title === 'input error (limit)');
+      expect(cut).toHaveLength(1);
+      expect(cut[0]).toMatchObject({ path: '.securitytower/cluster.yaml', start_line: 2, annotation_level: 'failure' });
+      // Where the budget ran out depends on the machine (compiling, parsing or evaluating); that it did, does not.
+      expect(cut[0]!.message).toMatch(/^Cluster shop-prod was not (fully )?checked: the check's time limit of 3 s ran out/);
+      expect(run!.output.summary).toContain('### Not fully checked (1)\n\nParapet bounds the work of every check');
+    });
+  });
+
+  it('stops a template of the pull request’s own policies after its first timeout, and says so in the policy-change impact', async () => {
+    await withApp(startDriver({ timeoutMs: 1000 }), {}, async (deliverTo) => {
+      const base = sha('impact-loop-base');
+      const head = sha('impact-loop-head');
+      fake.addCommit(REPO, base, shop);
+      fake.addCommit(REPO, head, { ...shop, ...runaway });
+      await deliverTo(base, head);
+
+      const [run] = fake.checkRuns;
+      // The verdict is the base's policies': the head's runaway template cannot fail (or pass) it.
+      expect(run!.conclusion).toBe('success');
+      const summary = run!.output.summary!;
+      expect(summary).toContain('**Input errors with the new policies (2)**');
+      expect(summary).toContain(
+        `- \`${LOOP_TEMPLATE}:2\` ConstraintTemplate k8sloop was stopped for the rest of the check after an evaluation of it failed (evaluation exceeded the time limit of 1000 ms and was stopped); 3 more objects were not evaluated against it`,
+      );
+    });
+  });
 });
 
 describe('what gets no check run', () => {
@@ -728,7 +793,11 @@ function unspaced(): Record<string, Bottleneck.Group> {
 const CONFIG_MAP = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\n  namespace: shop\ndata:\n  a: b\n';
 
 
-async function startApp(env: Record<string, string> = {}, octokitOverrides: OctokitOverrides = { throttle: { enabled: false } }): Promise<AppServer> {
+async function startApp(
+  env: Record<string, string> = {},
+  octokitOverrides: OctokitOverrides = { throttle: { enabled: false } },
+  driver: PolicyDriver = engine().driver,
+): Promise<AppServer> {
   const config = readConfig({
     APP_ID: '12345',
     PRIVATE_KEY: PRIVATE_KEY,
@@ -739,7 +808,7 @@ async function startApp(env: Record<string, string> = {}, octokitOverrides: Octo
     PARAPET_CACHE_DIR: testCacheDir,
     ...env,
   });
-  const { driver, renderer } = engine();
+  const { renderer } = engine();
   return startAppServer(
     { ...config, credentials: config.credentials!, server: { ...config.server, port: 0 } },
     // Throttling spaces writes a second apart against secondary rate limits; the fake has none.

@@ -16,6 +16,7 @@ import { appEnvironment, DEBUG_DEPLOYMENT, fixtureFiles, pullRequestPayload, sha
 import { deliverWebhook, FakeGitHub } from '../helpers/fake-github.js';
 import { silentPort } from '../helpers/ports.js';
 import { postgresUnavailable, testPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { pullRequestJob } from '../helpers/queued-jobs.js';
 import { redisUnavailable, startRedis, type RedisServer } from '../helpers/redis.js';
 import { RedisUnavailableError } from '../../src/errors.js';
 
@@ -205,6 +206,37 @@ describe.skipIf(redisUnavailable() !== null)('the Redis job queue', () => {
       expect(await queue.add(job('fails:1'))).toBe(true);
       await queue.idle();
       expect(ran).toEqual(['fails:1', '72d3162e-cc78-11e3-81ab-4c9367dc0958', 'fails:1']);
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('serves every installation’s first waiting job before any installation’s second', async () => {
+    const ran: string[] = [];
+    const queue = await RedisJobQueue.open({ redisUrl: redis.url, run: async ({ deliveryId }) => { ran.push(deliveryId); return true; }, log: () => null });
+    try {
+      // Queued while no process works: installation 1 opens three pull requests, then 2 one, then 3 two.
+      for (const n of [1, 2, 3]) await queue.add(pullRequestJob(`acme-${n}`, 1, 'acme/shop'));
+      await queue.add(pullRequestJob('globex-1', 2, 'globex/site'));
+      for (const n of [1, 2]) await queue.add(pullRequestJob(`initech-${n}`, 3, 'initech/app'));
+      queue.start();
+      await queue.idle();
+      expect(ran).toEqual(['acme-1', 'globex-1', 'initech-1', 'acme-2', 'initech-2', 'acme-3']);
+
+      // Finished jobs give their rank back: installation 1's next job is a first again.
+      await queue.close();
+      ran.length = 0;
+      const next = await RedisJobQueue.open({ redisUrl: redis.url, run: async ({ deliveryId }) => { ran.push(deliveryId); return true; }, log: () => null });
+      try {
+        await next.add(pullRequestJob('acme-4', 1, 'acme/shop'));
+        await next.add(pullRequestJob('acme-5', 1, 'acme/shop'));
+        await next.add(pullRequestJob('globex-2', 2, 'globex/site'));
+        next.start();
+        await next.idle();
+        expect(ran).toEqual(['acme-4', 'globex-2', 'acme-5']);
+      } finally {
+        await next.close();
+      }
     } finally {
       await queue.close();
     }

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
 import { CelHelperProcess } from '../../src/cel/cel-helper-process.js';
 import { CelDriver, checkRepo, GatekeeperDriver, RegoDriver, type CheckOptions, type Report, type RepoSource } from '../../src/engine/index.js';
+import type { EvaluationPoolOptions } from '../../src/engine/rego/evaluation-pool.js';
 import { OpaCompiler } from '../../src/opa/opa-compiler.js';
 import { HelperRenderer } from '../../src/renderer/helper-renderer.js';
 import { MemorySource } from './memory-source.js';
@@ -19,9 +20,9 @@ export const testCacheDir = join(repoRoot, '.cache', 'test-wasm');
 
 let shared: { driver: GatekeeperDriver; renderer: HelperRenderer } | undefined;
 
-/** A Rego driver over the test compile cache; `timeoutMs` and `workers` as the pool takes them. */
-export function startDriver(options: { workers?: number; timeoutMs?: number } = {}): RegoDriver {
-  return RegoDriver.start({ compiler: new OpaCompiler({ cacheDir: testCacheDir }), workers: options.workers ?? 2, timeoutMs: options.timeoutMs ?? 5000 });
+/** A Rego driver over the test compile cache; the pool's options (limits, workers) as it takes them. */
+export function startDriver(options: Partial<EvaluationPoolOptions> = {}): RegoDriver {
+  return RegoDriver.start({ compiler: new OpaCompiler({ cacheDir: testCacheDir }), ...options, workers: options.workers ?? 2, timeoutMs: options.timeoutMs ?? 5000 });
 }
 
 /** Both engines behind Gatekeeper's routing; the CEL helper starts with the first CEL template. */

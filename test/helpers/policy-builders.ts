@@ -26,3 +26,20 @@ export function clusterConfig(options: { name?: string; policies?: string; names
   if (options.namespaces) spec.namespaces = [{ path: options.namespaces }];
   return stringify({ apiVersion: 'securitytower.io/v1alpha1', kind: 'Cluster', metadata: { name: options.name ?? 'prod' }, spec });
 }
+
+/**
+ * The Rego of a template that never finishes evaluating (10^15 combinations, in constant memory):
+ * a runaway template, whatever the machine's speed.
+ */
+export function neverEndingRego(pkg: string): string {
+  return `package ${pkg}
+
+violation contains {"msg": "unreachable"} if {
+  r := numbers.range(1, 100000)
+  some a in r
+  some b in r
+  some c in r
+  a + b + c < 0
+}
+`;
+}

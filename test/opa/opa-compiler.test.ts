@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OpaCompiler, defaultOpaPath, installedOpaPath } from '../../src/opa/opa-compiler.js';
 import { repoRoot } from '../helpers/engine.js';
+import { stallingOpa } from '../helpers/stalling-opa.js';
 
 const privileged = {
   version: 'v1' as const,
@@ -28,6 +29,8 @@ function loggingOpa(): { path: string; calls: () => string[] } {
   chmodSync(path, 0o755);
   return { path, calls: () => readFileSync(log, 'utf8').split('\n').filter(Boolean) };
 }
+
+const stalling = { ...privileged, rego: `${privileged.rego}# never-compiles\n` };
 
 describe('compiling templates with the pinned opa', () => {
   it('builds one Wasm module with the template’s violation rule as entrypoint', async () => {
@@ -84,6 +87,25 @@ violation contains {"msg": "taken"} if {
 `,
     });
     expect(outcome.ok && outcome.usesInventory).toBe(true);
+  });
+
+  it('stops a compile that runs past its time limit, and does not cache that outcome', async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'parapet-cache-'));
+    const outcome = await new OpaCompiler({ cacheDir, opaPath: stallingOpa(), timeoutMs: 200 }).compile(stalling);
+    expect(outcome).toEqual({ ok: false, limit: 'compiling its Rego took longer than 0.2 s and was stopped' });
+    // A slow compile may be the machine's load: the next one tries again.
+    const opa = loggingOpa();
+    const again = await new OpaCompiler({ cacheDir, opaPath: opa.path }).compile(stalling);
+    expect(again.ok).toBe(true);
+    expect(opa.calls()).toContain('build');
+  });
+
+  it('stops a compile when its caller stops (a check out of time), with the caller’s reason', async () => {
+    const stop = new AbortController();
+    const compiling = new OpaCompiler({ cacheDir: null, opaPath: stallingOpa(), timeoutMs: 3_600_000 }).compile(stalling, { signal: stop.signal });
+    const reason = new Error("the check's time limit ran out");
+    setImmediate(() => stop.abort(reason));
+    await expect(compiling).rejects.toBe(reason);
   });
 
   it('explains how to get opa when the binary is missing, with the build script of the package wherever it is installed', async () => {

@@ -29,7 +29,11 @@ Options:
 
 Exit codes: 0 no unaccepted deny violation and no input error; 1 otherwise; 2 the check could not run.
 Environment: PARAPET_CACHE_DIR (compiled policies; empty disables), PARAPET_WORKERS,
-PARAPET_EVAL_TIMEOUT_MS (time limit of one evaluation, default 5000).
+PARAPET_EVAL_TIMEOUT_MS (time limit of one evaluation, default 5000),
+PARAPET_PARSE_TIMEOUT_MS (of parsing one file, default 20000),
+PARAPET_COMPILE_TIMEOUT_MS (of compiling one template, default 60000),
+PARAPET_WORKER_MEMORY_MB (memory of each worker and evaluation, default 512).
+What a limit stops is an input error (code limit) where it happened.
 `;
 
 export async function checkCommand(args: string[], io: CliIo): Promise<number> {

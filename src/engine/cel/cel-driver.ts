@@ -3,7 +3,7 @@
 // the Kubernetes CEL libraries and cost limits are Gatekeeper's by construction. This side keeps the
 // ids, sends each constraint once, and a batch of evaluations as one request.
 import { isRecord } from '../model.js';
-import type { CelHelper, CelProblem, EvaluationTask, PolicyDriver, TaskOutcome, TemplateCode, TemplateLoad } from '../ports.js';
+import type { CelHelper, CelProblem, EvaluationTask, PolicyDriver, TaskOutcome, TemplateCode, TemplateLoad, WorkOptions } from '../ports.js';
 import { parseYamlFile, type ParsedYamlFile, type YamlLimits } from '../repo/yaml-file.js';
 
 /** The helper's answer to one evaluation (tools/cel/main.go `outcome`). */
@@ -21,7 +21,8 @@ export class CelDriver implements PolicyDriver {
 
   constructor(private readonly helper: CelHelper) {}
 
-  async loadTemplate(code: TemplateCode): Promise<TemplateLoad> {
+  async loadTemplate(code: TemplateCode, options: WorkOptions = {}): Promise<TemplateLoad> {
+    options.signal?.throwIfAborted();
     if (code.engine !== 'K8sNativeValidation') return { ok: false, loadError: `the CEL driver cannot run ${code.engine} code` };
     const id = this.nextId++;
     const request = this.helper.request(`{"op":"load","id":${id},"template":${JSON.stringify(code.source.template)}}`);
@@ -51,7 +52,9 @@ export class CelDriver implements PolicyDriver {
     return id;
   }
 
-  async evaluate(tasks: EvaluationTask[]): Promise<TaskOutcome[]> {
+  /** CEL's own cost limits bound each evaluation; a stopped check only drops the answer. */
+  async evaluate(tasks: EvaluationTask[], options: WorkOptions = {}): Promise<TaskOutcome[]> {
+    options.signal?.throwIfAborted();
     if (tasks.length === 0) return [];
     for (const task of tasks) this.checkGeneration(task.template, task.parameters);
     const reviews: string[] = [];
@@ -66,6 +69,7 @@ export class CelDriver implements PolicyDriver {
       return `[${task.template},${task.parameters},${index}]`;
     });
     const answer = await this.helper.request(`{"op":"evaluate","reviews":[${reviews.join(',')}],"tasks":[${wire.join(',')}]}`);
+    options.signal?.throwIfAborted();
     const outcomes = isRecord(answer) && Array.isArray(answer.outcomes) ? (answer.outcomes as HelperOutcome[]) : undefined;
     if (!outcomes || outcomes.length !== tasks.length) {
       throw new Error(`the CEL helper answered an evaluation of ${tasks.length} tasks with ${JSON.stringify(answer).slice(0, 200)}`);
@@ -93,7 +97,8 @@ export class CelDriver implements PolicyDriver {
     this.helper.request(JSON.stringify({ op: 'release', ...sent })).catch(() => {});
   }
 
-  async parseYamlFiles(files: Array<{ path: string; text: string }>, limits: YamlLimits): Promise<ParsedYamlFile[]> {
+  async parseYamlFiles(files: Array<{ path: string; text: string }>, limits: YamlLimits, options: WorkOptions = {}): Promise<ParsedYamlFile[]> {
+    options.signal?.throwIfAborted();
     return files.map((file) => parseYamlFile(file.path, file.text, limits));
   }
 

@@ -5,6 +5,7 @@ import type { Autorejection, Match } from '../match/match-objects.js';
 import { isRecord, type EnforcementAction, type InputError, type PolicyEngine } from '../model.js';
 import type { Constraint } from '../policy/constraint.js';
 import type { PolicySet } from '../policy/policy-set.js';
+import type { ConstraintTemplate } from '../policy/template.js';
 import type { EvaluationTask, PolicyDriver, TaskOutcome } from '../ports.js';
 import type { SourceObject } from '../repo/cluster-objects.js';
 import { buildReview } from './review.js';
@@ -38,7 +39,11 @@ export class ClusterEvaluation {
   readonly violations: PendingViolation[] = [];
   readonly errors: InputError[] = [];
   evaluations = 0;
+  /** Objects under review whose evaluations were dropped because the check was stopped (its signal). */
+  notEvaluated = 0;
   private readonly parameters = new Map<Constraint, number>();
+  /** Templates the driver stopped (out of time or memory): the error, and the objects not evaluated since. */
+  private readonly stopped = new Map<ConstraintTemplate, { error: string; objects: Set<SourceObject> }>();
 
   constructor(
     private readonly cluster: string,
@@ -82,9 +87,20 @@ export class ClusterEvaluation {
     return { tasks, items };
   }
 
-  async run({ tasks, items }: PreparedChunk): Promise<void> {
+  /**
+   * Evaluates a chunk of `objects` objects under review. When `signal` stops it, its results are
+   * dropped and its objects counted in `notEvaluated`.
+   */
+  async run({ tasks, items }: PreparedChunk, objects: number, signal?: AbortSignal): Promise<void> {
+    let outcomes: TaskOutcome[];
+    try {
+      outcomes = await this.driver.evaluate(tasks, { signal });
+    } catch (error) {
+      if (!signal?.aborted || error !== signal.reason) throw error;
+      this.notEvaluated += objects;
+      return;
+    }
     this.evaluations += tasks.length;
-    const outcomes = await this.driver.evaluate(tasks);
     outcomes.forEach((outcome, i) => this.collect(items[i]!, outcome));
   }
 
@@ -104,11 +120,32 @@ export class ClusterEvaluation {
     });
   }
 
+  /**
+   * One error per template the driver stopped, at the template: each of its evaluations after the
+   * first that ran out of time or memory was skipped, and saying so once per object would bury the rest.
+   */
+  stoppedTemplateErrors(): InputError[] {
+    return [...this.stopped].map(([template, { error, objects }]) => ({
+      location: template.location,
+      code: 'limit',
+      message:
+        `ConstraintTemplate ${template.name} was stopped for the rest of the check after an evaluation of it failed (${error}); ` +
+        `${objects.size} more ${objects.size === 1 ? 'object was' : 'objects were'} not evaluated against it`,
+    }));
+  }
+
   private item(match: Match): PendingItem {
     return { source: match.source, resultant: match.target.resultant, constraint: match.constraint, action: match.action, cluster: this.cluster };
   }
 
   private collect(item: PendingItem, outcome: TaskOutcome): void {
+    if ('error' in outcome && outcome.skipped) {
+      const template = item.constraint.template;
+      const stopped = this.stopped.get(template) ?? { error: outcome.error, objects: new Set<SourceObject>() };
+      stopped.objects.add(item.source);
+      this.stopped.set(template, stopped);
+      return;
+    }
     if ('error' in outcome) {
       this.failed(item, outcome.error);
       return;

@@ -2,7 +2,7 @@
 // constraints against their templates, and collects ExpansionTemplates and Gatekeeper's Config.
 import { isGatekeeperConfigDocument, readGatekeeperConfig, type GatekeeperConfig } from './gatekeeper-config.js';
 import { type InputError, isRecord, type Location, type PolicyEngine } from '../model.js';
-import type { PolicyDriver } from '../ports.js';
+import type { PolicyDriver, WorkOptions } from '../ports.js';
 import type { YamlDocument } from '../repo/yaml-file.js';
 import { isConstraintDocument, readConstraint, type Constraint } from './constraint.js';
 import { compileParameterSchema, type ParameterSchema } from './schema/index.js';
@@ -25,7 +25,7 @@ export interface LoadedTemplate {
   reportedProblems: boolean;
 }
 
-export interface PolicySetOptions {
+export interface PolicySetOptions extends WorkOptions {
   /** The cluster's Gatekeeper runs CEL (`--enable-k8s-native-validation`, ClusterConfig.k8sNativeValidation). */
   k8sNativeValidation: boolean;
   /** Hears of each template as it is loaded (compiling is the slow part of a cold start). */
@@ -48,13 +48,20 @@ export async function loadPolicySet(documents: YamlDocument[], driver: PolicyDri
   const errors: InputError[] = [];
   const templateDocs = documents.filter((doc) => isTemplateDocument(doc.value));
   let done = 0;
-  const loaded = await Promise.all(
+  const settled = await Promise.allSettled(
     templateDocs.map(async (d) => {
       const result = await loadTemplate(d, driver, options);
       options.onLoaded?.(++done, templateDocs.length);
       return result;
     }),
   );
+  const stopped = settled.find((r) => r.status === 'rejected');
+  if (stopped) {
+    // The templates that did load are forgotten, or a long-running App would keep them forever.
+    driver.release(settled.flatMap((r) => (r.status === 'fulfilled' && r.value.template ? [r.value.template.moduleId] : [])), []);
+    throw stopped.reason;
+  }
+  const loaded = settled.map((r) => (r as PromiseFulfilledResult<Awaited<ReturnType<typeof loadTemplate>>>).value);
   const templates = new Map<string, LoadedTemplate>();
   const moduleIds: number[] = [];
   for (const result of loaded) {
@@ -128,7 +135,7 @@ async function loadTemplate(
 
   const code = templateCode(template, options.k8sNativeValidation);
   if ('error' in code) return { kind, errors: [{ location, code: 'template', message: code.error }] };
-  const loaded = await driver.loadTemplate(code);
+  const loaded = await driver.loadTemplate(code, options);
   if (!loaded.ok && 'problems' in loaded) {
     return {
       kind,
@@ -141,6 +148,9 @@ async function loadTemplate(
   }
   if (!loaded.ok && 'rejected' in loaded) {
     return { kind, errors: [{ location, code: 'cel', message: `ConstraintTemplate ${template.name}: ${loaded.rejected}` }] };
+  }
+  if (!loaded.ok && 'limit' in loaded) {
+    return { kind, errors: [{ location, code: 'limit', message: `ConstraintTemplate ${template.name}: ${loaded.limit}` }] };
   }
   if (!loaded.ok) {
     const message =

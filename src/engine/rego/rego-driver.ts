@@ -1,6 +1,6 @@
 // The Rego driver: a template's Rego compiled to Wasm by the PolicyCompiler (the pinned opa), checked
 // for builtins this host cannot evaluate when it is loaded, and evaluated on the worker pool.
-import type { PolicyCompiler, PolicyDriver, TemplateCode, TemplateLoad } from '../ports.js';
+import type { PolicyCompiler, PolicyDriver, TemplateCode, TemplateLoad, WorkOptions } from '../ports.js';
 import { hostBuiltins } from './builtins.js';
 import { EvaluationPool, type EvaluationPoolOptions } from './evaluation-pool.js';
 import { UnsupportedBuiltinsError, WasmPolicy } from './wasm-policy.js';
@@ -22,10 +22,10 @@ export class RegoDriver implements PolicyDriver {
     return new RegoDriver(options.compiler, EvaluationPool.start(options));
   }
 
-  async loadTemplate(code: TemplateCode): Promise<TemplateLoad> {
+  async loadTemplate(code: TemplateCode, options: WorkOptions = {}): Promise<TemplateLoad> {
     if (code.engine !== 'Rego') return { ok: false, loadError: `the Rego driver cannot run ${code.engine} code` };
-    const outcome = await this.compiler.compile(code.source);
-    if (!outcome.ok) return { ok: false, problems: outcome.problems };
+    const outcome = await this.compiler.compile(code.source, options);
+    if (!outcome.ok) return outcome;
     let module = this.compiled.get(outcome.wasm);
     if (!module) {
       module = await WebAssembly.compile(outcome.wasm as Uint8Array<ArrayBuffer>);
@@ -45,7 +45,7 @@ export class RegoDriver implements PolicyDriver {
     return this.pool.addText(json);
   }
 
-  evaluate(...args: Parameters<EvaluationPool['evaluate']>) {
+  evaluate(...args: Parameters<EvaluationPool['evaluate']>): ReturnType<EvaluationPool['evaluate']> {
     return this.pool.evaluate(...args);
   }
 
@@ -53,7 +53,7 @@ export class RegoDriver implements PolicyDriver {
     this.pool.release(templates, texts);
   }
 
-  parseYamlFiles(...args: Parameters<EvaluationPool['parseYamlFiles']>) {
+  parseYamlFiles(...args: Parameters<EvaluationPool['parseYamlFiles']>): ReturnType<EvaluationPool['parseYamlFiles']> {
     return this.pool.parseYamlFiles(...args);
   }
 

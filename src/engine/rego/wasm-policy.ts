@@ -21,6 +21,11 @@ export class UnsupportedBuiltinsError extends Error {
   }
 }
 
+/** Raised when a policy needs more memory than its instance may have (`maxMemoryBytes`). */
+export class MemoryLimitError extends Error {
+  override name = 'MemoryLimitError';
+}
+
 /** Raised when a policy aborts (conflicts, errors in builtins) while evaluating. */
 export class RegoEvaluationError extends Error {
   override name = 'RegoEvaluationError';
@@ -63,15 +68,20 @@ export class WasmPolicy {
    * Instantiates a module built by `opa build -t wasm`. Fails with UnsupportedBuiltinsError, before any
    * evaluation, when the policy needs a builtin that neither the module nor `builtins` implements.
    */
-  static async load(module: WebAssembly.Module, builtins: Record<string, BuiltinImpl>): Promise<WasmPolicy> {
-    const memory = new WebAssembly.Memory({ initial: 8 });
+  static async load(module: WebAssembly.Module, builtins: Record<string, BuiltinImpl>, options: { maxMemoryBytes?: number } = {}): Promise<WasmPolicy> {
+    // Without a maximum, a policy that allocates without bound grows its memory to gigabytes.
+    const maximum = options.maxMemoryBytes === undefined ? undefined : Math.max(8, Math.floor(options.maxMemoryBytes / PAGE));
+    const memory = new WebAssembly.Memory({ initial: 8, ...(maximum !== undefined ? { maximum } : {}) });
     const policy = new WasmPolicy(memory);
     const call = (id: number, ...addrs: number[]): number => policy.callBuiltin(id, addrs);
     const instance = await WebAssembly.instantiate(module, {
       env: {
         memory,
         opa_abort: (addr: number) => {
-          throw new RegoEvaluationError(policy.readString(addr));
+          const message = policy.readString(addr);
+          // OPA's allocator aborts with this when the memory cannot grow any further.
+          if (message === 'opa_malloc: failed') throw new MemoryLimitError(message);
+          throw new RegoEvaluationError(message);
         },
         opa_println: () => undefined,
         opa_builtin0: (id: number) => call(id),
@@ -100,6 +110,11 @@ export class WasmPolicy {
     policy.baseHeapPtr = policy.exports.opa_heap_ptr_get();
     policy.setData('{}');
     return policy;
+  }
+
+  /** Memory the instance holds beyond its data: what its largest evaluation so far needed. */
+  get scratchBytes(): number {
+    return this.memory.buffer.byteLength - this.dataHeapPtr;
   }
 
   get entrypoints(): string[] {
@@ -191,7 +206,14 @@ export class WasmPolicy {
 
   private ensureCapacity(end: number): void {
     const missing = end - this.memory.buffer.byteLength;
-    if (missing > 0) this.memory.grow(Math.ceil(missing / PAGE));
+    if (missing > 0) {
+      try {
+        this.memory.grow(Math.ceil(missing / PAGE));
+      } catch (error) {
+        // A RangeError: the memory is at its maximum.
+        throw new MemoryLimitError(error instanceof Error ? error.message : String(error));
+      }
+    }
     this.refreshView();
   }
 

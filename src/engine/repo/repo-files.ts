@@ -17,7 +17,8 @@ export class RepoFiles {
     return [...(await this.sizes()).keys()];
   }
 
-  async documents(paths: string[]): Promise<{ documents: YamlDocument[]; errors: InputError[] }> {
+  /** `signal` stops the parsing (the call rejects with its reason), as a check's time budget does. */
+  async documents(paths: string[], signal?: AbortSignal): Promise<{ documents: YamlDocument[]; errors: InputError[] }> {
     const sizes = await this.sizes();
     const errors: InputError[] = [];
     const toRead: string[] = [];
@@ -38,7 +39,7 @@ export class RepoFiles {
           readable.push({ path, text });
         }
       }
-      const parsed = await this.parser.parseYamlFiles(readable, this.limits);
+      const parsed = await this.parser.parseYamlFiles(readable, this.limits, { signal });
       readable.forEach(({ path }, i) => this.parsed.set(path, parsed[i]!));
     }
     const documents: YamlDocument[] = [];

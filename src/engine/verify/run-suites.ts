@@ -245,7 +245,11 @@ class SuiteContext {
       const where = (p: { module: number; line?: number }) => (template.moduleLines[p.module] ?? 1) + Math.max(0, (p.line ?? 1) - 1);
       return { error: loaded.problems.map((p) => `${path}:${where(p)}: ${p.message}`).join('; ') };
     }
-    if (!loaded.ok) return { error: 'unsupported' in loaded ? `template ${template.name} ${loaded.unsupported}` : 'rejected' in loaded ? loaded.rejected : loaded.loadError };
+    if (!loaded.ok) {
+      if ('unsupported' in loaded) return { error: `template ${template.name} ${loaded.unsupported}` };
+      if ('rejected' in loaded) return { error: loaded.rejected };
+      return { error: 'limit' in loaded ? `template ${template.name}: ${loaded.limit}` : loaded.loadError };
+    }
     // CEL that does not compile is loaded, as gator does: its cases see the compile errors as results.
     return { template, schema: schema.schema, moduleId: loaded.id, usesInventory: loaded.usesInventory, engine: code.engine };
   }

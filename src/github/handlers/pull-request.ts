@@ -29,6 +29,9 @@
 // A pull request that changes policies (policy-impact.ts) costs no further call: the head's
 // manifests are evaluated once more, with the head's policies, from the tarball already read, and
 // the difference is a section of the check run's summary; the conclusion stays the base's.
+//
+// The job's evaluations share one time budget (PARAPET_JOB_TIMEOUT_MS): when it runs out, the
+// engine stops and reports what it did not evaluate as `limit` errors, which fail the check.
 import type { Logger } from 'probot';
 import type { Config } from '../../config.js';
 import { checkRepo, declaredClusters, markStatus, type ClusterReport, type Report } from '../../engine/index.js';
@@ -98,6 +101,10 @@ export async function checkPullRequest(deps: PullRequestDeps, octokit: GitHubCli
   const leftovers = new Map<string, CheckRun>();
   /** Why the evaluation could not be stored, when it could not: the job then fails, after posting. */
   let recordFailure: Error | undefined;
+  // One pull request must not hold the server (and every other repository's checks) for long: its
+  // evaluations share one time budget, and what is not done by then is reported as not checked.
+  const budget = new AbortController();
+  const budgetTimer = setTimeout(() => budget.abort(new Error(`the check's time limit of ${formatDuration(deps.limits.jobTimeoutMs)} ran out`)), deps.limits.jobTimeoutMs);
   try {
     for (const run of await CheckRun.unfinished(octokit, repo, headSha, deps.appId, (name) => isParapetCheckRun(name, into))) {
       if (leftovers.has(run.name)) await run.complete(interruptedOutput());
@@ -124,7 +131,7 @@ export async function checkPullRequest(deps: PullRequestDeps, octokit: GitHubCli
     }
 
     const [head, base] = await Promise.all([trees.at(headSha), trees.at(mergeBaseSha)]);
-    const options = { driver: deps.engine.driver, renderer: deps.engine.renderer, policies, limits: { maxFileBytes: deps.limits.maxFileBytes } };
+    const options = { driver: deps.engine.driver, renderer: deps.engine.renderer, policies, limits: { maxFileBytes: deps.limits.maxFileBytes }, signal: budget.signal };
     // A tree without any Cluster (the head of a pull request that removed them all) has no violations.
     const headReport = await checkRepo(head, options);
     const baseReport = await checkRepo(base, options);
@@ -202,6 +209,8 @@ export async function checkPullRequest(deps: PullRequestDeps, octokit: GitHubCli
     }
     // The job failed: its delivery is released, so a redelivery evaluates the commit again.
     throw new ReportedJobFailure(`pull request #${pr.number} at ${headSha} could not be checked`, { cause: error });
+  } finally {
+    clearTimeout(budgetTimer);
   }
   if (recordFailure) throw new ReportedJobFailure(`the evaluation of pull request #${pr.number} at ${headSha} was not recorded`, { cause: recordFailure });
 }
@@ -258,6 +267,13 @@ async function policyImpacts(
     log.error({ err: error, pr: pr.number }, 'could not evaluate the policy-change impact');
   }
   return impacts;
+}
+
+/** `600000` → `10 min`, `2500` → `2.5 s`, `300` → `300 ms`. */
+export function formatDuration(ms: number): string {
+  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000} min`;
+  if (ms >= 1000) return `${Number((ms / 1000).toFixed(1))} s`;
+  return `${ms} ms`;
 }
 
 function emptyCluster(name: string): ClusterReport {

@@ -4,8 +4,11 @@
 // (`X-GitHub-Delivery`, as when GitHub or an operator redelivers it) is not run twice while this
 // process remembers it, unless its job failed: a failed job's delivery is forgotten, so its
 // redelivery runs it again. Scale-out mode shares the jobs of several processes through Redis
-// instead (queue/redis-queue.ts); both run a job with the same runner (queue/jobs.ts).
+// instead (queue/redis-queue.ts); both run a job with the same runner (queue/jobs.ts). Waiting jobs
+// are taken round-robin across installations and repositories (queue/fair-order.ts), not in
+// arrival order, so one installation's burst does not hold up the others.
 import { redactSecrets } from '../../errors.js';
+import { FairQueue, fairnessKey } from './fair-order.js';
 import type { JobQueue, QueuedJob } from './jobs.js';
 
 const REMEMBERED_DELIVERIES = 10_000;
@@ -15,6 +18,7 @@ export class MemoryJobQueue implements JobQueue {
   private tail: Promise<void> = Promise.resolve();
   private pending = 0;
   private readonly seen = new Set<string>();
+  private readonly waiting = new FairQueue<QueuedJob>();
 
   /** `run` does the job (`jobRunner`, which reports its failures itself); false: it failed. */
   constructor(private readonly run: (job: QueuedJob) => Promise<boolean>) {}
@@ -29,21 +33,22 @@ export class MemoryJobQueue implements JobQueue {
     this.seen.add(deliveryId);
     if (this.seen.size > REMEMBERED_DELIVERIES) this.seen.delete(this.seen.values().next().value!);
     this.pending++;
-    this.tail = this.tail
-      .then(() => this.run(job))
-      .then(
-        (done) => {
-          if (!done) this.seen.delete(deliveryId);
-        },
-        // A runner that rejects anyway: the queue goes on (a rejected tail would skip every later
-        // job), and the delivery is forgotten so that its redelivery runs it.
-        (error: unknown) => {
-          this.seen.delete(deliveryId);
-          process.stderr.write(`parapet: background job of delivery ${deliveryId} failed: ${redactSecrets(String(error))}\n`);
-        },
-      )
-      .finally(() => this.pending--);
+    this.waiting.push(job, fairnessKey(job.job));
+    // One step per job added; each step runs whichever job's turn it is then.
+    this.tail = this.tail.then(() => this.runNext()).finally(() => this.pending--);
     return true;
+  }
+
+  private async runNext(): Promise<void> {
+    const job = this.waiting.shift()!;
+    try {
+      if (!(await this.run(job))) this.seen.delete(job.deliveryId);
+    } catch (error) {
+      // A runner that rejects anyway: the queue goes on (a rejected tail would skip every later
+      // job), and the delivery is forgotten so that its redelivery runs it.
+      this.seen.delete(job.deliveryId);
+      process.stderr.write(`parapet: background job of delivery ${job.deliveryId} failed: ${redactSecrets(String(error))}\n`);
+    }
   }
 
   async idle(): Promise<void> {

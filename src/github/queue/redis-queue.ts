@@ -12,8 +12,18 @@
 //   (BullMQ's stalled-job check).
 // - Finished jobs are removed (Redis keeps only what is waiting or running), and so are failed
 //   ones: a failure is in the logs, and a kept job would make BullMQ ignore its redelivery.
-import { Queue, Worker, type ConnectionOptions } from 'bullmq';
+// - Fair across installations: a job's BullMQ priority is its rank among its installation's jobs
+//   waiting or running (1 for the first, 2 for the second...), so the queue serves every
+//   installation's first job, then every installation's second, and so on: one installation's 200
+//   pull requests wait behind the others' few, not in front of them. Within one installation jobs
+//   are first in, first out (BullMQ's groups, which could also rotate repositories, are BullMQ Pro's).
+//   The ranks are a Redis set of job ids per installation, `parapet:fair:<installation>`, joined
+//   when a job is queued and left when it ends; a job lost without ending (failed by BullMQ after
+//   stalling twice) stays in it until the installation has been idle for a day, lowering that
+//   installation's priority by one meanwhile.
+import { Queue, Worker, type ConnectionOptions, type RedisClient } from 'bullmq';
 import { redactSecrets, redactUrl, RedisUnavailableError } from '../../errors.js';
+import { fairnessKey } from './fair-order.js';
 import type { JobQueue, QueuedJob } from './jobs.js';
 
 export const QUEUE_NAME = 'webhook-jobs';
@@ -24,6 +34,13 @@ export const QUEUE_PREFIX = 'parapet';
  * short enough for another process to take over a dead one's job within a couple of minutes.
  */
 export const LOCK_DURATION_MS = 60_000;
+const RANK_COMMAND = 'parapetFairRank';
+const LEAVE_COMMAND = 'parapetFairLeave';
+/** BullMQ's lowest priority (its largest number). */
+const MAX_PRIORITY = 2 ** 21;
+/** How long an installation's set of ranked jobs outlives its last change (see the top of this file). */
+const FAIR_SET_TTL_MS = 24 * 60 * 60 * 1000;
+
 /** How long start-up waits for Redis before it gives up with the reason. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -96,16 +113,19 @@ export class RedisJobQueue implements JobQueue {
   /** Starts working the queue (after the App is loaded: the runner needs its logger). */
   start(): void {
     if (this.worker) return;
-    const work = async (data: QueuedJob) => {
+    const work = async (data: QueuedJob, jobId: string | undefined) => {
       const running = this.options.run(data);
       this.running.add(running);
       try {
         await running;
       } finally {
         this.running.delete(running);
+        // Its installation's next jobs move up a rank. A Redis that is away forgets nothing here
+        // that matters: the rank only orders, and the set expires.
+        if (jobId) await this.leaveRank(data, jobId).catch((error: Error) => this.report(error, 'the job queue lost Redis'));
       }
     };
-    this.worker = new Worker<QueuedJob>(QUEUE_NAME, async (job) => work(job.data), {
+    this.worker = new Worker<QueuedJob>(QUEUE_NAME, async (job) => work(job.data, job.id), {
       connection: this.connection,
       prefix: QUEUE_PREFIX,
       concurrency: 1,
@@ -121,8 +141,44 @@ export class RedisJobQueue implements JobQueue {
     // BullMQ ignores a job whose id it holds (waiting or running) on its own, also when two
     // processes add it at the same moment; looking first only tells the caller (for the logs).
     if (await this.queue.getJob(jobId)) return false;
-    await this.queue.add(job.event, job, { jobId });
+    const priority = await this.rank(job, jobId);
+    await this.queue.add(job.event, job, { jobId, priority });
     return true;
+  }
+
+  /** The job's rank among its installation's jobs waiting or running, itself included (see the top of this file). */
+  private async rank(job: QueuedJob, jobId: string): Promise<number> {
+    const client = await this.fairnessClient();
+    const rank = Number(await client.runCommand(RANK_COMMAND, [fairSetKey(job), jobId, FAIR_SET_TTL_MS]));
+    return Math.min(Math.max(1, rank), MAX_PRIORITY);
+  }
+
+  private async leaveRank(job: QueuedJob, jobId: string): Promise<void> {
+    const client = await this.fairnessClient();
+    await client.runCommand(LEAVE_COMMAND, [fairSetKey(job), jobId]);
+  }
+
+  private fairness: Promise<RedisClient> | undefined;
+
+  /** The queue's Redis connection, with the ranking scripts defined on it. */
+  private fairnessClient(): Promise<RedisClient> {
+    this.fairness ??= this.queue.getBackend().client.then(
+      (client) => {
+        // Scripts, so that joining and counting is one step: a delivery added by two processes at
+        // once is one member, and the set's expiry is renewed with it.
+        client.defineCommand(RANK_COMMAND, {
+          numberOfKeys: 1,
+          lua: "redis.call('SADD', KEYS[1], ARGV[1]); redis.call('PEXPIRE', KEYS[1], ARGV[2]); return redis.call('SCARD', KEYS[1])",
+        });
+        client.defineCommand(LEAVE_COMMAND, { numberOfKeys: 1, lua: "return redis.call('SREM', KEYS[1], ARGV[1])" });
+        return client;
+      },
+      (error: unknown) => {
+        this.fairness = undefined;
+        throw error;
+      },
+    );
+    return this.fairness;
   }
 
   /** Resolves when the queue, shared by every process, has nothing waiting or running. */
@@ -175,6 +231,10 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
   } finally {
     clearTimeout(timer);
   }
+}
+
+function fairSetKey(job: QueuedJob): string {
+  return `${QUEUE_PREFIX}:fair:${fairnessKey(job.job).installation}`;
 }
 
 /** BullMQ job ids may not contain `:` (its key separator) nor be integers: the delivery id, encoded and prefixed. */
