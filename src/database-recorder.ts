@@ -1,5 +1,5 @@
 // The composition of the App's Recorder port with the database store.
-import { finishDelivery, markDelivered, recordDefaultBranchReport, recordPullRequestReport, releaseDelivery, type Database } from './store/index.js';
+import { finishDelivery, markDelivered, recordDefaultBranchPush, recordDefaultBranchReport, recordPullRequestReport, releaseDelivery, type Database } from './store/index.js';
 import { retryWrite, type WriteRetryOptions } from './store/write-retry.js';
 import { riskAcceptanceInputs } from './store/record-report.js';
 import { acceptancesToAttribute } from './store/risk-acceptances.js';
@@ -18,6 +18,7 @@ export function databaseRecorder(db: Database, options: { retry?: WriteRetryOpti
     },
     releaseDelivery: (id) => releaseDelivery(db.prisma, id),
     finishDelivery: (id) => finishDelivery(db.prisma, id),
+    defaultBranchPushed: (push) => recordDefaultBranchPush(db.prisma, push),
     defaultBranchEvaluated: (evaluation) => retryWrite(() => recordDefaultBranchReport(db.prisma, evaluation), options.retry),
     annotationsToAttribute: async ({ repository, report }) => {
       const wanted = await acceptancesToAttribute(db.prisma, repository.id, riskAcceptanceInputs(report));

@@ -5,8 +5,8 @@ import type { PrismaClient } from '@prisma/client';
 import { checkExitCode, type ClusterReport, type Report } from '../engine/index.js';
 import { applicationStages, clusterSettings, replaceApplicationStages, replaceClusterConfig } from './cluster-config.js';
 import { recordEvaluation } from './evaluations.js';
-import { replaceInventory } from './inventory.js';
-import { upsertInstallation, upsertRepository } from './repositories.js';
+import { replaceInventory, snapshotInventories } from './inventory.js';
+import { notePush, upsertInstallation, upsertRepository } from './repositories.js';
 import { syncRiskAcceptances, type AnnotationIntroduction, type RiskAcceptanceInput } from './risk-acceptances.js';
 
 export interface RepositoryRow {
@@ -57,16 +57,27 @@ export async function recordPullRequestReport(
 }
 
 /**
- * The default branch at `sha`: its evaluation per cluster, its image inventory, each cluster's
- * configuration and enabled policies, its Application stages and its risk register. Each part is
- * written in its own transaction and ordered by `observedAt`, as the inventory is.
- * `introductions` say who introduced the acceptance annotations found on GitHub, by location.
+ * A push to the default branch, taken on before it is evaluated: until its evaluation is recorded,
+ * the compliance page says which clusters are behind it.
+ */
+export async function recordDefaultBranchPush(prisma: PrismaClient, input: { repository: RepositoryRow; sha: string; observedAt: Date }): Promise<void> {
+  await ensureRepository(prisma, input.repository);
+  await notePush(prisma, input.repository.id, input.sha, input.observedAt);
+}
+
+/**
+ * The default branch at `sha`: its evaluation per cluster, its image inventory (and its counts in
+ * the inventory's history), each cluster's configuration and enabled policies, its Application
+ * stages and its risk register. Each part is written in its own transaction and ordered by
+ * `observedAt`, as the inventory is. `introductions` say who introduced the acceptance annotations
+ * found on GitHub, by location.
  */
 export async function recordDefaultBranchReport(
   prisma: PrismaClient,
   input: { repository: RepositoryRow; sha: string; report: Report; observedAt: Date; startedAt: Date; introductions?: readonly AnnotationIntroduction[] },
 ): Promise<void> {
   await ensureRepository(prisma, input.repository);
+  await notePush(prisma, input.repository.id, input.sha, input.observedAt);
   const { report } = input;
   for (const cluster of report.clusters) {
     await recordEvaluation(prisma, {
@@ -109,6 +120,8 @@ export async function recordDefaultBranchReport(
       });
     }
   }
+  // Once every cluster's inventory is written: outdated is decided among them.
+  await snapshotInventories(prisma, { repositoryId: input.repository.id, clusters: report.clusters.map((c) => c.name), commitSha: input.sha, observedAt: input.observedAt });
   if (report.config) {
     await replaceApplicationStages(prisma, {
       repositoryId: input.repository.id,
