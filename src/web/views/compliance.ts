@@ -118,8 +118,9 @@ function matrixCell(row: ComplianceRow, column: ComplianceColumn, cell: Complian
   }${found ? html`<br>${found}` : ''}</td>`;
 }
 
-function rowHead(row: ComplianceRow, showStandard: string | undefined): SafeHtml {
-  const others = row.standards.filter((s) => s.id !== showStandard).map((s) => `${standardName(s.id)} ${s.control}`);
+/** The policy: its control in the group's standard first, its other standards and controls below. */
+function rowHead(row: ComplianceRow, groupStandard: string): SafeHtml {
+  const others = row.standards.filter((s) => s.id !== groupStandard || s.control !== row.control).map((s) => `${standardName(s.id)} ${s.control}`);
   const diff = row.differences.length ? html` <span class="badge differs" title="${`differs between clusters: ${row.differences.join(', ')}`}">≠ ${row.differences.join(', ')}</span>` : '';
   return html`<th scope="row" class="policy">${row.control ? html`<span class="control">${row.control}</span> ` : ''}${row.title}${diff}<small><code>${row.policy}</code>${row.version ? ` ${row.version}` : ''}${
     others.length ? ` · also ${others.join(', ')}` : ''
@@ -159,7 +160,7 @@ export function compliancePage(ctx: PageContext, q: ComplianceQuery, view: Compl
     ...coverageRows(view, q.standard),
     ...view.groups.flatMap((g) => [
       html`<tr class="group"><th scope="rowgroup" colspan="${view.columns.length + 1}">${g.title} <small>${plural(g.rows.length, 'policy', 'policies')}</small></th></tr>`,
-      ...g.rows.map((row) => html`<tr data-policy="${row.policy}">${rowHead(row, q.standard)}${view.columns.map((c) => matrixCell(row, c, row.cells[c.key]!))}</tr>`),
+      ...g.rows.map((row) => html`<tr data-policy="${row.policy}">${rowHead(row, g.key)}${view.columns.map((c) => matrixCell(row, c, row.cells[c.key]!))}</tr>`),
     ]),
   ];
   const behind = view.columns.filter((c) => c.behind);
@@ -220,7 +221,9 @@ export function comparePage(
     const coverage = table(
       html`<tr><th scope="col">Standard</th><th scope="col">${name(a)}</th><th scope="col">${name(b)}</th></tr>`,
       view.coverage.map(
-        (s) => html`<tr${s.a.enabled !== s.b.enabled || s.a.enforced !== s.b.enforced ? html` class="differs"` : ''}><th scope="row">${s.title}</th><td>${s.a.enabled}/${s.total} enabled · ${s.a.enforced} deny</td><td>${s.b.enabled}/${s.total} enabled · ${s.b.enforced} deny</td></tr>`,
+        (s) => html`<tr${s.a.enabled !== s.b.enabled || s.a.enforced !== s.b.enforced ? html` class="differs"` : ''}><th scope="row">${s.title}${
+          s.a.enabled !== s.b.enabled || s.a.enforced !== s.b.enforced ? html` <span class="badge differs">≠ differs</span>` : ''
+        }</th><td>${s.a.enabled}/${s.total} enabled · ${s.a.enforced} deny</td><td>${s.b.enabled}/${s.total} enabled · ${s.b.enforced} deny</td></tr>`,
       ),
       '',
     );

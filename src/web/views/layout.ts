@@ -225,7 +225,7 @@ td.coverage{white-space:nowrap;background:#f6f8fa}
 .badge.differs{background:#ddf4ff;color:#0550ae}
 .badge.accepted{background:#fff8c5;color:#7d4e00}
 tr.differs td{background:#ddf4ff}
-.compare-heads{display:grid;grid-template-columns:1fr 1fr;gap:1rem}
+.compare-heads{display:grid;grid-template-columns:1fr 1fr;gap:1rem;align-items:start}
 .parameter-changes{margin:0;padding-left:1rem}
 .trend{margin-bottom:1.2rem}
 .trend-row{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-start}
