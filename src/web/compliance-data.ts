@@ -178,10 +178,13 @@ interface Loaded {
   rows: { cluster: ComplianceClusterRow; constraints: Map<string, ConstraintRow[]>; findings: Map<string, PolicyFindings> }[];
 }
 
-/** The clusters the filters leave, each with its constraints by policy and its findings by policy. */
-async function load(prisma: PrismaClient, repoIds: readonly bigint[], query: Pick<ComplianceQuery, 'repo' | 'cluster' | 'production'>): Promise<Loaded> {
+const filtersLeave = (query: Pick<ComplianceQuery, 'repo' | 'cluster' | 'production'>) => (c: ComplianceClusterRow) =>
+  (!query.repo || c.repo === query.repo) && (!query.cluster || c.name === query.cluster) && (!query.production || c.production === true);
+
+/** The clusters `shows` keeps, each with its constraints by policy and its findings by policy. */
+async function load(prisma: PrismaClient, repoIds: readonly bigint[], shows: (c: ComplianceClusterRow) => boolean): Promise<Loaded> {
   const [lib, all] = await Promise.all([libraryCatalog(), complianceClusters(prisma, repoIds)]);
-  const shown = all.filter((c) => (!query.repo || c.repo === query.repo) && (!query.cluster || c.name === query.cluster) && (!query.production || c.production === true));
+  const shown = all.filter(shows);
   const evaluated = shown.flatMap((c) => (c.evaluationId === null ? [] : [{ clusterId: c.id, evaluationId: c.evaluationId }]));
   const [constraints, findings] = await Promise.all([enabledConstraints(prisma, shown.map((c) => c.id)), policyFindings(prisma, evaluated)]);
   const rows = shown.map((cluster) => ({ cluster, constraints: new Map<string, ConstraintRow[]>(), findings: new Map<string, PolicyFindings>() }));
@@ -287,9 +290,10 @@ const NO_STANDARD = { key: 'library', title: 'Library policies mapped to no stan
 function buildRows(loaded: Loaded, standard: StandardId | undefined): ComplianceGroup[] {
   const { catalog: lib, columns, rows: clusters } = loaded;
   const custom = new Map<string, string | null>();
+  const inLibrary = new Set(lib.policies.map((p) => p.name));
   for (const { constraints, findings } of clusters) {
-    for (const [name, list] of constraints) if (!lib.policies.some((p) => p.name === name)) custom.set(name, custom.get(name) ?? list.find((c) => c.title)?.title ?? null);
-    for (const name of findings.keys()) if (!lib.policies.some((p) => p.name === name) && !custom.has(name)) custom.set(name, null);
+    for (const [name, list] of constraints) if (!inLibrary.has(name)) custom.set(name, custom.get(name) ?? list.find((c) => c.title)?.title ?? null);
+    for (const name of findings.keys()) if (!inLibrary.has(name) && !custom.has(name)) custom.set(name, null);
   }
   const rowOf = (policy: string, base: Omit<ComplianceRow, 'policy' | 'cells' | 'differences'>): ComplianceRow => {
     const cells: Record<string, ComplianceCell> = {};
@@ -321,7 +325,7 @@ function buildRows(loaded: Loaded, standard: StandardId | undefined): Compliance
 
 /** Policies × clusters, grouped by standard and control; with `differences`, only the rows that differ. */
 export async function complianceView(prisma: PrismaClient, repoIds: readonly bigint[], query: ComplianceQuery): Promise<ComplianceView> {
-  const loaded = await load(prisma, repoIds, query);
+  const loaded = await load(prisma, repoIds, filtersLeave(query));
   const all = buildRows(loaded, query.standard);
   const differing = all.reduce((n, g) => n + g.rows.filter((r) => r.differences.length > 0).length, 0);
   const groups = query.differences ? all.map((g) => ({ ...g, rows: g.rows.filter((r) => r.differences.length > 0) })).filter((g) => g.rows.length > 0) : all;
@@ -403,7 +407,7 @@ export function parameterChanges(a: ComplianceCell, b: ComplianceCell): Paramete
  * Null when either cluster is not one the user may read.
  */
 export async function comparisonView(prisma: PrismaClient, repoIds: readonly bigint[], keys: { a: string; b: string }, standard?: StandardId): Promise<ComparisonView | null> {
-  const loaded = await load(prisma, repoIds, { production: false });
+  const loaded = await load(prisma, repoIds, (c) => [keys.a, keys.b].includes(clusterKey(c.repo, c.name)));
   const ia = loaded.columns.findIndex((c) => c.key === keys.a);
   const ib = loaded.columns.findIndex((c) => c.key === keys.b);
   if (ia < 0 || ib < 0) return null;
@@ -487,9 +491,7 @@ function changePoints(dates: string[], daily: Values[]): TrendPoint[] {
 
 /** Per cluster the user may read (and all of them summed), violations, accepted risks and outdated containers by day. */
 export async function trendsView(prisma: PrismaClient, repoIds: readonly bigint[], query: Pick<ComplianceQuery, 'repo' | 'cluster' | 'production'>, days: number, now = new Date()): Promise<TrendsView> {
-  const clusters = (await complianceClusters(prisma, repoIds)).filter(
-    (c) => (!query.repo || c.repo === query.repo) && (!query.cluster || c.name === query.cluster) && (!query.production || c.production === true),
-  );
+  const clusters = (await complianceClusters(prisma, repoIds)).filter(filtersLeave(query));
   const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
   const first = today - (days - 1) * DAY_MS;
   const dates = Array.from({ length: days }, (_, i) => dayOf(first + i * DAY_MS));
@@ -555,9 +557,7 @@ export async function violationsView(
   filters: OverviewFilters & { production?: boolean },
   page: { page: number; limit: number },
 ): Promise<{ page: PageInfo; rows: ViolationItem[]; behind: string[] }> {
-  const clusters = (await complianceClusters(prisma, repoIds)).filter(
-    (c) => (!filters.repo || c.repo === filters.repo) && (!filters.cluster || c.name === filters.cluster) && (!filters.production || c.production === true),
-  );
+  const clusters = (await complianceClusters(prisma, repoIds)).filter(filtersLeave({ ...filters, production: filters.production ?? false }));
   const byId = new Map(clusters.map((c) => [c.id, c]));
   const evaluated = clusters.flatMap((c) => (c.evaluationId === null ? [] : [{ clusterId: c.id, evaluationId: c.evaluationId }]));
   const { total, rows } = await listViolations(prisma, evaluated, { policy: filters.policy, namespace: filters.namespace, q: filters.q }, { offset: (page.page - 1) * page.limit, limit: page.limit });

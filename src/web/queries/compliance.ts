@@ -61,14 +61,16 @@ export interface ConstraintRow {
   parameters: unknown;
 }
 
-/** The constraints enabled in these clusters on the default branch. */
+/** The constraints enabled in these clusters on the default branch, by cluster and constraint name. */
 export async function enabledConstraints(prisma: PrismaClient, clusterIds: readonly number[]): Promise<ConstraintRow[]> {
   if (clusterIds.length === 0) return [];
-  return prisma.$queryRaw<ConstraintRow[]>`
+  // Sorted here: sorting text in the database goes through its collation, which costs PGlite more
+  // than the whole query.
+  const rows = await prisma.$queryRaw<ConstraintRow[]>`
     SELECT cluster_id AS "clusterId", template, kind, "constraint", enforcement_action AS "enforcementAction", version, title, parameters
     FROM cluster_policies
-    WHERE cluster_id = ANY(${[...clusterIds]}::int[])
-    ORDER BY cluster_id, template, "constraint"`;
+    WHERE cluster_id = ANY(${[...clusterIds]}::int[])`;
+  return rows.sort((a, b) => a.clusterId - b.clusterId || compareNames(a.constraint, b.constraint));
 }
 
 /** What one evaluation found of one policy in one cluster. */
@@ -93,8 +95,11 @@ export async function policyFindings(prisma: PrismaClient, evaluations: readonly
     WITH latest AS (
       SELECT * FROM unnest(${evaluations.map((e) => e.clusterId)}::int[], ${evaluations.map((e) => e.evaluationId)}::bigint[]) AS l(cluster_id, evaluation_id)
     ),
+    -- Grouped by bytes (COLLATE "C"): PGlite, without statistics, groups by sorting, and sorting
+    -- through the database's collation costs more than the rest of the query.
     objects AS (
-      SELECT vi.cluster_id, vi.policy, vi.object_kind, coalesce(vi.object_namespace, '') AS namespace, vi.object_name,
+      SELECT vi.cluster_id, vi.policy COLLATE "C" AS policy, vi.object_kind COLLATE "C" AS kind, coalesce(vi.object_namespace, '') COLLATE "C" AS namespace,
+             vi.object_name COLLATE "C" AS name,
              count(*)::int AS violations, count(*) FILTER (WHERE vi.acceptance_level IS NOT NULL)::int AS accepted_violations,
              bool_or(vi.acceptance_level IS NOT NULL) AS accepted, bool_or(vi.acceptance_level IS NULL) AS open
       FROM latest l JOIN violations vi ON vi.evaluation_id = l.evaluation_id AND vi.cluster_id = l.cluster_id
@@ -165,7 +170,7 @@ export async function listViolations(
       JOIN violations vi ON vi.evaluation_id = l.evaluation_id AND vi.cluster_id = l.cluster_id
       JOIN evaluations e ON e.id = l.evaluation_id
       WHERE TRUE ${where}
-      ORDER BY l.position, vi.policy, coalesce(vi.object_namespace, ''), vi.object_kind, vi.object_name, vi."constraint", vi.id
+      ORDER BY l.position, vi.policy COLLATE "C", coalesce(vi.object_namespace, '') COLLATE "C", vi.object_kind COLLATE "C", vi.object_name COLLATE "C", vi."constraint" COLLATE "C", vi.id
       LIMIT ${slice.limit} OFFSET ${slice.offset}`,
   ]);
   return { total: counted[0]?.total ?? 0, rows };
