@@ -50,6 +50,8 @@ COPY --from=build /app/tools/bin/opa tools/bin/opa
 COPY --from=build /app/tools/bin/render tools/bin/render
 COPY --from=build /app/tools/bin/parapet-cel tools/bin/parapet-cel
 COPY app.yml ./
+# The policy library: the overview's compliance page groups policies by its standards and controls.
+COPY policies policies
 # The setup page (no credentials yet) writes .env into the working directory: the App's user owns it.
 RUN chown node:node /app
 USER node

@@ -1,5 +1,6 @@
 // The overview under load: 50,000 image-inventory rows across 20 clusters (quick: 5,000), with
-// default-branch and pull-request evaluations, a risk register and Application stages, a signed-in
+// default-branch and pull-request evaluations, a risk register, Application stages and the
+// compliance pages' policies (50 per cluster) and history (bench/compliance.ts), a signed-in
 // user, and the p50/p95 latency of each page and API route, unfiltered, filtered and paged.
 // On the embedded PGlite by default; on a PostgreSQL server when given its URL.
 import type { Violation } from '../src/engine/index.js';
@@ -11,6 +12,7 @@ import { replaceInventory, type ImageUseInput } from '../src/store/inventory.js'
 import { upsertInstallation, upsertRepository } from '../src/store/repositories.js';
 import { syncRiskAcceptances, type RiskAcceptanceInput } from '../src/store/risk-acceptances.js';
 import { signIn, startHarness } from '../test/web/harness.js';
+import { complianceRoutes, seedCompliance } from './compliance.js';
 
 export interface OverviewFigures {
   rows: number;
@@ -42,6 +44,7 @@ export function overviewRoutes(rows: number): string[] {
     '/risks',
     '/evaluations',
     '/stages',
+    ...complianceRoutes(),
   ];
 }
 
@@ -110,6 +113,7 @@ async function seed(prisma: PrismaClient, rows: number, clusters: number): Promi
     })),
   ).flat();
   await replaceApplicationStages(prisma, { repositoryId: 1, commitSha: 'a'.repeat(40), observedAt: at, stages });
+  await seedCompliance(prisma, clusters, at);
   return perCluster * clusters;
 }
 

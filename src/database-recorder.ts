@@ -1,5 +1,5 @@
 // The composition of the App's Recorder port with the database store.
-import { finishDelivery, markDelivered, recordDefaultBranchReport, recordPullRequestReport, releaseDelivery, type Database } from './store/index.js';
+import { finishDelivery, markDelivered, recordDefaultBranchPush, recordDefaultBranchReport, recordPullRequestReport, releaseDelivery, type Database } from './store/index.js';
 import { receiveBranchEvents } from './store/branch-order.js';
 import { retryWrite, type WriteRetryOptions } from './store/write-retry.js';
 import { riskAcceptanceInputs } from './store/record-report.js';
@@ -23,6 +23,7 @@ export function databaseRecorder(db: Database, options: { retry?: WriteRetryOpti
       const sequences = await receiveBranchEvents(db.prisma, repositories);
       return new Map([...sequences].map(([id, sequence]) => [Number(id), Number(sequence)]));
     },
+    defaultBranchPushed: (push) => recordDefaultBranchPush(db.prisma, push),
     defaultBranchEvaluated: (evaluation) => retryWrite(() => recordDefaultBranchReport(db.prisma, evaluation), options.retry),
     annotationsToAttribute: async ({ repository, report }) => {
       const wanted = await acceptancesToAttribute(db.prisma, repository.id, riskAcceptanceInputs(report));

@@ -26,6 +26,7 @@ import { defaultYamlLimits, type YamlLimits } from './repo/yaml-file.js';
 
 /** The annotation Gatekeeper's library (and Parapet's) versions a ConstraintTemplate with. */
 const TEMPLATE_VERSION_ANNOTATION = 'metadata.gatekeeper.sh/version';
+const TEMPLATE_TITLE_ANNOTATION = 'metadata.gatekeeper.sh/title';
 
 export interface CheckOptions {
   /** Runs the templates' code (and parses YAML on its threads). */
@@ -267,12 +268,15 @@ function enabledPolicies(constraints: readonly Constraint[]): EnabledPolicy[] {
       const webhook = effectiveAction(constraint.spec, WEBHOOK_ENFORCEMENT_POINT);
       const audit = effectiveAction(constraint.spec, AUDIT_ENFORCEMENT_POINT);
       const version = constraint.template.annotations[TEMPLATE_VERSION_ANNOTATION];
+      const title = constraint.template.annotations[TEMPLATE_TITLE_ANNOTATION];
       return {
         template: constraint.template.name,
         kind: constraint.kind,
         constraint: constraint.name,
         enforcementAction: webhook ?? (audit !== null ? 'dryrun' : 'none'),
         ...(version !== undefined ? { version } : {}),
+        ...(title !== undefined ? { title } : {}),
+        parameters: constraint.parameters,
       } satisfies EnabledPolicy;
     })
     .sort((a, b) => (a.template < b.template ? -1 : a.template > b.template ? 1 : a.constraint < b.constraint ? -1 : a.constraint > b.constraint ? 1 : 0));

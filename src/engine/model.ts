@@ -116,6 +116,10 @@ export interface EnabledPolicy {
   enforcementAction: EnforcementAction | 'none';
   /** The template's `metadata.gatekeeper.sh/version` annotation, when present. */
   version?: string;
+  /** The template's `metadata.gatekeeper.sh/title` annotation, when present: a custom policy's name for people. */
+  title?: string;
+  /** The constraint's spec.parameters after schema defaulting (`{}` when absent), as Gatekeeper passes them. */
+  parameters?: unknown;
 }
 
 export interface EvaluationStats {

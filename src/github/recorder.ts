@@ -92,6 +92,8 @@ export interface Recorder {
   /** Notes that a delivery's job finished (until then, a redelivery after a crash runs it again). */
   finishDelivery(id: string): Promise<void>;
   pullRequestEvaluated(evaluation: PullRequestEvaluation): Promise<void>;
+  /** A push to the default branch, before it is evaluated (the overview says which clusters are behind it). */
+  defaultBranchPushed?(push: { repository: RepositoryInfo; sha: string; observedAt: Date }): Promise<void>;
   /**
    * The next sequence number of each repository's default-branch events (a push, an
    * installation), given when the event is received: the order of the branch's records. By

@@ -238,15 +238,23 @@ export function folderStatus(catalog: Catalog, folder: PolicyFolder): FolderStat
     unknown: [...view.records]
       .filter(([name]) => !findPolicy(catalog, name))
       .map(([name, record]) => ({ name, ...(record.version !== undefined ? { version: record.version } : {}), path: record.path })),
-    standards: catalog.standards.map((standard) => ({
-      id: standard.id,
-      title: standard.title,
-      enabled: standard.policies.filter((name) => enabled.has(name)).length,
-      total: standard.policies.length,
-      missing: standard.policies.filter((name) => !enabled.has(name)),
-    })),
+    standards: standardCoverage(catalog, enabled),
     unmanagedFiles: [...view.files].filter(([, file]) => !file.ours).map(([path]) => path),
   };
+}
+
+/**
+ * How much of each standard the `enabled` library policies cover: `parapet policies status` and the
+ * overview's compliance page count it the same way.
+ */
+export function standardCoverage(catalog: Catalog, enabled: ReadonlySet<string>): StandardCoverage[] {
+  return catalog.standards.map((standard) => ({
+    id: standard.id,
+    title: standard.title,
+    enabled: standard.policies.filter((name) => enabled.has(name)).length,
+    total: standard.policies.length,
+    missing: standard.policies.filter((name) => !enabled.has(name)),
+  }));
 }
 
 // --- What is written -------------------------------------------------------------------------------

@@ -75,7 +75,8 @@ async function nextReceipt(db: PrismaClient | Prisma.TransactionClient, reposito
  * exist): the stamp to write its records with, or null when a newer state of the branch is
  * recorded already. Claims of one repository take turns on its row.
  */
-export async function claimDefaultBranch(prisma: PrismaClient, repositoryId: number | bigint, sha: string, position: BranchPosition): Promise<BranchClaim | null> {
+/** `at`: the time to stamp (at least); the database's clock when absent (imports and tests set it). */
+export async function claimDefaultBranch(prisma: PrismaClient, repositoryId: number | bigint, sha: string, position: BranchPosition, at?: Date): Promise<BranchClaim | null> {
   const id = BigInt(repositoryId);
   return prisma.$transaction(async (tx) => {
     const [row] = await tx.$queryRaw<{ branch_sha: string | null; branch_sequence: bigint | null; branch_history: string[] | null }[]>`
@@ -90,7 +91,7 @@ export async function claimDefaultBranch(prisma: PrismaClient, repositoryId: num
     const [stamp] = await tx.$queryRaw<{ branch_at: Date }[]>`
       UPDATE repositories
       SET branch_sha = ${sha}, branch_sequence = ${sequence}, branch_history = ${remembered}::text[],
-          branch_at = GREATEST(date_trunc('milliseconds', clock_timestamp()), branch_at + interval '1 millisecond')
+          branch_at = GREATEST(COALESCE(${at ?? null}::timestamptz, date_trunc('milliseconds', clock_timestamp())), branch_at + interval '1 millisecond')
       WHERE id = ${id}
       RETURNING branch_at`;
     return { at: stamp!.branch_at, sequence };

@@ -106,6 +106,9 @@ export async function replaceClusterConfig(prisma: PrismaClient, input: ClusterC
           constraint: p.constraint,
           enforcementAction: p.enforcementAction,
           version: p.version ?? null,
+          title: p.title ?? null,
+          // A policy given without parameters (null or absent) keeps them unknown: never compared.
+          ...(p.parameters !== undefined && p.parameters !== null ? { parameters: p.parameters as Prisma.InputJsonValue } : {}),
           commitSha: input.commitSha,
         })),
       });

@@ -5,7 +5,7 @@ export { pullRequestHead, recentEvaluations, recordEvaluation, type EvaluationIn
 export { finishDelivery, markDelivered, pruneDeliveries, releaseDelivery } from './deliveries.js';
 export { clusterInventory, replaceInventory, type ImageUseInput, type InventoryInput } from './inventory.js';
 export { riskRegister, syncRiskAcceptances, type RiskAcceptanceInput, type RiskRegisterChanges, type RiskRegisterSync } from './risk-acceptances.js';
-export { recordDefaultBranchReport, recordPullRequestReport, type RepositoryRow } from './record-report.js';
+export { recordDefaultBranchPush, recordDefaultBranchReport, recordPullRequestReport, type RepositoryRow } from './record-report.js';
 export {
   applicationStages,
   clusterPolicies,

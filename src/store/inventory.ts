@@ -132,3 +132,42 @@ export async function clusterImageVersions(prisma: PrismaClient, repositoryId: n
     orderBy: [{ namespace: 'asc' }, { image: 'asc' }, { tag: 'asc' }, { digest: 'asc' }],
   });
 }
+
+/**
+ * Counts the inventories of `clusters` as they are now into their history (inventory_snapshots),
+ * at the commit that wrote them: containers, outdated (a newer version of the same image and tag
+ * family runs in a cluster of the same repository: the boundary a reader of the repository sees)
+ * and mutable. Called once the push's inventories are all written; repeating it for the same commit
+ * rewrites the same point.
+ */
+export async function snapshotInventories(prisma: PrismaClient, input: { repositoryId: number | bigint; clusters: readonly string[]; commitSha: string; observedAt: Date }): Promise<void> {
+  if (input.clusters.length === 0) return;
+  const repositoryId = BigInt(input.repositoryId);
+  // A commit recorded again (a retried write, a redelivery) moves its point rather than adding one:
+  // each claim of the branch has its own stamp.
+  await prisma.$executeRaw`
+    DELETE FROM inventory_snapshots s USING clusters c
+    WHERE c.id = s.cluster_id AND c.repository_id = ${repositoryId} AND c.name = ANY(${[...input.clusters]}::text[])
+      AND s.commit_sha = ${input.commitSha} AND s.observed_at < ${input.observedAt}`;
+  await prisma.$executeRaw`
+    WITH shown AS (
+      SELECT id FROM clusters WHERE repository_id = ${repositoryId} AND name = ANY(${[...input.clusters]}::text[]) AND inventory_at = ${input.observedAt}
+    ),
+    newest AS MATERIALIZED (
+      SELECT v.image, v.family, max(v.version_key) AS version_key
+      FROM image_versions v JOIN clusters c ON c.id = v.cluster_id
+      WHERE c.repository_id = ${repositoryId} AND v.family IS NOT NULL
+      GROUP BY v.image, v.family
+    )
+    INSERT INTO inventory_snapshots (cluster_id, commit_sha, observed_at, containers, outdated, mutable)
+    SELECT s.id, ${input.commitSha}, ${input.observedAt},
+           coalesce(sum(v.containers), 0)::int,
+           coalesce(sum(v.containers) FILTER (WHERE n.version_key > v.version_key), 0)::int,
+           coalesce(sum(v.containers) FILTER (WHERE v.malformed IS NULL AND v.digest IS NULL), 0)::int
+    FROM shown s
+    LEFT JOIN image_versions v ON v.cluster_id = s.id
+    LEFT JOIN newest n ON n.image = v.image AND n.family = v.family
+    GROUP BY s.id
+    ON CONFLICT (cluster_id, observed_at) DO UPDATE
+      SET commit_sha = EXCLUDED.commit_sha, containers = EXCLUDED.containers, outdated = EXCLUDED.outdated, mutable = EXCLUDED.mutable`;
+}

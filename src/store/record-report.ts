@@ -6,8 +6,8 @@ import { checkExitCode, type ClusterReport, type Report } from '../engine/index.
 import { claimDefaultBranch, type BranchPosition } from './branch-order.js';
 import { applicationStages, clusterSettings, replaceApplicationStages, replaceClusterConfig } from './cluster-config.js';
 import { recordEvaluation } from './evaluations.js';
-import { replaceInventory } from './inventory.js';
-import { upsertInstallation, upsertRepository } from './repositories.js';
+import { replaceInventory, snapshotInventories } from './inventory.js';
+import { notePush, upsertInstallation, upsertRepository } from './repositories.js';
 import { syncRiskAcceptances, type AnnotationIntroduction, type RiskAcceptanceInput } from './risk-acceptances.js';
 
 export interface RepositoryRow {
@@ -58,6 +58,15 @@ export async function recordPullRequestReport(
 }
 
 /**
+ * A push to the default branch, taken on before it is evaluated: until its evaluation is recorded,
+ * the compliance page says which clusters are behind it.
+ */
+export async function recordDefaultBranchPush(prisma: PrismaClient, input: { repository: RepositoryRow; sha: string; observedAt: Date }): Promise<void> {
+  await ensureRepository(prisma, input.repository);
+  await notePush(prisma, input.repository.id, input.sha, input.observedAt);
+}
+
+/**
  * The default branch at `sha`: its evaluation per cluster, its image inventory, each cluster's
  * configuration and enabled policies, its Application stages and its risk register. The commit
  * first claims the branch (branch-order.ts: push order, never commit dates); false, and nothing
@@ -67,12 +76,13 @@ export async function recordPullRequestReport(
  */
 export async function recordDefaultBranchReport(
   prisma: PrismaClient,
-  input: { repository: RepositoryRow; sha: string; position?: BranchPosition; report: Report; startedAt: Date; introductions?: readonly AnnotationIntroduction[] },
+  input: { repository: RepositoryRow; sha: string; position?: BranchPosition; report: Report; startedAt: Date; introductions?: readonly AnnotationIntroduction[]; /** The stamp, when not the database's clock (history imported or seeded). */ recordedAt?: Date },
 ): Promise<boolean> {
   await ensureRepository(prisma, input.repository);
-  const claim = await claimDefaultBranch(prisma, input.repository.id, input.sha, input.position ?? { before: null, forced: false });
+  const claim = await claimDefaultBranch(prisma, input.repository.id, input.sha, input.position ?? { before: null, forced: false }, input.recordedAt);
   if (!claim) return false;
   const observedAt = claim.at;
+  await notePush(prisma, input.repository.id, input.sha, observedAt);
   const { report } = input;
   for (const cluster of report.clusters) {
     await recordEvaluation(prisma, {
@@ -115,6 +125,8 @@ export async function recordDefaultBranchReport(
       });
     }
   }
+  // Once every cluster's inventory is written: outdated is decided among them.
+  await snapshotInventories(prisma, { repositoryId: input.repository.id, clusters: report.clusters.map((c) => c.name), commitSha: input.sha, observedAt });
   if (report.config) {
     await replaceApplicationStages(prisma, {
       repositoryId: input.repository.id,

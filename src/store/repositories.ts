@@ -78,3 +78,14 @@ export async function ensureCluster(db: Db, repositoryId: number | bigint, name:
   if (config !== undefined && cluster.config !== config) await db.cluster.update({ where: { id: cluster.id }, data: { config } });
   return cluster.id;
 }
+
+/**
+ * Notes a push to the repository's default branch before it is evaluated: the compliance page says
+ * which clusters' evaluations are older. An older push arriving late (by `observedAt`) changes nothing.
+ */
+export async function notePush(db: Db, repositoryId: number | bigint, sha: string, observedAt: Date): Promise<void> {
+  await db.repository.updateMany({
+    where: { id: BigInt(repositoryId), OR: [{ pushedAt: null }, { pushedAt: { lt: observedAt } }] },
+    data: { pushedSha: sha, pushedAt: observedAt },
+  });
+}

@@ -12,6 +12,7 @@ import { GitHubError, QueryError, redactSecrets } from '../errors.js';
 import { readLimitedBody, refuseTooLarge } from '../http-body.js';
 import { knownRepositories } from './queries/overview.js';
 import { apiRoute } from './api/routes.js';
+import { COMPLIANCE_API, COMPLIANCE_PAGES, compliancePageOf } from './compliance-routes.js';
 import { authorizeUrl, currentUser, exchangeCode, RepositoryAccess } from './github-user.js';
 import {
   CONTAINERS_PAGE,
@@ -63,7 +64,7 @@ export interface Viewer {
 }
 
 export function ownsPath(path: string): boolean {
-  return PAGES.has(path) || API.has(path) || path.startsWith('/clusters/') || path.startsWith('/api/clusters/') || path.startsWith('/auth/') || path === '/assets/style.css';
+  return PAGES.has(path) || API.has(path) || COMPLIANCE_PAGES.has(path) || COMPLIANCE_API.has(path) || path.startsWith('/clusters/') || path.startsWith('/api/clusters/') || path.startsWith('/auth/') || path === '/assets/style.css';
 }
 
 function securityHeaders(res: ServerResponse, https: boolean): void {
@@ -204,6 +205,10 @@ export function createWebApp(options: WebAppOptions): WebApp {
     if (url.pathname === '/containers') return sendHtml(res, 200, containersPage(ctx, await containersView(db.prisma, v.repoIds, filters, paged(CONTAINERS_PAGE))));
     if (url.pathname === '/risks') return sendHtml(res, 200, risksPage(ctx, await risksView(db.prisma, v.repoIds, filters, url.searchParams.get('removed') === '1', paged(RISKS_PAGE))));
     if (url.pathname === '/stages') return sendHtml(res, 200, stagesPage(ctx, await stagesView(db.prisma, v.repoIds, filters)));
+    if (COMPLIANCE_PAGES.has(url.pathname)) {
+      const body = await compliancePageOf(db.prisma, url, v, ctx);
+      return body ? sendHtml(res, 200, body) : notFound();
+    }
     if (url.pathname === '/evaluations') {
       const pr = url.searchParams.get('pr');
       if (pr !== null && pr !== '' && !/^\d{1,9}$/.test(pr)) throw new QueryError('pr must be a pull request number');

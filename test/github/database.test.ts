@@ -99,6 +99,14 @@ describe('the App with its database', () => {
     }
   });
 
+  it('notes a push before evaluating it, so that a push whose evaluation fails leaves its clusters shown as behind', async () => {
+    const commit = sha('main-not-on-github'); // its tarball is missing: the job fails before recording anything
+    await deliverToNewApp('push', pushPayload(commit));
+    expect(await db.prisma.evaluation.count({ where: { sha: commit } })).toBe(0);
+    const repository = await db.prisma.repository.findUniqueOrThrow({ where: { id: await repositoryId() } });
+    expect(repository.pushedSha).toBe(commit);
+  });
+
   it('processes a redelivered webhook once, even after a restart', async () => {
     const commit = sha('main-2');
     fake.addCommit(REPO, commit, fixtureFiles('shop-cluster'));

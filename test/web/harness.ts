@@ -20,6 +20,8 @@ export interface HarnessOptions {
   port?: number;
   /** Default: an embedded in-memory database. */
   database?: DatabaseConfig;
+  /** An open database to use instead (left open: its opener closes it). */
+  db?: Database;
   /** The fake GitHub's users and the repositories each may read. Default: the seed's USERS. */
   users?: FakeUser[];
   /** What the database holds before the server starts. Default: the seed of the tests (seedOverview). */
@@ -27,7 +29,7 @@ export interface HarnessOptions {
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const db = await openDatabase(options.database ?? { dataDir: 'memory://' });
+  const db = options.db ?? (await openDatabase(options.database ?? { dataDir: 'memory://' }));
   await (options.seed ?? seedOverview)(db);
   const github = await startFakeGitHubOAuth(options.users ?? USERS);
   // The callback URL must be known before the port: listen on a fixed free port via port 0 then rebuild.
@@ -47,7 +49,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async close() {
       await web.close();
       await github.close();
-      await db.close();
+      if (!options.db) await db.close();
     },
   };
 }

@@ -35,6 +35,10 @@ export async function recordDefaultBranch(
   if (!recorder) return;
   const repo: RepoRef = { owner: input.repository.owner, repo: input.repository.name };
   const startedAt = new Date();
+  await recorder.defaultBranchPushed?.({ repository: input.repository, sha: input.sha, observedAt: startedAt }).catch((error: unknown) => {
+    // Only the overview's "behind" notice depends on it; the evaluation below retries its own writes.
+    log.warn({ err: error, repo, sha: input.sha }, 'the push could not be noted before its evaluation');
+  });
   const tree = await new TarballCache(octokit, repo, deps.limits.maxRepoBytes).at(input.sha);
   const report = await checkRepo(tree, { driver: deps.engine.driver, renderer: deps.engine.renderer, limits: { maxFileBytes: deps.limits.maxFileBytes } });
   if (nothingToCheck(report)) {

@@ -53,8 +53,11 @@ export interface ClusterRef {
   repo: string;
 }
 
+// One collator for every comparison: localeCompare with options builds a new one per call.
+const NAME_ORDER = new Intl.Collator('en', { numeric: true });
+
 /** Names in reading order: `cluster-2` before `cluster-10`. */
-export const compareNames = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true }) || (a < b ? -1 : a > b ? 1 : 0);
+export const compareNames = (a: string, b: string) => NAME_ORDER.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
 
 /** The clusters of the given repositories, by repository then name: the order of columns and lists. */
 export async function readableClusters(prisma: PrismaClient, repoIds: readonly bigint[]): Promise<ClusterRef[]> {

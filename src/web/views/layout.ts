@@ -72,6 +72,7 @@ const NAV = [
   ['/risks', 'Risk register'],
   ['/evaluations', 'Evaluations'],
   ['/stages', 'Stages'],
+  ['/compliance', 'Compliance'],
 ] as const;
 
 export function layout(options: { title: string; path: string; user: PageUser | null; body: SafeHtml }): SafeHtml {
@@ -197,4 +198,41 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;background:
 dt{color:#57606a}
 dd{margin:0}
 .button{display:inline-block;padding:.4rem .8rem;background:#1f883d;color:#fff;border-radius:6px;text-decoration:none}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+.subnav{display:flex;gap:1rem;margin:0 0 .8rem}
+.subnav a[aria-current]{font-weight:600;color:#1f2328;text-decoration:none;border-bottom:2px solid #fd8c73}
+.notice{padding:.5rem .7rem;background:#fff8c5;border:1px solid #d4a72c;border-radius:6px}
+table.compliance th.policy{position:sticky;left:0;background:#fff;z-index:1;box-shadow:1px 0 0 #eaeef2;min-width:16rem;max-width:24rem;font-weight:normal}
+table.compliance th.policy small{display:block;color:#57606a}
+table.compliance .control{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;color:#57606a}
+table.compliance tr.group th{background:#eaeef2;font-weight:600;position:sticky;left:0}
+table.compliance tr.coverage-row th{font-weight:normal}
+td.cell{white-space:nowrap;min-width:7rem}
+td.coverage{white-space:nowrap;background:#f6f8fa}
+.heat-off{background:#f6f8fa;color:#57606a}
+.heat-0{background:#dafbe1}
+.heat-1{background:#fff8c5}
+.heat-2{background:#ffe6b0}
+.heat-3{background:#ffc9a8}
+.heat-4{background:#ffaba8}
+.swatch{display:inline-block;padding:0 .4rem;border:1px solid #d0d7de;border-radius:4px;margin-right:.2rem}
+.action{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-weight:600}
+.action-deny{color:#82071e}
+.action-warn{color:#7d4e00}
+.action-dryrun,.action-none{color:#57606a}
+.clean{color:#1a7f37}
+.badge.behind{background:#ffebe9;color:#82071e;font-weight:600;display:inline-block;margin-top:.2rem}
+.badge.differs{background:#ddf4ff;color:#0550ae}
+.badge.accepted{background:#fff8c5;color:#7d4e00}
+tr.differs td{background:#ddf4ff}
+.compare-heads{display:grid;grid-template-columns:1fr 1fr;gap:1rem;align-items:start}
+.parameter-changes{margin:0;padding-left:1rem}
+.trend{margin-bottom:1.2rem}
+.trend-row{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-start}
+.trend-row figure{margin:0;background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:.4rem}
+.trend-numbers{max-height:14rem;overflow-y:auto;background:#fff;border:1px solid #d0d7de;border-radius:6px}
+.trend-numbers table{width:auto}
+.trend-numbers caption{text-align:left;padding:.3rem .6rem;color:#57606a}
+.chart-legend{list-style:none;display:flex;gap:1rem;padding:0;margin:.3rem 0 0;font-size:.85rem}
+td.message{max-width:32rem}
 `;

@@ -29,19 +29,19 @@ export interface PageContext {
   githubUrl: string;
 }
 
-const short = (sha: string | null | undefined) => (sha ? sha.slice(0, 7) : '');
-const commitUrl = (ctx: PageContext, repo: string, sha: string) => safeUrl(`${ctx.githubUrl}/${repo}/commit/${encodeURIComponent(sha)}`);
-const pullUrl = (ctx: PageContext, repo: string, n: number) => safeUrl(`${ctx.githubUrl}/${repo}/pull/${n}`);
-const clusterHref = (repo: string, name: string) => `/clusters/${encodeURIComponent(name)}?repo=${encodeURIComponent(repo)}`;
-const time = (iso: string) => html`<time datetime="${iso}">${iso.slice(0, 16).replace('T', ' ')}</time>`;
+export const short = (sha: string | null | undefined) => (sha ? sha.slice(0, 7) : '');
+export const commitUrl = (ctx: PageContext, repo: string, sha: string) => safeUrl(`${ctx.githubUrl}/${repo}/commit/${encodeURIComponent(sha)}`);
+export const pullUrl = (ctx: PageContext, repo: string, n: number) => safeUrl(`${ctx.githubUrl}/${repo}/pull/${n}`);
+export const clusterHref = (repo: string, name: string) => `/clusters/${encodeURIComponent(name)}?repo=${encodeURIComponent(repo)}`;
+export const time = (iso: string) => html`<time datetime="${iso}">${iso.slice(0, 16).replace('T', ' ')}</time>`;
 
-function table(head: SafeHtml, rows: SafeHtml[], empty: string): SafeHtml {
+export function table(head: SafeHtml, rows: SafeHtml[], empty: string): SafeHtml {
   if (rows.length === 0) return html`<p class="empty">${empty}</p>`;
   return html`<div class="table-wrap"><table><thead>${head}</thead><tbody>${rows}</tbody></table></div>`;
 }
 
-const count = (n: number) => n.toLocaleString('en-US');
-const plural = (n: number, one: string, many = `${one}s`) => `${count(n)} ${n === 1 ? one : many}`;
+export const count = (n: number) => n.toLocaleString('en-US');
+export const plural = (n: number, one: string, many = `${one}s`) => `${count(n)} ${n === 1 ? one : many}`;
 /** A version as shown: digests shortened (the full one is in the title and the link). */
 const shownVersion = (v: { version: string; digest: string | null }) => (v.digest ? v.version.replace(v.digest, `${v.digest.slice(0, 14)}…`) : v.version);
 
