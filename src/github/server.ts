@@ -19,7 +19,7 @@ export interface AppServer {
   jobs: JobQueue;
   /**
    * Stops accepting requests; in between, this process's queue is worked off, or in scale-out mode
-   * its running job finished (what waits stays for the others). The engine stays with its owner.
+   * its running jobs finished (what waits stays for the others). The engine stays with its owner.
    */
   close(): Promise<void>;
 }
@@ -67,8 +67,9 @@ export async function startAppServer(config: Config & { credentials: GitHubCrede
     log: () => probot.log ?? null,
   });
   let jobs: JobQueue;
-  if (config.redisUrl === null) jobs = new MemoryJobQueue(run);
-  else jobs = await RedisJobQueue.open({ redisUrl: config.redisUrl, run, log: () => probot.log ?? null });
+  const concurrency = config.jobConcurrency;
+  if (config.redisUrl === null) jobs = new MemoryJobQueue(run, concurrency);
+  else jobs = await RedisJobQueue.open({ redisUrl: config.redisUrl, run, log: () => probot.log ?? null, concurrency });
   const app = parapetApp({ jobs, recorder: options.recorder });
 
   const handlers: Handler[] = [

@@ -27,6 +27,7 @@ describe('readConfig', () => {
     expect(config.engine.evalTimeoutMs).toBe(5000);
     expect(config.engine.workers).toBeUndefined();
     expect(config.limits).toEqual({ maxRepoBytes: configDefaults.maxRepoBytes, maxFileBytes: 5 * 1024 * 1024 });
+    expect(config.jobConcurrency).toBe(4);
   });
 
   it('reads credentials, with \\n escapes in PRIVATE_KEY, and every setting', () => {
@@ -43,12 +44,14 @@ describe('readConfig', () => {
       PARAPET_EVAL_TIMEOUT_MS: '100',
       PARAPET_MAX_REPO_BYTES: '1000',
       PARAPET_MAX_FILE_BYTES: '10',
+      PARAPET_JOB_CONCURRENCY: '2',
     });
     expect(config.credentials).toEqual({ appId: 123, privateKey: PEM, webhookSecret: 's' });
     expect(config.server).toMatchObject({ host: '0.0.0.0', port: 8080 });
     expect(config.githubApiUrl).toBe('https://ghe.example.com/api/v3');
     expect(config.engine).toMatchObject({ cacheDir: null, workers: 3, evalTimeoutMs: 100 });
     expect(config.limits).toEqual({ maxRepoBytes: 1000, maxFileBytes: 10 });
+    expect(config.jobConcurrency).toBe(2);
   });
 
   it('reads the private key from PRIVATE_KEY_PATH, and a base64 PRIVATE_KEY', () => {
@@ -82,7 +85,7 @@ describe('readConfig', () => {
 
   it('reports every problem at once', () => {
     expect(
-      problemsOf({ APP_ID: 'abc', WEBHOOK_SECRET: '', PORT: '99999', LOG_LEVEL: 'loud', PARAPET_WORKERS: '0', PARAPET_MAX_REPO_BYTES: '1e9', GITHUB_API_URL: 'ftp://x' }),
+      problemsOf({ APP_ID: 'abc', WEBHOOK_SECRET: '', PORT: '99999', LOG_LEVEL: 'loud', PARAPET_WORKERS: '0', PARAPET_MAX_REPO_BYTES: '1e9', GITHUB_API_URL: 'ftp://x', PARAPET_JOB_CONCURRENCY: '0' }),
     ).toEqual([
       'APP_ID must be a positive integer, got "abc"',
       'PRIVATE_KEY or PRIVATE_KEY_PATH is required with GitHub credentials (the .pem downloaded from the App settings)',
@@ -92,6 +95,7 @@ describe('readConfig', () => {
       'LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent, got "loud"',
       'PARAPET_WORKERS must be an integer from 1 to 256, got "0"',
       'PARAPET_MAX_REPO_BYTES must be an integer from 1, got "1e9"',
+      'PARAPET_JOB_CONCURRENCY must be an integer from 1 to 64, got "0"',
     ]);
   });
 

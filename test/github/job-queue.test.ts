@@ -1,6 +1,6 @@
 // The in-process job queue (the default mode) and the runner both queues run jobs with: a
 // delivery runs once, again after its job failed, and a failure is logged with how to redeliver.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MemoryJobQueue } from '../../src/github/queue/memory-queue.js';
 import { jobRunner, type QueuedJob } from '../../src/github/queue/jobs.js';
 import type { Recorder } from '../../src/github/recorder.js';
@@ -51,7 +51,67 @@ describe('the in-process job queue', () => {
     await jobs.close();
     expect(ran).toEqual(['d-1', 'd-2', 'd-1']);
   });
+
+  it('runs up to its concurrency of jobs at once, starting them in the order they came', async () => {
+    const started: string[] = [];
+    const finish = new Map<string, (done: boolean) => void>();
+    const jobs = new MemoryJobQueue(({ deliveryId }) => {
+      started.push(deliveryId);
+      return new Promise<boolean>((resolve) => finish.set(deliveryId, resolve));
+    }, 2);
+    for (const id of ['d-1', 'd-2', 'd-3', 'd-4']) expect(await jobs.add(installation(id, []))).toBe(true);
+    expect(started).toEqual(['d-1', 'd-2']);
+
+    // A job that ends frees its slot for the next in line, whichever of the running ones it was.
+    finish.get('d-2')!(true);
+    await until(() => started.length === 3);
+    expect(started).toEqual(['d-1', 'd-2', 'd-3']);
+    finish.get('d-1')!(false);
+    await until(() => started.length === 4);
+    expect(started).toEqual(['d-1', 'd-2', 'd-3', 'd-4']);
+
+    let idle = false;
+    const idling = jobs.idle().then(() => (idle = true));
+    finish.get('d-3')!(true);
+    // Settled, had it been idle: the job's end reaches the queue within a turn of the event loop.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(idle).toBe(false);
+    finish.get('d-4')!(true);
+    await idling;
+    // The failed one is forgotten (its redelivery runs), the others are not.
+    expect(await jobs.add(installation('d-1', []))).toBe(true);
+    expect(await jobs.add(installation('d-2', []))).toBe(false);
+    finish.get('d-1')!(true);
+    await jobs.close();
+  });
+
+  it('goes on after a runner that rejects, and forgets its delivery', async () => {
+    const ran: string[] = [];
+    const jobs = new MemoryJobQueue(async ({ deliveryId }) => {
+      ran.push(deliveryId);
+      if (deliveryId === 'd-1') throw new Error('a runner that breaks its promise never to reject');
+      return true;
+    }, 2);
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      await jobs.add(installation('d-1', []));
+      await jobs.add(installation('d-2', []));
+      await jobs.add(installation('d-3', []));
+      await jobs.idle();
+      expect(stderr.mock.calls.map(([text]) => String(text))).toEqual(['parapet: background job of delivery d-1 failed: Error: a runner that breaks its promise never to reject\n']);
+    } finally {
+      stderr.mockRestore();
+    }
+    expect(ran).toEqual(['d-1', 'd-2', 'd-3']);
+    expect(await jobs.add(installation('d-1', []))).toBe(true);
+    await jobs.close();
+  });
 });
+
+/** Resolves once `done()` holds, looking after each turn of the event loop. */
+async function until(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((resolve) => setImmediate(resolve));
+}
 
 describe('the job runner', () => {
   const deps = { engine: undefined as never, limits: configDefaults };

@@ -207,6 +207,35 @@ describe.skipIf(redisUnavailable() !== null)('the Redis job queue', () => {
     }
   });
 
+  it('runs up to its concurrency of jobs at once in one process', async () => {
+    const started: string[] = [];
+    let release!: () => void;
+    const bothStarted = new Promise<void>((resolve) => (release = resolve));
+    const queue = await RedisJobQueue.open({
+      redisUrl: redis.url,
+      // Each job waits for the other: one slot would never run them both.
+      run: async ({ deliveryId }) => {
+        started.push(deliveryId);
+        if (started.length === 2) release();
+        await bothStarted;
+        return true;
+      },
+      log: () => null,
+      concurrency: 2,
+    });
+    try {
+      expect(await queue.add(job('side-by-side-1'))).toBe(true);
+      expect(await queue.add(job('side-by-side-2'))).toBe(true);
+      queue.start();
+      await Promise.race([bothStarted, new Promise((resolve) => setTimeout(resolve, 20_000))]);
+      expect(started.sort()).toEqual(['side-by-side-1', 'side-by-side-2']);
+      await queue.idle();
+    } finally {
+      release();
+      await queue.close();
+    }
+  });
+
   it('takes over the job of a process that died while running it, once its lock expires', async () => {
     const lockDurationMs = 1_000;
     // A Redis of its own: the stalled check is throttled across processes (a key living one

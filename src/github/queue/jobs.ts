@@ -68,7 +68,7 @@ export interface JobQueue {
   add(job: QueuedJob): Promise<boolean>;
   /** Resolves when every queued job has finished (tests, and the benchmark). */
   idle(): Promise<void>;
-  /** Takes no more jobs and waits for the running one. */
+  /** Takes no more jobs and waits for the running ones. */
   close(): Promise<void>;
 }
 

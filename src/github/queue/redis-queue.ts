@@ -1,6 +1,7 @@
 // Scale-out mode: the jobs of every App process behind a load balancer, in one BullMQ queue in
-// Redis. Each process both answers webhooks (queues their jobs) and works the queue, one job at a
-// time (evaluation is CPU-bound); whichever process is free takes the next job.
+// Redis. Each process both answers webhooks (queues their jobs) and works the queue, a few jobs at a
+// time (PARAPET_JOB_CONCURRENCY: while one waits out its installation's write pacing on GitHub,
+// another evaluates); whichever process has a free slot takes the next job.
 //
 // - A delivery is one job: its id is the delivery's, so a delivery queued twice (sent to two
 //   processes, or redelivered while waiting) is queued once. The database's delivery record (the
@@ -31,8 +32,8 @@ const IDLE_POLL_MS = 50;
 /** A connection trouble is reported once a minute while it lasts. */
 const REPORT_EVERY_MS = 60_000;
 /**
- * How long closing waits for Redis to take the last job's completion and the connections' goodbye
- * once the running job's work is done: Redis that is away would hold the stop forever.
+ * How long closing waits for Redis to take the last jobs' completion and the connections' goodbye
+ * once the running jobs' work is done: Redis that is away would hold the stop forever.
  */
 const CLOSE_GRACE_MS = 5_000;
 
@@ -50,12 +51,14 @@ export interface RedisJobQueueOptions {
   connectTimeoutMs?: number;
   /** A running job's lock (default LOCK_DURATION_MS); a dead process's job is taken over within about 1.5× of it. */
   lockDurationMs?: number;
+  /** Jobs this process runs at once (PARAPET_JOB_CONCURRENCY; default 1). */
+  concurrency?: number;
 }
 
 export class RedisJobQueue implements JobQueue {
   private readonly queue: Queue<QueuedJob>;
   private worker: Worker<QueuedJob> | undefined;
-  /** The job this process is running (concurrency 1: at most one). */
+  /** The jobs this process is running. */
   private readonly running = new Set<Promise<boolean>>();
   private readonly connection: ConnectionOptions;
 
@@ -108,7 +111,7 @@ export class RedisJobQueue implements JobQueue {
     this.worker = new Worker<QueuedJob>(QUEUE_NAME, async (job) => work(job.data), {
       connection: this.connection,
       prefix: QUEUE_PREFIX,
-      concurrency: 1,
+      concurrency: this.options.concurrency ?? 1,
       lockDuration: this.options.lockDurationMs ?? LOCK_DURATION_MS,
       // How often this process looks for jobs whose lock expired (their process died): twice per lock.
       stalledInterval: (this.options.lockDurationMs ?? LOCK_DURATION_MS) / 2,
@@ -134,11 +137,11 @@ export class RedisJobQueue implements JobQueue {
     }
   }
 
-  /** Takes no more jobs, waits for the running one; what waits stays in Redis for the other processes. */
+  /** Takes no more jobs, waits for the running ones; what waits stays in Redis for the other processes. */
   async close(): Promise<void> {
     const { worker, queue } = this;
     if (worker) {
-      // Graceful: no more jobs are taken, the running one finishes and is noted complete in Redis.
+      // Graceful: no more jobs are taken, the running ones finish and are noted complete in Redis.
       const closing = worker.close();
       await Promise.all(this.running);
       if (!(await settlesWithin(closing, CLOSE_GRACE_MS))) {
