@@ -9,10 +9,11 @@
 // - One attempt: a job's failure is already reported where users look (a check run) and its
 //   delivery released for a redelivery, GitHub calls are retried by Octokit and database writes
 //   by the recorder (src/store/write-retry.ts); retrying the whole job would post the same failure
-//   again. A job whose process died mid-way (its lock expired) is taken by another process once
-//   (BullMQ's stalled-job check).
+//   again. A job whose process died mid-way is taken by another process once, within TAKEOVER_MS
+//   (BullMQ's lock and stalled-job check, timed by `lockTiming`).
 // - Finished jobs are removed (Redis keeps only what is waiting or running), and so are failed
 //   ones: a failure is in the logs, and a kept job would make BullMQ ignore its redelivery.
+import { hostname } from 'node:os';
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import { redactUrl, RedisUnavailableError } from '../../errors.js';
 import type { JobQueue, QueuedJob } from './jobs.js';
@@ -20,11 +21,36 @@ import type { JobQueue, QueuedJob } from './jobs.js';
 export const QUEUE_NAME = 'webhook-jobs';
 export const QUEUE_PREFIX = 'parapet';
 /**
- * How long a running job's lock lasts without renewal (BullMQ renews it every half of it): long
- * enough for a busy event loop (a large archive being read) not to look like a dead process,
- * short enough for another process to take over a dead one's job within a couple of minutes.
+ * The longest the job of a process that died running it waits before it is back in the queue,
+ * first in line, for the other processes (README "Scale-out"); the next free job slot starts it.
  */
-export const LOCK_DURATION_MS = 60_000;
+export const TAKEOVER_MS = 60_000;
+
+export interface LockTiming {
+  /** How long a running job's lock lasts without renewal. */
+  lockDuration: number;
+  /** How often the lock is renewed (BullMQ looks every half of it whether one is due). */
+  lockRenewTime: number;
+  /** How often each process looks for jobs whose lock ran out (BullMQ's stalled-job check). */
+  stalledInterval: number;
+}
+
+/**
+ * BullMQ's timing that keeps a takeover within `takeoverMs`. A dead process's lock runs out at the
+ * latest `lockDuration` after its death (it was renewed at most then), and at the earliest
+ * `lockDuration - lockRenewTime` after it. The stalled-job check runs once per `stalledInterval`
+ * across all processes (a Redis key throttles it) and moves a job that it marked at its previous
+ * run, that no renewal unmarked since, and whose lock is gone: since a check falls between the last
+ * renewal and the lock's end, the first check after the end moves it. So the job is back in the
+ * queue 1/2 to 11/12 of `takeoverMs` after the death (30 to 55 s for TAKEOVER_MS), first in line.
+ * (BullMQ's defaults, a 30 s lock renewed every 15 s and a 30 s check, and Parapet's earlier
+ * 60/30/30 s made it up to 90 s.) A busy event loop may stall for `lockDuration - lockRenewTime`
+ * (30 s) without its jobs being taken from it.
+ */
+export function lockTiming(takeoverMs: number): LockTiming {
+  const lockDuration = Math.round((takeoverMs * 2) / 3);
+  return { lockDuration, lockRenewTime: Math.round(lockDuration / 4), stalledInterval: Math.round(takeoverMs / 4) };
+}
 /** How long start-up waits for Redis before it gives up with the reason. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -49,10 +75,10 @@ export interface RedisJobQueueOptions {
   log(): QueueLog | null;
   /** How long `open` waits for Redis (default 10 s). */
   connectTimeoutMs?: number;
-  /** A running job's lock (default LOCK_DURATION_MS); a dead process's job is taken over within about 1.5× of it. */
-  lockDurationMs?: number;
   /** Jobs this process runs at once (PARAPET_JOB_CONCURRENCY; default 1). */
   concurrency?: number;
+  /** How soon a dead process's job is taken over (default TAKEOVER_MS; tests shorten it). */
+  takeoverMs?: number;
 }
 
 export class RedisJobQueue implements JobQueue {
@@ -111,10 +137,10 @@ export class RedisJobQueue implements JobQueue {
     this.worker = new Worker<QueuedJob>(QUEUE_NAME, async (job) => work(job.data), {
       connection: this.connection,
       prefix: QUEUE_PREFIX,
+      // Stored on each job it takes (`processedBy`): which process runs, or ran, a job.
+      name: workerName(),
       concurrency: this.options.concurrency ?? 1,
-      lockDuration: this.options.lockDurationMs ?? LOCK_DURATION_MS,
-      // How often this process looks for jobs whose lock expired (their process died): twice per lock.
-      stalledInterval: (this.options.lockDurationMs ?? LOCK_DURATION_MS) / 2,
+      ...lockTiming(this.options.takeoverMs ?? TAKEOVER_MS),
     });
     this.worker.on('error', (error) => this.report(error, 'the job worker lost Redis'));
   }
@@ -178,6 +204,11 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** This process as its jobs name it in Redis: host and process id. */
+export function workerName(): string {
+  return `${hostname()}:${process.pid}`;
 }
 
 /** BullMQ job ids may not contain `:` (its key separator) nor be integers: the delivery id, encoded and prefixed. */
