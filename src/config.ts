@@ -64,7 +64,7 @@ export const configDefaults = {
   evalTimeoutMs: 5000,
   maxRepoBytes: 256 * MIB,
   maxFileBytes: 5 * MIB,
-  jobConcurrency: 4,
+  jobConcurrency: 8,
 };
 
 type Env = Record<string, string | undefined>;

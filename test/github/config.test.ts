@@ -27,7 +27,7 @@ describe('readConfig', () => {
     expect(config.engine.evalTimeoutMs).toBe(5000);
     expect(config.engine.workers).toBeUndefined();
     expect(config.limits).toEqual({ maxRepoBytes: configDefaults.maxRepoBytes, maxFileBytes: 5 * 1024 * 1024 });
-    expect(config.jobConcurrency).toBe(4);
+    expect(config.jobConcurrency).toBe(8);
   });
 
   it('reads credentials, with \\n escapes in PRIVATE_KEY, and every setting', () => {
