@@ -145,6 +145,42 @@ describe('the job runner', () => {
     ]);
   });
 
+  it('runs the jobs of one commit one after the other, those of other commits meanwhile', async () => {
+    const { log } = recordingLog();
+    // Each job's first call (its commit's unfinished check runs) waits for the test; later calls fail.
+    const asked: string[] = [];
+    const answers: Array<(error: Error) => void> = [];
+    const octokit = {
+      request: (route: string, params: { ref?: string }) => {
+        if (!route.startsWith('GET /repos/{owner}/{repo}/commits/{ref}/check-runs')) return Promise.reject(new Error('HTTP 503'));
+        asked.push(params.ref!);
+        return new Promise((_, reject) => answers.push(reject));
+      },
+    };
+    const run = jobRunner({ ...deps, octokit: async () => octokit as never, log: () => log as never });
+    const jobs = new MemoryJobQueue(run, 3);
+    const pullRequest = (deliveryId: string, number: number, headSha: string): QueuedJob => ({
+      deliveryId,
+      event: 'pull_request.opened',
+      job: { kind: 'pull-request', installationId: 4242, repo: { owner: 'example-org', repo: 'shop-prod' }, number, headSha, baseSha: 'b'.repeat(40), observedAt: '2026-11-25T09:12:00Z' },
+    });
+    const shared = 'a'.repeat(40);
+    const other = 'c'.repeat(40);
+    // Two pull requests of one head, and one of another head: three slots.
+    await jobs.add(pullRequest('d-11', 11, shared));
+    await jobs.add(pullRequest('d-12', 12, shared));
+    await jobs.add(pullRequest('d-13', 13, other));
+    await until(() => asked.length >= 2);
+    expect(asked).toEqual([shared, other]);
+
+    answers[0]!(new Error('HTTP 502'));
+    await until(() => asked.length >= 3);
+    expect(asked).toEqual([shared, other, shared]);
+    answers[1]!(new Error('HTTP 502'));
+    answers[2]!(new Error('HTTP 502'));
+    await jobs.close();
+  });
+
   it('notes a finished job, and refuses a job kind it does not know (queued by another version)', async () => {
     const { lines, log } = recordingLog();
     const { calls, recorder } = deliveryRecord();

@@ -45,7 +45,8 @@ describe.skipIf(unavailable.length > 0)('the App in scale-out mode (PostgreSQL +
   /** One App process: its own connections to the shared database and Redis. */
   async function startProcess(name: string): Promise<Process> {
     const db = await openDatabase({ url: databaseUrl });
-    const config = readConfig({ ...appEnvironment(fake), PARAPET_CACHE_DIR: testCacheDir, DATABASE_URL: databaseUrl, REDIS_URL: redis.url });
+    // Two job slots: fewer than the last test's pull requests, so that some wait for a slot.
+    const config = readConfig({ ...appEnvironment(fake), PARAPET_CACHE_DIR: testCacheDir, DATABASE_URL: databaseUrl, REDIS_URL: redis.url, PARAPET_JOB_CONCURRENCY: '2' });
     const { driver } = engine();
     const worked: string[] = [];
     const recorder = databaseRecorder(db);
@@ -155,7 +156,7 @@ describe.skipIf(unavailable.length > 0)('the App in scale-out mode (PostgreSQL +
   it('loses nothing when a process closes while the other runs: its waiting jobs go to the other', async () => {
     const pulls = [31, 32, 33, 34, 35].map((number) => ({ number, deliveryId: `c1a0e6d0-8a4f-11f0-9d5e-5b1f0e6a23${number}`, ...privilegedPullRequest(number) }));
     for (const pr of pulls) expect((await deliverWebhook(webhooks(a), 'pull_request', pr.payload, WEBHOOK_SECRET, { deliveryId: pr.deliveryId })).status).toBe(200);
-    // Closing waits for A's running job (if it has one), and takes no more.
+    // Closing waits for A's running jobs (if it has any), and takes no more.
     await stopProcess(a);
     const finishedByA = [...a.worked];
     await b.server.jobs.idle();
