@@ -24,6 +24,8 @@ type QueueModule = typeof import('../src/github/queue/redis-queue.js');
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const FIRST_INSTALLATION = 7001;
+/** The check run's title for each pull request (one privileged container added), as opposed to an operational failure's. */
+const VERDICT_TITLE = '1 new violation that blocks merging';
 
 export interface LoadOptions {
   pulls: number;
@@ -37,6 +39,8 @@ export interface LoadFigures extends LoadOptions {
   latencies: number[];
   /** The same, of the pull requests whose job the kill did not interrupt. */
   undisturbedLatencies: number[];
+  /** Seconds a process worked on each job the kill did not interrupt (a job slot held: started → done). */
+  jobSeconds: number[];
   /** Pull requests the kill did not interrupt completed per second, from the first delivery to the last of them. */
   throughput: number;
   /** Seconds from the kill until each job the killed one was running was back in the queue, and started again. */
@@ -47,7 +51,7 @@ export interface LoadFigures extends LoadOptions {
   takeoverBound: number;
   /** Pull requests without a completed check run in the end. */
   lost: number;
-  /** Pull requests whose check run did not fail on the privileged container they add. */
+  /** Pull requests whose check run did not fail on the privileged container they add (an operational failure, say). */
   wrong: number;
   /** Pull requests with two reviews, or two check runs of one name but for `reposted`, on their head. */
   duplicated: number;
@@ -64,8 +68,8 @@ export interface LoadFigures extends LoadOptions {
   appCpuSeconds: number | null;
   /** CPU seconds this process (the fake GitHub, the load balancer) spent meanwhile. */
   benchCpuSeconds: number;
-  /** Pull requests duplicated, for the error message: head → what it got. */
-  duplicates: string[];
+  /** Pull requests misjudged or duplicated, for the error message: what each got. */
+  problems: string[];
   /** Pull requests without a review (each adds a finding the review comments on). */
   unreviewed: string[];
   /** The errors the App processes logged. */
@@ -125,6 +129,8 @@ export async function benchAppLoad(options: LoadOptions): Promise<LoadFigures> {
     const eventTime = (id: string) => Number(id.split('-')[0]);
     events.on('stalled', ({ jobId }, id) => requeued.set(jobId, eventTime(id)));
     events.on('active', ({ jobId }, id) => activated.set(jobId, [...(activated.get(jobId) ?? []), eventTime(id)]));
+    const finished = new Map<string, number>();
+    events.on('completed', ({ jobId }, id) => finished.set(jobId, eventTime(id)));
     await events.waitUntilReady();
     // One after the other: the first migrates the database.
     for (const label of ['A', 'B']) processes.push(await startAppProcess(label, env, dir));
@@ -240,20 +246,27 @@ export async function benchAppLoad(options: LoadOptions): Promise<LoadFigures> {
       return { requeued: (back - kill!.wallClock) / 1000, started: (started - kill!.wallClock) / 1000 };
     });
     const undisturbed = pulls.filter((pr) => !interrupted.has(pr.deliveryId));
-    const duplicates: string[] = [];
+    const problems: string[] = [];
+    let duplicated = 0;
     let lost = 0;
     let wrong = 0;
     let reposted = 0;
     for (const pr of pulls) {
       const runs = fake.checkRuns.filter((r) => r.head_sha === pr.head);
       if (runs.length === 0 || runs.some((r) => r.status !== 'completed')) lost++;
-      else if (runs.some((r) => r.conclusion !== 'failure')) wrong++;
+      else if (runs.some((r) => r.conclusion !== 'failure' || r.output.title !== VERDICT_TITLE)) {
+        wrong++;
+        problems.push(`${pr.deliveryId}: ${runs.map((r) => `${r.conclusion} "${r.output.title}"`).join(', ')}`);
+      }
       const names = runs.map((r) => r.name);
       const reviews = fake.reviews.filter((r) => r.commit_id === pr.head).length;
       if (new Set(names).size === names.length && reviews <= 1) continue;
       const wasInterrupted = interrupted.has(pr.deliveryId);
       if (wasInterrupted && reviews <= 1 && new Set(runs.map((r) => `${r.name} ${r.conclusion}`)).size === new Set(names).size) reposted++;
-      else duplicates.push(`${pr.deliveryId}${wasInterrupted ? ' (interrupted)' : ''}: runs ${runs.map((r) => `${r.name} ${r.statuses.join('>')} ${r.conclusion}`).join(', ')}; ${reviews} reviews`);
+      else {
+        duplicated++;
+        problems.push(`${pr.deliveryId}${wasInterrupted ? ' (interrupted)' : ''}: runs ${runs.map((r) => `${r.name} ${r.statuses.join('>')} ${r.conclusion}`).join(', ')}; ${reviews} reviews`);
+      }
     }
     const [cpuA, cpuB] = cpuAtStart;
     const appCpuSeconds = cpuA === null || cpuB === null || victimCpu === null || survivorCpu === null ? null : survivorCpu - cpuA! + (victimCpu - cpuB!);
@@ -261,15 +274,16 @@ export async function benchAppLoad(options: LoadOptions): Promise<LoadFigures> {
       ...options,
       latencies,
       undisturbedLatencies: undisturbed.map((pr) => (completedAt(fake!, pr.head)! - pr.sentAt) / 1000),
+      jobSeconds: undisturbed.map((pr) => bullJobId(pr.deliveryId)).filter((id) => finished.has(id)).map((id) => (finished.get(id)! - activated.get(id)!.at(-1)!) / 1000),
       throughput: undisturbed.length / ((Math.max(...undisturbed.map((pr) => completedAt(fake!, pr.head)!)) - pulls[0]!.sentAt) / 1000),
       takeovers,
       takeoverCompletions: killed.map((pr) => (completedAt(fake!, pr.head)! - kill!.at) / 1000),
       takeoverBound: TAKEOVER_MS / 1000,
       lost,
       wrong,
-      duplicated: duplicates.length,
+      duplicated,
       reposted,
-      duplicates,
+      problems,
       appCpuSeconds,
       benchCpuSeconds: (benchCpu.user + benchCpu.system) / 1e6,
       reviews: new Set(fake.reviews.map((r) => r.commit_id)).size,

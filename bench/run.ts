@@ -147,12 +147,13 @@ GitHub App under load: ${pulls} pull requests from ${installations} installation
   console.log(`  webhook → check run completed: p50 ${percentile(r.latencies, 50).toFixed(1)} s, p95 ${percentile(r.latencies, 95).toFixed(1)} s, max ${Math.max(...r.latencies).toFixed(1)} s`);
   console.log(`    of the ${r.undisturbedLatencies.length} the kill did not interrupt: p50 ${percentile(r.undisturbedLatencies, 50).toFixed(1)} s, p95 ${p95.toFixed(1)} s (target p95 < ${LOAD_P95_TARGET_SECONDS} s: ${met(p95 < LOAD_P95_TARGET_SECONDS)})`);
   console.log(`  throughput: ${r.throughput.toFixed(2)} pull requests/s, from the first delivery to the last verdict of those the kill did not interrupt`);
+  console.log(`  a job, from its start to done: p50 ${percentile(r.jobSeconds, 50).toFixed(1)} s, p95 ${percentile(r.jobSeconds, 95).toFixed(1)} s (three writes of its installation, paced a second apart, are two of them)`);
   console.log(`  the ${interrupted} job(s) the killed process was running: back in the queue ${seconds(r.takeovers.map((t) => t.requeued))} s after the kill, started by the other process ${seconds(r.takeovers.map((t) => t.started))} s after (README: within ${r.takeoverBound} s: ${met(lastStart <= r.takeoverBound)}), verdicts ${seconds(r.takeoverCompletions)} s after`);
   console.log(`  verdicts: ${pulls - r.lost - r.wrong} of ${pulls} right, ${r.lost} lost, ${r.wrong} wrong, ${r.duplicated} duplicated; ${r.reviews} reviewed (${r.unreviewed.length} not); ${r.rateLimited} rate-limited writes; ${r.appErrors.length} errors logged by the App`);
   if (r.reposted > 0) console.log(`  ${r.reposted} of the interrupted pull requests got their (same) verdict on a second check run: the killed process had completed the first one, and the job is run again whole`);
   if (r.appCpuSeconds !== null) console.log(`  CPU: App processes ${r.appCpuSeconds.toFixed(0)} s, this process (fake GitHub, load balancer) ${r.benchCpuSeconds.toFixed(0)} s; load average ${loadavg().map((n) => n.toFixed(1)).join(' ')}`);
   if (r.lost > 0 || r.wrong > 0 || r.duplicated > 0 || r.unreviewed.length > 0) {
-    const details = [...r.duplicates, ...r.unreviewed.map((id) => `${id}: no review`), ...r.appErrors.slice(0, 10)];
+    const details = [...r.problems, ...r.unreviewed.map((id) => `${id}: no review`), ...r.appErrors.slice(0, 10)];
     throw new Error(`the App under load lost ${r.lost}, misjudged ${r.wrong}, duplicated ${r.duplicated} and left ${r.unreviewed.length} pull requests unreviewed:\n${details.join('\n')}`);
   }
 }
