@@ -42,14 +42,15 @@ export interface LockTiming {
  * across all processes (a Redis key throttles it) and moves a job that it marked at its previous
  * run, that no renewal unmarked since, and whose lock is gone: since a check falls between the last
  * renewal and the lock's end, the first check after the end moves it. So the job is back in the
- * queue 1/2 to 11/12 of `takeoverMs` after the death (30 to 55 s for TAKEOVER_MS), first in line.
- * (BullMQ's defaults, a 30 s lock renewed every 15 s and a 30 s check, and Parapet's earlier
- * 60/30/30 s made it up to 90 s.) A busy event loop may stall for `lockDuration - lockRenewTime`
- * (30 s) without its jobs being taken from it.
+ * queue 1/2 to 5/6 of `takeoverMs` after the death (30 to 50 s for TAKEOVER_MS), first in line;
+ * the last sixth is for timers that run late on a busy process (a check came 58 s after a death
+ * under load with a 15 s interval) and for a free slot. (BullMQ's defaults, a 30 s lock renewed
+ * every 15 s and a 30 s check, and Parapet's earlier 60/30/30 s made it up to 90 s.) A busy event
+ * loop may stall for `lockDuration - lockRenewTime` (30 s) without its jobs being taken from it.
  */
 export function lockTiming(takeoverMs: number): LockTiming {
   const lockDuration = Math.round((takeoverMs * 2) / 3);
-  return { lockDuration, lockRenewTime: Math.round(lockDuration / 4), stalledInterval: Math.round(takeoverMs / 4) };
+  return { lockDuration, lockRenewTime: Math.round(lockDuration / 4), stalledInterval: Math.round(takeoverMs / 6) };
 }
 /** How long start-up waits for Redis before it gives up with the reason. */
 const CONNECT_TIMEOUT_MS = 10_000;
