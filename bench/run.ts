@@ -2,9 +2,11 @@
 // `parapet check` on generated repositories of growing size (cost must grow linearly with objects).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { configDefaults } from '../src/config.js';
+import { benchAppLoad, loadUnavailable, type LoadOptions } from './app-load.js';
 import { benchAppPullRequest } from './app-pull-request.js';
 import { benchOverview, WARM_UP, type OverviewFigures } from './overview.js';
 import { findPostgresBin, postgresUnavailable, startPostgres } from '../test/helpers/postgres.js';
@@ -15,6 +17,10 @@ const quick = process.argv.includes('--quick');
 const sizes = quick ? [1000, 2000] : [2500, 5000, 10000];
 // The GitHub App section: a pull request touching `touched` of `manifests` manifests.
 const appPullRequest = quick ? { manifests: 1000, touched: 100 } : { manifests: 10000, touched: 1000 };
+// The App under load in scale-out mode (README "Scale-out"); --quick: fewer, sooner, still a kill.
+const appLoad: LoadOptions = quick ? { pulls: 40, installations: 10, windowSeconds: 10, killAtSeconds: 2 } : { pulls: 200, installations: 20, windowSeconds: 60, killAtSeconds: 30 };
+/** Target: webhook → completed check run, 95th percentile under load. */
+const LOAD_P95_TARGET_SECONDS = 30;
 const CONSTRAINTS = 30;
 const templates = fileURLToPath(new URL('../test/fixtures/templates', import.meta.url));
 // gator test on the same kind of machine: 480 workloads/s (shared/spec/gatekeeper.md §9).
@@ -67,6 +73,7 @@ async function main(): Promise<void> {
     console.log('Set GATOR=/path/to/gator (or build it: node scripts/build-go-tool.mjs gator) to run gator on the very same repositories and compare every result.');
   }
   await appSection();
+  await loadSection();
   await overviewSection();
 }
 
@@ -114,6 +121,47 @@ GitHub App: a pull request touching ${touched} of ${manifests} manifests (one ob
   console.log(`  annotations sent: ${r.annotations} in ${r.checkRunUpdates} check run updates (50 per update); review comments: ${r.reviewComments}`);
   console.log(`  API calls: ${total} (${r.writes} writes; GitHub's pacing of one write a second would add about ${r.writes} s):`);
   for (const [endpoint, count] of [...r.calls].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))) console.log(`    ${String(count).padStart(5)}  ${endpoint}`);
+}
+
+/**
+ * Two App processes (`node dist/main.js`) on one PostgreSQL and one Redis against the fake GitHub,
+ * with GitHub's write pacing on; one is killed mid-run. Latency, throughput, takeover, and that every
+ * pull request got exactly its one verdict (anything else fails the benchmark).
+ */
+async function loadSection(): Promise<void> {
+  const { pulls, installations, windowSeconds, killAtSeconds } = appLoad;
+  const concurrency = process.env.PARAPET_JOB_CONCURRENCY ?? `${configDefaults.jobConcurrency} (the default)`;
+  console.log(`
+GitHub App under load: ${pulls} pull requests from ${installations} installations over ${windowSeconds} s to two App processes (scale-out: PostgreSQL + Redis, PARAPET_JOB_CONCURRENCY ${concurrency}, writes paced per installation as on GitHub); one process killed with SIGKILL at ${killAtSeconds} s`);
+  const unavailable = loadUnavailable();
+  if (unavailable) {
+    console.log(`  (skipped: ${unavailable})`);
+    return;
+  }
+  const r = await benchAppLoad(appLoad);
+  const p95 = percentile(r.undisturbedLatencies, 95);
+  const met = (ok: boolean) => (ok ? 'met' : 'MISSED');
+  const seconds = (values: number[]) => values.map((v) => v.toFixed(1)).join(', ');
+  const lastStart = Math.max(...r.takeovers.map((t) => t.started));
+  const interrupted = r.takeovers.length;
+  console.log(`  webhook → check run completed: p50 ${percentile(r.latencies, 50).toFixed(1)} s, p95 ${percentile(r.latencies, 95).toFixed(1)} s, max ${Math.max(...r.latencies).toFixed(1)} s`);
+  console.log(`    of the ${r.undisturbedLatencies.length} the kill did not interrupt: p50 ${percentile(r.undisturbedLatencies, 50).toFixed(1)} s, p95 ${p95.toFixed(1)} s (target p95 < ${LOAD_P95_TARGET_SECONDS} s: ${met(p95 < LOAD_P95_TARGET_SECONDS)})`);
+  console.log(`  throughput: ${r.throughput.toFixed(2)} pull requests/s, from the first delivery to the last verdict of those the kill did not interrupt`);
+  console.log(`  a job, from its start to done: p50 ${percentile(r.jobSeconds, 50).toFixed(1)} s, p95 ${percentile(r.jobSeconds, 95).toFixed(1)} s (three writes of its installation, paced a second apart, are two of them)`);
+  console.log(`  the ${interrupted} job(s) the killed process was running: back in the queue ${seconds(r.takeovers.map((t) => t.requeued))} s after the kill, started by the other process ${seconds(r.takeovers.map((t) => t.started))} s after (README: within ${r.takeoverBound} s: ${met(lastStart <= r.takeoverBound)}), verdicts ${seconds(r.takeoverCompletions)} s after`);
+  console.log(`  verdicts: ${pulls - r.lost - r.wrong} of ${pulls} right, ${r.lost} lost, ${r.wrong} wrong, ${r.duplicated} duplicated; ${r.reviews} reviewed (${r.unreviewed.length} not); ${r.rateLimited} rate-limited writes; ${r.appErrors.length} errors logged by the App`);
+  if (r.reposted > 0) console.log(`  ${r.reposted} of the interrupted pull requests got their (same) verdict on a second check run: the killed process had completed the first one, and the job is run again whole`);
+  if (r.appCpuSeconds !== null) console.log(`  CPU: App processes ${r.appCpuSeconds.toFixed(0)} s, this process (fake GitHub, load balancer) ${r.benchCpuSeconds.toFixed(0)} s; load average ${loadavg().map((n) => n.toFixed(1)).join(' ')}`);
+  if (r.lost > 0 || r.wrong > 0 || r.duplicated > 0 || r.unreviewed.length > 0) {
+    const details = [...r.problems, ...r.unreviewed.map((id) => `${id}: no review`), ...r.appErrors.slice(0, 10)];
+    throw new Error(`the App under load lost ${r.lost}, misjudged ${r.wrong}, duplicated ${r.duplicated} and left ${r.unreviewed.length} pull requests unreviewed:\n${details.join('\n')}`);
+  }
+}
+
+/** The `p`th percentile (nearest rank) of `values`. */
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
 const gatorRuns: string[] = [];

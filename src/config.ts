@@ -29,6 +29,11 @@ export interface Config {
    * process queues its own jobs in memory.
    */
   redisUrl: string | null;
+  /**
+   * Jobs a process runs at once: while one waits out its installation's write pacing on GitHub,
+   * the others evaluate. Each holds its pull request's archives in memory.
+   */
+  jobConcurrency: number;
   limits: {
     /** Largest repository archive (uncompressed tar) read at one commit. */
     maxRepoBytes: number;
@@ -79,6 +84,7 @@ export const configDefaults = {
   maxRepoBytes: 256 * MIB,
   maxFileBytes: 5 * MIB,
   jobTimeoutMs: 10 * 60_000,
+  jobConcurrency: 8,
 };
 
 type Env = Record<string, string | undefined>;
@@ -110,9 +116,10 @@ export function readConfig(env: Env = process.env): Config {
   };
 
   const redisUrl = readRedisUrl(read, problems);
+  const jobConcurrency = read.integer('PARAPET_JOB_CONCURRENCY', { min: 1, max: 64 }) ?? configDefaults.jobConcurrency;
 
   if (problems.length > 0) throw new ConfigProblemsError(problems);
-  return { credentials, server, githubApiUrl, logLevel: level as LogLevel, engine, limits, redisUrl };
+  return { credentials, server, githubApiUrl, logLevel: level as LogLevel, engine, limits, redisUrl, jobConcurrency };
 }
 
 /** The engine's settings alone (the CLI reads no others); every problem reported together. */

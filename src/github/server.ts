@@ -25,7 +25,7 @@ export interface AppServer {
   jobs: JobQueue;
   /**
    * Stops accepting requests; in between, this process's queue is worked off, or in scale-out mode
-   * its running job finished (what waits stays for the others). The engine stays with its owner.
+   * its running jobs finished (what waits stays for the others). The engine stays with its owner.
    */
   close(): Promise<void>;
 }
@@ -72,8 +72,9 @@ export async function startAppServer(config: Config & { credentials: GitHubCrede
     log: () => probot.log ?? null,
   });
   let jobs: JobQueue;
-  if (config.redisUrl === null) jobs = new MemoryJobQueue(run);
-  else jobs = await RedisJobQueue.open({ redisUrl: config.redisUrl, run, log: () => probot.log ?? null });
+  const concurrency = config.jobConcurrency;
+  if (config.redisUrl === null) jobs = new MemoryJobQueue(run, concurrency);
+  else jobs = await RedisJobQueue.open({ redisUrl: config.redisUrl, run, log: () => probot.log ?? null, concurrency });
   const app = parapetApp({ jobs, recorder: options.recorder });
 
   const handlers: Handler[] = [
@@ -141,9 +142,14 @@ interface ThrottledRequest {
 /**
  * Probot's Octokit (plugin-retry, plugin-throttling, pagination) with Parapet's retry policy.
  * plugin-retry retries 5xx and network errors `RETRIES` times after (n+1)² seconds; 4xx other
- * than rate limits are not retried. plugin-throttling queues writes a second apart and calls the
- * handlers below on rate limits: Probot's own secondary-limit handler only logs, never retries,
- * so it is replaced here to wait `retry-after` and try again.
+ * than rate limits are not retried. plugin-throttling queues writes a second apart (three between
+ * those that notify) and calls the handlers below on rate limits: Probot's own secondary-limit
+ * handler only logs, never retries, so it is replaced here to wait `retry-after` and try again.
+ *
+ * The pacing is per installation: plugin-throttling keeps one queue per `throttle.id` in the
+ * whole process, and GitHub's limits are per token, so each installation's client gets its own id
+ * (Probot gives `probot.auth(id)` clients one, but not the clients of its webhook contexts). One
+ * shared id would space every installation's writes a second apart, a process-wide clock.
  */
 export function parapetOctokit(overrides: OctokitOverrides = {}): typeof ProbotOctokit {
   const throttle = {
@@ -160,8 +166,14 @@ export function parapetOctokit(overrides: OctokitOverrides = {}): typeof ProbotO
     ...instance,
     ...overrides,
     retry: { retries: RETRIES, ...instance.retry, ...overrides.retry },
-    throttle: { ...instance.throttle, ...throttle, ...overrides.throttle },
+    throttle: { ...instance.throttle, ...throttle, ...installationPacing(instance), ...overrides.throttle },
   }));
+}
+
+/** The throttle id of an installation's client (`auth.installationId`); the App's own client keeps the default. */
+function installationPacing(instance: Record<string, any>): { id?: string } {
+  const installationId: unknown = instance.auth?.installationId;
+  return installationId === undefined ? {} : { id: `installation-${String(installationId)}` };
 }
 
 const statusPage: Handler = (req, res) => {

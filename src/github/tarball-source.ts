@@ -49,15 +49,21 @@ export class TarballCache {
 }
 
 async function download(octokit: GitHubClient, repo: RepoRef, sha: string, maxBytes: number): Promise<Uint8Array> {
+  // Octokit hands on the body stream without its Response, and undici cancels the body of a
+  // Response it garbage-collects before anyone reads it (nodejs/undici#3199): a collection between
+  // the two, frequent while several jobs run, made the archive arrive empty. The Response is held
+  // here (`held` lives as long as this call) and its body read from it.
+  let held: Response | undefined;
+  const fetchAndHold = async (url: string | URL | Request, init?: RequestInit) => (held = await fetch(url, init));
   const response = await octokit.request('GET /repos/{owner}/{repo}/tarball/{ref}', {
     ...repo,
     ref: sha,
     // The body as a stream, so a huge archive is refused while it arrives instead of after.
-    request: { parseSuccessResponseBody: false },
+    request: { parseSuccessResponseBody: false, fetch: fetchAndHold },
   });
   const length = Number(response.headers['content-length'] ?? Number.NaN);
   if (length > maxBytes) throw tooLarge(maxBytes);
-  const body = response.data as unknown;
+  const body = (held?.body ?? response.data) as unknown;
   if (!(body instanceof ReadableStream)) {
     if (body instanceof ArrayBuffer) return new Uint8Array(body);
     throw new GitHubError(`GitHub answered the tarball of ${repo.owner}/${repo.repo}@${sha} with no body`, response.status);

@@ -29,6 +29,7 @@ describe('readConfig', () => {
     // Every piece of a check's work is bounded by default.
     expect(config.engine).toMatchObject({ parseTimeoutMs: 20_000, compileTimeoutMs: 60_000, workerMemoryMb: 512 });
     expect(config.limits).toEqual({ maxRepoBytes: configDefaults.maxRepoBytes, maxFileBytes: 5 * 1024 * 1024, jobTimeoutMs: 600_000 });
+    expect(config.jobConcurrency).toBe(8);
   });
 
   it('reads credentials, with \\n escapes in PRIVATE_KEY, and every setting', () => {
@@ -49,12 +50,14 @@ describe('readConfig', () => {
       PARAPET_MAX_REPO_BYTES: '1000',
       PARAPET_MAX_FILE_BYTES: '10',
       PARAPET_JOB_TIMEOUT_MS: '400',
+      PARAPET_JOB_CONCURRENCY: '2',
     });
     expect(config.credentials).toEqual({ appId: 123, privateKey: PEM, webhookSecret: 's' });
     expect(config.server).toMatchObject({ host: '0.0.0.0', port: 8080 });
     expect(config.githubApiUrl).toBe('https://ghe.example.com/api/v3');
     expect(config.engine).toMatchObject({ cacheDir: null, workers: 3, evalTimeoutMs: 100, parseTimeoutMs: 200, compileTimeoutMs: 300, workerMemoryMb: 256 });
     expect(config.limits).toEqual({ maxRepoBytes: 1000, maxFileBytes: 10, jobTimeoutMs: 400 });
+    expect(config.jobConcurrency).toBe(2);
   });
 
   it('reads the private key from PRIVATE_KEY_PATH, and a base64 PRIVATE_KEY', () => {
@@ -99,6 +102,7 @@ describe('readConfig', () => {
         PARAPET_MAX_REPO_BYTES: '1e9',
         PARAPET_JOB_TIMEOUT_MS: '0',
         GITHUB_API_URL: 'ftp://x',
+        PARAPET_JOB_CONCURRENCY: '0',
       }),
     ).toEqual([
       'APP_ID must be a positive integer, got "abc"',
@@ -112,6 +116,7 @@ describe('readConfig', () => {
       'PARAPET_WORKER_MEMORY_MB must be an integer from 64, got "16"',
       'PARAPET_MAX_REPO_BYTES must be an integer from 1, got "1e9"',
       'PARAPET_JOB_TIMEOUT_MS must be an integer from 1, got "0"',
+      'PARAPET_JOB_CONCURRENCY must be an integer from 1 to 64, got "0"',
     ]);
   });
 

@@ -1,6 +1,6 @@
 // The in-process job queue (the default mode) and the runner both queues run jobs with: a
 // delivery runs once, again after its job failed, and a failure is logged with how to redeliver.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MemoryJobQueue } from '../../src/github/queue/memory-queue.js';
 import { jobRunner, type QueuedJob } from '../../src/github/queue/jobs.js';
 import type { Recorder } from '../../src/github/recorder.js';
@@ -52,6 +52,61 @@ describe('the in-process job queue', () => {
     await jobs.close();
     expect(ran).toEqual(['d-1', 'd-2', 'd-1']);
   });
+
+  it('runs up to its concurrency of jobs at once, starting them in the order they came', async () => {
+    const started: string[] = [];
+    const finish = new Map<string, (done: boolean) => void>();
+    const jobs = new MemoryJobQueue(({ deliveryId }) => {
+      started.push(deliveryId);
+      return new Promise<boolean>((resolve) => finish.set(deliveryId, resolve));
+    }, 2);
+    for (const id of ['d-1', 'd-2', 'd-3', 'd-4']) expect(await jobs.add(installation(id, []))).toBe(true);
+    expect(started).toEqual(['d-1', 'd-2']);
+
+    // A job that ends frees its slot for the next in line, whichever of the running ones it was.
+    finish.get('d-2')!(true);
+    await until(() => started.length === 3);
+    expect(started).toEqual(['d-1', 'd-2', 'd-3']);
+    finish.get('d-1')!(false);
+    await until(() => started.length === 4);
+    expect(started).toEqual(['d-1', 'd-2', 'd-3', 'd-4']);
+
+    let idle = false;
+    const idling = jobs.idle().then(() => (idle = true));
+    finish.get('d-3')!(true);
+    // Settled, had it been idle: the job's end reaches the queue within a turn of the event loop.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(idle).toBe(false);
+    finish.get('d-4')!(true);
+    await idling;
+    // The failed one is forgotten (its redelivery runs), the others are not.
+    expect(await jobs.add(installation('d-1', []))).toBe(true);
+    expect(await jobs.add(installation('d-2', []))).toBe(false);
+    finish.get('d-1')!(true);
+    await jobs.close();
+  });
+
+  it('goes on after a runner that rejects, and forgets its delivery', async () => {
+    const ran: string[] = [];
+    const jobs = new MemoryJobQueue(async ({ deliveryId }) => {
+      ran.push(deliveryId);
+      if (deliveryId === 'd-1') throw new Error('a runner that breaks its promise never to reject');
+      return true;
+    }, 2);
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      await jobs.add(installation('d-1', []));
+      await jobs.add(installation('d-2', []));
+      await jobs.add(installation('d-3', []));
+      await jobs.idle();
+      expect(stderr.mock.calls.map(([text]) => String(text))).toEqual(['parapet: background job of delivery d-1 failed: Error: a runner that breaks its promise never to reject\n']);
+    } finally {
+      stderr.mockRestore();
+    }
+    expect(ran).toEqual(['d-1', 'd-2', 'd-3']);
+    expect(await jobs.add(installation('d-1', []))).toBe(true);
+    await jobs.close();
+  });
 });
 
 describe('the order of waiting jobs', () => {
@@ -81,6 +136,11 @@ describe('the order of waiting jobs', () => {
     expect(ran).toEqual(['acme-shop-1', 'acme-shop-2', 'globex-site-1', 'acme-billing-1', 'acme-shop-3', 'acme-shop-4']);
   });
 });
+
+/** Resolves once `done()` holds, looking after each turn of the event loop. */
+async function until(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((resolve) => setImmediate(resolve));
+}
 
 describe('the job runner', () => {
   const deps = { engine: undefined as never, limits: configDefaults, appLogin: async () => 'parapet[bot]' };
@@ -112,6 +172,42 @@ describe('the job runner', () => {
       ['error', 'example-org/gone', 'could not record the default branch'],
       ['warn', null, "the default branch of example-org/shop-prod, example-org/gone was not recorded; redeliver d-8 (the App's advanced settings on GitHub) to run it again"],
     ]);
+  });
+
+  it('runs the jobs of one commit one after the other, those of other commits meanwhile', async () => {
+    const { log } = recordingLog();
+    // Each job's first call (its commit's unfinished check runs) waits for the test; later calls fail.
+    const asked: string[] = [];
+    const answers: Array<(error: Error) => void> = [];
+    const octokit = {
+      request: (route: string, params: { ref?: string }) => {
+        if (!route.startsWith('GET /repos/{owner}/{repo}/commits/{ref}/check-runs')) return Promise.reject(new Error('HTTP 503'));
+        asked.push(params.ref!);
+        return new Promise((_, reject) => answers.push(reject));
+      },
+    };
+    const run = jobRunner({ ...deps, octokit: async () => octokit as never, log: () => log as never });
+    const jobs = new MemoryJobQueue(run, 3);
+    const pullRequest = (deliveryId: string, number: number, headSha: string): QueuedJob => ({
+      deliveryId,
+      event: 'pull_request.opened',
+      job: { kind: 'pull-request', installationId: 4242, repo: { owner: 'example-org', repo: 'shop-prod' }, number, headSha, baseSha: 'b'.repeat(40), baseRef: 'main', defaultBranch: 'main', observedAt: '2026-11-25T09:12:00Z' },
+    });
+    const shared = 'a'.repeat(40);
+    const other = 'c'.repeat(40);
+    // Two pull requests of one head, and one of another head: three slots.
+    await jobs.add(pullRequest('d-11', 11, shared));
+    await jobs.add(pullRequest('d-12', 12, shared));
+    await jobs.add(pullRequest('d-13', 13, other));
+    await until(() => asked.length >= 2);
+    expect(asked).toEqual([shared, other]);
+
+    answers[0]!(new Error('HTTP 502'));
+    await until(() => asked.length >= 3);
+    expect(asked).toEqual([shared, other, shared]);
+    answers[1]!(new Error('HTTP 502'));
+    answers[2]!(new Error('HTTP 502'));
+    await jobs.close();
   });
 
   it('notes a finished job, and refuses a job kind it does not know (queued by another version)', async () => {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readConfig } from '../../src/config.js';
 import { databaseRecorder } from '../../src/database-recorder.js';
 import { Worker } from 'bullmq';
-import { QUEUE_NAME, QUEUE_PREFIX, RedisJobQueue } from '../../src/github/queue/redis-queue.js';
+import { lockTiming, QUEUE_NAME, QUEUE_PREFIX, RedisJobQueue, TAKEOVER_MS } from '../../src/github/queue/redis-queue.js';
 import type { QueuedJob } from '../../src/github/queue/jobs.js';
 import type { Recorder } from '../../src/github/recorder.js';
 import { startAppServer, type AppServer } from '../../src/github/server.js';
@@ -46,7 +46,8 @@ describe.skipIf(unavailable.length > 0)('the App in scale-out mode (PostgreSQL +
   /** One App process: its own connections to the shared database and Redis. */
   async function startProcess(name: string): Promise<Process> {
     const db = await openDatabase({ url: databaseUrl });
-    const config = readConfig({ ...appEnvironment(fake), PARAPET_CACHE_DIR: testCacheDir, DATABASE_URL: databaseUrl, REDIS_URL: redis.url });
+    // Two job slots: fewer than the last test's pull requests, so that some wait for a slot.
+    const config = readConfig({ ...appEnvironment(fake), PARAPET_CACHE_DIR: testCacheDir, DATABASE_URL: databaseUrl, REDIS_URL: redis.url, PARAPET_JOB_CONCURRENCY: '2' });
     const { driver, renderer } = engine();
     const worked: string[] = [];
     const recorder = databaseRecorder(db);
@@ -159,7 +160,7 @@ describe.skipIf(unavailable.length > 0)('the App in scale-out mode (PostgreSQL +
   it('loses nothing when a process closes while the other runs: its waiting jobs go to the other', async () => {
     const pulls = [31, 32, 33, 34, 35].map((number) => ({ number, deliveryId: `c1a0e6d0-8a4f-11f0-9d5e-5b1f0e6a23${number}`, ...privilegedPullRequest(number) }));
     for (const pr of pulls) expect((await deliverWebhook(webhooks(a), 'pull_request', pr.payload, WEBHOOK_SECRET, { deliveryId: pr.deliveryId })).status).toBe(200);
-    // Closing waits for A's running job (if it has one), and takes no more.
+    // Closing waits for A's running jobs (if it has any), and takes no more.
     await stopProcess(a);
     const finishedByA = [...a.worked];
     await b.server.jobs.idle();
@@ -170,6 +171,20 @@ describe.skipIf(unavailable.length > 0)('the App in scale-out mode (PostgreSQL +
     expect(b.worked.length).toBeGreaterThan(0);
     expect(await observer.prisma.evaluation.count({ where: { sha: { in: pulls.map((pr) => pr.head) } } })).toBe(pulls.length);
   }, 60_000);
+});
+
+describe('the takeover time of a dead process\'s job (README "Scale-out")', () => {
+  it('is TAKEOVER_MS at most: the lock runs out at most lockDuration after the death, a stalled check finds it within an interval', () => {
+    const timing = lockTiming(TAKEOVER_MS);
+    expect(TAKEOVER_MS).toBe(60_000);
+    expect(timing).toEqual({ lockDuration: 40_000, lockRenewTime: 10_000, stalledInterval: 10_000 });
+    // The latest: renewed just before the death, then the check runs just before the lock ends;
+    // a sixth is left for late timers and a free slot.
+    expect(timing.lockDuration + timing.stalledInterval).toBeLessThanOrEqual((TAKEOVER_MS * 5) / 6);
+    // A check falls between the last renewal and the lock's end (it marks the job), so the first
+    // check after the end moves it; and a busy process keeps its lock through a long pause.
+    expect(timing.stalledInterval).toBeLessThan(timing.lockDuration - timing.lockRenewTime);
+  });
 });
 
 describe.skipIf(redisUnavailable() !== null)('the Redis job queue', () => {
@@ -242,28 +257,61 @@ describe.skipIf(redisUnavailable() !== null)('the Redis job queue', () => {
     }
   });
 
-  it('takes over the job of a process that died while running it, once its lock expires', async () => {
-    const lockDurationMs = 1_000;
+  it('runs up to its concurrency of jobs at once in one process', async () => {
+    const started: string[] = [];
+    let release!: () => void;
+    const bothStarted = new Promise<void>((resolve) => (release = resolve));
+    const queue = await RedisJobQueue.open({
+      redisUrl: redis.url,
+      // Each job waits for the other: one slot would never run them both.
+      run: async ({ deliveryId }) => {
+        started.push(deliveryId);
+        if (started.length === 2) release();
+        await bothStarted;
+        return true;
+      },
+      log: () => null,
+      concurrency: 2,
+    });
+    try {
+      expect(await queue.add(job('side-by-side-1'))).toBe(true);
+      expect(await queue.add(job('side-by-side-2'))).toBe(true);
+      queue.start();
+      await Promise.race([bothStarted, new Promise((resolve) => setTimeout(resolve, 20_000))]);
+      expect(started.sort()).toEqual(['side-by-side-1', 'side-by-side-2']);
+      await queue.idle();
+    } finally {
+      release();
+      await queue.close();
+    }
+  });
+
+  it('takes over the job of a process that died while running it, once its lock ran out, within the takeover time', async () => {
+    const takeoverMs = 3_000;
+    const timing = lockTiming(takeoverMs);
     // A Redis of its own: the stalled check is throttled across processes (a key living one
-    // interval), and the other tests' queues check every 30 s.
+    // interval), and the other tests' queues check every 10 s.
     const own = await startRedis();
-    // A process (configured like every Parapet process: BullMQ throttles the stalled check across
-    // processes by the interval) that takes the job and dies mid-way: its lock is never renewed.
+    // A process configured like every Parapet process, that takes the job and dies mid-way: its
+    // lock is never renewed again.
     let taken!: () => void;
     const tookIt = new Promise<void>((resolve) => (taken = resolve));
-    const dying = new Worker(QUEUE_NAME, () => { taken(); return new Promise<never>(() => {}); }, { connection: { url: own.url }, prefix: QUEUE_PREFIX, lockDuration: lockDurationMs, stalledInterval: lockDurationMs / 2 });
+    const dying = new Worker(QUEUE_NAME, () => { taken(); return new Promise<never>(() => {}); }, { connection: { url: own.url }, prefix: QUEUE_PREFIX, ...timing });
     const ran: string[] = [];
-    const survivor = await RedisJobQueue.open({ redisUrl: own.url, run: async ({ deliveryId }) => { ran.push(deliveryId); return true; }, log: () => null, lockDurationMs });
+    const survivor = await RedisJobQueue.open({ redisUrl: own.url, run: async ({ deliveryId }) => { ran.push(deliveryId); return true; }, log: () => null, takeoverMs });
     try {
       expect(await survivor.add(job('taken-by-a-dying-process'))).toBe(true);
       await tookIt;
+      const died = Date.now();
       await dying.close(true); // no goodbye, no completion: as a killed process leaves it
-      const started = Date.now();
       survivor.start();
       await survivor.idle();
-      // Within about 1.5 locks (the lock runs out, then a stalled check finds it).
-      expect(Date.now() - started).toBeLessThan(10 * lockDurationMs);
+      const waited = Date.now() - died;
       expect(ran).toEqual(['taken-by-a-dying-process']);
+      // Not while the lock could still be alive: it was renewed at most lockRenewTime before the death.
+      expect(waited).toBeGreaterThanOrEqual(timing.lockDuration - timing.lockRenewTime);
+      // About the takeover time (at most 5/6 of it, see lockTiming); timers slip on a loaded machine.
+      expect(waited).toBeLessThan(3 * takeoverMs);
     } finally {
       await survivor.close();
       await dying.close(true).catch(() => {});

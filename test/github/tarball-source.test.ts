@@ -1,8 +1,13 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { gzipSync } from 'node:zlib';
+import { ProbotOctokit } from 'probot';
 import { describe, expect, it } from 'vitest';
 import { LimitError } from '../../src/errors.js';
 import { readTarball } from '../../src/github/read-tarball.js';
 import { TarballSource } from '../../src/github/tarball-source.js';
+import type { GitHubClient } from '../../src/github/github-client.js';
+import { FakeGitHub } from '../helpers/fake-github.js';
 import { buildTarball } from '../helpers/fake-github-tarball.js';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
@@ -40,5 +45,31 @@ describe('TarballSource', () => {
       { path: 'b.yaml', size: 5 },
     ]);
     expect(await source.readFiles(['a.yaml', 'missing.yaml'])).toEqual(new Map([['a.yaml', 'a: 1\n']]));
+  });
+});
+
+describe('TarballSource.fetch', () => {
+  it('reads the whole archive when the garbage collector runs between the response and the reading of its body', async () => {
+    // undici cancels the body of a Response it collects while nobody reads it yet, and Octokit
+    // hands on the body stream without its Response: a collection in between (frequent when
+    // several jobs run) made the archive arrive empty ("not valid gzip: unexpected end of file").
+    setFlagsFromString('--expose-gc');
+    const collectGarbage = runInNewContext('gc') as () => void;
+    const fake = await FakeGitHub.start();
+    try {
+      fake.addCommit('acme/gitops', SHA, { 'a.yaml': 'a: 1\n', 'b/c.yaml': 'c: 3\n' });
+      const octokit = new ProbotOctokit({ auth: { token: 'ghs_fake_1' }, baseUrl: fake.url, throttle: { enabled: false }, retry: { enabled: false } }) as unknown as GitHubClient;
+      octokit.hook.after('request', async () => {
+        // Once the body has arrived (undici holds its Response until then), a collection; its
+        // finalizers run in a task of their own after it.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        collectGarbage();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      });
+      const source = await TarballSource.fetch(octokit, { owner: 'acme', repo: 'gitops' }, SHA, 1 << 20);
+      expect(await source.readFiles(['a.yaml', 'b/c.yaml'])).toEqual(new Map([['a.yaml', 'a: 1\n'], ['b/c.yaml', 'c: 3\n']]));
+    } finally {
+      await fake.close();
+    }
   });
 });

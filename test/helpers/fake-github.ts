@@ -24,6 +24,8 @@ export interface RecordedRequest {
   repository?: string;
   /** Milliseconds since the fake started. */
   at: number;
+  /** The installation whose token authorized the request (`ghs_fake_<id>`), if one did. */
+  installation?: number;
 }
 
 export interface FakeAnnotation {
@@ -159,6 +161,11 @@ export class FakeGitHub {
   close(): Promise<void> {
     this.server.closeAllConnections();
     return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Milliseconds since the fake started: the clock of each request's `at`. */
+  now(): number {
+    return Math.round(performance.now() - this.started);
   }
 
   /** Points `branch` (the default branch `main` unless said otherwise) at `sha`. */
@@ -372,7 +379,9 @@ export class FakeGitHub {
     const [path, search] = (req.url ?? '/').split('?') as [string, string | undefined];
     const query = new URLSearchParams(search ?? '');
     const method = req.method ?? 'GET';
-    const record: RecordedRequest = { method, path, status: 0, body, at: Math.round(performance.now() - this.started) };
+    const record: RecordedRequest = { method, path, status: 0, body, at: this.now() };
+    const installation = /^token ghs_fake_(\d+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (installation) record.installation = Number(installation);
     this.requests.push(record);
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
       record.status = status;

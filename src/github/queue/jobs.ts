@@ -78,7 +78,7 @@ export interface JobQueue {
   add(job: QueuedJob): Promise<boolean>;
   /** Resolves when every queued job has finished (tests, and the benchmark). */
   idle(): Promise<void>;
-  /** Takes no more jobs and waits for the running one. */
+  /** Takes no more jobs and waits for the running ones. */
   close(): Promise<void>;
 }
 
@@ -95,13 +95,15 @@ export interface JobRunnerDeps extends PullRequestDeps {
  * failure is logged here, with the advice to redeliver; it resolves false then, true when done.
  */
 export function jobRunner(deps: JobRunnerDeps): (queued: QueuedJob) => Promise<boolean> {
+  const commits = new KeyedTurns();
   return async ({ deliveryId, event, job }) => {
     const appLog = deps.log();
     const log = appLog?.child({ delivery: deliveryId, event });
     const { recorder } = deps;
     try {
       if (!log) throw new Error('the App has no logger yet (Probot has not loaded it)');
-      await runJob(deps, await deps.octokit(job.installationId), log, job);
+      const octokit = await deps.octokit(job.installationId);
+      await commits.inTurn(commitKey(job), () => runJob(deps, octokit, log, job));
     } catch (error) {
       await recorder?.releaseDelivery(deliveryId).catch((releaseError: unknown) => {
         log?.error({ err: releaseError }, 'could not release the failed delivery: a redelivery of it will be ignored');
@@ -115,6 +117,38 @@ export function jobRunner(deps: JobRunnerDeps): (queued: QueuedJob) => Promise<b
     });
     return true;
   };
+}
+
+/**
+ * The commit whose check runs a job writes, or null. Two jobs on one commit (two pull requests of
+ * one head, a redelivery, a Re-run) each take over the check runs they find unfinished on it, so
+ * at once they would complete each other's runs: in a process that runs several jobs at once
+ * (PARAPET_JOB_CONCURRENCY) they take turns. (Two processes of a scale-out may still overlap.)
+ */
+function commitKey(job: JobDescriptor): string | null {
+  if (job.kind !== 'pull-request' && job.kind !== 'rerequested') return null;
+  return `${job.installationId}:${job.repo.owner}/${job.repo.repo}@${job.headSha}`;
+}
+
+/** Work under one key runs one at a time, in the order it came; under null, at once. */
+class KeyedTurns {
+  private readonly last = new Map<string, Promise<void>>();
+
+  async inTurn<T>(key: string | null, work: () => Promise<T>): Promise<T> {
+    if (key === null) return work();
+    const before = this.last.get(key) ?? Promise.resolve();
+    let done!: () => void;
+    const finished = new Promise<void>((resolve) => (done = resolve));
+    const mine = before.then(() => finished);
+    this.last.set(key, mine);
+    await before;
+    try {
+      return await work();
+    } finally {
+      done();
+      if (this.last.get(key) === mine) this.last.delete(key);
+    }
+  }
 }
 
 function reportFailure(log: Logger | undefined, deliveryId: string, error: unknown): void {

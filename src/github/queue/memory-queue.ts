@@ -1,6 +1,7 @@
 // Work done after the webhook is answered: GitHub wants a response within seconds, an evaluation
-// may take longer. This is the queue of a single process (the default): jobs run one at a time
-// (evaluation is CPU-bound and shares one worker pool), and a delivery seen before
+// may take longer. This is the queue of a single process (the default): jobs run a few at a time
+// (PARAPET_JOB_CONCURRENCY: GitHub paces each installation's writes a second apart, and while one
+// job waits that out another evaluates on the shared worker pool), and a delivery seen before
 // (`X-GitHub-Delivery`, as when GitHub or an operator redelivers it) is not run twice while this
 // process remembers it, unless its job failed: a failed job's delivery is forgotten, so its
 // redelivery runs it again. Scale-out mode shares the jobs of several processes through Redis
@@ -15,13 +16,20 @@ const REMEMBERED_DELIVERIES = 10_000;
 
 
 export class MemoryJobQueue implements JobQueue {
-  private tail: Promise<void> = Promise.resolve();
-  private pending = 0;
-  private readonly seen = new Set<string>();
   private readonly waiting = new FairQueue<QueuedJob>();
+  private running = 0;
+  private readonly seen = new Set<string>();
+  /** Called when the last job finished and none waits. */
+  private readonly idlers: Array<() => void> = [];
 
-  /** `run` does the job (`jobRunner`, which reports its failures itself); false: it failed. */
-  constructor(private readonly run: (job: QueuedJob) => Promise<boolean>) {}
+  /**
+   * `run` does the job (`jobRunner`, which reports its failures itself); false: it failed.
+   * At most `concurrency` jobs run at once.
+   */
+  constructor(
+    private readonly run: (job: QueuedJob) => Promise<boolean>,
+    private readonly concurrency = 1,
+  ) {}
 
   start(): void {
     // Jobs run as they are added.
@@ -32,30 +40,41 @@ export class MemoryJobQueue implements JobQueue {
     if (this.seen.has(deliveryId)) return false;
     this.seen.add(deliveryId);
     if (this.seen.size > REMEMBERED_DELIVERIES) this.seen.delete(this.seen.values().next().value!);
-    this.pending++;
     this.waiting.push(job, fairnessKey(job.job));
-    // One step per job added; each step runs whichever job's turn it is then.
-    this.tail = this.tail.then(() => this.runNext()).finally(() => this.pending--);
+    this.next();
     return true;
   }
 
-  private async runNext(): Promise<void> {
-    const job = this.waiting.shift()!;
-    try {
-      if (!(await this.run(job))) this.seen.delete(job.deliveryId);
-    } catch (error) {
-      // A runner that rejects anyway: the queue goes on (a rejected tail would skip every later
-      // job), and the delivery is forgotten so that its redelivery runs it.
-      this.seen.delete(job.deliveryId);
-      process.stderr.write(`parapet: background job of delivery ${job.deliveryId} failed: ${redactSecrets(String(error))}\n`);
-    }
-  }
-
   async idle(): Promise<void> {
-    while (this.pending > 0) await this.tail;
+    if (this.running === 0 && this.waiting.size === 0) return;
+    await new Promise<void>((resolve) => this.idlers.push(resolve));
   }
 
   async close(): Promise<void> {
     await this.idle();
+  }
+
+  private next(): void {
+    while (this.running < this.concurrency && this.waiting.size > 0) {
+      const job = this.waiting.shift()!;
+      this.running++;
+      void this.work(job);
+    }
+    if (this.running === 0) for (const idle of this.idlers.splice(0)) idle();
+  }
+
+  private async work(job: QueuedJob): Promise<void> {
+    const { deliveryId } = job;
+    try {
+      if (!(await this.run(job))) this.seen.delete(deliveryId);
+    } catch (error) {
+      // A runner that rejects anyway: the queue goes on, and the delivery is forgotten so that
+      // its redelivery runs it.
+      this.seen.delete(deliveryId);
+      process.stderr.write(`parapet: background job of delivery ${deliveryId} failed: ${redactSecrets(String(error))}\n`);
+    } finally {
+      this.running--;
+      this.next();
+    }
   }
 }

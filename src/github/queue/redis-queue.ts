@@ -1,6 +1,7 @@
 // Scale-out mode: the jobs of every App process behind a load balancer, in one BullMQ queue in
-// Redis. Each process both answers webhooks (queues their jobs) and works the queue, one job at a
-// time (evaluation is CPU-bound); whichever process is free takes the next job.
+// Redis. Each process both answers webhooks (queues their jobs) and works the queue, a few jobs at a
+// time (PARAPET_JOB_CONCURRENCY: while one waits out its installation's write pacing on GitHub,
+// another evaluates); whichever process has a free slot takes the next job.
 //
 // - A delivery is one job: its id is the delivery's, so a delivery queued twice (sent to two
 //   processes, or redelivered while waiting) is queued once. The database's delivery record (the
@@ -8,8 +9,8 @@
 // - One attempt: a job's failure is already reported where users look (a check run) and its
 //   delivery released for a redelivery, GitHub calls are retried by Octokit and database writes
 //   by the recorder (src/store/write-retry.ts); retrying the whole job would post the same failure
-//   again. A job whose process died mid-way (its lock expired) is taken by another process once
-//   (BullMQ's stalled-job check).
+//   again. A job whose process died mid-way is taken by another process once, within TAKEOVER_MS
+//   (BullMQ's lock and stalled-job check, timed by `lockTiming`).
 // - Finished jobs are removed (Redis keeps only what is waiting or running), and so are failed
 //   ones: a failure is in the logs, and a kept job would make BullMQ ignore its redelivery.
 // - Fair across installations: a job's BullMQ priority is its rank among its installation's jobs
@@ -21,6 +22,7 @@
 //   when a job is queued and left when it ends; a job lost without ending (failed by BullMQ after
 //   stalling twice) stays in it until the installation has been idle for a day, lowering that
 //   installation's priority by one meanwhile.
+import { hostname } from 'node:os';
 import { Queue, Worker, type ConnectionOptions, type RedisClient } from 'bullmq';
 import { redactSecrets, redactUrl, RedisUnavailableError } from '../../errors.js';
 import { fairnessKey } from './fair-order.js';
@@ -29,11 +31,37 @@ import type { JobQueue, QueuedJob } from './jobs.js';
 export const QUEUE_NAME = 'webhook-jobs';
 export const QUEUE_PREFIX = 'parapet';
 /**
- * How long a running job's lock lasts without renewal (BullMQ renews it every half of it): long
- * enough for a busy event loop (a large archive being read) not to look like a dead process,
- * short enough for another process to take over a dead one's job within a couple of minutes.
+ * The longest the job of a process that died running it waits before it is back in the queue,
+ * first in line, for the other processes (README "Scale-out"); the next free job slot starts it.
  */
-export const LOCK_DURATION_MS = 60_000;
+export const TAKEOVER_MS = 60_000;
+
+export interface LockTiming {
+  /** How long a running job's lock lasts without renewal. */
+  lockDuration: number;
+  /** How often the lock is renewed (BullMQ looks every half of it whether one is due). */
+  lockRenewTime: number;
+  /** How often each process looks for jobs whose lock ran out (BullMQ's stalled-job check). */
+  stalledInterval: number;
+}
+
+/**
+ * BullMQ's timing that keeps a takeover within `takeoverMs`. A dead process's lock runs out at the
+ * latest `lockDuration` after its death (it was renewed at most then), and at the earliest
+ * `lockDuration - lockRenewTime` after it. The stalled-job check runs once per `stalledInterval`
+ * across all processes (a Redis key throttles it) and moves a job that it marked at its previous
+ * run, that no renewal unmarked since, and whose lock is gone: since a check falls between the last
+ * renewal and the lock's end, the first check after the end moves it. So the job is back in the
+ * queue 1/2 to 5/6 of `takeoverMs` after the death (30 to 50 s for TAKEOVER_MS), first in line;
+ * the last sixth is for timers that run late on a busy process (a check came 58 s after a death
+ * under load with a 15 s interval) and for a free slot. (BullMQ's defaults, a 30 s lock renewed
+ * every 15 s and a 30 s check, and Parapet's earlier 60/30/30 s made it up to 90 s.) A busy event
+ * loop may stall for `lockDuration - lockRenewTime` (30 s) without its jobs being taken from it.
+ */
+export function lockTiming(takeoverMs: number): LockTiming {
+  const lockDuration = Math.round((takeoverMs * 2) / 3);
+  return { lockDuration, lockRenewTime: Math.round(lockDuration / 4), stalledInterval: Math.round(takeoverMs / 6) };
+}
 const RANK_COMMAND = 'parapetFairRank';
 const LEAVE_COMMAND = 'parapetFairLeave';
 /** BullMQ's lowest priority (its largest number). */
@@ -48,8 +76,8 @@ const IDLE_POLL_MS = 50;
 /** A connection trouble is reported once a minute while it lasts. */
 const REPORT_EVERY_MS = 60_000;
 /**
- * How long closing waits for Redis to take the last job's completion and the connections' goodbye
- * once the running job's work is done: Redis that is away would hold the stop forever.
+ * How long closing waits for Redis to take the last jobs' completion and the connections' goodbye
+ * once the running jobs' work is done: Redis that is away would hold the stop forever.
  */
 const CLOSE_GRACE_MS = 5_000;
 
@@ -65,14 +93,16 @@ export interface RedisJobQueueOptions {
   log(): QueueLog | null;
   /** How long `open` waits for Redis (default 10 s). */
   connectTimeoutMs?: number;
-  /** A running job's lock (default LOCK_DURATION_MS); a dead process's job is taken over within about 1.5× of it. */
-  lockDurationMs?: number;
+  /** Jobs this process runs at once (PARAPET_JOB_CONCURRENCY; default 1). */
+  concurrency?: number;
+  /** How soon a dead process's job is taken over (default TAKEOVER_MS; tests shorten it). */
+  takeoverMs?: number;
 }
 
 export class RedisJobQueue implements JobQueue {
   private readonly queue: Queue<QueuedJob>;
   private worker: Worker<QueuedJob> | undefined;
-  /** The job this process is running (concurrency 1: at most one). */
+  /** The jobs this process is running. */
   private readonly running = new Set<Promise<boolean>>();
   private readonly connection: ConnectionOptions;
 
@@ -128,10 +158,10 @@ export class RedisJobQueue implements JobQueue {
     this.worker = new Worker<QueuedJob>(QUEUE_NAME, async (job) => work(job.data, job.id), {
       connection: this.connection,
       prefix: QUEUE_PREFIX,
-      concurrency: 1,
-      lockDuration: this.options.lockDurationMs ?? LOCK_DURATION_MS,
-      // How often this process looks for jobs whose lock expired (their process died): twice per lock.
-      stalledInterval: (this.options.lockDurationMs ?? LOCK_DURATION_MS) / 2,
+      // Stored on each job it takes (`processedBy`): which process runs, or ran, a job.
+      name: workerName(),
+      concurrency: this.options.concurrency ?? 1,
+      ...lockTiming(this.options.takeoverMs ?? TAKEOVER_MS),
     });
     this.worker.on('error', (error) => this.report(error, 'the job worker lost Redis'));
   }
@@ -190,11 +220,11 @@ export class RedisJobQueue implements JobQueue {
     }
   }
 
-  /** Takes no more jobs, waits for the running one; what waits stays in Redis for the other processes. */
+  /** Takes no more jobs, waits for the running ones; what waits stays in Redis for the other processes. */
   async close(): Promise<void> {
     const { worker, queue } = this;
     if (worker) {
-      // Graceful: no more jobs are taken, the running one finishes and is noted complete in Redis.
+      // Graceful: no more jobs are taken, the running ones finish and are noted complete in Redis.
       const closing = worker.close();
       await Promise.all(this.running);
       if (!(await settlesWithin(closing, CLOSE_GRACE_MS))) {
@@ -235,6 +265,11 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
 
 function fairSetKey(job: QueuedJob): string {
   return `${QUEUE_PREFIX}:fair:${fairnessKey(job.job).installation}`;
+}
+
+/** This process as its jobs name it in Redis: host and process id. */
+export function workerName(): string {
+  return `${hostname()}:${process.pid}`;
 }
 
 /** BullMQ job ids may not contain `:` (its key separator) nor be integers: the delivery id, encoded and prefixed. */
