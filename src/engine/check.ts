@@ -16,6 +16,7 @@ import { loadPolicySet, type PolicySet } from './policy/policy-set.js';
 import type { PolicyDriver, Renderer, RenderSession, RepoSource } from './ports.js';
 import { fieldLocation, nodeLocation } from './render/origin-lines.js';
 import { renderCluster } from './render/render-cluster.js';
+import { violationSubject } from './report/identity.js';
 import { violationNode } from './report/line-mapping.js';
 import { sortReport } from './report/sort.js';
 import { clusterObjects, namespaceRules, type SourceObject } from './repo/cluster-objects.js';
@@ -292,7 +293,7 @@ function locate(pending: PendingViolation, namespaces: Map<string, SourceObject>
       : template
         ? [[...template, 'spec']]
         : [];
-  const node = violationNode({
+  const hint = {
     value: source.doc.value,
     lines: source.doc.lines,
     kindLine: source.doc.kindLine,
@@ -300,7 +301,9 @@ function locate(pending: PendingViolation, namespaces: Map<string, SourceObject>
     details: pending.details,
     objectPath: pending.resultant?.sourcePath ?? [],
     podSpecPaths,
-  });
+  };
+  const node = violationNode(hint);
+  const subject = violationSubject(hint);
 
   let acceptance: Violation['acceptance'] = null;
   if (pending.acceptable && !pending.constraint.ignoreRiskAcceptances) {
@@ -322,6 +325,7 @@ function locate(pending: PendingViolation, namespaces: Map<string, SourceObject>
     location: nodeLocation(source.doc, node),
     object: objectRef(source.object),
     acceptance,
+    ...(subject ? { subject } : {}),
   };
 }
 
