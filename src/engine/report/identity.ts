@@ -29,6 +29,12 @@ export function violationSubject(hint: Pick<LineHint, 'value' | 'lines' | 'messa
   return named ? { container: named.name } : undefined;
 }
 
+/** The container a subject is about: named by the result, or in the field path its details give. */
+export function subjectContainer(subject: ViolationSubject | undefined): string | undefined {
+  if (subject?.container !== undefined) return subject.container;
+  return subject?.field?.match(/(?:^|\.)(?:containers|initContainers|ephemeralContainers)\[name=([^\]]+)\]/)?.[1];
+}
+
 /** `spec.containers[0].image` as `spec.containers[name=web].image` when the first container is `web`. */
 function namedPath(object: unknown, path: Array<string | number>): string {
   let node: unknown = object;
