@@ -9,7 +9,7 @@ const [repo, cacheDir] = process.argv.slice(2);
 const started = performance.now();
 const driver = RegoDriver.start({ compiler: new OpaCompiler({ cacheDir }), timeoutMs: 10_000 });
 try {
-  const report = await checkRepo(new FsSource(repo), { driver, renderer: new HelperRenderer() });
+  const report = await checkRepo(new FsSource(repo), { driver, renderer: new HelperRenderer(), everyResult: true });
   const cluster = report.clusters[0];
   console.log(
     JSON.stringify({

@@ -16,6 +16,8 @@ import { loadPolicySet, type PolicySet } from './policy/policy-set.js';
 import type { PolicyDriver, Renderer, RenderSession, RepoSource } from './ports.js';
 import { fieldLocation, nodeLocation } from './render/origin-lines.js';
 import { renderCluster } from './render/render-cluster.js';
+import { foldImpliedResults } from './report/fold.js';
+import { violationSubject } from './report/identity.js';
 import { violationNode } from './report/line-mapping.js';
 import { sortReport } from './report/sort.js';
 import { clusterObjects, namespaceRules, type SourceObject } from './repo/cluster-objects.js';
@@ -49,6 +51,11 @@ export interface CheckOptions {
    * e.g. an Error "the check's time limit of 10 min ran out").
    */
   signal?: AbortSignal;
+  /**
+   * Every result as Gatekeeper reports it (for comparisons with gator): a workload's result and its
+   * implied Pod's result about the same container both. By default the Pod's folds into the workload's.
+   */
+  everyResult?: boolean;
   /** Hears how far the check is, for a progress display: the engine itself never prints. */
   onProgress?: (progress: CheckProgress) => void;
 }
@@ -248,7 +255,11 @@ async function evaluateCluster(
   }
 
   const owners = new OwnerIndex(objects);
-  const violations = evaluation.violations.map((pending) => locate(pending, namespaces, owners));
+  const located = evaluation.violations.map((pending) => ({
+    violation: locate(pending, namespaces, owners),
+    ...(pending.resultant ? { impliedBy: pending.resultant.template.name } : {}),
+  }));
+  const violations = options.everyResult ? located.map((result) => result.violation) : foldImpliedResults(located);
   for (const source of objects) errors.push(...blankAcceptanceErrors(source));
   return {
     name: cluster.name,
@@ -292,7 +303,7 @@ function locate(pending: PendingViolation, namespaces: Map<string, SourceObject>
       : template
         ? [[...template, 'spec']]
         : [];
-  const node = violationNode({
+  const hint = {
     value: source.doc.value,
     lines: source.doc.lines,
     kindLine: source.doc.kindLine,
@@ -300,7 +311,9 @@ function locate(pending: PendingViolation, namespaces: Map<string, SourceObject>
     details: pending.details,
     objectPath: pending.resultant?.sourcePath ?? [],
     podSpecPaths,
-  });
+  };
+  const node = violationNode(hint);
+  const subject = violationSubject(hint);
 
   let acceptance: Violation['acceptance'] = null;
   if (pending.acceptable && !pending.constraint.ignoreRiskAcceptances) {
@@ -322,6 +335,7 @@ function locate(pending: PendingViolation, namespaces: Map<string, SourceObject>
     location: nodeLocation(source.doc, node),
     object: objectRef(source.object),
     acceptance,
+    ...(subject ? { subject } : {}),
   };
 }
 

@@ -76,8 +76,16 @@ export interface Violation {
   /** The object in the file (a Deployment, even when the result came from its implied Pod). */
   object: ObjectRef;
   acceptance: Acceptance | null;
+  /** The part of the object the result is about, when its details or message say: part of its identity (report/identity.ts). */
+  subject?: ViolationSubject;
   /** Set when the check compared against a base: whether the base already had this violation. */
   status?: 'new' | 'existing';
+}
+
+/** The field a result's details name (list items by name: `spec.containers[name=web].image`), or the container it is about. */
+export interface ViolationSubject {
+  field?: string;
+  container?: string;
 }
 
 /** A container's image in a workload of the repository: one row of the image inventory. */

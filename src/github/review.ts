@@ -1,10 +1,11 @@
 // One review per push (event COMMENT): inline comments on the diff's lines for the new deny
 // violations and the risks the pull request accepts, at most one per (file, line, policy).
 //
-// reviewdog's recipe against duplicates: each finding's fingerprint (the engine's `fingerprint()`,
+// reviewdog's recipe against duplicates: each finding's identity (the engine's `fingerprint()`,
 // hashed) rides in its comment as a hidden marker `<!-- parapet:<hash> -->` (acceptances:
-// `<!-- parapet-accept:<hash> -->`). Each push reads the comments back (one paginated list),
-// posts only findings whose marker is not there yet, and answers once ("Fixed in <sha>", or "Risk
+// `<!-- parapet-accept:<hash> -->`). Comments posted before the identity left the message's values
+// out carry a hash of `messageFingerprint()`, which still counts as the finding's own marker. Each
+// push reads the comments back (one paginated list), posts only findings whose marker is not there yet, and answers once ("Fixed in <sha>", or "Risk
 // accepted in <sha>" when the pull request now accepts it; marked `<!-- parapet-fixed -->`) on the
 // thread of a comment none of whose findings remain. Findings on
 // lines outside the diff are left to the check run's annotations (GitHub refuses them in a review).
@@ -14,7 +15,7 @@
 // and a thread the App did not open is never answered or resolved. Values from the repository in
 // the comments go through markdown.ts, so none of them can forge a marker in the App's own either.
 import { createHash } from 'node:crypto';
-import { fingerprint, isBlocking, type Report, type Violation } from '../engine/index.js';
+import { fingerprint, isBlocking, messageFingerprint, type Report, type Violation } from '../engine/index.js';
 import type { GitHubClient, RepoRef } from './github-client.js';
 import { markdownCode, markdownText } from './markdown.js';
 import type { DiffLines } from './pull-diff.js';
@@ -36,6 +37,9 @@ export interface ReviewFinding {
   text: string;
   /** For a risk acceptance: the marker of the deny finding it accepts (its thread is answered "Risk accepted", not "Fixed"). */
   accepts?: string;
+  /** The markers earlier versions of Parapet wrote for the same finding (and for `accepts`): a comment carrying one is this finding's. */
+  formerMarkers?: string[];
+  formerAccepts?: string[];
 }
 
 export interface PlannedComment {
@@ -67,6 +71,7 @@ export function reviewFindings(report: Report): ReviewFinding[] {
       if (isBlocking(v)) {
         findings.push({
           marker: `parapet:${hash(fingerprint(v))}`,
+          formerMarkers: [`parapet:${hash(messageFingerprint(v))}`],
           path: v.location.file,
           line: v.location.line,
           policy: v.policy,
@@ -78,7 +83,9 @@ export function reviewFindings(report: Report): ReviewFinding[] {
         const a = v.acceptance;
         findings.push({
           accepts: `parapet:${hash(fingerprint(v))}`,
+          formerAccepts: [`parapet:${hash(messageFingerprint(v))}`],
           marker: `parapet-accept:${hash(`${fingerprint(v)}\0${a.reason}`)}`,
+          formerMarkers: [`parapet-accept:${hash(`${messageFingerprint(v)}\0${a.reason}`)}`],
           path: a.location.file,
           line: a.location.line,
           policy: v.policy,
@@ -99,7 +106,7 @@ export function planReview(findings: ReviewFinding[], diff: DiffLines, existing:
 
   const groups = new Map<string, ReviewFinding[]>();
   for (const f of findings) {
-    if (known.has(f.marker)) continue;
+    if (isPosted(f, known)) continue;
     const key = JSON.stringify([f.path, f.line, f.policy]);
     groups.set(key, [...(groups.get(key) ?? []), f]);
   }
@@ -116,8 +123,8 @@ export function planReview(findings: ReviewFinding[], diff: DiffLines, existing:
     comments.push({ path, line, body: `${texts.join('\n\n')}\n\n${markers.join('\n')}` });
   }
 
-  const current = new Set(findings.map((f) => f.marker));
-  const accepted = new Set(findings.flatMap((f) => (f.accepts !== undefined ? [f.accepts] : [])));
+  const current = new Set(findings.flatMap((f) => [f.marker, ...(f.formerMarkers ?? [])]));
+  const accepted = new Set(findings.flatMap((f) => (f.accepts !== undefined ? [f.accepts, ...(f.formerAccepts ?? [])] : [])));
   const fixed = existing
     .filter((c) => {
       const markers = posted.get(c.id);
@@ -151,7 +158,7 @@ export async function syncReview(
     .filter((c) => c.user?.login === login)
     .map((c) => ({ id: c.id, body: c.body, ...(c.in_reply_to_id !== undefined && c.in_reply_to_id !== null ? { in_reply_to_id: c.in_reply_to_id } : {}) }));
   const markers = new Set(comments.flatMap((c) => markersOf(c.body)));
-  const diff = findings.some((f) => !markers.has(f.marker)) ? await readDiff() : new Map<string, Set<number>>();
+  const diff = findings.some((f) => !isPosted(f, markers)) ? await readDiff() : new Map<string, Set<number>>();
   const plan = planReview(findings, diff, comments);
 
   if (plan.comments.length > 0) {
@@ -235,6 +242,11 @@ async function resolveThreads(octokit: GitHubClient, repo: RepoRef, pullNumber: 
 }`;
   await octokit.graphql(mutation, variables);
   return threads.length;
+}
+
+/** Whether a comment already carries the finding's marker, or the one an earlier version wrote for it. */
+function isPosted(finding: ReviewFinding, markers: Set<string>): boolean {
+  return markers.has(finding.marker) || (finding.formerMarkers ?? []).some((m) => markers.has(m));
 }
 
 function markersOf(body: string): string[] {

@@ -30,6 +30,9 @@ export interface RecordedEvaluation {
   current: boolean;
 }
 
+// The finding's identity (cluster, constraint, object, the part of it), which leaves the message's
+// values out; rows written before it hashed the message as written, so compare fingerprints only
+// between evaluations of one version of Parapet. Nothing reads them back yet: no migration.
 function fingerprintHash(v: Violation): string {
   return createHash('sha256').update(fingerprint(v)).digest('hex');
 }

@@ -203,6 +203,68 @@ describe('parapet check --base judges both revisions by the working tree’s pol
   });
 });
 
+describe('parapet check --base on a pull request that bumps an image tag', () => {
+  it('keeps the findings whose message names the image existing, and calls a renamed container\'s new', async () => {
+    const root = shopCluster();
+    // gatekeeper-library's k8sallowedrepos, which names the whole image reference in its message.
+    writeFileSync(
+      join(root, 'cluster/global/policies/constraint-templates/k8sallowedrepos-template.yaml'),
+      [
+        'apiVersion: templates.gatekeeper.sh/v1',
+        'kind: ConstraintTemplate',
+        'metadata:',
+        '  name: k8sallowedrepos',
+        'spec:',
+        '  crd:',
+        '    spec:',
+        '      names:',
+        '        kind: K8sAllowedRepos',
+        '      validation:',
+        '        openAPIV3Schema:',
+        '          type: object',
+        '          properties:',
+        '            repos:',
+        '              type: array',
+        '              items:',
+        '                type: string',
+        '  targets:',
+        '    - target: admission.k8s.gatekeeper.sh',
+        '      rego: |',
+        '        package k8sallowedrepos',
+        '',
+        '        violation[{"msg": msg}] {',
+        '          container := input.review.object.spec.containers[_]',
+        '          not strings.any_prefix_match(container.image, input.parameters.repos)',
+        '          msg := sprintf("container <%v> has an invalid image repo <%v>, allowed repos are %v", [container.name, container.image, input.parameters.repos])',
+        '        }',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(root, 'cluster/global/policies/constraints/allowed-repos.yaml'),
+      ['apiVersion: constraints.gatekeeper.sh/v1beta1', 'kind: K8sAllowedRepos', 'metadata:', '  name: allowed-repos', 'spec:', '  match:', '    kinds:', '      - apiGroups: [""]', '        kinds: ["Pod"]', '  parameters:', '    repos: ["ghcr.io/"]', ''].join('\n'),
+    );
+    commitAll(root);
+    // Renovate's change: nginx 1.25.3 -> 1.25.4; and someone renames the metrics container.
+    edit(root, 'cluster/namespaces/shop/deployment.yaml', (text) => text.replace('image: nginx:1.25.3', 'image: nginx:1.25.4').replace('- name: metrics', '- name: exporter'));
+
+    const run = await runCli(['check', '--base', 'HEAD', '--format', 'json'], { cwd: root });
+
+    expect(run.stderr).toBe('');
+    const violations = violationsOf(run);
+    const storefront = violations.filter((v) => v.file === 'cluster/namespaces/shop/deployment.yaml' && v.policy === 'k8sallowedrepos');
+    expect(storefront.map((v) => [v.message, v.status])).toEqual([
+      ['[Implied by expand-workloads] container <web> has an invalid image repo <nginx:1.25.4>, allowed repos are ["ghcr.io/"]', 'existing'],
+      ['[Implied by expand-workloads] container <exporter> has an invalid image repo <registry.example.com/tools/exporter:latest>, allowed repos are ["ghcr.io/"]', 'new'],
+    ]);
+    // Whatever else is new is about the renamed container too (its image has no explicit version).
+    expect(violations.filter((v) => v.status === 'new').map((v) => [v.policy, v.message.match(/container <([^>]+)>/)?.[1]])).toEqual([
+      ['enforceimageversion', 'exporter'],
+      ['k8sallowedrepos', 'exporter'],
+    ]);
+  });
+});
+
 describe('parapet check --base on a GitOps tree in a subfolder of the git repository', () => {
   // The repository holds the GitOps tree under gitops/; the base must be read from the same subfolder.
   it.each([

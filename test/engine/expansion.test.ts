@@ -388,6 +388,91 @@ spec:
     ]);
   });
 
+  describe('a constraint that judges both the workload and its Pod', () => {
+    // Security Tower's templates read a Deployment's pod template and a Pod's spec alike.
+    const WORKLOAD_OR_POD_REGO = `package workloadprivileged
+
+pod_spec := input.review.object.spec.template.spec if input.review.object.kind != "Pod"
+
+pod_spec := input.review.object.spec if input.review.object.kind == "Pod"
+
+violation contains {"msg": msg} if {
+  some c in pod_spec.containers
+  c.securityContext.privileged == true
+  msg := sprintf("container <%v> is privileged", [c.name])
+}
+`;
+    const twoPrivileged = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+        - name: web
+          image: registry.example.com/web:1.0.0
+          securityContext:
+            privileged: true
+        - name: sidecar
+          image: registry.example.com/sidecar:1.0.0
+          securityContext:
+            privileged: true
+`;
+    const judged = (files: Record<string, string> = {}, action = 'deny') =>
+      new MemorySource({
+        '.securitytower/cluster.yaml': CLUSTER,
+        'cluster/policies/workloadprivileged-template.yaml': template('WorkloadPrivileged', WORKLOAD_OR_POD_REGO),
+        'cluster/policies/workloadprivileged-constraint.yaml': constraint('WorkloadPrivileged', 'no-privileged-workloads', {
+          enforcementAction: action,
+          match: { kinds: [{ apiGroups: ['apps'], kinds: ['Deployment'] }, { apiGroups: [''], kinds: ['Pod'] }] },
+        }),
+        'apps/web.yaml': twoPrivileged,
+        ...files,
+      });
+    const summary = (v: Violation) => ({ line: v.location.line, action: v.enforcementAction, message: v.message });
+    const privilegedLines = twoPrivileged.split('\n').flatMap((line, i) => (line.includes('privileged: true') ? [i + 1] : []));
+
+    it('reports each container\'s problem once, the workload\'s own result on its line', async () => {
+      expect(clean(await check(judged())).map(summary)).toEqual([
+        { line: privilegedLines[0], action: 'deny', message: 'container <web> is privileged' },
+        { line: privilegedLines[1], action: 'deny', message: 'container <sidecar> is privileged' },
+      ]);
+    });
+
+    it('keeps both results, as Gatekeeper and gator report them, when asked for every result', async () => {
+      const found = clean(await check(judged(), { everyResult: true })).map((v) => v.message);
+      expect(found.sort()).toEqual([
+        '[Implied by expand-workloads] container <sidecar> is privileged',
+        '[Implied by expand-workloads] container <web> is privileged',
+        'container <sidecar> is privileged',
+        'container <web> is privileged',
+      ]);
+    });
+
+    it('keeps the Pod\'s result when it blocks and the workload\'s only warns (an ExpansionTemplate that overrides the action)', async () => {
+      const denyPods = expansionTemplate('expand-deployments', {
+        applyTo: [{ groups: ['apps'], kinds: ['Deployment'], versions: ['v1'] }],
+        templateSource: 'spec.template',
+        generatedGVK: { kind: 'Pod', group: '', version: 'v1' },
+        enforcementAction: 'deny',
+      });
+      const found = clean(await check(judged({ 'cluster/policies/expand-deployments.yaml': denyPods }, 'warn'))).map(summary);
+      expect(found).toEqual([
+        { line: privilegedLines[0], action: 'deny', message: '[Implied by expand-deployments] container <web> is privileged' },
+        { line: privilegedLines[0], action: 'warn', message: 'container <web> is privileged' },
+        { line: privilegedLines[1], action: 'deny', message: '[Implied by expand-deployments] container <sidecar> is privileged' },
+        { line: privilegedLines[1], action: 'warn', message: 'container <sidecar> is privileged' },
+      ]);
+    });
+  });
+
   it('reports a workload that cannot be expanded as an input error on its kind line', async () => {
     const deployment = `apiVersion: apps/v1
 kind: Deployment

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkExitCode, type Violation } from '../../src/engine/index.js';
 import { check, repoRoot } from '../helpers/engine.js';
-import { clusterConfig } from '../helpers/policy-builders.js';
+import { clusterConfig, constraintOf, regoTemplate } from '../helpers/policy-builders.js';
 import { MemorySource } from '../helpers/memory-source.js';
 
 // Templates that honour risk acceptances in their own Rego (Security Tower's and Parapet's library)
@@ -85,6 +85,77 @@ describe('risk acceptances that the template also implements in Rego', () => {
       }),
     );
     expect(report.clusters[0]!.violations.map((v) => v.acceptance)).toEqual([null]);
+    expect(checkExitCode(report)).toBe(1);
+  });
+});
+
+describe('risk acceptances that the template looks up on the owners too, as Security Tower\'s did', () => {
+  // Security Tower's templates read the exclusion on the reviewed object, its Namespace, and its
+  // owners in the inventory: a Pod of a Deployment (through its ReplicaSet) is accepted by the
+  // annotation on the Deployment's own metadata.
+  const SECURITY_TOWER_REGO = `package stpreventprivileged
+
+violation contains {"msg": msg} if {
+  not accepted("stpreventprivileged")
+  some c in input.review.object.spec.containers
+  c.securityContext.privileged == true
+  msg := sprintf("container <%v> is privileged", [c.name])
+}
+
+prefixes := ["securitytower.io/policy.exclusion.", "phylake.io/policy.exclusion."]
+
+accepted(policy) if {
+  not object.get(input.parameters, "ignoreRiskAcceptances", false)
+  some annotations in acceptance_annotations
+  some prefix in prefixes
+  annotations[concat("", [prefix, policy])]
+}
+
+acceptance_annotations contains object.get(input.review.object, ["metadata", "annotations"], {})
+
+acceptance_annotations contains object.get(input.review, ["namespaceObject", "metadata", "annotations"], {})
+
+acceptance_annotations contains owner.metadata.annotations if {
+  some ref in input.review.object.metadata.ownerReferences
+  some owner in data.inventory.namespace[input.review.namespace][_][ref.kind]
+  owner.metadata.name == ref.name
+}
+`;
+  const template = regoTemplate('STPreventPrivileged', SECURITY_TOWER_REGO, { parameters: { ignoreRiskAcceptances: { type: 'boolean' } } });
+  const constraint = constraintOf('STPreventPrivileged', 'stpreventprivileged', { match: { kinds: [{ apiGroups: [''], kinds: ['Pod'] }] } });
+  const onWorkload = (reason: string) =>
+    deployment('        team: storage').replace('  namespace: shop\n', `  namespace: shop\n  annotations:\n    securitytower.io/policy.exclusion.stpreventprivileged: ${reason}\n`);
+  const lineOf = (text: string, needle: string) => text.split('\n').findIndex((line) => line.includes(needle)) + 1;
+  const securityTowerRepo = (manifest: string) =>
+    new MemorySource({
+      '.securitytower/cluster.yaml': clusterConfig({ policies: 'policies' }),
+      'policies/stpreventprivileged-template.yaml': template,
+      'policies/stpreventprivileged-constraint.yaml': constraint,
+      'apps/storage.yaml': manifest,
+    });
+
+  it('accepts the implied Pod\'s violation through the annotation on the Deployment\'s own metadata', async () => {
+    const manifest = onWorkload('Needs the host block devices.');
+    const report = await check(securityTowerRepo(manifest));
+    expect(report.clusters[0]!.errors).toEqual([]);
+    expect(report.clusters[0]!.violations.map(summary)).toEqual([
+      { message: '[Implied by expand-workloads] container <driver> is privileged', line: lineOf(manifest, 'privileged: true'), accepted: 'object: Needs the host block devices.' },
+    ]);
+    expect(report.clusters[0]!.violations[0]!.acceptance!.location).toEqual({ file: 'apps/storage.yaml', line: lineOf(manifest, 'policy.exclusion') });
+    expect(checkExitCode(report)).toBe(0);
+  });
+
+  it('accepts nothing with a blank reason on the Deployment, and reports the annotation as an error on its line', async () => {
+    const manifest = onWorkload('""');
+    const report = await check(securityTowerRepo(manifest));
+    expect(report.clusters[0]!.violations.map((v) => v.acceptance)).toEqual([null]);
+    expect(report.clusters[0]!.errors).toEqual([
+      {
+        location: { file: 'apps/storage.yaml', line: lineOf(manifest, 'policy.exclusion') },
+        code: 'acceptance',
+        message: 'risk acceptance securitytower.io/policy.exclusion.stpreventprivileged has no reason; write why the risk is accepted (it accepts nothing until then)',
+      },
+    ]);
     expect(checkExitCode(report)).toBe(1);
   });
 });

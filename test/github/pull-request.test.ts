@@ -623,6 +623,61 @@ describe('the review', () => {
     expect(fake.requests.filter((r) => r.status >= 400)).toEqual([]);
   });
 
+  it('passes a Renovate pull request that only bumps the image tag a blocking finding names: the finding is existing', async () => {
+    // gatekeeper-library's k8sallowedrepos names the whole image reference in its message.
+    const allowedRepos = {
+      'cluster/global/policies/constraint-templates/k8sallowedrepos-template.yaml': regoTemplate(
+        'K8sAllowedRepos',
+        `package k8sallowedrepos
+
+violation[{"msg": msg}] {
+  container := input.review.object.spec.containers[_]
+  not strings.any_prefix_match(container.image, input.parameters.repos)
+  msg := sprintf("container <%v> has an invalid image repo <%v>, allowed repos are %v", [container.name, container.image, input.parameters.repos])
+}
+`,
+        { version: 'v0', parameters: { repos: { type: 'array', items: { type: 'string' } } } },
+      ),
+      'cluster/global/policies/constraints/allowed-repos.yaml': constraintOf('K8sAllowedRepos', 'allowed-repos', {
+        match: { kinds: [{ apiGroups: [''], kinds: ['Pod'] }] },
+        parameters: { repos: ['ghcr.io/'] },
+      }),
+    };
+    const base = sha('renovate-base');
+    const head = sha('renovate-head');
+    fake.addCommit(REPO, base, { ...shop, ...allowedRepos, 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT });
+    fake.addCommit(REPO, head, { ...shop, ...allowedRepos, 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT.replace('busybox:1.36.1', 'busybox:1.37.0') });
+    await deliver('pull_request', pullRequestPayload('opened', base, head, 23));
+
+    const [run] = fake.checkRuns;
+    expect(run!.output.summary).toContain('container &lt;shell&gt; has an invalid image repo &lt;busybox:1.37.0&gt;');
+    expect(run!.conclusion).toBe('success');
+    expect(run!.annotations).toEqual([]);
+    expect(fake.reviews).toEqual([]);
+    expect(fake.requests.filter((r) => r.status >= 400)).toEqual([]);
+  });
+
+  it('recognises its comments posted with the markers of earlier versions: no second comment, and the thread is answered when fixed', async () => {
+    const base = sha('legacy-base');
+    fake.addCommit(REPO, base, shop);
+    const first = sha('legacy-head-1');
+    fake.addCommit(REPO, first, { ...shop, 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT });
+    const payload = pullRequestPayload('opened', base, first, 64);
+    // Earlier versions hashed the finding with its message as written: cluster, policy, constraint, group, kind, namespace, name, message.
+    const message = '[Implied by expand-workloads] Privileged container is not allowed: shell, securityContext: {"privileged": true}';
+    const legacy = createHash('sha256').update(JSON.stringify(['shop-prod', 'preventprivileged', 'preventprivileged', 'apps', 'Deployment', 'shop', 'debug-shell', message])).digest('hex').slice(0, 24);
+    const posted = fake.addReviewComment(REPO, 64, { author: FAKE_BOT_LOGIN, path: 'cluster/namespaces/shop/debug.yaml', line: 22, body: `**preventprivileged** (deny) on Deployment shop/debug-shell\n\n<!-- parapet:${legacy} -->` });
+    await deliver('pull_request', payload);
+    expect(fake.reviews).toEqual([]);
+
+    const second = sha('legacy-head-2');
+    fake.addCommit(REPO, second, { ...shop, 'cluster/namespaces/shop/debug.yaml': DEBUG_DEPLOYMENT.replace(/\n\s+securityContext:\n\s+privileged: true/, '') });
+    await deliver('pull_request', pullRequestPayload('synchronize', base, second, 64));
+    const answers = fake.reviewComments.filter((c) => c.user.login === FAKE_BOT_LOGIN && c.in_reply_to_id !== undefined);
+    expect(answers.map((c) => [c.in_reply_to_id, c.body])).toEqual([[posted.id, `Fixed in ${second}.\n\n<!-- parapet-fixed -->`]]);
+    expect(fake.requests.filter((r) => r.status >= 400)).toEqual([]);
+  });
+
   it('leaves a new violation on a line outside the diff to the check run', async () => {
     const base = sha('outside-base');
     const head = sha('outside-head');

@@ -41,9 +41,12 @@ export class OwnerIndex {
 
 /**
  * Where an acceptance of this violation may be written. A template that honours acceptances in its
- * own Rego sees only the evaluated object (for an implied Pod: the workload's pod template) and its
- * Namespace, so only those count: Parapet must not accept what the cluster will reject. For other
- * templates, Security Tower's levels apply: the object, its pod template, its Namespace, its owners.
+ * own Rego sees the evaluated object (for an implied Pod: the workload's pod template) and its
+ * Namespace, and, when it looks up owners as Security Tower's did, its owners: for an implied Pod
+ * the workload itself, whose own annotation then accepts the Pods it creates. Only those count:
+ * Parapet must not accept what the cluster will reject. For other templates, Security Tower's
+ * levels apply: the object (the workload, for its implied Pods), its pod template, its Namespace,
+ * its owners.
  */
 export function acceptanceSources(pending: PendingViolation, namespaces: Map<string, SourceObject>, owners: OwnerIndex): Array<AcceptanceSource<SourceObject>> {
   const { source, resultant } = pending;
@@ -54,10 +57,15 @@ export function acceptanceSources(pending: PendingViolation, namespaces: Map<str
   };
   const ns = source.object.metadata.namespace;
   const namespace = typeof ns === 'string' ? namespaces.get(ns) : undefined;
-  if (pending.constraint.template.handlesRiskAcceptances) {
+  const { template } = pending.constraint;
+  if (template.handlesRiskAcceptances) {
     if (resultant) add('podTemplate', source, resultant.sourcePath);
     else add('object', source, []);
     if (namespace && namespace !== source) add('namespace', namespace, []);
+    if (template.acceptsThroughOwners) {
+      if (resultant) add('object', source, []);
+      for (const owner of owners.ownersOf(source)) add('owner', owner, []);
+    }
     return sources;
   }
   add('object', source, []);

@@ -27,6 +27,12 @@ export interface ConstraintTemplate {
    * library do): unless `ignoreRiskAcceptances` is set, it does not report accepted violations.
    */
   handlesRiskAcceptances: boolean;
+  /**
+   * Whether that Rego also honours the acceptances of the object's owners (it reads
+   * `ownerReferences`), as Security Tower's did through the inventory: the Pods a workload creates
+   * are then accepted by the workload's own annotation.
+   */
+  acceptsThroughOwners: boolean;
   annotations: Record<string, string>;
 }
 
@@ -96,6 +102,7 @@ export function readTemplate(
       parametersSchema: validation.openAPIV3Schema,
       legacySchema: typeof validation.legacySchema === 'boolean' ? validation.legacySchema : legacyDefault,
       handlesRiskAcceptances: handlesRiskAcceptances(validation.openAPIV3Schema, source),
+      acceptsThroughOwners: handlesRiskAcceptances(validation.openAPIV3Schema, source) && [source.rego, ...source.libs].some((module) => module.includes('ownerReferences')),
       annotations: stringRecord(metadata.annotations),
     },
   };

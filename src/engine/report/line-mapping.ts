@@ -31,7 +31,7 @@ export function violationLine(hint: LineHint): number {
 export function violationNode(hint: LineHint): LineNode {
   const fromDetails = detailsPathNode(hint);
   if (fromDetails !== undefined) return fromDetails;
-  const container = mentionedContainer(hint);
+  const container = mentionedContainer(hint)?.node;
   if (container) return mentionedKey(container, hint.message, 'deepest') ?? container;
   const evaluated = lineNodeAt(hint.lines, hint.objectPath) ?? hint.lines;
   return mentionedKey(evaluated, hint.message, 'shallowest') ?? kindNode(hint);
@@ -75,8 +75,9 @@ export function fieldPath(text: string): Array<string | number> | undefined {
   return path.length > 0 ? path : undefined;
 }
 
-function mentionedContainer(hint: LineHint): LineNode | undefined {
-  let best: { node: LineNode; length: number } | undefined;
+/** The container the message names (the longest name of the pod specs' containers that it mentions). */
+export function mentionedContainer(hint: Pick<LineHint, 'value' | 'lines' | 'message' | 'podSpecPaths'>): { node: LineNode; name: string } | undefined {
+  let best: { node: LineNode; name: string } | undefined;
   for (const podSpecPath of hint.podSpecPaths) {
     const podSpec = valueAt(hint.value, podSpecPath);
     if (!isRecord(podSpec)) continue;
@@ -87,11 +88,11 @@ function mentionedContainer(hint: LineHint): LineNode | undefined {
         const name = isRecord(container) ? container.name : undefined;
         if (typeof name !== 'string' || name === '' || !mentions(hint.message, name)) return;
         const node = lineNodeAt(hint.lines, [...podSpecPath, field, i]);
-        if (node && (!best || name.length > best.length)) best = { node, length: name.length };
+        if (node && (!best || name.length > best.name.length)) best = { node, name };
       });
     }
   }
-  return best?.node;
+  return best;
 }
 
 function mentionedKey(node: LineNode, message: string, prefer: 'deepest' | 'shallowest'): LineNode | undefined {
@@ -126,7 +127,7 @@ export function mentions(text: string, word: string): boolean {
   return pattern.test(text);
 }
 
-function valueAt(value: unknown, path: Array<string | number>): unknown {
+export function valueAt(value: unknown, path: Array<string | number>): unknown {
   let node = value;
   for (const segment of path) {
     if (Array.isArray(node) && typeof segment === 'number') node = node[segment];

@@ -1,5 +1,6 @@
 // Exit status and base comparison: pure functions of the Report.
 import type { Report, Violation } from '../model.js';
+import { fingerprint, messageFingerprint } from './identity.js';
 
 /** Whether a violation blocks: an unaccepted deny. */
 export function isBlocking(violation: Violation): boolean {
@@ -17,19 +18,35 @@ export function checkExitCode(report: Report): 0 | 1 {
 }
 
 /**
- * What identifies "the same finding" across two revisions: not the line, which moves when lines are
- * added above it, but the cluster, the constraint, the object and the message.
+ * Marks each violation of `head` as new, or existing when `base` already had it. Pairs are made one
+ * to one: first by the message as written (the same finding, word for word), then by the finding's
+ * identity (fingerprint: the same problem on the same part of the same object, whatever values the
+ * message names). A head with more findings of one identity than its base has new ones.
  */
-export function fingerprint(violation: Violation): string {
-  const { object } = violation;
-  return JSON.stringify([violation.cluster, violation.policy, violation.constraint, object.apiVersion.split('/').length > 1 ? object.apiVersion.split('/')[0] : '', object.kind, object.namespace ?? '', object.name, violation.message]);
-}
-
-/** Marks each violation of `head` as new, or existing when `base` already had it. */
 export function markStatus(head: Report, base: Report): Report {
-  const known = new Set(base.clusters.flatMap((cluster) => cluster.violations.map(fingerprint)));
-  for (const cluster of head.clusters) {
-    for (const violation of cluster.violations) violation.status = known.has(fingerprint(violation)) ? 'existing' : 'new';
+  // The identities of the base's findings, by message: pairing by message takes the base finding's own identity away.
+  const byMessage = new Map<string, string[]>();
+  const byIdentity = new Map<string, number>();
+  for (const violation of base.clusters.flatMap((cluster) => cluster.violations)) {
+    const identity = fingerprint(violation);
+    const key = messageFingerprint(violation);
+    byMessage.set(key, [...(byMessage.get(key) ?? []), identity]);
+    byIdentity.set(identity, (byIdentity.get(identity) ?? 0) + 1);
+  }
+  const unpaired: Violation[] = [];
+  for (const violation of head.clusters.flatMap((cluster) => cluster.violations)) {
+    const identity = byMessage.get(messageFingerprint(violation))?.pop();
+    if (identity === undefined) {
+      unpaired.push(violation);
+      continue;
+    }
+    byIdentity.set(identity, byIdentity.get(identity)! - 1);
+    violation.status = 'existing';
+  }
+  for (const violation of unpaired) {
+    const left = byIdentity.get(fingerprint(violation)) ?? 0;
+    if (left > 0) byIdentity.set(fingerprint(violation), left - 1);
+    violation.status = left > 0 ? 'existing' : 'new';
   }
   return head;
 }

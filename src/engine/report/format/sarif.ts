@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { EXCLUSION_PREFIXES } from '../../accept/risk-acceptance.js';
 import type { EnforcementAction, InputError, Location, ObjectRef, Report, Violation } from '../../model.js';
-import { fingerprint } from '../outcome.js';
+import { fingerprint } from '../identity.js';
 import { compareErrors, compareViolations } from '../sort.js';
 
 export interface SarifOptions {
@@ -201,15 +201,15 @@ function errorResult(error: InputError, cluster: string | undefined, ruleIndex: 
  * GitHub code scanning matches results across runs only by `primaryLocationLineHash`; when that is
  * missing, upload-sarif fills it with a hash of the source line, which changes whenever the line is
  * edited or an identical line moves. We fill it ourselves with a hash of the finding's identity
- * (outcome.ts `fingerprint`: cluster, constraint, object, message; not the line), in GitHub's
- * `<hash>:<occurrence>` form so identical findings in one run stay distinct. `parapet/v1` carries the
+ * (identity.ts `fingerprint`: cluster, constraint, object, the part of it; not the line), in GitHub's
+ * `<hash>:<occurrence>` form so identical findings in one run stay distinct. `parapet/v2` (v1 hashed the message as written) carries the
  * full hash under a versioned name, as the SARIF specification asks, for other result managers.
  */
 function partialFingerprints(identity: string, occurrences: Map<string, number>): Record<string, string> {
   const hash = createHash('sha256').update(identity).digest('hex');
   const occurrence = (occurrences.get(hash) ?? 0) + 1;
   occurrences.set(hash, occurrence);
-  return { primaryLocationLineHash: `${hash.slice(0, 16)}:${occurrence}`, 'parapet/v1': hash };
+  return { primaryLocationLineHash: `${hash.slice(0, 16)}:${occurrence}`, 'parapet/v2': hash };
 }
 
 function sarifLocation(location: Location): SarifLocation {
