@@ -1,9 +1,11 @@
-// OPA's yaml.marshal, yaml.unmarshal and yaml.is_valid as Go OPA runs them: sigs.k8s.io/yaml over
-// go-yaml v3. Marshal goes through JSON (so sets are arrays and object keys strings) and prints
-// go-yaml's block style: keys in go-yaml's "natural" order, sequences indented under their key,
-// strings quoted where a YAML reader (1.2, or 1.1's yes/no/on/off) would read something else.
-// Unmarshal reads with go-yaml's resolver (1.2 core plus `0777` octal, `1_000`, merge keys) and
-// hands the result over as JSON (numbers as Go's encoding/json prints them).
+// OPA's yaml.marshal, yaml.unmarshal and yaml.is_valid as Gatekeeper's OPA (v1.17.1) runs them:
+// sigs.k8s.io/yaml v1.6 over its go-yaml v2 fork. (The pinned opa v1.22 has moved to go-yaml v3,
+// which indents sequences and reads `yes` as a string: the reference here is gator, not opa eval.)
+// Marshal goes through JSON (so sets are arrays and object keys strings) and prints go-yaml v2's
+// block style: keys in its "natural" order, sequences at their key's indentation, plain and
+// single-quoted strings folded at spaces past column 80, strings quoted where YAML 1.1 would read
+// something else. Unmarshal reads with go-yaml v2's YAML 1.1 resolver (yes/no/on/off/y/n, `0777`,
+// `1_000`, merge keys) and hands the result over as JSON (numbers as Go's encoding/json prints them).
 import { Alias, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
 import { formatFloat } from '../go/format-float.js';
 import { RegoResult, type RegoValue, regoValueToJson, sortedItems } from './rego-value.js';
@@ -96,12 +98,13 @@ function formatNumber(text: string): string {
   return formatFloat(f, 'g', -1);
 }
 
-const OLD_BOOL = new Set(['y', 'Y', 'yes', 'Yes', 'YES', 'on', 'On', 'ON', 'n', 'N', 'no', 'No', 'NO', 'off', 'Off', 'OFF']);
 const BASE60_FLOAT = /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$/;
 
 /** Whether go-yaml's resolver reads the plain scalar as something other than a string. */
 function resolvesToNonString(s: string): boolean {
-  return resolvePlain(s).kind !== 'string';
+  // go-yaml v2 writes `<<` plain: its encoder does not treat the merge key as a non-string.
+  const kind = resolvePlain(s).kind;
+  return kind !== 'string' && kind !== 'merge';
 }
 
 /** go-yaml v3's analyze_scalar, reduced to what decides plain, single-quoted or double-quoted in block context. */
@@ -157,7 +160,7 @@ function quoteDouble(s: string): string {
   return out + '"';
 }
 
-function stringScalar(s: string, indent: number): string {
+function stringScalar(s: string, indent: number, column = 0): string {
   if (s.includes('\n')) {
     // A literal block, unless a space ends the string or precedes a line break, or a character
     // needs escaping (go-yaml then double-quotes).
@@ -169,14 +172,46 @@ function stringScalar(s: string, indent: number): string {
     const body = (trailing === 0 ? s : s.slice(0, -1)).split('\n');
     return `|${indicator}${chomp}\n${body.map((line) => (line === '' ? '' : pad + line)).join('\n')}`;
   }
-  if (OLD_BOOL.has(s) || BASE60_FLOAT.test(s) || resolvesToNonString(s)) {
+  if (BASE60_FLOAT.test(s) || resolvesToNonString(s)) {
     // go-yaml asks for double quotes; the emitter still picks single quotes when double are not needed.
     return quoteDouble(s);
   }
   const style = scalarStyle(s);
-  if (style === 'plain') return s;
-  if (style === 'single') return `'${s.replaceAll("'", "''")}'`;
+  if (style === 'plain') return fold(s, column, indent + 2);
+  if (style === 'single') return fold(`'${s.replaceAll("'", "''")}'`, column, indent + 2);
   return quoteDouble(s);
+}
+
+const BEST_WIDTH = 80;
+
+/**
+ * go-yaml v2's write_plain_scalar / write_single_quoted: a space becomes a line break (and the
+ * continuation's indentation) when the column has passed 80 and the next character is no space.
+ * `column` is where the scalar starts.
+ */
+function fold(text: string, column: number, continuation: number): string {
+  const chars = [...text];
+  let out = '';
+  let col = column;
+  let spaces = false;
+  for (let i = 0; i < chars.length; i++) {
+    const c = chars[i]!;
+    if (c === ' ') {
+      if (!spaces && col > BEST_WIDTH && i !== 0 && i !== chars.length - 1 && chars[i + 1] !== ' ') {
+        out += `\n${' '.repeat(continuation)}`;
+        col = continuation;
+      } else {
+        out += c;
+        col++;
+      }
+      spaces = true;
+    } else {
+      out += c;
+      col++;
+      spaces = false;
+    }
+  }
+  return out;
 }
 
 function isBlockCollection(v: JsonValue): boolean {
@@ -184,10 +219,10 @@ function isBlockCollection(v: JsonValue): boolean {
   return v !== null && typeof v === 'object' && 'map' in v && v.map.length > 0;
 }
 
-function scalarText(v: JsonValue, indent: number): string {
+function scalarText(v: JsonValue, indent: number, column = 0): string {
   if (v === null) return 'null';
   if (typeof v === 'boolean') return String(v);
-  if (typeof v === 'string') return stringScalar(v, indent);
+  if (typeof v === 'string') return stringScalar(v, indent, column);
   if (Array.isArray(v)) return '[]';
   if ('number' in v) return formatNumber(v.number);
   return '{}';
@@ -202,19 +237,20 @@ function emit(v: JsonValue, indent: number, out: string[]): void {
         emit(item, indent + 2, lines);
         out.push(`${pad}- ${lines[0]!.slice(indent + 2)}`, ...lines.slice(1));
       } else {
-        out.push(`${pad}- ${scalarText(item, indent)}`);
+        out.push(`${pad}- ${scalarText(item, indent, indent + 2)}`);
       }
     }
     return;
   }
   const entries = [...(v as JsonMap).map].sort(([a], [b]) => (yamlKeyLess(a, b) ? -1 : yamlKeyLess(b, a) ? 1 : 0));
   for (const [key, value] of entries) {
-    const keyText = key.includes('\n') ? quoteDouble(key) : stringScalar(key, indent);
+    const keyText = key.includes('\n') ? quoteDouble(key) : stringScalar(key, indent, indent);
     if (isBlockCollection(value)) {
       out.push(`${pad}${keyText}:`);
-      emit(value, indent + 2, out);
+      // go-yaml v2 does not indent a sequence under its key.
+      emit(value, Array.isArray(value) ? indent : indent + 2, out);
     } else {
-      out.push(`${pad}${keyText}: ${scalarText(value, indent)}`);
+      out.push(`${pad}${keyText}: ${scalarText(value, indent, indent + [...keyText].length + 2)}`);
     }
   }
 }
@@ -261,10 +297,26 @@ function resolvePlain(s: string): Resolved {
     case 'true':
     case 'True':
     case 'TRUE':
+    case 'y':
+    case 'Y':
+    case 'yes':
+    case 'Yes':
+    case 'YES':
+    case 'on':
+    case 'On':
+    case 'ON':
       return { kind: 'bool', value: true };
     case 'false':
     case 'False':
     case 'FALSE':
+    case 'n':
+    case 'N':
+    case 'no':
+    case 'No':
+    case 'NO':
+    case 'off':
+    case 'Off':
+    case 'OFF':
       return { kind: 'bool', value: false };
     case '.inf':
     case '.Inf':
