@@ -13,7 +13,16 @@ import type { CompileOutcome, PolicyCompiler, RegoProblem, RegoSource, WorkOptio
 import { checkGatekeeperRules, packageName, usesInventory, type ParsedModule } from './gatekeeper-checks.js';
 
 /** Bump when the way modules are built changes, so stale cache entries are ignored. */
-const BUILD_REVISION = 2;
+const BUILD_REVISION = 3;
+
+/**
+ * Gatekeeper v3.23.1 compiles templates with its own OPA's builtins (v1.17.1,
+ * ast.CapabilitiesForThisVersion) minus those its deployment disables: `--disable-opa-builtin`,
+ * `{http.send}` in its Helm chart and release manifest. A template calling anything else does not
+ * compile in the cluster (`rego_type_error: undefined function http.send`), and must not here.
+ */
+export const GATEKEEPER_OPA_VERSION = 'v1.17.1';
+export const GATEKEEPER_DISABLED_BUILTINS = ['http.send'];
 const MAX_PARALLEL_BUILDS = 4;
 export const DEFAULT_COMPILE_TIMEOUT_MS = 60_000;
 
@@ -58,6 +67,7 @@ class CompileTimeout extends Error {}
 export class OpaCompiler implements PolicyCompiler {
   private readonly opaPath: string;
   private version: Promise<string> | undefined;
+  private capabilities: Promise<string> | undefined;
   private running = 0;
   private readonly waiting: Array<() => void> = [];
 
@@ -76,6 +86,17 @@ export class OpaCompiler implements PolicyCompiler {
       },
     );
     return this.version;
+  }
+
+  /** Gatekeeper's capabilities as opa reads them from a file (--capabilities). */
+  private gatekeeperCapabilities(): Promise<string> {
+    this.capabilities ??= run(this.opaPath, undefined, ['capabilities', '--version', GATEKEEPER_OPA_VERSION], Number.POSITIVE_INFINITY).then((out) => {
+      if (out.code !== 0) throw new Error(`opa capabilities --version ${GATEKEEPER_OPA_VERSION} failed: ${out.stderr.trim()}`);
+      const capabilities = JSON.parse(out.stdout) as { builtins: Array<{ name: string }> };
+      capabilities.builtins = capabilities.builtins.filter((b) => !GATEKEEPER_DISABLED_BUILTINS.includes(b.name));
+      return JSON.stringify(capabilities);
+    });
+    return this.capabilities;
   }
 
   async compile(source: RegoSource, options: WorkOptions = {}): Promise<CompileOutcome> {
@@ -112,6 +133,8 @@ export class OpaCompiler implements PolicyCompiler {
       // which must not depend on where this build happened.
       const files = [source.rego, ...source.libs].map((_, i) => (i === 0 ? 'template.rego' : `lib-${i}.rego`));
       await Promise.all(files.map((file, i) => writeFile(join(dir, file), i === 0 ? source.rego : source.libs[i - 1]!)));
+      await writeFile(join(dir, 'capabilities.json'), await this.gatekeeperCapabilities());
+      const capabilityFlags = ['--capabilities', 'capabilities.json'];
       const versionFlags = source.version === 'v1' ? ['--v1-compatible'] : ['--v0-compatible'];
       const moduleOf = (file: string | undefined) => {
         const index = file === undefined ? 0 : files.findIndex((f) => f === file || file.endsWith(`/${f}`));
@@ -127,12 +150,12 @@ export class OpaCompiler implements PolicyCompiler {
       const ruleProblems = checkGatekeeperRules(modules);
       if (ruleProblems.length > 0) return { ok: false, problems: ruleProblems };
 
-      const checked = await opa(['check', '--format', 'json', ...versionFlags, ...files]);
+      const checked = await opa(['check', '--format', 'json', ...versionFlags, ...capabilityFlags, ...files]);
       if (checked.code !== 0) return { ok: false, problems: parseProblems(checked.stdout || checked.stderr, moduleOf) };
 
       const entrypoint = `${packageName(modules[0]!).replaceAll('.', '/')}/violation`;
       const bundle = join(dir, 'bundle.tar.gz');
-      const built = await opa(['build', '-t', 'wasm', ...versionFlags, '-e', entrypoint, '-o', bundle, ...files]);
+      const built = await opa(['build', '-t', 'wasm', ...versionFlags, ...capabilityFlags, '-e', entrypoint, '-o', bundle, ...files]);
       if (built.code !== 0) {
         return { ok: false, problems: [{ module: 0, message: `opa build failed: ${built.stderr.trim() || built.stdout.trim()}` }] };
       }

@@ -101,7 +101,7 @@ describe('bad input: each problem is an error at its file and line, and everythi
       'cluster/policies/templates/k8sallowedregistries.yaml:18 rego',
       'cluster/policies/templates/k8sblockednodeports.yaml:3 template',
       'cluster/policies/templates/k8sdisallowedtags.yaml:20 rego',
-      'cluster/policies/templates/k8simagescan.yaml:3 builtin',
+      'cluster/policies/templates/k8simagescan.yaml:18 rego',
       'cluster/policies/templates/k8sreplicalimits.yaml:23 rego',
       'cluster/policies/templates/k8srequiredprobes.yaml:14 rego',
     ]);
@@ -311,15 +311,40 @@ describe('bad input: each problem is an error at its file and line, and everythi
       expectStillChecked(report, privilegedDebugShell);
     });
 
-    it('refuses a template calling a builtin Parapet cannot evaluate when it loads, and skips its constraints', async () => {
+    it('refuses a template calling a builtin Gatekeeper allows but Parapet cannot evaluate yet, naming it, on the template', async () => {
+      const template = `apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata:
+  name: k8srequestid
+spec:
+  crd:
+    spec:
+      names:
+        kind: K8sRequestId
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8srequestid
+
+        violation[{"msg": msg}] {
+          id := uuid.rfc4122(input.review.object.metadata.name)
+          msg := sprintf("request %v", [id])
+        }
+`;
+      const report = await check(fixtureRepo(FIXTURE, { 'cluster/policies/templates/k8srequestid.yaml': template }));
+      expect(errorsIn(report, 'cluster/policies/templates/k8srequestid.yaml')).toEqual([
+        {
+          line: 2,
+          code: 'builtin',
+          message: "ConstraintTemplate k8srequestid uses builtin that Parapet cannot evaluate: uuid.rfc4122; Gatekeeper's Wasm-incompatible builtins are listed in docs/fidelity.md",
+        },
+      ]);
+    });
+
+    it('refuses a template calling http.send, which Gatekeeper disables, with the compile error Gatekeeper gives on its line, and skips its constraints', async () => {
       const report = await brokenRepo();
       expect(errorsIn(report, 'cluster/policies/templates/k8simagescan.yaml')).toEqual([
-        {
-          line: 3,
-          code: 'builtin',
-          message:
-            "ConstraintTemplate k8simagescan uses builtin that Parapet cannot evaluate: http.send; Gatekeeper's Wasm-incompatible builtins are listed in docs/fidelity.md",
-        },
+        { line: 18, code: 'rego', message: 'ConstraintTemplate k8simagescan: rego_type_error: undefined function http.send' },
       ]);
       // The constraint matches every Pod; none of them gets a result or an error from it.
       expect(errorsIn(report, 'cluster/policies/constraints/image-scan.yaml')).toEqual([]);

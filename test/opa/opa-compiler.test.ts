@@ -66,6 +66,31 @@ describe('compiling templates with the pinned opa', () => {
     expect(second.calls()).toEqual(['version']);
   });
 
+  it('refuses what Gatekeeper refuses: http.send (disabled by its chart) and builtins newer than its OPA, on their line', async () => {
+    const compiler = new OpaCompiler({ cacheDir: null });
+    const outcome = await compiler.compile({
+      version: 'v0',
+      libs: [],
+      rego: `package k8sremote
+
+violation[{"msg": msg}] {
+  resp := http.send({"method": "get", "url": "https://policy.example/allowed"})
+  parts := strings.split_n(input.review.object.metadata.name, "-", 2)
+  msg := sprintf("%v %v", [resp.status_code, parts])
+}
+`,
+    });
+    expect(outcome).toEqual({
+      ok: false,
+      problems: [
+        { module: 0, line: 4, message: 'rego_type_error: undefined function http.send' },
+        { module: 0, line: 5, message: 'rego_type_error: undefined function strings.split_n' },
+      ],
+    });
+    // Everything else Gatekeeper allows still compiles.
+    expect((await compiler.compile({ ...privileged, rego: privileged.rego.replace('sprintf("privileged container %v", [c.name])', 'yaml.marshal(c)') })).ok).toBe(true);
+  });
+
   it('recompiles when the Rego changes', async () => {
     const cacheDir = mkdtempSync(join(tmpdir(), 'parapet-cache-'));
     await new OpaCompiler({ cacheDir }).compile(privileged);

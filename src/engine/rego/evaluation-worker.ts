@@ -6,7 +6,6 @@ import { hostBuiltins } from './builtins.js';
 import type { TaskOutcome } from '../ports.js';
 import type { WorkerRequest, WorkerResponse } from './evaluation-pool.js';
 import { parseYamlFile, type ParsedYamlFile } from '../repo/yaml-file.js';
-import { gatekeeperErrorText } from './runtime-error.js';
 import { MemoryLimitError, WasmPolicy } from './wasm-policy.js';
 
 /**
@@ -145,7 +144,8 @@ async function evaluateBatch(request: Extract<WorkerRequest, { type: 'batch' }>)
         stoppedNow.push({ template, error: message });
         outcomes.push({ error: message });
       } else {
-        outcomes.push({ error: gatekeeperErrorText(error instanceof Error ? error.message : String(error)) });
+        // Worded as Go OPA by the driver, which knows the template's Rego.
+        outcomes.push({ error: error instanceof Error ? error.message : String(error) });
       }
     }
   }

@@ -1,8 +1,9 @@
 // The Rego driver: a template's Rego compiled to Wasm by the PolicyCompiler (the pinned opa), checked
 // for builtins this host cannot evaluate when it is loaded, and evaluated on the worker pool.
-import type { PolicyCompiler, PolicyDriver, TemplateCode, TemplateLoad, WorkOptions } from '../ports.js';
+import type { EvaluationTask, PolicyCompiler, PolicyDriver, RegoSource, TaskOutcome, TemplateCode, TemplateLoad, WorkOptions } from '../ports.js';
 import { hostBuiltins } from './builtins.js';
 import { EvaluationPool, type EvaluationPoolOptions } from './evaluation-pool.js';
+import { gatekeeperErrorText } from './runtime-error.js';
 import { UnsupportedBuiltinsError, WasmPolicy } from './wasm-policy.js';
 
 export interface RegoDriverOptions extends EvaluationPoolOptions {
@@ -12,6 +13,8 @@ export interface RegoDriverOptions extends EvaluationPoolOptions {
 export class RegoDriver implements PolicyDriver {
   /** Compiled modules by the compiler's output, which its cache hands out once per template text. */
   private readonly compiled = new WeakMap<Uint8Array, WebAssembly.Module>();
+  /** Each loaded template's Rego: Go OPA's wording of a runtime error depends on the rule it names. */
+  private readonly sources = new Map<number, RegoSource>();
 
   private constructor(
     private readonly compiler: PolicyCompiler,
@@ -38,18 +41,22 @@ export class RegoDriver implements PolicyDriver {
       if (error instanceof UnsupportedBuiltinsError) return { ok: false, unsupported: error.message };
       return { ok: false, loadError: error instanceof Error ? error.message : String(error) };
     }
-    return { ok: true, id: this.pool.addModule(module), usesInventory: outcome.usesInventory };
+    const id = this.pool.addModule(module);
+    this.sources.set(id, code.source);
+    return { ok: true, id, usesInventory: outcome.usesInventory };
   }
 
   addText(json: string): number {
     return this.pool.addText(json);
   }
 
-  evaluate(...args: Parameters<EvaluationPool['evaluate']>): ReturnType<EvaluationPool['evaluate']> {
-    return this.pool.evaluate(...args);
+  async evaluate(tasks: EvaluationTask[], options?: WorkOptions): Promise<TaskOutcome[]> {
+    const outcomes = await this.pool.evaluate(tasks, options);
+    return outcomes.map((outcome, i) => ('error' in outcome ? { ...outcome, error: gatekeeperErrorText(outcome.error, this.sources.get(tasks[i]!.template)) } : outcome));
   }
 
   release(templates: number[], texts: number[]): void {
+    for (const id of templates) this.sources.delete(id);
     this.pool.release(templates, texts);
   }
 
