@@ -91,7 +91,7 @@ describe('bad input: each problem is an error at its file and line, and everythi
       // The runtime conflict: a violation, as in Gatekeeper, and an input error, so it always fails.
       'cluster/apps/shop/settings.yaml:2 evaluation',
       'cluster/apps/shop/storefront-copy.yaml:3 duplicate',
-      'cluster/apps/shop/worker.yaml:2 manifest',
+      'cluster/apps/shop/worker.yaml:9 manifest',
       'cluster/policies/constraints/bad-selector.yaml:14 schema',
       'cluster/policies/constraints/block-action.yaml:7 constraint',
       'cluster/policies/constraints/container-limits.yaml:3 constraint',
@@ -257,10 +257,10 @@ describe('bad input: each problem is an error at its file and line, and everythi
       expectStillChecked(report, privilegedStorefront);
     });
 
-    it('refuses an object whose label value is not a string, and says how to quote it', async () => {
+    it('refuses an object whose label value is not a string, on that label, and says how to quote it', async () => {
       const report = await brokenRepo();
       expect(errorsIn(report, 'cluster/apps/shop/worker.yaml')).toEqual([
-        { line: 2, code: 'manifest', message: 'metadata.labels.release must be a string (quote it: "2024")' },
+        { line: 9, code: 'manifest', message: 'metadata.labels.release must be a string (quote it: "2024")' },
       ]);
       // The API server would refuse the object, so it is not reviewed; its privileged container is not reported.
       expect(violations(report).filter((v) => v.location.file === 'cluster/apps/shop/worker.yaml')).toEqual([]);

@@ -8,8 +8,7 @@ import { type ApplicationConfig, type ClusterConfig, type InputError, isRecord }
 import type { RenderedObject, RenderSession } from '../ports.js';
 import type { RepoFiles } from '../repo/repo-files.js';
 import { isUnder, normalizeRepoPath } from '../repo/security-tower.js';
-import type { YamlDocument } from '../repo/yaml-file.js';
-import type { YamlReading } from '../repo/yaml-readings.js';
+import { documentAs as asRead, type YamlDocument } from '../repo/yaml-file.js';
 import { dirOf, isKustomizationFile, isRemote, KUSTOMIZATION_NAMES, kustomizationReferences, resolveInRepo } from './kustomization-refs.js';
 import { fieldLocation } from './origin-lines.js';
 import { renderedLines, type TransformSource } from './transforms.js';
@@ -405,9 +404,3 @@ function decodeBase64(text: string): string {
   }
 }
 
-/** The document as `reading` decodes it (its value and lines), when that differs from the default. */
-export function asRead(doc: YamlDocument, reading: YamlReading): YamlDocument {
-  if (reading === 'sigs' || !doc.kyaml || 'error' in doc.kyaml) return doc;
-  const { value, lines } = doc.kyaml;
-  return { ...doc, value, lines, kindLine: lines.keys?.kind?.line ?? doc.kindLine };
-}

@@ -3,7 +3,7 @@
 // memory, and the source positions the report needs.
 import { isCollection, isScalar, LineCounter, parseAllDocuments, visit, type Document, type YAMLError } from 'yaml';
 import type { InputError } from '../model.js';
-import { READERS, readDocument, ReadingError, readingNotes, type DocumentReading } from './yaml-readings.js';
+import { READERS, readDocument, ReadingError, readingNotes, type DocumentReading, type YamlReading } from './yaml-readings.js';
 
 export interface YamlLimits {
   /** Files larger than this are refused unread. */
@@ -132,6 +132,26 @@ export function parseYamlFile(file: string, text: string, limits: YamlLimits = d
       ...(kyaml ? { kyaml } : {}),
       ...(warnings.length > 0 ? { warnings } : {}),
     });
+  }
+  return { documents, errors };
+}
+
+/** The document as `reading` decodes it (value, lines), when that differs from the default (sigs.k8s.io/yaml's). */
+export function documentAs(doc: YamlDocument, reading: YamlReading): YamlDocument {
+  if (reading === 'sigs' || !doc.kyaml || 'error' in doc.kyaml) return doc;
+  const { value, lines } = doc.kyaml;
+  return { ...doc, value, lines, kindLine: lines.keys?.kind?.line ?? doc.kindLine };
+}
+
+/** parseYamlFile, every document as `reading` decodes it; one that reading refuses is an error. */
+export function parseYamlFileAs(file: string, text: string, reading: YamlReading, limits: YamlLimits = defaultYamlLimits): ParsedYamlFile {
+  const parsed = parseYamlFile(file, text, limits);
+  if (reading === 'sigs') return parsed;
+  const errors = [...parsed.errors];
+  const documents: YamlDocument[] = [];
+  for (const doc of parsed.documents) {
+    if (doc.kyaml && 'error' in doc.kyaml) errors.push(doc.kyaml.error);
+    else documents.push(documentAs(doc, reading));
   }
   return { documents, errors };
 }
