@@ -266,6 +266,7 @@ async function evaluateCluster(
     config: cluster.location.file,
     violations,
     errors,
+    ...(rendered.warnings.length > 0 ? { warnings: rendered.warnings } : {}),
     images: imageUses(objects),
     policies: enabledPolicies(policies.constraints),
     stats: { objects: objects.length, constraints: policies.constraints.length, evaluations: evaluation.evaluations },

@@ -8,7 +8,7 @@ import { type ApplicationConfig, type ClusterConfig, type InputError, isRecord }
 import type { RenderedObject, RenderSession } from '../ports.js';
 import type { RepoFiles } from '../repo/repo-files.js';
 import { isUnder, normalizeRepoPath } from '../repo/security-tower.js';
-import type { YamlDocument } from '../repo/yaml-file.js';
+import { documentAs as asRead, type YamlDocument } from '../repo/yaml-file.js';
 import { dirOf, isKustomizationFile, isRemote, KUSTOMIZATION_NAMES, kustomizationReferences, resolveInRepo } from './kustomization-refs.js';
 import { fieldLocation } from './origin-lines.js';
 import { renderedLines, type TransformSource } from './transforms.js';
@@ -19,6 +19,8 @@ export interface ClusterRender {
   errors: InputError[];
   /** Repository files this cluster's entry points apply (manifests, kustomizations, patches...). */
   applied: Set<string>;
+  /** The applied lines whose YAML the appliers read differently (yaml-file.ts). */
+  warnings: InputError[];
 }
 
 export interface RenderInput {
@@ -46,6 +48,7 @@ class ClusterRenderer {
   private readonly documents: YamlDocument[] = [];
   private readonly errors: InputError[] = [];
   private readonly applied = new Set<string>();
+  private readonly warnings = new Map<string, InputError>();
   private existing = new Set<string>();
   private folders = new Set<string>();
   private readonly followed = new Set<string>();
@@ -90,8 +93,9 @@ class ClusterRenderer {
     const charts = all.filter((f) => /(^|\/)Chart\.ya?ml$/.test(f)).map(dirOf);
     const inScope = (p: string) => scope(p) && !hidden(p) && !policyFolders.some((f) => isUnder(p, f)) && !charts.some((dir) => isUnder(p, dir));
     await this.renderFolders(all.filter(inScope));
-    for (const root of roots) if (!this.applied.has(root.file)) this.addPlain(root);
-    return { documents: this.documents, errors: this.errors, applied: this.applied };
+    // Flux's own Kustomizations reach the cluster through kustomize-controller, which reads with kyaml.
+    for (const root of roots) if (!this.applied.has(root.file)) this.addPlain(asRead(root, 'kyaml'));
+    return { documents: this.documents, errors: this.errors, applied: this.applied, warnings: [...this.warnings.values()] };
   }
 
   /** Plain manifests first (their Flux Kustomizations), then kustomize roots, then the rest. */
@@ -126,10 +130,16 @@ class ClusterRenderer {
     await this.followFlux();
   }
 
+  /** A document the cluster's applier reads itself: kubectl or Argo CD (sigs.k8s.io/yaml), unless given otherwise. */
   private addPlain(doc: YamlDocument): void {
+    this.warn(doc);
     this.applied.add(doc.file);
     this.documents.push(doc);
     if (isFluxKustomization(doc.value)) this.queue.push({ object: doc.value as Record<string, unknown>, doc });
+  }
+
+  private warn(doc: YamlDocument | undefined): void {
+    for (const warning of doc?.warnings ?? []) this.warnings.set(`${warning.location.file}:${warning.location.line}:${warning.message}`, warning);
   }
 
   /** A file in a folder whose kustomization decides what of it is applied (Flux and kustomize alike). */
@@ -237,8 +247,11 @@ class ClusterRenderer {
     const { files } = this.input;
     const origin = rendered.origin;
     const file = (origin?.path && resolveInRepo(dir, origin.path)) || (origin?.configuredIn && resolveInRepo(dir, origin.configuredIn)) || this.kustomizationIn(dir) || flux?.doc.file || dir;
-    const docs = this.existing.has(file) ? (await files.documents([file])).documents : [];
+    // kustomize read the file with kyaml: the renderer's values are kyaml's, so the layers laid over
+    // them must be too. The lines kubectl would read otherwise still get their warning.
+    const docs = this.existing.has(file) ? (await files.documents([file])).documents.map((doc) => asRead(doc, 'kyaml')) : [];
     const base = origin?.path ? baseDocument(docs, rendered.object) : undefined;
+    this.warn(base);
     const sources: TransformSource[] = [];
     const seen = new Set<string>();
     for (const transformation of rendered.transformations ?? []) {
@@ -390,3 +403,4 @@ function decodeBase64(text: string): string {
     return text;
   }
 }
+

@@ -31,9 +31,10 @@ export function formatText(report: Report, options: TextOptions): string {
     writeFileGroups(lines, [], report.errors, layout, paint);
   }
   for (const { cluster, violations } of listed) {
-    if (violations.length === 0 && cluster.errors.length === 0) continue;
+    const warnings = options.quiet ? [] : (cluster.warnings ?? []);
+    if (violations.length === 0 && cluster.errors.length === 0 && warnings.length === 0) continue;
     lines.push(`${paint.bold(clean(cluster.name))}  ${paint.dim(clean(cluster.config))}`, '');
-    writeFileGroups(lines, violations, cluster.errors, layout, paint);
+    writeFileGroups(lines, violations, cluster.errors, layout, paint, warnings);
   }
   const notApplied = report.notApplied?.length ?? 0;
   if (notApplied > 0) {
@@ -91,7 +92,7 @@ function writeClusterSummary(lines: string[], cluster: ClusterReport, report: Re
   }
 }
 
-type Row = { line: number; violation: Violation; error?: never } | { line: number; error: InputError; violation?: never };
+type Row = { line: number; violation: Violation; error?: never } | { line: number; error: InputError; violation?: never; warning?: true };
 
 interface Layout extends TextOptions {
   lineWidth: number;
@@ -105,7 +106,7 @@ const STATUS_WIDTH = '[existing]'.length;
  * on a tie. It appends to `lines` rather than returning an array to spread, which overflows the
  * stack on a report with a few hundred thousand findings.
  */
-function writeFileGroups(lines: string[], violations: Violation[], errors: InputError[], layout: Layout, paint: Painter): void {
+function writeFileGroups(lines: string[], violations: Violation[], errors: InputError[], layout: Layout, paint: Painter, warnings: InputError[] = []): void {
   const byFile = new Map<string, Row[]>();
   const add = (file: string, row: Row) => {
     const rows = byFile.get(file) ?? [];
@@ -113,6 +114,7 @@ function writeFileGroups(lines: string[], violations: Violation[], errors: Input
     byFile.set(file, rows);
   };
   for (const error of [...errors].sort(compareErrors)) add(error.location.file, { line: error.location.line, error });
+  for (const warning of [...warnings].sort(compareErrors)) add(warning.location.file, { line: warning.location.line, error: warning, warning: true });
   for (const violation of [...violations].sort(compareViolations)) add(violation.location.file, { line: violation.location.line, violation });
 
   for (const file of [...byFile.keys()].sort(compareText)) {
@@ -145,7 +147,7 @@ function rowName(row: Row): string {
 }
 
 function actionCell(row: Row, paint: Painter): string {
-  if (row.error) return paint.red('error'.padEnd(ACTION_WIDTH));
+  if (row.error) return row.warning ? paint.yellow('warn'.padEnd(ACTION_WIDTH)) : paint.red('error'.padEnd(ACTION_WIDTH));
   const { enforcementAction, acceptance } = row.violation;
   const text = enforcementAction.padEnd(ACTION_WIDTH);
   // An accepted deny no longer blocks; colouring it like one would cry wolf.
