@@ -160,3 +160,26 @@ describe('Parapet’s Pod Security Standards and Kubernetes’ Pod Security Admi
     expect(disagreements.slice(0, 30)).toEqual([]);
   }, 300_000);
 });
+
+describe('the Pod Security Standards version a constraint names', () => {
+  const privilegedPod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'psa' }, spec: { containers: [{ name: 'web', image: 'nginx:1.27.0', securityContext: { privileged: true } }] } };
+  const sysctlPod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'tuned', namespace: 'psa' }, spec: { securityContext: { sysctls: [{ name: 'net.ipv4.tcp_notsent_lowat', value: '131072' }] }, containers: [{ name: 'web', image: 'nginx:1.27.0' }] } };
+
+  async function judge(policy: string, version: string, object: Json) {
+    const catalog = await loadCatalog();
+    const enabled = [{ constraint: policy, policy, version, levels: [], control: '', parameters: { version } }];
+    const report = await checkRepo(repository(catalog, enabled, [object]), { driver: drivers.driver, renderer: new HelperRenderer() });
+    return report.clusters[0]!;
+  }
+
+  it('is refused before v1.25, naming the parameter and the pattern, as the cluster refuses the constraint', async () => {
+    const cluster = await judge('preventprivileged', 'v1.24', privilegedPod);
+    expect(cluster.violations).toEqual([]);
+    expect(cluster.errors.map((e) => e.message).join('\n')).toMatch(/spec\.parameters\.version.*should match '\^\(latest\|v1/);
+  });
+
+  it('is judged as latest when newer than the newest the library knows, as Pod Security Admission judges it', async () => {
+    expect((await judge('restrictsysctls', 'v1.36', sysctlPod)).violations).toHaveLength(1);
+    expect((await judge('restrictsysctls', 'v1.40', sysctlPod)).violations).toEqual([]);
+  });
+});
