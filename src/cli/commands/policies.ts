@@ -22,7 +22,7 @@ Commands:
   list [--standard ID] [--format text|json]
                         the library: every policy with its version and standards
   show NAME             a policy: what it checks, its standards, an example, its risk acceptance
-  enable NAME... | --standard ID [--action deny|warn|dryrun] [--param KEY=VALUE]...
+  enable NAME... | --standard ID [--strict] [--action deny|warn|dryrun] [--param KEY=VALUE]...
                         write the policies (all of a standard's) into the cluster's policies folder;
                         enabling again upgrades them and keeps your constraint's parameters, match
                         and enforcementAction (unless --action or --param is given). A policy that
@@ -38,9 +38,13 @@ Options:
   --cluster NAME        the cluster, when the repository declares several
   --standard ID         k8s/baseline, k8s/restricted, cis/kubernetes, nist/SP.800-190,
                         bsi/containerization or nsa/kubernetes
+  --strict              with --standard, also the policies stricter than one of its controls (they
+                        refuse more than the standard; 'parapet policies show NAME' says which)
   --action ACTION       the constraints' enforcementAction: deny, warn or dryrun
   --param KEY=VALUE     set a constraint parameter (repeatable): a list as a,b, a boolean as true,
-                        a list of objects as YAML ([{key: owner}]); see 'parapet policies show NAME'
+                        a list of objects as YAML ([{key: owner}]); see 'parapet policies show NAME'.
+                        The Pod Security Standards' policies take version=v1.N (default latest), the
+                        standard's version as Pod Security Admission's enforce-version label takes it
   --format FORMAT       text (default) or json
   -h, --help            show this help
 
@@ -89,7 +93,8 @@ function listCommand(catalog: Catalog, args: string[], io: CliIo): number {
   noPositionals('list', positionals);
   const format = formatOf(values.format);
   const standard = values.standard === undefined ? undefined : standardOf(catalog, values.standard);
-  const policies = standard ? catalog.policies.filter((p) => standard.policies.includes(p.name)) : catalog.policies;
+  // A standard's policies, and those stricter than its controls (shown as such in CONTROL).
+  const policies = standard ? catalog.policies.filter((p) => standard.policies.includes(p.name) || standard.stricter.includes(p.name)) : catalog.policies;
   const standards = standard ? [standard] : catalog.standards;
   if (format === 'json') {
     const json = {
@@ -103,7 +108,7 @@ function listCommand(catalog: Catalog, args: string[], io: CliIo): number {
         appliesTo: p.appliesTo,
         riskAcceptanceAnnotation: p.riskAcceptance.annotation,
       })),
-      standards: standards.map((s) => ({ id: s.id, title: s.title, policies: s.policies })),
+      standards: standards.map((s) => ({ id: s.id, title: s.title, policies: s.policies, stricter: s.stricter })),
     };
     io.stdout(`${JSON.stringify(json, null, 2)}\n`);
     return 0;
@@ -122,7 +127,10 @@ function listCommand(catalog: Catalog, args: string[], io: CliIo): number {
           .join(', ') || '-',
   ]);
   const lines: string[] = [];
-  if (standard) lines.push(`${standard.id}: ${standard.title}, ${count(policies.length, 'policy', 'policies')}`, '');
+  if (standard) {
+    const stricter = standard.stricter.length > 0 ? ` (and ${standard.stricter.length} stricter than its controls, enabled with --strict)` : '';
+    lines.push(`${standard.id}: ${standard.title}, ${count(standard.policies.length, 'policy', 'policies')}${stricter}`, '');
+  }
   if (rows.length === 0) lines.push('The library has no policy for it yet.');
   else lines.push(...table([['NAME', 'VERSION', 'TITLE', standard ? 'CONTROL' : 'STANDARDS'], ...rows]));
   if (!standard) {
@@ -192,10 +200,11 @@ async function enableCommand(catalog: Catalog, args: string[], io: CliIo): Promi
     args,
     strict: true,
     allowPositionals: true,
-    options: { ...repoOptions, standard: { type: 'string' }, action: { type: 'string' }, param: { type: 'string', multiple: true } },
+    options: { ...repoOptions, standard: { type: 'string' }, strict: { type: 'boolean' }, action: { type: 'string' }, param: { type: 'string', multiple: true } },
   });
   if (positionals.length === 0 && values.standard === undefined) throw new UsageError('name the policies to enable, or a standard with --standard ID');
   if (positionals.length > 0 && values.standard !== undefined) throw new UsageError('give policy names or --standard, not both');
+  if (values.strict && values.standard === undefined) throw new UsageError('--strict adds the policies stricter than a standard\'s controls: give the standard with --standard ID');
   const action = values.action === undefined ? undefined : actionOf(values.action);
   if (values.standard !== undefined) standardOf(catalog, values.standard);
   const unknown = positionals.flatMap((name) => {
@@ -223,6 +232,8 @@ export interface EnableRequest {
   cluster?: string;
   names: string[];
   standard?: string;
+  /** With `standard`: also the policies stricter than its controls. */
+  strict?: boolean;
   action?: EnforcementAction;
   params?: Record<string, string>;
 }
@@ -233,6 +244,7 @@ export async function enablePolicies(catalog: Catalog, io: CliIo, request: Enabl
   const plan = planEnable(catalog, target.folder, {
     names: request.names,
     ...(request.standard !== undefined ? { standard: request.standard } : {}),
+    ...(request.strict ? { strict: true } : {}),
     ...(request.action ? { action: request.action } : {}),
     ...(request.params ? { params: request.params } : {}),
   });
@@ -279,12 +291,19 @@ function statusText(status: FolderStatus, target: Target): string {
     for (const u of status.unknown) lines.push(`  ${u.name}${u.version ? ` ${u.version}` : ''} (${u.path}): 'parapet policies disable ${u.name}' removes it`);
   }
   lines.push('', 'Standards:');
-  lines.push(...table(status.standards.map((s) => [s.id, `${s.enabled}/${s.total}`, s.title])).map((line) => `  ${line}`));
+  lines.push(...table(status.standards.map((s) => [s.id, `${s.enabled}/${s.total}`, s.title, stricterText(s)])).map((line) => `  ${line}`));
   if (status.unmanagedFiles.length > 0) {
     lines.push('', `Files Parapet did not write (left untouched): ${status.unmanagedFiles.length}`);
     lines.push(...status.unmanagedFiles.map((path) => `  ${path}`));
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The policies stricter than the standard's controls, when it has any: how many are enabled, and which. */
+function stricterText(coverage: FolderStatus['standards'][number]): string {
+  const { enabled, total } = coverage.stricter;
+  if (total === 0) return '';
+  return `stricter: ${enabled.length}/${total}${enabled.length > 0 ? ` (${enabled.join(', ')})` : ''}`;
 }
 
 async function finish(plan: Plan, target: Target, verb: 'enable' | 'disable', io: CliIo): Promise<number> {
