@@ -255,6 +255,7 @@ async function evaluateCluster(
     config: cluster.location.file,
     violations,
     errors,
+    ...(rendered.notices.length > 0 ? { notices: rendered.notices } : {}),
     images: imageUses(objects),
     policies: enabledPolicies(policies.constraints),
     stats: { objects: objects.length, constraints: policies.constraints.length, evaluations: evaluation.evaluations },

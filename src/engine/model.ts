@@ -97,6 +97,11 @@ export interface ClusterReport {
   config: string;
   violations: Violation[];
   errors: InputError[];
+  /**
+   * What Parapet could not see and says so without failing the check: a chart from a Helm or OCI
+   * repository it does not fetch, an Application whose source is another repository.
+   */
+  notices?: InputError[];
   images: ImageUse[];
   /** The policies loaded for the cluster: one entry per constraint, with its template. */
   policies?: EnabledPolicy[];

@@ -8,15 +8,18 @@ import { type ApplicationConfig, type ClusterConfig, type InputError, isRecord }
 import type { RenderedObject, RenderSession } from '../ports.js';
 import type { RepoFiles } from '../repo/repo-files.js';
 import { isUnder, normalizeRepoPath } from '../repo/security-tower.js';
-import type { YamlDocument } from '../repo/yaml-file.js';
+import type { LineNode, YamlDocument } from '../repo/yaml-file.js';
+import { fluxReleaseName, join, renderChart, type ChartRequest, type TracedValues } from './helm.js';
 import { dirOf, isKustomizationFile, isRemote, KUSTOMIZATION_NAMES, kustomizationReferences, resolveInRepo } from './kustomization-refs.js';
-import { fieldLocation } from './origin-lines.js';
+import { fieldLocation, inlineDocuments, type Layer } from './origin-lines.js';
 import { renderedLines, type TransformSource } from './transforms.js';
 
 export interface ClusterRender {
   /** The objects the cluster applies, each with the lines that set its fields. */
   documents: YamlDocument[];
   errors: InputError[];
+  /** What Parapet could not render (a chart from a Helm repository): said, never a silent pass. */
+  notices: InputError[];
   /** Repository files this cluster's entry points apply (manifests, kustomizations, patches...). */
   applied: Set<string>;
 }
@@ -45,6 +48,7 @@ interface FluxObject {
 class ClusterRenderer {
   private readonly documents: YamlDocument[] = [];
   private readonly errors: InputError[] = [];
+  private readonly notices: InputError[] = [];
   private readonly applied = new Set<string>();
   private existing = new Set<string>();
   private folders = new Set<string>();
@@ -52,6 +56,8 @@ class ClusterRenderer {
   /** Rendered objects by file and content, to apply each once. */
   private readonly renderedObjects = new Set<string>();
   private queue: FluxObject[] = [];
+  private helmQueue: FluxObject[] = [];
+  private readonly renderedCharts = new Set<string>();
   private waiting: Array<{ ks: FluxObject; missing: Array<{ at: Array<string | number>; message: string }> }> = [];
   private selfSources = new Set<string>();
 
@@ -91,7 +97,27 @@ class ClusterRenderer {
     const inScope = (p: string) => scope(p) && !hidden(p) && !policyFolders.some((f) => isUnder(p, f)) && !charts.some((dir) => isUnder(p, dir));
     await this.renderFolders(all.filter(inScope));
     for (const root of roots) if (!this.applied.has(root.file)) this.addPlain(root);
-    return { documents: this.documents, errors: this.errors, applied: this.applied };
+    await this.followHelm();
+    // Chart folders no release names. Those the Cluster file's spec.manifests lists are rendered as
+    // `helm template <folder>`; elsewhere a chart is often a published artifact whose values only a
+    // release gives, so it is not guessed at, but said.
+    if (roots.length === 0) {
+      const topCharts = charts.filter((dir) => scope(dir) && !hidden(dir) && !policyFolders.some((f) => isUnder(dir, f)) && !charts.some((other) => other !== dir && isUnder(dir, other)));
+      for (const chart of topCharts) {
+        if (this.renderedCharts.has(chart)) continue;
+        if (cluster.manifestPaths) {
+          await this.renderChartFolder(chart);
+          continue;
+        }
+        this.notices.push({
+          location: { file: join(chart, 'Chart.yaml'), line: 1 },
+          code: 'render',
+          message: `the Helm chart ${chart} was not rendered: no HelmRelease or Argo CD Application of this cluster names it (list its folder in the Cluster file's spec.manifests to judge it with its own values)`,
+        });
+      }
+      await this.followHelm();
+    }
+    return { documents: this.documents, errors: this.errors, notices: this.notices, applied: this.applied };
   }
 
   /** Plain manifests first (their Flux Kustomizations), then kustomize roots, then the rest. */
@@ -130,6 +156,162 @@ class ClusterRenderer {
     this.applied.add(doc.file);
     this.documents.push(doc);
     if (isFluxKustomization(doc.value)) this.queue.push({ object: doc.value as Record<string, unknown>, doc });
+    if (isHelmRelease(doc.value)) this.helmQueue.push({ object: doc.value, doc });
+  }
+
+  /**
+   * HelmReleases render after everything else the cluster applies, so their valuesFrom ConfigMaps
+   * and Secrets are known; what their charts render is followed in turn.
+   */
+  private async followHelm(): Promise<void> {
+    while (this.helmQueue.length > 0) {
+      while (this.helmQueue.length > 0) await this.helmRelease(this.helmQueue.shift()!);
+      await this.followFlux();
+    }
+  }
+
+  private async helmRelease(hr: FluxObject): Promise<void> {
+    const metadata = isRecord(hr.object.metadata) ? hr.object.metadata : {};
+    const name = typeof metadata.name === 'string' ? metadata.name : '';
+    const namespace = typeof metadata.namespace === 'string' && metadata.namespace !== '' ? metadata.namespace : 'default';
+    const key = `HelmRelease ${namespace}/${name}`;
+    if (this.followed.has(key)) return;
+    this.followed.add(key);
+    const spec = isRecord(hr.object.spec) ? hr.object.spec : {};
+    const error = (at: Array<string | number>, message: string) => this.errors.push({ location: fieldLocation(hr.doc, at), code: 'render', message: `${key}: ${message}` });
+    const notice = (at: Array<string | number>, message: string) => this.notices.push({ location: fieldLocation(hr.doc, at), code: 'render', message: `${key}: ${message}` });
+
+    const chart = this.helmChartSource(spec, namespace);
+    if ('notice' in chart) return void notice(chart.at, chart.notice);
+    if ('error' in chart) return void error(chart.at, chart.error);
+    const values: TracedValues[] = [];
+    const refs = Array.isArray(spec.valuesFrom) ? spec.valuesFrom : [];
+    for (const [i, ref] of refs.entries()) {
+      const at = ['spec', 'valuesFrom', i];
+      if (!isRecord(ref)) continue;
+      const kind = String(ref.kind);
+      const valuesKey = typeof ref.valuesKey === 'string' && ref.valuesKey !== '' ? ref.valuesKey : 'values.yaml';
+      // Flux's own words (fluxcd/pkg/chartutil ChartValuesFromReferences).
+      const unresolved = (reason: string) => `could not resolve ${ref.optional === true ? 'optional ' : ''}${kind} chart values reference '${namespace}/${String(ref.name)}' with key '${valuesKey}': ${reason}`;
+      if (kind !== 'ConfigMap' && kind !== 'Secret') return void error(at, unresolved('unsupported values reference kind'));
+      const found = this.documents.find((doc) => {
+        const value = doc.value;
+        if (!isRecord(value) || value.kind !== kind || value.apiVersion !== 'v1' || !isRecord(value.metadata)) return false;
+        const ns = typeof value.metadata.namespace === 'string' && value.metadata.namespace !== '' ? value.metadata.namespace : 'default';
+        return value.metadata.name === ref.name && ns === namespace;
+      });
+      if (!found) {
+        if (ref.optional === true) continue;
+        return void error(at, unresolved(`resource not found: no ${kind} ${String(ref.name)} in namespace ${namespace} among the objects this cluster applies`));
+      }
+      const object = found.value as Record<string, unknown>;
+      if (kind === 'Secret' && object.sops !== undefined) return void error(at, unresolved('the Secret is encrypted with SOPS; Parapet cannot read its values'));
+      const data = isRecord(object.data) ? object.data : {};
+      const stringData = kind === 'Secret' && isRecord(object.stringData) ? object.stringData : {};
+      const field = Object.hasOwn(stringData, valuesKey) ? 'stringData' : 'data';
+      const raw = field === 'stringData' ? stringData[valuesKey] : data[valuesKey];
+      if (typeof raw !== 'string') {
+        if (ref.optional === true) continue;
+        return void error(at, unresolved('key not found'));
+      }
+      const text = kind === 'Secret' && field === 'data' ? decodeBase64(raw) : raw;
+      const where = fieldLocation(found, [field, valuesKey]);
+      const refName = `${kind} ${namespace}/${String(ref.name)} key ${valuesKey}`;
+      if (typeof ref.targetPath === 'string' && ref.targetPath !== '') {
+        values.push({ values: { name: refName, targetPath: ref.targetPath, value: text, ...(ref.literal === true ? { literal: true } : {}) }, layer: pathLayer(ref.targetPath, text, where) });
+        continue;
+      }
+      const inline = field === 'data' && kind === 'ConfigMap' ? inlineDocuments(where.file, text, where.line)[0] : undefined;
+      values.push({ values: { name: refName, yaml: text }, ...(inline && isRecord(inline.value) ? { layer: { value: inline.value, lines: inline.lines, file: where.file } } : {}) });
+    }
+    if (isRecord(spec.values)) {
+      const at = fieldLocation(hr.doc, ['spec', 'values']);
+      let lines = hr.doc.lines;
+      for (const segment of ['spec', 'values']) lines = lines.keys?.[segment] ?? lines;
+      values.push({ values: { name: 'spec.values', object: spec.values }, layer: { value: spec.values, lines, file: at.file } });
+    }
+    const install = isRecord(spec.install) ? spec.install : {};
+    const crds = typeof install.crds === 'string' ? install.crds : install.skipCRDs === true ? 'Skip' : 'Create';
+    const commonMetadata = isRecord(spec.commonMetadata) ? spec.commonMetadata : {};
+    const labels: Record<string, string> = { ...stringMap(commonMetadata.labels), 'helm.toolkit.fluxcd.io/name': name, 'helm.toolkit.fluxcd.io/namespace': namespace };
+    const annotations = stringMap(commonMetadata.annotations);
+    const request: ChartRequest = {
+      chart: chart.path,
+      releaseName: await fluxReleaseName(name, spec),
+      namespace: typeof spec.targetNamespace === 'string' && spec.targetNamespace !== '' ? spec.targetNamespace : namespace,
+      values,
+      includeCRDs: crds !== 'Skip',
+      flux: { doc: hr.doc, postRenderers: Array.isArray(spec.postRenderers) ? spec.postRenderers : [], labels, ...(Object.keys(annotations).length > 0 ? { annotations } : {}) },
+    };
+    const outcome = await renderChart(request, this.input.files, this.input.session);
+    this.markChartApplied(chart.path);
+    if (!outcome.ok) return void error(chart.at, `Helm install failed for release ${request.namespace}/${request.releaseName} with chart ${chart.path}: ${outcome.error}`);
+    for (const doc of outcome.documents) this.addHelmDocument(doc);
+  }
+
+  /** The chart folder of a HelmRelease, when it is in this repository; else why it is not rendered. */
+  private helmChartSource(spec: Record<string, unknown>, namespace: string): { path: string; at: Array<string | number> } | { notice: string; at: Array<string | number> } | { error: string; at: Array<string | number> } {
+    const local = (written: unknown, at: Array<string | number>) => {
+      const text = typeof written === 'string' ? written : '';
+      const path = resolveInRepo('', text);
+      if (path === undefined) return { error: `chart path ${text} is outside the repository`, at };
+      if (!this.existing.has(join(path, 'Chart.yaml'))) return { error: `chart path not found: ${text} has no Chart.yaml in this repository`, at };
+      return { path, at };
+    };
+    const ref = (sourceRef: Record<string, unknown>) => `${String(sourceRef.kind)} ${typeof sourceRef.namespace === 'string' ? sourceRef.namespace : namespace}/${String(sourceRef.name)}`;
+    if (isRecord(spec.chartRef)) {
+      const chartRef = spec.chartRef;
+      const at = ['spec', 'chartRef'];
+      if (chartRef.kind === 'HelmChart') {
+        const ns = typeof chartRef.namespace === 'string' ? chartRef.namespace : namespace;
+        const helmChart = this.documents.find((doc) => isRecord(doc.value) && doc.value.kind === 'HelmChart' && isRecord(doc.value.metadata) && doc.value.metadata.name === chartRef.name && (doc.value.metadata.namespace ?? 'default') === ns);
+        const chartSpec = helmChart && isRecord(helmChart.value) && isRecord(helmChart.value.spec) ? helmChart.value.spec : undefined;
+        if (!chartSpec) return { error: `HelmChart ${ns}/${String(chartRef.name)} is not among the objects this cluster applies`, at };
+        return this.chartFromSource(chartSpec, ns, at, local, ref);
+      }
+      return { notice: `the chart of ${ref(chartRef)} was not rendered: Parapet renders charts in this repository only (charts from a Helm or OCI repository are not fetched)`, at };
+    }
+    const chartSpec = isRecord(spec.chart) && isRecord(spec.chart.spec) ? spec.chart.spec : undefined;
+    if (!chartSpec) return { error: 'spec.chart or spec.chartRef is required', at: ['spec'] };
+    return this.chartFromSource(chartSpec, namespace, ['spec', 'chart', 'spec', 'chart'], local, ref);
+  }
+
+  private chartFromSource(
+    chartSpec: Record<string, unknown>,
+    namespace: string,
+    at: Array<string | number>,
+    local: (written: unknown, at: Array<string | number>) => { path: string; at: Array<string | number> } | { error: string; at: Array<string | number> },
+    ref: (sourceRef: Record<string, unknown>) => string,
+  ) {
+    const sourceRef = isRecord(chartSpec.sourceRef) ? chartSpec.sourceRef : {};
+    const source = `${typeof sourceRef.namespace === 'string' ? sourceRef.namespace : namespace}/${String(sourceRef.name)}`;
+    if (sourceRef.kind === 'GitRepository' && this.selfSources.has(source)) return local(chartSpec.chart, at);
+    const version = typeof chartSpec.version === 'string' ? `@${chartSpec.version}` : '';
+    const why = sourceRef.kind === 'GitRepository' ? 'it is in another repository' : 'charts from a Helm or OCI repository are not fetched';
+    return { notice: `chart ${String(chartSpec.chart)}${version} from ${ref(sourceRef)} was not rendered: ${why}; Parapet renders charts in this repository only`, at };
+  }
+
+  /** `helm template <folder>`: the chart's own values, Helm's default release name, namespace default. */
+  private async renderChartFolder(chart: string): Promise<void> {
+    if (this.renderedCharts.has(chart)) return;
+    const outcome = await renderChart({ chart, releaseName: 'release-name', namespace: 'default', values: [], includeCRDs: true }, this.input.files, this.input.session);
+    this.markChartApplied(chart);
+    if (!outcome.ok) {
+      this.errors.push({ location: { file: join(chart, 'Chart.yaml'), line: 1 }, code: 'render', message: `helm template ${chart} failed: ${outcome.error}` });
+      return;
+    }
+    for (const doc of outcome.documents) this.addHelmDocument(doc);
+  }
+
+  private markChartApplied(chart: string): void {
+    this.renderedCharts.add(chart);
+    for (const path of this.existing) if (isUnder(path, chart)) this.applied.add(path);
+  }
+
+  private addHelmDocument(doc: YamlDocument): void {
+    this.documents.push(doc);
+    if (isFluxKustomization(doc.value)) this.queue.push({ object: doc.value, doc });
+    if (isHelmRelease(doc.value)) this.helmQueue.push({ object: doc.value, doc });
   }
 
   /** A file in a folder whose kustomization decides what of it is applied (Flux and kustomize alike). */
@@ -272,6 +454,7 @@ class ClusterRenderer {
     this.renderedObjects.add(same);
     this.documents.push(doc);
     if (isFluxKustomization(rendered.object)) this.queue.push({ object: rendered.object, doc });
+    if (isHelmRelease(rendered.object)) this.helmQueue.push({ object: rendered.object, doc });
   }
 
   /** Reports remote bases in the kustomization and the bases it reaches; false when there are any. */
@@ -325,6 +508,28 @@ class ClusterRenderer {
 
 function isFluxKustomization(value: unknown): value is Record<string, unknown> {
   return isRecord(value) && value.kind === 'Kustomization' && typeof value.apiVersion === 'string' && value.apiVersion.startsWith('kustomize.toolkit.fluxcd.io/');
+}
+
+function isHelmRelease(value: unknown): value is Record<string, unknown> {
+  return isRecord(value) && value.kind === 'HelmRelease' && typeof value.apiVersion === 'string' && value.apiVersion.startsWith('helm.toolkit.fluxcd.io/');
+}
+
+/** A valuesFrom key with targetPath, as a layer of values at that path, written on the key's line. */
+function pathLayer(targetPath: string, text: string, where: { file: string; line: number }): Layer {
+  const segments = targetPath.split(/(?<!\\)\./).map((segment) => segment.replace(/\\\./g, '.'));
+  let value: unknown = text;
+  let lines: LineNode = { line: where.line };
+  for (const segment of segments.reverse()) {
+    value = { [segment]: value };
+    lines = { line: where.line, keys: { [segment]: lines } };
+  }
+  return { value, lines, file: where.file };
+}
+
+function stringMap(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (isRecord(value)) for (const [k, v] of Object.entries(value)) if (typeof v === 'string') out[k] = v;
+  return out;
 }
 
 /**

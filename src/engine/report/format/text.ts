@@ -31,9 +31,13 @@ export function formatText(report: Report, options: TextOptions): string {
     writeFileGroups(lines, [], report.errors, layout, paint);
   }
   for (const { cluster, violations } of listed) {
-    if (violations.length === 0 && cluster.errors.length === 0) continue;
+    const notices = options.quiet ? [] : (cluster.notices ?? []);
+    if (violations.length === 0 && cluster.errors.length === 0 && notices.length === 0) continue;
     lines.push(`${paint.bold(clean(cluster.name))}  ${paint.dim(clean(cluster.config))}`, '');
     writeFileGroups(lines, violations, cluster.errors, layout, paint);
+    // Not a failure, but never silent: what Parapet could not render was not judged.
+    for (const notice of notices) lines.push(`${paint.dim('notice')}  ${clean(notice.location.file)}:${notice.location.line}  ${clean(notice.message)}`);
+    if (notices.length > 0) lines.push('');
   }
   const notApplied = report.notApplied?.length ?? 0;
   if (notApplied > 0) {
