@@ -145,6 +145,14 @@ class ClusterRenderer {
   private async renderFolders(paths: string[]): Promise<void> {
     const kustomizations = paths.filter(isKustomizationFile);
     const plain = paths.filter((p) => MANIFEST.test(p) && !isKustomizationFile(p) && !/(^|\/)values[^/]*\.ya?ml$/.test(p) && !this.ownedBy(p, kustomizations));
+    // kubectl apply -f reads JSON manifests too. A folder the Cluster file lists is applied whole;
+    // elsewhere only JSON that is a Kubernetes object is a manifest (not package.json, tsconfig.json...).
+    const json = paths.filter((p) => p.endsWith('.json') && !this.ownedBy(p, kustomizations) && !this.applied.has(p));
+    for (const path of json) {
+      const docs = (await this.input.files.documents([path])).documents;
+      const objects = docs.length > 0 && docs.every((doc) => isRecord(doc.value) && typeof doc.value.apiVersion === 'string' && typeof doc.value.kind === 'string');
+      if (this.input.cluster.manifestPaths || objects) plain.push(path);
+    }
     const manifests = await this.input.files.documents(plain.filter((p) => !this.applied.has(p)));
     for (const doc of manifests.documents) if (isFluxKustomization(doc.value)) this.queue.push({ object: doc.value as Record<string, unknown>, doc });
     await this.followFlux();
