@@ -84,6 +84,9 @@ describe('a HelmRelease of a chart in the repository', () => {
     const text = formatReport(report, 'text', { color: false, withStatus: false, toolVersion: 'test' });
     expect(text).toContain('notice  apps/production/web.yaml:9  HelmRelease shop/web: chart podinfo@6.7.1 from HelmRepository flux-system/podinfo was not rendered');
     expect(text).toMatch(/^PASS {2}production/m);
+    expect(JSON.parse(formatReport(report, 'json', { color: false, withStatus: false, toolVersion: 'test' })).clusters[0].notices).toEqual([
+      { file: 'apps/production/web.yaml', line: 9, code: 'render', message: expect.stringContaining('chart podinfo@6.7.1 from HelmRepository flux-system/podinfo was not rendered') },
+    ]);
   });
 
   it('reports a valuesFrom naming a ConfigMap the cluster does not apply on the line that names it', async () => {
