@@ -12,6 +12,7 @@
 //   node scripts/build-go-tool.mjs kustomize  the kustomize CLI of the renderer's pin, for the differential tests
 //   node scripts/build-go-tool.mjs yamlcheck  sigs.k8s.io/yaml and kyaml decoding YAML, for the YAML differential test
 //   node scripts/build-go-tool.mjs psa        parapet-psa: Kubernetes' Pod Security Admission checks, for the differential tests
+//   node scripts/build-go-tool.mjs helm       the helm CLI of the renderer's pin, for the differential tests
 // Several names build one after the other.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -30,6 +31,7 @@ const TOOLS = {
   kustomize: { dir: 'tools/kustomize', module: 'sigs.k8s.io/kustomize/kustomize/v5', pkg: 'sigs.k8s.io/kustomize/kustomize/v5', bin: 'kustomize' },
   yamlcheck: { dir: 'tools/yamlcheck', module: 'sigs.k8s.io/yaml', pkg: '.', bin: 'yamlcheck', own: true },
   psa: { dir: 'tools/psa', module: 'k8s.io/pod-security-admission', pkg: '.', bin: 'parapet-psa', own: true },
+  helm: { dir: 'tools/helm', module: 'helm.sh/helm/v3', pkg: 'helm.sh/helm/v3/cmd/helm', bin: 'helm' },
 };
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');

@@ -112,6 +112,11 @@ export interface ClusterReport {
    * sigs.k8s.io/yaml (kubectl, Argo CD) and kyaml (Flux) decode differently. They do not fail the check.
    */
   warnings?: InputError[];
+  /**
+   * What Parapet could not see and says so without failing the check: a chart from a Helm or OCI
+   * repository it does not fetch, an Application whose source is another repository.
+   */
+  notices?: InputError[];
   images: ImageUse[];
   /** The policies loaded for the cluster: one entry per constraint, with its template. */
   policies?: EnabledPolicy[];

@@ -149,7 +149,34 @@ export type RenderRequest =
    * folder's kustomization (generated from its manifests when it has none) with the object's spec
    * applied, then postBuild substitution with `substituteFrom`'s values, read from the repository.
    */
-  | { kind: 'flux'; path: string; kustomization: Record<string, unknown>; substituteFrom: Record<string, string> };
+  | { kind: 'flux'; path: string; kustomization: Record<string, unknown>; substituteFrom: Record<string, string> }
+  /**
+   * `helm template` of the chart folder `chart` with the release's name, namespace and values (merged
+   * in order as Helm merges -f files and --set flags, and Flux its valuesFrom); Flux's post-renderers,
+   * labels and annotations then run over the manifests (not the hooks or the CRDs).
+   */
+  | {
+      kind: 'helm';
+      chart: string;
+      releaseName: string;
+      namespace: string;
+      values: HelmValues[];
+      includeCRDs: boolean;
+      postRenderers?: unknown[];
+      labels?: Record<string, string>;
+      annotations?: Record<string, string>;
+    };
+
+/** One layer of a release's values; `name` says where it comes from in error messages. */
+export type HelmValues =
+  /** A values document: a values file, a ConfigMap's key. */
+  | { name: string; yaml: string }
+  /** Values written as YAML in an object (a HelmRelease's spec.values, an Application's valuesObject). */
+  | { name: string; object: Record<string, unknown> }
+  /** `path=value`, as --set (or --set-string) reads it. */
+  | { name: string; set: string; setString?: boolean }
+  /** A valuesFrom key with targetPath: the value replaces the one at the path, as Flux does. */
+  | { name: string; targetPath: string; value: string; literal?: boolean };
 
 /** Where kustomize says a rendered object, or a transformation of it, comes from (its buildMetadata). */
 export interface RenderOrigin {
@@ -169,6 +196,8 @@ export interface RenderedObject {
   origin?: RenderOrigin;
   /** The transformers that ran over the object, innermost kustomization first. */
   transformations?: RenderOrigin[];
+  /** Helm: the template the object came from, as Helm's `# Source:` line names it (`<chart>/templates/x.yaml`). */
+  source?: string;
 }
 
 export type RenderOutcome =

@@ -32,9 +32,13 @@ export function formatText(report: Report, options: TextOptions): string {
   }
   for (const { cluster, violations } of listed) {
     const warnings = options.quiet ? [] : (cluster.warnings ?? []);
-    if (violations.length === 0 && cluster.errors.length === 0 && warnings.length === 0) continue;
+    const notices = options.quiet ? [] : (cluster.notices ?? []);
+    if (violations.length === 0 && cluster.errors.length === 0 && warnings.length === 0 && notices.length === 0) continue;
     lines.push(`${paint.bold(clean(cluster.name))}  ${paint.dim(clean(cluster.config))}`, '');
     writeFileGroups(lines, violations, cluster.errors, layout, paint, warnings);
+    // Not a failure, but never silent: what Parapet could not render was not judged.
+    for (const notice of notices) lines.push(`${paint.dim('notice')}  ${clean(notice.location.file)}:${notice.location.line}  ${clean(notice.message)}`);
+    if (notices.length > 0) lines.push('');
   }
   const notApplied = report.notApplied?.length ?? 0;
   if (notApplied > 0) {
