@@ -7,7 +7,8 @@ const WASM_TO_GO: Record<string, string> = {
 };
 
 export function gatekeeperErrorText(message: string): string {
-  const located = /^(template|lib-\d+)\.rego:(\d+):\d+: (.*)$/s.exec(message);
+  // A module compiled together with other templates' names its files under a folder per template (`3/template.rego`).
+  const located = /^(?:\d+\/)?(template|lib-\d+)\.rego:(\d+):\d+: (.*)$/s.exec(message);
   if (!located) return WASM_TO_GO[message] ?? message;
   const [, module, row, text] = located;
   return `${module}:${row}: ${WASM_TO_GO[text!] ?? text}`;
