@@ -94,7 +94,9 @@ export class EvaluationPool {
   private closed = false;
 
   private constructor(private readonly options: { workers: number; timeoutMs: number; parseTimeoutMs: number; memoryMb: number | undefined }) {
-    for (let i = 0; i < options.workers; i++) this.slots.push(this.spawn());
+    // One worker to begin with; the others start when work waits for them (dispatch), so a small
+    // repository does not pay for starting threads it would not use.
+    this.slots.push(this.spawn());
     const tick = Math.max(5, Math.min(MAX_TICK_MS, Math.floor(Math.min(options.timeoutMs, options.parseTimeoutMs) / 4)));
     this.watchdog = setInterval(() => this.checkTimeouts(), tick);
     this.watchdog.unref();
@@ -103,6 +105,11 @@ export class EvaluationPool {
   static start(options: EvaluationPoolOptions): EvaluationPool {
     const workers = Math.max(1, options.workers ?? availableParallelism());
     return new EvaluationPool({ workers, timeoutMs: options.timeoutMs, parseTimeoutMs: options.parseTimeoutMs ?? options.timeoutMs, memoryMb: options.memoryMb });
+  }
+
+  /** Worker threads running now: one until work waits for more. */
+  get threads(): number {
+    return this.slots.length;
   }
 
   addModule(module: WebAssembly.Module, entrypoint: string): number {
@@ -218,6 +225,14 @@ export class EvaluationPool {
   }
 
   private dispatch(): void {
+    this.assign();
+    while (this.queue.length > 0 && this.slots.length < this.options.workers) {
+      this.slots.push(this.spawn());
+      this.assign();
+    }
+  }
+
+  private assign(): void {
     for (let depth = 0; depth < IN_FLIGHT; depth++) {
       for (const slot of this.slots) {
         if (slot.units.length > depth) continue;
