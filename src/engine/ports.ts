@@ -54,6 +54,11 @@ export type CompileOutcome =
       entrypoint: string;
       /** Whether the Rego reads `data.inventory`; other templates are evaluated without it. */
       usesInventory: boolean;
+      /**
+       * The module holds other templates' code too (compiled together in one opa run, each under its
+       * own entrypoint): the builtins it imports may be theirs, not this template's.
+       */
+      shared?: boolean;
     }
   | { ok: false; problems: RegoProblem[] }
   /** Compiling took longer than the compiler allows; the text says so ("compiling its Rego took longer than 60 s..."). */
@@ -67,9 +72,14 @@ export interface WorkOptions {
   signal?: AbortSignal;
 }
 
+export interface CompileOptions extends WorkOptions {
+  /** A module of this template's code only, never one shared with other templates. */
+  alone?: boolean;
+}
+
 /** Turns a template's Rego into a Wasm module, applying Gatekeeper's rules for template modules. */
 export interface PolicyCompiler {
-  compile(source: RegoSource, options?: WorkOptions): Promise<CompileOutcome>;
+  compile(source: RegoSource, options?: CompileOptions): Promise<CompileOutcome>;
 }
 
 /** Reads files for `verify`: suites name their files by paths relative to themselves. */

@@ -11,7 +11,8 @@ import type { ParsedYamlFile, YamlLimits } from '../repo/yaml-file.js';
 
 export type WorkerRequest =
   | { type: 'init'; progress: SharedArrayBuffer; memoryMb: number | undefined }
-  | { type: 'module'; id: number; module: WebAssembly.Module }
+  /** `entrypoint`: the template's `violation` in the module (which may hold other templates too). */
+  | { type: 'module'; id: number; module: WebAssembly.Module; entrypoint: string }
   | { type: 'text'; id: number; json: string }
   | { type: 'release'; modules: number[]; texts: number[] }
   /** `tasks` holds four numbers per task: template, data, parameters, index in `reviews`. */
@@ -82,7 +83,7 @@ const MAX_TICK_MS = 250;
 
 export class EvaluationPool {
   private readonly slots: Slot[] = [];
-  private readonly modules = new Map<number, WebAssembly.Module>();
+  private readonly modules = new Map<number, { module: WebAssembly.Module; entrypoint: string }>();
   private readonly texts = new Map<number, string>();
   private queue: Unit[] = [];
   /** Template → the error its remaining tasks get: it ran out of time or memory. */
@@ -93,7 +94,9 @@ export class EvaluationPool {
   private closed = false;
 
   private constructor(private readonly options: { workers: number; timeoutMs: number; parseTimeoutMs: number; memoryMb: number | undefined }) {
-    for (let i = 0; i < options.workers; i++) this.slots.push(this.spawn());
+    // One worker to begin with; the others start when work waits for them (dispatch), so a small
+    // repository does not pay for starting threads it would not use.
+    this.slots.push(this.spawn());
     const tick = Math.max(5, Math.min(MAX_TICK_MS, Math.floor(Math.min(options.timeoutMs, options.parseTimeoutMs) / 4)));
     this.watchdog = setInterval(() => this.checkTimeouts(), tick);
     this.watchdog.unref();
@@ -104,10 +107,15 @@ export class EvaluationPool {
     return new EvaluationPool({ workers, timeoutMs: options.timeoutMs, parseTimeoutMs: options.parseTimeoutMs ?? options.timeoutMs, memoryMb: options.memoryMb });
   }
 
-  addModule(module: WebAssembly.Module): number {
+  /** Worker threads running now: one until work waits for more. */
+  get threads(): number {
+    return this.slots.length;
+  }
+
+  addModule(module: WebAssembly.Module, entrypoint: string): number {
     const id = this.nextId++;
-    this.modules.set(id, module);
-    for (const slot of this.slots) post(slot.worker, { type: 'module', id, module });
+    this.modules.set(id, { module, entrypoint });
+    for (const slot of this.slots) post(slot.worker, { type: 'module', id, module, entrypoint });
     return id;
   }
 
@@ -217,6 +225,14 @@ export class EvaluationPool {
   }
 
   private dispatch(): void {
+    this.assign();
+    while (this.queue.length > 0 && this.slots.length < this.options.workers) {
+      this.slots.push(this.spawn());
+      this.assign();
+    }
+  }
+
+  private assign(): void {
     for (let depth = 0; depth < IN_FLIGHT; depth++) {
       for (const slot of this.slots) {
         if (slot.units.length > depth) continue;
@@ -260,7 +276,7 @@ export class EvaluationPool {
     const worker = startWorker(this.options.memoryMb);
     const slot: Slot = { worker, progress: new Int32Array(progress), units: [], lastProgress: '', lastChange: Date.now() };
     post(worker, { type: 'init', progress, memoryMb: this.options.memoryMb });
-    for (const [id, module] of this.modules) post(worker, { type: 'module', id, module });
+    for (const [id, { module, entrypoint }] of this.modules) post(worker, { type: 'module', id, module, entrypoint });
     for (const [id, json] of this.texts) post(worker, { type: 'text', id, json });
     worker.on('message', (response: WorkerResponse) => {
       if (response.type === 'fatal') {

@@ -17,7 +17,7 @@ const KEPT_SCRATCH_BYTES = 64 * 1024 * 1024;
 
 const encoder = new TextEncoder();
 const CLOSE = encoder.encode('}');
-const modules = new Map<number, WebAssembly.Module>();
+const modules = new Map<number, { module: WebAssembly.Module; entrypoint: string }>();
 const texts = new Map<number, string>();
 const inputPrefixes = new Map<number, Uint8Array>();
 const instances = new Map<string, WasmPolicy>();
@@ -30,9 +30,9 @@ async function instance(template: number, dataId: number): Promise<WasmPolicy> {
   const key = `${template}:${dataId}`;
   let policy = instances.get(key);
   if (!policy) {
-    const module = modules.get(template);
-    if (!module) throw new Error(`template module ${template} was not loaded`);
-    policy = await WasmPolicy.load(module, hostBuiltins, memoryMb === undefined ? {} : { maxMemoryBytes: memoryMb * 1024 * 1024 });
+    const loaded = modules.get(template);
+    if (!loaded) throw new Error(`template module ${template} was not loaded`);
+    policy = await WasmPolicy.load(loaded.module, hostBuiltins, memoryMb === undefined ? {} : { maxMemoryBytes: memoryMb * 1024 * 1024 });
     if (dataId !== 0) policy.setData(texts.get(dataId) ?? '{}');
     instances.set(key, policy);
   }
@@ -72,7 +72,7 @@ async function handle(request: WorkerRequest): Promise<WorkerResponse | undefine
       memoryMb = request.memoryMb;
       return undefined;
     case 'module':
-      modules.set(request.id, request.module);
+      modules.set(request.id, { module: request.module, entrypoint: request.entrypoint });
       return undefined;
     case 'text':
       texts.set(request.id, request.json);
@@ -132,7 +132,7 @@ async function evaluateBatch(request: Extract<WorkerRequest, { type: 'batch' }>)
     try {
       const review = (reviews[reviewIndex] ??= encoder.encode(request.reviews[reviewIndex]));
       const policy = await instance(template, data);
-      const [result] = policy.evaluateParts([inputPrefix(parameters), review, CLOSE]);
+      const [result] = policy.evaluateParts([inputPrefix(parameters), review, CLOSE], modules.get(template)!.entrypoint);
       outcomes.push({ results: Array.isArray(result) ? result : [] });
       if (policy.scratchBytes > KEPT_SCRATCH_BYTES) instances.delete(`${template}:${data}`);
     } catch (error) {

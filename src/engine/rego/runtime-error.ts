@@ -25,7 +25,8 @@ const FUNCTION_HEAD = /^\s*(?:default\s+)?[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A
  * function's conflict from a complete rule's; without it, a conflict reads as a complete rule's.
  */
 export function gatekeeperErrorText(message: string, source?: RegoSource): string {
-  const located = /^(template|lib-(\d+))\.rego:(\d+):\d+: (.*)$/s.exec(message);
+  // A module compiled together with other templates' names its files under a folder per template (`3/template.rego`).
+  const located = /^(?:\d+\/)?(template|lib-(\d+))\.rego:(\d+):\d+: (.*)$/s.exec(message);
   if (!located) return unlocated(message);
   const [, , lib, rowText, text] = located;
   const module = lib === undefined ? 0 : Number(lib);
