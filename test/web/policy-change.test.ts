@@ -10,37 +10,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { userTreeReader } from '../../src/github/tree-reader.js';
 import { openDatabase, type Database } from '../../src/store/database.js';
 import { runCli, treeSnapshot } from '../helpers/cli.js';
-import { engine, fixturesDir } from '../helpers/engine.js';
+import { engine } from '../helpers/engine.js';
 import { FakeGitHub } from '../helpers/fake-github.js';
-import { readTree } from '../helpers/read-tree.js';
 import { COMPLIANCE_USERS, seedCompliance } from './compliance-seed.js';
+import { gitopsFiles } from './policy-change-seed.js';
 import { signIn, startHarness, type Client, type Harness } from './harness.js';
 
 const REPO = 'acme/gitops';
 const MAIN = '1'.repeat(40);
 const WITH_PRIVILEGED = '2'.repeat(40);
-
-const cluster = (name: string) => `apiVersion: securitytower.io/v1alpha1
-kind: Cluster
-metadata:
-  name: ${name}
-spec:
-  production: ${name === 'prod'}
-  policies:
-    path: clusters/${name}/policies
-  namespaces:
-    - path: cluster/namespace-specs
-`;
-
-/** The repository's files: the policy-library-cluster fixture's manifests, declared as staging and prod. */
-export function gitopsFiles(): Record<string, string> {
-  const files = readTree(join(fixturesDir, 'repos', 'policy-library-cluster'));
-  delete files['.securitytower/cluster.yaml'];
-  delete files['cluster/policies/README.md'];
-  files['.securitytower/staging.yaml'] = cluster('staging');
-  files['.securitytower/prod.yaml'] = cluster('prod');
-  return files;
-}
 
 const made: string[] = [];
 /** What `parapet policies ARGS` writes into a checkout of `files`: the files it changed, and those it removed. */
