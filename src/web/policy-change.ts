@@ -163,7 +163,7 @@ function appPermissionRefusal(repo: string, missing: string[] | null): Refusal {
     message:
       missing === null
         ? `Parapet's GitHub App is not installed where your token can see it for ${repo}, so it cannot open a pull request there.`
-        : `Parapet's GitHub App on ${repo.split('/')[0]} lacks ${needs}: enabling policies through a pull request is off until an owner of the installation accepts the App's new permissions (GitHub: Settings → GitHub Apps → Parapet → review the permission request).`,
+        : `Parapet's GitHub App on ${repo.split('/')[0]} lacks ${needs}: enabling policies through a pull request is off until an owner of the installation accepts the App's new permissions (GitHub sends them the request; it waits on the installation's settings page).`,
   };
 }
 

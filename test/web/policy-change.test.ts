@@ -211,8 +211,10 @@ describe('changing policies through a pull request', () => {
     const refused = await post(mallory, '/compliance/change/preview', new URLSearchParams({ csrf, repo: REPO, cluster: 'staging', op: 'enable', standard: 'k8s/baseline' }));
     expect(refused.status).toBe(404);
     expect(refused.text).toContain('There is no such page, or you cannot see it.');
-    // bob may write to acme/gitops, but it has no cluster called so.
+    // The same address shows bob, who may write, the form; but no cluster that does not exist.
     const bob = await signIn(h, 'bob');
+    expect((await get(bob, formUrl('staging'))).status).toBe(200);
+    fake.reset();
     expect((await get(bob, `/compliance/change?repo=${encodeURIComponent(REPO)}&cluster=nowhere`)).status).toBe(404);
     expect(fake.requests.filter((r) => r.path.startsWith(`/repos/${REPO}`) && r.method === 'GET' && r.path !== `/repos/${REPO}`)).toEqual([]);
   });
