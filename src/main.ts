@@ -12,7 +12,8 @@ import { createWebApp } from './web/app.js';
 import { readWebConfig } from './web/web-config.js';
 import { databaseRecorder } from './database-recorder.js';
 import { startAppServer, type AppServer, type Handler } from './github/server.js';
-import { startEngineRuntime } from './runtime.js';
+import { startEngineRuntime, type EngineRuntime } from './runtime.js';
+import { userTreeReader } from './github/tree-reader.js';
 
 async function main(): Promise<void> {
   loadDotEnv();
@@ -59,7 +60,7 @@ async function main(): Promise<void> {
   const engine = startEngineRuntime(config.engine);
   let server: AppServer;
   try {
-    server = await startAppServer({ ...config, credentials: config.credentials }, { engine, recorder, pages: overviewPages(db) });
+    server = await startAppServer({ ...config, credentials: config.credentials }, { engine, recorder, pages: overviewPages(db, engine, config) });
   } catch (error) {
     if (error instanceof RedisUnavailableError) {
       process.stderr.write(`parapet: ${redactSecrets(error.message)}\n`);
@@ -81,7 +82,7 @@ async function main(): Promise<void> {
  * The overview page and its API, served beside the webhooks once the App's OAuth client is
  * configured (GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET); invalid settings stop the start.
  */
-function overviewPages(db: Database): Handler | undefined {
+function overviewPages(db: Database, engine: EngineRuntime, appConfig: Config): Handler | undefined {
   if (!process.env.GITHUB_CLIENT_ID && !process.env.GITHUB_CLIENT_SECRET) {
     process.stderr.write('parapet: the overview page is off: set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET (the App\'s OAuth client) to serve it\n');
     return undefined;
@@ -89,7 +90,9 @@ function overviewPages(db: Database): Handler | undefined {
   try {
     const { config, github, warnings } = readWebConfig();
     for (const warning of warnings) process.stderr.write(`parapet: ${warning}\n`);
-    return createWebApp({ db, config, github }).handle;
+    // Policy changes read the default branch as the App does and preview them with the App's engine.
+    const policyChanges = { engine, readTree: userTreeReader(github.apiUrl, appConfig.limits.maxRepoBytes), limits: { maxFileBytes: appConfig.limits.maxFileBytes } };
+    return createWebApp({ db, config, github, policyChanges }).handle;
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`parapet: ${redactSecrets(error.message)}\n`);

@@ -41,7 +41,7 @@ describe('npm start', () => {
     const manifest = JSON.parse(/name="manifest"[^>]*value='([^']*)'/.exec(html)?.[1] ?? '{}');
     expect(manifest).toMatchObject({
       name: 'Parapet',
-      default_permissions: { checks: 'write', contents: 'read', pull_requests: 'write', metadata: 'read' },
+      default_permissions: { checks: 'write', contents: 'write', pull_requests: 'write', metadata: 'read' },
       default_events: ['pull_request', 'check_run', 'check_suite', 'push', 'installation', 'installation_repositories'],
       redirect_url: `http://127.0.0.1:${port}/probot/setup`,
     });

@@ -5,10 +5,11 @@ import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, realpath, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
-import { isSecurityTowerConfigFile, parseYamlFile, readSecurityTowerConfig, type ClusterConfig, type InputError } from '../../engine/index.js';
+import { isSecurityTowerConfigFile, type ClusterConfig } from '../../engine/index.js';
 import { ConfigError, LibraryError, UsageError } from '../../errors.js';
 import { findPolicy, findStandard, libraryDir, loadCatalog, similarPolicyNames, standardsOf, type Catalog, type LibraryPolicy } from '../../library/catalog.js';
-import { ENFORCEMENT_ACTIONS, folderStatus, planDisable, planEnable, type EnforcementAction, type FolderStatus, type Plan, type PolicyFolder } from '../../library/plan.js';
+import { isClusterProblem, openPolicyTarget, planFor, where, type PolicyRepository } from '../../library/change.js';
+import { ENFORCEMENT_ACTIONS, folderStatus, type EnforcementAction, type FolderStatus, type Plan, type PolicyFolder } from '../../library/plan.js';
 import { howToStart } from '../init-plan.js';
 import type { CliIo } from '../io.js';
 
@@ -241,21 +242,14 @@ export interface EnableRequest {
 /** `parapet policies enable` once its arguments are read; `parapet init --standard` runs it too. */
 export async function enablePolicies(catalog: Catalog, io: CliIo, request: EnableRequest): Promise<number> {
   const target = await openCluster(io, request);
-  const plan = planEnable(catalog, target.folder, {
-    names: request.names,
-    ...(request.standard !== undefined ? { standard: request.standard } : {}),
-    ...(request.strict ? { strict: true } : {}),
-    ...(request.action ? { action: request.action } : {}),
-    ...(request.params ? { params: request.params } : {}),
-  });
-  return finish(plan, target, 'enable', io);
+  return finish(planFor(catalog, target.folder, { verb: 'enable', ...request }), target, 'enable', io);
 }
 
 async function disableCommand(catalog: Catalog, args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: repoOptions });
   if (positionals.length === 0) throw new UsageError('name the policies to disable');
   const target = await openCluster(io, values);
-  return finish(planDisable(catalog, target.folder, { names: positionals }), target, 'disable', io);
+  return finish(planFor(catalog, target.folder, { verb: 'disable', names: positionals }), target, 'disable', io);
 }
 
 async function statusCommand(catalog: Catalog, args: string[], io: CliIo): Promise<number> {
@@ -343,47 +337,41 @@ interface Target {
 async function openCluster(io: CliIo, values: { path?: string; cluster?: string }): Promise<Target> {
   const root = resolve(io.cwd, values.path ?? '.');
   if (!(await stat(root).catch(() => undefined))?.isDirectory()) throw new UsageError(`${root} is not a readable directory`);
-  const documents = [];
-  const errors: InputError[] = [];
-  for (const dir of ['.securitytower', '.phylake']) {
-    const entries = await readdir(join(root, dir), { withFileTypes: true }).catch(() => []);
-    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const path = `${dir}/${entry.name}`;
-      if (!entry.isFile() || !isSecurityTowerConfigFile(path)) continue;
-      const parsed = parseYamlFile(path, await readFile(join(root, dir, entry.name), 'utf8'));
-      documents.push(...parsed.documents);
-      errors.push(...parsed.errors);
-    }
+  const target = await openPolicyTarget(checkoutRepository(root), values.cluster);
+  if (isClusterProblem(target)) {
+    if (target.kind === 'no-config') throw new UsageError(`no \`kind: Cluster\` configuration found in ${join(root, '.securitytower')}/*.yaml\n${howToStart(values.path)}`);
+    throw new UsageError(target.message);
   }
-  const config = readSecurityTowerConfig(documents);
-  errors.push(...config.errors);
-  const where = (error: InputError) => `${error.location.file}:${error.location.line}: ${error.message}`;
-  const names = config.clusters.map((c) => c.name).join(', ');
-  let cluster: ClusterConfig | undefined;
-  if (values.cluster !== undefined) {
-    cluster = config.clusters.find((c) => c.name === values.cluster);
-    if (!cluster) {
-      const own = errors.filter((e) => e.message.startsWith(`Cluster ${values.cluster}:`));
-      if (own.length > 0) throw new UsageError(`the cluster ${values.cluster} cannot take policies: ${own.map(where).join('; ')}`);
-      throw new UsageError(`no cluster named ${values.cluster} in .securitytower/*.yaml${names ? ` (clusters: ${names})` : ''}`);
-    }
-  } else if (config.clusters.length === 1) cluster = config.clusters[0]!;
-  else if (config.clusters.length > 1) throw new UsageError(`the repository declares several clusters (${names}): choose one with --cluster NAME`);
-  else if (errors.length > 0) throw new UsageError(`no usable cluster configuration:\n${errors.map((e) => `  ${where(e)}`).join('\n')}`);
-  else throw new UsageError(`no \`kind: Cluster\` configuration found in ${join(root, '.securitytower')}/*.yaml\n${howToStart(values.path)}`);
-  for (const error of errors) io.stderr(`parapet policies: warning: ${where(error)}\n`);
+  for (const error of target.warnings) io.stderr(`parapet policies: warning: ${where(error)}\n`);
+  return { root, cluster: target.cluster, folder: target.folder };
+}
 
-  const path = cluster.policiesPath;
-  if (path.split('/').includes('..')) throw new UsageError(`the cluster ${cluster.name}'s spec.policies.path ${path} leads out of the repository`);
-  const dir = join(root, ...path.split('/'));
-  const info = await stat(dir).catch(() => undefined);
-  if (info && !info.isDirectory()) throw new UsageError(`the cluster ${cluster.name}'s policies folder ${path} is not a directory`);
-  // A symbolic link on the way must not take the writes out of the repository.
-  let existing = dir;
-  while (existing !== root && !(await lstat(existing).catch(() => undefined))) existing = dirname(existing);
-  const [realRoot, realExisting] = await Promise.all([realpath(root), realpath(existing)]);
-  if (realExisting !== realRoot && !realExisting.startsWith(realRoot + sep)) throw new UsageError(`the cluster ${cluster.name}'s policies folder ${path} leads out of the repository`);
-  return { root, cluster, folder: { path, files: info ? await readFolder(root, dir) : new Map() } };
+/** A checkout as the library's change reads it; a policies folder reached through a link out of it is refused. */
+function checkoutRepository(root: string): PolicyRepository {
+  return {
+    async configFiles() {
+      const files: Array<{ path: string; text: string }> = [];
+      for (const dir of ['.securitytower', '.phylake']) {
+        const entries = await readdir(join(root, dir), { withFileTypes: true }).catch(() => []);
+        for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+          const path = `${dir}/${entry.name}`;
+          if (entry.isFile() && isSecurityTowerConfigFile(path)) files.push({ path, text: await readFile(join(root, dir, entry.name), 'utf8') });
+        }
+      }
+      return files;
+    },
+    async folderFiles(path, cluster) {
+      const dir = join(root, ...path.split('/'));
+      const info = await stat(dir).catch(() => undefined);
+      if (info && !info.isDirectory()) throw new UsageError(`the cluster ${cluster}'s policies folder ${path} is not a directory`);
+      // A symbolic link on the way must not take the writes out of the repository.
+      let existing = dir;
+      while (existing !== root && !(await lstat(existing).catch(() => undefined))) existing = dirname(existing);
+      const [realRoot, realExisting] = await Promise.all([realpath(root), realpath(existing)]);
+      if (realExisting !== realRoot && !realExisting.startsWith(realRoot + sep)) throw new UsageError(`the cluster ${cluster}'s policies folder ${path} leads out of the repository`);
+      return info ? readFolder(root, dir) : new Map();
+    },
+  };
 }
 
 /** Every file under `dir` by repository-relative path; a symbolic link reads as an empty file (not ours). */
