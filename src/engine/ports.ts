@@ -229,7 +229,8 @@ export interface Renderer {
 
 /**
  * A conversation with Gatekeeper's k8scel driver in the pinned `parapet-cel` helper: one JSON text
- * per request, one answer per request, in order (tools/cel/main.go describes the messages).
+ * per request, one answer per request, in order (tools/cel/main.go describes the messages). The Rego
+ * driver asks it too, for the builtins Gatekeeper's Go OPA runs and the Wasm host does not write.
  */
 export interface CelHelper {
   request(json: string): Promise<unknown>;

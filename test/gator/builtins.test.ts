@@ -234,3 +234,158 @@ describe('yaml.* as Gatekeeper runs them', () => {
     expect(ours.sort()).toEqual(theirs.sort());
   });
 });
+
+// The builtins Go OPA runs for Parapet (in parapet-cel, which links Gatekeeper's OPA): certificates,
+// tokens, time zones, CIDR sets, JSON Patch, text/template, URIs, UUIDs. A ConfigMap carries what a
+// real template would read: a certificate, a token in an annotation, CIDRs and a message template.
+const CERTIFICATE = `-----BEGIN CERTIFICATE-----
+MIIB5TCCAYygAwIBAgIUTKBltKuRfik77UvUezvKhzDU8sEwCgYIKoZIzj0EAwIw
+LjEZMBcGA1UEAwwQc2hvcC5leGFtcGxlLmNvbTERMA8GA1UECgwIU2hvcCBMdGQw
+HhcNMjYxMjA3MTUzNTQxWhcNMjkwMzExMTUzNTQxWjAuMRkwFwYDVQQDDBBzaG9w
+LmV4YW1wbGUuY29tMREwDwYDVQQKDAhTaG9wIEx0ZDBZMBMGByqGSM49AgEGCCqG
+SM49AwEHA0IABLShSFiPW8Z6iTamajkaVzjK3Q2TOhLguHqr8quAG8jNgtuVxZX5
+ufZSQe0tI8nsPn25tCHGyVzXB5uI5frRGPCjgYcwgYQwHQYDVR0OBBYEFNqrURVe
+7XsT8M0RiyNvwaRN8Hl9MB8GA1UdIwQYMBaAFNqrURVe7XsT8M0RiyNvwaRN8Hl9
+MA8GA1UdEwEB/wQFMAMBAf8wMQYDVR0RBCowKIIQc2hvcC5leGFtcGxlLmNvbYIU
+d3d3LnNob3AuZXhhbXBsZS5jb20wCgYIKoZIzj0EAwIDRwAwRAIgE6+M1gRci0ac
+cthDRqL8PT05vO+0zEL0vv9fTcAoQbECIGj7H+xCa9Suh1a33YmFWp9UTYiGWLcb
+Azzuqy5qu/Vj
+-----END CERTIFICATE-----
+`;
+// HS256 over {"sub":"ci-bot","iss":"https://issuer.example","exp":1700000000,"groups":["deployers"]}.
+const TOKEN =
+  'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJjaS1ib3QiLCJpc3MiOiJodHRwczovL2lzc3Vlci5leGFtcGxlIiwiZXhwIjoxNzAwMDAwMDAwLCJncm91cHMiOlsiZGVwbG95ZXJzIl19.3tzgHVR49Im3CEWGo67Esi25FLcAbbKB6VAnGaonzoE';
+
+const GO_TEMPLATE = `apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata:
+  name: k8sgobuiltins
+spec:
+  crd:
+    spec:
+      names:
+        kind: K8sGoBuiltins
+      validation:
+        openAPIV3Schema:
+          type: object
+          properties:
+            secret:
+              type: string
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8sgobuiltins
+
+        violation[{"msg": msg}] {
+          certs := crypto.x509.parse_certificates(input.review.object.data["tls.crt"])
+          c := certs[_]
+          not_after := time.parse_rfc3339_ns(c.NotAfter)
+          msg := sprintf("certificate %v of %v for %v expires on %v, a %v (%v); CA: %v", [c.Subject.CommonName, c.Subject.Organization, c.DNSNames, time.format([not_after, "Europe/Berlin", "Mon, 02 Jan 2006 15:04 MST"]), time.weekday(not_after), time.date(not_after), c.IsCA])
+        }
+
+        violation[{"msg": msg}] {
+          token := input.review.object.metadata.annotations["example.com/deploy-token"]
+          [header, payload, _] := io.jwt.decode(token)
+          msg := sprintf("token of %v from %v (%v) expired on %v; signed with the shared secret: %v", [payload.sub, payload.iss, header.alg, time.format(payload.exp * 1000000000), io.jwt.verify_hs256(token, input.parameters.secret)])
+        }
+
+        violation[{"msg": msg}] {
+          token := input.review.object.metadata.annotations["example.com/deploy-token"]
+          count([h | [h, _, _] := io.jwt.decode(token)]) == 0
+          msg := sprintf("annotation example.com/deploy-token is not a JWT: %v", [token])
+        }
+
+        violation[{"msg": msg}] {
+          ranges := split(input.review.object.data["allowed-cidrs"], ",")
+          msg := sprintf("allowed ranges merge to %v; the first expands to %v; matches: %v", [net.cidr_merge(ranges), net.cidr_expand(ranges[0]), net.cidr_contains_matches(ranges, ["10.0.0.7", "192.168.1.1"])])
+        }
+
+        violation[{"msg": msg}] {
+          msg := strings.render_template(input.review.object.data["message.tmpl"], {"name": input.review.object.metadata.name, "labels": input.review.object.metadata.labels})
+        }
+
+        violation[{"msg": msg}] {
+          patched := json.patch(input.review.object.metadata.labels, [{"op": "add", "path": "/reviewed", "value": "yes"}, {"op": "remove", "path": "/tier"}])
+          endpoint := uri.parse(input.review.object.data.endpoint)
+          msg := sprintf("patched labels %v; endpoint %v:%v, valid %v; one uuid per query: %v; %v", [patched, endpoint.hostname, endpoint.port, uri.is_valid(input.review.object.data.endpoint), uuid.rfc4122("a") == uuid.rfc4122("a"), uuid.parse("6ba7b810-9dad-11d1-80b4-00c04fd430c8")])
+        }
+`;
+
+const GO_CONSTRAINT = `apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sGoBuiltins
+metadata:
+  name: go-builtins
+spec:
+  match:
+    kinds:
+      - apiGroups: [""]
+        kinds: ["ConfigMap"]
+  parameters:
+    secret: not-so-secret
+`;
+
+const CONFIGMAPS = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: storefront-tls
+  namespace: shop
+  labels:
+    app: storefront
+    tier: web
+  annotations:
+    example.com/deploy-token: ${TOKEN}
+data:
+  tls.crt: |
+${CERTIFICATE.trimEnd().replace(/^/gm, '    ')}
+  allowed-cidrs: 10.0.0.0/31,10.0.0.2/31,10.0.0.4/30,192.168.0.0/16
+  message.tmpl: '{{.name}} is labelled {{range $k, $v := .labels}}{{$k}}={{$v}} {{end}}'
+  endpoint: https://user@api.shop.example:8443/v1/orders?limit=5#top
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: broken
+  namespace: shop
+  labels:
+    tier: db
+  annotations:
+    example.com/deploy-token: not.a-token
+data:
+  tls.crt: not a certificate
+  allowed-cidrs: 10.0.0.0/33
+  message.tmpl: '{{.name'
+  endpoint: '%zz'
+`;
+
+describe('builtins Gatekeeper’s Go OPA runs and the Wasm does not', () => {
+  it('give gator’s messages on certificates, tokens, CIDRs, templates and patches in ConfigMaps', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parapet-go-builtins-'));
+    writeFileSync(join(dir, 'template.yaml'), GO_TEMPLATE);
+    writeFileSync(join(dir, 'constraint.yaml'), GO_CONSTRAINT);
+    writeFileSync(join(dir, 'configmaps.yaml'), CONFIGMAPS);
+    const { results: theirs } = gatorTest(gator, [join(dir, 'template.yaml'), join(dir, 'constraint.yaml'), join(dir, 'configmaps.yaml')]);
+
+    const report = await check(
+      new MemorySource({
+        '.securitytower/cluster.yaml': CLUSTER,
+        'cluster/policies/template.yaml': GO_TEMPLATE,
+        'cluster/policies/constraint.yaml': GO_CONSTRAINT,
+        'cluster/apps/configmaps.yaml': CONFIGMAPS,
+      }),
+    );
+    const cluster = report.clusters[0]!;
+    expect(cluster.errors).toEqual([]);
+    const ours = cluster.violations.map((v) => resultKey({ ...v.object, constraint: v.constraint, message: v.message }));
+    expect(ours.sort()).toEqual(theirs.sort());
+    expect(cluster.violations.map((v) => `${v.object.name}: ${v.message}`).sort()).toMatchInlineSnapshot(`
+      [
+        "broken: annotation example.com/deploy-token is not a JWT: not.a-token",
+        "storefront-tls: allowed ranges merge to {"10.0.0.0/29", "192.168.0.0/16"}; the first expands to {"10.0.0.0", "10.0.0.1"}; matches: {[2, 0], [3, 1]}",
+        "storefront-tls: certificate shop.example.com of ["Shop Ltd"] for ["shop.example.com", "www.shop.example.com"] expires on Sun, 11 Mar 2029 16:35 CET, a Sunday ([2029, 3, 11]); CA: true",
+        "storefront-tls: patched labels {"app": "storefront", "reviewed": "yes"}; endpoint api.shop.example:8443, valid true; one uuid per query: true; {"clocksequence": 180, "macvariables": "global:unicast", "nodeid": "00-c0-4f-d4-30-c8", "time": 886630433151182400, "variant": "RFC4122", "version": 1}",
+        "storefront-tls: storefront-tls is labelled app=storefront tier=web ",
+        "storefront-tls: token of ci-bot from https://issuer.example (HS256) expired on 2023-11-14T22:13:20Z; signed with the shared secret: true",
+      ]
+    `);
+  });
+});

@@ -13,7 +13,7 @@ import { formatFloat } from '../go/format-float.js';
 import { compileGoRegexp, goFindAll, goReplaceAll, goSplit } from './go-regexp.js';
 import { goSprintf } from './go-sprintf.js';
 import type { RegoValue } from './rego-value.js';
-import { RegoResult, compareRegoValues, regoValuesEqual, sortedEntries, sortedItems } from './rego-value.js';
+import { RegoResult, compareRegoValues, parseRegoValue, regoValueToText, regoValuesEqual, sortedEntries, sortedItems } from './rego-value.js';
 import type { BuiltinImpl } from './wasm-policy.js';
 import { yamlIsValid, yamlMarshal, yamlUnmarshal } from './yaml-builtins.js';
 
@@ -754,6 +754,13 @@ function parseRfc3339Ns(args: RegoValue[]): RegoResult {
   return numberResult(ns.toString());
 }
 
+// --- net.lookup_ip_addr: Gatekeeper's pod asks the cluster's DNS; Parapet cannot know its answer and
+// does not send names from a repository to a resolver, so the call is an error rather than a guess.
+
+function lookupIpAddr(): never {
+  throw new Error("Parapet does not resolve host names: the answer is the cluster's DNS's");
+}
+
 // --- opa.runtime: Gatekeeper's driver sets no runtime, so Go OPA answers {} (v1/topdown/runtime.go).
 
 function opaRuntime(): Record<string, never> {
@@ -783,6 +790,7 @@ const implementations: Record<string, Impl> = {
   'time.parse_duration_ns': parseDurationNs,
   'time.parse_rfc3339_ns': parseRfc3339Ns,
   'opa.runtime': opaRuntime,
+  'net.lookup_ip_addr': lookupIpAddr,
   sprintf,
   'strings.any_prefix_match': anyAffixMatch(false),
   'strings.any_suffix_match': anyAffixMatch(true),
@@ -815,3 +823,112 @@ const implementations: Record<string, Impl> = {
 export const hostBuiltins: Record<string, BuiltinImpl> = Object.fromEntries(
   Object.entries(implementations).map(([name, impl]) => [name, nonStrict(impl)]),
 );
+
+// --- Builtins run by Go OPA itself
+
+/**
+ * The builtins that run in the pinned parapet-cel helper, which links Gatekeeper and so the OPA the
+ * cluster runs: Go's x509 and JOSE parsing, gqlparser, OPA's Rego parser, text/template, JSON Schema,
+ * AWS signing, time zones and the rest, whose results no rewrite would reproduce exactly.
+ */
+export const GO_BUILTINS: readonly string[] = [
+  'crypto.parse_private_keys',
+  'crypto.x509.parse_and_verify_certificates',
+  'crypto.x509.parse_and_verify_certificates_with_options',
+  'crypto.x509.parse_certificate_request',
+  'crypto.x509.parse_certificates',
+  'crypto.x509.parse_keypair',
+  'crypto.x509.parse_rsa_private_key',
+  'graph.reachable_paths',
+  'graphql.is_valid',
+  'graphql.parse',
+  'graphql.parse_and_verify',
+  'graphql.parse_query',
+  'graphql.parse_schema',
+  'graphql.schema_is_valid',
+  'io.jwt.decode',
+  'io.jwt.decode_verify',
+  'io.jwt.encode_sign',
+  'io.jwt.encode_sign_raw',
+  'io.jwt.verify_eddsa',
+  'io.jwt.verify_es256',
+  'io.jwt.verify_es384',
+  'io.jwt.verify_es512',
+  'io.jwt.verify_hs256',
+  'io.jwt.verify_hs384',
+  'io.jwt.verify_hs512',
+  'io.jwt.verify_ps256',
+  'io.jwt.verify_ps384',
+  'io.jwt.verify_ps512',
+  'io.jwt.verify_rs256',
+  'io.jwt.verify_rs384',
+  'io.jwt.verify_rs512',
+  'json.marshal_with_options',
+  'json.match_schema',
+  'json.patch',
+  'json.verify_schema',
+  'net.cidr_contains_matches',
+  'net.cidr_expand',
+  'net.cidr_merge',
+  'providers.aws.sign_req',
+  'rand.intn',
+  'rego.parse_module',
+  'regex.globs_match',
+  'regex.template_match',
+  'strings.render_template',
+  'time.add_date',
+  'time.clock',
+  'time.date',
+  'time.diff',
+  'time.format',
+  'time.parse_ns',
+  'time.weekday',
+  'uri.is_valid',
+  'uri.parse',
+  'uuid.parse',
+  'uuid.rfc4122',
+];
+
+/** Go OPA's answer to one call: the value as Rego text, undefined (its builtin error), or a failure. */
+export interface GoBuiltinAnswer {
+  value?: string;
+  undefined?: boolean;
+  /** Go OPA's error when the call is undefined. */
+  reason?: string;
+  /** The call could not be answered (the helper is missing, the call ran out of time). */
+  error?: string;
+}
+
+/** Asks the helper synchronously; arguments are Rego value text. */
+export type GoBuiltinCall = (name: string, args: string[]) => GoBuiltinAnswer;
+
+/** The Go builtins of one worker, with the memo of one evaluation. */
+export class GoBuiltins {
+  readonly impls: Record<string, BuiltinImpl>;
+  private memo = new Map<string, unknown>();
+
+  constructor(call: GoBuiltinCall) {
+    this.impls = Object.fromEntries(
+      GO_BUILTINS.map((name): [string, BuiltinImpl] => [
+        name,
+        (args) => {
+          const texts = args.map(regoValueToText);
+          // Go OPA memoizes rand.intn and uuid.rfc4122 per query; for the deterministic rest
+          // remembering a call only saves the round trip.
+          const key = `${name}\u0000${texts.join('\u0000')}`;
+          if (this.memo.has(key)) return this.memo.get(key);
+          const answer = call(name, texts);
+          if (answer.error !== undefined) throw new Error(answer.error);
+          const result = answer.value === undefined ? undefined : new RegoResult(parseRegoValue(answer.value));
+          this.memo.set(key, result);
+          return result;
+        },
+      ]),
+    );
+  }
+
+  /** A new evaluation (Go OPA's query): the calls of the previous one are forgotten. */
+  newEvaluation(): void {
+    this.memo.clear();
+  }
+}

@@ -1,8 +1,9 @@
 // Runs in a worker thread: holds instantiated policies, evaluates batches and parses YAML files. The
 // shared `progress` array tells the pool which task or file is running, so a runaway one can be
 // stopped by terminating this thread (synchronous Wasm cannot be interrupted any other way).
-import { parentPort } from 'node:worker_threads';
-import { hostBuiltins } from './builtins.js';
+import { parentPort, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { GoBuiltins, hostBuiltins, type GoBuiltinAnswer, type GoBuiltinCall } from './builtins.js';
+import type { BuiltinImpl } from './wasm-policy.js';
 import type { TaskOutcome } from '../ports.js';
 import type { WorkerRequest, WorkerResponse } from './evaluation-pool.js';
 import { parseYamlFile, type ParsedYamlFile } from '../repo/yaml-file.js';
@@ -25,6 +26,21 @@ const instances = new Map<string, WasmPolicy>();
 const stopped = new Map<number, string>();
 let progress: Int32Array | undefined;
 let memoryMb: number | undefined;
+let goBuiltins: GoBuiltins | undefined;
+let builtins: Record<string, BuiltinImpl> = hostBuiltins;
+
+/** A synchronous call to the pool's thread, which asks the Go helper (EvaluationPool.builtinChannel). */
+function goCall(port: MessagePort, answered: SharedArrayBuffer): GoBuiltinCall {
+  const flag = new Int32Array(answered);
+  return (name, args) => {
+    Atomics.store(flag, 0, 0);
+    port.postMessage({ name, args });
+    Atomics.wait(flag, 0, 0);
+    const answer = receiveMessageOnPort(port);
+    if (!answer) throw new Error('the answer of the Go builtin helper went missing');
+    return answer.message as GoBuiltinAnswer;
+  };
+}
 
 async function instance(template: number, dataId: number): Promise<WasmPolicy> {
   const key = `${template}:${dataId}`;
@@ -32,7 +48,7 @@ async function instance(template: number, dataId: number): Promise<WasmPolicy> {
   if (!policy) {
     const loaded = modules.get(template);
     if (!loaded) throw new Error(`template module ${template} was not loaded`);
-    policy = await WasmPolicy.load(loaded.module, hostBuiltins, memoryMb === undefined ? {} : { maxMemoryBytes: memoryMb * 1024 * 1024 });
+    policy = await WasmPolicy.load(loaded.module, builtins, memoryMb === undefined ? {} : { maxMemoryBytes: memoryMb * 1024 * 1024 });
     if (dataId !== 0) policy.setData(texts.get(dataId) ?? '{}');
     instances.set(key, policy);
   }
@@ -70,6 +86,8 @@ async function handle(request: WorkerRequest): Promise<WorkerResponse | undefine
     case 'init':
       progress = new Int32Array(request.progress);
       memoryMb = request.memoryMb;
+      goBuiltins = new GoBuiltins(goCall(request.builtins.port, request.builtins.answered));
+      builtins = { ...hostBuiltins, ...goBuiltins.impls };
       return undefined;
     case 'module':
       modules.set(request.id, { module: request.module, entrypoint: request.entrypoint });
@@ -132,6 +150,7 @@ async function evaluateBatch(request: Extract<WorkerRequest, { type: 'batch' }>)
     try {
       const review = (reviews[reviewIndex] ??= encoder.encode(request.reviews[reviewIndex]));
       const policy = await instance(template, data);
+      goBuiltins?.newEvaluation();
       const [result] = policy.evaluateParts([inputPrefix(parameters), review, CLOSE], modules.get(template)!.entrypoint);
       outcomes.push({ results: Array.isArray(result) ? result : [] });
       if (policy.scratchBytes > KEPT_SCRATCH_BYTES) instances.delete(`${template}:${data}`);

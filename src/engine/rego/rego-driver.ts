@@ -1,10 +1,13 @@
 // The Rego driver: a template's Rego compiled to Wasm by the PolicyCompiler (the pinned opa), checked
 // for builtins this host cannot evaluate when it is loaded, and evaluated on the worker pool.
 import type { CompileOutcome, EvaluationTask, PolicyCompiler, PolicyDriver, RegoSource, TaskOutcome, TemplateCode, TemplateLoad, WorkOptions } from '../ports.js';
-import { hostBuiltins } from './builtins.js';
+import { GoBuiltins, hostBuiltins } from './builtins.js';
 import { EvaluationPool, type EvaluationPoolOptions } from './evaluation-pool.js';
 import { gatekeeperErrorText } from './runtime-error.js';
 import { UnsupportedBuiltinsError, WasmPolicy } from './wasm-policy.js';
+
+/** Every builtin the workers run; loading only checks the names, it calls none. */
+const runnable = { ...hostBuiltins, ...new GoBuiltins(() => ({ error: 'no builtin runs while a template loads' })).impls };
 
 export interface RegoDriverOptions extends EvaluationPoolOptions {
   compiler: PolicyCompiler;
@@ -60,7 +63,7 @@ export class RegoDriver implements PolicyDriver {
   private load(module: WebAssembly.Module): Promise<unknown> {
     let loaded = this.loads.get(module);
     if (!loaded) {
-      loaded = WasmPolicy.load(module, hostBuiltins).then(
+      loaded = WasmPolicy.load(module, runnable).then(
         () => undefined,
         (error: unknown) => error,
       );
