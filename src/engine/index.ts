@@ -6,7 +6,7 @@ export { checkRepo, type CheckOptions, type CheckProgress } from './check.js';
 export { RegoDriver, type RegoDriverOptions } from './rego/rego-driver.js';
 export { CelDriver } from './cel/cel-driver.js';
 export { GatekeeperDriver } from './gatekeeper-driver.js';
-export { checkExitCode, errorCount, fingerprint, isBlocking, markStatus, nothingToCheck } from './report/outcome.js';
+export { checkExitCode, errorCount, FAIL_ON_LEVELS, failsCheck, fingerprint, isBlocking, markStatus, nothingToCheck, type ExitPolicy, type FailOn } from './report/outcome.js';
 export { compareViolations, sortReport } from './report/sort.js';
 export { defaultYamlLimits, parseYamlFile, type YamlLimits } from './repo/yaml-file.js';
 export { declaredClusters, isSecurityTowerConfigFile, isUnder, normalizeRepoPath, readSecurityTowerConfig, type DeclaredCluster, type SecurityTowerConfig } from './repo/security-tower.js';
