@@ -11,7 +11,7 @@
 # Everything the App keeps is under /data (a volume): the embedded database (/data/db), compiled
 # policies (/data/cache) and the .env the setup page writes (the working directory). A real
 # `docker build` pulls the official node and golang images; `npm run test:image` builds this file
-# with buildah from stand-in images of the same names (scripts/test-image.mjs).
+# with buildah from stand-in images of the same names (test/image/).
 
 ARG NODE_VERSION=20
 # tools/go.mod asks for Go 1.26.
@@ -41,7 +41,11 @@ COPY tools/render tools/render
 RUN node scripts/build-go-tool.mjs opa cel render
 COPY tsconfig.json tsconfig.build.json ./
 COPY src src
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+# typescript is an optional peer of prisma and @prisma/client, so npm keeps it through the prune
+# (--omit=peer too); nothing at run time loads it.
+RUN npm run build \
+    && npm prune --omit=dev --omit=peer --no-audit --no-fund \
+    && rm -rf node_modules/typescript node_modules/.bin/tsc node_modules/.bin/tsserver
 
 FROM node:${NODE_VERSION}-bookworm-slim
 # NODE_ENV=production: JSON logs, and the overview page insists on a SESSION_SECRET (the setup page

@@ -5,7 +5,7 @@
 // /usr/local/go as the golang image has it. They are kept in buildah's storage under the very names
 // the FROM lines use, labelled with what they were made from, and remade only when that changes; the
 // Debian root is kept in the user's cache. A real `docker build` pulls the official images instead.
-import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
@@ -15,19 +15,33 @@ export const BASES_DIR = join(process.env.XDG_CACHE_HOME || join(homedir(), '.ca
 const DEBIAN_MIRROR = process.env.PARAPET_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
 
 /**
- * buildah as these machines can run it: no overlay mounts inside a container, so the vfs storage
- * driver; chroot isolation instead of user namespaces and runc.
+ * buildah as it runs inside a container: chroot isolation instead of runc and new namespaces, in
+ * buildah's default storage (overlay); STORAGE_DRIVER=vfs, passed on as `--storage-driver`, where
+ * overlay mounts are refused.
  */
-export const BUILDAH_ENV = { ...process.env, STORAGE_DRIVER: 'vfs', BUILDAH_ISOLATION: 'chroot' };
+export const BUILDAH_ENV = { ...process.env, BUILDAH_ISOLATION: 'chroot' };
 
 export function buildah(args: string[], options: { cwd?: string; inherit?: boolean } = {}): SpawnSyncReturns<string> {
-  return spawnSync('buildah', args, { cwd: options.cwd, env: BUILDAH_ENV, encoding: 'utf8', maxBuffer: 1 << 28, stdio: options.inherit ? ['ignore', 'inherit', 'inherit'] : 'pipe' });
+  const storage = process.env.STORAGE_DRIVER ? ['--storage-driver', process.env.STORAGE_DRIVER] : [];
+  return spawnSync('buildah', [...storage, ...args], { cwd: options.cwd, env: BUILDAH_ENV, encoding: 'utf8', maxBuffer: 1 << 28, stdio: options.inherit ? ['ignore', 'inherit', 'inherit'] : 'pipe' });
 }
 
 function buildahOk(args: string[]): string {
   const run = buildah(args);
   if (run.status !== 0) throw new Error(`buildah ${args.join(' ')} failed (${run.status}):\n${run.stderr}`);
   return run.stdout.trim();
+}
+
+/**
+ * A long command (debootstrap, a copy of a root file system, the image build) without blocking the
+ * event loop, so the test runner's worker keeps talking to its parent meanwhile.
+ */
+export function runLong(command: string, args: string[], options: { cwd?: string } = {}): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: options.cwd, env: BUILDAH_ENV, stdio: ['ignore', 'inherit', 'inherit'] });
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} failed with ${code} (its output is above)`))));
+  });
 }
 
 /** Why the image cannot be built here, or null. */
@@ -39,13 +53,13 @@ export function missingTools(): string | null {
 }
 
 /** The Debian bookworm root, made once (a few minutes) and kept in BASES_DIR. */
-function debianRoot(): string {
+async function debianRoot(): Promise<string> {
   const root = join(BASES_DIR, 'bookworm');
   if (existsSync(join(root, '.complete'))) return root;
   const partial = `${root}.partial`;
   rmSync(partial, { recursive: true, force: true });
   mkdirSync(BASES_DIR, { recursive: true });
-  execFileSync('debootstrap', ['--variant=minbase', '--include=ca-certificates', 'bookworm', partial, DEBIAN_MIRROR], { stdio: ['ignore', 'ignore', 'inherit'] });
+  await runLong('debootstrap', ['--variant=minbase', '--include=ca-certificates', 'bookworm', partial, DEBIAN_MIRROR]);
   writeFileSync(join(partial, '.complete'), `${new Date().toISOString()}\n`);
   rmSync(root, { recursive: true, force: true });
   renameSync(partial, root);
@@ -53,14 +67,14 @@ function debianRoot(): string {
 }
 
 /** The stand-in image `name`, made from the Debian root and `populate`, unless one with `stamp` exists. */
-function standIn(name: string, stamp: string, env: string[], populate: (rootfs: string) => void): void {
+async function standIn(name: string, stamp: string, env: string[], populate: (rootfs: string) => void): Promise<void> {
   const inspect = buildah(['inspect', '--type', 'image', '--format', '{{index .ImageAnnotations "parapet.stand-in"}}{{index .Docker.Config.Labels "parapet.stand-in"}}', name]);
   if (inspect.status === 0 && inspect.stdout.includes(stamp)) return;
-  const root = debianRoot();
+  const root = await debianRoot();
   const container = buildahOk(['from', 'scratch']);
   try {
     const mount = buildahOk(['mount', container]);
-    execFileSync('cp', ['-a', `${root}/.`, mount]);
+    await runLong('cp', ['-a', `${root}/.`, mount]);
     rmSync(join(mount, '.complete'), { force: true });
     trustMachineCAs(mount);
     populate(mount);
@@ -93,7 +107,7 @@ export function baseNames(dockerfile: string): { node: string; nodeSlim: string;
 }
 
 /** Makes the stand-ins the Dockerfile's FROM lines name, from this machine's node and Go. */
-export function ensureStandIns(dockerfile: string): void {
+export async function ensureStandIns(dockerfile: string): Promise<void> {
   const names = baseNames(dockerfile);
   const nodeMajor = process.versions.node.split('.')[0];
   if (!names.node.includes(`:${nodeMajor}-`)) throw new Error(`this machine runs node ${process.versions.node}, the Dockerfile asks for ${names.node}`);
@@ -116,9 +130,9 @@ export function ensureStandIns(dockerfile: string): void {
     execFileSync('chown', ['1000:1000', join(rootfs, 'home/node')]);
   };
   const nodeEnv = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `NODE_VERSION=${process.versions.node}`];
-  standIn(names.node, nodeStamp, nodeEnv, withNode);
-  standIn(names.nodeSlim, nodeStamp, nodeEnv, withNode);
-  standIn(names.golang, `${goVersion} ca ${caHash()}`, ['PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'GOPATH=/go'], (rootfs) => {
+  await standIn(names.node, nodeStamp, nodeEnv, withNode);
+  await standIn(names.nodeSlim, nodeStamp, nodeEnv, withNode);
+  await standIn(names.golang, `${goVersion} ca ${caHash()}`, ['PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'GOPATH=/go'], (rootfs) => {
     cpSync(goRoot, join(rootfs, 'usr/local/go'), { recursive: true });
   });
 }
