@@ -13,6 +13,7 @@
 //   node scripts/build-go-tool.mjs yamlcheck  sigs.k8s.io/yaml and kyaml decoding YAML, for the YAML differential test
 //   node scripts/build-go-tool.mjs psa        parapet-psa: Kubernetes' Pod Security Admission checks, for the differential tests
 //   node scripts/build-go-tool.mjs helm       the helm CLI of the renderer's pin, for the differential tests
+//   node scripts/build-go-tool.mjs actionlint rhysd/actionlint, for the test that lints action.yml and the example workflow
 // Several names build one after the other.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -32,6 +33,7 @@ const TOOLS = {
   yamlcheck: { dir: 'tools/yamlcheck', module: 'sigs.k8s.io/yaml', pkg: '.', bin: 'yamlcheck', own: true },
   psa: { dir: 'tools/psa', module: 'k8s.io/pod-security-admission', pkg: '.', bin: 'parapet-psa', own: true },
   helm: { dir: 'tools/helm', module: 'helm.sh/helm/v3', pkg: 'helm.sh/helm/v3/cmd/helm', bin: 'helm' },
+  actionlint: { dir: 'tools/actionlint', module: 'github.com/rhysd/actionlint', pkg: 'github.com/rhysd/actionlint/cmd/actionlint', bin: 'actionlint' },
 };
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');

@@ -2,7 +2,7 @@
 // each on one line with its line number first, so the eye runs down a column of places; a cluster
 // with nothing to show takes no space, and a summary per cluster and policy ends the output.
 import type { ClusterReport, EnforcementAction, InputError, Report, Violation } from '../../model.js';
-import { isBlocking } from '../outcome.js';
+import { failsCheck, type ExitPolicy } from '../outcome.js';
 import { compareErrors, compareViolations } from '../sort.js';
 
 export interface TextOptions {
@@ -12,13 +12,15 @@ export interface TextOptions {
   withStatus: boolean;
   /** Only what fails the check (unaccepted deny violations, input errors) and the summary (`--quiet`). */
   quiet?: boolean;
+  /** What fails the check (`--fail-on`, `--new-only`): the verdicts and `--quiet` follow it. */
+  exitPolicy?: ExitPolicy;
 }
 
 /** Renders the Report for reading, with a final newline. */
 export function formatText(report: Report, options: TextOptions): string {
   const paint = painter(options.color);
   const lines: string[] = [];
-  const shown = (violation: Violation) => !options.quiet || isBlocking(violation);
+  const shown = (violation: Violation) => !options.quiet || failsCheck(violation, options.exitPolicy);
   const listed = report.clusters.map((cluster) => ({ cluster, violations: cluster.violations.filter(shown) }));
   // One width for line numbers in the whole output, so the column of places runs straight down.
   const items = [...report.errors, ...listed.flatMap(({ cluster, violations }) => [...cluster.errors, ...violations])];
@@ -50,15 +52,16 @@ export function formatText(report: Report, options: TextOptions): string {
   // With one cluster, an overall line would only repeat its summary.
   if (report.clusters.length !== 1) {
     const clusters = `${report.clusters.length} ${report.clusters.length === 1 ? 'cluster' : 'clusters'}`;
-    const fails = report.errors.length > 0 || report.clusters.some(clusterFails);
+    const fails = (report.errors.length > 0 && options.exitPolicy?.failOn !== 'never') || report.clusters.some((cluster) => clusterFails(cluster, options.exitPolicy));
     lines.push(...(lines.length > 0 ? [''] : []), `${verdict(fails, paint)}  ${paint.bold(clusters)}: ${summary(tally(report.clusters, report.errors), options, paint)}`);
   }
   return `${lines.join('\n')}\n`;
 }
 
 /** What the exit code says, per cluster: an unaccepted deny or an input error fails it. */
-function clusterFails(cluster: ClusterReport): boolean {
-  return cluster.errors.length > 0 || cluster.violations.some(isBlocking);
+function clusterFails(cluster: ClusterReport, policy: ExitPolicy | undefined): boolean {
+  if (policy?.failOn === 'never') return false;
+  return cluster.errors.length > 0 || cluster.violations.some((violation) => failsCheck(violation, policy));
 }
 
 /** `FAIL` or `PASS` first on a summary line, as test runners put it, so the eye finds the verdict at once. */
@@ -76,7 +79,7 @@ const UNDER_NAME = ' '.repeat('FAIL  '.length + 2);
 function writeClusterSummary(lines: string[], cluster: ClusterReport, report: Report, several: boolean, options: TextOptions, paint: Painter): void {
   const { constraints, objects } = cluster.stats;
   const checked = `${constraints} ${constraints === 1 ? 'constraint' : 'constraints'}, ${objects} ${objects === 1 ? 'object' : 'objects'}`;
-  lines.push(`${verdict(clusterFails(cluster), paint)}  ${paint.bold(clean(cluster.name))}: ${summary(tally([cluster], []), options, paint)} ${paint.dim(`(${checked})`)}`);
+  lines.push(`${verdict(clusterFails(cluster, options.exitPolicy), paint)}  ${paint.bold(clean(cluster.name))}: ${summary(tally([cluster], []), options, paint)} ${paint.dim(`(${checked})`)}`);
   const byPolicy = new Map<string, Violation[]>();
   for (const violation of cluster.violations) byPolicy.set(violation.policy, [...(byPolicy.get(violation.policy) ?? []), violation]);
   const names = [...byPolicy.keys()].sort(compareText);
