@@ -322,7 +322,9 @@ export class OpaCompiler implements PolicyCompiler {
       const files = moduleNames(source);
       await Promise.all(files.map((file, i) => writeFile(join(dir, file), i === 0 ? source.rego : source.libs[i - 1]!)));
       await writeFile(join(dir, 'capabilities.json'), await this.gatekeeperCapabilities());
-      const flags = [...versionFlags(source.version), '--capabilities', 'capabilities.json'];
+      // opa parse takes no capabilities; check and build do.
+      const parseFlags = versionFlags(source.version);
+      const flags = [...parseFlags, '--capabilities', 'capabilities.json'];
       const moduleOf = (file: string | undefined) => {
         const index = file === undefined ? 0 : files.findIndex((f) => f === file || file.endsWith(`/${f}`));
         return index < 0 ? 0 : index;
@@ -330,7 +332,7 @@ export class OpaCompiler implements PolicyCompiler {
 
       const modules: ParsedModule[] = [];
       for (const [i, file] of files.entries()) {
-        const parsed = await opa(['parse', '--format', 'json', '--json-include', 'locations,-comments', ...flags, file]);
+        const parsed = await opa(['parse', '--format', 'json', '--json-include', 'locations,-comments', ...parseFlags, file]);
         if (parsed.code !== 0) return { ok: false, problems: parseProblems(parsed.stderr || parsed.stdout, () => i) };
         modules.push(JSON.parse(parsed.stdout) as ParsedModule);
       }
