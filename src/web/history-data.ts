@@ -207,7 +207,7 @@ export async function changesView(prisma: PrismaClient, v: Viewer, q: HistoryQue
   const filter = where(ids, q);
   const [total, rows, clusters, kinds, applications] = await Promise.all([
     prisma.objectChange.count({ where: filter }),
-    prisma.objectChange.findMany({ where: filter, select: ROW_SELECT, orderBy: [{ changedAt: 'desc' }, { id: 'desc' }], skip: (page.page - 1) * page.limit, take: page.limit }),
+    prisma.objectChange.findMany({ where: filter, select: ROW_SELECT, orderBy: [{ changedAt: 'desc' }, { id: 'asc' }], skip: (page.page - 1) * page.limit, take: page.limit }),
     prisma.cluster.findMany({
       where: { repositoryId: { in: ids }, ...(q.cluster !== undefined ? { name: q.cluster } : {}) },
       select: { name: true, historySha: true, historyAt: true, repository: { select: { owner: true, name: true } } },
@@ -301,7 +301,7 @@ export async function objectHistory(prisma: PrismaClient, v: Viewer, key: Object
   }
   const [state, rows, acceptances] = await Promise.all([
     prisma.objectState.findFirst({ where: { ...base, name: key.name }, select: { apiVersion: true, file: true, images: true, application: true, stage: true } }),
-    prisma.objectChange.findMany({ where: { ...base, name: { in: names } }, select: ROW_SELECT, orderBy: [{ changedAt: 'desc' }, { id: 'desc' }], take: OBJECT_CHANGES }),
+    prisma.objectChange.findMany({ where: { ...base, name: { in: names } }, select: ROW_SELECT, orderBy: [{ changedAt: 'desc' }, { id: 'asc' }], take: OBJECT_CHANGES }),
     prisma.riskAcceptance.findMany({
       where: { clusterId: cluster.id, objectKind: key.kind, objectNamespace: key.namespace, objectName: key.name },
       orderBy: [{ firstSeenAt: 'asc' }, { policy: 'asc' }],

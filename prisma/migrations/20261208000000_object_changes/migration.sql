@@ -64,7 +64,7 @@ CREATE TABLE "object_changes" (
 CREATE UNIQUE INDEX "object_states_cluster_id_api_group_kind_namespace_name_key" ON "object_states"("cluster_id", "api_group", "kind", "namespace", "name");
 
 -- CreateIndex
-CREATE INDEX "object_changes_repository_id_changed_at_id_idx" ON "object_changes"("repository_id", "changed_at" DESC, "id" DESC);
+CREATE INDEX "object_changes_repository_id_changed_at_id_idx" ON "object_changes"("repository_id", "changed_at" DESC, "id");
 
 -- CreateIndex
 CREATE INDEX "object_changes_cluster_id_kind_namespace_name_idx" ON "object_changes"("cluster_id", "kind", "namespace", "name");
