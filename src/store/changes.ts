@@ -6,10 +6,9 @@
 // (history_sha): it is no change of anything.
 //
 // Renamed: a removed and an added object of the same API group, kind and namespace whose content
-// is the same but for their own names (object-diff.ts renameKey: the name, and labels, selectors
-// and container names repeating it). Only a pair that is unique on both sides is a rename; when
-// several removed or added objects share the key, which became which cannot be told, and they
-// stay removals and additions.
+// is the same but for their metadata.name (object-diff.ts renameKey). Only a pair that is unique
+// on both sides is a rename; when several removed or added objects share the key, which became
+// which cannot be told, and they stay removals and additions.
 import type { Prisma, PrismaClient } from '@prisma/client';
 import type { AppliedObject, ApplicationConfig } from '../engine/index.js';
 import { contentHash, diffObjects, objectImages, renameKey, type ChangeType, type FieldChange } from './object-diff.js';
@@ -176,7 +175,6 @@ export async function recordObjectChanges(prisma: PrismaClient, input: ObjectCha
         for (const key of added) {
           const state = next.get(key)!;
           const from = renames.byAdded.get(key);
-          // The diff shows the name and whatever repeated it (labels, selectors); nothing else differs.
           if (from) {
             const diff = diffObjects(former.get(from.id), state.content);
             changes.push(row('renamed', state, { changes: diff.changes, omitted: diff.omitted }, [], from.name));

@@ -56,24 +56,17 @@ export function contentHash(object: unknown): string {
   return sha256(canonicalJson(object));
 }
 
-const OWN_NAME = '\u0000own-name\u0000';
-
 /**
- * The object's content with its own name left out: every string equal to its metadata.name (the
- * name itself, and labels, selectors and container names that repeat it) reads as a placeholder.
- * A removed and an added object of the same kind and namespace with the same key are the same
- * object renamed.
+ * The object's content but for its name (metadata.name left out). A removed and an added object of
+ * the same API group, kind and namespace with the same key are the same object renamed: nothing
+ * else about it changed. A rename that also rewrites labels or selectors repeating the name is not
+ * one by this test (a value equal to the name may as well be another object's name): it stays a
+ * removal and an addition, never a guess.
  */
 export function renameKey(object: Record<string, unknown>): string {
   const metadata = isRecord(object.metadata) ? object.metadata : {};
-  const name = typeof metadata.name === 'string' ? metadata.name : '';
-  const replace = (value: unknown): unknown => {
-    if (value === name) return OWN_NAME;
-    if (Array.isArray(value)) return value.map(replace);
-    if (isRecord(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k === name ? OWN_NAME : k, replace(v)]));
-    return value;
-  };
-  return sha256(canonicalJson(replace(object)));
+  const { name: _name, ...rest } = metadata;
+  return sha256(canonicalJson({ ...object, metadata: rest }));
 }
 
 /** The images an object's containers run (pods, workloads' pod templates, CronJobs' job templates), in order of appearance. */
