@@ -111,7 +111,8 @@ interface Leaf {
 }
 
 function collect(before: unknown, after: unknown, segments: string[], out: Leaf[]): void {
-  if (canonicalJson(before) === canonicalJson(after)) return;
+  if (before === after) return;
+  // Mappings are walked rather than serialised at every level: a push's objects are mostly alike.
   if (isRecord(before) && isRecord(after)) {
     const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
     for (const key of keys) collect(before[key], after[key], [...segments, key], out);
@@ -126,6 +127,7 @@ function collect(before: unknown, after: unknown, segments: string[], out: Leaf[
       return;
     }
   }
+  if (canonicalJson(before) === canonicalJson(after)) return;
   out.push({ segments, before, after });
 }
 
