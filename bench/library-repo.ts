@@ -18,18 +18,25 @@ export function files(dir: string, match: (name: string) => boolean): string[] {
 const isConstraintFile = (name: string) => /^constraint\d*\.yaml$/.test(name);
 
 /**
- * A repository of `size` generated objects judged by the library's CEL templates and all their
- * sample constraints, plus each template's sample objects (renamed so that none collide).
+ * A repository of `size` generated objects judged by the library's templates (in `library`, one
+ * folder or several) and all their sample constraints, plus, unless `samples` is false, each
+ * template's sample objects (renamed so that none collide).
  */
-export function libraryRepo(dir: string, size: number, library: string): void {
+export function libraryRepo(dir: string, size: number, library: string | readonly string[], options: { samples?: boolean } = {}): void {
   // The generator's own policies come from an empty folder: these are the library's.
   generateRepo(dir, size, mkdtempSync(join(tmpdir(), 'parapet-no-policies-')), 0);
+  const named = { count: 0 };
+  for (const folder of typeof library === 'string' ? [library] : library) addLibrary(dir, folder, options.samples ?? true, named);
+}
+
+function addLibrary(dir: string, library: string, withSamples: boolean, named: { count: number }): void {
   const policies = join(dir, 'cluster', 'policies');
   // Every sample object in one namespace both tools know, named by its order so none collide.
   const samples = join(dir, 'cluster', 'namespaces', 'samples');
-  mkdirSync(samples, { recursive: true });
-  writeFileSync(join(samples, 'namespace.yaml'), stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'samples' } }));
-  let count = 0;
+  if (withSamples) {
+    mkdirSync(samples, { recursive: true });
+    writeFileSync(join(samples, 'namespace.yaml'), stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'samples' } }));
+  }
   for (const template of files(library, (name) => name === 'template.yaml')) {
     const folder = join(template, '..');
     const name = relative(library, folder).replaceAll('/', '-');
@@ -41,13 +48,14 @@ export function libraryRepo(dir: string, size: number, library: string): void {
       value.metadata.name = `${relative(library, folder).split('/').pop()}-${sample}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 63).replace(/-+$/, '');
       writeFileSync(join(policies, 'constraints', `${name}-${sample}.yaml`), stringify(value));
     }
+    if (!withSamples) continue;
     for (const sample of files(join(folder, 'samples'), (file) => !isConstraintFile(file) && /\.ya?ml$/.test(file))) {
       const objects = parseAllDocuments(readFileSync(sample, 'utf8')).map((doc) => doc.toJS() as Record<string, unknown>);
       const tag = relative(library, sample).replace(/\.ya?ml$/, '').replace(/[^a-z0-9]+/gi, '-').toLowerCase();
       const renamed = objects
         .filter((o) => o && o.kind !== 'AdmissionReview')
         .map((o) => {
-          const metadata: Record<string, unknown> = { ...(o.metadata as Record<string, unknown>), name: `sample-${++count}` };
+          const metadata: Record<string, unknown> = { ...(o.metadata as Record<string, unknown>), name: `sample-${++named.count}` };
           if (o.kind !== 'Namespace') metadata.namespace = 'samples';
           return { ...o, metadata };
         });

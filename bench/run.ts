@@ -12,6 +12,7 @@ import { benchOverview, WARM_UP, type OverviewFigures } from './overview.js';
 import { findPostgresBin, postgresUnavailable, startPostgres } from '../test/helpers/postgres.js';
 import { generateRepo } from './generate-repo.js';
 import { gatorTest, resultKey, type ResultIdentity } from './gator.js';
+import { benchLibrary, printLibrary } from './library-bench.js';
 
 const quick = process.argv.includes('--quick');
 const sizes = quick ? [1000, 2000] : [2500, 5000, 10000];
@@ -72,6 +73,8 @@ async function main(): Promise<void> {
     console.log(`\ngator's figure on this kind of machine is ${GATOR_WORKLOADS_PER_SECOND} workloads/s (43 library templates, no expansion): parapet ${best} workloads/s = ${(best / GATOR_WORKLOADS_PER_SECOND).toFixed(1)}×.`);
     console.log('Set GATOR=/path/to/gator (or build it: node scripts/build-go-tool.mjs gator) to run gator on the very same repositories and compare every result.');
   }
+  const runs = quick ? 1 : 3;
+  printLibrary(benchLibrary(gator, runs), runs);
   await appSection();
   await loadSection();
   await overviewSection();

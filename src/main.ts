@@ -1,18 +1,21 @@
-// `npm start`: the GitHub App. Without credentials it serves Probot's setup page, where a person
-// registers the App from the browser (manifest flow, from app.yml; the credentials land in .env);
-// with them it serves webhooks. Run it from the package directory: app.yml and .env are read there.
+// `npm start`: the GitHub App. Without credentials it serves the setup page, where a person
+// registers the App from the browser (GitHub's manifest flow, from app.yml; the credentials land in
+// ./.env); with them it serves webhooks. .env is read from and written to the working directory.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
-import { run } from 'probot';
+import { fileURLToPath } from 'node:url';
 import { readConfig, type Config } from './config.js';
 import { ConfigError, DatabaseError, lastLine, MigrationError, redactSecrets, RedisUnavailableError } from './errors.js';
 import { closeDatabase, openDatabase, readDatabaseConfig, type Database } from './store/index.js';
 import { createWebApp } from './web/app.js';
 import { readWebConfig } from './web/web-config.js';
+import { readAppDefinition } from './web/setup/manifest.js';
+import { startSetupServer } from './web/setup/setup-server.js';
 import { databaseRecorder } from './database-recorder.js';
 import { startAppServer, type AppServer, type Handler } from './github/server.js';
-import { startEngineRuntime } from './runtime.js';
+import { startEngineRuntime, type EngineRuntime } from './runtime.js';
+import { userTreeReader } from './github/tree-reader.js';
 
 async function main(): Promise<void> {
   loadDotEnv();
@@ -28,12 +31,7 @@ async function main(): Promise<void> {
   }
 
   if (config.credentials === null) {
-    // smee.io channels need the internet at large; opt in with NO_SMEE_SETUP=false.
-    process.env.NO_SMEE_SETUP ??= 'true';
-    const server = await run(() => {}, {
-      env: { ...process.env, PORT: String(config.server.port), HOST: config.server.host, LOG_LEVEL: config.logLevel },
-    });
-    stopOnSignal(() => server.stop());
+    await serveSetup(config);
     return;
   }
 
@@ -59,7 +57,7 @@ async function main(): Promise<void> {
   const engine = startEngineRuntime(config.engine);
   let server: AppServer;
   try {
-    server = await startAppServer({ ...config, credentials: config.credentials }, { engine, recorder, pages: overviewPages(db) });
+    server = await startAppServer({ ...config, credentials: config.credentials }, { engine, recorder, pages: overviewPages(db, engine, config) });
   } catch (error) {
     if (error instanceof RedisUnavailableError) {
       process.stderr.write(`parapet: ${redactSecrets(error.message)}\n`);
@@ -81,7 +79,7 @@ async function main(): Promise<void> {
  * The overview page and its API, served beside the webhooks once the App's OAuth client is
  * configured (GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET); invalid settings stop the start.
  */
-function overviewPages(db: Database): Handler | undefined {
+function overviewPages(db: Database, engine: EngineRuntime, appConfig: Config): Handler | undefined {
   if (!process.env.GITHUB_CLIENT_ID && !process.env.GITHUB_CLIENT_SECRET) {
     process.stderr.write('parapet: the overview page is off: set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET (the App\'s OAuth client) to serve it\n');
     return undefined;
@@ -89,7 +87,9 @@ function overviewPages(db: Database): Handler | undefined {
   try {
     const { config, github, warnings } = readWebConfig();
     for (const warning of warnings) process.stderr.write(`parapet: ${warning}\n`);
-    return createWebApp({ db, config, github }).handle;
+    // Policy changes read the default branch as the App does and preview them with the App's engine.
+    const policyChanges = { engine, readTree: userTreeReader(github.apiUrl, appConfig.limits.maxRepoBytes), limits: { maxFileBytes: appConfig.limits.maxFileBytes } };
+    return createWebApp({ db, config, github, policyChanges }).handle;
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`parapet: ${redactSecrets(error.message)}\n`);
@@ -99,6 +99,37 @@ function overviewPages(db: Database): Handler | undefined {
   }
 }
 
+
+/**
+ * No credentials yet: the setup page registers the App on GitHub (app.yml, beside dist/) and writes
+ * its credentials to ./.env, which the next start reads.
+ */
+async function serveSetup(config: Config): Promise<void> {
+  let app;
+  try {
+    app = readAppDefinition(readFileSync(fileURLToPath(new URL('../app.yml', import.meta.url)), 'utf8'));
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`parapet: ${error.message}\n`);
+    process.exit(2);
+  }
+  const githubUrl = (process.env.GITHUB_URL?.trim() || (config.githubApiUrl === 'https://api.github.com' ? 'https://github.com' : config.githubApiUrl.replace(/\/api\/v3$/, ''))).replace(/\/+$/, '');
+  const server = await startSetupServer({
+    app,
+    host: config.server.host,
+    port: config.server.port,
+    webhookPath: config.server.webhookPath,
+    githubUrl,
+    githubApiUrl: config.githubApiUrl,
+    organization: process.env.GH_ORG?.trim() ?? '',
+    envFile: join(process.cwd(), '.env'),
+    onError: (error) => process.stderr.write(`parapet: setup: ${redactSecrets(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`),
+  });
+  if (config.logLevel !== 'silent' && config.logLevel !== 'error' && config.logLevel !== 'fatal' && config.logLevel !== 'warn') {
+    process.stderr.write(`parapet: no GitHub App credentials yet: open ${server.url}/ to register the App (setup mode, no webhooks until then)\n`);
+  }
+  stopOnSignal(() => server.close());
+}
 
 /** Variables from ./.env (where the setup flow writes the credentials); the environment wins. */
 function loadDotEnv(): void {

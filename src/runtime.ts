@@ -28,14 +28,16 @@ export function startEngineRuntime(engine: EngineConfig): EngineRuntime {
       return opa.compile(source, options);
     },
   };
+  const helper = new CelHelperProcess(engine.celPath);
   const rego = RegoDriver.start({
     compiler,
     workers: engine.workers,
     timeoutMs: engine.evalTimeoutMs,
     parseTimeoutMs: engine.parseTimeoutMs,
     memoryMb: engine.workerMemoryMb,
+    // The builtins the Wasm host does not write itself run in Gatekeeper's OPA, in the same helper.
+    builtins: helper,
   });
-  const helper = new CelHelperProcess(engine.celPath);
   const driver = new GatekeeperDriver({ Rego: rego, K8sNativeValidation: new CelDriver(helper) });
   return { driver, renderer: new HelperRenderer(), close: async () => void (await Promise.all([rego.close(), helper.close()])) };
 }

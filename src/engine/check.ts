@@ -268,6 +268,8 @@ async function evaluateCluster(
     config: cluster.location.file,
     violations,
     errors,
+    ...(rendered.warnings.length > 0 ? { warnings: rendered.warnings } : {}),
+    ...(rendered.notices.length > 0 ? { notices: rendered.notices } : {}),
     images: imageUses(objects),
     policies: enabledPolicies(policies.constraints),
     stats: { objects: objects.length, constraints: policies.constraints.length, evaluations: evaluation.evaluations },

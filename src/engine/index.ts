@@ -1,12 +1,12 @@
 // The one import path for adapters (CLI, GitHub App, store, web, opa).
 export type * from './model.js';
 export { isRecord } from './model.js';
-export type { CelHelper, CelProblem, CelSource, CompileOutcome, EvaluationTask, PolicyCompiler, PolicyDriver, RegoProblem, RegoSource, RenderedObject, RenderOrigin, RenderOutcome, Renderer, RenderRequest, RenderSession, RepoFile, RepoSource, TaskOutcome, TemplateCode, TemplateLoad, WorkOptions } from './ports.js';
+export type { CelHelper, CelProblem, CelSource, CompileOptions, CompileOutcome, EvaluationTask, PolicyCompiler, PolicyDriver, RegoProblem, RegoSource, RenderedObject, RenderOrigin, RenderOutcome, Renderer, RenderRequest, RenderSession, RepoFile, RepoSource, TaskOutcome, TemplateCode, TemplateLoad, WorkOptions } from './ports.js';
 export { checkRepo, type CheckOptions, type CheckProgress } from './check.js';
 export { RegoDriver, type RegoDriverOptions } from './rego/rego-driver.js';
 export { CelDriver } from './cel/cel-driver.js';
 export { GatekeeperDriver } from './gatekeeper-driver.js';
-export { checkExitCode, errorCount, isBlocking, markStatus, nothingToCheck } from './report/outcome.js';
+export { checkExitCode, errorCount, FAIL_ON_LEVELS, failsCheck, isBlocking, markStatus, nothingToCheck, type ExitPolicy, type FailOn } from './report/outcome.js';
 export { fingerprint, messageFingerprint, normaliseMessage } from './report/identity.js';
 export { compareViolations, sortReport } from './report/sort.js';
 export { defaultYamlLimits, parseYamlFile, type YamlLimits } from './repo/yaml-file.js';

@@ -31,7 +31,9 @@ export type InputErrorCode =
   | 'acceptance'
   | 'evaluation'
   | 'render'
-  | 'read';
+  | 'read'
+  /** Not an error: a value kubectl and Argo CD read otherwise than Flux does (Report warnings). */
+  | 'yaml-reading';
 
 /** A problem in the user's repository. Data, never thrown: the rest of the repository is still evaluated. */
 export interface InputError {
@@ -105,6 +107,16 @@ export interface ClusterReport {
   config: string;
   violations: Violation[];
   errors: InputError[];
+  /**
+   * Lines the cluster takes but other tools read otherwise (`code: 'yaml-reading'`): a value
+   * sigs.k8s.io/yaml (kubectl, Argo CD) and kyaml (Flux) decode differently. They do not fail the check.
+   */
+  warnings?: InputError[];
+  /**
+   * What Parapet could not see and says so without failing the check: a chart from a Helm or OCI
+   * repository it does not fetch, an Application whose source is another repository.
+   */
+  notices?: InputError[];
   images: ImageUse[];
   /** The policies loaded for the cluster: one entry per constraint, with its template. */
   policies?: EnabledPolicy[];

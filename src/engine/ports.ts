@@ -54,6 +54,11 @@ export type CompileOutcome =
       entrypoint: string;
       /** Whether the Rego reads `data.inventory`; other templates are evaluated without it. */
       usesInventory: boolean;
+      /**
+       * The module holds other templates' code too (compiled together in one opa run, each under its
+       * own entrypoint): the builtins it imports may be theirs, not this template's.
+       */
+      shared?: boolean;
     }
   | { ok: false; problems: RegoProblem[] }
   /** Compiling took longer than the compiler allows; the text says so ("compiling its Rego took longer than 60 s..."). */
@@ -67,9 +72,14 @@ export interface WorkOptions {
   signal?: AbortSignal;
 }
 
+export interface CompileOptions extends WorkOptions {
+  /** A module of this template's code only, never one shared with other templates. */
+  alone?: boolean;
+}
+
 /** Turns a template's Rego into a Wasm module, applying Gatekeeper's rules for template modules. */
 export interface PolicyCompiler {
-  compile(source: RegoSource, options?: WorkOptions): Promise<CompileOutcome>;
+  compile(source: RegoSource, options?: CompileOptions): Promise<CompileOutcome>;
 }
 
 /** Reads files for `verify`: suites name their files by paths relative to themselves. */
@@ -149,7 +159,34 @@ export type RenderRequest =
    * folder's kustomization (generated from its manifests when it has none) with the object's spec
    * applied, then postBuild substitution with `substituteFrom`'s values, read from the repository.
    */
-  | { kind: 'flux'; path: string; kustomization: Record<string, unknown>; substituteFrom: Record<string, string> };
+  | { kind: 'flux'; path: string; kustomization: Record<string, unknown>; substituteFrom: Record<string, string> }
+  /**
+   * `helm template` of the chart folder `chart` with the release's name, namespace and values (merged
+   * in order as Helm merges -f files and --set flags, and Flux its valuesFrom); Flux's post-renderers,
+   * labels and annotations then run over the manifests (not the hooks or the CRDs).
+   */
+  | {
+      kind: 'helm';
+      chart: string;
+      releaseName: string;
+      namespace: string;
+      values: HelmValues[];
+      includeCRDs: boolean;
+      postRenderers?: unknown[];
+      labels?: Record<string, string>;
+      annotations?: Record<string, string>;
+    };
+
+/** One layer of a release's values; `name` says where it comes from in error messages. */
+export type HelmValues =
+  /** A values document: a values file, a ConfigMap's key. */
+  | { name: string; yaml: string }
+  /** Values written as YAML in an object (a HelmRelease's spec.values, an Application's valuesObject). */
+  | { name: string; object: Record<string, unknown> }
+  /** `path=value`, as --set (or --set-string) reads it. */
+  | { name: string; set: string; setString?: boolean }
+  /** A valuesFrom key with targetPath: the value replaces the one at the path, as Flux does. */
+  | { name: string; targetPath: string; value: string; literal?: boolean };
 
 /** Where kustomize says a rendered object, or a transformation of it, comes from (its buildMetadata). */
 export interface RenderOrigin {
@@ -169,6 +206,8 @@ export interface RenderedObject {
   origin?: RenderOrigin;
   /** The transformers that ran over the object, innermost kustomization first. */
   transformations?: RenderOrigin[];
+  /** Helm: the template the object came from, as Helm's `# Source:` line names it (`<chart>/templates/x.yaml`). */
+  source?: string;
 }
 
 export type RenderOutcome =
@@ -190,7 +229,8 @@ export interface Renderer {
 
 /**
  * A conversation with Gatekeeper's k8scel driver in the pinned `parapet-cel` helper: one JSON text
- * per request, one answer per request, in order (tools/cel/main.go describes the messages).
+ * per request, one answer per request, in order (tools/cel/main.go describes the messages). The Rego
+ * driver asks it too, for the builtins Gatekeeper's Go OPA runs and the Wasm host does not write.
  */
 export interface CelHelper {
   request(json: string): Promise<unknown>;

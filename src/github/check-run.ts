@@ -83,7 +83,7 @@ export function clusterCheckOutput(cluster: ClusterReport, errors: InputError[],
   const added = cluster.violations.filter(isNew);
   const existing = cluster.violations.filter((v) => !isNew(v));
   const blocking = added.filter(isBlocking);
-  const all = [...errors.map(errorAnnotation), ...added.map(violationAnnotation)];
+  const all = [...errors.map(errorAnnotation), ...added.map(violationAnnotation), ...(cluster.notices ?? []).map(noticeAnnotation)];
   // Over the cap, the most severe are kept (within a level, the first in the report), and sent in
   // the report's order (input errors, then by file and line) like the rest.
   const annotations = all.length <= MAX_ANNOTATIONS
@@ -223,6 +223,12 @@ function summary(cluster: ClusterReport, added: Violation[], existing: Violation
     listErrors(lines, unreadable);
   }
 
+  const notices = cluster.notices ?? [];
+  if (notices.length > 0) {
+    lines.push(`### Not rendered (${notices.length})`, '', 'What this cluster applies that Parapet could not render, so it was not judged; each is annotated on its line.', '');
+    listErrors(lines, notices);
+  }
+
   const accepted = added.filter((v) => v.acceptance !== null);
   if (accepted.length > 0) {
     lines.push(`### Risks accepted by this pull request (${accepted.length})`, '');
@@ -330,6 +336,11 @@ function violationAnnotation(v: Violation): Annotation {
     title: truncate(oneLine(`${v.policy} (${v.enforcementAction}${v.acceptance ? ', accepted' : ''}): ${objectName(v)}`), MAX_TITLE),
     message: truncate(`${v.message}${accepted}`, MAX_MESSAGE),
   };
+}
+
+/** What Parapet could not render (a chart it does not fetch): said on its line, never a failure. */
+function noticeAnnotation(e: InputError): Annotation {
+  return { ...errorAnnotation(e), annotation_level: 'notice', title: 'not rendered' };
 }
 
 function errorAnnotation(e: InputError): Annotation {

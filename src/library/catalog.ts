@@ -31,6 +31,13 @@ export interface StandardRef {
   id: StandardId;
   /** Section, requirement or topic within the standard, e.g. "5.2.1" or "SYS.1.6.A17". */
   control: string;
+  /**
+   * The policy refuses more than the control does (Security Tower's catalog has such policies): it is
+   * not the control's implementation, and `enable --standard` adds it only with `--strict`.
+   */
+  stricter?: boolean;
+  /** Constraint parameters that make the policy implement this control exactly, set by `enable --standard`. */
+  parameters?: Record<string, unknown>;
 }
 
 export interface LibraryPolicy {
@@ -68,8 +75,10 @@ export interface ParameterSchema {
 export interface Standard {
   id: StandardId;
   title: string;
-  /** Names of the policies that map to it, sorted. */
+  /** Names of the policies that implement its controls, sorted. */
   policies: string[];
+  /** Names of the policies stricter than one of its controls, sorted. */
+  stricter: string[];
 }
 
 export interface Catalog {
@@ -131,7 +140,8 @@ export function readCatalog(files: LibraryFiles): { catalog: Catalog; problems: 
   const standards = STANDARDS.map((standard) => ({
     id: standard.id,
     title: standard.title,
-    policies: policies.filter((p) => p.standards.some((s) => s.id === standard.id)).map((p) => p.name),
+    policies: policies.filter((p) => p.standards.some((s) => s.id === standard.id && !s.stricter)).map((p) => p.name),
+    stricter: policies.filter((p) => p.standards.some((s) => s.id === standard.id && s.stricter)).map((p) => p.name),
   }));
   return { catalog: { policies, standards, expansionText: files.expansion ?? '' }, problems };
 }
@@ -145,10 +155,13 @@ export function findStandard(catalog: Catalog, id: string): Standard | undefined
   return catalog.standards.find((s) => s.id.toLowerCase() === id.toLowerCase());
 }
 
-/** A policy's standards, one entry per standard with its controls in the order given. */
+/**
+ * A policy's standards, one entry per standard with its controls in the order given; a control the
+ * policy is stricter than reads "stricter than <control>".
+ */
 export function standardsOf(policy: LibraryPolicy): Array<{ id: StandardId; controls: string[] }> {
   const grouped = new Map<StandardId, string[]>();
-  for (const { id, control } of policy.standards) grouped.set(id, [...(grouped.get(id) ?? []), control]);
+  for (const { id, control, stricter } of policy.standards) grouped.set(id, [...(grouped.get(id) ?? []), stricter ? `stricter than ${control}` : control]);
   return [...grouped].map(([id, controls]) => ({ id, controls }));
 }
 
@@ -159,6 +172,7 @@ export function similarPolicyNames(catalog: Catalog, name: string): string[] {
   return catalog.policies.map((p) => p.name).filter((candidate) => candidate.includes(wanted) || wanted.includes(candidate));
 }
 
+const STANDARD_REF_KEYS = new Set(['id', 'control', 'stricter', 'parameters']);
 const POLICY_KEYS = new Set(['kind', 'title', 'version', 'description', 'standards', 'tags', 'appliesTo', 'example', 'riskAcceptance', 'requiredParameters']);
 const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?$/;
 const ACTIONS = new Set(['deny', 'warn', 'dryrun']);
@@ -216,11 +230,22 @@ function readPolicyFolder(folder: LibraryFiles['folders'][number], report: (prob
     spec.standards.forEach((entry, i) => {
       const id = isRecord(entry) ? entry.id : undefined;
       const control = isRecord(entry) ? entry.control : undefined;
+      const stricter = isRecord(entry) ? entry.stricter : undefined;
+      const parameters = isRecord(entry) ? entry.parameters : undefined;
+      const unknown = isRecord(entry) ? Object.keys(entry).filter((key) => !STANDARD_REF_KEYS.has(key)) : [];
       if (!STANDARDS.some((s) => s.id === id)) {
         fail('policy.yaml', `spec.standards[${i}].id ${JSON.stringify(id ?? null)} is not a known standard (${STANDARDS.map((s) => s.id).join(', ')})`);
       } else if (typeof control !== 'string' || control.trim() === '') {
         fail('policy.yaml', `spec.standards[${i}].control must be a non-empty string (quote numbers: "5.2.1")`);
-      } else standards.push({ id: id as StandardId, control: control.trim() });
+      } else if (unknown.length > 0) {
+        fail('policy.yaml', `unknown field spec.standards[${i}].${unknown[0]} (known: ${[...STANDARD_REF_KEYS].join(', ')})`);
+      } else if (stricter !== undefined && typeof stricter !== 'boolean') {
+        fail('policy.yaml', `spec.standards[${i}].stricter must be true or false`);
+      } else if (parameters !== undefined && !isRecord(parameters)) {
+        fail('policy.yaml', `spec.standards[${i}].parameters must be a mapping of constraint parameters`);
+      } else {
+        standards.push({ id: id as StandardId, control: control.trim(), ...(stricter === true ? { stricter } : {}), ...(isRecord(parameters) ? { parameters } : {}) });
+      }
     });
   }
   const stringList = (field: string, required: boolean): string[] => {
@@ -260,6 +285,11 @@ function readPolicyFolder(folder: LibraryFiles['folders'][number], report: (prob
   }
   const validation = isRecord(crdSpec.validation) && isRecord(crdSpec.validation.openAPIV3Schema) ? crdSpec.validation.openAPIV3Schema : {};
   const parameters = (isRecord(validation.properties) ? validation.properties : {}) as Record<string, ParameterSchema>;
+
+  standards.forEach((standard, i) => {
+    const unknown = Object.keys(standard.parameters ?? {}).filter((key) => !(key in parameters));
+    if (unknown.length > 0) fail('policy.yaml', `spec.standards[${i}].parameters.${unknown[0]} is not a parameter of the template (${Object.keys(parameters).join(', ')})`);
+  });
 
   // policy.yaml's spec.requiredParameters, against the template's parameters
   let requiredParameters: LibraryPolicy['requiredParameters'];

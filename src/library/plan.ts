@@ -28,6 +28,8 @@ export interface PolicyFolder {
 export interface Selection {
   names?: string[];
   standard?: string;
+  /** With `standard`: also the policies stricter than its controls. */
+  strict?: boolean;
 }
 
 export interface PlanProblem {
@@ -105,7 +107,10 @@ export function planEnable(catalog: Catalog, folder: PolicyFolder, selection: En
     const before = new Set([...plan.writes.keys()]);
     const record = view.records.get(policy.name);
     const existingConstraint = view.files.get(paths.constraint);
-    const values: Record<string, unknown> = {};
+    // What the standard's control needs of the constraint (the Baseline's /proc exemption, say); the
+    // user's --param still wins.
+    const ref = selection.standard === undefined ? undefined : policy.standards.find((s) => s.id.toLowerCase() === selection.standard!.toLowerCase());
+    const values: Record<string, unknown> = { ...ref?.parameters };
     for (const [key, raw] of Object.entries(params)) {
       if (!(key in policy.parameters)) continue;
       const value = parameterValue(policy.parameters[key]!, raw);
@@ -199,10 +204,12 @@ export interface PolicyStatus {
 export interface StandardCoverage {
   id: StandardId;
   title: string;
-  /** Library policies of the standard that are enabled, at any version. */
+  /** Library policies that implement the standard's controls and are enabled, at any version. */
   enabled: number;
   total: number;
   missing: string[];
+  /** Library policies stricter than one of its controls (`enable --standard ID --strict`): which are enabled. */
+  stricter: { enabled: string[]; total: number };
 }
 
 export interface FolderStatus {
@@ -254,6 +261,7 @@ export function standardCoverage(catalog: Catalog, enabled: ReadonlySet<string>)
     enabled: standard.policies.filter((name) => enabled.has(name)).length,
     total: standard.policies.length,
     missing: standard.policies.filter((name) => !enabled.has(name)),
+    stricter: { enabled: standard.stricter.filter((name) => enabled.has(name)), total: standard.stricter.length },
   }));
 }
 
@@ -525,7 +533,9 @@ function select(catalog: Catalog, selection: Selection, problems: PlanProblem[])
       problems.push({ code: 'unknown-standard', message: `unknown standard "${selection.standard}" (known: ${catalog.standards.map((s) => s.id).join(', ')})` });
     } else if (standard.policies.length === 0) {
       problems.push({ code: 'nothing-selected', message: `the library has no policy for the standard ${standard.id} yet` });
-    } else for (const name of standard.policies) chosen.set(name, findPolicy(catalog, name)!);
+    } else for (const name of [...standard.policies, ...(selection.strict ? standard.stricter : [])]) chosen.set(name, findPolicy(catalog, name)!);
+  } else if (selection.strict) {
+    problems.push({ code: 'nothing-selected', message: '--strict adds the policies stricter than a standard\'s controls: give the standard with --standard' });
   }
   for (const name of selection.names ?? []) {
     const policy = findPolicy(catalog, name);

@@ -108,10 +108,18 @@ export function renderPolicyDocs(catalog: Catalog): string {
     add(`\`parapet policies enable --standard ${standard.id}\` enables these:`, '', '| Policy | Control |', '|---|---|');
     for (const name of standard.policies) {
       const policy = policies.find((p) => p.name === name)!;
-      const controls = policy.standards.filter((s) => s.id === standard.id).map((s) => cell(s.control));
+      const controls = policy.standards.filter((s) => s.id === standard.id && !s.stricter).map((s) => cell(s.control));
       add(`| [\`${name}\`](#${name}) | ${controls.join(', ')} |`);
     }
     add('');
+    if (standard.stricter.length > 0) {
+      add(`\`--strict\` adds these, which refuse more than the control they name:`, '', '| Policy | Stricter than |', '|---|---|');
+      for (const name of standard.stricter) {
+        const policy = policies.find((p) => p.name === name)!;
+        add(`| [\`${name}\`](#${name}) | ${policy.standards.filter((s) => s.id === standard.id && s.stricter).map((s) => cell(s.control)).join(', ')} |`);
+      }
+      add('');
+    }
   }
   add('## Policy details', '');
   for (const policy of policies) add(...policySection(policy));

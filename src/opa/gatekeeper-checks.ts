@@ -112,3 +112,48 @@ function walk(node: unknown, visit: (term: Term) => void): void {
     if (key !== 'location') walk(child, visit);
   }
 }
+
+/** A module's package as path segments: `package lib.helpers` is ['lib', 'helpers']. */
+export function packagePath(module: ParsedModule): string[] {
+  return module.package.path.slice(1).map((term) => String(term.value));
+}
+
+/**
+ * The parts of `data` the modules read: each import of `data` and each `data` ref in a rule, as its
+ * leading constant keys (`data.lib.x[i].y` reads ['lib', 'x']; `data[k]` reads [], all of data).
+ */
+export function dataPaths(modules: ParsedModule[]): string[][] {
+  const paths: string[][] = [];
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (const child of node) visit(child);
+      return;
+    }
+    if (node === null || typeof node !== 'object') return;
+    const record = node as Record<string, unknown>;
+    if (record.type === 'var' && record.value === 'data') {
+      // `data` on its own (bound to a variable, passed to a function): all of it.
+      paths.push([]);
+      return;
+    }
+    if (record.type === 'ref' && Array.isArray(record.value)) {
+      const [head, ...rest] = record.value as Term[];
+      if (head?.type === 'var' && head.value === 'data') {
+        const path: string[] = [];
+        for (const part of rest) {
+          if (part.type !== 'string') break;
+          path.push(String(part.value));
+        }
+        paths.push(path);
+        visit(rest);
+        return;
+      }
+    }
+    for (const [key, child] of Object.entries(record)) if (key !== 'location') visit(child);
+  };
+  for (const module of modules) {
+    for (const imp of module.imports ?? []) visit(imp.path);
+    visit(module.rules ?? []);
+  }
+  return paths;
+}

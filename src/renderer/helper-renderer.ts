@@ -1,5 +1,5 @@
-// The Renderer port over Parapet's Go helper (tools/render, built by `npm ci`): kustomize's API and
-// Flux's build steps in one process per session, fed the repository's files over stdin and asked
+// The Renderer port over Parapet's Go helper (tools/render, built by `npm ci`): kustomize's API,
+// Helm's and Flux's build steps in one process per session, fed the repository's files over stdin and asked
 // for one build per line. The helper never reads the disk or the network; this side bounds time.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -69,7 +69,9 @@ class HelperSession implements RenderSession {
     const message =
       request.kind === 'kustomize'
         ? { op: 'kustomize', path: request.path }
-        : { op: 'flux', path: request.path, kustomization: request.kustomization, substituteFrom: request.substituteFrom };
+        : request.kind === 'helm'
+          ? { op: 'helm', helm: { ...request, kind: undefined } }
+          : { op: 'flux', path: request.path, kustomization: request.kustomization, substituteFrom: request.substituteFrom };
     const timeoutMs = this.options.timeoutMs ?? 60_000;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {

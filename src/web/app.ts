@@ -33,6 +33,8 @@ import { messagePage, signInPage, STYLE } from './views/layout.js';
 import { clusterPage, containersPage, evaluationsPage, imagesPage, risksPage, stagesPage, type PageContext } from './views/pages.js';
 import type { GitHubEndpoints, WebConfig } from './web-config.js';
 import { readFilters, readPage, sendHtml, sendJson } from './http.js';
+import { changeRoute } from './policy-change-routes.js';
+import { CHANGE_PAGES, CHANGE_POSTS, type PolicyChangeDeps } from './policy-change.js';
 
 export { readFilters, sendHtml, sendJson };
 
@@ -42,6 +44,8 @@ export interface WebAppOptions {
   github: GitHubEndpoints;
   /** Where request failures are reported; default stderr, credentials hidden (redactSecrets). */
   logError?: (message: string, error: unknown) => void;
+  /** Opening pull requests that change a cluster's policies (the engine previews them); without it the pages say it is off. */
+  policyChanges?: PolicyChangeDeps;
 }
 
 export interface WebApp {
@@ -65,7 +69,7 @@ export interface Viewer {
 }
 
 export function ownsPath(path: string): boolean {
-  return PAGES.has(path) || API.has(path) || COMPLIANCE_PAGES.has(path) || COMPLIANCE_API.has(path) || HISTORY_PAGES.has(path) || HISTORY_API.has(path) || path.startsWith('/clusters/') || path.startsWith('/api/clusters/') || path.startsWith('/auth/') || path === '/assets/style.css';
+  return PAGES.has(path) || API.has(path) || COMPLIANCE_PAGES.has(path) || CHANGE_PAGES.has(path) || COMPLIANCE_API.has(path) || HISTORY_PAGES.has(path) || HISTORY_API.has(path) || path.startsWith('/clusters/') || path.startsWith('/api/clusters/') || path.startsWith('/auth/') || path === '/assets/style.css';
 }
 
 function securityHeaders(res: ServerResponse, https: boolean): void {
@@ -246,10 +250,11 @@ export function createWebApp(options: WebAppOptions): WebApp {
         await auth(req, res, url);
         return true;
       }
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.setHeader('allow', 'GET, HEAD');
+      const post = CHANGE_POSTS.has(url.pathname);
+      if (post ? req.method !== 'POST' : req.method !== 'GET' && req.method !== 'HEAD') {
+        res.setHeader('allow', post ? 'POST' : 'GET, HEAD');
         res.setHeader('connection', 'close');
-        isApi ? sendJson(res, 405, { error: 'method not allowed' }) : sendHtml(res, 405, messagePage('Method not allowed', 'Only GET here.', null));
+        isApi ? sendJson(res, 405, { error: 'method not allowed' }) : sendHtml(res, 405, messagePage('Method not allowed', post ? 'Only the form posts here.' : 'Only GET here.', null));
         return true;
       }
       const session = await sessionOf(req);
@@ -273,6 +278,7 @@ export function createWebApp(options: WebAppOptions): WebApp {
         throw error;
       }
       if (isApi) await apiRoute(db.prisma, res, url, v);
+      else if (CHANGE_PAGES.has(url.pathname)) await changeRoute({ prisma: db.prisma, github, publicUrl: config.publicUrl, deps: options.policyChanges }, req, res, url, v);
       else await page(res, url, v);
     } catch (error) {
       logError(`overview: ${req.method} ${url.pathname} failed`, error);

@@ -170,6 +170,45 @@ describe('parapet check --base on a change to the shop-cluster repository', () =
   });
 });
 
+describe('parapet check --base --new-only, as a pull request’s CI job judges it', () => {
+  let root: string;
+  beforeAll(() => {
+    root = shopCluster();
+    commitAll(root);
+  });
+
+  it('passes a change that brings no new violation though the base already breaks policies, and fails one that brings a new deny', async () => {
+    // Nothing changed: every violation is existing.
+    const all = await runCli(['check', '--base', 'HEAD'], { cwd: root });
+    expect(all.code).toBe(1);
+    const unchanged = await runCli(['check', '--base', 'HEAD', '--new-only'], { cwd: root });
+    expect(unchanged.code).toBe(0);
+    expect(unchanged.stdout).toContain('\nPASS  shop-prod: ');
+
+    writeFileSync(join(root, 'cluster/namespaces/shop/debug-pod.yaml'), ['apiVersion: v1', 'kind: Pod', 'metadata:', '  name: debug', 'spec:', '  containers:', '    - name: shell', '      image: busybox:1.36', '      securityContext:', '        privileged: true', ''].join('\n'));
+    const added = await runCli(['check', '--base', 'HEAD', '--new-only', '--quiet'], { cwd: root });
+    expect(added.code).toBe(1);
+    // --quiet lists what fails: the new deny only.
+    expect(added.stdout).toMatch(/^ {4}10 {2}deny {4}\[new\] {7}preventprivileged {2}Privileged container is not allowed: shell,/m);
+    expect(added.stdout).not.toContain('[existing]');
+  });
+
+  it('writes the SARIF log and the Markdown summary of the same check beside the text (--output)', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'parapet-output-'));
+    made.push(out);
+    const run = await runCli(['check', '--base', 'HEAD', '--new-only', '--output', `sarif=${join(out, 'parapet.sarif')}`, '--output', `markdown=${join(out, 'summary.md')}`], { cwd: root });
+    expect(run.code).toBe(1);
+    const sarif = JSON.parse(readFileSync(join(out, 'parapet.sarif'), 'utf8'));
+    expect(sarif.version).toBe('2.1.0');
+    expect(sarif.runs[0].results.filter((r: { baselineState?: string }) => r.baselineState === 'new')).toHaveLength(1);
+    const summary = readFileSync(join(out, 'summary.md'), 'utf8');
+    expect(summary).toMatch(/^## ❌ Parapet: 1 finding fails the check\n/);
+    expect(summary).toContain('| shop-prod | `preventprivileged` | 6 | 0 | 0 | 3 | 1 | 5 |');
+    expect(summary).toContain('- **shop-prod** `cluster/namespaces/shop/debug-pod.yaml:10` deny `preventprivileged` / `');
+    expect(summary).toContain('*(new)*');
+  });
+});
+
 describe('parapet check --base judges both revisions by the working tree’s policies', () => {
   it('calls the findings of a newly added constraint in unchanged files existing', async () => {
     const root = shopCluster();

@@ -50,7 +50,9 @@ describe('parapet policies list and show', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^k8s\/baseline: Kubernetes Pod Security Standards, Baseline, \d+ polic/);
     expect(run.stdout).toMatch(new RegExp(`\\npreventprivileged +${privileged.version} +Prevent privileged containers +Privileged Containers\\n`));
-    expect(run.stdout.split('\n').filter((line) => /^[a-z0-9]+ +\d+\.\d+\.\d+ /.test(line))).toHaveLength(baseline.policies.length);
+    expect(run.stdout.split('\n').filter((line) => /^[a-z0-9]+ +\d+\.\d+\.\d+ /.test(line))).toHaveLength(baseline.policies.length + baseline.stricter.length);
+    expect(run.stdout).toMatch(/\npreventadditionalcapabilities +[\d.]+ +Prevent additional capabilities +stricter than Capabilities\n/);
+    expect(run.stdout).toContain(`, ${baseline.policies.length} policies (and ${baseline.stricter.length} stricter than its controls, enabled with --strict)\n`);
   });
 
   it('prints the catalog as JSON', async () => {
@@ -157,6 +159,36 @@ describe('parapet policies enable, status and disable', () => {
     }
   });
 
+  it('enables only the policies that implement the standard\'s controls, each as the standard needs it', async () => {
+    const cwd = repo();
+    const run = await policies(['enable', '--standard', 'k8s/baseline', '--param', 'version=v1.30'], cwd);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).not.toContain('preventadditionalcapabilities');
+    expect(run.stdout).not.toContain('preventseccompoverwrite');
+    const constraintOf = (name: string) => parse(readFileSync(join(cwd, FOLDER, 'constraints', `${name}-constraint.yaml`), 'utf8')).spec;
+    expect(constraintOf('restrictsysctls').parameters).toEqual({ version: 'v1.30' });
+    expect(constraintOf('restrictprocmount').parameters).toEqual({ allowInUserNamespaces: true, version: 'v1.30' });
+
+    // Restricted, later: its /proc control exempts no user namespace.
+    expect((await policies(['enable', '--standard', 'k8s/restricted'], cwd)).code).toBe(0);
+    expect(constraintOf('restrictprocmount').parameters).toEqual({ allowInUserNamespaces: false, version: 'v1.30' });
+  });
+
+  it('adds the policies stricter than the standard\'s controls with --strict, and status counts them apart', async () => {
+    const cwd = repo();
+    const run = await policies(['enable', '--standard', 'k8s/baseline', '--strict'], cwd);
+    expect(run.code, run.stderr).toBe(0);
+    for (const name of [...baseline.policies, ...baseline.stricter]) expect(run.stdout).toContain(`Enabled ${name} `);
+    const status = await policies(['status'], cwd);
+    expect(status.stdout).toMatch(new RegExp(`\\n {2}k8s/baseline +${baseline.policies.length}/${baseline.policies.length} +Kubernetes Pod Security Standards, Baseline +stricter: 2/2 \\(preventadditionalcapabilities, preventseccompoverwrite\\)\\n`));
+    const json = JSON.parse((await policies(['status', '--format', 'json'], cwd)).stdout);
+    expect(json.standards.find((s: { id: string }) => s.id === 'k8s/baseline').stricter).toEqual({ enabled: ['preventadditionalcapabilities', 'preventseccompoverwrite'], total: 2 });
+
+    const alone = await policies(['enable', 'preventprivileged', '--strict'], cwd);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toMatch(/--strict adds the policies stricter than a standard's controls: give the standard with --standard ID/);
+  });
+
   it('reports which policies are enabled, at which version, and how far each standard is covered', async () => {
     const cwd = repo();
     await policies(['enable', 'preventprivileged'], cwd);
@@ -165,7 +197,7 @@ describe('parapet policies enable, status and disable', () => {
     expect(run.stdout).toContain('Cluster library-demo, policies folder cluster/policies\n');
     expect(run.stdout).toContain(`Enabled library policies: 1 of ${catalog.policies.length}\n`);
     expect(run.stdout).toMatch(new RegExp(`\\n {2}preventprivileged {2}${privileged.version.replaceAll('.', '\\.')} {2}up to date\\n`));
-    expect(run.stdout).toMatch(new RegExp(`\\n {2}k8s/baseline +1/${baseline.policies.length} +Kubernetes Pod Security Standards, Baseline\\n`));
+    expect(run.stdout).toMatch(new RegExp(`\\n {2}k8s/baseline +1/${baseline.policies.length} +Kubernetes Pod Security Standards, Baseline +stricter: 0/${baseline.stricter.length}\\n`));
     expect(run.stdout).toContain(`Files Parapet did not write (left untouched): 1\n  ${FOLDER}/README.md\n`);
 
     const json = JSON.parse((await policies(['status', '--format', 'json'], cwd)).stdout);

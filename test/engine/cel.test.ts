@@ -245,10 +245,10 @@ describe('checks that run at once (as in the App)', () => {
 
 describe('the Cluster file’s spec.gatekeeper', () => {
   it('accepts only k8sNativeValidation: true or false', async () => {
-    const report = await check(repo({ 'cluster/policies/requiredlabels.yaml': requiredLabels }, { k8sNativeValidation: 'no', engine: 'cel' }));
+    const report = await check(repo({ 'cluster/policies/requiredlabels.yaml': requiredLabels }, { k8sNativeValidation: 'maybe', engine: 'cel' }));
     expect(report.errors.map((e) => e.message)).toEqual([
       'Cluster prod: spec.gatekeeper.engine: unknown field (Parapet knows k8sNativeValidation)',
-      'Cluster prod: spec.gatekeeper.k8sNativeValidation must be true or false (Gatekeeper\'s --enable-k8s-native-validation), not "no"',
+      'Cluster prod: spec.gatekeeper.k8sNativeValidation must be true or false (Gatekeeper\'s --enable-k8s-native-validation), not "maybe"',
     ]);
   });
 });

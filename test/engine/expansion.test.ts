@@ -8,7 +8,7 @@ import { MemorySource } from '../helpers/memory-source.js';
 // Gatekeeper's generator-resource expansion (gatekeeper.md §3): a workload is also reviewed as the Pod
 // it creates; that Pod's results carry `[Implied by <ExpansionTemplate>] ` and are reported on the
 // workload, in its file, on the line of the offending field. Without ExpansionTemplates of its own, a
-// repository gets Parapet's `expand-workloads` and `expand-cronjobs`.
+// repository gets Parapet's `expand-workloads`, `expand-cronjobs` and `expand-podtemplates`.
 
 const CLUSTER = clusterConfig();
 
@@ -159,6 +159,11 @@ metadata:
 spec:
   replicas: 1
 ${podTemplate('legacy', 2)}`,
+  'apps/podtemplate.yaml': `apiVersion: v1
+kind: PodTemplate
+metadata:
+  name: worker
+${podTemplate('worker', 0)}`,
   'apps/cronjob.yaml': `apiVersion: batch/v1
 kind: CronJob
 metadata:
@@ -184,6 +189,7 @@ describe('expansion', () => {
       expected('apps/daemonset.yaml', 'DaemonSet', 'agent'),
       expected('apps/deployment.yaml', 'Deployment', 'web'),
       expected('apps/job.yaml', 'Job', 'migrate'),
+      expected('apps/podtemplate.yaml', 'PodTemplate', 'worker', 'expand-podtemplates'),
       expected('apps/replicaset.yaml', 'ReplicaSet', 'cache'),
       expected('apps/replicationcontroller.yaml', 'ReplicationController', 'legacy'),
       expected('apps/statefulset.yaml', 'StatefulSet', 'db'),

@@ -170,7 +170,9 @@ function clean(report: Report): Violation[] {
 async function reviewedBy(constraints: Record<string, Record<string, unknown>>, extra: Record<string, string> = {}): Promise<Record<string, string[]>> {
   const files: Record<string, string> = { ...extra };
   for (const [name, spec] of Object.entries(constraints)) files[`cluster/policies/${name}.yaml`] = constraint(name, spec);
-  const found = clean(await check(repo(files)));
+  // Every result, as Gatekeeper gives them: which objects a constraint reviews, not how `check`
+  // folds an implied Pod's result into its workload's.
+  const found = clean(await check(repo(files), { everyResult: true }));
   const result: Record<string, string[]> = Object.fromEntries(Object.keys(constraints).map((name) => [name, []]));
   for (const v of found) result[v.constraint]!.push(v.message);
   for (const list of Object.values(result)) list.sort();

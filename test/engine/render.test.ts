@@ -137,3 +137,31 @@ describe('a kustomize overlay with patches, images:, namespace: and commonAnnota
     expect(report.notApplied).toEqual(['overlays/prod/unlisted.yaml']);
   });
 });
+
+describe('JSON manifests', () => {
+  it('judges a JSON Kubernetes object where kubectl applies it, and leaves other JSON alone', async () => {
+    const deployment = JSON.stringify(
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'api', namespace: 'shop' },
+        spec: { selector: { matchLabels: { app: 'api' } }, template: { metadata: { labels: { app: 'api' } }, spec: { containers: [{ name: 'api', image: 'registry.example.com/api:2.0', securityContext: { privileged: true } }] } } },
+      },
+      null,
+      2,
+    );
+    const report = await check(
+      fixtureRepo('kustomize-overlay', {
+        'apps/api.json': deployment,
+        'package.json': '{\n  "name": "shop",\n  "private": true\n}\n',
+        'renovate.json': '{ "extends": ["config:base"] }\n',
+      }),
+    );
+    const shop = cluster(report, 'shop');
+    expect(shop.errors).toEqual([]);
+    expect(findings(shop).filter((f) => f.startsWith('apps/api.json'))).toEqual([
+      'apps/api.json:24 pinned-images: container api: image registry.example.com/api:2.0 is not pinned by digest',
+      'apps/api.json:26 no-privileged: container api is privileged',
+    ]);
+  });
+});

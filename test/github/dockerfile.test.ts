@@ -1,6 +1,6 @@
-// The Dockerfile cannot be built here (no Docker engine), so it is checked for what would make it
-// rot silently: files it copies that no longer exist, a stage it copies from that is gone, and the
-// promises the README makes about the image.
+// The Dockerfile, read: files it copies that no longer exist, a stage it copies from that is gone,
+// and the promises the README makes about the image. `npm run test:image` builds and runs it
+// (test/image/, with buildah), which this cannot replace.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -41,15 +41,34 @@ describe('the Dockerfile', () => {
     expect(existsSync(join(repoRoot, 'scripts', 'build-go-tool.mjs'))).toBe(true);
   });
 
-  it('runs `npm start` in a slim Node 20 image, as a non-root user, listening on all interfaces', () => {
+  it('generates the Prisma client from prisma/ before compiling the TypeScript that imports it', () => {
+    const build = instructions.filter((i) => i.stage === 'build');
+    const index = (test: (i: Instruction) => boolean) => build.findIndex(test);
+    const copyPrisma = index((i) => i.keyword === 'COPY' && /^prisma\s/.test(i.args));
+    const generate = index((i) => i.keyword === 'RUN' && i.args.includes('prisma generate'));
+    const compile = index((i) => i.keyword === 'RUN' && i.args.includes('npm run build'));
+    expect(copyPrisma).toBeGreaterThanOrEqual(0);
+    expect(build.some((i) => i.keyword === 'COPY' && i.args.startsWith('prisma.config.ts'))).toBe(true);
+    expect(copyPrisma).toBeLessThan(generate);
+    expect(generate).toBeLessThan(compile);
+  });
+
+  it('runs node itself in a slim Node 20 image, as a non-root user, with the migrations, the CLI and the policy library, data in a volume and a health check', () => {
     const final = instructions.filter((i) => i.stage === '(final)');
     expect(final[0]!.args).toMatch(/^node:\$\{NODE_VERSION\}-\S*slim/);
     expect(/^ARG NODE_VERSION=20$/m.test(dockerfile)).toBe(true);
     expect(final.find((i) => i.keyword === 'USER')?.args).toBe('node');
-    expect(final.find((i) => i.keyword === 'CMD')?.args).toBe('["npm", "start"]');
+    // Not npm: npm does not pass SIGTERM on, and the App's shutdown (which releases the database's lock) never runs.
+    expect(final.find((i) => i.keyword === 'CMD')?.args).toBe('["node", "/app/dist/main.js"]');
     expect(final.find((i) => i.keyword === 'ENV')?.args).toContain('HOST=0.0.0.0');
-    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    expect(pkg.scripts.start).toBe('node dist/main.js');
+    const copied = final.filter((i) => i.keyword === 'COPY').map((i) => i.args);
+    for (const source of ['prisma prisma', 'policies policies', 'bin bin', 'app.yml ./']) expect(copied).toContain(source);
+    expect(final.some((i) => i.keyword === 'RUN' && i.args.includes('/usr/local/bin/parapet'))).toBe(true);
+    expect(final.find((i) => i.keyword === 'VOLUME')?.args).toBe('["/data"]');
+    expect(final.find((i) => i.keyword === 'ENV')?.args).toContain('PARAPET_DATA_DIR=/data');
+    expect(final.find((i) => i.keyword === 'HEALTHCHECK')?.args).toContain('/healthz');
+    // The dev dependencies (typescript among them) stay in the build stage.
+    expect(instructions.some((i) => i.stage === 'build' && i.keyword === 'RUN' && i.args.includes('npm prune --omit=dev'))).toBe(true);
   });
 });
 

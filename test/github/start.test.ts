@@ -24,27 +24,25 @@ afterEach(async () => {
 });
 
 describe('npm start', () => {
-  it('without credentials serves the setup page that registers the App from app.yml (manifest flow)', async () => {
+  it('without credentials serves the setup page at /, also with NODE_ENV=production, and answers /healthz', async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, [main], { cwd: repoRoot, env: baseEnv({ PORT: String(port), HOST: '127.0.0.1' }), stdio: 'pipe' });
-    children.push(child);
-    await waitForServer(`http://127.0.0.1:${port}/`, child);
+    const cwd = mkdtempSync(join(tmpdir(), 'parapet-setup-start-'));
+    try {
+      // Run from another directory (as a container's WORKDIR would be): app.yml comes from the package.
+      const child = spawn(process.execPath, [main], { cwd, env: baseEnv({ PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'production' }), stdio: 'pipe' });
+      children.push(child);
+      await waitForServer(`http://127.0.0.1:${port}/healthz`, child);
 
-    const root = await fetch(`http://127.0.0.1:${port}/`, { redirect: 'manual' });
-    expect(root.status).toBe(302);
-    expect(root.headers.get('location')).toBe('/probot');
-    const page = await fetch(`http://127.0.0.1:${port}/probot`);
-    expect(page.status).toBe(200);
-    const html = await page.text();
-    expect(html).toContain('https://github.com/settings/apps/new');
-    // Probot puts the manifest's JSON raw in a single-quoted attribute: app.yml must hold no `'`.
-    const manifest = JSON.parse(/name="manifest"[^>]*value='([^']*)'/.exec(html)?.[1] ?? '{}');
-    expect(manifest).toMatchObject({
-      name: 'Parapet',
-      default_permissions: { checks: 'write', contents: 'read', pull_requests: 'write', metadata: 'read' },
-      default_events: ['pull_request', 'check_run', 'check_suite', 'push', 'installation', 'installation_repositories'],
-      redirect_url: `http://127.0.0.1:${port}/probot/setup`,
-    });
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      const root = await fetch(`http://127.0.0.1:${port}/`, { redirect: 'manual' });
+      expect(root.status).toBe(200);
+      expect(await root.text()).toContain('<label for="public_url">Public URL of this server</label>');
+      const review = await (await fetch(`http://127.0.0.1:${port}/?public_url=https%3A%2F%2Fparapet.example.com`)).text();
+      expect(review).toContain('<code id="webhook-url">https://parapet.example.com/api/github/webhooks</code>');
+      expect(review).toContain('action="https://github.com/settings/apps/new?state=');
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
   });
 
   it('stops with exit code 2 and every configuration problem listed', async () => {

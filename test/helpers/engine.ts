@@ -25,10 +25,13 @@ export function startDriver(options: Partial<EvaluationPoolOptions> = {}): RegoD
   return RegoDriver.start({ compiler: new OpaCompiler({ cacheDir: testCacheDir }), ...options, workers: options.workers ?? 2, timeoutMs: options.timeoutMs ?? 5000 });
 }
 
-/** Both engines behind Gatekeeper's routing; the CEL helper starts with the first CEL template. */
+/**
+ * Both engines behind Gatekeeper's routing; the CEL helper, which also runs the builtins Go OPA
+ * runs, starts with the first CEL template or such builtin.
+ */
 export function startDrivers(options: { workers?: number; timeoutMs?: number } = {}): { driver: GatekeeperDriver; helper: CelHelperProcess; close(): Promise<void> } {
-  const rego = startDriver(options);
   const helper = new CelHelperProcess();
+  const rego = startDriver({ ...options, builtins: helper });
   const driver = new GatekeeperDriver({ Rego: rego, K8sNativeValidation: new CelDriver(helper) });
   return { driver, helper, close: async () => void (await Promise.all([rego.close(), helper.close()])) };
 }

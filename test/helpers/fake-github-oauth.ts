@@ -1,9 +1,12 @@
 // A fake GitHub for the overview's sign-in: the OAuth web flow (authorize page, code exchange),
 // GET /user and a paginated GET /user/repos, over a real local HTTP server. `authorize` picks the
-// user who "approves" next; a real browser follows the same redirects.
+// user who "approves" next; a real browser follows the same redirects. With `api`, every other
+// request (a repository, the user's installations) goes on to that FakeGitHub, which knows the
+// tokens this one issues and checks each request against GitHub's OpenAPI description.
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { FakeGitHub } from './fake-github.js';
 
 export interface FakeUser {
   login: string;
@@ -31,7 +34,7 @@ async function body(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export async function startFakeGitHubOAuth(users: FakeUser[], options: { pageSize?: number } = {}): Promise<FakeGitHubOAuth> {
+export async function startFakeGitHubOAuth(users: FakeUser[], options: { pageSize?: number; api?: FakeGitHub } = {}): Promise<FakeGitHubOAuth> {
   const pageSize = options.pageSize ?? 2;
   const clientId = 'Iv1.fakeclient';
   const clientSecret = 'fake-secret';
@@ -64,10 +67,22 @@ export async function startFakeGitHubOAuth(users: FakeUser[], options: { pageSiz
       codes.delete(form.code!);
       const token = `gho_${randomBytes(8).toString('hex')}`;
       tokens.set(token, login);
+      options.api?.addUserToken(token, login);
       return json(200, { access_token: token, token_type: 'bearer', scope: '' });
     }
-    const login = tokens.get((req.headers.authorization ?? '').replace(/^Bearer /, ''));
+    const login = tokens.get((req.headers.authorization ?? '').replace(/^(Bearer|token) /i, ''));
     if (!login) return json(401, { message: 'Bad credentials' });
+    if (options.api && !['/user', '/user/repos'].includes(url.pathname)) {
+      const forwarded = await fetch(`${options.api.url}${req.url ?? '/'}`, {
+        method: req.method ?? 'GET',
+        headers: { authorization: req.headers.authorization ?? '', ...(req.headers['content-type'] ? { 'content-type': req.headers['content-type'] } : {}) },
+        ...(req.method === 'GET' || req.method === 'HEAD' ? {} : { body: await body(req) }),
+        redirect: 'manual',
+      });
+      const headers: Record<string, string> = {};
+      for (const name of ['content-type', 'location', 'content-length']) if (forwarded.headers.has(name)) headers[name] = forwarded.headers.get(name)!;
+      return res.writeHead(forwarded.status, headers).end(Buffer.from(await forwarded.arrayBuffer()));
+    }
     if (req.method === 'GET' && url.pathname === '/user') return json(200, { login, id: 1000 + [...byLogin.keys()].indexOf(login) });
     if (req.method === 'GET' && url.pathname === '/user/repos') {
       const all = byLogin.get(login)?.repos ?? [];

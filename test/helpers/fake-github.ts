@@ -7,7 +7,7 @@
 // own rules (a review comment on a line outside the pull request's diff, the hunks computed from
 // the commits it serves). `POST /graphql` answers GitHub's GraphQL schema where the App uses it
 // (fake-github-graphql.ts: blame computed from the commit history a test declares).
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { commentableLines, diffFiles, type FakePullFile } from './fake-github-diff.js';
@@ -111,6 +111,33 @@ export interface FakePushCommit {
   modified: string[];
 }
 
+/** A pull request opened through `POST /repos/{owner}/{repo}/pulls`, with what its branch changes. */
+export interface FakeCreatedPull {
+  number: number;
+  repo: string;
+  title: string;
+  body: string;
+  /** Branch names. */
+  head: string;
+  base: string;
+  /** The login of the user whose token opened it. */
+  user: string;
+  headSha: string;
+  /** The commit the branch starts from (the head commit's first parent). */
+  baseSha: string;
+  /** The head commit's message and author. */
+  commit: { message: string; author: string };
+  /** Files the branch's commit writes (path → text) and removes, against its parent. */
+  writes: Record<string, string>;
+  deletes: string[];
+}
+
+/** What a user may do in a repository, as GitHub's `permissions` of the repository say for their token. */
+export type FakeAccess = 'read' | 'write';
+
+/** The App's permissions the fake assumes for an installation unless told otherwise: app.yml's. */
+export const FAKE_INSTALLATION_PERMISSIONS: Record<string, string> = { checks: 'write', contents: 'write', pull_requests: 'write', metadata: 'read' };
+
 /** The App's ID the fake stamps on check runs it creates (the tests' APP_ID). */
 export const FAKE_APP_ID = 12345;
 /** The App's slug (`GET /app`), and the login of its bot user, the author of what the App writes with its installation token. */
@@ -143,6 +170,16 @@ export class FakeGitHub {
   private readonly started = performance.now();
   /** Set by privateArchives: the credential archive links carry. */
   private archiveToken: string | undefined;
+  /** Pull requests opened through the API, in order. */
+  readonly createdPulls: FakeCreatedPull[] = [];
+  /** Users' tokens (the App's OAuth client's user-to-server tokens) → login. */
+  private readonly userTokens = new Map<string, string>();
+  /** `owner/name` → login → access. */
+  private readonly grants = new Map<string, Map<string, FakeAccess>>();
+  /** Installation permissions by account (owner) login. */
+  private readonly installations = new Map<string, Record<string, string>>();
+  /** Trees made through the Git Data API (and each commit's, by the commit's tree sha): sha → files. */
+  private readonly trees = new Map<string, Record<string, string | Buffer>>();
 
   private constructor(
     private readonly server: Server,
@@ -226,6 +263,31 @@ export class FakeGitHub {
         modified: changes.filter((c) => c.status === 'modified').map((c) => c.filename),
       };
     });
+  }
+
+  /** A user's token: the user may then call the API with it, within what `grant` allows. */
+  addUserToken(token: string, login: string): void {
+    this.userTokens.set(token, login);
+  }
+
+  /** What `login` may do in `fullName`: without a grant, the repository does not exist for them (404). */
+  grant(fullName: string, login: string, access: FakeAccess): void {
+    this.repo(fullName);
+    if (!this.grants.has(fullName)) this.grants.set(fullName, new Map());
+    this.grants.get(fullName)!.set(login, access);
+  }
+
+  /** The permissions the App's installation on `owner` holds (FAKE_INSTALLATION_PERMISSIONS unless set). */
+  setInstallationPermissions(owner: string, permissions: Record<string, string>): void {
+    this.installations.set(owner, permissions);
+  }
+
+  /** The tree sha of a commit, as `GET .../branches/{branch}` and `GET .../git/commits/{sha}` name it. */
+  treeOf(sha: string): string {
+    const tree = sha.split('').reverse().join('');
+    const files = [...this.repos.values()].find((r) => r.commits.has(sha))?.commits.get(sha);
+    if (files) this.trees.set(tree, files);
+    return tree;
   }
 
   setMergeBase(fullName: string, base: string, head: string, mergeBase: string): void {
@@ -341,6 +403,7 @@ export class FakeGitHub {
     this.reviewComments.length = 0;
     this.resolvedThreads.clear();
     this.archiveToken = undefined;
+    this.createdPulls.length = 0;
   }
 
   /** The changed files of a pull request, as `GET .../pulls/{number}/files` lists them. */
@@ -418,8 +481,62 @@ export class FakeGitHub {
       if (!/^bearer /i.test(req.headers.authorization ?? '')) return send(401, { message: 'A JSON web token could not be decoded' });
       return send(201, { token: `ghs_fake_${m[1]}`, expires_at: new Date(Date.now() + 3600_000).toISOString(), permissions: { checks: 'write', contents: 'read' }, repository_selection: 'all' });
     }
-    // Repository endpoints need the installation token.
-    if (path.startsWith('/repos/') && !/^token ghs_fake_/.test(req.headers.authorization ?? '')) return send(401, { message: 'Bad credentials' });
+    const user = this.userTokens.get((req.headers.authorization ?? '').replace(/^(token|bearer) /i, ''));
+    if (user !== undefined) {
+      if (method === 'GET' && path === '/user/installations') {
+        const owners = [...this.grants].filter(([, logins]) => logins.has(user)).map(([fullName]) => fullName.split('/')[0]!);
+        const installations = [...new Set(owners)].map((owner, i) => ({
+          id: 100 + i,
+          account: { login: owner, type: 'Organization' },
+          app_id: FAKE_APP_ID,
+          app_slug: FAKE_APP_SLUG,
+          target_type: 'Organization',
+          repository_selection: 'all',
+          permissions: this.installations.get(owner) ?? FAKE_INSTALLATION_PERMISSIONS,
+          events: ['push', 'pull_request'],
+        }));
+        return send(200, { total_count: installations.length, installations });
+      }
+      if ((m = /^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(path))) {
+        const fullName = `${m[1]}/${m[2]}`;
+        const access = this.grants.get(fullName)?.get(user);
+        // A private repository the user cannot read does not exist for them.
+        if (access === undefined) return send(404, { message: 'Not Found' });
+        if (method !== 'GET') {
+          const permissions = this.installations.get(m[1]!) ?? FAKE_INSTALLATION_PERMISSIONS;
+          const needs = /^\/pulls(\/|$)/.test(m[3] ?? '') ? 'pull_requests' : 'contents';
+          // A user's token of a GitHub App can do no more than the App's installation may.
+          if (permissions[needs] !== 'write') return send(403, { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest' });
+          if (access !== 'write') return send(404, { message: 'Not Found' });
+          return this.routeWrite(method, fullName, m[3] ?? '', body, user, send);
+        }
+        if (m[3] === undefined) {
+          return send(200, {
+            id: 1,
+            name: m[2],
+            full_name: fullName,
+            owner: { login: m[1], type: 'Organization' },
+            default_branch: 'main',
+            private: true,
+            permissions: { admin: false, maintain: false, push: access === 'write', triage: access === 'write', pull: true },
+          });
+        }
+      }
+    } else if (path.startsWith('/repos/') && !/^token ghs_fake_/.test(req.headers.authorization ?? '')) {
+      // Repository endpoints need the installation token (or a user's).
+      return send(401, { message: 'Bad credentials' });
+    }
+    if (method === 'GET' && (m = /^\/repos\/([^/]+)\/([^/]+)\/git\/commits\/([0-9a-f]{40})$/.exec(path))) {
+      const info = this.repos.get(`${m[1]}/${m[2]}`)?.info.get(m[3]!);
+      if (!info) return send(404, { message: 'Not Found' });
+      return send(200, { sha: m[3], tree: { sha: this.treeOf(m[3]!) }, message: info.message, parents: info.parents.map((sha) => ({ sha })) });
+    }
+    if (method === 'GET' && (m = /^\/repos\/([^/]+)\/([^/]+)\/branches\/([^/]+)$/.exec(path))) {
+      const branch = decodeURIComponent(m[3]!);
+      const sha = this.repos.get(`${m[1]}/${m[2]}`)?.branches.get(branch);
+      if (!sha) return send(404, { message: 'Branch not found' });
+      return send(200, { name: branch, commit: { sha, commit: { tree: { sha: this.treeOf(sha) }, message: this.repos.get(`${m[1]}/${m[2]}`)!.info.get(sha)?.message ?? '' } }, protected: false });
+    }
 
     if (method === 'GET' && (m = /^\/repos\/([^/]+)\/([^/]+)$/.exec(path))) {
       const repo = this.repos.get(`${m[1]}/${m[2]}`);
@@ -526,6 +643,91 @@ export class FakeGitHub {
       return send(200, this.checkRunJson(run));
     }
     send(404, { message: `Not Found (the fake GitHub has no ${method} ${path})` });
+  }
+
+  /** Git Data API writes (trees, commits, refs) and opening pull requests, checked as GitHub checks them. */
+  private routeWrite(method: string, fullName: string, rest: string, body: unknown, user: string, send: (status: number, payload: unknown, headers?: Record<string, string>) => void): void {
+    const repo = this.repo(fullName);
+    const input = (body ?? {}) as Record<string, any>;
+    const invalid = (message: string) => send(422, { message, documentation_url: 'https://docs.github.com/rest' });
+    const hash = (value: unknown) => createHash('sha1').update(JSON.stringify(value)).update(String(this.nextId++)).digest('hex');
+    if (method === 'POST' && rest === '/git/trees') {
+      const base = input.base_tree === undefined ? {} : this.trees.get(input.base_tree);
+      if (!base) return invalid('base_tree is not a valid tree');
+      const files = { ...base };
+      for (const entry of input.tree as Array<Record<string, any>>) {
+        if (entry.type !== 'blob' || entry.mode !== '100644') return invalid(`only regular files are expected, got ${entry.type} ${entry.mode}`);
+        if (typeof entry.path !== 'string' || entry.path.startsWith('/') || entry.path.endsWith('/') || entry.path.split('/').some((s: string) => s === '' || s === '.' || s === '..')) {
+          return invalid(`tree.path contains a malformed path component: ${String(entry.path)}`);
+        }
+        if ('content' in entry && 'sha' in entry) return invalid('tree entries take content or sha, not both');
+        if (entry.sha === null) {
+          if (!(entry.path in files)) return invalid(`GitRPC::BadObjectState: ${entry.path} is not in the base tree`);
+          delete files[entry.path];
+        } else if (typeof entry.content === 'string') files[entry.path] = entry.content;
+        else return invalid('tree entries need content (or sha: null to delete)');
+      }
+      const sha = hash(files);
+      this.trees.set(sha, files);
+      return send(201, { sha, url: `${this.url}/repos/${fullName}/git/trees/${sha}`, truncated: false, tree: [] });
+    }
+    if (method === 'POST' && rest === '/git/commits') {
+      const files = this.trees.get(input.tree);
+      if (!files) return invalid('Tree SHA does not exist');
+      const parents = (input.parents ?? []) as string[];
+      for (const parent of parents) if (!repo.commits.has(parent)) return invalid('Parent SHA does not exist or is not a commit object');
+      const sha = hash([input.tree, parents, input.message]);
+      this.addCommit(fullName, sha, files, { parents, message: input.message as string, author: { name: user, email: `${user}@users.noreply.example.com`, login: user } });
+      this.trees.set(sha.split('').reverse().join(''), files);
+      return send(201, { sha, tree: { sha: input.tree }, message: input.message, parents: parents.map((p) => ({ sha: p })), author: { name: user, email: `${user}@users.noreply.example.com`, date: new Date().toISOString() } });
+    }
+    if (method === 'POST' && rest === '/git/refs') {
+      const ref = input.ref as string;
+      if (!/^refs\/heads\/[^\s~^:?*[\\]+$/.test(ref) || ref.includes('..') || ref.endsWith('/') || ref.endsWith('.lock')) return invalid(`${ref} is not a valid ref name.`);
+      if (!repo.commits.has(input.sha)) return invalid('Object does not exist');
+      const branch = ref.slice('refs/heads/'.length);
+      if (repo.branches.has(branch)) return invalid('Reference already exists');
+      repo.branches.set(branch, input.sha);
+      return send(201, { ref, object: { sha: input.sha, type: 'commit' } });
+    }
+    let m: RegExpExecArray | null;
+    if (method === 'DELETE' && (m = /^\/git\/refs\/([^/]+)$/.exec(rest))) {
+      const ref = decodeURIComponent(m[1]!);
+      if (!ref.startsWith('heads/') || !repo.branches.delete(ref.slice('heads/'.length))) return invalid('Reference does not exist');
+      return send(204, undefined);
+    }
+    if (method === 'POST' && rest === '/pulls') {
+      const head = repo.branches.get(input.head);
+      const baseSha = repo.branches.get(input.base);
+      if (!head) return invalid(`Validation Failed: head ${String(input.head)} is not a branch`);
+      if (!baseSha) return invalid(`Validation Failed: base ${String(input.base)} is not a branch`);
+      if (head === baseSha) return invalid(`Validation Failed: No commits between ${String(input.base)} and ${String(input.head)}`);
+      if (this.createdPulls.some((p) => p.repo === fullName && p.head === input.head)) return invalid(`Validation Failed: A pull request already exists for ${String(input.head)}.`);
+      const number = 1000 + this.createdPulls.length + 1;
+      const info = repo.info.get(head)!;
+      const parent = info.parents[0]!;
+      const before = repo.commits.get(parent)!;
+      const after = repo.commits.get(head)!;
+      const text = (v: string | Buffer) => (typeof v === 'string' ? v : v.toString('utf8'));
+      const created: FakeCreatedPull = {
+        number,
+        repo: fullName,
+        title: input.title,
+        body: input.body ?? '',
+        head: input.head,
+        base: input.base,
+        user,
+        headSha: head,
+        baseSha: parent,
+        commit: { message: info.message, author: info.author.login ?? info.author.name },
+        writes: Object.fromEntries(Object.entries(after).filter(([path, v]) => before[path] === undefined || text(before[path]!) !== text(v)).map(([path, v]) => [path, text(v)])),
+        deletes: Object.keys(before).filter((path) => !(path in after)).sort(),
+      };
+      this.createdPulls.push(created);
+      this.addPullRequest(fullName, { number, base: { sha: baseSha, ref: input.base }, head: { sha: head } });
+      return send(201, { number, state: 'open', title: input.title, html_url: `https://github.com/${fullName}/pull/${number}`, user: { login: user }, head: { ref: input.head, sha: head }, base: { ref: input.base, sha: baseSha } });
+    }
+    send(404, { message: `Not Found (the fake GitHub has no ${method} /repos/${fullName}${rest})` });
   }
 
   /** `POST /graphql`: GitHub's GraphQL endpoint, over the fake's repositories (fake-github-graphql.ts). */

@@ -20,6 +20,7 @@ const files: LibraryFiles = {
 };
 const { catalog, problems } = readCatalog(files);
 const exclusionsLib = readFileSync(join(policiesDir, 'lib', 'exclusions.rego'), 'utf8');
+const pssLib = readFileSync(join(policiesDir, 'lib', 'pss.rego'), 'utf8');
 const STANDARD_IDS: string[] = STANDARDS.map((s) => s.id);
 
 describe('the policy library', () => {
@@ -38,7 +39,60 @@ describe('the policy library', () => {
     expect(names).toEqual([...names].sort());
     expect(catalog.standards.map((s) => s.id)).toEqual(STANDARD_IDS);
     for (const standard of catalog.standards) {
-      expect(standard.policies).toEqual(catalog.policies.filter((p) => p.standards.some((s) => s.id === standard.id)).map((p) => p.name));
+      expect(standard.policies).toEqual(catalog.policies.filter((p) => p.standards.some((s) => s.id === standard.id && !s.stricter)).map((p) => p.name));
+      expect(standard.stricter).toEqual(catalog.policies.filter((p) => p.standards.some((s) => s.id === standard.id && s.stricter)).map((p) => p.name));
+    }
+  });
+});
+
+// The Pod Security Standards' controls, as Kubernetes documents them; Restricted holds Baseline's too.
+const BASELINE_CONTROLS = [
+  'HostProcess', 'Host Namespaces', 'Privileged Containers', 'Capabilities', 'HostPath Volumes', 'Host Ports', 'Host Probes / Lifecycle Hooks',
+  'AppArmor', 'SELinux', '/proc Mount Type', 'Seccomp', 'Sysctls',
+];
+// Restricted's volume types replace Baseline's HostPath Volumes control, as in Pod Security Admission.
+const RESTRICTED_CONTROLS = [
+  ...BASELINE_CONTROLS.filter((c) => c !== 'HostPath Volumes'), 'Volume Types', 'Privilege Escalation', 'Running as Non-root', 'Running as Non-root user',
+];
+
+describe.each([
+  ['k8s/baseline', BASELINE_CONTROLS],
+  ['k8s/restricted', RESTRICTED_CONTROLS],
+])('the Pod Security Standards: %s', (id, controls) => {
+  const exact = (control: string) => catalog.policies.filter((p) => p.standards.some((s) => s.id === id && s.control === control && !s.stricter)).map((p) => p.name);
+
+  it.each(controls)('has exactly one policy that implements the control %s', (control) => {
+    expect(exact(control)).toHaveLength(1);
+  });
+
+  it('maps no policy to a control the standard does not have', () => {
+    const mapped = catalog.policies.flatMap((p) => p.standards.filter((s) => s.id === id).map((s) => s.control));
+    expect(mapped.filter((control) => !controls.includes(control))).toEqual([]);
+  });
+
+  it('enforces each control at the version its constraint names, checked against the pattern Pod Security Admission accepts', () => {
+    for (const name of catalog.standards.find((s) => s.id === id)!.policies) {
+      const template = parse(read(`${name}/template.yaml`)!);
+      expect(template.spec.crd.spec.validation.openAPIV3Schema.properties.version, name).toMatchObject({ type: 'string', default: 'latest' });
+      const source = template.spec.targets[0].code[0].source;
+      if (source.rego.includes('data.lib.parapet.pss')) expect(source.libs, name).toContain(pssLib);
+    }
+  });
+});
+
+describe('policies stricter than a Pod Security Standards control', () => {
+  it.each([
+    ['preventadditionalcapabilities', 'Capabilities'],
+    ['preventseccompoverwrite', 'Seccomp'],
+  ])('maps %s as stricter than %s, at both levels, not as its implementation', (name, control) => {
+    const policy = catalog.policies.find((p) => p.name === name)!;
+    expect(policy.standards.filter((s) => s.id.startsWith('k8s/'))).toEqual([
+      { id: 'k8s/baseline', control, stricter: true },
+      { id: 'k8s/restricted', control, stricter: true },
+    ]);
+    for (const standard of catalog.standards.filter((s) => s.id.startsWith('k8s/'))) {
+      expect(standard.policies).not.toContain(name);
+      expect(standard.stricter).toContain(name);
     }
   });
 });
@@ -107,7 +161,7 @@ describe('metadata problems', () => {
   });
 
   it.each([
-    ['a required parameter the template lacks', 'requiredParameters:\n    anyOf: [allowedimages]\n    example: allowedimages=nginx\n', /policy.yaml: spec.requiredParameters.anyOf must list parameters of the template \(ignoreRiskAcceptances\)/],
+    ['a required parameter the template lacks', 'requiredParameters:\n    anyOf: [allowedimages]\n    example: allowedimages=nginx\n', /policy.yaml: spec.requiredParameters.anyOf must list parameters of the template \(ignoreRiskAcceptances, version\)/],
     ['an example --param cannot take', 'requiredParameters:\n    anyOf: [ignoreRiskAcceptances]\n    example: true\n', /policy.yaml: spec.requiredParameters.example must be KEY=VALUE/],
   ])('names the field for %s', (_name, field, message) => {
     expect(broken((t) => t.replace('  tags:', `  ${field}  tags:`)).join('\n')).toMatch(message);

@@ -354,7 +354,7 @@ describe('parameters', () => {
     const plan = planEnable(withAllowlist, folder(), { names: ['requireteamlabel'], params: { label: 'owner' } });
     expect(parse(plan.writes.get(paths('requireteamlabel').constraint)!).spec.parameters).toEqual({ label: 'owner' });
     expect(planEnable(withAllowlist, folder(), { names: ['preventprivileged', 'requireteamlabel'], params: { labels: 'owner' } }).problems).toEqual([
-      { code: 'parameter', message: 'none of the policies to enable has the parameter "labels" (preventprivileged takes ignoreRiskAcceptances; requireteamlabel takes label)' },
+      { code: 'parameter', message: 'none of the policies to enable has the parameter "labels" (preventprivileged takes ignoreRiskAcceptances, version; requireteamlabel takes label)' },
     ]);
   });
 

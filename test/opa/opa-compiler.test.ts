@@ -2,6 +2,10 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { RegoDriver } from '../../src/engine/index.js';
+import { hostBuiltins } from '../../src/engine/rego/builtins.js';
+import { gatekeeperErrorText } from '../../src/engine/rego/runtime-error.js';
+import { WasmPolicy } from '../../src/engine/rego/wasm-policy.js';
 import { OpaCompiler, defaultOpaPath, installedOpaPath } from '../../src/opa/opa-compiler.js';
 import { repoRoot } from '../helpers/engine.js';
 import { stallingOpa } from '../helpers/stalling-opa.js';
@@ -64,6 +68,31 @@ describe('compiling templates with the pinned opa', () => {
     expect(again).toEqual(first);
     expect(first.ok).toBe(false);
     expect(second.calls()).toEqual(['version']);
+  });
+
+  it('refuses what Gatekeeper refuses: http.send (disabled by its chart) and builtins newer than its OPA, on their line', async () => {
+    const compiler = new OpaCompiler({ cacheDir: null });
+    const outcome = await compiler.compile({
+      version: 'v0',
+      libs: [],
+      rego: `package k8sremote
+
+violation[{"msg": msg}] {
+  resp := http.send({"method": "get", "url": "https://policy.example/allowed"})
+  parts := strings.split_n(input.review.object.metadata.name, "-", 2)
+  msg := sprintf("%v %v", [resp.status_code, parts])
+}
+`,
+    });
+    expect(outcome).toEqual({
+      ok: false,
+      problems: [
+        { module: 0, line: 4, message: 'rego_type_error: undefined function http.send' },
+        { module: 0, line: 5, message: 'rego_type_error: undefined function strings.split_n' },
+      ],
+    });
+    // Everything else Gatekeeper allows still compiles.
+    expect((await compiler.compile({ ...privileged, rego: privileged.rego.replace('sprintf("privileged container %v", [c.name])', 'yaml.marshal(c)') })).ok).toBe(true);
   });
 
   it('recompiles when the Rego changes', async () => {
@@ -139,5 +168,84 @@ describe('finding the installed opa', () => {
     expect(installedOpaPath({ packageDir: dir, toolsCacheDir: cache })).toBe(join(dir, 'tools', 'bin', 'opa'));
     writeFileSync(join(cache, `opa-${pin}-${process.platform}-${process.arch}`), '');
     expect(installedOpaPath({ packageDir: dir, toolsCacheDir: cache })).toBe(join(cache, `opa-${pin}-${process.platform}-${process.arch}`));
+  });
+});
+
+/** A template whose one lib, package lib.helpers, names the team: templates that differ only there must not see each other's lib. */
+function withHelper(pkg: string, team: string) {
+  return {
+    version: 'v1' as const,
+    libs: [`package lib.helpers\n\nteam := "${team}"\n`],
+    rego: `package ${pkg}\n\nimport data.lib.helpers\n\nviolation contains {"msg": sprintf("%s owns %v", [helpers.team, input.review.object.metadata.name])} if input.review.object.kind == "ConfigMap"\n`,
+  };
+}
+
+async function evaluate(outcome: Awaited<ReturnType<OpaCompiler['compile']>>, review: unknown): Promise<unknown[]> {
+  if (!outcome.ok) throw new Error(JSON.stringify(outcome));
+  const policy = await WasmPolicy.load(await WebAssembly.compile(outcome.wasm as Uint8Array<ArrayBuffer>), hostBuiltins);
+  return policy.evaluate(JSON.stringify({ parameters: {}, review }), outcome.entrypoint);
+}
+
+const configMap = { object: { kind: 'ConfigMap', metadata: { name: 'settings' } } };
+
+describe("compiling a cluster's templates together", () => {
+  it('builds the templates loaded at once in one opa run, one entrypoint each, with the results each gives alone', async () => {
+    const opa = loggingOpa();
+    const compiler = new OpaCompiler({ cacheDir: null, opaPath: opa.path });
+    const sources = [withHelper('teama', 'a'), withHelper('teamb', 'a'), privileged];
+    const outcomes = await Promise.all(sources.map((source) => compiler.compile(source)));
+    expect(opa.calls().filter((call) => call === 'build')).toHaveLength(1);
+    expect(outcomes.map((o) => o.ok && o.entrypoint)).toEqual(['teama/violation', 'teamb/violation', 'k8sprivileged/violation']);
+    expect(outcomes.every((o) => o.ok && o.shared && o.wasm === (outcomes[0] as { wasm: Uint8Array }).wasm)).toBe(true);
+    const alone = await Promise.all(sources.map((source) => new OpaCompiler({ cacheDir: null }).compile(source, { alone: true })));
+    expect(alone.every((o) => o.ok && !o.shared)).toBe(true);
+    for (const [i, outcome] of outcomes.entries()) expect(await evaluate(outcome, configMap)).toEqual(await evaluate(alone[i]!, configMap));
+    expect(await evaluate(outcomes[1]!, configMap)).toEqual([[{ msg: 'a owns settings' }]]);
+  });
+
+  it('keeps apart templates whose libs share a package with other code, so each sees only its own', async () => {
+    const compiler = new OpaCompiler({ cacheDir: null });
+    const [a, b] = await Promise.all([compiler.compile(withHelper('teama', 'a')), compiler.compile(withHelper('teamb', 'b'))]);
+    expect(a.ok && b.ok && a.wasm !== b.wasm).toBe(true);
+    expect(await evaluate(a, configMap)).toEqual([[{ msg: 'a owns settings' }]]);
+    expect(await evaluate(b, configMap)).toEqual([[{ msg: 'b owns settings' }]]);
+  });
+
+  it('compiles a template that breaks its group alone, with exactly the problems it has alone, and the others together', async () => {
+    const broken = { ...privileged, rego: 'package broken\n\nviolation contains {"msg": msg} if {\n  msg := concat(1)\n}\n' };
+    const compiler = new OpaCompiler({ cacheDir: null });
+    const [good, bad, other] = await Promise.all([compiler.compile(privileged), compiler.compile(broken), compiler.compile(withHelper('teama', 'a'))]);
+    expect(bad).toEqual(await new OpaCompiler({ cacheDir: null }).compile(broken, { alone: true }));
+    expect(bad.ok).toBe(false);
+    expect(good.ok && other.ok).toBe(true);
+  });
+
+  it('names runtime errors of a template compiled with others as Gatekeeper names them, without its folder in the group', () => {
+    expect(gatekeeperErrorText('3/template.rego:11:1: var assignment conflict')).toBe('template:11: eval_conflict_error: complete rules must not produce multiple outputs');
+    expect(gatekeeperErrorText('12/lib-2.rego:4:3: object insert conflict')).toBe('lib-2:4: eval_conflict_error: object keys must be unique');
+  });
+
+  it('asks opa its version once per binary: a warm run starts no opa at all', async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'parapet-cache-'));
+    const opa = loggingOpa();
+    await new OpaCompiler({ cacheDir, opaPath: opa.path }).compile(privileged);
+    const before = opa.calls().length;
+    const outcome = await new OpaCompiler({ cacheDir, opaPath: opa.path }).compile(privileged);
+    expect(outcome.ok).toBe(true);
+    expect(opa.calls().length).toBe(before);
+  });
+});
+
+describe('the Rego driver over templates compiled together', () => {
+  it('still refuses only the template whose own code needs a builtin it cannot evaluate', async () => {
+    const driver = RegoDriver.start({ compiler: new OpaCompiler({ cacheDir: null }), workers: 1, timeoutMs: 5000 });
+    try {
+      const remote = { ...privileged, rego: 'package remote\n\nviolation contains {"msg": msg} if {\n  msg := http.send({"method": "get", "url": "http://localhost"}).body\n}\n' };
+      const [good, bad] = await Promise.all([driver.loadTemplate({ engine: 'Rego', source: privileged }), driver.loadTemplate({ engine: 'Rego', source: remote })]);
+      expect(good.ok).toBe(true);
+      expect(bad).toEqual({ ok: false, unsupported: 'uses builtin that Parapet cannot evaluate: http.send' });
+    } finally {
+      await driver.close();
+    }
   });
 });

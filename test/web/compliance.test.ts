@@ -147,7 +147,7 @@ forEachBackend((backend) => {
       actions: ['imageallowlist'],
       parameters: ['preventprivileged'],
       violations: ['preventprivileged'],
-      same: 32,
+      same: 33,
     });
     const privileged = body.policies.find((r: any) => r.policy === 'preventprivileged');
     expect(privileged.differences).toEqual(['parameters', 'violations']);

@@ -2,7 +2,9 @@
 // tiny cookie-keeping client that signs in the way a browser does.
 import { openDatabase, type Database, type DatabaseConfig } from '../../src/store/database.js';
 import { startWebServer, type WebServer } from '../../src/web/server.js';
+import type { PolicyChangeDeps } from '../../src/web/policy-change.js';
 import type { WebConfig } from '../../src/web/web-config.js';
+import type { FakeGitHub } from '../helpers/fake-github.js';
 import { startFakeGitHubOAuth, type FakeGitHubOAuth, type FakeUser } from '../helpers/fake-github-oauth.js';
 import { seedOverview, USERS } from './seed.js';
 
@@ -26,12 +28,16 @@ export interface HarnessOptions {
   users?: FakeUser[];
   /** What the database holds before the server starts. Default: the seed of the tests (seedOverview). */
   seed?: (db: Database) => Promise<void>;
+  /** Where the fake GitHub sends every request that is not sign-in (repositories, installations). */
+  api?: FakeGitHub;
+  /** Policy changes through pull requests: the engine and the tree reader, as src/main.ts wires them. */
+  policyChanges?: PolicyChangeDeps;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const db = options.db ?? (await openDatabase(options.database ?? { dataDir: 'memory://' }));
   await (options.seed ?? seedOverview)(db);
-  const github = await startFakeGitHubOAuth(options.users ?? USERS);
+  const github = await startFakeGitHubOAuth(options.users ?? USERS, options.api ? { api: options.api } : {});
   // The callback URL must be known before the port: listen on a fixed free port via port 0 then rebuild.
   const config: WebConfig = {
     oauth: { clientId: github.clientId, clientSecret: github.clientSecret },
@@ -40,7 +46,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     repoCacheMs: 60_000,
     sessionMaxAgeMs: 3600_000,
   };
-  const web = await startWebServer({ db, config, github: { webUrl: github.url, apiUrl: github.url }, port: options.port ?? 0, logError: () => {} });
+  const web = await startWebServer({ db, config, github: { webUrl: github.url, apiUrl: github.url }, port: options.port ?? 0, logError: () => {}, ...(options.policyChanges ? { policyChanges: options.policyChanges } : {}) });
   config.publicUrl = web.url; // read per request
   return {
     db,

@@ -9,6 +9,7 @@
 //	{"op":"evaluate","reviews":[{...}],"tasks":[[template,constraint,review],...]}
 //	                                                   -> {"outcomes":[{"results":[{"msg":"...","error":true}]} | {"error":"..."}]}
 //	{"op":"release","templates":[1],"constraints":[2]} -> {}
+//	{"op":"builtin","name":"...","args":["..."]}      -> builtin.go
 //
 // A review is the JSON of an admission/v1 AdmissionRequest plus `namespaceObject`, as Gatekeeper's
 // target builds it. A load's problems are expressions that do not compile: Gatekeeper accepts such a
@@ -99,6 +100,9 @@ type request struct {
 	Tasks       [][3]int          `json:"tasks"`
 	Templates   []int             `json:"templates"`
 	Constraints []int             `json:"constraints"`
+	Name        string            `json:"name"`
+	Args        []string          `json:"args"`
+	TimeoutMs   int               `json:"timeoutMs"`
 }
 
 type problem struct {
@@ -176,6 +180,8 @@ func (h *helper) handle(line []byte) (response interface{}) {
 		}
 		h.constraints[req.ID] = u
 		return struct{}{}
+	case "builtin":
+		return callBuiltin(req.Name, req.Args, req.TimeoutMs)
 	case "evaluate":
 		return map[string]interface{}{"outcomes": h.evaluate(req.Reviews, req.Tasks)}
 	case "release":
@@ -199,9 +205,13 @@ func (h *helper) handle(line []byte) (response interface{}) {
 }
 
 func gatekeeperVersion() string {
+	return moduleVersion("github.com/open-policy-agent/gatekeeper/v3")
+}
+
+func moduleVersion(path string) string {
 	if info, ok := debug.ReadBuildInfo(); ok {
 		for _, dep := range info.Deps {
-			if dep.Path == "github.com/open-policy-agent/gatekeeper/v3" {
+			if dep.Path == path {
 				return dep.Version
 			}
 		}

@@ -1,5 +1,7 @@
-// Command render is Parapet's renderer: it builds kustomizations as `kustomize build` does, and Flux
-// Kustomizations as Flux's kustomize-controller does, linking the pinned kustomize API. The engine
+// Command render is Parapet's renderer: it builds kustomizations as `kustomize build` does, Flux
+// Kustomizations as Flux's kustomize-controller does, and Helm charts as `helm template` does,
+// linking the pinned kustomize API and Helm v3 library in one binary (their k8s.io dependencies
+// resolve to one release, so one process serves a check). The engine
 // sends the repository's files over stdin; they live in an in-memory filesystem, so a build can read
 // nothing outside the repository. Remote bases are refused: git is unreachable (PATH is emptied) and
 // every HTTP request fails. One JSON request per line in, one JSON response per line out.
@@ -49,12 +51,16 @@ type request struct {
 	Kustomization map[string]interface{} `json:"kustomization,omitempty"`
 	// flux: the values of spec.postBuild.substituteFrom, already read from the repository in order.
 	SubstituteFrom map[string]string `json:"substituteFrom,omitempty"`
+	// helm: the chart to render and how (helm.go).
+	Helm json.RawMessage `json:"helm,omitempty"`
 }
 
 type renderedObject struct {
 	Object          map[string]interface{} `json:"object"`
 	Origin          *resource.Origin       `json:"origin,omitempty"`
 	Transformations []*resource.Origin     `json:"transformations,omitempty"`
+	// helm: the template the object came from, as Helm's `# Source:` line names it.
+	Source string `json:"source,omitempty"`
 }
 
 type response struct {
@@ -106,7 +112,11 @@ func handle(fs filesys.FileSystem, req request) (resp response) {
 	// kustomize panics on some malformed input; one bad kustomization must not end the process.
 	defer func() {
 		if r := recover(); r != nil {
-			resp = response{Error: fmt.Sprintf("kustomize failed: %v", r)}
+			tool := "kustomize"
+			if req.Op == "helm" {
+				tool = "helm"
+			}
+			resp = response{Error: fmt.Sprintf("%s failed: %v", tool, r)}
 		}
 	}()
 	switch req.Op {
@@ -145,6 +155,8 @@ func handle(fs filesys.FileSystem, req request) (resp response) {
 		return response{Objects: objects}
 	case "flux":
 		return fluxBuild(fs, req)
+	case "helm":
+		return helmRender(fs, req.Helm)
 	}
 	return response{Error: fmt.Sprintf("unknown op %q", req.Op)}
 }
@@ -285,7 +297,7 @@ func kustomizeVersion() string {
 	}
 	versions := []string{}
 	for _, dep := range info.Deps {
-		if dep.Path == "sigs.k8s.io/kustomize/api" || dep.Path == "sigs.k8s.io/kustomize/kyaml" || dep.Path == "github.com/fluxcd/pkg/envsubst" {
+		if dep.Path == "sigs.k8s.io/kustomize/api" || dep.Path == "sigs.k8s.io/kustomize/kyaml" || dep.Path == "github.com/fluxcd/pkg/envsubst" || dep.Path == "helm.sh/helm/v3" {
 			versions = append(versions, dep.Path+"@"+dep.Version)
 		}
 	}

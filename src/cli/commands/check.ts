@@ -1,8 +1,8 @@
 // `parapet check`: the App's evaluation of a pull request's head, run on a local checkout.
-import { stat } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { checkExitCode, checkRepo, formatReport, isReportFormat, markStatus, nothingToCheck, REPORT_FORMATS, type CheckProgress } from '../../engine/index.js';
+import { checkExitCode, checkRepo, FAIL_ON_LEVELS, formatReport, isReportFormat, markStatus, nothingToCheck, REPORT_FORMATS, type CheckProgress, type ExitPolicy, type FailOn, type ReportFormat } from '../../engine/index.js';
 import { UsageError } from '../../errors.js';
 import { FsSource } from '../fs-source.js';
 import { GitSource } from '../git-source.js';
@@ -21,13 +21,19 @@ Namespace manifests, and every manifest that belongs to it.
 
 Options:
   --cluster NAME        only this cluster (repeatable)
-  --format FORMAT       text (default), json or sarif
+  --format FORMAT       text (default), json, sarif or markdown
+  --output FORMAT=FILE  also write the result in FORMAT to FILE (repeatable), e.g. sarif=parapet.sarif
   --base REF            compare with a git revision: each violation is marked new or existing
+  --fail-on ACTION      the lowest enforcement action whose unaccepted violations fail the check:
+                        deny (default), warn, or never (exit 0 whenever the check ran)
+  --new-only            with --base: only violations the base did not have fail the check, as the
+                        App judges a pull request
   -q, --quiet           text: print only what fails the check (unaccepted deny violations, input
                         errors) and the summary per cluster and policy
   -h, --help            show this help
 
-Exit codes: 0 no unaccepted deny violation and no input error; 1 otherwise; 2 the check could not run.
+Exit codes: 0 no unaccepted deny violation (see --fail-on) and no input error; 1 otherwise; 2 the
+check could not run.
 Environment: PARAPET_CACHE_DIR (compiled policies; empty disables), PARAPET_WORKERS,
 PARAPET_EVAL_TIMEOUT_MS (time limit of one evaluation, default 5000),
 PARAPET_PARSE_TIMEOUT_MS (of parsing one file, default 20000),
@@ -46,7 +52,19 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
       format: { type: 'string', default: 'text' },
       base: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
+      output: { type: 'string', multiple: true },
+      'fail-on': { type: 'string', default: 'deny' },
+      'new-only': { type: 'boolean' },
     },
+  });
+  const failOn = values['fail-on'] ?? 'deny';
+  if (!(FAIL_ON_LEVELS as readonly string[]).includes(failOn)) throw new UsageError(`--fail-on must be one of ${FAIL_ON_LEVELS.join(', ')}, not "${failOn}"`);
+  if (values['new-only'] && values.base === undefined) throw new UsageError('--new-only needs --base: without a base no violation is new or existing');
+  const exitPolicy: ExitPolicy = { failOn: failOn as FailOn, newOnly: values['new-only'] === true };
+  const outputs = (values.output ?? []).map((spec) => {
+    const m = /^([a-z]+)=(.+)$/.exec(spec);
+    if (!m || !isReportFormat(m[1]!)) throw new UsageError(`--output takes FORMAT=FILE with FORMAT one of ${REPORT_FORMATS.join(', ')}, not "${spec}"`);
+    return { format: m[1] as ReportFormat, file: resolve(io.cwd, m[2]!) };
   });
   const format = values.format ?? 'text';
   if (!isReportFormat(format)) throw new UsageError(`--format must be one of ${REPORT_FORMATS.join(', ')}, not "${format}"`);
@@ -77,8 +95,16 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
       report = markStatus(report, base);
     }
     progress.clear();
-    io.stdout(formatReport(report, format, { color: io.color, withStatus: values.base !== undefined, quiet: values.quiet === true, toolVersion: version }));
-    return checkExitCode(report);
+    const formatOptions = { color: io.color, withStatus: values.base !== undefined, quiet: values.quiet === true, toolVersion: version, exitPolicy };
+    for (const output of outputs) {
+      try {
+        await writeFile(output.file, formatReport(report, output.format, { ...formatOptions, color: false, quiet: false }));
+      } catch (error) {
+        throw new UsageError(`cannot write --output ${output.format} to ${output.file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      }
+    }
+    io.stdout(formatReport(report, format, formatOptions));
+    return checkExitCode(report, exitPolicy);
   } finally {
     progress.clear();
     await runtime.close();

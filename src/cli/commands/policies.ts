@@ -5,10 +5,11 @@ import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, realpath, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
-import { isSecurityTowerConfigFile, parseYamlFile, readSecurityTowerConfig, type ClusterConfig, type InputError } from '../../engine/index.js';
+import { isSecurityTowerConfigFile, type ClusterConfig } from '../../engine/index.js';
 import { ConfigError, LibraryError, UsageError } from '../../errors.js';
 import { findPolicy, findStandard, libraryDir, loadCatalog, similarPolicyNames, standardsOf, type Catalog, type LibraryPolicy } from '../../library/catalog.js';
-import { ENFORCEMENT_ACTIONS, folderStatus, planDisable, planEnable, type EnforcementAction, type FolderStatus, type Plan, type PolicyFolder } from '../../library/plan.js';
+import { isClusterProblem, openPolicyTarget, planFor, where, type PolicyRepository } from '../../library/change.js';
+import { ENFORCEMENT_ACTIONS, folderStatus, type EnforcementAction, type FolderStatus, type Plan, type PolicyFolder } from '../../library/plan.js';
 import { howToStart } from '../init-plan.js';
 import type { CliIo } from '../io.js';
 
@@ -22,7 +23,7 @@ Commands:
   list [--standard ID] [--format text|json]
                         the library: every policy with its version and standards
   show NAME             a policy: what it checks, its standards, an example, its risk acceptance
-  enable NAME... | --standard ID [--action deny|warn|dryrun] [--param KEY=VALUE]...
+  enable NAME... | --standard ID [--strict] [--action deny|warn|dryrun] [--param KEY=VALUE]...
                         write the policies (all of a standard's) into the cluster's policies folder;
                         enabling again upgrades them and keeps your constraint's parameters, match
                         and enforcementAction (unless --action or --param is given). A policy that
@@ -38,9 +39,13 @@ Options:
   --cluster NAME        the cluster, when the repository declares several
   --standard ID         k8s/baseline, k8s/restricted, cis/kubernetes, nist/SP.800-190,
                         bsi/containerization or nsa/kubernetes
+  --strict              with --standard, also the policies stricter than one of its controls (they
+                        refuse more than the standard; 'parapet policies show NAME' says which)
   --action ACTION       the constraints' enforcementAction: deny, warn or dryrun
   --param KEY=VALUE     set a constraint parameter (repeatable): a list as a,b, a boolean as true,
-                        a list of objects as YAML ([{key: owner}]); see 'parapet policies show NAME'
+                        a list of objects as YAML ([{key: owner}]); see 'parapet policies show NAME'.
+                        The Pod Security Standards' policies take version=v1.N (default latest), the
+                        standard's version as Pod Security Admission's enforce-version label takes it
   --format FORMAT       text (default) or json
   -h, --help            show this help
 
@@ -89,7 +94,8 @@ function listCommand(catalog: Catalog, args: string[], io: CliIo): number {
   noPositionals('list', positionals);
   const format = formatOf(values.format);
   const standard = values.standard === undefined ? undefined : standardOf(catalog, values.standard);
-  const policies = standard ? catalog.policies.filter((p) => standard.policies.includes(p.name)) : catalog.policies;
+  // A standard's policies, and those stricter than its controls (shown as such in CONTROL).
+  const policies = standard ? catalog.policies.filter((p) => standard.policies.includes(p.name) || standard.stricter.includes(p.name)) : catalog.policies;
   const standards = standard ? [standard] : catalog.standards;
   if (format === 'json') {
     const json = {
@@ -103,7 +109,7 @@ function listCommand(catalog: Catalog, args: string[], io: CliIo): number {
         appliesTo: p.appliesTo,
         riskAcceptanceAnnotation: p.riskAcceptance.annotation,
       })),
-      standards: standards.map((s) => ({ id: s.id, title: s.title, policies: s.policies })),
+      standards: standards.map((s) => ({ id: s.id, title: s.title, policies: s.policies, stricter: s.stricter })),
     };
     io.stdout(`${JSON.stringify(json, null, 2)}\n`);
     return 0;
@@ -122,7 +128,10 @@ function listCommand(catalog: Catalog, args: string[], io: CliIo): number {
           .join(', ') || '-',
   ]);
   const lines: string[] = [];
-  if (standard) lines.push(`${standard.id}: ${standard.title}, ${count(policies.length, 'policy', 'policies')}`, '');
+  if (standard) {
+    const stricter = standard.stricter.length > 0 ? ` (and ${standard.stricter.length} stricter than its controls, enabled with --strict)` : '';
+    lines.push(`${standard.id}: ${standard.title}, ${count(standard.policies.length, 'policy', 'policies')}${stricter}`, '');
+  }
   if (rows.length === 0) lines.push('The library has no policy for it yet.');
   else lines.push(...table([['NAME', 'VERSION', 'TITLE', standard ? 'CONTROL' : 'STANDARDS'], ...rows]));
   if (!standard) {
@@ -192,10 +201,11 @@ async function enableCommand(catalog: Catalog, args: string[], io: CliIo): Promi
     args,
     strict: true,
     allowPositionals: true,
-    options: { ...repoOptions, standard: { type: 'string' }, action: { type: 'string' }, param: { type: 'string', multiple: true } },
+    options: { ...repoOptions, standard: { type: 'string' }, strict: { type: 'boolean' }, action: { type: 'string' }, param: { type: 'string', multiple: true } },
   });
   if (positionals.length === 0 && values.standard === undefined) throw new UsageError('name the policies to enable, or a standard with --standard ID');
   if (positionals.length > 0 && values.standard !== undefined) throw new UsageError('give policy names or --standard, not both');
+  if (values.strict && values.standard === undefined) throw new UsageError('--strict adds the policies stricter than a standard\'s controls: give the standard with --standard ID');
   const action = values.action === undefined ? undefined : actionOf(values.action);
   if (values.standard !== undefined) standardOf(catalog, values.standard);
   const unknown = positionals.flatMap((name) => {
@@ -223,6 +233,8 @@ export interface EnableRequest {
   cluster?: string;
   names: string[];
   standard?: string;
+  /** With `standard`: also the policies stricter than its controls. */
+  strict?: boolean;
   action?: EnforcementAction;
   params?: Record<string, string>;
 }
@@ -230,20 +242,14 @@ export interface EnableRequest {
 /** `parapet policies enable` once its arguments are read; `parapet init --standard` runs it too. */
 export async function enablePolicies(catalog: Catalog, io: CliIo, request: EnableRequest): Promise<number> {
   const target = await openCluster(io, request);
-  const plan = planEnable(catalog, target.folder, {
-    names: request.names,
-    ...(request.standard !== undefined ? { standard: request.standard } : {}),
-    ...(request.action ? { action: request.action } : {}),
-    ...(request.params ? { params: request.params } : {}),
-  });
-  return finish(plan, target, 'enable', io);
+  return finish(planFor(catalog, target.folder, { verb: 'enable', ...request }), target, 'enable', io);
 }
 
 async function disableCommand(catalog: Catalog, args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: repoOptions });
   if (positionals.length === 0) throw new UsageError('name the policies to disable');
   const target = await openCluster(io, values);
-  return finish(planDisable(catalog, target.folder, { names: positionals }), target, 'disable', io);
+  return finish(planFor(catalog, target.folder, { verb: 'disable', names: positionals }), target, 'disable', io);
 }
 
 async function statusCommand(catalog: Catalog, args: string[], io: CliIo): Promise<number> {
@@ -279,12 +285,19 @@ function statusText(status: FolderStatus, target: Target): string {
     for (const u of status.unknown) lines.push(`  ${u.name}${u.version ? ` ${u.version}` : ''} (${u.path}): 'parapet policies disable ${u.name}' removes it`);
   }
   lines.push('', 'Standards:');
-  lines.push(...table(status.standards.map((s) => [s.id, `${s.enabled}/${s.total}`, s.title])).map((line) => `  ${line}`));
+  lines.push(...table(status.standards.map((s) => [s.id, `${s.enabled}/${s.total}`, s.title, stricterText(s)])).map((line) => `  ${line}`));
   if (status.unmanagedFiles.length > 0) {
     lines.push('', `Files Parapet did not write (left untouched): ${status.unmanagedFiles.length}`);
     lines.push(...status.unmanagedFiles.map((path) => `  ${path}`));
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The policies stricter than the standard's controls, when it has any: how many are enabled, and which. */
+function stricterText(coverage: FolderStatus['standards'][number]): string {
+  const { enabled, total } = coverage.stricter;
+  if (total === 0) return '';
+  return `stricter: ${enabled.length}/${total}${enabled.length > 0 ? ` (${enabled.join(', ')})` : ''}`;
 }
 
 async function finish(plan: Plan, target: Target, verb: 'enable' | 'disable', io: CliIo): Promise<number> {
@@ -324,47 +337,41 @@ interface Target {
 async function openCluster(io: CliIo, values: { path?: string; cluster?: string }): Promise<Target> {
   const root = resolve(io.cwd, values.path ?? '.');
   if (!(await stat(root).catch(() => undefined))?.isDirectory()) throw new UsageError(`${root} is not a readable directory`);
-  const documents = [];
-  const errors: InputError[] = [];
-  for (const dir of ['.securitytower', '.phylake']) {
-    const entries = await readdir(join(root, dir), { withFileTypes: true }).catch(() => []);
-    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const path = `${dir}/${entry.name}`;
-      if (!entry.isFile() || !isSecurityTowerConfigFile(path)) continue;
-      const parsed = parseYamlFile(path, await readFile(join(root, dir, entry.name), 'utf8'));
-      documents.push(...parsed.documents);
-      errors.push(...parsed.errors);
-    }
+  const target = await openPolicyTarget(checkoutRepository(root), values.cluster);
+  if (isClusterProblem(target)) {
+    if (target.kind === 'no-config') throw new UsageError(`no \`kind: Cluster\` configuration found in ${join(root, '.securitytower')}/*.yaml\n${howToStart(values.path)}`);
+    throw new UsageError(target.message);
   }
-  const config = readSecurityTowerConfig(documents);
-  errors.push(...config.errors);
-  const where = (error: InputError) => `${error.location.file}:${error.location.line}: ${error.message}`;
-  const names = config.clusters.map((c) => c.name).join(', ');
-  let cluster: ClusterConfig | undefined;
-  if (values.cluster !== undefined) {
-    cluster = config.clusters.find((c) => c.name === values.cluster);
-    if (!cluster) {
-      const own = errors.filter((e) => e.message.startsWith(`Cluster ${values.cluster}:`));
-      if (own.length > 0) throw new UsageError(`the cluster ${values.cluster} cannot take policies: ${own.map(where).join('; ')}`);
-      throw new UsageError(`no cluster named ${values.cluster} in .securitytower/*.yaml${names ? ` (clusters: ${names})` : ''}`);
-    }
-  } else if (config.clusters.length === 1) cluster = config.clusters[0]!;
-  else if (config.clusters.length > 1) throw new UsageError(`the repository declares several clusters (${names}): choose one with --cluster NAME`);
-  else if (errors.length > 0) throw new UsageError(`no usable cluster configuration:\n${errors.map((e) => `  ${where(e)}`).join('\n')}`);
-  else throw new UsageError(`no \`kind: Cluster\` configuration found in ${join(root, '.securitytower')}/*.yaml\n${howToStart(values.path)}`);
-  for (const error of errors) io.stderr(`parapet policies: warning: ${where(error)}\n`);
+  for (const error of target.warnings) io.stderr(`parapet policies: warning: ${where(error)}\n`);
+  return { root, cluster: target.cluster, folder: target.folder };
+}
 
-  const path = cluster.policiesPath;
-  if (path.split('/').includes('..')) throw new UsageError(`the cluster ${cluster.name}'s spec.policies.path ${path} leads out of the repository`);
-  const dir = join(root, ...path.split('/'));
-  const info = await stat(dir).catch(() => undefined);
-  if (info && !info.isDirectory()) throw new UsageError(`the cluster ${cluster.name}'s policies folder ${path} is not a directory`);
-  // A symbolic link on the way must not take the writes out of the repository.
-  let existing = dir;
-  while (existing !== root && !(await lstat(existing).catch(() => undefined))) existing = dirname(existing);
-  const [realRoot, realExisting] = await Promise.all([realpath(root), realpath(existing)]);
-  if (realExisting !== realRoot && !realExisting.startsWith(realRoot + sep)) throw new UsageError(`the cluster ${cluster.name}'s policies folder ${path} leads out of the repository`);
-  return { root, cluster, folder: { path, files: info ? await readFolder(root, dir) : new Map() } };
+/** A checkout as the library's change reads it; a policies folder reached through a link out of it is refused. */
+function checkoutRepository(root: string): PolicyRepository {
+  return {
+    async configFiles() {
+      const files: Array<{ path: string; text: string }> = [];
+      for (const dir of ['.securitytower', '.phylake']) {
+        const entries = await readdir(join(root, dir), { withFileTypes: true }).catch(() => []);
+        for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+          const path = `${dir}/${entry.name}`;
+          if (entry.isFile() && isSecurityTowerConfigFile(path)) files.push({ path, text: await readFile(join(root, dir, entry.name), 'utf8') });
+        }
+      }
+      return files;
+    },
+    async folderFiles(path, cluster) {
+      const dir = join(root, ...path.split('/'));
+      const info = await stat(dir).catch(() => undefined);
+      if (info && !info.isDirectory()) throw new UsageError(`the cluster ${cluster}'s policies folder ${path} is not a directory`);
+      // A symbolic link on the way must not take the writes out of the repository.
+      let existing = dir;
+      while (existing !== root && !(await lstat(existing).catch(() => undefined))) existing = dirname(existing);
+      const [realRoot, realExisting] = await Promise.all([realpath(root), realpath(existing)]);
+      if (realExisting !== realRoot && !realExisting.startsWith(realRoot + sep)) throw new UsageError(`the cluster ${cluster}'s policies folder ${path} leads out of the repository`);
+      return info ? readFolder(root, dir) : new Map();
+    },
+  };
 }
 
 /** Every file under `dir` by repository-relative path; a symbolic link reads as an empty file (not ours). */

@@ -33,6 +33,13 @@ export const defaultExpansionTemplates: ExpansionTemplate[] = [
     templateSource: ['spec', 'jobTemplate', 'spec', 'template'],
     generatedGVK: { group: '', version: 'v1', kind: 'Pod' },
   },
+  // Pod Security Admission judges a PodTemplate's Pod as it judges a Deployment's.
+  {
+    name: 'expand-podtemplates',
+    applyTo: [{ groups: [''], kinds: ['PodTemplate'], versions: ['v1'] }],
+    templateSource: ['template'],
+    generatedGVK: { group: '', version: 'v1', kind: 'Pod' },
+  },
 ];
 
 export function isExpansionTemplateDocument(value: unknown): boolean {

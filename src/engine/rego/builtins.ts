@@ -9,10 +9,13 @@
 // into "undefined". Anything else they throw is a Parapet limitation and surfaces as an evaluation
 // error rather than a silently different answer.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { formatFloat } from '../go/format-float.js';
+import { compileGoRegexp, goFindAll, goReplaceAll, goSplit } from './go-regexp.js';
 import { goSprintf } from './go-sprintf.js';
 import type { RegoValue } from './rego-value.js';
-import { RegoResult, compareRegoValues, regoValuesEqual, sortedEntries } from './rego-value.js';
+import { RegoResult, compareRegoValues, parseRegoValue, regoValueToText, regoValuesEqual, sortedEntries, sortedItems } from './rego-value.js';
 import type { BuiltinImpl } from './wasm-policy.js';
+import { yamlIsValid, yamlMarshal, yamlUnmarshal } from './yaml-builtins.js';
 
 /** A Go OPA builtin error; under Gatekeeper's non-strict evaluation it makes the call undefined. */
 export class BuiltinError extends Error {
@@ -26,7 +29,8 @@ function nonStrict(impl: Impl): BuiltinImpl {
     try {
       return impl(args);
     } catch (error) {
-      if (error instanceof BuiltinError) return undefined;
+      // The YAML and regexp modules' errors are Go's builtin errors too (named so to avoid a cycle).
+      if (error instanceof Error && error.name === 'BuiltinError') return undefined;
       throw error;
     }
   };
@@ -505,7 +509,288 @@ function trace(args: RegoValue[]): boolean {
   return true;
 }
 
+
+// --- yaml.* (yaml-builtins.ts)
+
+function yamlMarshalImpl(args: RegoValue[]): string {
+  return yamlMarshal(arg(args, 1));
+}
+
+// --- regex.* (go-regexp.ts)
+
+function regexSplit(args: RegoValue[]): string[] {
+  const pattern = stringOperand(args, 1);
+  return goSplit(compileGoRegexp(pattern), stringOperand(args, 2), pattern);
+}
+
+function regexFindN(args: RegoValue[]): string[] {
+  const pattern = stringOperand(args, 1);
+  const s = stringOperand(args, 2);
+  const n = arg(args, 3);
+  if (n.type !== 'number') throw typeErr(3, n, 'number');
+  if (!/^-?\d+$/.test(n.text)) throw new BuiltinError(`operand 3 must be integer number but got floating-point number`);
+  return goFindAll(compileGoRegexp(pattern), s, Number(n.text)).map((m) => m[0]);
+}
+
+function regexReplace(args: RegoValue[]): string {
+  const s = stringOperand(args, 1);
+  const pattern = stringOperand(args, 2);
+  const value = stringOperand(args, 3);
+  return goReplaceAll(compileGoRegexp(pattern), s, value);
+}
+
+// --- deprecated casts (v1/topdown/casts.go), still allowed in v0 templates
+
+function castArray(args: RegoValue[]): RegoResult {
+  const x = arg(args, 1);
+  if (x.type === 'array') return new RegoResult(x);
+  if (x.type === 'set') return new RegoResult({ type: 'array', items: sortedItems(x) });
+  throw typeErr(1, x, 'array', 'set');
+}
+
+function castSet(args: RegoValue[]): RegoResult {
+  const x = arg(args, 1);
+  if (x.type === 'set') return new RegoResult(x);
+  if (x.type === 'array') return new RegoResult({ type: 'set', items: x.items });
+  throw typeErr(1, x, 'array', 'set');
+}
+
+function castAs(type: RegoValue['type']): Impl {
+  return (args) => {
+    const x = arg(args, 1);
+    if (x.type !== type) throw typeErr(1, x, type);
+    return new RegoResult(x);
+  };
+}
+
+// --- numbers.range_step (v1/topdown/numbers.go)
+
+function rangeStep(args: RegoValue[]): RegoResult {
+  const ints = [1, 2, 3].map((pos) => {
+    const v = arg(args, pos);
+    if (v.type !== 'number') throw typeErr(pos, v, 'number');
+    if (!/^-?\d+$/.test(v.text)) throw new BuiltinError(`numbers.range_step: operand ${pos} must be integer number but got floating-point number`);
+    return BigInt(v.text);
+  });
+  const [x, y, step] = ints as [bigint, bigint, bigint];
+  if (step <= 0n) throw new BuiltinError('numbers.range_step: step must be a positive integer');
+  const items: RegoValue[] = [];
+  if (x <= y) for (let i = x; i <= y; i += step) items.push({ type: 'number', text: i.toString() });
+  else for (let i = x; i >= y; i -= step) items.push({ type: 'number', text: i.toString() });
+  return new RegoResult({ type: 'array', items });
+}
+
+// --- urlquery.* (v1/topdown/encoding.go: Go's net/url)
+
+function queryEscape(s: string): string {
+  let out = '';
+  for (const byte of utf8(s)) {
+    const c = String.fromCharCode(byte);
+    if (/[A-Za-z0-9\-_.~]/.test(c)) out += c;
+    else if (c === ' ') out += '+';
+    else out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+function queryUnescape(s: string): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === '%') {
+      const hex = s.slice(i + 1, i + 3);
+      if (!/^[0-9a-fA-F]{2}$/.test(hex)) throw new BuiltinError(`invalid URL escape ${JSON.stringify(s.slice(i, i + 3))}`);
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else if (c === '+') bytes.push(0x20);
+    else bytes.push(...utf8(c));
+  }
+  try {
+    return utf8Decoder.decode(new Uint8Array(bytes));
+  } catch {
+    throw new Error('urlquery.decode: the decoded bytes are not UTF-8, which Parapet cannot represent');
+  }
+}
+
+function urlqueryEncodeObject(args: RegoValue[]): string {
+  const object = arg(args, 1);
+  if (object.type !== 'object') throw typeErr(1, object, 'object');
+  const pairs: Array<[string, string[]]> = [];
+  for (const [k, v] of object.entries) {
+    if (k.type !== 'string') throw new BuiltinError('urlquery.encode_object: keys must be strings');
+    if (v.type === 'string') pairs.push([k.value, [v.value]]);
+    else if (v.type === 'array' || v.type === 'set') pairs.push([k.value, (v.type === 'set' ? sortedItems(v) : v.items).map((item) => {
+      if (item.type !== 'string') throw new BuiltinError('urlquery.encode_object: values must be strings, arrays of strings or sets of strings');
+      return item.value;
+    })]);
+    else throw new BuiltinError('urlquery.encode_object: values must be strings, arrays of strings or sets of strings');
+  }
+  // Go's url.Values.Encode sorts by key.
+  pairs.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return pairs.flatMap(([k, vs]) => vs.map((v) => `${queryEscape(k)}=${queryEscape(v)}`)).join('&');
+}
+
+function urlqueryDecodeObject(args: RegoValue[]): RegoResult {
+  const query = stringOperand(args, 1);
+  const values = new Map<string, string[]>();
+  for (const part of query.split('&')) {
+    if (part === '') continue;
+    if (part.includes(';')) throw new BuiltinError('invalid semicolon separator in query');
+    const eq = part.indexOf('=');
+    const key = queryUnescape(eq < 0 ? part : part.slice(0, eq));
+    const value = queryUnescape(eq < 0 ? '' : part.slice(eq + 1));
+    values.set(key, [...(values.get(key) ?? []), value]);
+  }
+  return new RegoResult({
+    type: 'object',
+    entries: [...values].map(([k, vs]) => [{ type: 'string', value: k }, { type: 'array', items: vs.map((v) => ({ type: 'string', value: v })) }]),
+  });
+}
+
+// --- net.cidr_is_valid (Go's net.ParseCIDR)
+
+function cidrIsValid(args: RegoValue[]): boolean {
+  const value = arg(args, 1);
+  if (value.type !== 'string') return false;
+  const m = /^([^/]+)\/(\d{1,3})$/.exec(value.value);
+  if (!m) return false;
+  const bits = Number(m[2]);
+  const ip = m[1]!;
+  if (/^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/.test(ip)) return bits <= 32;
+  return isIPv6(ip) && bits <= 128;
+}
+
+function isIPv6(ip: string): boolean {
+  if (ip.includes('%')) return false;
+  const halves = ip.split('::');
+  if (halves.length > 2) return false;
+  const groups = halves.flatMap((half) => (half === '' ? [] : half.split(':')));
+  let count = 0;
+  for (const [i, g] of groups.entries()) {
+    if (/^[0-9a-fA-F]{1,4}$/.test(g)) count++;
+    else if (i === groups.length - 1 && /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/.test(g)) count += 2;
+    else return false;
+  }
+  return halves.length === 2 ? count < 8 : count === 8;
+}
+
+// --- time.* that need no time zone database (v1/topdown/time.go)
+
+function timeNowNs(): RegoResult {
+  // One value per evaluation in Go OPA; here per call, which only differs by nanoseconds.
+  const ns = BigInt(Date.now()) * 1_000_000n;
+  return numberResult(ns.toString());
+}
+
+const DURATION_UNITS: Record<string, bigint> = { ns: 1n, us: 1000n, 'µs': 1000n, 'μs': 1000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n };
+
+const EXTENDED_HOURS: Record<string, number> = { d: 24, w: 7 * 24, y: 365 * 24 };
+
+/**
+ * OPA's parseExtendedDuration: `d`, `w` and `y` segments are rewritten to hours
+ * (strconv.FormatFloat(v*coeff, 'f', -1)) and the result read by Go's time.ParseDuration.
+ */
+function parseDurationNs(args: RegoValue[]): RegoResult {
+  const original = stringOperand(args, 1);
+  if (original === '') throw new BuiltinError('time: invalid duration ""');
+  if (!/[dwy]/.test(original)) return goParseDuration(original);
+  const m = /^([-+]?)((?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h|d|w|y))+)$/.exec(original);
+  if (!m) throw new BuiltinError(`time: invalid duration ${JSON.stringify(original)}`);
+  const rewritten = m[2]!.replace(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d|w|y)/g, (segment, digits: string, unit: string) =>
+    unit in EXTENDED_HOURS ? `${formatFloat(Number(digits) * EXTENDED_HOURS[unit]!, 'f', -1)}h` : segment,
+  );
+  return goParseDuration(m[1] + rewritten, original);
+}
+
+/** Go's time.ParseDuration, exactly: decimal fractions are truncated per unit as Go does. */
+function goParseDuration(text: string, original = text): RegoResult {
+  let s = text;
+  const quoted = JSON.stringify(original);
+  let neg = false;
+  if (s[0] === '-' || s[0] === '+') {
+    neg = s[0] === '-';
+    s = s.slice(1);
+  }
+  if (s === '0') return numberResult('0');
+  if (s === '') throw new BuiltinError(`time: invalid duration ${quoted}`);
+  let total = 0n;
+  while (s !== '') {
+    const m = /^(\d*)(?:\.(\d*))?/.exec(s)!;
+    if ((m[1] ?? '') === '' && (m[2] ?? '') === '') throw new BuiltinError(`time: invalid duration ${quoted}`);
+    s = s.slice(m[0].length);
+    const unit = /^[^\d.]+/.exec(s)?.[0];
+    if (!unit) throw new BuiltinError(`time: missing unit in duration ${quoted}`);
+    const factor = DURATION_UNITS[unit];
+    if (factor === undefined) throw new BuiltinError(`time: unknown unit ${JSON.stringify(unit)} in duration ${quoted}`);
+    s = s.slice(unit.length);
+    let v = BigInt(m[1] || '0') * factor;
+    const frac = m[2] ?? '';
+    if (frac !== '') v += (BigInt(frac) * factor) / 10n ** BigInt(frac.length);
+    total += v;
+    if (total > (1n << 63n) - (neg ? 0n : 1n)) throw new BuiltinError(`time: invalid duration ${quoted}`);
+  }
+  return numberResult((neg ? -total : total).toString());
+}
+
+/** Go's time.Parse(time.RFC3339, s) to Unix nanoseconds. */
+function parseRfc3339Ns(args: RegoValue[]): RegoResult {
+  const s = stringOperand(args, 1);
+  const m = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/.exec(s);
+  if (!m) throw new BuiltinError(`parsing time ${JSON.stringify(s)} as "2006-01-02T15:04:05Z07:00": cannot parse`);
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const daysIn = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month < 1 || month > 12 || day < 1 || day > daysIn || hour > 23 || minute > 59 || second > 59) {
+    throw new BuiltinError(`parsing time ${JSON.stringify(s)}: out of range`);
+  }
+  const offsetMinutes = m[8] ? 0 : (m[9] === '-' ? -1 : 1) * (Number(m[10]) * 60 + Number(m[11]));
+  if (!m[8] && (Number(m[10]) > 24 || Number(m[11]) > 59)) throw new BuiltinError(`parsing time ${JSON.stringify(s)}: time zone offset out of range`);
+  const epochMs = Date.UTC(year, month - 1, day, hour, minute, second) - offsetMinutes * 60_000;
+  // Date.UTC treats years 0-99 as 1900+; set the year explicitly.
+  const date = new Date(epochMs);
+  if (year < 100) date.setUTCFullYear(date.getUTCFullYear() - 1900);
+  const ns = BigInt(date.getTime()) * 1_000_000n + BigInt((m[7] ?? '').padEnd(9, '0') || '0');
+  // toSafeUnixNano: outside the int64 nanosecond range (1677-2262) the call fails.
+  if (ns < -(1n << 63n) || ns > (1n << 63n) - 1n) throw new BuiltinError('time outside of valid range');
+  return numberResult(ns.toString());
+}
+
+// --- net.lookup_ip_addr: Gatekeeper's pod asks the cluster's DNS; Parapet cannot know its answer and
+// does not send names from a repository to a resolver, so the call is an error rather than a guess.
+
+function lookupIpAddr(): never {
+  throw new Error("Parapet does not resolve host names: the answer is the cluster's DNS's");
+}
+
+// --- opa.runtime: Gatekeeper's driver sets no runtime, so Go OPA answers {} (v1/topdown/runtime.go).
+
+function opaRuntime(): Record<string, never> {
+  return {};
+}
+
 const implementations: Record<string, Impl> = {
+  'yaml.marshal': yamlMarshalImpl,
+  'yaml.unmarshal': (args) => yamlUnmarshal(stringOperand(args, 1)),
+  'yaml.is_valid': (args) => yamlIsValid(arg(args, 1)),
+  'regex.split': regexSplit,
+  'regex.find_n': regexFindN,
+  'regex.replace': regexReplace,
+  cast_array: castArray,
+  cast_set: castSet,
+  cast_string: castAs('string'),
+  cast_boolean: castAs('boolean'),
+  cast_null: castAs('null'),
+  cast_object: castAs('object'),
+  'numbers.range_step': rangeStep,
+  'urlquery.encode': (args) => queryEscape(stringOperand(args, 1)),
+  'urlquery.decode': (args) => queryUnescape(stringOperand(args, 1)),
+  'urlquery.encode_object': urlqueryEncodeObject,
+  'urlquery.decode_object': urlqueryDecodeObject,
+  'net.cidr_is_valid': cidrIsValid,
+  'time.now_ns': timeNowNs,
+  'time.parse_duration_ns': parseDurationNs,
+  'time.parse_rfc3339_ns': parseRfc3339Ns,
+  'opa.runtime': opaRuntime,
+  'net.lookup_ip_addr': lookupIpAddr,
   sprintf,
   'strings.any_prefix_match': anyAffixMatch(false),
   'strings.any_suffix_match': anyAffixMatch(true),
@@ -538,3 +823,112 @@ const implementations: Record<string, Impl> = {
 export const hostBuiltins: Record<string, BuiltinImpl> = Object.fromEntries(
   Object.entries(implementations).map(([name, impl]) => [name, nonStrict(impl)]),
 );
+
+// --- Builtins run by Go OPA itself
+
+/**
+ * The builtins that run in the pinned parapet-cel helper, which links Gatekeeper and so the OPA the
+ * cluster runs: Go's x509 and JOSE parsing, gqlparser, OPA's Rego parser, text/template, JSON Schema,
+ * AWS signing, time zones and the rest, whose results no rewrite would reproduce exactly.
+ */
+export const GO_BUILTINS: readonly string[] = [
+  'crypto.parse_private_keys',
+  'crypto.x509.parse_and_verify_certificates',
+  'crypto.x509.parse_and_verify_certificates_with_options',
+  'crypto.x509.parse_certificate_request',
+  'crypto.x509.parse_certificates',
+  'crypto.x509.parse_keypair',
+  'crypto.x509.parse_rsa_private_key',
+  'graph.reachable_paths',
+  'graphql.is_valid',
+  'graphql.parse',
+  'graphql.parse_and_verify',
+  'graphql.parse_query',
+  'graphql.parse_schema',
+  'graphql.schema_is_valid',
+  'io.jwt.decode',
+  'io.jwt.decode_verify',
+  'io.jwt.encode_sign',
+  'io.jwt.encode_sign_raw',
+  'io.jwt.verify_eddsa',
+  'io.jwt.verify_es256',
+  'io.jwt.verify_es384',
+  'io.jwt.verify_es512',
+  'io.jwt.verify_hs256',
+  'io.jwt.verify_hs384',
+  'io.jwt.verify_hs512',
+  'io.jwt.verify_ps256',
+  'io.jwt.verify_ps384',
+  'io.jwt.verify_ps512',
+  'io.jwt.verify_rs256',
+  'io.jwt.verify_rs384',
+  'io.jwt.verify_rs512',
+  'json.marshal_with_options',
+  'json.match_schema',
+  'json.patch',
+  'json.verify_schema',
+  'net.cidr_contains_matches',
+  'net.cidr_expand',
+  'net.cidr_merge',
+  'providers.aws.sign_req',
+  'rand.intn',
+  'rego.parse_module',
+  'regex.globs_match',
+  'regex.template_match',
+  'strings.render_template',
+  'time.add_date',
+  'time.clock',
+  'time.date',
+  'time.diff',
+  'time.format',
+  'time.parse_ns',
+  'time.weekday',
+  'uri.is_valid',
+  'uri.parse',
+  'uuid.parse',
+  'uuid.rfc4122',
+];
+
+/** Go OPA's answer to one call: the value as Rego text, undefined (its builtin error), or a failure. */
+export interface GoBuiltinAnswer {
+  value?: string;
+  undefined?: boolean;
+  /** Go OPA's error when the call is undefined. */
+  reason?: string;
+  /** The call could not be answered (the helper is missing, the call ran out of time). */
+  error?: string;
+}
+
+/** Asks the helper synchronously; arguments are Rego value text. */
+export type GoBuiltinCall = (name: string, args: string[]) => GoBuiltinAnswer;
+
+/** The Go builtins of one worker, with the memo of one evaluation. */
+export class GoBuiltins {
+  readonly impls: Record<string, BuiltinImpl>;
+  private memo = new Map<string, unknown>();
+
+  constructor(call: GoBuiltinCall) {
+    this.impls = Object.fromEntries(
+      GO_BUILTINS.map((name): [string, BuiltinImpl] => [
+        name,
+        (args) => {
+          const texts = args.map(regoValueToText);
+          // Go OPA memoizes rand.intn and uuid.rfc4122 per query; for the deterministic rest
+          // remembering a call only saves the round trip.
+          const key = `${name}\u0000${texts.join('\u0000')}`;
+          if (this.memo.has(key)) return this.memo.get(key);
+          const answer = call(name, texts);
+          if (answer.error !== undefined) throw new Error(answer.error);
+          const result = answer.value === undefined ? undefined : new RegoResult(parseRegoValue(answer.value));
+          this.memo.set(key, result);
+          return result;
+        },
+      ]),
+    );
+  }
+
+  /** A new evaluation (Go OPA's query): the calls of the previous one are forgotten. */
+  newEvaluation(): void {
+    this.memo.clear();
+  }
+}

@@ -4,14 +4,20 @@
 // per worker). A template that runs out of time or memory is not run again in the same check: one
 // runaway template costs one time limit, not one per object.
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { InputError } from '../model.js';
-import type { EvaluationTask, TaskOutcome, WorkOptions } from '../ports.js';
+import type { CelHelper, EvaluationTask, TaskOutcome, WorkOptions } from '../ports.js';
+import type { GoBuiltinAnswer } from './builtins.js';
 import type { ParsedYamlFile, YamlLimits } from '../repo/yaml-file.js';
 
 export type WorkerRequest =
-  | { type: 'init'; progress: SharedArrayBuffer; memoryMb: number | undefined }
-  | { type: 'module'; id: number; module: WebAssembly.Module }
+  /**
+   * `builtins`: where the worker asks for the builtins Go OPA runs (GO_BUILTINS) and waits on
+   * `answered` (Int32 0 → 1) for the answer, synchronously as the Wasm calls them.
+   */
+  | { type: 'init'; progress: SharedArrayBuffer; memoryMb: number | undefined; builtins: { port: MessagePort; answered: SharedArrayBuffer } }
+  /** `entrypoint`: the template's `violation` in the module (which may hold other templates too). */
+  | { type: 'module'; id: number; module: WebAssembly.Module; entrypoint: string }
   | { type: 'text'; id: number; json: string }
   | { type: 'release'; modules: number[]; texts: number[] }
   /** `tasks` holds four numbers per task: template, data, parameters, index in `reviews`. */
@@ -36,6 +42,11 @@ export interface EvaluationPoolOptions {
    * undefined: no limit of Parapet's own.
    */
   memoryMb?: number;
+  /**
+   * The parapet-cel helper, which runs the builtins the host does not write itself in the OPA
+   * Gatekeeper links; without it a call to one is an evaluation error.
+   */
+  builtins?: CelHelper;
 }
 
 /** One caller's request: its results fill in as its units come back. */
@@ -82,7 +93,7 @@ const MAX_TICK_MS = 250;
 
 export class EvaluationPool {
   private readonly slots: Slot[] = [];
-  private readonly modules = new Map<number, WebAssembly.Module>();
+  private readonly modules = new Map<number, { module: WebAssembly.Module; entrypoint: string }>();
   private readonly texts = new Map<number, string>();
   private queue: Unit[] = [];
   /** Template → the error its remaining tasks get: it ran out of time or memory. */
@@ -92,8 +103,10 @@ export class EvaluationPool {
   private readonly watchdog: NodeJS.Timeout;
   private closed = false;
 
-  private constructor(private readonly options: { workers: number; timeoutMs: number; parseTimeoutMs: number; memoryMb: number | undefined }) {
-    for (let i = 0; i < options.workers; i++) this.slots.push(this.spawn());
+  private constructor(private readonly options: { workers: number; timeoutMs: number; parseTimeoutMs: number; memoryMb: number | undefined; builtins: CelHelper | undefined }) {
+    // One worker to begin with; the others start when work waits for them (dispatch), so a small
+    // repository does not pay for starting threads it would not use.
+    this.slots.push(this.spawn());
     const tick = Math.max(5, Math.min(MAX_TICK_MS, Math.floor(Math.min(options.timeoutMs, options.parseTimeoutMs) / 4)));
     this.watchdog = setInterval(() => this.checkTimeouts(), tick);
     this.watchdog.unref();
@@ -101,13 +114,18 @@ export class EvaluationPool {
 
   static start(options: EvaluationPoolOptions): EvaluationPool {
     const workers = Math.max(1, options.workers ?? availableParallelism());
-    return new EvaluationPool({ workers, timeoutMs: options.timeoutMs, parseTimeoutMs: options.parseTimeoutMs ?? options.timeoutMs, memoryMb: options.memoryMb });
+    return new EvaluationPool({ workers, timeoutMs: options.timeoutMs, parseTimeoutMs: options.parseTimeoutMs ?? options.timeoutMs, memoryMb: options.memoryMb, builtins: options.builtins });
   }
 
-  addModule(module: WebAssembly.Module): number {
+  /** Worker threads running now: one until work waits for more. */
+  get threads(): number {
+    return this.slots.length;
+  }
+
+  addModule(module: WebAssembly.Module, entrypoint: string): number {
     const id = this.nextId++;
-    this.modules.set(id, module);
-    for (const slot of this.slots) post(slot.worker, { type: 'module', id, module });
+    this.modules.set(id, { module, entrypoint });
+    for (const slot of this.slots) post(slot.worker, { type: 'module', id, module, entrypoint });
     return id;
   }
 
@@ -217,6 +235,14 @@ export class EvaluationPool {
   }
 
   private dispatch(): void {
+    this.assign();
+    while (this.queue.length > 0 && this.slots.length < this.options.workers) {
+      this.slots.push(this.spawn());
+      this.assign();
+    }
+  }
+
+  private assign(): void {
     for (let depth = 0; depth < IN_FLIGHT; depth++) {
       for (const slot of this.slots) {
         if (slot.units.length > depth) continue;
@@ -255,12 +281,43 @@ export class EvaluationPool {
     if (--unit.call.pending === 0) unit.call.resolve();
   }
 
+  /**
+   * The worker's line to the Go builtins: it posts a call and blocks; the answer comes from the
+   * helper on this thread, is posted back and `answered` wakes the worker, which takes it off its
+   * port synchronously. The worker's time limit covers the wait.
+   */
+  private builtinChannel(): { port: MessagePort; answered: SharedArrayBuffer } {
+    const { port1, port2 } = new MessageChannel();
+    const answered = new SharedArrayBuffer(4);
+    const flag = new Int32Array(answered);
+    const respond = (answer: GoBuiltinAnswer) => {
+      port1.postMessage(answer);
+      Atomics.store(flag, 0, 1);
+      Atomics.notify(flag, 0);
+    };
+    port1.on('message', (call: { name: string; args: string[] }) => {
+      const helper = this.options.builtins;
+      if (!helper) {
+        respond({ error: "this build of Parapet runs it in the parapet-cel helper, which this evaluation was not given" });
+        return;
+      }
+      helper.request(JSON.stringify({ op: 'builtin', name: call.name, args: call.args, timeoutMs: this.options.timeoutMs })).then(
+        (answer) => respond(answer as GoBuiltinAnswer),
+        (error: unknown) => respond({ error: error instanceof Error ? error.message : String(error) }),
+      );
+    });
+    // A worker waiting for nothing must not keep the process alive.
+    port1.unref();
+    return { port: port2, answered };
+  }
+
   private spawn(): Slot {
     const progress = new SharedArrayBuffer(8);
     const worker = startWorker(this.options.memoryMb);
     const slot: Slot = { worker, progress: new Int32Array(progress), units: [], lastProgress: '', lastChange: Date.now() };
-    post(worker, { type: 'init', progress, memoryMb: this.options.memoryMb });
-    for (const [id, module] of this.modules) post(worker, { type: 'module', id, module });
+    const builtins = this.builtinChannel();
+    worker.postMessage({ type: 'init', progress, memoryMb: this.options.memoryMb, builtins } satisfies WorkerRequest, [builtins.port]);
+    for (const [id, { module, entrypoint }] of this.modules) post(worker, { type: 'module', id, module, entrypoint });
     for (const [id, json] of this.texts) post(worker, { type: 'text', id, json });
     worker.on('message', (response: WorkerResponse) => {
       if (response.type === 'fatal') {

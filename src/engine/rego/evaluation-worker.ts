@@ -1,12 +1,12 @@
 // Runs in a worker thread: holds instantiated policies, evaluates batches and parses YAML files. The
 // shared `progress` array tells the pool which task or file is running, so a runaway one can be
 // stopped by terminating this thread (synchronous Wasm cannot be interrupted any other way).
-import { parentPort } from 'node:worker_threads';
-import { hostBuiltins } from './builtins.js';
+import { parentPort, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { GoBuiltins, hostBuiltins, type GoBuiltinAnswer, type GoBuiltinCall } from './builtins.js';
+import type { BuiltinImpl } from './wasm-policy.js';
 import type { TaskOutcome } from '../ports.js';
 import type { WorkerRequest, WorkerResponse } from './evaluation-pool.js';
 import { parseYamlFile, type ParsedYamlFile } from '../repo/yaml-file.js';
-import { gatekeeperErrorText } from './runtime-error.js';
 import { MemoryLimitError, WasmPolicy } from './wasm-policy.js';
 
 /**
@@ -18,7 +18,7 @@ const KEPT_SCRATCH_BYTES = 64 * 1024 * 1024;
 
 const encoder = new TextEncoder();
 const CLOSE = encoder.encode('}');
-const modules = new Map<number, WebAssembly.Module>();
+const modules = new Map<number, { module: WebAssembly.Module; entrypoint: string }>();
 const texts = new Map<number, string>();
 const inputPrefixes = new Map<number, Uint8Array>();
 const instances = new Map<string, WasmPolicy>();
@@ -26,14 +26,29 @@ const instances = new Map<string, WasmPolicy>();
 const stopped = new Map<number, string>();
 let progress: Int32Array | undefined;
 let memoryMb: number | undefined;
+let goBuiltins: GoBuiltins | undefined;
+let builtins: Record<string, BuiltinImpl> = hostBuiltins;
+
+/** A synchronous call to the pool's thread, which asks the Go helper (EvaluationPool.builtinChannel). */
+function goCall(port: MessagePort, answered: SharedArrayBuffer): GoBuiltinCall {
+  const flag = new Int32Array(answered);
+  return (name, args) => {
+    Atomics.store(flag, 0, 0);
+    port.postMessage({ name, args });
+    Atomics.wait(flag, 0, 0);
+    const answer = receiveMessageOnPort(port);
+    if (!answer) throw new Error('the answer of the Go builtin helper went missing');
+    return answer.message as GoBuiltinAnswer;
+  };
+}
 
 async function instance(template: number, dataId: number): Promise<WasmPolicy> {
   const key = `${template}:${dataId}`;
   let policy = instances.get(key);
   if (!policy) {
-    const module = modules.get(template);
-    if (!module) throw new Error(`template module ${template} was not loaded`);
-    policy = await WasmPolicy.load(module, hostBuiltins, memoryMb === undefined ? {} : { maxMemoryBytes: memoryMb * 1024 * 1024 });
+    const loaded = modules.get(template);
+    if (!loaded) throw new Error(`template module ${template} was not loaded`);
+    policy = await WasmPolicy.load(loaded.module, builtins, memoryMb === undefined ? {} : { maxMemoryBytes: memoryMb * 1024 * 1024 });
     if (dataId !== 0) policy.setData(texts.get(dataId) ?? '{}');
     instances.set(key, policy);
   }
@@ -71,9 +86,11 @@ async function handle(request: WorkerRequest): Promise<WorkerResponse | undefine
     case 'init':
       progress = new Int32Array(request.progress);
       memoryMb = request.memoryMb;
+      goBuiltins = new GoBuiltins(goCall(request.builtins.port, request.builtins.answered));
+      builtins = { ...hostBuiltins, ...goBuiltins.impls };
       return undefined;
     case 'module':
-      modules.set(request.id, request.module);
+      modules.set(request.id, { module: request.module, entrypoint: request.entrypoint });
       return undefined;
     case 'text':
       texts.set(request.id, request.json);
@@ -133,7 +150,8 @@ async function evaluateBatch(request: Extract<WorkerRequest, { type: 'batch' }>)
     try {
       const review = (reviews[reviewIndex] ??= encoder.encode(request.reviews[reviewIndex]));
       const policy = await instance(template, data);
-      const [result] = policy.evaluateParts([inputPrefix(parameters), review, CLOSE]);
+      goBuiltins?.newEvaluation();
+      const [result] = policy.evaluateParts([inputPrefix(parameters), review, CLOSE], modules.get(template)!.entrypoint);
       outcomes.push({ results: Array.isArray(result) ? result : [] });
       if (policy.scratchBytes > KEPT_SCRATCH_BYTES) instances.delete(`${template}:${data}`);
     } catch (error) {
@@ -145,7 +163,8 @@ async function evaluateBatch(request: Extract<WorkerRequest, { type: 'batch' }>)
         stoppedNow.push({ template, error: message });
         outcomes.push({ error: message });
       } else {
-        outcomes.push({ error: gatekeeperErrorText(error instanceof Error ? error.message : String(error)) });
+        // Worded as Go OPA by the driver, which knows the template's Rego.
+        outcomes.push({ error: error instanceof Error ? error.message : String(error) });
       }
     }
   }

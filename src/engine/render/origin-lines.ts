@@ -60,7 +60,8 @@ const MERGE_KEYS = ['name', 'containerPort', 'mountPath', 'devicePath', 'ip', 't
 function build(rendered: unknown, layers: Layer[], parent: { line: number; file: string }): SourceLineNode {
   const collection = isRecord(rendered) || Array.isArray(rendered);
   const from = collection ? layers[layers.length - 1] : layers[0];
-  const here = from ? { line: from.lines.line, file: from.file } : parent;
+  // A layer's node may name its own file (a Helm value traced into a template's output).
+  const here = from ? { line: from.lines.line, file: (from.lines as SourceLineNode).file ?? from.file } : parent;
   const node: SourceLineNode = { line: here.line, file: here.file };
   if (isRecord(rendered)) {
     const keys: Record<string, SourceLineNode> = {};

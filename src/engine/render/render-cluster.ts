@@ -6,19 +6,26 @@
 // nothing applies are left out and listed.
 import { type ApplicationConfig, type ClusterConfig, type InputError, isRecord } from '../model.js';
 import type { RenderedObject, RenderSession } from '../ports.js';
+import { gvkOf, ScopeTable, type KubernetesObject } from '../repo/kubernetes.js';
 import type { RepoFiles } from '../repo/repo-files.js';
 import { isUnder, normalizeRepoPath } from '../repo/security-tower.js';
-import type { YamlDocument } from '../repo/yaml-file.js';
+import { documentAs as asRead, type LineNode, type YamlDocument } from '../repo/yaml-file.js';
+import { argoGlob, argoKustomizeSpec, argoRoots, argoSources, isArgoApplication, normalizeRepoURL } from './argo.js';
+import { fluxReleaseName, join, renderChart, type ChartRequest, type TracedValues } from './helm.js';
 import { dirOf, isKustomizationFile, isRemote, KUSTOMIZATION_NAMES, kustomizationReferences, resolveInRepo } from './kustomization-refs.js';
-import { fieldLocation } from './origin-lines.js';
+import { fieldLocation, inlineDocuments, type Layer } from './origin-lines.js';
 import { renderedLines, type TransformSource } from './transforms.js';
 
 export interface ClusterRender {
   /** The objects the cluster applies, each with the lines that set its fields. */
   documents: YamlDocument[];
   errors: InputError[];
+  /** What Parapet could not render (a chart from a Helm repository): said, never a silent pass. */
+  notices: InputError[];
   /** Repository files this cluster's entry points apply (manifests, kustomizations, patches...). */
   applied: Set<string>;
+  /** The applied lines whose YAML the appliers read differently (yaml-file.ts). */
+  warnings: InputError[];
 }
 
 export interface RenderInput {
@@ -45,13 +52,19 @@ interface FluxObject {
 class ClusterRenderer {
   private readonly documents: YamlDocument[] = [];
   private readonly errors: InputError[] = [];
+  private readonly notices: InputError[] = [];
   private readonly applied = new Set<string>();
+  private readonly warnings = new Map<string, InputError>();
   private existing = new Set<string>();
   private folders = new Set<string>();
   private readonly followed = new Set<string>();
   /** Rendered objects by file and content, to apply each once. */
   private readonly renderedObjects = new Set<string>();
   private queue: FluxObject[] = [];
+  private helmQueue: FluxObject[] = [];
+  private argoQueue: FluxObject[] = [];
+  private argoRepos = new Set<string>();
+  private readonly renderedCharts = new Set<string>();
   private waiting: Array<{ ks: FluxObject; missing: Array<{ at: Array<string | number>; message: string }> }> = [];
   private selfSources = new Set<string>();
 
@@ -67,7 +80,8 @@ class ClusterRenderer {
     }
     const policyFolders = clusters.map((c) => c.policiesPath).filter((p) => p !== '');
     const candidates = all.filter((p) => MANIFEST.test(p) && !isKustomizationFile(p) && !hidden(p) && !policyFolders.some((f) => isUnder(p, f)));
-    const fluxObjects = (await files.documents(candidates)).documents.filter((doc) => isFluxKustomization(doc.value));
+    const candidateDocs = (await files.documents(candidates)).documents;
+    const fluxObjects = candidateDocs.filter((doc) => isFluxKustomization(doc.value));
 
     const claimed = (c: ClusterConfig) => [...(c.manifestPaths ?? []), ...c.namespacePaths, ...stagePaths(applications, c)];
     const roots = cluster.manifestPaths ? [] : fluxRoots(cluster, clusters.length, fluxObjects);
@@ -75,11 +89,27 @@ class ClusterRenderer {
     for (const doc of roots) this.queue.push({ object: doc.value as Record<string, unknown>, doc });
     await this.followFlux();
 
+    // Argo CD Applications, after Flux. The repository's own repoURL is that of the Applications no
+    // other Application reaches (the ones applied by hand) whose path is a folder of it.
+    const apps = candidateDocs.filter((doc) => isArgoApplication(doc.value));
+    const sourcePaths = (docs: YamlDocument[]) => docs.flatMap((doc) => argoSources(doc.value as Record<string, unknown>).flatMap(({ source }) => (typeof source.path === 'string' ? [resolveInRepo('', source.path)] : [])));
+    const reached = (paths: Array<string | undefined>) => (doc: YamlDocument) => paths.some((p) => p !== undefined && isUnder(doc.file, p));
+    for (const doc of argoRoots(cluster.name, 1, apps, reached(sourcePaths(apps)))) {
+      for (const { source } of argoSources(doc.value as Record<string, unknown>)) {
+        const path = typeof source.path === 'string' ? resolveInRepo('', source.path) : undefined;
+        if (typeof source.repoURL === 'string' && path !== undefined && this.folders.has(path) && source.chart === undefined) this.argoRepos.add(normalizeRepoURL(source.repoURL));
+      }
+    }
+    const ownPaths = sourcePaths(apps.filter((doc) => argoSources(doc.value as Record<string, unknown>).some(({ source }) => this.isOwnSource(source))));
+    const appRoots = cluster.manifestPaths || roots.length > 0 ? [] : argoRoots(cluster.name, clusters.length, apps, reached(ownPaths));
+    for (const doc of appRoots) this.argoQueue.push({ object: doc.value as Record<string, unknown>, doc });
+    await this.followArgo();
+
     let scope: (path: string) => boolean;
     if (cluster.manifestPaths) {
       const own = claimed(cluster);
       scope = (p) => own.some((folder) => isUnder(p, folder));
-    } else if (roots.length > 0) {
+    } else if (roots.length > 0 || appRoots.length > 0) {
       // Security Tower's namespace folders: its namespace-level risk acceptances need the Namespaces.
       scope = (p) => cluster.namespacePaths.some((folder) => isUnder(p, folder));
     } else {
@@ -90,14 +120,44 @@ class ClusterRenderer {
     const charts = all.filter((f) => /(^|\/)Chart\.ya?ml$/.test(f)).map(dirOf);
     const inScope = (p: string) => scope(p) && !hidden(p) && !policyFolders.some((f) => isUnder(p, f)) && !charts.some((dir) => isUnder(p, dir));
     await this.renderFolders(all.filter(inScope));
-    for (const root of roots) if (!this.applied.has(root.file)) this.addPlain(root);
-    return { documents: this.documents, errors: this.errors, applied: this.applied };
+    // Flux's own Kustomizations reach the cluster through kustomize-controller, which reads with kyaml.
+    for (const root of roots) if (!this.applied.has(root.file)) this.addPlain(asRead(root, 'kyaml'));
+    for (const root of appRoots) if (!this.applied.has(root.file)) this.addPlain(root);
+    await this.followHelm();
+    // Chart folders no release names. Those the Cluster file's spec.manifests lists are rendered as
+    // `helm template <folder>`; elsewhere a chart is often a published artifact whose values only a
+    // release gives, so it is not guessed at, but said.
+    if (roots.length === 0 && appRoots.length === 0) {
+      const topCharts = charts.filter((dir) => scope(dir) && !hidden(dir) && !policyFolders.some((f) => isUnder(dir, f)) && !charts.some((other) => other !== dir && isUnder(dir, other)));
+      for (const chart of topCharts) {
+        if (this.renderedCharts.has(chart)) continue;
+        if (cluster.manifestPaths) {
+          await this.renderChartFolder(chart);
+          continue;
+        }
+        this.notices.push({
+          location: { file: join(chart, 'Chart.yaml'), line: 1 },
+          code: 'render',
+          message: `the Helm chart ${chart} was not rendered: no HelmRelease or Argo CD Application of this cluster names it (list its folder in the Cluster file's spec.manifests to judge it with its own values)`,
+        });
+      }
+      await this.followHelm();
+    }
+    return { documents: this.documents, errors: this.errors, notices: this.notices, applied: this.applied, warnings: [...this.warnings.values()] };
   }
 
   /** Plain manifests first (their Flux Kustomizations), then kustomize roots, then the rest. */
   private async renderFolders(paths: string[]): Promise<void> {
     const kustomizations = paths.filter(isKustomizationFile);
     const plain = paths.filter((p) => MANIFEST.test(p) && !isKustomizationFile(p) && !/(^|\/)values[^/]*\.ya?ml$/.test(p) && !this.ownedBy(p, kustomizations));
+    // kubectl apply -f reads JSON manifests too. A folder the Cluster file lists is applied whole;
+    // elsewhere only JSON that is a Kubernetes object is a manifest (not package.json, tsconfig.json...).
+    const json = paths.filter((p) => p.endsWith('.json') && !this.ownedBy(p, kustomizations) && !this.applied.has(p));
+    for (const path of json) {
+      const docs = (await this.input.files.documents([path])).documents;
+      const objects = docs.length > 0 && docs.every((doc) => isRecord(doc.value) && typeof doc.value.apiVersion === 'string' && typeof doc.value.kind === 'string');
+      if (this.input.cluster.manifestPaths || objects) plain.push(path);
+    }
     const manifests = await this.input.files.documents(plain.filter((p) => !this.applied.has(p)));
     for (const doc of manifests.documents) if (isFluxKustomization(doc.value)) this.queue.push({ object: doc.value as Record<string, unknown>, doc });
     await this.followFlux();
@@ -126,10 +186,328 @@ class ClusterRenderer {
     await this.followFlux();
   }
 
+  /** A document the cluster's applier reads itself: kubectl or Argo CD (sigs.k8s.io/yaml), unless given otherwise. */
   private addPlain(doc: YamlDocument): void {
+    this.warn(doc);
     this.applied.add(doc.file);
     this.documents.push(doc);
     if (isFluxKustomization(doc.value)) this.queue.push({ object: doc.value as Record<string, unknown>, doc });
+    if (isHelmRelease(doc.value)) this.helmQueue.push({ object: doc.value, doc });
+    if (isArgoApplication(doc.value)) this.argoQueue.push({ object: doc.value, doc });
+  }
+
+  /**
+   * HelmReleases render after everything else the cluster applies, so their valuesFrom ConfigMaps
+   * and Secrets are known; what their charts render is followed in turn.
+   */
+  private async followHelm(): Promise<void> {
+    while (this.helmQueue.length > 0 || this.argoQueue.length > 0) {
+      while (this.helmQueue.length > 0) await this.helmRelease(this.helmQueue.shift()!);
+      await this.followFlux();
+      await this.followArgo();
+    }
+  }
+
+  /** Applications, and the Applications they render (app-of-apps), each followed once. */
+  private async followArgo(): Promise<void> {
+    while (this.argoQueue.length > 0) await this.argoApplication(this.argoQueue.shift()!);
+  }
+
+  private isOwnSource(source: Record<string, unknown>): boolean {
+    return typeof source.repoURL === 'string' && this.argoRepos.has(normalizeRepoURL(source.repoURL)) && source.chart === undefined;
+  }
+
+  private async argoApplication(app: FluxObject): Promise<void> {
+    const metadata = isRecord(app.object.metadata) ? app.object.metadata : {};
+    const name = typeof metadata.name === 'string' ? metadata.name : '';
+    const key = `Application ${typeof metadata.namespace === 'string' && metadata.namespace !== '' ? metadata.namespace : 'argocd'}/${name}`;
+    if (this.followed.has(key)) return;
+    this.followed.add(key);
+    const spec = isRecord(app.object.spec) ? app.object.spec : {};
+    const destination = isRecord(spec.destination) ? spec.destination : {};
+    const namespace = typeof destination.namespace === 'string' && destination.namespace !== '' ? destination.namespace : undefined;
+    const error = (at: Array<string | number>, message: string) => this.errors.push({ location: fieldLocation(app.doc, at), code: 'render', message: `${key}: ${message}` });
+    for (const { source, at } of argoSources(app.object)) {
+      if (!this.isOwnSource(source)) {
+        const what = typeof source.chart === 'string' ? `chart ${source.chart}${typeof source.targetRevision === 'string' ? `@${source.targetRevision}` : ''} from ${String(source.repoURL)}` : `${String(source.repoURL)}${typeof source.path === 'string' ? ` path ${source.path}` : ''}`;
+        const why = typeof source.chart === 'string' ? 'charts from a Helm or OCI repository are not fetched' : 'it is another repository';
+        this.notices.push({ location: fieldLocation(app.doc, [...at, 'repoURL']), code: 'render', message: `${key}: ${what} was not rendered: ${why}; Parapet renders what this repository holds` });
+        continue;
+      }
+      // A source without a path (a `ref:` source of values files) renders nothing itself.
+      if (typeof source.path !== 'string') continue;
+      const path = resolveInRepo('', source.path);
+      if (path === undefined) {
+        error([...at, 'path'], `spec.source.path ${source.path} is outside the repository`);
+        continue;
+      }
+      // Argo CD's own words for a missing folder.
+      if (!this.folders.has(path)) {
+        error([...at, 'path'], `app path does not exist: ${source.path}`);
+        continue;
+      }
+      const before = this.documents.length;
+      if (isRecord(source.helm) || this.existing.has(join(path, 'Chart.yaml'))) await this.argoHelm(app, name, source, at, path, namespace ?? 'default', error);
+      else if (isRecord(source.kustomize) || this.kustomizationIn(path)) await this.argoKustomize(app, source, at, path, error);
+      else await this.argoDirectory(source, path);
+      if (namespace) this.inNamespace(before, namespace);
+    }
+  }
+
+  private async argoHelm(app: FluxObject, name: string, source: Record<string, unknown>, at: Array<string | number>, path: string, namespace: string, error: (at: Array<string | number>, message: string) => void): Promise<void> {
+    const helm = isRecord(source.helm) ? source.helm : {};
+    const values: TracedValues[] = [];
+    const valueFiles = Array.isArray(helm.valueFiles) ? helm.valueFiles : [];
+    for (const [i, written] of valueFiles.entries()) {
+      if (typeof written !== 'string') continue;
+      const file = resolveInRepo(path, written);
+      if (file === undefined || !this.existing.has(file)) {
+        if (helm.ignoreMissingValueFiles === true) continue;
+        return void error([...at, 'helm', 'valueFiles', i], file === undefined ? `values file ${written} is outside the repository` : `values file ${written} does not exist in ${path}`);
+      }
+      const text = (await this.input.files.texts([file])).get(file) ?? '';
+      const doc = (await this.input.files.documents([file])).documents[0];
+      this.applied.add(file);
+      values.push({ values: { name: file, yaml: text }, ...(doc && isRecord(doc.value) ? { layer: { value: doc.value, lines: doc.lines, file } } : {}) });
+    }
+    // valuesObject wins over values, as Argo CD writes only one of them.
+    if (isRecord(helm.valuesObject)) {
+      const where = fieldLocation(app.doc, [...at, 'helm', 'valuesObject']);
+      let lines = app.doc.lines;
+      for (const segment of [...at, 'helm', 'valuesObject']) lines = (typeof segment === 'number' ? lines.items?.[segment] : lines.keys?.[segment]) ?? lines;
+      values.push({ values: { name: 'helm.valuesObject', object: helm.valuesObject }, layer: { value: helm.valuesObject, lines, file: where.file } });
+    } else if (typeof helm.values === 'string') {
+      const where = fieldLocation(app.doc, [...at, 'helm', 'values']);
+      const inline = inlineDocuments(where.file, helm.values, where.line)[0];
+      values.push({ values: { name: 'helm.values', yaml: helm.values }, ...(inline && isRecord(inline.value) ? { layer: { value: inline.value, lines: inline.lines, file: where.file } } : {}) });
+    }
+    const parameters = Array.isArray(helm.parameters) ? helm.parameters : [];
+    for (const [i, parameter] of parameters.entries()) {
+      if (!isRecord(parameter) || typeof parameter.name !== 'string') continue;
+      const value = typeof parameter.value === 'string' ? parameter.value : String(parameter.value ?? '');
+      const where = fieldLocation(app.doc, [...at, 'helm', 'parameters', i, 'value']);
+      values.push({ values: { name: `helm.parameters[${i}]`, set: `${parameter.name}=${value}`, ...(parameter.forceString === true ? { setString: true } : {}) }, layer: pathLayer(parameter.name, value, where) });
+    }
+    const releaseName = typeof helm.releaseName === 'string' && helm.releaseName !== '' ? helm.releaseName : name;
+    const outcome = await renderChart({ chart: path, releaseName, namespace, values, includeCRDs: helm.skipCrds !== true }, this.input.files, this.input.session);
+    this.markChartApplied(path);
+    if (!outcome.ok) return void error([...at, 'path'], `helm template ${path} failed: ${outcome.error}`);
+    for (const doc of outcome.documents) this.addHelmDocument(doc);
+  }
+
+  private async argoKustomize(app: FluxObject, source: Record<string, unknown>, at: Array<string | number>, path: string, error: (at: Array<string | number>, message: string) => void): Promise<void> {
+    const kfile = this.kustomizationIn(path);
+    if (!kfile) return void error([...at, 'path'], `no kustomization file in ${path}`);
+    if (!(await this.localOnly(kfile))) return;
+    const kustomize = isRecord(source.kustomize) ? source.kustomize : {};
+    // The renderer's Flux build writes these fields into the folder's kustomization, as Argo CD's
+    // `kustomize edit set` does before it builds.
+    const synthetic = { apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', metadata: {}, spec: argoKustomizeSpec(kustomize) };
+    const outcome = await (await this.input.session()).render({ kind: 'flux', path, kustomization: synthetic, substituteFrom: {} });
+    await this.markApplied(kfile);
+    if (!outcome.ok) return void error([...at, 'path'], outcome.error);
+    const before = this.documents.length;
+    for (const rendered of outcome.objects) await this.addRendered(rendered, path, { object: synthetic, doc: app.doc });
+    // An image the Application's kustomize.images set points at that entry.
+    const images = Array.isArray(kustomize.images) ? kustomize.images : [];
+    images.forEach((written, i) => {
+      if (typeof written !== 'string') return;
+      const entry = argoKustomizeSpec({ images: [written] }).images as Array<Record<string, string>>;
+      const name = entry[0]?.newName ?? entry[0]?.name;
+      const where = fieldLocation(app.doc, [...at, 'kustomize', 'images', i]);
+      for (const doc of this.documents.slice(before)) {
+        for (const node of containerImageNodes(doc.value, doc.lines)) {
+          if (imageRepository(node.image) === name) Object.assign(node.lines, { line: where.line, file: where.file });
+        }
+      }
+    });
+  }
+
+  /** A directory source: its manifests (YAML and JSON), recursively when asked, filtered by include and exclude. */
+  private async argoDirectory(source: Record<string, unknown>, path: string): Promise<void> {
+    const directory = isRecord(source.directory) ? source.directory : {};
+    const include = typeof directory.include === 'string' && directory.include !== '' ? argoGlob(directory.include) : undefined;
+    const exclude = typeof directory.exclude === 'string' && directory.exclude !== '' ? argoGlob(directory.exclude) : undefined;
+    const files = [...this.existing].filter((file) => {
+      if (!isUnder(file, path) || hidden(file)) return false;
+      const relative = path === '' ? file : file.slice(path.length + 1);
+      if (directory.recurse !== true && relative.includes('/')) return false;
+      if (!/\.(ya?ml|json)$/.test(file)) return false;
+      if (exclude?.test(relative)) return false;
+      return include === undefined || include.test(relative);
+    });
+    for (const file of files.sort()) {
+      if (this.applied.has(file)) continue;
+      this.applied.add(file);
+      const parsed = await this.input.files.documents([file]);
+      this.errors.push(...parsed.errors);
+      for (const doc of parsed.documents) this.addPlain(doc);
+    }
+  }
+
+  /** Namespaced objects rendered since `from` that name no namespace go to the destination's, as Argo CD applies them. */
+  private inNamespace(from: number, namespace: string): void {
+    const scopes = new ScopeTable();
+    for (const doc of this.documents) if (isRecord(doc.value) && typeof doc.value.apiVersion === 'string' && typeof doc.value.kind === 'string') scopes.learn(doc.value as KubernetesObject);
+    for (let i = from; i < this.documents.length; i++) {
+      const doc = this.documents[i]!;
+      const value = doc.value;
+      if (!isRecord(value) || typeof value.apiVersion !== 'string' || typeof value.kind !== 'string') continue;
+      if (scopes.isClusterScoped(gvkOf(value as KubernetesObject))) continue;
+      const metadata = isRecord(value.metadata) ? value.metadata : {};
+      if (typeof metadata.namespace === 'string' && metadata.namespace !== '') continue;
+      // A copy: the parsed document is shared with other clusters.
+      this.documents[i] = { ...doc, value: { ...value, metadata: { ...metadata, namespace } } };
+    }
+  }
+
+  private async helmRelease(hr: FluxObject): Promise<void> {
+    const metadata = isRecord(hr.object.metadata) ? hr.object.metadata : {};
+    const name = typeof metadata.name === 'string' ? metadata.name : '';
+    const namespace = typeof metadata.namespace === 'string' && metadata.namespace !== '' ? metadata.namespace : 'default';
+    const key = `HelmRelease ${namespace}/${name}`;
+    if (this.followed.has(key)) return;
+    this.followed.add(key);
+    const spec = isRecord(hr.object.spec) ? hr.object.spec : {};
+    const error = (at: Array<string | number>, message: string) => this.errors.push({ location: fieldLocation(hr.doc, at), code: 'render', message: `${key}: ${message}` });
+    const notice = (at: Array<string | number>, message: string) => this.notices.push({ location: fieldLocation(hr.doc, at), code: 'render', message: `${key}: ${message}` });
+
+    const chart = this.helmChartSource(spec, namespace);
+    if ('notice' in chart) return void notice(chart.at, chart.notice);
+    if ('error' in chart) return void error(chart.at, chart.error);
+    const values: TracedValues[] = [];
+    const refs = Array.isArray(spec.valuesFrom) ? spec.valuesFrom : [];
+    for (const [i, ref] of refs.entries()) {
+      const at = ['spec', 'valuesFrom', i];
+      if (!isRecord(ref)) continue;
+      const kind = String(ref.kind);
+      const valuesKey = typeof ref.valuesKey === 'string' && ref.valuesKey !== '' ? ref.valuesKey : 'values.yaml';
+      // Flux's own words (fluxcd/pkg/chartutil ChartValuesFromReferences).
+      const unresolved = (reason: string) => `could not resolve ${ref.optional === true ? 'optional ' : ''}${kind} chart values reference '${namespace}/${String(ref.name)}' with key '${valuesKey}': ${reason}`;
+      if (kind !== 'ConfigMap' && kind !== 'Secret') return void error(at, unresolved('unsupported values reference kind'));
+      const found = this.documents.find((doc) => {
+        const value = doc.value;
+        if (!isRecord(value) || value.kind !== kind || value.apiVersion !== 'v1' || !isRecord(value.metadata)) return false;
+        const ns = typeof value.metadata.namespace === 'string' && value.metadata.namespace !== '' ? value.metadata.namespace : 'default';
+        return value.metadata.name === ref.name && ns === namespace;
+      });
+      if (!found) {
+        if (ref.optional === true) continue;
+        return void error(at, unresolved(`resource not found: no ${kind} ${String(ref.name)} in namespace ${namespace} among the objects this cluster applies`));
+      }
+      const object = found.value as Record<string, unknown>;
+      if (kind === 'Secret' && object.sops !== undefined) return void error(at, unresolved('the Secret is encrypted with SOPS; Parapet cannot read its values'));
+      const data = isRecord(object.data) ? object.data : {};
+      const stringData = kind === 'Secret' && isRecord(object.stringData) ? object.stringData : {};
+      const field = Object.hasOwn(stringData, valuesKey) ? 'stringData' : 'data';
+      const raw = field === 'stringData' ? stringData[valuesKey] : data[valuesKey];
+      if (typeof raw !== 'string') {
+        if (ref.optional === true) continue;
+        return void error(at, unresolved('key not found'));
+      }
+      const text = kind === 'Secret' && field === 'data' ? decodeBase64(raw) : raw;
+      const where = fieldLocation(found, [field, valuesKey]);
+      const refName = `${kind} ${namespace}/${String(ref.name)} key ${valuesKey}`;
+      if (typeof ref.targetPath === 'string' && ref.targetPath !== '') {
+        values.push({ values: { name: refName, targetPath: ref.targetPath, value: text, ...(ref.literal === true ? { literal: true } : {}) }, layer: pathLayer(ref.targetPath, text, where) });
+        continue;
+      }
+      const inline = field === 'data' && kind === 'ConfigMap' ? inlineDocuments(where.file, text, where.line)[0] : undefined;
+      values.push({ values: { name: refName, yaml: text }, ...(inline && isRecord(inline.value) ? { layer: { value: inline.value, lines: inline.lines, file: where.file } } : {}) });
+    }
+    if (isRecord(spec.values)) {
+      const at = fieldLocation(hr.doc, ['spec', 'values']);
+      let lines = hr.doc.lines;
+      for (const segment of ['spec', 'values']) lines = lines.keys?.[segment] ?? lines;
+      values.push({ values: { name: 'spec.values', object: spec.values }, layer: { value: spec.values, lines, file: at.file } });
+    }
+    const install = isRecord(spec.install) ? spec.install : {};
+    const crds = typeof install.crds === 'string' ? install.crds : install.skipCRDs === true ? 'Skip' : 'Create';
+    const commonMetadata = isRecord(spec.commonMetadata) ? spec.commonMetadata : {};
+    const labels: Record<string, string> = { ...stringMap(commonMetadata.labels), 'helm.toolkit.fluxcd.io/name': name, 'helm.toolkit.fluxcd.io/namespace': namespace };
+    const annotations = stringMap(commonMetadata.annotations);
+    const request: ChartRequest = {
+      chart: chart.path,
+      releaseName: await fluxReleaseName(name, spec),
+      namespace: typeof spec.targetNamespace === 'string' && spec.targetNamespace !== '' ? spec.targetNamespace : namespace,
+      values,
+      includeCRDs: crds !== 'Skip',
+      flux: { doc: hr.doc, postRenderers: Array.isArray(spec.postRenderers) ? spec.postRenderers : [], labels, ...(Object.keys(annotations).length > 0 ? { annotations } : {}) },
+    };
+    const outcome = await renderChart(request, this.input.files, this.input.session);
+    this.markChartApplied(chart.path);
+    if (!outcome.ok) return void error(chart.at, `Helm install failed for release ${request.namespace}/${request.releaseName} with chart ${chart.path}: ${outcome.error}`);
+    for (const doc of outcome.documents) this.addHelmDocument(doc);
+  }
+
+  /** The chart folder of a HelmRelease, when it is in this repository; else why it is not rendered. */
+  private helmChartSource(spec: Record<string, unknown>, namespace: string): { path: string; at: Array<string | number> } | { notice: string; at: Array<string | number> } | { error: string; at: Array<string | number> } {
+    const local = (written: unknown, at: Array<string | number>) => {
+      const text = typeof written === 'string' ? written : '';
+      const path = resolveInRepo('', text);
+      if (path === undefined) return { error: `chart path ${text} is outside the repository`, at };
+      if (!this.existing.has(join(path, 'Chart.yaml'))) return { error: `chart path not found: ${text} has no Chart.yaml in this repository`, at };
+      return { path, at };
+    };
+    const ref = (sourceRef: Record<string, unknown>) => `${String(sourceRef.kind)} ${typeof sourceRef.namespace === 'string' ? sourceRef.namespace : namespace}/${String(sourceRef.name)}`;
+    if (isRecord(spec.chartRef)) {
+      const chartRef = spec.chartRef;
+      const at = ['spec', 'chartRef'];
+      if (chartRef.kind === 'HelmChart') {
+        const ns = typeof chartRef.namespace === 'string' ? chartRef.namespace : namespace;
+        const helmChart = this.documents.find((doc) => isRecord(doc.value) && doc.value.kind === 'HelmChart' && isRecord(doc.value.metadata) && doc.value.metadata.name === chartRef.name && (doc.value.metadata.namespace ?? 'default') === ns);
+        const chartSpec = helmChart && isRecord(helmChart.value) && isRecord(helmChart.value.spec) ? helmChart.value.spec : undefined;
+        if (!chartSpec) return { error: `HelmChart ${ns}/${String(chartRef.name)} is not among the objects this cluster applies`, at };
+        return this.chartFromSource(chartSpec, ns, at, local, ref);
+      }
+      return { notice: `the chart of ${ref(chartRef)} was not rendered: Parapet renders charts in this repository only (charts from a Helm or OCI repository are not fetched)`, at };
+    }
+    const chartSpec = isRecord(spec.chart) && isRecord(spec.chart.spec) ? spec.chart.spec : undefined;
+    if (!chartSpec) return { error: 'spec.chart or spec.chartRef is required', at: ['spec'] };
+    return this.chartFromSource(chartSpec, namespace, ['spec', 'chart', 'spec', 'chart'], local, ref);
+  }
+
+  private chartFromSource(
+    chartSpec: Record<string, unknown>,
+    namespace: string,
+    at: Array<string | number>,
+    local: (written: unknown, at: Array<string | number>) => { path: string; at: Array<string | number> } | { error: string; at: Array<string | number> },
+    ref: (sourceRef: Record<string, unknown>) => string,
+  ) {
+    const sourceRef = isRecord(chartSpec.sourceRef) ? chartSpec.sourceRef : {};
+    const source = `${typeof sourceRef.namespace === 'string' ? sourceRef.namespace : namespace}/${String(sourceRef.name)}`;
+    if (sourceRef.kind === 'GitRepository' && this.selfSources.has(source)) return local(chartSpec.chart, at);
+    const version = typeof chartSpec.version === 'string' ? `@${chartSpec.version}` : '';
+    const why = sourceRef.kind === 'GitRepository' ? 'it is in another repository' : 'charts from a Helm or OCI repository are not fetched';
+    return { notice: `chart ${String(chartSpec.chart)}${version} from ${ref(sourceRef)} was not rendered: ${why}; Parapet renders charts in this repository only`, at };
+  }
+
+  /** `helm template <folder>`: the chart's own values, Helm's default release name, namespace default. */
+  private async renderChartFolder(chart: string): Promise<void> {
+    if (this.renderedCharts.has(chart)) return;
+    const outcome = await renderChart({ chart, releaseName: 'release-name', namespace: 'default', values: [], includeCRDs: true }, this.input.files, this.input.session);
+    this.markChartApplied(chart);
+    if (!outcome.ok) {
+      this.errors.push({ location: { file: join(chart, 'Chart.yaml'), line: 1 }, code: 'render', message: `helm template ${chart} failed: ${outcome.error}` });
+      return;
+    }
+    for (const doc of outcome.documents) this.addHelmDocument(doc);
+  }
+
+  private markChartApplied(chart: string): void {
+    this.renderedCharts.add(chart);
+    for (const path of this.existing) if (isUnder(path, chart)) this.applied.add(path);
+  }
+
+  private addHelmDocument(doc: YamlDocument): void {
+    this.documents.push(doc);
+    if (isFluxKustomization(doc.value)) this.queue.push({ object: doc.value, doc });
+    if (isHelmRelease(doc.value)) this.helmQueue.push({ object: doc.value, doc });
+    if (isArgoApplication(doc.value)) this.argoQueue.push({ object: doc.value, doc });
+  }
+
+  private warn(doc: YamlDocument | undefined): void {
+    for (const warning of doc?.warnings ?? []) this.warnings.set(`${warning.location.file}:${warning.location.line}:${warning.message}`, warning);
   }
 
   /** A file in a folder whose kustomization decides what of it is applied (Flux and kustomize alike). */
@@ -237,8 +615,11 @@ class ClusterRenderer {
     const { files } = this.input;
     const origin = rendered.origin;
     const file = (origin?.path && resolveInRepo(dir, origin.path)) || (origin?.configuredIn && resolveInRepo(dir, origin.configuredIn)) || this.kustomizationIn(dir) || flux?.doc.file || dir;
-    const docs = this.existing.has(file) ? (await files.documents([file])).documents : [];
+    // kustomize read the file with kyaml: the renderer's values are kyaml's, so the layers laid over
+    // them must be too. The lines kubectl would read otherwise still get their warning.
+    const docs = this.existing.has(file) ? (await files.documents([file])).documents.map((doc) => asRead(doc, 'kyaml')) : [];
     const base = origin?.path ? baseDocument(docs, rendered.object) : undefined;
+    this.warn(base);
     const sources: TransformSource[] = [];
     const seen = new Set<string>();
     for (const transformation of rendered.transformations ?? []) {
@@ -272,6 +653,8 @@ class ClusterRenderer {
     this.renderedObjects.add(same);
     this.documents.push(doc);
     if (isFluxKustomization(rendered.object)) this.queue.push({ object: rendered.object, doc });
+    if (isHelmRelease(rendered.object)) this.helmQueue.push({ object: rendered.object, doc });
+    if (isArgoApplication(rendered.object)) this.argoQueue.push({ object: rendered.object, doc });
   }
 
   /** Reports remote bases in the kustomization and the bases it reaches; false when there are any. */
@@ -325,6 +708,56 @@ class ClusterRenderer {
 
 function isFluxKustomization(value: unknown): value is Record<string, unknown> {
   return isRecord(value) && value.kind === 'Kustomization' && typeof value.apiVersion === 'string' && value.apiVersion.startsWith('kustomize.toolkit.fluxcd.io/');
+}
+
+function isHelmRelease(value: unknown): value is Record<string, unknown> {
+  return isRecord(value) && value.kind === 'HelmRelease' && typeof value.apiVersion === 'string' && value.apiVersion.startsWith('helm.toolkit.fluxcd.io/');
+}
+
+/** A valuesFrom key with targetPath, as a layer of values at that path, written on the key's line. */
+function pathLayer(targetPath: string, text: string, where: { file: string; line: number }): Layer {
+  const segments = targetPath.split(/(?<!\\)\./).map((segment) => segment.replace(/\\\./g, '.'));
+  let value: unknown = text;
+  let lines: LineNode = { line: where.line };
+  for (const segment of segments.reverse()) {
+    value = { [segment]: value };
+    lines = { line: where.line, keys: { [segment]: lines } };
+  }
+  return { value, lines, file: where.file };
+}
+
+/** Each container's image in an object, with its line node. */
+function containerImageNodes(value: unknown, lines: LineNode): Array<{ image: string; lines: LineNode }> {
+  const found: Array<{ image: string; lines: LineNode }> = [];
+  const visit = (node: unknown, at: LineNode | undefined) => {
+    if (!isRecord(node) || !at) return;
+    for (const [key, child] of Object.entries(node)) {
+      const childLines = at.keys?.[key];
+      if (['containers', 'initContainers', 'ephemeralContainers'].includes(key) && Array.isArray(child)) {
+        child.forEach((container, i) => {
+          const imageLines = childLines?.items?.[i]?.keys?.image;
+          if (isRecord(container) && typeof container.image === 'string' && imageLines) found.push({ image: container.image, lines: imageLines });
+        });
+      } else {
+        visit(child, childLines);
+      }
+    }
+  };
+  visit(value, lines);
+  return found;
+}
+
+function imageRepository(image: string): string {
+  const withoutDigest = image.split('@')[0]!;
+  const slash = withoutDigest.lastIndexOf('/');
+  const colon = withoutDigest.lastIndexOf(':');
+  return colon > slash ? withoutDigest.slice(0, colon) : withoutDigest;
+}
+
+function stringMap(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (isRecord(value)) for (const [k, v] of Object.entries(value)) if (typeof v === 'string') out[k] = v;
+  return out;
 }
 
 /**
@@ -390,3 +823,4 @@ function decodeBase64(text: string): string {
     return text;
   }
 }
+

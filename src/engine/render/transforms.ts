@@ -9,7 +9,8 @@ import { inlineDocuments, originTree, pointerPath, type Layer, type Override, ty
 /** A kustomization file (`fields: []`) or a Flux Kustomization (`fields: ['spec']`) whose transformers ran. */
 export interface TransformSource {
   doc: YamlDocument;
-  fields: string[];
+  /** Where the fields are in the document (a HelmRelease's post-renderer: spec.postRenderers.<i>.kustomize). */
+  fields: Array<string | number>;
   /** The folder its relative patch paths start from. */
   dir: string;
   flux: boolean;
@@ -203,8 +204,11 @@ function valueAt(value: unknown, path: Array<string | number>): unknown {
   return node;
 }
 
-function linesAt(lines: LineNode, path: string[]): LineNode | undefined {
+function linesAt(lines: LineNode, path: Array<string | number>): LineNode | undefined {
   let node: LineNode | undefined = lines;
-  for (const segment of path) node = node?.keys && Object.hasOwn(node.keys, segment) ? node.keys[segment] : undefined;
+  for (const segment of path) {
+    if (typeof segment === 'number') node = node?.items?.[segment];
+    else node = node?.keys && Object.hasOwn(node.keys, segment) ? node.keys[segment] : undefined;
+  }
   return node;
 }

@@ -2,9 +2,9 @@
 // render stage's question): with their effective namespace (Security Tower stage, else `default`,
 // when rendering set none) and without a namespace for cluster-scoped kinds.
 import { type ApplicationConfig, type InputError, isRecord } from '../model.js';
-import { gvkOf, NAMESPACE_NAME_LABEL, objectProblem, ScopeTable, type GroupVersionKind, type KubernetesObject } from './kubernetes.js';
+import { badMetadataEntry, gvkOf, NAMESPACE_NAME_LABEL, objectProblem, ScopeTable, type GroupVersionKind, type KubernetesObject } from './kubernetes.js';
 import { isUnder, normalizeRepoPath } from './security-tower.js';
-import type { YamlDocument } from './yaml-file.js';
+import { lineOfPath, type YamlDocument } from './yaml-file.js';
 
 export interface SourceObject {
   object: KubernetesObject;
@@ -73,7 +73,10 @@ export function clusterObjects(documents: YamlDocument[], rules: NamespaceRules)
     if (isRecord(doc.value) && isToolingDocument(doc.value)) continue;
     const problem = objectProblem(doc.value);
     if (problem) {
-      errors.push({ location, code: 'manifest', message: problem });
+      // A label or annotation that is not a string is reported on its own line.
+      const metadata = isRecord(doc.value) && isRecord(doc.value.metadata) ? doc.value.metadata : undefined;
+      const bad = metadata && badMetadataEntry(metadata);
+      errors.push({ location: bad ? { file: doc.file, line: lineOfPath(doc.lines, bad.path).line } : location, code: 'manifest', message: problem });
       continue;
     }
     const value = doc.value as Record<string, unknown>;

@@ -41,12 +41,19 @@ export function objectProblem(value: unknown, options: { requireName: boolean } 
   if (options.requireName && typeof metadata.name !== 'string' && typeof metadata.generateName !== 'string') {
     return `${String(value.kind)} has no metadata.name`;
   }
+  const bad = badMetadataEntry(metadata);
+  if (bad) return bad.path.length === 2 ? `metadata.${bad.path[1]} must be a mapping of strings` : `metadata.${bad.path[1]}.${bad.path[2]} must be a string (quote it: "${String(bad.value)}")`;
+  return undefined;
+}
+
+/** The first label or annotation that is not a string (or a labels/annotations that is not a mapping), by path. */
+export function badMetadataEntry(metadata: Record<string, unknown>): { path: string[]; value: unknown } | undefined {
   for (const field of ['labels', 'annotations'] as const) {
     const map = metadata[field];
     if (map === undefined || map === null) continue;
-    if (!isRecord(map)) return `metadata.${field} must be a mapping of strings`;
+    if (!isRecord(map)) return { path: ['metadata', field], value: map };
     const bad = Object.entries(map).find(([, v]) => typeof v !== 'string');
-    if (bad) return `metadata.${field}.${bad[0]} must be a string (quote it: "${String(bad[1])}")`;
+    if (bad) return { path: ['metadata', field, bad[0]], value: bad[1] };
   }
   return undefined;
 }

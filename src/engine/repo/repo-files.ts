@@ -51,6 +51,12 @@ export class RepoFiles {
     return { documents, errors };
   }
 
+  /** Files as text (a Helm template is not YAML until rendered); files over the size limit are left out. */
+  async texts(paths: string[]): Promise<Map<string, string>> {
+    const sizes = await this.sizes();
+    return this.source.readFiles(paths.filter((path) => (sizes.get(path) ?? Infinity) <= this.limits.maxFileBytes));
+  }
+
   private sizes(): Promise<Map<string, number>> {
     this.listing ??= this.source.listFiles().then((list) => new Map(list.map((f) => [f.path, f.size])));
     return this.listing;

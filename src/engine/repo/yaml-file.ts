@@ -1,7 +1,9 @@
-// Multi-document YAML as Kubernetes tooling reads it (YAML 1.2, like gator's go-yaml v3), with the
-// limits that keep a hostile file from exhausting memory, and the source positions the report needs.
-import { isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, visit, YAMLParseError, type Document, type Node, type YAMLError } from 'yaml';
+// Multi-document YAML as the cluster's client reads it (yaml-readings.ts: sigs.k8s.io/yaml for
+// kubectl and Argo CD, kyaml for Flux), with the limits that keep a hostile file from exhausting
+// memory, and the source positions the report needs.
+import { isCollection, isScalar, LineCounter, parseAllDocuments, visit, type Document, type YAMLError } from 'yaml';
 import type { InputError } from '../model.js';
+import { READERS, readDocument, ReadingError, readingNotes, type DocumentReading, type YamlReading } from './yaml-readings.js';
 
 export interface YamlLimits {
   /** Files larger than this are refused unread. */
@@ -27,6 +29,13 @@ export interface YamlDocument {
   /** 1-based line of the top-level `kind:` key, else the document's first line. */
   kindLine: number;
   lines: LineNode;
+  /**
+   * kyaml's (Flux's) reading, when it differs from `value` (sigs.k8s.io/yaml's, kubectl's and Argo
+   * CD's), or why kyaml refuses the document.
+   */
+  kyaml?: DocumentReading | { error: InputError };
+  /** Lines the two readings read differently: warnings, not errors (the cluster takes the document). */
+  warnings?: InputError[];
 }
 
 export interface ParsedYamlFile {
@@ -53,9 +62,11 @@ export function parseYamlFile(file: string, text: string, limits: YamlLimits = d
   const lineCounter = new LineCounter();
   const errors: InputError[] = [];
   const documents: YamlDocument[] = [];
-  // The library's own duplicate-key check compares each key with every earlier one of its mapping
-  // (32,000 keys took 15 s); withDuplicateKeys finds the same duplicates with one Set per mapping.
-  const docs = parseAllDocuments(text, { lineCounter, version: '1.2', uniqueKeys: false, prettyErrors: false });
+  // The library only parses: every scalar stays text (the failsafe schema, no known tags) and
+  // yaml-readings.ts resolves it as each Go decoder does. Duplicate keys are the readings' business
+  // too (kubectl keeps the last, kyaml refuses), so the library's own check (quadratic: 32,000 keys
+  // took 15 s) is off.
+  const docs = parseAllDocuments(text, { lineCounter, schema: 'failsafe', resolveKnownTags: false, uniqueKeys: false, prettyErrors: false });
   const list = Array.isArray(docs) ? docs : [docs];
   const lineAt = (offset: number) => lineCounter.linePos(offset).line;
   const unprintableIn = unprintableFinder(text);
@@ -79,33 +90,68 @@ export function parseYamlFile(file: string, text: string, limits: YamlLimits = d
       });
       continue;
     }
-    const docErrors = withDuplicateKeys(doc);
-    if (docErrors.length > 0) {
-      for (const error of docErrors) {
+    if (doc.errors.length > 0) {
+      for (const error of doc.errors) {
         errors.push({ location: { file, line: lineAt(errorOffset(doc, error)) }, code: 'yaml', message: `YAML: ${firstLine(error.message)}` });
       }
       continue;
     }
     if (doc.contents === null) continue; // an empty document between two `---`
-    let value: unknown;
+    let sigs: DocumentReading;
     try {
-      value = doc.toJS({ maxAliasCount: limits.maxAliasCount });
+      sigs = readDocument(doc, 'sigs', lineAt, limits.maxAliasCount);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      const isAliasBomb = /alias/i.test(message);
-      errors.push({
-        location: { file, line: lineAt(doc.range[0]) },
-        code: isAliasBomb ? 'limit' : 'yaml',
-        message: isAliasBomb
-          ? `YAML: too many alias expansions (limit ${limits.maxAliasCount}); the document was not read`
-          : `YAML: ${firstLine(message)}`,
-      });
+      errors.push(readingError(file, doc, error, lineAt, limits));
       continue;
     }
-    const contents = doc.contents as Node;
-    const start = lineAt(contents.range?.[0] ?? doc.range[0]);
-    const lines = lineTree(contents, start, lineAt);
-    documents.push({ file, index: index++, value, line: start, kindLine: lines.keys?.kind?.line ?? start, lines });
+    let kyaml: YamlDocument['kyaml'];
+    const warnings: InputError[] = [];
+    try {
+      const other = readDocument(doc, 'kyaml', lineAt, limits.maxAliasCount);
+      const notes = readingNotes(sigs, other);
+      if (notes.length > 0) kyaml = other;
+      for (const note of notes) warnings.push({ location: { file, line: note.line }, code: 'yaml-reading', message: `YAML: ${note.message}` });
+    } catch (error) {
+      const refused = readingError(file, doc, error, lineAt, limits);
+      kyaml = { error: refused };
+      warnings.push({
+        location: refused.location,
+        code: 'yaml-reading',
+        message: `YAML: ${READERS.kyaml} refuses this document (${refused.message.replace(/^YAML: /, '')}); ${READERS.sigs} reads it${/already defined/.test(refused.message) ? ', keeping the last value' : ''}`,
+      });
+    }
+    const start = sigs.lines.line;
+    const { value, lines } = sigs;
+    documents.push({
+      file,
+      index: index++,
+      value,
+      line: start,
+      kindLine: lines.keys?.kind?.line ?? start,
+      lines,
+      ...(kyaml ? { kyaml } : {}),
+      ...(warnings.length > 0 ? { warnings } : {}),
+    });
+  }
+  return { documents, errors };
+}
+
+/** The document as `reading` decodes it (value, lines), when that differs from the default (sigs.k8s.io/yaml's). */
+export function documentAs(doc: YamlDocument, reading: YamlReading): YamlDocument {
+  if (reading === 'sigs' || !doc.kyaml || 'error' in doc.kyaml) return doc;
+  const { value, lines } = doc.kyaml;
+  return { ...doc, value, lines, kindLine: lines.keys?.kind?.line ?? doc.kindLine };
+}
+
+/** parseYamlFile, every document as `reading` decodes it; one that reading refuses is an error. */
+export function parseYamlFileAs(file: string, text: string, reading: YamlReading, limits: YamlLimits = defaultYamlLimits): ParsedYamlFile {
+  const parsed = parseYamlFile(file, text, limits);
+  if (reading === 'sigs') return parsed;
+  const errors = [...parsed.errors];
+  const documents: YamlDocument[] = [];
+  for (const doc of parsed.documents) {
+    if (doc.kyaml && 'error' in doc.kyaml) errors.push(doc.kyaml.error);
+    else documents.push(documentAs(doc, reading));
   }
   return { documents, errors };
 }
@@ -131,43 +177,14 @@ function unprintableFinder(text: string): (start: number, end: number) => number
   };
 }
 
-/**
- * The document's errors with those `uniqueKeys: true` would add: "Map keys must be unique" at each
- * scalar key whose value (as resolved: `1` and `1.0`, `~` and `null` are the same) an earlier key
- * of the same mapping has. Kept in the order the parser reports errors, by position.
- */
-function withDuplicateKeys(doc: Document.Parsed): YAMLError[] {
-  const duplicates: YAMLError[] = [];
-  const pending: unknown[] = doc.contents ? [doc.contents] : [];
-  // Depth-first with an explicit stack: a deeply nested document must not overflow the call stack here.
-  while (pending.length > 0) {
-    const node = pending.pop();
-    if (isMap(node)) {
-      const seen = new Set<unknown>();
-      for (const pair of node.items) {
-        const key = pair.key;
-        // The library compares scalar keys by value with ===, other keys by identity (never equal).
-        if (isScalar(key) && !(typeof key.value === 'number' && Number.isNaN(key.value))) {
-          if (seen.has(key.value) && key.range) duplicates.push(new YAMLParseError([key.range[0], key.range[0] + 1], 'DUPLICATE_KEY', 'Map keys must be unique'));
-          else seen.add(key.value);
-        }
-      }
-      for (let i = node.items.length - 1; i >= 0; i--) pending.push(node.items[i]!.value, node.items[i]!.key);
-    } else if (isSeq(node)) {
-      for (let i = node.items.length - 1; i >= 0; i--) pending.push(node.items[i]);
-    }
+/** A ReadingError (or a stack overflow on absurd nesting) as the document's input error. */
+function readingError(file: string, doc: Document.Parsed, error: unknown, lineAt: (offset: number) => number, limits: YamlLimits): InputError {
+  if (error instanceof ReadingError && error.limit) {
+    return { location: { file, line: lineAt(doc.range[0]) }, code: 'limit', message: `YAML: too many alias expansions (limit ${limits.maxAliasCount}); the document was not read` };
   }
-  if (duplicates.length === 0) return doc.errors;
-  duplicates.sort((a, b) => a.pos[0] - b.pos[0]);
-  // The parser reports an error where it meets it: a duplicate key before anything inside its value.
-  const merged: YAMLError[] = [];
-  let next = 0;
-  for (const error of doc.errors) {
-    while (next < duplicates.length && duplicates[next]!.pos[0] < error.pos[0]) merged.push(duplicates[next++]!);
-    merged.push(error);
-  }
-  merged.push(...duplicates.slice(next));
-  return merged;
+  if (error instanceof ReadingError) return { location: { file, line: lineAt(error.offset) }, code: 'yaml', message: `YAML: ${error.message}` };
+  if (error instanceof RangeError) return { location: { file, line: lineAt(doc.range[0]) }, code: 'limit', message: 'YAML: the document is nested too deeply; it was not read' };
+  throw error;
 }
 
 // An unclosed quote or flow collection swallows the rest of the document, so the parser notices the
@@ -196,25 +213,6 @@ export interface LineNode {
   line: number;
   keys?: Record<string, LineNode>;
   items?: LineNode[];
-}
-
-function lineTree(node: unknown, line: number, lineAt: (offset: number) => number): LineNode {
-  if (isMap(node)) {
-    const keys: Record<string, LineNode> = {};
-    for (const pair of node.items) {
-      if (!isPair(pair) || !isScalar(pair.key) || !pair.key.range) continue;
-      const key = String(pair.key.value);
-      const value = lineTree(pair.value, lineAt(pair.key.range[0]), lineAt);
-      // `__proto__` is a legal YAML key and must stay data.
-      if (key === '__proto__') Object.defineProperty(keys, key, { value, enumerable: true, writable: true, configurable: true });
-      else keys[key] = value;
-    }
-    return { line, keys };
-  }
-  if (isSeq(node)) {
-    return { line, items: node.items.map((item) => lineTree(item, (item as Node | null)?.range ? lineAt((item as Node).range![0]) : line, lineAt)) };
-  }
-  return { line };
 }
 
 /** The line of the deepest existing node along `path`, with how many segments were found. */

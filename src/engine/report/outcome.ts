@@ -11,10 +11,34 @@ export function errorCount(report: Report): number {
   return report.errors.length + report.clusters.reduce((sum, cluster) => sum + cluster.errors.length, 0);
 }
 
-/** `parapet check`'s exit code: 1 for an unaccepted deny violation or any input error, else 0. */
-export function checkExitCode(report: Report): 0 | 1 {
-  const blocking = report.clusters.some((cluster) => cluster.violations.some(isBlocking));
-  return blocking || errorCount(report) > 0 ? 1 : 0;
+/** The lowest enforcement action whose unaccepted violations fail the check (`--fail-on`); `never`: none do. */
+export type FailOn = 'deny' | 'warn' | 'never';
+export const FAIL_ON_LEVELS: readonly FailOn[] = ['deny', 'warn', 'never'];
+
+export interface ExitPolicy {
+  failOn: FailOn;
+  /** Only violations the base did not have fail (`--new-only`), as the App judges a pull request. */
+  newOnly: boolean;
+}
+
+/**
+ * Whether a violation fails the check under `policy`: unaccepted, of an action at or above
+ * `failOn`, and (with `newOnly`) not already in the base.
+ */
+export function failsCheck(violation: Violation, policy: ExitPolicy = { failOn: 'deny', newOnly: false }): boolean {
+  if (violation.acceptance !== null || policy.failOn === 'never') return false;
+  if (policy.newOnly && violation.status === 'existing') return false;
+  return violation.enforcementAction === 'deny' || (policy.failOn === 'warn' && violation.enforcementAction === 'warn');
+}
+
+/**
+ * `parapet check`'s exit code: 1 for a violation that fails the check (by default an unaccepted
+ * deny) or any input error, else 0; with `failOn: 'never'`, 0 whenever the check ran.
+ */
+export function checkExitCode(report: Report, policy: ExitPolicy = { failOn: 'deny', newOnly: false }): 0 | 1 {
+  if (policy.failOn === 'never') return 0;
+  const failing = report.clusters.some((cluster) => cluster.violations.some((violation) => failsCheck(violation, policy)));
+  return failing || errorCount(report) > 0 ? 1 : 0;
 }
 
 /**

@@ -19,6 +19,7 @@ export function sortReport(report: Report): Report {
   for (const cluster of report.clusters) {
     cluster.violations.sort(compareViolations);
     cluster.errors.sort(compareErrors);
+    cluster.warnings?.sort(compareErrors);
   }
   report.errors.sort(compareErrors);
   return report;

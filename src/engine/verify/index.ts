@@ -1,8 +1,8 @@
 export { isSuiteDocument, verifySuites, type CaseResult, type SuiteResult, type TestResult, type VerifyOptions } from './run-suites.js';
-import { parseYamlFile } from '../repo/yaml-file.js';
+import { parseYamlFileAs } from '../repo/yaml-file.js';
 import { isSuiteDocument } from './run-suites.js';
 
 /** Whether a YAML file's text holds a gator Suite. */
 export function isSuiteFile(text: string): boolean {
-  return parseYamlFile('suite', text).documents.some((doc) => isSuiteDocument(doc.value));
+  return parseYamlFileAs('suite', text, 'kyaml').documents.some((doc) => isSuiteDocument(doc.value));
 }

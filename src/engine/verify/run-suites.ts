@@ -1,6 +1,8 @@
 // `gator verify` (gatekeeper pkg/gator/verify): each case builds a fresh review of one object against
 // one template and constraint, with the case's inventory, at enforcement point gator.gatekeeper.sh,
 // and checks the results against the case's assertions. Failures are data, never printed here.
+// Suites, templates and objects are read as go-yaml v3 (kyaml's reading) reads them: gator's own suites
+// write `violations: no`, the string, which sigs.k8s.io/yaml would make a boolean.
 import { posix } from 'node:path';
 import { addToInventory, buildReview, emptyInventory, inventoryData, type AdmissionRequestFields } from '../evaluate/review.js';
 import { expand } from '../expand/expansion.js';
@@ -13,7 +15,7 @@ import { celConstraint } from '../evaluate/evaluate-matches.js';
 import type { PolicyEngine } from '../model.js';
 import type { FileReader, PolicyDriver } from '../ports.js';
 import { gvkOf, objectProblem, type KubernetesObject } from '../repo/kubernetes.js';
-import { parseYamlFile, type YamlDocument } from '../repo/yaml-file.js';
+import { parseYamlFileAs, type YamlDocument } from '../repo/yaml-file.js';
 import { runAssertions } from './assertions.js';
 import { isRecord } from '../model.js';
 import { type ExpansionTemplate, isExpansionTemplateDocument, readExpansionTemplate } from '../policy/expansion-template.js';
@@ -67,7 +69,7 @@ async function runSuite(file: string, options: VerifyOptions): Promise<SuiteResu
   const suiteFail = (error: string): SuiteResult => ({ file, passed: false, error, tests: [] });
   const text = await options.reader.read(file);
   if (text === undefined) return suiteFail('the suite file could not be read');
-  const parsed = parseYamlFile(file, text);
+  const parsed = parseYamlFileAs(file, text, 'kyaml');
   if (parsed.errors.length > 0) return suiteFail(parsed.errors.map((e) => `line ${e.location.line}: ${e.message}`).join('; '));
   const suite = parsed.documents.find((doc) => isSuiteDocument(doc.value))?.value as Record<string, unknown> | undefined;
   if (!suite) return suiteFail('not a Suite (apiVersion test.gatekeeper.sh/v1alpha1, kind: Suite)');
@@ -229,7 +231,7 @@ class SuiteContext {
     const file = this.resolve(path);
     const text = await this.options.reader.read(file);
     if (text === undefined) return { error: `cannot read template ${path}` };
-    const parsed = parseYamlFile(file, text);
+    const parsed = parseYamlFileAs(file, text, 'kyaml');
     if (parsed.errors.length > 0) return { error: `${path}: ${parsed.errors[0]!.message}` };
     const doc = parsed.documents.find((d) => isTemplateDocument(d.value));
     if (!doc) return { error: `${path} holds no ConstraintTemplate` };
@@ -271,7 +273,7 @@ class SuiteContext {
     const file = this.resolve(path);
     const text = await this.options.reader.read(file);
     if (text === undefined) return { error: `cannot read ${path}` };
-    const parsed = parseYamlFile(file, text);
+    const parsed = parseYamlFileAs(file, text, 'kyaml');
     if (parsed.errors.length > 0) return { error: `${path}: line ${parsed.errors[0]!.location.line}: ${parsed.errors[0]!.message}` };
     return { docs: parsed.documents };
   }

@@ -90,7 +90,7 @@ function columnHead(ctx: PageContext, c: ComplianceColumn, repos: number): SafeH
     c.evaluation
       ? html`<span class="${`conclusion-${c.evaluation.conclusion}`}">${c.evaluation.conclusion}</span> at <a href="${commitUrl(ctx, c.repo, c.evaluation.sha)}">${short(c.evaluation.sha)}</a>`
       : 'no evaluation'
-  }</small>${c.behind ? html`<span class="badge behind" title="${behindText(c)}">behind</span><span class="visually-hidden"> ${behindText(c)}</span>` : ''}</th>`;
+  }</small>${c.behind ? html`<span class="badge behind" title="${behindText(c)}">behind</span><span class="visually-hidden"> ${behindText(c)}</span>` : ''}<a class="change-link" href="${`/compliance/change?repo=${encodeURIComponent(c.repo)}&cluster=${encodeURIComponent(c.cluster)}`}" aria-label="${`change the policies of ${c.cluster} through a pull request`}">change policies</a></th>`;
 }
 
 const actionText = (cell: ComplianceCell) => cell.actions.join(', ');

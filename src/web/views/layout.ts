@@ -236,4 +236,17 @@ tr.differs td{background:#ddf4ff}
 .trend-numbers caption{text-align:left;padding:.3rem .6rem;color:#57606a}
 .chart-legend{list-style:none;display:flex;gap:1rem;padding:0;margin:.3rem 0 0;font-size:.85rem}
 td.message{max-width:32rem}
+.change-link{display:block;font-weight:400;font-size:.8rem}
+.change-form fieldset{border:1px solid #d0d7de;border-radius:6px;background:#fff;margin:0 0 .8rem;padding:.5rem .8rem}
+.change-form label{display:block;margin:.2rem 0}
+.change-form .params input{width:100%;max-width:40rem}
+.hint,.state{color:#57606a}
+.problems{background:#ffebe9;border-color:#ff8182}
+details.file{margin:.5rem 0;background:#fff;border:1px solid #d0d7de;border-radius:6px}
+details.file summary{padding:.3rem .6rem;cursor:pointer}
+.status.added{color:#1a7f37}.status.removed{color:#cf222e}
+pre.diff{margin:0;padding:.4rem 0;overflow-x:auto;font-size:12px;line-height:1.4}
+pre.diff .line{display:inline-block;min-width:100%;padding:0 .6rem}
+pre.diff .add{background:#e6ffec}pre.diff .del{background:#ffebe9}pre.diff .hunk{background:#ddf4ff;color:#57606a}pre.diff .file{color:#57606a}
+form.confirm{margin:1rem 0}
 `;

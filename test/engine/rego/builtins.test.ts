@@ -34,6 +34,10 @@ describe('host builtins, specified by example', () => {
     expect(call('strings.any_prefix_match', '"anything"', '[]')).toBe('false');
   });
 
+  it('net.lookup_ip_addr is an evaluation error: the answer is the cluster DNS’s, which Parapet cannot know', () => {
+    expect(() => call('net.lookup_ip_addr', '"api.shop.example"')).toThrow("Parapet does not resolve host names: the answer is the cluster's DNS's");
+  });
+
   it('strings.any_suffix_match is true when any string ends with any suffix (general/disallowedtags)', () => {
     expect(call('strings.any_suffix_match', '"nginx:latest"', '[":latest", ":dev"]')).toBe('true');
     expect(call('strings.any_suffix_match', '{"nginx:1.25"}', '":latest"')).toBe('false');
@@ -96,6 +100,13 @@ describe('host builtins, specified by example', () => {
     expect(call('hex.decode', '"c3a9"')).toBe('"é"');
     expect(call('base64url.encode_no_pad', '"é?"')).toBe('"w6k_"');
     expect(call('glob.quote_meta', '"*.example.com"')).toBe('"\\\\*.example.com"');
+  });
+
+  it('time.now_ns is the current time in nanoseconds; opa.runtime is {} as under Gatekeeper, whose driver sets no runtime', () => {
+    const before = BigInt(Date.now()) * 1_000_000n;
+    const now = BigInt(call('time.now_ns'));
+    expect(now >= before && now <= before + 5_000_000_000n).toBe(true);
+    expect(call('opa.runtime')).toBe('{}');
   });
 
   it('hex.decode refuses bytes that are not UTF-8 instead of changing them', () => {
@@ -187,6 +198,49 @@ function differentialCases(): Case[] {
   for (const h of ['68656c6c6f', '6A6b', 'abc', 'zz', '', 'c3a9', 'f09f9880']) add('hex.decode', q(h));
   add('trace', untyped('1'));
 
+
+  // regex.* as Go's regexp (RE2).
+  for (const [pattern, s] of [
+    [',', 'a,b,c'], [',', ''], ['', 'abc'], ['x*', 'axbxxc'], ['\\s+', ' a  b '], ['(?i)B', 'aBcbd'], ['[:/]', 'registry.io:5000/app'], ['a|', 'banana'], ['é', 'héllo'],
+    ['^', 'abc'], ['$', 'abc'], ['(\\d+)', 'a1b22c333'], ['\\-', 'a-b'], ['(', 'x'],
+  ]) {
+    add('regex.split', q(pattern!), q(s!));
+    add('regex.find_n', q(pattern!), q(s!), '-1');
+    add('regex.find_n', q(pattern!), q(s!), '2');
+    for (const value of ['-', '[$1]', '${1}x', '$1x', '$$', '$', '$0']) add('regex.replace', q(s!), q(pattern!), q(value));
+  }
+  add('regex.replace', q('nginx:1.25'), q('(?P<name>[^:]+):(?P<tag>.*)'), q('${tag}@$name'));
+  add('regex.find_n', '"a"', '"aaa"', untyped('1.5'));
+
+  for (const v of ['[1, 2]', '{2, 1}', '"s"', 'true', 'null', '{"a": 1}', '1']) {
+    for (const name of ['cast_array', 'cast_set', 'cast_string', 'cast_boolean', 'cast_null', 'cast_object']) add(name, untyped(v.startsWith('{2') ? '[2, 1]' : v));
+  }
+  add('cast_array', '{2, 1}');
+
+  for (const [a, b, step] of [['1', '10', '3'], ['10', '1', '3'], ['1', '1', '1'], ['1', '5', '0'], ['1', '5', '-1'], ['1.5', '5', '1'], ['-3', '3', '2']]) {
+    add('numbers.range_step', a!, b!, step!);
+  }
+
+  for (const s of ['a b&c=d/é', '', '~-_.', '%', 'a+b', '%zz', '%41%42', '100%']) {
+    add('urlquery.encode', q(s));
+    add('urlquery.decode', q(s));
+    add('urlquery.decode_object', q(s));
+  }
+  for (const s of ['a=1&b=2&a=3', 'x', 'a=1;b=2', '=v', 'k=%E2%82%AC']) add('urlquery.decode_object', q(s));
+  for (const o of ['{"b": "2", "a": ["1", "x y"]}', '{"s": {"z", "y"}}', '{}']) add('urlquery.encode_object', o);
+  add('urlquery.encode_object', untyped('{"a": 1}'));
+
+  for (const c of ['10.0.0.0/8', '10.0.0.0/33', '10.0.0.0', '::1/128', '2001:db8::/32', '2001:db8::/129', '1.2.3.4/08', '256.0.0.0/8', 'fe80::1%eth0/64', '::ffff:1.2.3.4/96', 'x/8', '01.2.3.4/8']) {
+    add('net.cidr_is_valid', q(c));
+  }
+  add('net.cidr_is_valid', untyped('1'));
+
+  for (const d of ['1h', '1.5h', '-2m30s', '1d', '1.5d', '1w2d3h', '-1y', '1dd', '1d1', '300ms', '1us', '1µs', '0', '', '1', '1d', '.5s', '1.s', '+3ns', '9223372036854775807ns', '9223372036854775808ns', '2h45m0.5s', '0.3333333333s']) {
+    add('time.parse_duration_ns', q(d));
+  }
+  for (const t of ['2024-01-02T03:04:05Z', '2024-01-02T03:04:05.123456789+02:00', '2024-02-30T00:00:00Z', '1970-01-01T00:00:00Z', '0050-06-01T00:00:00Z', '2024-01-02 03:04:05Z', '2024-01-02T03:04:05', '1969-12-31T23:59:59.5-00:30']) {
+    add('time.parse_rfc3339_ns', q(t));
+  }
   add('sprintf', '"%v and %d"', '[{"b", "a"}, 3]');
   add('sprintf', '"%v"', untyped('{"a": 1}'));
   add('sprintf', untyped('1'), '[]');
@@ -205,7 +259,12 @@ describe('host builtins against Go OPA (differential)', () => {
   });
 
   it(`covers ${cases.length} calls of ${new Set(cases.map((c) => c.name)).size} builtins`, () => {
-    expect(new Set(cases.map((c) => c.name))).toEqual(new Set(Object.keys(hostBuiltins)));
+    // time.now_ns differs between any two calls and opa.runtime between opa eval and Gatekeeper; the
+    // pinned opa's yaml.* (go-yaml v3) differs from Gatekeeper's (go-yaml v2), so test/gator/builtins.test.ts
+    // compares those with gator.
+    // net.lookup_ip_addr is the cluster's DNS's answer, which Parapet does not guess.
+    const elsewhere = new Set(['time.now_ns', 'opa.runtime', 'yaml.marshal', 'yaml.unmarshal', 'yaml.is_valid', 'net.lookup_ip_addr']);
+    expect(new Set(cases.map((c) => c.name))).toEqual(new Set(Object.keys(hostBuiltins).filter((name) => !elsewhere.has(name))));
   });
 
   it('returns what Go OPA returns for every call, and is undefined where Go OPA fails', () => {

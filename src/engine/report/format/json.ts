@@ -26,6 +26,10 @@ export interface JsonCluster {
   config: string;
   violations: JsonViolation[];
   errors: JsonError[];
+  /** Lines the appliers' YAML decoders read differently; they do not fail the check. */
+  warnings?: JsonError[];
+  /** What Parapet could not render (a chart from a Helm repository): not judged, not a failure. */
+  notices?: JsonError[];
 }
 
 export interface JsonViolation {
@@ -72,6 +76,8 @@ export function toJsonReport(report: Report, options: JsonOptions): JsonReport {
       config: cluster.config,
       violations: [...cluster.violations].sort(compareViolations).map((violation) => jsonViolation(violation, options)),
       errors: [...cluster.errors].sort(compareErrors).map(jsonError),
+      ...(cluster.warnings && cluster.warnings.length > 0 ? { warnings: [...cluster.warnings].sort(compareErrors).map(jsonError) } : {}),
+      ...(cluster.notices && cluster.notices.length > 0 ? { notices: [...cluster.notices].sort(compareErrors).map(jsonError) } : {}),
     })),
     errors: [...report.errors].sort(compareErrors).map(jsonError),
     ...(report.notApplied && report.notApplied.length > 0 ? { notApplied: [...report.notApplied] } : {}),

@@ -2,7 +2,7 @@
 // each on one line with its line number first, so the eye runs down a column of places; a cluster
 // with nothing to show takes no space, and a summary per cluster and policy ends the output.
 import type { ClusterReport, EnforcementAction, InputError, Report, Violation } from '../../model.js';
-import { isBlocking } from '../outcome.js';
+import { failsCheck, type ExitPolicy } from '../outcome.js';
 import { compareErrors, compareViolations } from '../sort.js';
 
 export interface TextOptions {
@@ -12,13 +12,15 @@ export interface TextOptions {
   withStatus: boolean;
   /** Only what fails the check (unaccepted deny violations, input errors) and the summary (`--quiet`). */
   quiet?: boolean;
+  /** What fails the check (`--fail-on`, `--new-only`): the verdicts and `--quiet` follow it. */
+  exitPolicy?: ExitPolicy;
 }
 
 /** Renders the Report for reading, with a final newline. */
 export function formatText(report: Report, options: TextOptions): string {
   const paint = painter(options.color);
   const lines: string[] = [];
-  const shown = (violation: Violation) => !options.quiet || isBlocking(violation);
+  const shown = (violation: Violation) => !options.quiet || failsCheck(violation, options.exitPolicy);
   const listed = report.clusters.map((cluster) => ({ cluster, violations: cluster.violations.filter(shown) }));
   // One width for line numbers in the whole output, so the column of places runs straight down.
   const items = [...report.errors, ...listed.flatMap(({ cluster, violations }) => [...cluster.errors, ...violations])];
@@ -31,9 +33,14 @@ export function formatText(report: Report, options: TextOptions): string {
     writeFileGroups(lines, [], report.errors, layout, paint);
   }
   for (const { cluster, violations } of listed) {
-    if (violations.length === 0 && cluster.errors.length === 0) continue;
+    const warnings = options.quiet ? [] : (cluster.warnings ?? []);
+    const notices = options.quiet ? [] : (cluster.notices ?? []);
+    if (violations.length === 0 && cluster.errors.length === 0 && warnings.length === 0 && notices.length === 0) continue;
     lines.push(`${paint.bold(clean(cluster.name))}  ${paint.dim(clean(cluster.config))}`, '');
-    writeFileGroups(lines, violations, cluster.errors, layout, paint);
+    writeFileGroups(lines, violations, cluster.errors, layout, paint, warnings);
+    // Not a failure, but never silent: what Parapet could not render was not judged.
+    for (const notice of notices) lines.push(`${paint.dim('notice')}  ${clean(notice.location.file)}:${notice.location.line}  ${clean(notice.message)}`);
+    if (notices.length > 0) lines.push('');
   }
   const notApplied = report.notApplied?.length ?? 0;
   if (notApplied > 0) {
@@ -45,15 +52,16 @@ export function formatText(report: Report, options: TextOptions): string {
   // With one cluster, an overall line would only repeat its summary.
   if (report.clusters.length !== 1) {
     const clusters = `${report.clusters.length} ${report.clusters.length === 1 ? 'cluster' : 'clusters'}`;
-    const fails = report.errors.length > 0 || report.clusters.some(clusterFails);
+    const fails = (report.errors.length > 0 && options.exitPolicy?.failOn !== 'never') || report.clusters.some((cluster) => clusterFails(cluster, options.exitPolicy));
     lines.push(...(lines.length > 0 ? [''] : []), `${verdict(fails, paint)}  ${paint.bold(clusters)}: ${summary(tally(report.clusters, report.errors), options, paint)}`);
   }
   return `${lines.join('\n')}\n`;
 }
 
 /** What the exit code says, per cluster: an unaccepted deny or an input error fails it. */
-function clusterFails(cluster: ClusterReport): boolean {
-  return cluster.errors.length > 0 || cluster.violations.some(isBlocking);
+function clusterFails(cluster: ClusterReport, policy: ExitPolicy | undefined): boolean {
+  if (policy?.failOn === 'never') return false;
+  return cluster.errors.length > 0 || cluster.violations.some((violation) => failsCheck(violation, policy));
 }
 
 /** `FAIL` or `PASS` first on a summary line, as test runners put it, so the eye finds the verdict at once. */
@@ -71,7 +79,7 @@ const UNDER_NAME = ' '.repeat('FAIL  '.length + 2);
 function writeClusterSummary(lines: string[], cluster: ClusterReport, report: Report, several: boolean, options: TextOptions, paint: Painter): void {
   const { constraints, objects } = cluster.stats;
   const checked = `${constraints} ${constraints === 1 ? 'constraint' : 'constraints'}, ${objects} ${objects === 1 ? 'object' : 'objects'}`;
-  lines.push(`${verdict(clusterFails(cluster), paint)}  ${paint.bold(clean(cluster.name))}: ${summary(tally([cluster], []), options, paint)} ${paint.dim(`(${checked})`)}`);
+  lines.push(`${verdict(clusterFails(cluster, options.exitPolicy), paint)}  ${paint.bold(clean(cluster.name))}: ${summary(tally([cluster], []), options, paint)} ${paint.dim(`(${checked})`)}`);
   const byPolicy = new Map<string, Violation[]>();
   for (const violation of cluster.violations) byPolicy.set(violation.policy, [...(byPolicy.get(violation.policy) ?? []), violation]);
   const names = [...byPolicy.keys()].sort(compareText);
@@ -91,7 +99,7 @@ function writeClusterSummary(lines: string[], cluster: ClusterReport, report: Re
   }
 }
 
-type Row = { line: number; violation: Violation; error?: never } | { line: number; error: InputError; violation?: never };
+type Row = { line: number; violation: Violation; error?: never } | { line: number; error: InputError; violation?: never; warning?: true };
 
 interface Layout extends TextOptions {
   lineWidth: number;
@@ -105,7 +113,7 @@ const STATUS_WIDTH = '[existing]'.length;
  * on a tie. It appends to `lines` rather than returning an array to spread, which overflows the
  * stack on a report with a few hundred thousand findings.
  */
-function writeFileGroups(lines: string[], violations: Violation[], errors: InputError[], layout: Layout, paint: Painter): void {
+function writeFileGroups(lines: string[], violations: Violation[], errors: InputError[], layout: Layout, paint: Painter, warnings: InputError[] = []): void {
   const byFile = new Map<string, Row[]>();
   const add = (file: string, row: Row) => {
     const rows = byFile.get(file) ?? [];
@@ -113,6 +121,7 @@ function writeFileGroups(lines: string[], violations: Violation[], errors: Input
     byFile.set(file, rows);
   };
   for (const error of [...errors].sort(compareErrors)) add(error.location.file, { line: error.location.line, error });
+  for (const warning of [...warnings].sort(compareErrors)) add(warning.location.file, { line: warning.location.line, error: warning, warning: true });
   for (const violation of [...violations].sort(compareViolations)) add(violation.location.file, { line: violation.location.line, violation });
 
   for (const file of [...byFile.keys()].sort(compareText)) {
@@ -145,7 +154,7 @@ function rowName(row: Row): string {
 }
 
 function actionCell(row: Row, paint: Painter): string {
-  if (row.error) return paint.red('error'.padEnd(ACTION_WIDTH));
+  if (row.error) return row.warning ? paint.yellow('warn'.padEnd(ACTION_WIDTH)) : paint.red('error'.padEnd(ACTION_WIDTH));
   const { enforcementAction, acceptance } = row.violation;
   const text = enforcementAction.padEnd(ACTION_WIDTH);
   // An accepted deny no longer blocks; colouring it like one would cry wolf.

@@ -1,0 +1,217 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { gatorTest, resultKey } from '../../bench/gator.js';
+import { check, repoRoot } from '../helpers/engine.js';
+import { MemorySource } from '../helpers/memory-source.js';
+
+// Gatekeeper turns a runtime error of a template into a violation whose message is Go OPA's error
+// text, located at the template's Rego line (`template:4: eval_conflict_error: ...`). Gator runs
+// Gatekeeper's own driver; Parapet must print the same text for every kind of runtime error, and
+// nothing where Go OPA's non-strict builtins make the expression undefined.
+const gator = join(repoRoot, 'tools', 'bin', 'gator');
+
+beforeAll(() => {
+  execFileSync(process.execPath, [join(repoRoot, 'scripts', 'build-go-tool.mjs'), 'gator'], { stdio: 'inherit' });
+}, 15 * 60_000);
+
+interface Case {
+  rego: string;
+  libs?: string[];
+  version?: 'v1';
+}
+
+/** One template each, so each error is its constraint's alone (Gatekeeper shares it within a kind). */
+const CASES: Record<string, Case> = {
+  // Two definitions of f give 1 and 2 for the same input: Go locates the second (line 4).
+  function: {
+    rego: `f(x) = 1 { x == x }
+f(x) = 2 { x == x }
+
+violation[{"msg": msg}] {
+  y := f(1)
+  msg := sprintf("f is %v", [y])
+}
+`,
+  },
+  // Go reports the rule it evaluated second. Its rule index orders rules whose bodies test
+  // different input fields differently from the source, which the Wasm keeps (docs/fidelity.md);
+  // these two test the same field.
+  complete: {
+    rego: `replicas = 1 { input.review.object.metadata.name != "" }
+replicas = 2 { input.review.object.metadata.name != "checkout" }
+
+violation[{"msg": msg}] {
+  msg := sprintf("replicas is %v", [replicas])
+}
+`,
+  },
+  comprehension: {
+    rego: `violation[{"msg": msg}] {
+  images := {name: image | some i; c := input.review.object.spec.template.spec.containers[i]; name := "all"; image := c.image}
+  msg := sprintf("images are %v", [images])
+}
+`,
+  },
+  'partial-object': {
+    rego: `ports[name] = port {
+  c := input.review.object.spec.template.spec.containers[_]
+  name := "first"
+  port := c.image
+}
+
+violation[{"msg": msg}] {
+  msg := sprintf("ports are %v", [ports])
+}
+`,
+  },
+  'lib-function': {
+    rego: `import data.lib.images
+
+violation[{"msg": msg}] {
+  msg := sprintf("registry is %v", [images.registry(input.review.object)])
+}
+`,
+    libs: [
+      `package lib.images
+
+registry(obj) = "docker.io" { obj.kind == "Deployment" }
+
+registry(obj) = "ghcr.io" { obj.metadata.name != "" }
+`,
+    ],
+  },
+  'function-v1': {
+    version: 'v1',
+    rego: `tier(obj) := "web" if obj.kind == "Deployment"
+tier(obj) := "app" if obj.metadata.name != ""
+
+violation contains {"msg": msg} if {
+  msg := sprintf("tier is %v", [tier(input.review.object)])
+}
+`,
+  },
+  // Type and builtin errors are undefined under Gatekeeper's non-strict evaluation: no violation.
+  'type-error': {
+    rego: `violation[{"msg": msg}] {
+  n := input.review.object.metadata.name + 1
+  msg := sprintf("n is %v", [n])
+}
+`,
+  },
+  'builtin-error': {
+    rego: `violation[{"msg": msg}] {
+  n := 1 / 0
+  v := units.parse(input.review.object.metadata.name)
+  msg := sprintf("n is %v %v", [n, v])
+}
+`,
+  },
+};
+
+const indent = (text: string, spaces: number) =>
+  text
+    .split('\n')
+    .map((line) => (line ? ' '.repeat(spaces) + line : line))
+    .join('\n');
+
+function kindOf(name: string): string {
+  return `K8sRuntime${name.replace(/(^|-)(\w)/g, (_, _dash: string, c: string) => c.toUpperCase())}`;
+}
+
+function templateYaml(name: string, c: Case): string {
+  const kind = kindOf(name);
+  const pkg = kind.toLowerCase();
+  const source = `package ${pkg}\n\n${c.rego}`;
+  return `apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata:
+  name: ${pkg}
+spec:
+  crd:
+    spec:
+      names:
+        kind: ${kind}
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      code:
+        - engine: Rego
+          source:
+${c.version ? `            version: ${c.version}\n` : ''}            rego: |
+${indent(source, 14)}
+${c.libs ? `            libs:\n${c.libs.map((lib) => `              - |\n${indent(lib, 16)}`).join('\n')}` : ''}
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: ${kind}
+metadata:
+  name: ${name}
+spec:
+  match:
+    kinds:
+      - apiGroups: ["apps"]
+        kinds: ["Deployment"]
+`;
+}
+
+const DEPLOYMENT = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: storefront
+  namespace: shop
+spec:
+  selector:
+    matchLabels: {app: storefront}
+  template:
+    metadata:
+      labels: {app: storefront}
+    spec:
+      containers:
+        - name: web
+          image: registry.corp/storefront:1.4.2
+        - name: proxy
+          image: registry.corp/envoy:1.29
+`;
+
+const CLUSTER = `apiVersion: securitytower.io/v1alpha1
+kind: Cluster
+metadata:
+  name: shop
+spec:
+  policies:
+    path: cluster/policies
+  expansion: false
+`;
+
+describe('runtime errors, worded and located as Gatekeeper (gator) words them', () => {
+  it('gives the same message as gator test for every kind of conflict, and nothing for type and builtin errors', async () => {
+    const policies = Object.entries(CASES)
+      .map(([name, c]) => templateYaml(name, c))
+      .join('---\n');
+    const dir = mkdtempSync(join(tmpdir(), 'parapet-runtime-errors-'));
+    writeFileSync(join(dir, 'policies.yaml'), policies);
+    writeFileSync(join(dir, 'deployment.yaml'), DEPLOYMENT);
+    const { results: theirs } = gatorTest(gator, [join(dir, 'policies.yaml'), join(dir, 'deployment.yaml')]);
+
+    const report = await check(
+      new MemorySource({
+        '.securitytower/cluster.yaml': CLUSTER,
+        'cluster/policies/runtime.yaml': policies,
+        'cluster/apps/storefront.yaml': DEPLOYMENT,
+      }),
+    );
+    const ours = report.clusters[0]!.violations.map((v) => resultKey({ ...v.object, constraint: v.constraint, message: v.message }));
+
+    expect(ours.sort()).toEqual(theirs.sort());
+    // What gator says, spelled out.
+    expect(theirs.sort()).toEqual([
+      'complete | Deployment shop/storefront | template:4: eval_conflict_error: complete rules must not produce multiple outputs',
+      'comprehension | Deployment shop/storefront | template:4: eval_conflict_error: object keys must be unique',
+      'function | Deployment shop/storefront | template:4: eval_conflict_error: functions must not produce multiple outputs for same inputs',
+      'function-v1 | Deployment shop/storefront | template:4: eval_conflict_error: functions must not produce multiple outputs for same inputs',
+      'lib-function | Deployment shop/storefront | libs["lib_0"]:5: eval_conflict_error: functions must not produce multiple outputs for same inputs',
+      'partial-object | Deployment shop/storefront | template:3: eval_conflict_error: object keys must be unique',
+    ]);
+  });
+});
