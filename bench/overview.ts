@@ -13,6 +13,7 @@ import { upsertInstallation, upsertRepository } from '../src/store/repositories.
 import { syncRiskAcceptances, type RiskAcceptanceInput } from '../src/store/risk-acceptances.js';
 import { signIn, startHarness } from '../test/web/harness.js';
 import { complianceRoutes, seedCompliance } from './compliance.js';
+import { benchRecording, historyRoutes, seedHistory } from './history.js';
 
 export interface OverviewFigures {
   rows: number;
@@ -20,6 +21,8 @@ export interface OverviewFigures {
   seedSeconds: number;
   /** Route → [p50, p95] in milliseconds. */
   latencies: Map<string, [number, number]>;
+  /** Seconds to record a cluster's first 1,000 objects, then the changes of a push modifying all of them. */
+  recording: { first: number; push: number; changes: number };
 }
 
 const IMAGES = ['nginx', 'redis', 'postgres', 'ghcr.io/acme/api', 'ghcr.io/acme/web', 'quay.io/prometheus/node-exporter', 'busybox', 'envoyproxy/envoy'];
@@ -45,6 +48,7 @@ export function overviewRoutes(rows: number): string[] {
     '/evaluations',
     '/stages',
     ...complianceRoutes(),
+    ...historyRoutes(),
   ];
 }
 
@@ -114,12 +118,14 @@ async function seed(prisma: PrismaClient, rows: number, clusters: number): Promi
   ).flat();
   await replaceApplicationStages(prisma, { repositoryId: 1, commitSha: 'a'.repeat(40), observedAt: at, stages });
   await seedCompliance(prisma, clusters, at);
+  await seedHistory(prisma, clusters, at);
   return perCluster * clusters;
 }
 
 export async function benchOverview(rows: number, clusters: number, requests: number, database: DatabaseConfig = { dataDir: 'memory://' }): Promise<OverviewFigures> {
   let seededRows = 0;
   let seedSeconds = 0;
+  let recording = { first: 0, push: 0, changes: 0 };
   const h = await startHarness({
     database,
     users: [{ login: 'ops', repos: [1] }],
@@ -127,6 +133,7 @@ export async function benchOverview(rows: number, clusters: number, requests: nu
       const seeded = performance.now();
       seededRows = await seed(db.prisma, rows, clusters);
       seedSeconds = (performance.now() - seeded) / 1000;
+      recording = await benchRecording(db.prisma, new Date('2026-11-20T10:00:00Z'));
     },
   });
   try {
@@ -144,7 +151,7 @@ export async function benchOverview(rows: number, clusters: number, requests: nu
       times.sort((a, b) => a - b);
       latencies.set(route, [times[Math.floor(times.length * 0.5)]!, times[Math.min(times.length - 1, Math.ceil(times.length * 0.95) - 1)]!]);
     }
-    return { rows: seededRows, clusters, seedSeconds, latencies };
+    return { rows: seededRows, clusters, seedSeconds, latencies, recording };
   } finally {
     await h.close();
   }

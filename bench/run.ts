@@ -111,6 +111,8 @@ async function overviewSection(): Promise<void> {
     console.log(`  ${route.padEnd(width)}${cells.join('')}`);
   }
   console.log(`  ${'seeding'.padEnd(width)}${runs.map((r) => `${r.figures.seedSeconds.toFixed(1)} s`.padStart(24)).join('')}`);
+  console.log(`  ${'history: first 1,000 objects'.padEnd(width)}${runs.map((r) => `${r.figures.recording.first.toFixed(2)} s`.padStart(24)).join('')}`);
+  console.log(`  ${'history: 1,000-object push'.padEnd(width)}${runs.map((r) => `${r.figures.recording.push.toFixed(2)} s (${r.figures.recording.changes})`.padStart(24)).join('')}  (target < 2 s)`);
 }
 
 /** The built App server against the fake GitHub, in this process: one signed pull_request.opened delivery. */

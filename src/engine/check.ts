@@ -58,6 +58,8 @@ export interface CheckOptions {
   everyResult?: boolean;
   /** Hears how far the check is, for a progress display: the engine itself never prints. */
   onProgress?: (progress: CheckProgress) => void;
+  /** Keep each cluster's applied objects in its report (`objects`): the App compares them push to push. */
+  keepObjects?: boolean;
 }
 
 /** Templates compiled, or objects evaluated, of one cluster so far. */
@@ -271,6 +273,7 @@ async function evaluateCluster(
     images: imageUses(objects),
     policies: enabledPolicies(policies.constraints),
     stats: { objects: objects.length, constraints: policies.constraints.length, evaluations: evaluation.evaluations },
+    ...(options.keepObjects ? { objects: objects.map((source) => ({ object: source.object, location: { file: source.doc.file, line: source.doc.kindLine } })) } : {}),
   };
 }
 

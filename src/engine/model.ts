@@ -122,6 +122,16 @@ export interface ClusterReport {
   policies?: EnabledPolicy[];
   /** How much was evaluated; useful for summaries and benchmarks. */
   stats: EvaluationStats;
+  /** The objects the cluster applies, after rendering; only when the check was asked to keep them (`keepObjects`). */
+  objects?: AppliedObject[];
+}
+
+/** An object as the cluster applies it (rendered, namespace defaulted), with the manifest that declares it. */
+export interface AppliedObject {
+  /** The object as decoded: apiVersion, kind, metadata (namespace set where the cluster sets it), the rest. */
+  object: Record<string, unknown> & { apiVersion: string; kind: string; metadata: Record<string, unknown> };
+  /** The file (and line of its `kind:`) that declares it; for a rendered object, the file of its base. */
+  location: Location;
 }
 
 /** A constraint loaded for a cluster, with the template that defines its kind. */

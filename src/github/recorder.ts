@@ -46,6 +46,16 @@ export interface DefaultBranchEvaluation {
   startedAt: Date;
   /** Who introduced the risk-acceptance annotations the register asked for, where GitHub told. */
   introductions?: AnnotationIntroduction[];
+  /** Who made this state of the branch: the commit's pull request, who opened and merged it, who pushed it. */
+  attribution?: CommitAttribution;
+}
+
+/** The pull request GitHub associates with a commit and the people it reports; null where it did not say. */
+export interface CommitAttribution {
+  pullRequest: number | null;
+  openedBy: string | null;
+  mergedBy: string | null;
+  pushedBy: string | null;
 }
 
 /** Where a risk acceptance's annotation is written (the line of its key). */

@@ -4,6 +4,7 @@
 import type { PrismaClient } from '@prisma/client';
 import { checkExitCode, type ClusterReport, type Report } from '../engine/index.js';
 import { claimDefaultBranch, type BranchPosition } from './branch-order.js';
+import { recordObjectChanges, UNATTRIBUTED, type ChangeAttribution } from './changes.js';
 import { applicationStages, clusterSettings, replaceApplicationStages, replaceClusterConfig } from './cluster-config.js';
 import { recordEvaluation } from './evaluations.js';
 import { replaceInventory, snapshotInventories } from './inventory.js';
@@ -76,7 +77,18 @@ export async function recordDefaultBranchPush(prisma: PrismaClient, input: { rep
  */
 export async function recordDefaultBranchReport(
   prisma: PrismaClient,
-  input: { repository: RepositoryRow; sha: string; position?: BranchPosition; report: Report; startedAt: Date; introductions?: readonly AnnotationIntroduction[]; /** The stamp, when not the database's clock (history imported or seeded). */ recordedAt?: Date },
+  input: {
+    repository: RepositoryRow;
+    sha: string;
+    position?: BranchPosition;
+    report: Report;
+    startedAt: Date;
+    introductions?: readonly AnnotationIntroduction[];
+    /** The pull request and people GitHub reported for the commit: who made the objects' changes. */
+    attribution?: ChangeAttribution;
+    /** The stamp, when not the database's clock (history imported or seeded). */
+    recordedAt?: Date;
+  },
 ): Promise<boolean> {
   await ensureRepository(prisma, input.repository);
   const claim = await claimDefaultBranch(prisma, input.repository.id, input.sha, input.position ?? { before: null, forced: false }, input.recordedAt);
@@ -112,6 +124,18 @@ export async function recordDefaultBranchReport(
         line: use.location.line,
       })),
     });
+    // Kept by the check only where the App asked (keepObjects): each object's change since the last record.
+    if (cluster.objects) {
+      await recordObjectChanges(prisma, {
+        repositoryId: input.repository.id,
+        cluster: cluster.name,
+        commitSha: input.sha,
+        at: observedAt,
+        objects: cluster.objects,
+        applications: report.config?.applications ?? [],
+        attribution: input.attribution ?? UNATTRIBUTED,
+      });
+    }
     const config = report.config?.clusters.find((c) => c.name === cluster.name);
     if (config) {
       await replaceClusterConfig(prisma, {

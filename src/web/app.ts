@@ -13,6 +13,7 @@ import { readLimitedBody, refuseTooLarge } from '../http-body.js';
 import { knownRepositories } from './queries/overview.js';
 import { apiRoute } from './api/routes.js';
 import { COMPLIANCE_API, COMPLIANCE_PAGES, compliancePageOf } from './compliance-routes.js';
+import { HISTORY_API, HISTORY_PAGES, historyPageOf } from './history-routes.js';
 import { authorizeUrl, currentUser, exchangeCode, RepositoryAccess } from './github-user.js';
 import {
   CONTAINERS_PAGE,
@@ -68,7 +69,7 @@ export interface Viewer {
 }
 
 export function ownsPath(path: string): boolean {
-  return PAGES.has(path) || API.has(path) || COMPLIANCE_PAGES.has(path) || CHANGE_PAGES.has(path) || COMPLIANCE_API.has(path) || path.startsWith('/clusters/') || path.startsWith('/api/clusters/') || path.startsWith('/auth/') || path === '/assets/style.css';
+  return PAGES.has(path) || API.has(path) || COMPLIANCE_PAGES.has(path) || CHANGE_PAGES.has(path) || COMPLIANCE_API.has(path) || HISTORY_PAGES.has(path) || HISTORY_API.has(path) || path.startsWith('/clusters/') || path.startsWith('/api/clusters/') || path.startsWith('/auth/') || path === '/assets/style.css';
 }
 
 function securityHeaders(res: ServerResponse, https: boolean): void {
@@ -211,6 +212,10 @@ export function createWebApp(options: WebAppOptions): WebApp {
     if (url.pathname === '/stages') return sendHtml(res, 200, stagesPage(ctx, await stagesView(db.prisma, v.repoIds, filters)));
     if (COMPLIANCE_PAGES.has(url.pathname)) {
       const body = await compliancePageOf(db.prisma, url, v, ctx);
+      return body ? sendHtml(res, 200, body) : notFound();
+    }
+    if (HISTORY_PAGES.has(url.pathname)) {
+      const body = await historyPageOf(db.prisma, url, v, ctx);
       return body ? sendHtml(res, 200, body) : notFound();
     }
     if (url.pathname === '/evaluations') {

@@ -314,16 +314,18 @@ spec:
       `GET /repos/${PAYMENTS}`,
       `GET /repos/${PAYMENTS}/commits/main`,
       `GET /repos/${PAYMENTS}/tarball/${P3}`,
+      // The register's blame, then the change history's pull request of the commit.
+      'POST /graphql',
       'POST /graphql',
     ]);
   });
 
-  it('re-attributes an acceptance whose reason a push rewords, with the one GraphQL query it needs', async () => {
+  it('re-attributes an acceptance whose reason a push rewords, with the one GraphQL query the register needs', async () => {
     const calls = await deliver('push', pushPayments(P3, P4, 'erin-sre'));
     expect(await introducers()).toEqual({ ...fixtureAcceptances, [`${CHECKOUT}:18`]: [P4, 'Carol Ops', null, dates.P4] });
     // Carol's commit came with Erin's push, without a pull request.
     expect((await vouchedFor())[`${CHECKOUT}:18`]).toEqual(['erin-sre', null, null]);
-    expect(calls.map((r) => `${r.method} ${r.path}`)).toEqual([`GET /repos/${PAYMENTS}/tarball/${P4}`, 'POST /graphql']);
+    expect(calls.map((r) => `${r.method} ${r.path}`)).toEqual([`GET /repos/${PAYMENTS}/tarball/${P4}`, 'POST /graphql', 'POST /graphql']);
     const [query] = calls.filter((r) => r.path === '/graphql').map((r) => r.body as { variables: Record<string, string> });
     expect(query!.variables).toEqual({ owner: 'example-org', name: 'payments-gitops', sha: P4, path0: CHECKOUT });
   });
@@ -344,7 +346,8 @@ spec:
       introducedMergedBy: 'frank-payments',
       firstSeenSha: P5,
     });
-    expect(calls).toHaveLength(2);
+    // The archive, the register's query, the change history's query.
+    expect(calls).toHaveLength(3);
     // The acceptances already attributed are not looked up again.
     expect((calls[1]!.body as { variables: Record<string, string> }).variables).toMatchObject({ path0: 'cluster/namespaces/payments/fraud-check.yaml' });
     expect(Object.keys((calls[1]!.body as { variables: Record<string, string> }).variables)).not.toContain('path1');
@@ -361,8 +364,9 @@ spec:
     } finally {
       await app.close();
     }
-    // GitHub's "Something went wrong" is retried as a 5xx would be, then given up on.
-    expect(fake.requests.filter((r) => r.path === '/graphql')).toHaveLength(1 + RETRIES);
+    // GitHub's "Something went wrong" is retried as a 5xx would be, then given up on: the
+    // register's query and the change history's, each.
+    expect(fake.requests.filter((r) => r.path === '/graphql')).toHaveLength(2 * (1 + RETRIES));
     const introduced = await introducers();
     // Erin's commit added the file; Frank's later commit of the push touched another one.
     expect(introduced['cluster/namespaces/payments/ledger.yaml:18']).toEqual([P6, 'erin-sre', null, dates.P6]);

@@ -5,9 +5,10 @@ import type { Logger } from 'probot';
 import type { Config } from '../../config.js';
 import { checkRepo, nothingToCheck, type Report, type RepoSource } from '../../engine/index.js';
 import { attributeAnnotations, type PushCommit } from '../attribution.js';
+import { commitAttribution } from '../commit-attribution.js';
 import type { EngineRuntime } from '../../runtime.js';
 import type { GitHubClient, RepoRef } from '../github-client.js';
-import type { AnnotationIntroduction, BranchPosition, Recorder, RepositoryInfo } from '../recorder.js';
+import type { AnnotationIntroduction, BranchPosition, CommitAttribution, Recorder, RepositoryInfo } from '../recorder.js';
 import { TarballCache } from '../tarball-source.js';
 
 export interface DefaultBranchDeps {
@@ -40,13 +41,15 @@ export async function recordDefaultBranch(
     log.warn({ err: error, repo, sha: input.sha }, 'the push could not be noted before its evaluation');
   });
   const tree = await new TarballCache(octokit, repo, deps.limits.maxRepoBytes).at(input.sha);
-  const report = await checkRepo(tree, { driver: deps.engine.driver, renderer: deps.engine.renderer, limits: { maxFileBytes: deps.limits.maxFileBytes } });
+  // The applied objects are kept: the recorder compares them with the previous state (who changed what).
+  const report = await checkRepo(tree, { driver: deps.engine.driver, renderer: deps.engine.renderer, limits: { maxFileBytes: deps.limits.maxFileBytes }, keepObjects: true });
   if (nothingToCheck(report)) {
     log.info({ repo, sha: input.sha }, 'no kind: Cluster configuration: nothing to record');
     return;
   }
   const introductions = await introducers(recorder, octokit, log, { repo, tree, report, ...input });
-  const recorded = await recorder.defaultBranchEvaluated({ repository: input.repository, sha: input.sha, position: input.position, report, startedAt, introductions });
+  const attribution = await attributeCommit(octokit, log, repo, input.sha, input.pushedBy ?? null);
+  const recorded = await recorder.defaultBranchEvaluated({ repository: input.repository, sha: input.sha, position: input.position, report, startedAt, introductions, attribution });
   if (recorded) log.info({ repo, sha: input.sha, clusters: report.clusters.length }, 'default branch recorded');
   else log.info({ repo, sha: input.sha, ...input.position }, 'a newer state of the default branch is recorded already: this one is not');
 }
@@ -76,6 +79,16 @@ async function introducers(
   } catch (error) {
     log.warn({ err: error, repo: input.repo, sha: input.sha }, 'risk acceptances: introducers not found, recorded as unknown');
     return [];
+  }
+}
+
+/** Who made this state of the branch; what GitHub does not answer is recorded as unknown, never fails the recording. */
+async function attributeCommit(octokit: GitHubClient, log: Logger, repo: RepoRef, sha: string, pushedBy: string | null): Promise<CommitAttribution> {
+  try {
+    return await commitAttribution(octokit, repo, sha, pushedBy);
+  } catch (error) {
+    log.warn({ err: error, repo, sha }, "the commit's pull request could not be read: its changes are recorded without it");
+    return { pullRequest: null, openedBy: null, mergedBy: null, pushedBy };
   }
 }
 

@@ -8,6 +8,7 @@ import { readFilters, readPage, sendJson, type PageRequest } from '../http.js';
 import { CONTAINERS_PAGE, EVALUATIONS_PAGE, IMAGES_PAGE, RISKS_PAGE, clusterView, containersView, evaluationsView, imagesView, risksView, stagesView, type PageInfo } from '../overview-data.js';
 import { QueryError } from '../../errors.js';
 import { COMPLIANCE_API, complianceApi } from '../compliance-routes.js';
+import { HISTORY_API, historyApi } from '../history-routes.js';
 
 /** The paging fields of a list answer: the page asked for, the total, and links to its neighbours. */
 export function paging(url: URL, page: PageInfo): { page: number; limit: number; total: number; next: string | null; previous: string | null } {
@@ -66,6 +67,10 @@ async function answer(prisma: PrismaClient, res: ServerResponse, url: URL, v: Vi
   }
   if (COMPLIANCE_API.has(url.pathname)) {
     const { status, body } = await complianceApi(prisma, url, v);
+    return sendJson(res, status, body);
+  }
+  if (HISTORY_API.has(url.pathname)) {
+    const { status, body } = await historyApi(prisma, url, v);
     return sendJson(res, status, body);
   }
   if (url.pathname.startsWith('/api/clusters/')) {

@@ -73,6 +73,7 @@ const NAV = [
   ['/evaluations', 'Evaluations'],
   ['/stages', 'Stages'],
   ['/compliance', 'Compliance'],
+  ['/changes', 'History'],
 ] as const;
 
 export function layout(options: { title: string; path: string; user: PageUser | null; body: SafeHtml }): SafeHtml {
