@@ -36,7 +36,7 @@ RUN npx prisma generate
 # kustomize's API and Flux's build steps) into tools/bin: what npm's postinstall runs.
 COPY scripts/build-go-tool.mjs scripts/
 COPY tools/go.mod tools/go.sum tools/
-COPY tools/cel/go.mod tools/cel/go.sum tools/cel/main.go tools/cel/
+COPY tools/cel tools/cel
 COPY tools/render tools/render
 RUN node scripts/build-go-tool.mjs opa cel render
 COPY tsconfig.json tsconfig.build.json ./

@@ -3,7 +3,7 @@
 // and `parapet check` on a sample repository from another directory. Slow (a build, an install, a
 // cold compile), so it runs on its own: `npm run test:pack` (.ci/run calls it after `npm test`).
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,6 +51,11 @@ describe('the packed CLI, installed outside its checkout', () => {
     const paths = packed.files.map((file) => file.path);
     expect(paths).toEqual(expect.arrayContaining(['bin/parapet.js', 'dist/cli/main.js', 'dist/engine/rego/evaluation-worker.js', 'policies/imageallowlist/template.yaml', 'policies/expansion.yaml', 'tools/go.mod', 'scripts/build-go-tool.mjs']));
     expect(paths.filter((path) => /^(src|test|tools\/bin|\.cache|node_modules)\//.test(path))).toEqual([]);
+    // The Go helpers npm's postinstall builds: every source file of theirs, or the build fails.
+    for (const dir of ['tools/cel', 'tools/render']) {
+      const sources = readdirSync(join(repoRoot, dir)).filter((f) => f.endsWith('.go') || f === 'go.mod' || f === 'go.sum').map((f) => `${dir}/${f}`);
+      expect(paths).toEqual(expect.arrayContaining(sources));
+    }
   });
 
   it('built its pinned opa inside the installed package', () => {
