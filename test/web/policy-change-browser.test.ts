@@ -5,33 +5,26 @@
 // GitHub with exactly the files `parapet policies enable` writes. alice, who may only read the
 // repository, gets the reason instead of the form. Screenshots go to test/web/__screenshots__/.
 // Without /usr/bin/chromium the file is skipped with a visible message, except under CI.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { userTreeReader } from '../../src/github/tree-reader.js';
-import { openDatabase, type Database } from '../../src/store/database.js';
 import { runCli, treeSnapshot } from '../helpers/cli.js';
-import { engine } from '../helpers/engine.js';
-import { FakeGitHub } from '../helpers/fake-github.js';
-import { COMPLIANCE_USERS, seedCompliance } from './compliance-seed.js';
-import { startHarness, type Harness } from './harness.js';
-import { gitopsFiles } from './policy-change-seed.js';
+import type { FakeGitHub } from '../helpers/fake-github.js';
+import type { Harness } from './harness.js';
+import { gitopsFiles, MAIN, REPO, startPolicyChangeWorld, writeCheckout, type PolicyChangeWorld } from './policy-change-seed.js';
 
 const CHROMIUM = process.env.PARAPET_CHROMIUM ?? '/usr/bin/chromium';
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const SCREENSHOTS = join(dirname(fileURLToPath(import.meta.url)), '__screenshots__');
-const REPO = 'acme/gitops';
-const MAIN = '1'.repeat(40);
 
 const missing = existsSync(CHROMIUM) ? null : `${CHROMIUM} not found (apt-get install chromium)`;
 if (missing && process.env.CI) throw new Error(`the browser test needs chromium under CI: ${missing}`);
 if (missing) console.warn(`\n[policy change browser test] SKIPPING: ${missing}\n`);
 
 (missing ? describe.skip : describe)('enabling a standard through a pull request, in chromium', () => {
-  let db: Database;
+  let world: PolicyChangeWorld;
   let fake: FakeGitHub;
   let h: Harness;
   let browser: Browser;
@@ -39,26 +32,14 @@ if (missing) console.warn(`\n[policy change browser test] SKIPPING: ${missing}\n
   const files = gitopsFiles();
 
   beforeAll(async () => {
-    fake = await FakeGitHub.start();
-    fake.addCommit(REPO, MAIN, files);
-    fake.setBranch(REPO, 'main', MAIN);
-    fake.grant(REPO, 'bob', 'write');
-    fake.grant(REPO, 'alice', 'read');
-    db = await openDatabase({ dataDir: 'memory://' });
-    await seedCompliance(db);
-    h = await startHarness({ db, users: COMPLIANCE_USERS, seed: async () => {}, api: fake, policyChanges: { engine: engine(), readTree: userTreeReader(fake.url, 64 * 1024 * 1024) } });
+    world = await startPolicyChangeWorld(files);
+    ({ fake, h } = world);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: 60_000 });
-    checkout = mkdtempSync(join(tmpdir(), 'parapet-gitops-'));
-    for (const [path, text] of Object.entries(files)) {
-      mkdirSync(dirname(join(checkout, path)), { recursive: true });
-      writeFileSync(join(checkout, path), text);
-    }
+    checkout = writeCheckout(files);
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
-    await h?.close();
-    await fake?.close();
-    await db?.close();
+    await world?.close();
     if (checkout) rmSync(checkout, { recursive: true, force: true });
   });
 

@@ -3,32 +3,20 @@
 // description) holding acme/gitops with two clusters, staging and prod, whose policies folders are
 // empty, a privileged Deployment and a privileged debug Pod whose risk is accepted. bob may write to
 // acme/gitops, alice only read it, mallory cannot see it. The database holds the compliance seed.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { userTreeReader } from '../../src/github/tree-reader.js';
-import { openDatabase, type Database } from '../../src/store/database.js';
 import { runCli, treeSnapshot } from '../helpers/cli.js';
-import { engine } from '../helpers/engine.js';
-import { FakeGitHub } from '../helpers/fake-github.js';
-import { COMPLIANCE_USERS, seedCompliance } from './compliance-seed.js';
-import { gitopsFiles } from './policy-change-seed.js';
-import { signIn, startHarness, type Client, type Harness } from './harness.js';
+import type { FakeGitHub } from '../helpers/fake-github.js';
+import { gitopsFiles, MAIN, REPO, startPolicyChangeWorld, writeCheckout, type PolicyChangeWorld } from './policy-change-seed.js';
+import { signIn, type Client, type Harness } from './harness.js';
 
-const REPO = 'acme/gitops';
-const MAIN = '1'.repeat(40);
 const WITH_PRIVILEGED = '2'.repeat(40);
 
 const made: string[] = [];
 /** What `parapet policies ARGS` writes into a checkout of `files`: the files it changed, and those it removed. */
 async function cliChange(files: Record<string, string>, args: string[]): Promise<{ writes: Record<string, string>; deletes: string[]; after: Record<string, string> }> {
-  const dir = mkdtempSync(join(tmpdir(), 'parapet-gitops-'));
+  const dir = writeCheckout(files);
   made.push(dir);
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), text);
-  }
   const run = await runCli(['policies', ...args], { cwd: dir });
   if (run.code !== 0) throw new Error(run.stderr);
   const after = treeSnapshot(dir);
@@ -74,25 +62,18 @@ async function choose(client: Client, cluster: string, op: string, chosen: Recor
 const writeRequests = (fake: FakeGitHub) => fake.requests.filter((r) => r.method !== 'GET' && r.path.startsWith(`/repos/${REPO}/`));
 
 describe('changing policies through a pull request', () => {
-  let db: Database;
   let fake: FakeGitHub;
   let h: Harness;
   const files = gitopsFiles();
 
+  let world: PolicyChangeWorld;
+
   beforeAll(async () => {
-    fake = await FakeGitHub.start();
-    fake.addCommit(REPO, MAIN, files);
-    fake.setBranch(REPO, 'main', MAIN);
-    fake.grant(REPO, 'bob', 'write');
-    fake.grant(REPO, 'alice', 'read');
-    db = await openDatabase({ dataDir: 'memory://' });
-    await seedCompliance(db);
-    h = await startHarness({ db, users: COMPLIANCE_USERS, seed: async () => {}, api: fake, policyChanges: { engine: engine(), readTree: userTreeReader(fake.url, 64 * 1024 * 1024) } });
+    world = await startPolicyChangeWorld(files);
+    ({ fake, h } = world);
   }, 120_000);
   afterAll(async () => {
-    await h?.close();
-    await fake?.close();
-    await db?.close();
+    await world?.close();
     made.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
   });
   beforeEach(() => {
