@@ -14,6 +14,7 @@ import {
   riskRegister,
   type Database,
 } from '../../src/store/index.js';
+import { migratedDataDir } from '../helpers/database-template.js';
 import { engine, testCacheDir } from '../helpers/engine.js';
 import { appEnvironment, fixtureFiles, pullRequestPayload, sha, webhookExample, withRepository, WEBHOOK_SECRET } from '../helpers/fake-github-app.js';
 import { deliverWebhook, FakeGitHub, type RecordedRequest } from '../helpers/fake-github.js';
@@ -25,7 +26,7 @@ let db: Database;
 
 beforeAll(async () => {
   fake = await FakeGitHub.start();
-  db = await openDatabase({ dataDir: 'memory://' });
+  db = await openDatabase({ dataDir: await migratedDataDir() });
 }, 60_000);
 
 afterAll(async () => {

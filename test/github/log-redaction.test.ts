@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { redactSecrets, redactUrl } from '../../src/errors.js';
 import { notRecordedOutput, operationalFailureOutput } from '../../src/github/check-run.js';
+import { migratedDataDir } from '../helpers/database-template.js';
 import { repoRoot } from '../helpers/engine.js';
 import { appEnvironment, fixtureFiles, pullRequestPayload, sha, WEBHOOK_SECRET } from '../helpers/fake-github-app.js';
 import { deliverWebhook, FakeGitHub } from '../helpers/fake-github.js';
@@ -87,7 +88,7 @@ describe('the App’s logs', () => {
 
     const port = await freePort();
     // JSON lines, as in production: every property of a logged error is written.
-    const env = appEnvironment(fake, { PORT: String(port), LOG_LEVEL: 'debug', NODE_ENV: 'production', PARAPET_DB_DIR: join(dir, 'db'), PARAPET_CACHE_DIR: '' });
+    const env = appEnvironment(fake, { PORT: String(port), LOG_LEVEL: 'debug', NODE_ENV: 'production', PARAPET_DB_DIR: await migratedDataDir(), PARAPET_CACHE_DIR: '' });
     const child = spawn(process.execPath, [main], { cwd: repoRoot, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, stdio: 'pipe' });
     app = child;
     let output = '';

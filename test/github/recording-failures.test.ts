@@ -7,6 +7,7 @@ import { readConfig } from '../../src/config.js';
 import { databaseRecorder } from '../../src/database-recorder.js';
 import { startAppServer, type AppServer } from '../../src/github/server.js';
 import { openDatabase, type Database } from '../../src/store/index.js';
+import { migratedDataDir } from '../helpers/database-template.js';
 import { engine, testCacheDir } from '../helpers/engine.js';
 import { appEnvironment, DEBUG_DEPLOYMENT, fixtureFiles, pullRequestPayload, sha, webhookExample, withRepository, WEBHOOK_SECRET } from '../helpers/fake-github-app.js';
 import { deliverWebhook, FakeGitHub } from '../helpers/fake-github.js';
@@ -23,7 +24,7 @@ const retries: Array<{ attempt: number; delayMs: number; error: string }> = [];
 
 beforeAll(async () => {
   fake = await FakeGitHub.start();
-  db = await openDatabase({ dataDir: 'memory://' });
+  db = await openDatabase({ dataDir: await migratedDataDir() });
   const config = readConfig({ ...appEnvironment(fake), PARAPET_CACHE_DIR: testCacheDir });
   const { driver, renderer } = engine();
   // The production policy waits seconds between attempts; the same policy, with short waits.

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { migratedDataDir } from '../helpers/database-template.js';
 import { repoRoot } from '../helpers/engine.js';
 import { freePort, silentPort } from '../helpers/ports.js';
 import { postgresUnavailable, testPostgres, type PostgresServer } from '../helpers/postgres.js';
@@ -68,7 +69,7 @@ describe('npm start with a database', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('stops a second App on the same embedded database with exit code 2, naming the directory and the first App', async () => {
-    const dbDir = join(dir, 'db');
+    const dbDir = await migratedDataDir();
     const port = await freePort();
     const first = spawn(process.execPath, [main], { cwd: repoRoot, env: baseEnv({ ...credentials, PORT: String(port), PARAPET_DB_DIR: dbDir }), stdio: 'pipe' });
     children.push(first);

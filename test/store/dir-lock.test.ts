@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/store/database.js';
 import { LOCK_FILE, lockDirectory } from '../../src/store/dir-lock.js';
+import { migratedDataDir } from '../helpers/database-template.js';
 import { repoRoot } from '../helpers/engine.js';
 import { DatabaseError } from '../../src/errors.js';
 
@@ -44,7 +45,7 @@ async function exited(child: ChildProcess): Promise<void> {
 
 describe('the embedded database directory', () => {
   it('stops a second process with the directory and the process holding it, and opens once that one stopped', async () => {
-    const dir = freshDir();
+    const dir = await migratedDataDir();
     const { child, pid } = await holder(dir);
 
     const refused = await openDatabase({ dataDir: dir }).catch((error: unknown) => error);
@@ -61,7 +62,7 @@ describe('the embedded database directory', () => {
   });
 
   it('takes over the lock of a process that died holding it, and keeps the data', async () => {
-    const dir = freshDir();
+    const dir = await migratedDataDir();
     const first = await openDatabase({ dataDir: dir });
     await first.prisma.installation.create({ data: { id: 7n, accountLogin: 'acme', accountType: 'Organization' } });
     await first.close();

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/store/database.js';
+import { migratedDataDir } from '../helpers/database-template.js';
 import { COMPLIANCE_USERS, NODE_AGENT, seedCompliance } from './compliance-seed.js';
 import { startHarness, type Harness } from './harness.js';
 
@@ -26,7 +27,7 @@ if (missing) console.warn(`\n[compliance browser test] SKIPPING: ${missing}\n`);
   let browser: Browser;
 
   beforeAll(async () => {
-    db = await openDatabase({ dataDir: 'memory://' });
+    db = await openDatabase({ dataDir: await migratedDataDir() });
     await seedCompliance(db);
     h = await startHarness({ db, users: COMPLIANCE_USERS, seed: async () => {} });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: 60_000 });

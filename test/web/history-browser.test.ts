@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/store/database.js';
+import { migratedDataDir } from '../helpers/database-template.js';
 import { HISTORY_USERS, seedHistory } from './history-seed.js';
 import { startHarness, type Harness } from './harness.js';
 
@@ -25,7 +26,7 @@ if (missing) console.warn(`\n[history browser test] SKIPPING: ${missing}\n`);
   let browser: Browser;
 
   beforeAll(async () => {
-    db = await openDatabase({ dataDir: 'memory://' });
+    db = await openDatabase({ dataDir: await migratedDataDir() });
     await seedHistory(db);
     h = await startHarness({ db, users: HISTORY_USERS, seed: async () => {} });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: 60_000 });

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { userTreeReader } from '../../src/github/tree-reader.js';
 import { openDatabase, type Database } from '../../src/store/database.js';
+import { migratedDataDir } from '../helpers/database-template.js';
 import { engine, fixturesDir } from '../helpers/engine.js';
 import { FakeGitHub } from '../helpers/fake-github.js';
 import { readTree } from '../helpers/read-tree.js';
@@ -56,7 +57,7 @@ export async function startPolicyChangeWorld(files: Record<string, string>): Pro
   fake.setBranch(REPO, 'main', MAIN);
   fake.grant(REPO, 'bob', 'write');
   fake.grant(REPO, 'alice', 'read');
-  const db = await openDatabase({ dataDir: 'memory://' });
+  const db = await openDatabase({ dataDir: await migratedDataDir() });
   await seedCompliance(db);
   const h = await startHarness({ db, users: COMPLIANCE_USERS, seed: async () => {}, api: fake, policyChanges: { engine: engine(), readTree: userTreeReader(fake.url, 64 * 1024 * 1024) } });
   return {

@@ -1,25 +1,23 @@
 // Sessions of the overview as a user lives them: signed in once, still signed in after the App
 // restarted on the same database; signed out, or with a token GitHub revoked, the session is gone
 // from the database; an expired one is refused.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/store/database.js';
 import { upsertInstallation, upsertRepository } from '../../src/store/repositories.js';
 import { startWebServer, type WebServer } from '../../src/web/server.js';
 import type { WebConfig } from '../../src/web/web-config.js';
 import { startFakeGitHubOAuth, type FakeGitHubOAuth } from '../helpers/fake-github-oauth.js';
+import { migratedDataDir } from '../helpers/database-template.js';
 import { Client } from './harness.js';
 
 const SESSION_SECRET = '9b1e4c7a2d5f8e0b3c6a9d2f5e8b1c4a7d0e3f6b';
 const GITOPS = 5_501_234;
 
-let dir: string;
 let github: FakeGitHubOAuth;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'parapet-sessions-'));
   github = await startFakeGitHubOAuth([
     { login: 'alice', repos: [GITOPS] },
     { login: 'bob', repos: [GITOPS] },
@@ -28,12 +26,16 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await github?.close();
-  rmSync(dir, { recursive: true, force: true });
+  for (const dataDir of Object.values(databases)) rmSync(dirname(dataDir), { recursive: true, force: true });
 });
+
+const databases: Record<string, string> = {};
 
 /** The overview on its own server over the embedded database `name`, as one run of the App. */
 async function startOverview(name: string): Promise<{ db: Database; web: WebServer; close(): Promise<void> }> {
-  const db = await openDatabase({ dataDir: join(dir, name) });
+  // The same name is the same database (a restart); a new name starts from a migrated copy.
+  const dataDir = (databases[name] ??= await migratedDataDir());
+  const db = await openDatabase({ dataDir });
   await upsertInstallation(db.prisma, { id: 7, accountLogin: 'acme', accountType: 'Organization' });
   await upsertRepository(db.prisma, { id: GITOPS, installationId: 7, owner: 'acme', name: 'gitops' });
   const config: WebConfig = {
