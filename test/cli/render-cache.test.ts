@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { JsonReport } from '../../src/engine/index.js';
+import type { JsonReport } from '../../src/engine/report/format/index.js';
 import { runCli } from '../helpers/cli.js';
 import { copyFixture } from '../helpers/engine.js';
 

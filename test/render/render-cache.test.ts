@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import type { RenderOutcome, Renderer, RenderRequest, Report } from '../../src/engine/index.js';
 import { defaultRenderPath, HelperRenderer } from '../../src/renderer/helper-renderer.js';
 import { CachingRenderer, DiskRenderCache, MemoryRenderCache } from '../../src/renderer/render-cache.js';
-import { check, fixtureRepo } from '../helpers/engine.js';
+import { readEngineConfig } from '../../src/config.js';
+import { startEngineRuntime } from '../../src/runtime.js';
+import { check, fixtureRepo, testCacheDir } from '../helpers/engine.js';
 
 // The render cache (issue #13): a build is reused only while every file, folder listing and absent
 // path it read is as it was. Each case changes one input and proves the next build is run again and
@@ -210,4 +212,21 @@ describe('a check through the render cache', () => {
       expect(cold.clusters[0]!.stats.renders!.cached).toBe(0);
     });
   }
+});
+
+describe("the App's render cache", () => {
+  it('is shared by every check of the process, in memory: the second check of a tree builds nothing, and none is written to disk', async () => {
+    const diskDir = mkdtempSync(join(tmpdir(), 'parapet-app-render-cache-'));
+    const config = { ...readEngineConfig({ PARAPET_CACHE_DIR: diskDir, PARAPET_WORKERS: '1' }), cacheDir: testCacheDir };
+    const runtime = startEngineRuntime(config, { renderCache: 'memory' });
+    try {
+      const first = await check(fixtureRepo('kustomize-overlay'), { driver: runtime.driver, renderer: runtime.renderer });
+      const second = await check(fixtureRepo('kustomize-overlay'), { driver: runtime.driver, renderer: runtime.renderer });
+      expect(first.clusters[0]!.stats.renders).toMatchObject({ builds: 1, cached: 0 });
+      expect(second.clusters[0]!.stats.renders).toMatchObject({ builds: 1, cached: 1 });
+      expect(readdirSync(diskDir)).toEqual([]);
+    } finally {
+      await runtime.close();
+    }
+  });
 });
