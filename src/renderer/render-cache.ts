@@ -66,7 +66,9 @@ class CachingSession implements RenderSession {
     this.inner ??= this.helper.open(this.tree.files);
     const { outcome, reads } = await (await this.inner).renderRecorded(request);
     // Without reads the helper did not answer (the build was stopped for time): nothing to reuse.
-    if (reads) {
+    // A failed build is not kept either: a failure may come from outside the tree (a chart
+    // repository that did not answer), and builds that fail are few.
+    if (reads && outcome.ok) {
       const entry: Entry = { inputs: reads.map((r) => [r.op, r.path, this.tree.fingerprint(r.op, r.path)]), outcome: JSON.stringify(outcome) };
       const others = entries.filter((e) => !sameInputs(e.inputs, entry.inputs));
       await this.store.put(key, [entry, ...others].slice(0, ENTRIES_PER_KEY));

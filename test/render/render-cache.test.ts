@@ -117,6 +117,15 @@ describe('the render cache', () => {
     expect(names(await expectRebuilt(base, removed, production))[0]).toMatch(/^error: .*deployment\.yaml/);
   });
 
+  it('keeps no failed build: the next check builds it again', async () => {
+    const cached = new CachingRenderer(new HelperRenderer(), new MemoryRenderCache());
+    const broken = without(base, 'apps/base/deployment.yaml');
+    expect((await build(cached, broken, production)).ok).toBe(false);
+    const again = await build(cached, broken, production);
+    expect(again.ok).toBe(false);
+    expect(again.cached).toBeUndefined();
+  });
+
   it('builds again when a file appears where the build found none (a kustomization in a folder Flux generated one for)', async () => {
     const added = { ...base, 'infrastructure/kustomization.yaml': 'resources: []\n' };
     expect(names(await expectRebuilt(base, added, infrastructure))).toEqual([]);
