@@ -99,11 +99,10 @@ func main() {
 		recorder := newRecordingFs(fs)
 		resp := handle(recorder, req)
 		resp.ID = req.ID
+		// A build always looks at its folder, so its reads are never empty; the engine caches
+		// only a reply that carries them.
 		if req.Op != "files" && req.Op != "version" {
 			resp.Reads = recorder.reads
-			if resp.Reads == nil {
-				resp.Reads = []read{}
-			}
 		}
 		if resp.Objects == nil {
 			resp.Objects = []renderedObject{}
