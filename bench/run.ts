@@ -13,12 +13,17 @@ import { findPostgresBin, postgresUnavailable, startPostgres } from '../test/hel
 import { generateRepo } from './generate-repo.js';
 import { gatorTest, resultKey, type ResultIdentity } from './gator.js';
 import { benchLibrary, printLibrary } from './library-bench.js';
+import { benchRenderCache, printRenderCache } from './render-cache.js';
+import { RegoDriver } from '../src/engine/index.js';
+import { OpaCompiler } from '../src/opa/opa-compiler.js';
 
 const quick = process.argv.includes('--quick');
 const sizes = quick ? [1000, 2000] : [2500, 5000, 10000];
 // The GitHub App section: a pull request touching `touched` of `manifests` manifests.
 const appPullRequest = quick ? { manifests: 1000, touched: 100 } : { manifests: 10000, touched: 1000 };
 // The App under load in scale-out mode (README "Scale-out"); --quick: fewer, sooner, still a kill.
+// The render cache section: overlays over shared bases (--quick: fewer, the same shape).
+const renderCache = quick ? { overlays: 40, bases: 10 } : { overlays: 200, bases: 20 };
 const appLoad: LoadOptions = quick ? { pulls: 40, installations: 10, windowSeconds: 10, killAtSeconds: 2 } : { pulls: 200, installations: 20, windowSeconds: 60, killAtSeconds: 30 };
 /** Target: webhook → completed check run, 95th percentile under load. */
 const LOAD_P95_TARGET_SECONDS = 30;
@@ -75,6 +80,7 @@ async function main(): Promise<void> {
   }
   const runs = quick ? 1 : 3;
   printLibrary(benchLibrary(gator, runs), runs);
+  await renderCacheSection();
   await appSection();
   await loadSection();
   await overviewSection();
@@ -113,6 +119,17 @@ async function overviewSection(): Promise<void> {
   console.log(`  ${'seeding'.padEnd(width)}${runs.map((r) => `${r.figures.seedSeconds.toFixed(1)} s`.padStart(24)).join('')}`);
   console.log(`  ${'history: first 1,000 objects'.padEnd(width)}${runs.map((r) => `${r.figures.recording.first.toFixed(2)} s`.padStart(24)).join('')}`);
   console.log(`  ${'history: 1,000-object push'.padEnd(width)}${runs.map((r) => `${r.figures.recording.push.toFixed(2)} s (${r.figures.recording.changes})`.padStart(24)).join('')}  (target < 2 s)`);
+}
+
+/** Rendering a repository of overlays cold, warm and after touching one base, through the CLI's on-disk render cache. */
+async function renderCacheSection(): Promise<void> {
+  // No policy is evaluated: the driver only parses YAML.
+  const driver = RegoDriver.start({ compiler: new OpaCompiler({ cacheDir: null }), workers: 1, timeoutMs: 10_000 });
+  try {
+    printRenderCache(await benchRenderCache(driver, renderCache.overlays, renderCache.bases));
+  } finally {
+    await driver.close();
+  }
 }
 
 /** The built App server against the fake GitHub, in this process: one signed pull_request.opened delivery. */

@@ -51,6 +51,8 @@ export interface Config {
 export interface EngineConfig {
   /** Compiled policies on disk; null disables the cache. */
   cacheDir: string | null;
+  /** The CLI's render cache on disk (src/renderer/render-cache.ts); null disables it (the App's in memory too). */
+  renderCacheDir?: string | null;
   /** The opa binary; undefined: the one `npm ci` built. */
   opaPath: string | undefined;
   /** Where `scripts/build-go-tool.mjs` keeps the opa it built, for every install of Parapet. */
@@ -136,6 +138,7 @@ function engineSettings(env: Env, read: Reader): EngineConfig {
   return {
     // Never inside the repository being checked: the XDG cache directory unless told otherwise.
     cacheDir: cacheSetting === '' ? null : (cacheSetting ?? join(userCache, 'wasm')),
+    renderCacheDir: cacheSetting === '' ? null : join(cacheSetting ?? userCache, 'render'),
     opaPath: read.text('PARAPET_OPA'),
     toolsCacheDir: join(userCache, 'tools'),
     celPath: read.text('PARAPET_CEL_HELPER'),

@@ -54,7 +54,8 @@ async function main(): Promise<void> {
       },
     },
   });
-  const engine = startEngineRuntime(config.engine);
+  // In memory: the App's process outlives every check, and the base and head of each pull request share it.
+  const engine = startEngineRuntime(config.engine, { renderCache: 'memory' });
   let server: AppServer;
   try {
     server = await startAppServer({ ...config, credentials: config.credentials }, { engine, recorder, pages: overviewPages(db, engine, config) });

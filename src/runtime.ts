@@ -9,6 +9,7 @@ import { CelDriver, GatekeeperDriver, RegoDriver, type PolicyCompiler, type Poli
 import { ConfigError } from './errors.js';
 import { OpaCompiler } from './opa/opa-compiler.js';
 import { HelperRenderer } from './renderer/helper-renderer.js';
+import { CachingRenderer, DiskRenderCache, MemoryRenderCache } from './renderer/render-cache.js';
 
 export interface EngineRuntime {
   driver: PolicyDriver;
@@ -16,7 +17,15 @@ export interface EngineRuntime {
   close(): Promise<void>;
 }
 
-export function startEngineRuntime(engine: EngineConfig): EngineRuntime {
+export interface RuntimeOptions {
+  /**
+   * Where builds are cached: `memory` for a long-running process (the App: the base and head of
+   * every pull request share it), `disk` (the default) for the CLI, in `engine.renderCacheDir`.
+   */
+  renderCache?: 'memory' | 'disk';
+}
+
+export function startEngineRuntime(engine: EngineConfig, options: RuntimeOptions = {}): EngineRuntime {
   const opa = new OpaCompiler({ cacheDir: engine.cacheDir, opaPath: engine.opaPath, timeoutMs: engine.compileTimeoutMs, ...(engine.toolsCacheDir ? { toolsCacheDir: engine.toolsCacheDir } : {}) });
   // A missing or broken opa binary is a setup problem, not a bug in Parapet: typed as a ConfigError,
   // it is reported in one line (the CLI exits 2, the App's check run says it) with how to build it.
@@ -39,5 +48,11 @@ export function startEngineRuntime(engine: EngineConfig): EngineRuntime {
     builtins: helper,
   });
   const driver = new GatekeeperDriver({ Rego: rego, K8sNativeValidation: new CelDriver(helper) });
-  return { driver, renderer: new HelperRenderer(), close: async () => void (await Promise.all([rego.close(), helper.close()])) };
+  return { driver, renderer: cachedRenderer(engine, options), close: async () => void (await Promise.all([rego.close(), helper.close()])) };
+}
+
+function cachedRenderer(engine: EngineConfig, options: RuntimeOptions): Renderer {
+  const helper = new HelperRenderer();
+  if (!engine.renderCacheDir) return helper;
+  return new CachingRenderer(helper, options.renderCache === 'memory' ? new MemoryRenderCache() : new DiskRenderCache(engine.renderCacheDir));
 }

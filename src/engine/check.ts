@@ -7,7 +7,7 @@ import { addToInventory, emptyInventory, inventoryData } from './evaluate/review
 import { reviewTargets } from './expand/expansion.js';
 import { imageUses } from './inventory/image-uses.js';
 import { ConstraintMatcher, type Match } from './match/match-objects.js';
-import type { ClusterConfig, ClusterReport, EnabledPolicy, InputError, Report, Violation } from './model.js';
+import type { ClusterConfig, ClusterReport, EnabledPolicy, InputError, RenderStats, Report, Violation } from './model.js';
 import type { Constraint } from './policy/constraint.js';
 import { AUDIT_ENFORCEMENT_POINT, effectiveAction, WEBHOOK_ENFORCEMENT_POINT } from './policy/enforcement.js';
 import { defaultExpansionTemplates } from './policy/expansion-template.js';
@@ -111,6 +111,27 @@ export async function checkRepo(source: RepoSource, options: CheckOptions): Prom
   return sortReport(report);
 }
 
+/** The session, counting into `stats` the builds asked of it, those the cache answered, and the time they took. */
+function countingSession(open: () => Promise<RenderSession>, stats: RenderStats): () => Promise<RenderSession> {
+  let counting: Promise<RenderSession> | undefined;
+  return () =>
+    (counting ??= open().then((session) => ({
+      render: async (request) => {
+        const start = performance.now();
+        try {
+          const outcome = await session.render(request);
+          if (outcome.cached) stats.cached++;
+          return outcome;
+        } finally {
+          stats.builds++;
+          stats.ms += performance.now() - start;
+        }
+      },
+      // The check closes the session it opened, once, after every cluster.
+      close: async () => undefined,
+    })));
+}
+
 /** A renderer session over every file of the tree a build may read (each within the size limit). */
 async function openRenderSession(source: RepoSource, renderer: Renderer, limits: YamlLimits): Promise<RenderSession> {
   const paths = (await source.listFiles()).filter((f) => f.size <= limits.maxFileBytes && !f.path.startsWith('.git/')).map((f) => f.path);
@@ -185,7 +206,8 @@ async function evaluateCluster(
 ): Promise<ClusterReport> {
   const { driver, signal } = options;
 
-  const rendered = await renderCluster({ cluster, clusters: config.clusters, applications: config.applications, files, session });
+  const renders: RenderStats = { builds: 0, cached: 0, ms: 0 };
+  const rendered = await renderCluster({ cluster, clusters: config.clusters, applications: config.applications, files, session: countingSession(session, renders) });
   errors.push(...rendered.errors);
   for (const path of rendered.applied) applied.add(path);
   // kustomize and Flux set namespaces while rendering; only Security Tower stages still default one.
@@ -272,7 +294,7 @@ async function evaluateCluster(
     ...(rendered.notices.length > 0 ? { notices: rendered.notices } : {}),
     images: imageUses(objects),
     policies: enabledPolicies(policies.constraints),
-    stats: { objects: objects.length, constraints: policies.constraints.length, evaluations: evaluation.evaluations },
+    stats: { objects: objects.length, constraints: policies.constraints.length, evaluations: evaluation.evaluations, ...(renders.builds > 0 ? { renders } : {}) },
     ...(options.keepObjects ? { objects: objects.map((source) => ({ object: source.object, location: { file: source.doc.file, line: source.doc.kindLine } })) } : {}),
   };
 }

@@ -157,6 +157,16 @@ export interface EvaluationStats {
   constraints: number;
   /** (object or implied object) × constraint pairs that matched and were evaluated. */
   evaluations: number;
+  /** The builds rendering asked for (kustomize, Flux, Helm); absent when it asked for none. */
+  renders?: RenderStats;
+}
+
+export interface RenderStats {
+  builds: number;
+  /** Builds whose outcome came from the render cache: every input they read was unchanged. */
+  cached: number;
+  /** Time spent waiting for builds, cached or not. */
+  ms: number;
 }
 
 export interface Report {

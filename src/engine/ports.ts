@@ -210,10 +210,14 @@ export interface RenderedObject {
   source?: string;
 }
 
-export type RenderOutcome =
+export type RenderOutcome = (
   | { ok: true; objects: RenderedObject[]; /** Flux generated the folder's kustomization. */ generated?: boolean }
   /** The build failed: the tool's own message, with repository-relative paths. */
-  | { ok: false; error: string };
+  | { ok: false; error: string }
+) & {
+  /** The outcome of an earlier build whose inputs are all unchanged, not built again (the render cache). */
+  cached?: true;
+};
 
 /** Builds over one repository tree; a build reads only the files the session was opened with. */
 export interface RenderSession {

@@ -180,6 +180,9 @@ function title(blocking: number, added: number, errors: number): string {
   return parts.length > 0 ? parts.join(', ') : 'No new violations';
 }
 
+/** Render time below this is not worth a line of the summary. */
+const SIGNIFICANT_RENDER_MS = 2000;
+
 function summary(cluster: ClusterReport, added: Violation[], existing: Violation[], errors: InputError[], impact: PolicyImpact | undefined): string {
   const lines: string[] = [];
   lines.push(
@@ -187,6 +190,10 @@ function summary(cluster: ClusterReport, added: Violation[], existing: Violation
       `${plural(added.length, 'new violation')}, ${plural(existing.length, 'existing violation')}, ${plural(errors.length, 'input error')}.`,
     '',
   );
+  const renders = cluster.stats.renders;
+  if (renders && renders.ms > SIGNIFICANT_RENDER_MS) {
+    lines.push(`Rendering took ${(renders.ms / 1000).toFixed(1)} s: ${plural(renders.builds - renders.cached, 'build')} run, ${renders.cached} reused from the render cache.`, '');
+  }
 
   const rows = new Map<string, { policy: string; action: string; added: number; existing: number; accepted: number }>();
   for (const v of cluster.violations) {

@@ -2,6 +2,7 @@
 // Helm's and Flux's build steps in one process per session, fed the repository's files over stdin and asked
 // for one build per line. The helper never reads the disk or the network; this side bounds time.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +24,23 @@ interface Reply {
   objects: RenderedObject[];
   generated?: boolean;
   error?: string;
+  reads?: RenderRead[];
+}
+
+/**
+ * A path of the repository a build looked at (tools/render/recordfs.go), repository-relative (`''`
+ * for its root): `file` read its content, `stat` asked whether it exists and is a folder, `list`
+ * listed the folder's names, `tree` walked every file below it.
+ */
+export interface RenderRead {
+  op: 'file' | 'stat' | 'list' | 'tree';
+  path: string;
+}
+
+/** A build's outcome with what it read; no reads when the helper did not answer (a build stopped for time). */
+export interface RecordedOutcome {
+  outcome: RenderOutcome;
+  reads?: RenderRead[];
 }
 
 /** Files are sent in batches so no single line holds a whole large repository. */
@@ -35,12 +53,23 @@ export class HelperRenderer implements Renderer {
     this.path = options.renderPath ?? defaultRenderPath;
   }
 
-  async open(files: Map<string, string>): Promise<RenderSession> {
+  async open(files: Map<string, string>): Promise<HelperSession> {
     return new HelperSession(this.path, files, this.options);
+  }
+
+  /**
+   * What decides the helper's builds besides their inputs: the build stamp `npm ci` writes beside
+   * it (pinned versions and a hash of its Go source) and the binary's size and time, so a rebuilt
+   * helper never reuses outputs of the previous one.
+   */
+  async identity(): Promise<string> {
+    const binary = await stat(this.path).catch(() => undefined);
+    const stamp = await readFile(`${this.path}.version`, 'utf8').catch(() => '');
+    return JSON.stringify([this.path, stamp.trim(), binary?.size ?? null, binary?.mtimeMs ?? null]);
   }
 }
 
-class HelperSession implements RenderSession {
+export class HelperSession implements RenderSession {
   private process: Promise<HelperProcess> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -50,7 +79,11 @@ class HelperSession implements RenderSession {
     private readonly options: HelperRendererOptions,
   ) {}
 
-  render(request: RenderRequest): Promise<RenderOutcome> {
+  async render(request: RenderRequest): Promise<RenderOutcome> {
+    return (await this.renderRecorded(request)).outcome;
+  }
+
+  renderRecorded(request: RenderRequest): Promise<RecordedOutcome> {
     // One build at a time: kustomize's global state (its OpenAPI schema) is per process.
     const next = this.queue.then(() => this.run(request));
     this.queue = next.catch(() => undefined);
@@ -63,7 +96,7 @@ class HelperSession implements RenderSession {
     process?.stop();
   }
 
-  private async run(request: RenderRequest): Promise<RenderOutcome> {
+  private async run(request: RenderRequest): Promise<RecordedOutcome> {
     this.process ??= HelperProcess.start(this.path, this.files, this.options);
     const helper = await this.process;
     const message =
@@ -82,10 +115,11 @@ class HelperSession implements RenderSession {
       if (reply === 'timeout') {
         helper.stop();
         this.process = undefined;
-        return { ok: false, error: `the build took longer than ${Math.round(timeoutMs / 1000)} s and was stopped` };
+        return { outcome: { ok: false, error: `the build took longer than ${Math.round(timeoutMs / 1000)} s and was stopped` } };
       }
-      if (reply.error !== undefined) return { ok: false, error: reply.error };
-      return { ok: true, objects: reply.objects, ...(reply.generated ? { generated: true } : {}) };
+      const reads = reply.reads ? { reads: reply.reads } : {};
+      if (reply.error !== undefined) return { outcome: { ok: false, error: reply.error }, ...reads };
+      return { outcome: { ok: true, objects: reply.objects, ...(reply.generated ? { generated: true } : {}) }, ...reads };
     } finally {
       clearTimeout(timer);
     }

@@ -71,6 +71,8 @@ type response struct {
 	Generated     bool   `json:"generated,omitempty"`
 	Version       string `json:"version,omitempty"`
 	Error         string `json:"error,omitempty"`
+	// kustomize, flux, helm: every path of the repository the build looked at (recordfs.go).
+	Reads []read `json:"reads,omitempty"`
 }
 
 func main() {
@@ -94,8 +96,14 @@ func main() {
 			}
 			fatal(fmt.Errorf("reading a request: %w", err))
 		}
-		resp := handle(fs, req)
+		recorder := newRecordingFs(fs)
+		resp := handle(recorder, req)
 		resp.ID = req.ID
+		// A build always looks at its folder, so its reads are never empty; the engine caches
+		// only a reply that carries them.
+		if req.Op != "files" && req.Op != "version" {
+			resp.Reads = recorder.reads
+		}
 		if resp.Objects == nil {
 			resp.Objects = []renderedObject{}
 		}

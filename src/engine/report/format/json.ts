@@ -30,6 +30,8 @@ export interface JsonCluster {
   warnings?: JsonError[];
   /** What Parapet could not render (a chart from a Helm repository): not judged, not a failure. */
   notices?: JsonError[];
+  /** The builds rendering ran (kustomize, Flux, Helm), those the render cache answered, and their time; present when there were any. */
+  render?: { builds: number; cached: number; seconds: number };
 }
 
 export interface JsonViolation {
@@ -78,6 +80,7 @@ export function toJsonReport(report: Report, options: JsonOptions): JsonReport {
       errors: [...cluster.errors].sort(compareErrors).map(jsonError),
       ...(cluster.warnings && cluster.warnings.length > 0 ? { warnings: [...cluster.warnings].sort(compareErrors).map(jsonError) } : {}),
       ...(cluster.notices && cluster.notices.length > 0 ? { notices: [...cluster.notices].sort(compareErrors).map(jsonError) } : {}),
+      ...(cluster.stats.renders ? { render: { builds: cluster.stats.renders.builds, cached: cluster.stats.renders.cached, seconds: Math.round(cluster.stats.renders.ms) / 1000 } } : {}),
     })),
     errors: [...report.errors].sort(compareErrors).map(jsonError),
     ...(report.notApplied && report.notApplied.length > 0 ? { notApplied: [...report.notApplied] } : {}),

@@ -102,4 +102,11 @@ describe('formatJson', () => {
       'rbac/ops-admin.yaml:8',
     ]);
   });
+
+  it('adds what rendering took to a cluster that rendered: builds, those the render cache answered, seconds', () => {
+    const report = cleanCluster();
+    report.clusters[0]!.stats.renders = { builds: 12, cached: 9, ms: 1234.6 };
+    const json = JSON.parse(formatJson(report, { withStatus: false }));
+    expect(json.clusters[0].render).toStrictEqual({ builds: 12, cached: 9, seconds: 1.235 });
+  });
 });
