@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkExitCode, type Violation } from '../../src/engine/index.js';
-import { check, repoRoot } from '../helpers/engine.js';
+import { check, engine, repoRoot } from '../helpers/engine.js';
 import { clusterConfig, constraintOf, regoTemplate } from '../helpers/policy-builders.js';
 import { MemorySource } from '../helpers/memory-source.js';
 
@@ -139,6 +139,27 @@ spec:
     );
     expect(report.clusters[0]!.violations.map((v) => [v.location.file, v.acceptance])).toEqual([['apps/storage.yaml', null]]);
     expect(checkExitCode(report)).toBe(1);
+  });
+
+  it('evaluates the library\'s templates without the inventory, which only its acceptances read and Parapet turns those off', async () => {
+    const { driver } = engine();
+    const inventories: string[] = [];
+    const recording = new Proxy(driver, {
+      get(target, property, receiver) {
+        if (property === 'addText') {
+          return (json: string) => {
+            if (json.startsWith('{"inventory"')) inventories.push(json);
+            return target.addText(json);
+          };
+        }
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const manifest = deployment('        team: storage').replace('  namespace: shop\n', '  namespace: shop\n  annotations:\n    securitytower.io/policy.exclusion.preventprivileged: Needs the host block devices.\n');
+    const report = await check(repo({ 'policies/constraints/preventprivileged-constraint.yaml': library('constraint.yaml'), 'apps/storage.yaml': manifest }), { driver: recording });
+    expect(report.clusters[0]!.violations.map((v) => v.acceptance?.level)).toEqual(['object']);
+    expect(inventories).toEqual([]);
   });
 
   it('enforces it when the constraint asks to ignore risk acceptances', async () => {
