@@ -2,7 +2,7 @@
 // what the cluster applies, expand, match, evaluate, accept risks and locate every finding.
 import { acceptanceSources, blankAcceptanceErrors, OwnerIndex } from './accept/acceptance-sources.js';
 import { findAcceptance, podTemplatePath } from './accept/risk-acceptance.js';
-import { ClusterEvaluation, type PendingViolation } from './evaluate/evaluate-matches.js';
+import { ClusterEvaluation, needsInventory, type PendingViolation } from './evaluate/evaluate-matches.js';
 import { addToInventory, emptyInventory, inventoryData } from './evaluate/review.js';
 import { reviewTargets } from './expand/expansion.js';
 import { imageUses } from './inventory/image-uses.js';
@@ -235,8 +235,7 @@ async function evaluateCluster(
   for (const namespace of builtins) {
     if (!gkConfig || !isExcluded(gkConfig, String(namespace.metadata.name), 'sync')) addToInventory(inventory, namespace);
   }
-  const needsInventory = [...policies.templates.values()].some((t) => t.usesInventory);
-  const dataId = needsInventory ? driver.addText(inventoryData(inventory)) : 0;
+  const dataId = [...policies.templates.values()].some(needsInventory) ? driver.addText(inventoryData(inventory)) : 0;
   if (dataId) texts.push(dataId);
 
   const expansionTemplates = policies.expansionTemplates.length > 0 ? policies.expansionTemplates : defaultExpansionTemplates;

@@ -5,7 +5,7 @@
 // Files Parapet writes carry the annotation `parapet.dev/managed-by: parapet` on every YAML object, so
 // a later run tells them from a user's: a user's file is never overwritten nor deleted.
 import { isDeepStrictEqual } from 'node:util';
-import { Document, isMap, isNode, parseAllDocuments, parseDocument, type ToStringOptions } from 'yaml';
+import { Document, isMap, isNode, isSeq, parseAllDocuments, parseDocument, type ToStringOptions } from 'yaml';
 import { findPolicy, findStandard, POLICY_API_VERSION, similarPolicyNames, type Catalog, type LibraryPolicy, type ParameterSchema, type StandardId } from './catalog.js';
 import { isRecord } from '../engine/index.js';
 
@@ -14,6 +14,24 @@ export const MANAGED_BY_VALUE = 'parapet';
 /** Where the library's ExpansionTemplates go, in the policies folder. */
 export const EXPANSION_FILE = 'expansion-templates.yaml';
 export const ENABLED_POLICY_KIND = 'EnabledPolicy';
+/** Where Parapet writes Gatekeeper's Config when the folder has none, in the policies folder. */
+export const GATEKEEPER_CONFIG_FILE = 'gatekeeper-config.yaml';
+
+/**
+ * The kinds Gatekeeper must sync into data.inventory for the library's exclusion lib to find a Pod's
+ * owners: ReplicaSet -> Deployment, Job -> CronJob, and the workloads that own Pods directly (an
+ * expanded Pod names its workload, whatever its kind). Namespaces are not needed: the lib reads the
+ * Namespace from the review, which Gatekeeper's webhook fills in.
+ */
+export const OWNER_SYNC_KINDS: ReadonlyArray<{ group: string; version: string; kind: string }> = [
+  { group: 'apps', version: 'v1', kind: 'ReplicaSet' },
+  { group: 'apps', version: 'v1', kind: 'Deployment' },
+  { group: 'apps', version: 'v1', kind: 'StatefulSet' },
+  { group: 'apps', version: 'v1', kind: 'DaemonSet' },
+  { group: '', version: 'v1', kind: 'ReplicationController' },
+  { group: 'batch', version: 'v1', kind: 'Job' },
+  { group: 'batch', version: 'v1', kind: 'CronJob' },
+];
 export const ENFORCEMENT_ACTIONS = ['deny', 'warn', 'dryrun'] as const;
 export type EnforcementAction = (typeof ENFORCEMENT_ACTIONS)[number];
 
@@ -150,6 +168,17 @@ export function planEnable(catalog: Catalog, folder: PolicyFolder, selection: En
     else target(path, renderExpansion(catalog));
   }
 
+  // The lib finds a workload's acceptance through Gatekeeper's referential data, which holds only the
+  // kinds its Config syncs: without them, the cluster rejects the Pods Parapet shows as accepted.
+  if (policies.some((policy) => readsInventory(policy.templateText))) {
+    const sync = syncPlan(folder);
+    const current = view.files.get(sync.path);
+    target(sync.path, sync.text);
+    if (!current) {
+      plan.notes.push(`${sync.path} makes Gatekeeper sync the workloads that own Pods, where the policies find risk acceptances on a workload's own metadata; if the cluster's Gatekeeper Config (there is one, named config) lives elsewhere, add these kinds to its spec.sync.syncOnly instead`);
+    } else if (!current.ours && current.text !== sync.text) plan.notes.push(`${sync.path}: added the workloads that own Pods to spec.sync.syncOnly, where the policies find risk acceptances on a workload's own metadata`);
+  }
+
   if (plan.problems.length > 0) return failed(plan);
   const kustomizations = [...view.files.keys()].filter((path) => /(^|\/)kustomization\.ya?ml$/i.test(path) && !view.files.get(path)!.ours);
   if (created.length > 0 && kustomizations.length > 0) {
@@ -187,6 +216,10 @@ export function planDisable(catalog: Catalog, folder: PolicyFolder, selection: {
   const expansion = view.files.get(joinPath(folder.path, EXPANSION_FILE));
   const remaining = [...view.records.keys()].filter((name) => !removed.has(name));
   if (expansion?.ours && remaining.length === 0 && removed.size > 0) plan.deletes.push(joinPath(folder.path, EXPANSION_FILE));
+  // Our Config goes out with the last policy too, unless someone has added to it since.
+  const configPath = joinPath(folder.path, GATEKEEPER_CONFIG_FILE);
+  const config = view.files.get(configPath);
+  if (config?.ours && remaining.length === 0 && removed.size > 0 && equivalent(config.text, renderGatekeeperConfig())) plan.deletes.push(configPath);
   return plan.problems.length > 0 ? failed(plan) : plan;
 }
 
@@ -392,6 +425,66 @@ export function renderExpansion(catalog: Catalog): string {
     } else mark(doc, []);
   });
   return list.map((doc) => doc.toString(STRINGIFY)).join('');
+}
+
+/** Gatekeeper's Config as Parapet writes it when the folder has none: it syncs the owners' kinds. */
+export function renderGatekeeperConfig(): string {
+  const doc = new Document({
+    apiVersion: 'config.gatekeeper.sh/v1alpha1',
+    kind: 'Config',
+    // Gatekeeper reads only the Config named config in its own namespace.
+    metadata: { name: 'config', namespace: 'gatekeeper-system' },
+    spec: { sync: { syncOnly: OWNER_SYNC_KINDS.map((k) => ({ ...k })) } },
+  });
+  mark(doc, [
+    ' Written by `parapet policies enable`: Gatekeeper syncs these kinds into its referential data',
+    " (data.inventory), where the library's templates find the workload that owns a Pod, so that a risk",
+    " acceptance on a workload's own metadata accepts its Pods. Add what else you need: enabling again",
+    ' only adds the kinds that are missing, and disabling the last policy removes the file as written.',
+  ]);
+  return doc.toString(STRINGIFY);
+}
+
+function readsInventory(templateText: string): boolean {
+  return templateText.includes('data.inventory');
+}
+
+/**
+ * The Config that syncs the owners' kinds: Parapet's new file when the folder has no Config named
+ * config, else that Config (the user's or ours) with the missing kinds added, its other fields and
+ * comments kept (unchanged when it syncs them all already).
+ */
+function syncPlan(folder: PolicyFolder): { path: string; text: string } {
+  for (const path of [...folder.files.keys()].sort()) {
+    if (!/\.ya?ml$/i.test(path)) continue;
+    const text = folder.files.get(path)!;
+    let docs: Document[];
+    try {
+      const parsed = parseAllDocuments(text, { version: '1.2', prettyErrors: false });
+      docs = Array.isArray(parsed) ? parsed : [parsed];
+    } catch {
+      continue;
+    }
+    if (docs.some((doc) => doc.errors.length > 0)) continue;
+    const index = docs.findIndex((doc) => {
+      const value: unknown = doc.toJS();
+      return isRecord(value) && value.kind === 'Config' && typeof value.apiVersion === 'string' && value.apiVersion.startsWith('config.gatekeeper.sh/') && isRecord(value.metadata) && value.metadata.name === 'config';
+    });
+    if (index < 0) continue;
+    const doc = docs[index]!;
+    const value = doc.toJS() as Record<string, unknown>;
+    const spec = isRecord(value.spec) ? value.spec : {};
+    const synced = isRecord(spec.sync) ? spec.sync.syncOnly : undefined;
+    const has = (k: { group: string; version: string; kind: string }) =>
+      Array.isArray(synced) && synced.some((entry) => isRecord(entry) && (entry.group ?? '') === k.group && entry.version === k.version && entry.kind === k.kind);
+    const missing = OWNER_SYNC_KINDS.filter((k) => !has(k));
+    if (missing.length === 0) return { path, text };
+    const list = doc.getIn(['spec', 'sync', 'syncOnly'], true);
+    if (isSeq(list)) for (const k of missing) list.add(doc.createNode({ ...k }));
+    else doc.setIn(['spec', 'sync', 'syncOnly'], doc.createNode(missing.map((k) => ({ ...k }))));
+    return { path, text: docs.map((d) => d.toString(STRINGIFY)).join('') };
+  }
+  return { path: joinPath(folder.path, GATEKEEPER_CONFIG_FILE), text: renderGatekeeperConfig() };
 }
 
 function mark(doc: Document, comment: string[]): void {

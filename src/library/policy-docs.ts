@@ -1,7 +1,7 @@
 // docs/policies.md, generated from the library's metadata (`npm run docs:policies`): the same text
 // for the same library, so a test can tell when the committed page is stale.
 import { standardsOf, type Catalog, type LibraryPolicy } from './catalog.js';
-import { EXPANSION_FILE, MANAGED_BY_ANNOTATION, MANAGED_BY_VALUE, renderPolicyRecord } from './plan.js';
+import { EXPANSION_FILE, GATEKEEPER_CONFIG_FILE, MANAGED_BY_ANNOTATION, MANAGED_BY_VALUE, renderPolicyRecord } from './plan.js';
 
 export const POLICY_DOCS_PATH = 'docs/policies.md';
 
@@ -38,6 +38,7 @@ export function renderPolicyDocs(catalog: Catalog): string {
     '| `constraint-templates/<name>-template.yaml` | the library\'s ConstraintTemplate, verbatim; its `metadata.gatekeeper.sh/version` annotation is the policy\'s version |',
     '| `constraints/<name>-constraint.yaml` | the library\'s default Constraint, with `--action` as its `enforcementAction` |',
     `| \`${EXPANSION_FILE}\` | with the first policy, when the folder has no ExpansionTemplate: Gatekeeper reviews workloads (Deployments, CronJobs...) as the Pods they create, so Pod policies reject them at admission as Parapet reports them; removed with the last policy |`,
+    `| \`${GATEKEEPER_CONFIG_FILE}\` | when the folder holds no Gatekeeper \`Config\`: it syncs ReplicaSets, Deployments, StatefulSets, DaemonSets, ReplicationControllers, Jobs and CronJobs into Gatekeeper's referential data, where the policies find a risk acceptance on the workload that owns a Pod. A \`Config\` the folder holds already gets the kinds it lacks added to its \`spec.sync.syncOnly\`, the rest kept. Removed with the last policy, unless edited since |`,
     '',
     `Every object Parapet writes carries the annotation \`${MANAGED_BY_ANNOTATION}: ${MANAGED_BY_VALUE}\`. A file at one of these`,
     'paths without it was written by someone else: Parapet leaves it untouched, reports it and changes',

@@ -32,6 +32,7 @@ function policies(args: string[], cwd: string): Promise<CliRun> {
 const FOLDER = 'cluster/policies';
 const written = (name: string) => [`${FOLDER}/${name}.policy`, `${FOLDER}/constraint-templates/${name}-template.yaml`, `${FOLDER}/constraints/${name}-constraint.yaml`];
 const EXPANSION = `${FOLDER}/expansion-templates.yaml`;
+const CONFIG = `${FOLDER}/gatekeeper-config.yaml`;
 
 describe('parapet policies list and show', () => {
   const cwd = repo();
@@ -101,7 +102,7 @@ describe('parapet policies list and show', () => {
 });
 
 describe('parapet policies enable, status and disable', () => {
-  it('writes the .policy file, the template, the constraint and the expansion templates, marked as its own', async () => {
+  it('writes the .policy file, the template, the constraint, the expansion templates and the sync config, marked as its own', async () => {
     const cwd = repo();
     const before = treeSnapshot(cwd);
     const run = await policies(['enable', 'preventprivileged'], cwd);
@@ -110,14 +111,15 @@ describe('parapet policies enable, status and disable', () => {
     expect(run.stdout).toBe(
       [
         'Cluster library-demo, policies folder cluster/policies:',
-        ...[...written('preventprivileged'), EXPANSION].sort().map((path) => `  wrote     ${path}`),
+        ...[...written('preventprivileged'), EXPANSION, CONFIG].sort().map((path) => `  wrote     ${path}`),
         `Enabled preventprivileged ${privileged.version}.`,
+        `Note: ${CONFIG} makes Gatekeeper sync the workloads that own Pods, where the policies find risk acceptances on a workload's own metadata; if the cluster's Gatekeeper Config (there is one, named config) lives elsewhere, add these kinds to its spec.sync.syncOnly instead`,
         '',
       ].join('\n'),
     );
     const after = treeSnapshot(cwd);
-    expect(Object.keys(after).filter((path) => !(path in before)).sort()).toEqual([...written('preventprivileged'), EXPANSION].sort());
-    for (const path of [...written('preventprivileged'), EXPANSION]) {
+    expect(Object.keys(after).filter((path) => !(path in before)).sort()).toEqual([...written('preventprivileged'), EXPANSION, CONFIG].sort());
+    for (const path of [...written('preventprivileged'), EXPANSION, CONFIG]) {
       for (const doc of parseAllDocuments(after[path]!)) expect(doc.toJS().metadata.annotations['parapet.dev/managed-by']).toBe('parapet');
     }
     expect(parse(after[`${FOLDER}/constraints/preventprivileged-constraint.yaml`]!).spec.enforcementAction).toBe('deny');

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkExitCode, type Violation } from '../../src/engine/index.js';
-import { check, repoRoot } from '../helpers/engine.js';
+import { check, engine, repoRoot } from '../helpers/engine.js';
 import { clusterConfig, constraintOf, regoTemplate } from '../helpers/policy-builders.js';
 import { MemorySource } from '../helpers/memory-source.js';
 
@@ -42,6 +42,8 @@ function repo(files: Record<string, string>): MemorySource {
   });
 }
 
+const lineOf = (text: string, needle: string) => text.split('\n').findIndex((line) => line.includes(needle)) + 1;
+
 const summary = (v: Violation) => ({ message: v.message, line: v.location.line, accepted: v.acceptance && `${v.acceptance.level}: ${v.acceptance.reason}` });
 
 describe('risk acceptances that the template also implements in Rego', () => {
@@ -64,7 +66,7 @@ describe('risk acceptances that the template also implements in Rego', () => {
     expect(checkExitCode(report)).toBe(0);
   });
 
-  it('does not accept through the Deployment\'s own metadata, which the implied Pod (and so the cluster) never sees', async () => {
+  it('accepts through the Deployment\'s own metadata, which the library finds through the implied Pod\'s owner in the inventory', async () => {
     const onWorkload = deployment('        team: storage').replace(
       '  namespace: shop\n',
       '  namespace: shop\n  annotations:\n    securitytower.io/policy.exclusion.preventprivileged: Needs the host block devices.\n',
@@ -72,8 +74,92 @@ describe('risk acceptances that the template also implements in Rego', () => {
     const report = await check(
       repo({ 'policies/constraints/preventprivileged-constraint.yaml': library('constraint.yaml'), 'apps/storage.yaml': onWorkload }),
     );
+    expect(report.clusters[0]!.errors).toEqual([]);
+    expect(report.clusters[0]!.violations.map(summary)).toEqual([
+      { message: expect.stringMatching(/^\[Implied by expand-workloads\] container <driver> runs privileged/), line: lineOf(onWorkload, 'privileged: true'), accepted: 'object: Needs the host block devices.' },
+    ]);
+    expect(report.clusters[0]!.violations[0]!.acceptance!.location).toEqual({ file: 'apps/storage.yaml', line: lineOf(onWorkload, 'policy.exclusion') });
+    expect(checkExitCode(report)).toBe(0);
+  });
+
+  it('accepts a CronJob\'s Pods through the annotation on the CronJob', async () => {
+    const cronJob = `apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: disk-report
+  namespace: shop
+  annotations:
+    securitytower.io/policy.exclusion.preventprivileged: Reads SMART data from the host disks.
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers:
+            - name: report
+              image: registry.example.com/storage/smart:1.2.0
+              securityContext:
+                privileged: true
+`;
+    const report = await check(repo({ 'policies/constraints/preventprivileged-constraint.yaml': library('constraint.yaml'), 'apps/disk-report.yaml': cronJob }));
+    expect(report.clusters[0]!.errors).toEqual([]);
+    expect(report.clusters[0]!.violations.map(summary)).toEqual([
+      { message: expect.stringMatching(/^\[Implied by expand-cronjobs\] container <report> runs privileged/), line: lineOf(cronJob, 'privileged: true'), accepted: 'object: Reads SMART data from the host disks.' },
+    ]);
+    expect(checkExitCode(report)).toBe(0);
+  });
+
+  it('accepts nothing with a blank reason on the Deployment, and reports the annotation as an error on its line', async () => {
+    const blank = deployment('        team: storage').replace('  namespace: shop\n', '  namespace: shop\n  annotations:\n    securitytower.io/policy.exclusion.preventprivileged: " "\n');
+    const report = await check(repo({ 'policies/constraints/preventprivileged-constraint.yaml': library('constraint.yaml'), 'apps/storage.yaml': blank }));
     expect(report.clusters[0]!.violations.map((v) => v.acceptance)).toEqual([null]);
+    expect(report.clusters[0]!.errors).toEqual([
+      {
+        location: { file: 'apps/storage.yaml', line: lineOf(blank, 'policy.exclusion') },
+        code: 'acceptance',
+        message: 'risk acceptance securitytower.io/policy.exclusion.preventprivileged has no reason; write why the risk is accepted (it accepts nothing until then)',
+      },
+    ]);
     expect(checkExitCode(report)).toBe(1);
+  });
+
+  it('does not let another Deployment\'s annotation accept this one\'s Pods', async () => {
+    const other = deployment('        team: storage')
+      .replaceAll('storage-driver', 'backup-agent')
+      .replace('  namespace: shop\n', '  namespace: shop\n  annotations:\n    securitytower.io/policy.exclusion.preventprivileged: Needs the host block devices.\n')
+      .replace('privileged: true', 'privileged: false');
+    const report = await check(
+      repo({
+        'policies/constraints/preventprivileged-constraint.yaml': library('constraint.yaml'),
+        'apps/storage.yaml': deployment('        team: storage'),
+        'apps/backup.yaml': other,
+      }),
+    );
+    expect(report.clusters[0]!.violations.map((v) => [v.location.file, v.acceptance])).toEqual([['apps/storage.yaml', null]]);
+    expect(checkExitCode(report)).toBe(1);
+  });
+
+  it('evaluates the library\'s templates without the inventory, which only its acceptances read and Parapet turns those off', async () => {
+    const { driver } = engine();
+    const inventories: string[] = [];
+    const recording = new Proxy(driver, {
+      get(target, property, receiver) {
+        if (property === 'addText') {
+          return (json: string) => {
+            if (json.startsWith('{"inventory"')) inventories.push(json);
+            return target.addText(json);
+          };
+        }
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const manifest = deployment('        team: storage').replace('  namespace: shop\n', '  namespace: shop\n  annotations:\n    securitytower.io/policy.exclusion.preventprivileged: Needs the host block devices.\n');
+    const report = await check(repo({ 'policies/constraints/preventprivileged-constraint.yaml': library('constraint.yaml'), 'apps/storage.yaml': manifest }), { driver: recording });
+    expect(report.clusters[0]!.violations.map((v) => v.acceptance?.level)).toEqual(['object']);
+    expect(inventories).toEqual([]);
   });
 
   it('enforces it when the constraint asks to ignore risk acceptances', async () => {
@@ -125,7 +211,6 @@ acceptance_annotations contains owner.metadata.annotations if {
   const constraint = constraintOf('STPreventPrivileged', 'stpreventprivileged', { match: { kinds: [{ apiGroups: [''], kinds: ['Pod'] }] } });
   const onWorkload = (reason: string) =>
     deployment('        team: storage').replace('  namespace: shop\n', `  namespace: shop\n  annotations:\n    securitytower.io/policy.exclusion.stpreventprivileged: ${reason}\n`);
-  const lineOf = (text: string, needle: string) => text.split('\n').findIndex((line) => line.includes(needle)) + 1;
   const securityTowerRepo = (manifest: string) =>
     new MemorySource({
       '.securitytower/cluster.yaml': clusterConfig({ policies: 'policies' }),

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import { readCatalog, type Catalog, type LibraryFiles } from '../../src/library/catalog.js';
 import { folderStatus, MANAGED_BY_ANNOTATION, parameterValue, planDisable, planEnable, type Plan, type PolicyFolder } from '../../src/library/plan.js';
 import { repoRoot } from '../helpers/engine.js';
@@ -122,6 +122,7 @@ const paths = (name: string) => ({
   constraint: `${PATH}/constraints/${name}-constraint.yaml`,
 });
 const EXPANSION = `${PATH}/expansion-templates.yaml`;
+const CONFIG = `${PATH}/gatekeeper-config.yaml`;
 
 function folder(files: Record<string, string> = {}, path = PATH): PolicyFolder {
   return { path, files: new Map(Object.entries(files)) };
@@ -147,9 +148,9 @@ describe('enabling a policy in an empty folder', () => {
   const plan = planEnable(catalog, folder(), { names: ['preventprivileged'] });
   const p = paths('preventprivileged');
 
-  it('writes the .policy file, the template, the constraint and the expansion templates', () => {
+  it('writes the .policy file, the template, the constraint, the expansion templates and the sync config', () => {
     expect(plan.problems).toEqual([]);
-    expect([...plan.writes.keys()].sort()).toEqual([p.template, p.constraint, EXPANSION, p.policy].sort());
+    expect([...plan.writes.keys()].sort()).toEqual([p.template, p.constraint, EXPANSION, CONFIG, p.policy].sort());
     expect(plan.deletes).toEqual([]);
     expect(plan.outcomes).toEqual([{ name: 'preventprivileged', to: VERSION, outcome: 'enabled' }]);
   });
@@ -199,7 +200,7 @@ describe('enabling a policy in an empty folder', () => {
 
   it('writes at the repository root when the policies path is the root', () => {
     const atRoot = planEnable(catalog, folder({}, ''), { names: ['preventprivileged'] });
-    expect([...atRoot.writes.keys()].sort()).toEqual(['constraint-templates/preventprivileged-template.yaml', 'constraints/preventprivileged-constraint.yaml', 'expansion-templates.yaml', 'preventprivileged.policy']);
+    expect([...atRoot.writes.keys()].sort()).toEqual(['constraint-templates/preventprivileged-template.yaml', 'constraints/preventprivileged-constraint.yaml', 'expansion-templates.yaml', 'gatekeeper-config.yaml', 'preventprivileged.policy']);
   });
 });
 
@@ -208,7 +209,7 @@ describe('enabling again', () => {
     const once = enabled(['preventprivileged']);
     const twice = planEnable(catalog, once, { names: ['preventprivileged'] });
     expect(twice.writes.size).toBe(0);
-    expect(twice.unchanged).toHaveLength(4);
+    expect(twice.unchanged).toHaveLength(5);
     expect(twice.outcomes).toEqual([{ name: 'preventprivileged', from: VERSION, to: VERSION, outcome: 'unchanged' }]);
   });
 
@@ -339,6 +340,7 @@ describe('parameters', () => {
     expect(parse(plan.writes.get(paths('preventprivileged').constraint)!).spec.enforcementAction).toBe('deny');
     expect(plan.notes).toEqual([
       "imageallowlist is enabled in dryrun, not deny: it needs trustedregistries or trustedimages before it can deny. With them: 'parapet policies enable imageallowlist --param trustedregistries=registry.example.com,ghcr.io/acme --action deny'",
+      expect.stringMatching(/^cluster\/policies\/gatekeeper-config.yaml makes Gatekeeper sync the workloads that own Pods/),
     ]);
   });
 
@@ -385,9 +387,9 @@ describe('selecting by standard', () => {
 });
 
 describe('disabling', () => {
-  it('removes the three files and, with the last policy, the expansion templates', () => {
+  it('removes the three files and, with the last policy, the expansion templates and the sync config', () => {
     const plan = planDisable(catalog, enabled(['preventprivileged']), { names: ['preventprivileged'] });
-    expect(plan.deletes.sort()).toEqual([...Object.values(paths('preventprivileged')), EXPANSION].sort());
+    expect(plan.deletes.sort()).toEqual([...Object.values(paths('preventprivileged')), EXPANSION, CONFIG].sort());
     expect(plan.writes.size).toBe(0);
     expect(plan.outcomes).toEqual([{ name: 'preventprivileged', from: VERSION, outcome: 'disabled' }]);
   });
@@ -464,7 +466,100 @@ describe('files Parapet did not write', () => {
 
   it('notes a kustomization.yaml that has to list the new files', () => {
     const plan = planEnable(catalog, folder({ [`${PATH}/kustomization.yaml`]: 'resources: []\n' }), { names: ['preventprivileged'] });
-    expect(plan.notes).toEqual([expect.stringContaining(`${PATH}/kustomization.yaml`)]);
+    expect(plan.notes).toContainEqual(expect.stringContaining(`${PATH}/kustomization.yaml`));
+  });
+});
+
+describe("Gatekeeper's sync config, where the policies find a workload's risk acceptance", () => {
+  const OWNER_KINDS = [
+    { group: 'apps', version: 'v1', kind: 'ReplicaSet' },
+    { group: 'apps', version: 'v1', kind: 'Deployment' },
+    { group: 'apps', version: 'v1', kind: 'StatefulSet' },
+    { group: 'apps', version: 'v1', kind: 'DaemonSet' },
+    { group: '', version: 'v1', kind: 'ReplicationController' },
+    { group: 'batch', version: 'v1', kind: 'Job' },
+    { group: 'batch', version: 'v1', kind: 'CronJob' },
+  ];
+  const USERS_CONFIG = `# Our Gatekeeper settings
+apiVersion: config.gatekeeper.sh/v1alpha1
+kind: Config
+metadata:
+  name: config
+  namespace: gatekeeper-system
+spec:
+  match:
+    - excludedNamespaces: ["kube-*"] # the control plane
+      processes: ["*"]
+  sync:
+    syncOnly:
+      - group: ""
+        version: v1
+        kind: Namespace
+      - group: apps
+        version: v1
+        kind: Deployment
+`;
+
+  it('writes a Config that syncs the workloads owning Pods when the folder has none, and says so', () => {
+    const plan = planEnable(catalog, folder(), { names: ['preventprivileged'] });
+    expect(parse(plan.writes.get(CONFIG)!)).toEqual({
+      apiVersion: 'config.gatekeeper.sh/v1alpha1',
+      kind: 'Config',
+      metadata: { name: 'config', namespace: 'gatekeeper-system', annotations: { [MANAGED_BY_ANNOTATION]: 'parapet' } },
+      spec: { sync: { syncOnly: OWNER_KINDS } },
+    });
+    expect(plan.notes).toContainEqual(expect.stringMatching(new RegExp(`^${CONFIG} makes Gatekeeper sync the workloads that own Pods.*add these kinds to its spec.sync.syncOnly instead$`)));
+  });
+
+  it("extends the user's Config with the kinds it lacks, keeping its exclusions, its entries and its comments", () => {
+    const path = `${PATH}/gatekeeper/config.yaml`;
+    const plan = planEnable(catalog, folder({ [path]: USERS_CONFIG }), { names: ['preventprivileged'] });
+    expect(plan.problems).toEqual([]);
+    expect([...plan.writes.keys()]).not.toContain(CONFIG);
+    const written = plan.writes.get(path)!;
+    expect(written.startsWith(USERS_CONFIG.split('      - group: apps\n        version: v1\n        kind: Deployment\n')[0]!)).toBe(true);
+    expect(written).toContain('# the control plane');
+    const config = parse(written);
+    expect(config.spec.match).toEqual([{ excludedNamespaces: ['kube-*'], processes: ['*'] }]);
+    expect(config.spec.sync.syncOnly).toEqual([{ group: '', version: 'v1', kind: 'Namespace' }, { group: 'apps', version: 'v1', kind: 'Deployment' }, ...OWNER_KINDS.filter((k) => k.kind !== 'Deployment')]);
+    expect(config.metadata.annotations).toBeUndefined();
+    expect(plan.notes).toContainEqual(`${path}: added the workloads that own Pods to spec.sync.syncOnly, where the policies find risk acceptances on a workload's own metadata`);
+  });
+
+  it('is idempotent over an extended Config, and leaves one that syncs every kind already alone', () => {
+    const path = `${PATH}/gatekeeper/config.yaml`;
+    const once = enabled(['preventprivileged'], { base: folder({ [path]: USERS_CONFIG }) });
+    const twice = planEnable(catalog, once, { names: ['preventprivileged'] });
+    expect(twice.writes.size).toBe(0);
+    expect(twice.unchanged).toContain(path);
+    expect(twice.notes).toEqual([]);
+  });
+
+  it('extends its own Config where the user added a kind, keeping the addition', () => {
+    const once = Object.fromEntries(enabled(['preventprivileged']).files);
+    const config = parse(once[CONFIG]!);
+    config.spec.sync.syncOnly = [{ group: 'networking.k8s.io', version: 'v1', kind: 'Ingress' }, ...config.spec.sync.syncOnly.filter((k: { kind: string }) => k.kind !== 'CronJob')];
+    once[CONFIG] = stringify(config);
+    const plan = planEnable(catalog, folder(once), { names: ['preventprivileged'] });
+    expect(parse(plan.writes.get(CONFIG)!).spec.sync.syncOnly.map((k: { kind: string }) => k.kind)).toEqual(['Ingress', ...OWNER_KINDS.map((k) => k.kind).filter((k) => k !== 'CronJob'), 'CronJob']);
+    // Disabling the last policy then leaves it: it holds more than Parapet wrote.
+    const after = applied(folder(once), plan);
+    expect(planDisable(catalog, after, { names: ['preventprivileged'] }).deletes).not.toContain(CONFIG);
+  });
+
+  it('finds the Config among other documents of a file, and changes only it', () => {
+    const path = `${PATH}/gatekeeper.yaml`;
+    const namespace = 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: gatekeeper-system\n';
+    const plan = planEnable(catalog, folder({ [path]: `${namespace}---\n${USERS_CONFIG}` }), { names: ['preventprivileged'] });
+    const docs = objects(plan.writes.get(path)!);
+    expect(docs.map((d) => d.kind)).toEqual(['Namespace', 'Config']);
+    expect(docs[0]).toEqual(parse(namespace));
+    expect(docs[1]!.spec.sync.syncOnly).toHaveLength(8);
+  });
+
+  it('writes none for policies that do not read the inventory', () => {
+    const plan = planEnable(catalog, folder(), { names: ['requireteamlabel'] });
+    expect([...plan.writes.keys()]).not.toContain(CONFIG);
   });
 });
 

@@ -81,7 +81,7 @@ export class ClusterEvaluation {
         reviews.set(match.target, review);
       }
       const loaded = this.policies.templates.get(match.constraint.kind)!;
-      tasks.push({ template: loaded.moduleId, data: loaded.usesInventory ? this.dataId : 0, parameters: this.parameters.get(match.constraint)!, review });
+      tasks.push({ template: loaded.moduleId, data: needsInventory(loaded) ? this.dataId : 0, parameters: this.parameters.get(match.constraint)!, review });
       items.push({ ...this.item(match), engine: loaded.engine });
     }
     return { tasks, items };
@@ -186,4 +186,9 @@ export function celConstraint(constraint: Constraint, parameters: unknown = cons
   const spec = isRecord(constraint.document.spec) ? constraint.document.spec : undefined;
   if (!spec || !('parameters' in spec)) return JSON.stringify(constraint.document);
   return JSON.stringify({ ...constraint.document, spec: { ...spec, parameters } });
+}
+
+/** Whether evaluating the template in a check reads `data.inventory` (acceptances are off there). */
+export function needsInventory(loaded: { usesInventory: boolean; template: { inventoryOnlyForAcceptances: boolean } }): boolean {
+  return loaded.usesInventory && !loaded.template.inventoryOnlyForAcceptances;
 }

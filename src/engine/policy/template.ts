@@ -33,6 +33,12 @@ export interface ConstraintTemplate {
    * are then accepted by the workload's own annotation.
    */
   acceptsThroughOwners: boolean;
+  /**
+   * Whether its Rego reads `data.inventory` only to look those owners up (in Parapet's exclusions
+   * lib). Parapet evaluates such a template with acceptances off, so it needs no inventory: every
+   * Wasm instance would otherwise hold a copy of it.
+   */
+  inventoryOnlyForAcceptances: boolean;
   annotations: Record<string, string>;
 }
 
@@ -103,6 +109,10 @@ export function readTemplate(
       legacySchema: typeof validation.legacySchema === 'boolean' ? validation.legacySchema : legacyDefault,
       handlesRiskAcceptances: handlesRiskAcceptances(validation.openAPIV3Schema, source),
       acceptsThroughOwners: handlesRiskAcceptances(validation.openAPIV3Schema, source) && [source.rego, ...source.libs].some((module) => module.includes('ownerReferences')),
+      inventoryOnlyForAcceptances:
+        handlesRiskAcceptances(validation.openAPIV3Schema, source) &&
+        !source.rego.includes('data.inventory') &&
+        source.libs.filter((lib) => lib.includes('data.inventory')).every((lib) => EXCLUSIONS_LIB.test(lib)),
       annotations: stringRecord(metadata.annotations),
     },
   };
@@ -123,6 +133,8 @@ export function templateCode(template: ConstraintTemplate, k8sNativeValidation: 
       '(spec.gatekeeper.k8sNativeValidation: false in its Cluster file): no language driver is installed that handles this constraint template',
   };
 }
+
+const EXCLUSIONS_LIB = /^package lib\.parapet\.exclusions$/m;
 
 /**
  * A template honours acceptances itself when it declares the `ignoreRiskAcceptances` parameter and
