@@ -39,5 +39,5 @@ export function startEngineRuntime(engine: EngineConfig): EngineRuntime {
     builtins: helper,
   });
   const driver = new GatekeeperDriver({ Rego: rego, K8sNativeValidation: new CelDriver(helper) });
-  return { driver, renderer: new HelperRenderer(), close: async () => void (await Promise.all([rego.close(), helper.close()])) };
+  return { driver, renderer: new HelperRenderer(engine.chartFetch ? { chartFetch: engine.chartFetch } : {}), close: async () => void (await Promise.all([rego.close(), helper.close()])) };
 }

@@ -1,11 +1,13 @@
 // The Renderer port over Parapet's Go helper (tools/render, built by `npm ci`): kustomize's API,
 // Helm's and Flux's build steps in one process per session, fed the repository's files over stdin and asked
-// for one build per line. The helper never reads the disk or the network; this side bounds time.
+// for one build per line. The helper reads neither the disk nor the network for a build; only a
+// chart from a Helm repository or OCI registry is fetched (into the chart cache), when this side
+// allows it. This side bounds time.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { RenderedObject, RenderOutcome, Renderer, RenderRequest, RenderSession } from '../engine/index.js';
+import type { FetchFailureReason, RenderedObject, RenderOutcome, Renderer, RenderRequest, RenderSession } from '../engine/index.js';
 import { ConfigError, RendererError } from '../errors.js';
 
 export const defaultRenderPath = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'tools', 'bin', 'render');
@@ -16,6 +18,17 @@ export interface HelperRendererOptions {
   timeoutMs?: number;
   /** Soft heap limit of the helper (Go's GOMEMLIMIT), in MiB. */
   memoryLimitMiB?: number;
+  /** Charts from Helm repositories and OCI registries; absent: not fetched (a notice says so). */
+  chartFetch?: ChartFetchOptions;
+}
+
+export interface ChartFetchOptions {
+  /** Where fetched archives are kept, by repository URL, chart and version; null: not kept. */
+  cacheDir: string | null;
+  /** Time limit of each request (the index, the archive). */
+  timeoutMs?: number;
+  /** Largest response read, in bytes. */
+  maxBytes?: number;
 }
 
 interface Reply {
@@ -23,6 +36,8 @@ interface Reply {
   objects: RenderedObject[];
   generated?: boolean;
   error?: string;
+  chart?: { version: string; digest?: string; cached?: boolean };
+  fetch?: { reason: FetchFailureReason; message: string };
 }
 
 /** Files are sent in batches so no single line holds a whole large repository. */
@@ -64,13 +79,26 @@ class HelperSession implements RenderSession {
   }
 
   private async run(request: RenderRequest): Promise<RenderOutcome> {
+    const fetch = this.options.chartFetch;
+    if (request.kind === 'helm' && request.remote && !fetch) {
+      return { ok: false, error: 'fetching charts is off (--offline, or PARAPET_CHART_FETCH=off)', fetch: { reason: 'offline' } };
+    }
     this.process ??= HelperProcess.start(this.path, this.files, this.options);
     const helper = await this.process;
     const message =
       request.kind === 'kustomize'
         ? { op: 'kustomize', path: request.path }
         : request.kind === 'helm'
-          ? { op: 'helm', helm: { ...request, kind: undefined } }
+          ? {
+              op: 'helm',
+              helm: {
+                ...request,
+                kind: undefined,
+                ...(request.remote && fetch
+                  ? { remote: { ...request.remote, cacheDir: fetch.cacheDir ?? '', timeoutMs: fetch.timeoutMs ?? 20_000, maxBytes: fetch.maxBytes ?? 50 * 1024 * 1024 } }
+                  : {}),
+              },
+            }
           : { op: 'flux', path: request.path, kustomization: request.kustomization, substituteFrom: request.substituteFrom };
     const timeoutMs = this.options.timeoutMs ?? 60_000;
     let timer: NodeJS.Timeout | undefined;
@@ -84,8 +112,8 @@ class HelperSession implements RenderSession {
         this.process = undefined;
         return { ok: false, error: `the build took longer than ${Math.round(timeoutMs / 1000)} s and was stopped` };
       }
-      if (reply.error !== undefined) return { ok: false, error: reply.error };
-      return { ok: true, objects: reply.objects, ...(reply.generated ? { generated: true } : {}) };
+      if (reply.error !== undefined) return { ok: false, error: reply.error, ...(reply.fetch ? { fetch: { reason: reply.fetch.reason } } : {}) };
+      return { ok: true, objects: reply.objects, ...(reply.generated ? { generated: true } : {}), ...(reply.chart ? { chart: reply.chart } : {}) };
     } finally {
       clearTimeout(timer);
     }

@@ -55,7 +55,9 @@ type valueLayer struct {
 }
 
 type helmRequest struct {
-	Chart       string       `json:"chart"`
+	Chart string `json:"chart"`
+	// A chart outside the repository, fetched (chartfetch.go) instead of read from Chart's folder.
+	Remote      *remoteChart `json:"remote,omitempty"`
 	ReleaseName string       `json:"releaseName"`
 	Namespace   string       `json:"namespace"`
 	Values      []valueLayer `json:"values,omitempty"`
@@ -80,13 +82,22 @@ func helmRender(fs filesys.FileSystem, raw json.RawMessage) response {
 	if err := json.Unmarshal(raw, &req); err != nil {
 		return response{Error: err.Error()}
 	}
-	dir := inRepo(req.Chart)
-	if !fs.Exists(path.Join(dir, "Chart.yaml")) {
-		return response{Error: fmt.Sprintf("%s: Chart.yaml file is missing", displayPath(req.Chart))}
-	}
-	chrt, err := loadChart(fs, dir)
-	if err != nil {
-		return response{Error: relative(err.Error())}
+	var chrt *chart.Chart
+	var remote *fetched
+	if req.Remote != nil {
+		var failure *fetchFailure
+		if chrt, remote, failure = fetchChart(*req.Remote); failure != nil {
+			return response{Error: failure.Message, Fetch: failure}
+		}
+	} else {
+		dir := inRepo(req.Chart)
+		if !fs.Exists(path.Join(dir, "Chart.yaml")) {
+			return response{Error: fmt.Sprintf("%s: Chart.yaml file is missing", displayPath(req.Chart))}
+		}
+		var err error
+		if chrt, err = loadChart(fs, dir); err != nil {
+			return response{Error: relative(err.Error())}
+		}
 	}
 	vals, err := mergeValues(req.Values)
 	if err != nil {
@@ -136,7 +147,7 @@ func helmRender(fs filesys.FileSystem, raw json.RawMessage) response {
 		}
 		objects = append(objects, hooked...)
 	}
-	return response{Objects: objects}
+	return response{Objects: objects, Chart: remote}
 }
 
 // loadChart reads the chart folder as loader.LoadDir does (its .helmignore and Helm's default

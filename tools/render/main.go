@@ -71,6 +71,9 @@ type response struct {
 	Generated     bool   `json:"generated,omitempty"`
 	Version       string `json:"version,omitempty"`
 	Error         string `json:"error,omitempty"`
+	// helm, a remote chart: the version rendered, or why it could not be fetched.
+	Chart *fetched      `json:"chart,omitempty"`
+	Fetch *fetchFailure `json:"fetch,omitempty"`
 }
 
 func main() {
