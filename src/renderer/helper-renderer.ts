@@ -16,7 +16,10 @@ export interface HelperRendererOptions {
   renderPath?: string;
   /** Time limit of one build; the helper is restarted after a build that exceeds it. */
   timeoutMs?: number;
-  /** Soft heap limit of the helper (Go's GOMEMLIMIT), in MiB. */
+  /**
+   * Memory limit of the helper's heap, in MiB: the collector works hard from 80 % of it (Go's
+   * GOMEMLIMIT), and a build that goes past it is stopped and reported, the helper restarted.
+   */
   memoryLimitMiB?: number;
   /** Charts from Helm repositories and OCI registries; absent: not fetched (a notice says so). */
   chartFetch?: ChartFetchOptions;
@@ -106,7 +109,15 @@ class HelperSession implements RenderSession {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);
     });
     try {
-      const reply = await Promise.race([helper.send(message), timedOut]);
+      const reply = await Promise.race([
+        helper.send(message).catch((error: unknown): Reply => {
+          // The helper ended during this build (its memory limit, a crash on this input): the build
+          // failed, not the check; the next build starts a new helper.
+          this.process = undefined;
+          return { id: 0, objects: [], error: error instanceof Error ? error.message.replace(/^the renderer (was stopped|exited with code \d+)(: render: )?/, '') || error.message : String(error) };
+        }),
+        timedOut,
+      ]);
       if (reply === 'timeout') {
         helper.stop();
         this.process = undefined;
@@ -142,7 +153,8 @@ class HelperProcess {
     child.stderr.on('data', (chunk: Buffer) => {
       this.stderr = (this.stderr + chunk.toString('utf8')).slice(-4000);
     });
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': its last words on stderr are read by then.
+    child.on('close', (code, signal) => {
       const why = signal ? `was stopped (${signal})` : `exited with code ${code}`;
       this.fail(new RendererError(`the renderer ${why}${this.stderr.trim() ? `: ${this.stderr.trim()}` : ''}`));
     });
@@ -153,7 +165,7 @@ class HelperProcess {
     const child = spawn(path, [], {
       stdio: ['pipe', 'pipe', 'pipe'],
       // Nothing of the caller's environment: no credentials, no proxies, no PATH to git.
-      env: { GOMEMLIMIT: `${options.memoryLimitMiB ?? 1024}MiB` },
+      env: { GOMEMLIMIT: `${Math.floor((options.memoryLimitMiB ?? 1024) * 0.8)}MiB`, PARAPET_RENDER_MEMORY_MIB: String(options.memoryLimitMiB ?? 1024) },
     });
     const started = await new Promise<Error | undefined>((resolve) => {
       child.once('spawn', () => resolve(undefined));

@@ -81,6 +81,7 @@ func main() {
 	// leave this process.
 	os.Setenv("PATH", "")
 	http.DefaultTransport = refuseNetwork{}
+	startMemoryWatchdog()
 
 	fs := filesys.MakeFsInMemory()
 	if err := fs.MkdirAll(repoRoot); err != nil {
