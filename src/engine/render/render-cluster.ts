@@ -47,6 +47,8 @@ interface FluxObject {
   object: Record<string, unknown>;
   /** Where it is written (a rendered document: its lines lead to the files that set each field). */
   doc: YamlDocument;
+  /** The Flux Kustomizations whose builds applied it, outermost first, each with its path. */
+  chain?: Array<{ key: string; path: string }>;
 }
 
 class ClusterRenderer {
@@ -143,6 +145,7 @@ class ClusterRenderer {
       }
       await this.followHelm();
     }
+    this.dependencyCycles();
     return { documents: this.documents, errors: this.errors, notices: this.notices, applied: this.applied, warnings: [...this.warnings.values()] };
   }
 
@@ -574,6 +577,40 @@ class ClusterRenderer {
     if (isArgoApplication(doc.value)) this.argoQueue.push({ object: doc.value, doc });
   }
 
+  /**
+   * Flux waits for every dependsOn before it applies a Kustomization (or a HelmRelease): in a cycle
+   * none is ever applied. Each dependsOn entry inside a cycle is an error on its line.
+   */
+  private dependencyCycles(): void {
+    for (const [kind, is] of [['Kustomization', isFluxKustomization], ['HelmRelease', isHelmRelease]] as const) {
+      const nodes = new Map<string, YamlDocument>();
+      for (const doc of this.documents) if (is(doc.value)) if (!nodes.has(fluxKey(doc.value))) nodes.set(fluxKey(doc.value), doc);
+      const edges = new Map<string, Array<{ to: string; index: number }>>();
+      for (const [key, doc] of nodes) {
+        const value = doc.value as Record<string, unknown>;
+        const spec = isRecord(value.spec) ? value.spec : {};
+        const namespace = key.slice(0, key.indexOf('/'));
+        const list = Array.isArray(spec.dependsOn) ? spec.dependsOn : [];
+        edges.set(key, list.flatMap((entry, index) => (isRecord(entry) && typeof entry.name === 'string' ? [{ to: `${typeof entry.namespace === 'string' && entry.namespace !== '' ? entry.namespace : namespace}/${entry.name}`, index }] : [])));
+      }
+      for (const component of stronglyConnected([...nodes.keys()], (key) => (edges.get(key) ?? []).map((edge) => edge.to).filter((to) => nodes.has(to)))) {
+        const members = new Set(component);
+        const cyclic = component.length > 1 || (edges.get(component[0]!) ?? []).some((edge) => edge.to === component[0]);
+        if (!cyclic) continue;
+        for (const key of component) {
+          for (const edge of edges.get(key) ?? []) {
+            if (!members.has(edge.to)) continue;
+            this.errors.push({
+              location: fieldLocation(nodes.get(key)!, ['spec', 'dependsOn', edge.index]),
+              code: 'render',
+              message: `${kind} ${key}: dependsOn ${edge.to} is a dependency cycle (${[...component].sort().join(', ')} wait for one another), so Flux applies none of them`,
+            });
+          }
+        }
+      }
+    }
+  }
+
   private warn(doc: YamlDocument | undefined): void {
     for (const warning of doc?.warnings ?? []) this.warnings.set(`${warning.location.file}:${warning.location.line}:${warning.message}`, warning);
   }
@@ -634,6 +671,11 @@ class ClusterRenderer {
     if (path === undefined) return void error(['spec', 'path'], `spec.path ${written} is outside the repository`);
     // Flux's own words for a missing folder.
     if (!this.folders.has(path)) return void error(['spec', 'path'], `kustomization path not found: ${written}`);
+    // A Kustomization that syncs the folder of one that applies it re-applies that one: a cycle in
+    // which two Kustomizations own the same objects. (One that applies itself, as flux bootstrap
+    // writes, is not: it is one owner.)
+    const ancestor = ks.chain?.find((link) => link.path === path && link.key !== key);
+    if (ancestor) return void error(['spec', 'path'], `spec.path ${written} is the path of Kustomization ${ancestor.key}, which applies this Kustomization: a cycle (${[...ks.chain!.map((link) => link.key).slice(ks.chain!.indexOf(ancestor)), key, ancestor.key].join(' → ')}); it is not followed`);
     const vars = this.substituteFrom(spec, namespace);
     if (vars.missing.length > 0) {
       this.waiting.push({ ks, missing: vars.missing.map((m) => ({ at: m.at, message: `${name}: ${m.message}` })) });
@@ -644,7 +686,8 @@ class ClusterRenderer {
     const outcome = await (await this.input.session()).render({ kind: 'flux', path, kustomization: ks.object, substituteFrom: vars.values });
     if (kfile) await this.markApplied(kfile);
     if (!outcome.ok) return void error(['spec', 'path'], outcome.error);
-    for (const rendered of outcome.objects) await this.addRendered(rendered, path, ks);
+    const chained: FluxObject = { ...ks, chain: [...(ks.chain ?? []), { key, path }] };
+    for (const rendered of outcome.objects) await this.addRendered(rendered, path, chained);
   }
 
   /** postBuild.substituteFrom's values, from the ConfigMaps and Secrets the cluster applies. */
@@ -720,7 +763,18 @@ class ClusterRenderer {
     if (this.renderedObjects.has(same)) return;
     this.renderedObjects.add(same);
     this.documents.push(doc);
-    if (isFluxKustomization(rendered.object)) this.queue.push({ object: rendered.object, doc });
+    if (isFluxKustomization(rendered.object)) {
+      // An ancestor applied again from below (not the Kustomization that applies itself): Flux's
+      // two copies would apply each other. Said on the copy's line, and not followed.
+      const key = fluxKey(rendered.object);
+      const chain = flux?.chain ?? [];
+      const at = chain.findIndex((link) => link.key === key);
+      if (at >= 0 && at < chain.length - 1) {
+        this.errors.push({ location: { file: doc.file, line: doc.kindLine }, code: 'render', message: `Kustomization ${key} is applied again by Kustomization ${chain[chain.length - 1]!.key}, which it applies: a cycle (${[...chain.slice(at).map((link) => link.key), key].join(' → ')}); it is not followed again` });
+      } else {
+        this.queue.push({ object: rendered.object, doc, ...(flux?.chain ? { chain: flux.chain } : {}) });
+      }
+    }
     if (isHelmRelease(rendered.object)) this.helmQueue.push({ object: rendered.object, doc });
     if (isArgoApplication(rendered.object)) this.argoQueue.push({ object: rendered.object, doc });
   }
@@ -805,6 +859,47 @@ function argoRemoteChart(repoURL: string, chart: string, targetRevision: unknown
   const host = url.replace(/^[a-z]+:\/\//, '').split('/')[0]!.replace(/:\d+$/, '');
   const plainHTTP = url.startsWith('oci://') && ['127.0.0.1', 'localhost', '[::1]'].includes(host);
   return { chart: { url, chart, version, ...(plainHTTP ? { plainHTTP: true } : {}) }, label: `chart ${chart}${version ? `@${version}` : ''} from ${repoURL}` };
+}
+
+/** `namespace/name` of a Flux object, as its dependsOn and messages name it. */
+function fluxKey(value: Record<string, unknown>): string {
+  const metadata = isRecord(value.metadata) ? value.metadata : {};
+  return `${typeof metadata.namespace === 'string' && metadata.namespace !== '' ? metadata.namespace : 'default'}/${String(metadata.name)}`;
+}
+
+/** Tarjan's strongly connected components, each in the order found. */
+function stronglyConnected(nodes: string[], next: (node: string) => string[]): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const components: string[][] = [];
+  const visit = (node: string) => {
+    index.set(node, index.size);
+    low.set(node, index.get(node)!);
+    stack.push(node);
+    onStack.add(node);
+    for (const to of next(node)) {
+      if (!index.has(to)) {
+        visit(to);
+        low.set(node, Math.min(low.get(node)!, low.get(to)!));
+      } else if (onStack.has(to)) {
+        low.set(node, Math.min(low.get(node)!, index.get(to)!));
+      }
+    }
+    if (low.get(node) === index.get(node)) {
+      const component: string[] = [];
+      for (;;) {
+        const top = stack.pop()!;
+        onStack.delete(top);
+        component.push(top);
+        if (top === node) break;
+      }
+      components.push(component);
+    }
+  };
+  for (const node of nodes) if (!index.has(node)) visit(node);
+  return components;
 }
 
 function isFluxKustomization(value: unknown): value is Record<string, unknown> {
