@@ -42,18 +42,23 @@ export interface ChartServer {
   url: string;
   /** Every request's method and path, in order. */
   requests: string[];
-  /** `ok`: serve; `auth`: 401 on everything; `gone`: 404 on everything. */
-  mode: 'ok' | 'auth' | 'gone';
+  /** `ok`: serve; `auth`: 401 on everything; `gone`: 404 on everything; `hang`: never answer. */
+  mode: 'ok' | 'auth' | 'gone' | 'hang';
   close(): Promise<void>;
 }
 
 async function listen(handle: (req: IncomingMessage, res: ServerResponse, server: ChartServer) => void, scheme: string): Promise<ChartServer> {
   const state: ChartServer = { url: '', requests: [], mode: 'ok', close: async () => undefined };
+  const hanging: ServerResponse[] = [];
   const server: Server = createServer((req, res) => {
     state.requests.push(`${req.method} ${req.url}`);
     if (state.mode === 'auth') {
       res.writeHead(401, { 'www-authenticate': 'Basic realm="charts"', 'content-type': 'application/json' });
       return void res.end('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}');
+    }
+    if (state.mode === 'hang') {
+      hanging.push(res);
+      return;
     }
     if (state.mode === 'gone') {
       res.writeHead(404, { 'content-type': 'application/json' });
@@ -64,7 +69,11 @@ async function listen(handle: (req: IncomingMessage, res: ServerResponse, server
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   state.url = `${scheme}://127.0.0.1:${port}`;
-  state.close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  state.close = () =>
+    new Promise<void>((resolve) => {
+      for (const res of hanging) res.destroy();
+      server.close(() => resolve());
+    });
   return state;
 }
 

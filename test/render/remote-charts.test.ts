@@ -139,6 +139,15 @@ describe('a HelmRelease of a chart from a Helm repository', () => {
     }
   });
 
+  it('gives up on a repository that does not answer within the fetch time limit, with a notice', async () => {
+    const repo = await serve(helmRepository([web030]));
+    repo.mode = 'hang';
+    const started = Date.now();
+    const cluster = production(await checkWith(fluxRepo(`  url: ${repo.url}`, '0.3.0'), { cacheDir: cacheDir(), timeoutMs: 1000 }));
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(notices(cluster)).toEqual([`apps/production/web.yaml:9 HelmRelease shop/web: chart web@0.3.0 from HelmRepository shop/charts (${repo.url}) was not rendered: fetching the repository index ${repo.url}/index.yaml: no answer in time`]);
+  });
+
   it('says fetching is off when it is (the CLI’s --offline, the App’s PARAPET_CHART_FETCH=off), and sends no request', async () => {
     const repo = await serve(helmRepository([web030]));
     const cluster = production(await checkWith(fluxRepo(`  url: ${repo.url}`, '0.3.0'), undefined));
@@ -162,6 +171,19 @@ describe('a HelmRelease of a chart from an OCI registry', () => {
     const requests = registry.requests.length;
     expect(findings(production(await checkWith(fluxRepo(`  type: oci\n  insecure: true\n  url: ${url}`, '0.3.0'), { cacheDir: cache })))).toEqual(localFindings);
     expect(registry.requests).toHaveLength(requests);
+  });
+
+  it('pulls the chart of an OCIRepository chartRef at the tag it names', async () => {
+    const registry = await serve(ociRegistry('charts', [web030, web100]));
+    const files = readTree(join(fixturesDir, 'repos', 'flux-helm'));
+    const overrides: Record<string, string | null> = Object.fromEntries(Object.keys(files).filter((p) => p.startsWith('charts/')).map((p) => [p, null]));
+    overrides['apps/production/web.yaml'] = files['apps/production/web.yaml']!.replace(/ {2}chart:\n(.*\n)*? {8}namespace: flux-system\n/, '  chartRef:\n    kind: OCIRepository\n    name: web\n');
+    overrides['apps/production/charts.yaml'] = `apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: web\nspec:\n  interval: 1h\n  insecure: true\n  url: ${registry.url}/charts/web\n  ref:\n    tag: 0.3.0\n`;
+    overrides['apps/production/kustomization.yaml'] = files['apps/production/kustomization.yaml']!.replace('  - web.yaml\n', '  - web.yaml\n  - charts.yaml\n');
+    const cluster = production(await checkWith(fixtureRepo('flux-helm', overrides), { cacheDir: cacheDir() }));
+    expect(notices(cluster)).toEqual([]);
+    expect(findings(cluster)).toEqual([localFindings[0], localFindings[1]!.replace('web.yaml:24', 'web.yaml:20')]);
+    expect(registry.requests).toContain('GET /v2/charts/web/manifests/0.3.0');
   });
 
   it('says so on the chart line when the registry requires credentials', async () => {
