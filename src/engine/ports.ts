@@ -200,7 +200,9 @@ export type HelmValues =
   /** `path=value`, as --set (or --set-string) reads it. */
   | { name: string; set: string; setString?: boolean }
   /** A valuesFrom key with targetPath: the value replaces the one at the path, as Flux does. */
-  | { name: string; targetPath: string; value: string; literal?: boolean };
+  | { name: string; targetPath: string; value: string; literal?: boolean }
+  /** A values file of a fetched chart (an Argo CD valueFiles entry), read from its archive. */
+  | { name: string; chartFile: string };
 
 /** Where kustomize says a rendered object, or a transformation of it, comes from (its buildMetadata). */
 export interface RenderOrigin {

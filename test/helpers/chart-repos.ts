@@ -21,11 +21,12 @@ export interface PackagedChart {
   file: string;
 }
 
-/** `helm package` of a chart folder, with its Chart.yaml's version set to `version`. */
-export function packageChart(chartDir: string, version: string): PackagedChart {
+/** `helm package` of a chart folder, with its Chart.yaml's version set to `version` (and `extra` files added). */
+export function packageChart(chartDir: string, version: string, extra: Record<string, string> = {}): PackagedChart {
   const work = mkdtempSync(join(tmpdir(), 'parapet-chart-'));
   const copy = join(work, 'src');
   cpSync(chartDir, copy, { recursive: true });
+  for (const [name, text] of Object.entries(extra)) writeFileSync(join(copy, name), text);
   const chartYaml = readFileSync(join(copy, 'Chart.yaml'), 'utf8').replace(/^version: .*$/m, `version: ${version}`);
   writeFileSync(join(copy, 'Chart.yaml'), chartYaml);
   execFileSync(helmBinary, ['package', copy, '--destination', work], { env: { HOME: work, PATH: '' }, stdio: 'pipe' });

@@ -231,6 +231,21 @@ describe('an Argo CD Application of a chart from a Helm repository', () => {
   });
 });
 
+describe('an Argo CD Application of a chart from a Helm repository, with valueFiles', () => {
+  it('reads its valueFiles from the fetched chart, and says so when one is in another source', async () => {
+    const withProd = packageChart(chartDir, '0.3.0', { 'values-prod.yaml': 'worker:\n  securityContext:\n    privileged: true\n' });
+    const repo = await serve(helmRepository([withProd]));
+    const app = (valueFile: string) =>
+      ['apiVersion: argoproj.io/v1alpha1', 'kind: Application', 'metadata:', '  name: monitoring', '  namespace: argocd', 'spec:', '  project: default', '  source:', `    repoURL: ${repo.url}`, '    chart: web', '    targetRevision: 0.3.0', '    helm:', '      valueFiles:', `        - ${valueFile}`, '  destination:', '    server: https://kubernetes.default.svc', '    namespace: monitoring', ''].join('\n');
+    const cluster = production(await checkWith(fixtureRepo('argo-apps', { 'argocd/apps/monitoring.yaml': app('values-prod.yaml') }), { cacheDir: cacheDir() }));
+    expect(notices(cluster)).toEqual([]);
+    // The file is the chart's, not the repository's: the line that names the chart.
+    expect(findings(cluster).filter((f) => f.startsWith('argocd/apps/monitoring.yaml'))).toContain('argocd/apps/monitoring.yaml:10 no-privileged: container worker is privileged');
+    const elsewhere = production(await checkWith(fixtureRepo('argo-apps', { 'argocd/apps/monitoring.yaml': app('$values/prod.yaml') }), { cacheDir: cacheDir() }));
+    expect(notices(elsewhere)).toEqual([`argocd/apps/monitoring.yaml:10 Application argocd/monitoring: chart web@0.3.0 from ${repo.url} was not rendered: its values file $values/prod.yaml is in another source, which Parapet does not read`]);
+  });
+});
+
 describe('what Parapet renders from a fetched chart', () => {
   it('equals what the pinned helm template prints for the same archive and values', async () => {
     const repo = await serve(helmRepository([web030]));

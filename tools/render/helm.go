@@ -52,6 +52,8 @@ type valueLayer struct {
 	Literal    bool   `json:"literal,omitempty"`
 	// Names the layer in errors (the values file, the ConfigMap and key...).
 	Name string `json:"name,omitempty"`
+	// A values file of the chart itself (an Argo CD valueFiles entry of a fetched chart).
+	ChartFile string `json:"chartFile,omitempty"`
 }
 
 type helmRequest struct {
@@ -98,6 +100,17 @@ func helmRender(fs filesys.FileSystem, raw json.RawMessage) response {
 		if chrt, err = loadChart(fs, dir); err != nil {
 			return response{Error: relative(err.Error())}
 		}
+	}
+	// A fetched chart's own values files, named by an Application, are read from its archive.
+	for i, layer := range req.Values {
+		if layer.ChartFile == "" {
+			continue
+		}
+		text, ok := chartFile(chrt, layer.ChartFile)
+		if !ok {
+			return response{Error: fmt.Sprintf("values file %s is not in chart %s", layer.ChartFile, chrt.Name())}
+		}
+		req.Values[i].YAML = &text
 	}
 	vals, err := mergeValues(req.Values)
 	if err != nil {
@@ -429,4 +442,14 @@ func displayPath(p string) string {
 		return "."
 	}
 	return p
+}
+
+func chartFile(chrt *chart.Chart, name string) (string, bool) {
+	clean := path.Clean(name)
+	for _, file := range chrt.Raw {
+		if path.Clean(file.Name) == clean {
+			return string(file.Data), true
+		}
+	}
+	return "", false
 }

@@ -277,10 +277,15 @@ class ClusterRenderer {
     const values: TracedValues[] = [];
     const valueFiles = Array.isArray(helm.valueFiles) ? helm.valueFiles : [];
     const notice = (message: string) => this.notices.push({ location: fieldLocation(app.doc, [...at, 'chart']), code: 'render', message: `${argoKey(app.object)}: ${message}` });
-    // A remote chart's value files are files of the chart (or of a `ref:` source): not in this tree.
-    if (remote && valueFiles.length > 0) return void notice(`${remote.label} was not rendered: its helm.valueFiles are files of the chart or of another source, which Parapet does not read`);
+    // A fetched chart's value files are files of its archive; a `$ref/` one is another source's.
+    const elsewhere = remote ? valueFiles.find((written) => typeof written === 'string' && written.startsWith('$')) : undefined;
+    if (remote && typeof elsewhere === 'string') return void notice(`${remote.label} was not rendered: its values file ${elsewhere} is in another source, which Parapet does not read`);
     for (const [i, written] of valueFiles.entries()) {
       if (typeof written !== 'string') continue;
+      if (remote) {
+        values.push({ values: { name: written, chartFile: written } });
+        continue;
+      }
       const file = resolveInRepo(path, written);
       if (file === undefined || !this.existing.has(file)) {
         if (helm.ignoreMissingValueFiles === true) continue;
