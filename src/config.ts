@@ -69,6 +69,11 @@ export interface EngineConfig {
   compileTimeoutMs: number;
   /** Memory limit of each worker thread's heap and of one evaluation's Wasm memory, in MiB. */
   workerMemoryMb: number;
+  /**
+   * Charts from Helm repositories and OCI registries, fetched when a HelmRelease or an Application
+   * names one; null: not fetched (PARAPET_CHART_FETCH=off, or the CLI's --offline), a notice instead.
+   */
+  chartFetch?: { cacheDir: string | null; timeoutMs: number; maxBytes: number } | null;
 }
 
 const MIB = 1024 * 1024;
@@ -80,6 +85,8 @@ export const configDefaults = {
   githubApiUrl: 'https://api.github.com',
   logLevel: 'info' as LogLevel,
   evalTimeoutMs: 5000,
+  chartFetchTimeoutMs: 20_000,
+  chartMaxBytes: 50 * MIB,
   parseTimeoutMs: 20_000,
   compileTimeoutMs: 60_000,
   workerMemoryMb: 512,
@@ -148,7 +155,18 @@ function engineSettings(env: Env, read: Reader): EngineConfig {
     compileTimeoutMs: read.integer('PARAPET_COMPILE_TIMEOUT_MS', { min: 1 }) ?? configDefaults.compileTimeoutMs,
     // Below this a worker cannot even load the engine's modules.
     workerMemoryMb: read.integer('PARAPET_WORKER_MEMORY_MB', { min: 64 }) ?? configDefaults.workerMemoryMb,
+    chartFetch: chartFetchSetting(read, cacheSetting === '' ? null : cacheSetting !== undefined ? join(cacheSetting, 'charts') : join(userCache, 'charts')),
   };
+}
+
+/** PARAPET_CHART_FETCH (on, the default, or off) and the limits of one chart download. */
+function chartFetchSetting(read: Reader, cacheDir: string | null): EngineConfig['chartFetch'] {
+  const timeoutMs = read.integer('PARAPET_CHART_FETCH_TIMEOUT_MS', { min: 1 }) ?? configDefaults.chartFetchTimeoutMs;
+  const maxBytes = read.integer('PARAPET_CHART_MAX_BYTES', { min: 1024 }) ?? configDefaults.chartMaxBytes;
+  const setting = (read.text('PARAPET_CHART_FETCH') ?? 'on').toLowerCase();
+  if (setting === 'off') return null;
+  if (setting !== 'on') read.problem('PARAPET_CHART_FETCH must be on or off');
+  return { cacheDir, timeoutMs, maxBytes };
 }
 
 /** REDIS_URL: a redis:// or rediss:// URL, only with DATABASE_URL (several processes share one database). */
@@ -239,5 +257,9 @@ class Reader {
       return undefined;
     }
     return value;
+  }
+
+  problem(message: string): void {
+    this.problems.push(message);
   }
 }

@@ -52,7 +52,7 @@ export function startEngineRuntime(engine: EngineConfig, options: RuntimeOptions
 }
 
 function cachedRenderer(engine: EngineConfig, options: RuntimeOptions): Renderer {
-  const helper = new HelperRenderer();
+  const helper = new HelperRenderer(engine.chartFetch ? { chartFetch: engine.chartFetch } : {});
   if (!engine.renderCacheDir) return helper;
   return new CachingRenderer(helper, options.renderCache === 'memory' ? new MemoryRenderCache() : new DiskRenderCache(engine.renderCacheDir));
 }

@@ -1,7 +1,7 @@
 // The one import path for adapters (CLI, GitHub App, store, web, opa).
 export type * from './model.js';
 export { isRecord } from './model.js';
-export type { CelHelper, CelProblem, CelSource, CompileOptions, CompileOutcome, EvaluationTask, PolicyCompiler, PolicyDriver, RegoProblem, RegoSource, RenderedObject, RenderOrigin, RenderOutcome, Renderer, RenderRequest, RenderSession, RepoFile, RepoSource, TaskOutcome, TemplateCode, TemplateLoad, WorkOptions } from './ports.js';
+export type { CelHelper, CelProblem, CelSource, CompileOptions, CompileOutcome, EvaluationTask, FetchFailureReason, PolicyCompiler, PolicyDriver, RegoProblem, RegoSource, RemoteChart, RenderedObject, RenderOrigin, RenderOutcome, Renderer, RenderRequest, RenderSession, RepoFile, RepoSource, TaskOutcome, TemplateCode, TemplateLoad, WorkOptions } from './ports.js';
 export { checkRepo, type CheckOptions, type CheckProgress } from './check.js';
 export { RegoDriver, type RegoDriverOptions } from './rego/rego-driver.js';
 export { CelDriver } from './cel/cel-driver.js';

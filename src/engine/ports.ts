@@ -167,7 +167,10 @@ export type RenderRequest =
    */
   | {
       kind: 'helm';
+      /** The chart folder in the repository; ignored when `remote` is given. */
       chart: string;
+      /** A chart from a Helm repository or an OCI registry, fetched by the renderer (when it may). */
+      remote?: RemoteChart;
       releaseName: string;
       namespace: string;
       values: HelmValues[];
@@ -176,6 +179,17 @@ export type RenderRequest =
       labels?: Record<string, string>;
       annotations?: Record<string, string>;
     };
+
+/** A chart outside the repository, as a HelmRelease's source or an Application's repoURL names it. */
+export interface RemoteChart {
+  /** `https://…` (a Helm repository's index) or `oci://host/path` (a registry; `chart` is appended when given). */
+  url: string;
+  chart: string;
+  /** An exact version or a semver range; empty: the newest. */
+  version: string;
+  /** OCI over plain HTTP (Flux's `insecure: true`). */
+  plainHTTP?: boolean;
+}
 
 /** One layer of a release's values; `name` says where it comes from in error messages. */
 export type HelmValues =
@@ -186,7 +200,9 @@ export type HelmValues =
   /** `path=value`, as --set (or --set-string) reads it. */
   | { name: string; set: string; setString?: boolean }
   /** A valuesFrom key with targetPath: the value replaces the one at the path, as Flux does. */
-  | { name: string; targetPath: string; value: string; literal?: boolean };
+  | { name: string; targetPath: string; value: string; literal?: boolean }
+  /** A values file of a fetched chart (an Argo CD valueFiles entry), read from its archive. */
+  | { name: string; chartFile: string };
 
 /** Where kustomize says a rendered object, or a transformation of it, comes from (its buildMetadata). */
 export interface RenderOrigin {
@@ -211,13 +227,25 @@ export interface RenderedObject {
 }
 
 export type RenderOutcome = (
-  | { ok: true; objects: RenderedObject[]; /** Flux generated the folder's kustomization. */ generated?: boolean }
-  /** The build failed: the tool's own message, with repository-relative paths. */
-  | { ok: false; error: string }
+  | {
+      ok: true;
+      objects: RenderedObject[];
+      /** Flux generated the folder's kustomization. */
+      generated?: boolean;
+      /** A remote chart: the version rendered, and whether it came from the cache. */
+      chart?: { version: string; digest?: string; cached?: boolean };
+    }
+  /**
+   * The build failed: the tool's own message, with repository-relative paths. `fetch`: a remote chart
+   * could not be fetched (or fetching is off), which is a notice about Parapet, not the repository.
+   */
+  | { ok: false; error: string; fetch?: { reason: FetchFailureReason } }
 ) & {
   /** The outcome of an earlier build whose inputs are all unchanged, not built again (the render cache). */
   cached?: true;
 };
+
+export type FetchFailureReason = 'offline' | 'unreachable' | 'timeout' | 'not-found' | 'auth' | 'too-large' | 'digest' | 'invalid';
 
 /** Builds over one repository tree; a build reads only the files the session was opened with. */
 export interface RenderSession {

@@ -1,12 +1,14 @@
 // The Renderer port over Parapet's Go helper (tools/render, built by `npm ci`): kustomize's API,
 // Helm's and Flux's build steps in one process per session, fed the repository's files over stdin and asked
-// for one build per line. The helper never reads the disk or the network; this side bounds time.
+// for one build per line. The helper reads neither the disk nor the network for a build; only a
+// chart from a Helm repository or OCI registry is fetched (into the chart cache), when this side
+// allows it. This side bounds time.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { RenderedObject, RenderOutcome, Renderer, RenderRequest, RenderSession } from '../engine/index.js';
+import type { FetchFailureReason, RenderedObject, RenderOutcome, Renderer, RenderRequest, RenderSession } from '../engine/index.js';
 import { ConfigError, RendererError } from '../errors.js';
 
 export const defaultRenderPath = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'tools', 'bin', 'render');
@@ -15,8 +17,22 @@ export interface HelperRendererOptions {
   renderPath?: string;
   /** Time limit of one build; the helper is restarted after a build that exceeds it. */
   timeoutMs?: number;
-  /** Soft heap limit of the helper (Go's GOMEMLIMIT), in MiB. */
+  /**
+   * Memory limit of the helper's heap, in MiB: the collector works hard from 80 % of it (Go's
+   * GOMEMLIMIT), and a build that goes past it is stopped and reported, the helper restarted.
+   */
   memoryLimitMiB?: number;
+  /** Charts from Helm repositories and OCI registries; absent: not fetched (a notice says so). */
+  chartFetch?: ChartFetchOptions;
+}
+
+export interface ChartFetchOptions {
+  /** Where fetched archives are kept, by repository URL, chart and version; null: not kept. */
+  cacheDir: string | null;
+  /** Time limit of each request (the index, the archive). */
+  timeoutMs?: number;
+  /** Largest response read, in bytes. */
+  maxBytes?: number;
 }
 
 interface Reply {
@@ -25,6 +41,8 @@ interface Reply {
   generated?: boolean;
   error?: string;
   reads?: RenderRead[];
+  chart?: { version: string; digest?: string; cached?: boolean };
+  fetch?: { reason: FetchFailureReason; message: string };
 }
 
 /**
@@ -97,13 +115,26 @@ export class HelperSession implements RenderSession {
   }
 
   private async run(request: RenderRequest): Promise<RecordedOutcome> {
+    const fetch = this.options.chartFetch;
+    if (request.kind === 'helm' && request.remote && !fetch) {
+      return { outcome: { ok: false, error: 'fetching charts is off (--offline, or PARAPET_CHART_FETCH=off)', fetch: { reason: 'offline' } } };
+    }
     this.process ??= HelperProcess.start(this.path, this.files, this.options);
     const helper = await this.process;
     const message =
       request.kind === 'kustomize'
         ? { op: 'kustomize', path: request.path }
         : request.kind === 'helm'
-          ? { op: 'helm', helm: { ...request, kind: undefined } }
+          ? {
+              op: 'helm',
+              helm: {
+                ...request,
+                kind: undefined,
+                ...(request.remote && fetch
+                  ? { remote: { ...request.remote, cacheDir: fetch.cacheDir ?? '', timeoutMs: fetch.timeoutMs ?? 20_000, maxBytes: fetch.maxBytes ?? 50 * 1024 * 1024 } }
+                  : {}),
+              },
+            }
           : { op: 'flux', path: request.path, kustomization: request.kustomization, substituteFrom: request.substituteFrom };
     const timeoutMs = this.options.timeoutMs ?? 60_000;
     let timer: NodeJS.Timeout | undefined;
@@ -111,15 +142,23 @@ export class HelperSession implements RenderSession {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);
     });
     try {
-      const reply = await Promise.race([helper.send(message), timedOut]);
+      const reply = await Promise.race([
+        helper.send(message).catch((error: unknown): Reply => {
+          // The helper ended during this build (its memory limit, a crash on this input): the build
+          // failed, not the check; the next build starts a new helper.
+          this.process = undefined;
+          return { id: 0, objects: [], error: error instanceof Error ? error.message.replace(/^the renderer (was stopped|exited with code \d+)(: render: )?/, '') || error.message : String(error) };
+        }),
+        timedOut,
+      ]);
       if (reply === 'timeout') {
         helper.stop();
         this.process = undefined;
         return { outcome: { ok: false, error: `the build took longer than ${Math.round(timeoutMs / 1000)} s and was stopped` } };
       }
       const reads = reply.reads ? { reads: reply.reads } : {};
-      if (reply.error !== undefined) return { outcome: { ok: false, error: reply.error }, ...reads };
-      return { outcome: { ok: true, objects: reply.objects, ...(reply.generated ? { generated: true } : {}) }, ...reads };
+      if (reply.error !== undefined) return { outcome: { ok: false, error: reply.error, ...(reply.fetch ? { fetch: { reason: reply.fetch.reason } } : {}) }, ...reads };
+      return { outcome: { ok: true, objects: reply.objects, ...(reply.generated ? { generated: true } : {}), ...(reply.chart ? { chart: reply.chart } : {}) }, ...reads };
     } finally {
       clearTimeout(timer);
     }
@@ -148,7 +187,8 @@ class HelperProcess {
     child.stderr.on('data', (chunk: Buffer) => {
       this.stderr = (this.stderr + chunk.toString('utf8')).slice(-4000);
     });
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': its last words on stderr are read by then.
+    child.on('close', (code, signal) => {
       const why = signal ? `was stopped (${signal})` : `exited with code ${code}`;
       this.fail(new RendererError(`the renderer ${why}${this.stderr.trim() ? `: ${this.stderr.trim()}` : ''}`));
     });
@@ -159,7 +199,7 @@ class HelperProcess {
     const child = spawn(path, [], {
       stdio: ['pipe', 'pipe', 'pipe'],
       // Nothing of the caller's environment: no credentials, no proxies, no PATH to git.
-      env: { GOMEMLIMIT: `${options.memoryLimitMiB ?? 1024}MiB` },
+      env: { GOMEMLIMIT: `${Math.floor((options.memoryLimitMiB ?? 1024) * 0.8)}MiB`, PARAPET_RENDER_MEMORY_MIB: String(options.memoryLimitMiB ?? 1024) },
     });
     const started = await new Promise<Error | undefined>((resolve) => {
       child.once('spawn', () => resolve(undefined));

@@ -67,8 +67,10 @@ class CachingSession implements RenderSession {
     const { outcome, reads } = await (await this.inner).renderRecorded(request);
     // Without reads the helper did not answer (the build was stopped for time): nothing to reuse.
     // A failed build is not kept either: a failure may come from outside the tree (a chart
-    // repository that did not answer), and builds that fail are few.
-    if (reads && outcome.ok) {
+    // repository that did not answer), and builds that fail are few. Nor is a build of a fetched
+    // chart: its input is the repository's answer (a new version in a range, a republished
+    // archive), which the tree's paths do not show; the chart cache spares the download.
+    if (reads && outcome.ok && !(request.kind === 'helm' && request.remote)) {
       const entry: Entry = { inputs: reads.map((r) => [r.op, r.path, this.tree.fingerprint(r.op, r.path)]), outcome: JSON.stringify(outcome) };
       const others = entries.filter((e) => !sameInputs(e.inputs, entry.inputs));
       await this.store.put(key, [entry, ...others].slice(0, ENTRIES_PER_KEY));

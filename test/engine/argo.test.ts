@@ -52,9 +52,10 @@ describe('an Argo CD app-of-apps', () => {
     ]);
     expect(cluster.notices).toEqual([
       {
-        location: { file: 'argocd/apps/monitoring.yaml', line: 9 },
+        // The engine's tests fetch nothing (test/render/remote-charts.test.ts serves charts on loopback).
+        location: { file: 'argocd/apps/monitoring.yaml', line: 10 },
         code: 'render',
-        message: 'Application argocd/monitoring: chart kube-prometheus-stack@61.3.2 from https://prometheus-community.github.io/helm-charts was not rendered: charts from a Helm or OCI repository are not fetched; Parapet renders what this repository holds',
+        message: 'Application argocd/monitoring: chart kube-prometheus-stack@61.3.2 from https://prometheus-community.github.io/helm-charts was not rendered: fetching charts is off (--offline, or PARAPET_CHART_FETCH=off)',
       },
     ]);
     // Five Applications; the kustomize app's Deployment; the chart's Service and two Deployments;

@@ -67,7 +67,7 @@ describe('a HelmRelease of a chart in the repository', () => {
     expect(cluster.images.map((use) => `${use.workload.name} ${use.image} ${use.location.file}:${use.location.line}`)).toContain('web-web-worker busybox:1.37 apps/production/web.yaml:29');
   });
 
-  it('says on the HelmRelease’s chart line that a chart from a Helm repository was not rendered, and passes the rest', async () => {
+  it('says on the HelmRelease’s chart line that a chart from a HelmRepository the cluster does not apply was not rendered, and passes the rest', async () => {
     const release = fixtureFile('apps/production/web.yaml').replace('chart: ./charts/web', 'chart: podinfo\n      version: 6.7.1').replace('kind: GitRepository\n        name: flux-system', 'kind: HelmRepository\n        name: podinfo');
     const report = await check(fixtureRepo('flux-helm', { 'apps/production/web.yaml': release }));
     const cluster = production(report);
@@ -76,7 +76,7 @@ describe('a HelmRelease of a chart in the repository', () => {
       {
         location: { file: 'apps/production/web.yaml', line: 9 },
         code: 'render',
-        message: 'HelmRelease shop/web: chart podinfo@6.7.1 from HelmRepository flux-system/podinfo was not rendered: charts from a Helm or OCI repository are not fetched; Parapet renders charts in this repository only',
+        message: 'HelmRelease shop/web: chart podinfo@6.7.1 from HelmRepository flux-system/podinfo was not rendered: HelmRepository flux-system/podinfo is not among the objects this cluster applies',
       },
     ]);
     expect(cluster.violations).toEqual([]);

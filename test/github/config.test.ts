@@ -60,6 +60,19 @@ describe('readConfig', () => {
     expect(config.jobConcurrency).toBe(2);
   });
 
+  it('fetches remote charts into the user cache by default, with a time and size limit; PARAPET_CHART_FETCH=off turns it off', () => {
+    expect(readConfig({ XDG_CACHE_HOME: '/home/u/.cache' }).engine.chartFetch).toEqual({ cacheDir: '/home/u/.cache/parapet/charts', timeoutMs: 20_000, maxBytes: 50 * 1024 * 1024 });
+    expect(readConfig({ PARAPET_CACHE_DIR: '/var/cache/parapet', PARAPET_CHART_FETCH_TIMEOUT_MS: '5000', PARAPET_CHART_MAX_BYTES: '1048576' }).engine.chartFetch).toEqual({
+      cacheDir: '/var/cache/parapet/charts',
+      timeoutMs: 5000,
+      maxBytes: 1048576,
+    });
+    // No cache at all: still fetched, just not kept.
+    expect(readConfig({ PARAPET_CACHE_DIR: '' }).engine.chartFetch?.cacheDir).toBeNull();
+    expect(readConfig({ PARAPET_CHART_FETCH: 'off' }).engine.chartFetch).toBeNull();
+    expect(problemsOf({ PARAPET_CHART_FETCH: 'sometimes' })).toEqual(['PARAPET_CHART_FETCH must be on or off']);
+  });
+
   it('reads the private key from PRIVATE_KEY_PATH, and a base64 PRIVATE_KEY', () => {
     const dir = mkdtempSync(join(tmpdir(), 'parapet-config-'));
     writeFileSync(join(dir, 'key.pem'), PEM);

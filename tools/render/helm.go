@@ -52,10 +52,14 @@ type valueLayer struct {
 	Literal    bool   `json:"literal,omitempty"`
 	// Names the layer in errors (the values file, the ConfigMap and key...).
 	Name string `json:"name,omitempty"`
+	// A values file of the chart itself (an Argo CD valueFiles entry of a fetched chart).
+	ChartFile string `json:"chartFile,omitempty"`
 }
 
 type helmRequest struct {
-	Chart       string       `json:"chart"`
+	Chart string `json:"chart"`
+	// A chart outside the repository, fetched (chartfetch.go) instead of read from Chart's folder.
+	Remote      *remoteChart `json:"remote,omitempty"`
 	ReleaseName string       `json:"releaseName"`
 	Namespace   string       `json:"namespace"`
 	Values      []valueLayer `json:"values,omitempty"`
@@ -80,13 +84,33 @@ func helmRender(fs filesys.FileSystem, raw json.RawMessage) response {
 	if err := json.Unmarshal(raw, &req); err != nil {
 		return response{Error: err.Error()}
 	}
-	dir := inRepo(req.Chart)
-	if !fs.Exists(path.Join(dir, "Chart.yaml")) {
-		return response{Error: fmt.Sprintf("%s: Chart.yaml file is missing", displayPath(req.Chart))}
+	var chrt *chart.Chart
+	var remote *fetched
+	if req.Remote != nil {
+		var failure *fetchFailure
+		if chrt, remote, failure = fetchChart(*req.Remote); failure != nil {
+			return response{Error: failure.Message, Fetch: failure}
+		}
+	} else {
+		dir := inRepo(req.Chart)
+		if !fs.Exists(path.Join(dir, "Chart.yaml")) {
+			return response{Error: fmt.Sprintf("%s: Chart.yaml file is missing", displayPath(req.Chart))}
+		}
+		var err error
+		if chrt, err = loadChart(fs, dir); err != nil {
+			return response{Error: relative(err.Error())}
+		}
 	}
-	chrt, err := loadChart(fs, dir)
-	if err != nil {
-		return response{Error: relative(err.Error())}
+	// A fetched chart's own values files, named by an Application, are read from its archive.
+	for i, layer := range req.Values {
+		if layer.ChartFile == "" {
+			continue
+		}
+		text, ok := chartFile(chrt, layer.ChartFile)
+		if !ok {
+			return response{Error: fmt.Sprintf("values file %s is not in chart %s", layer.ChartFile, chrt.Name())}
+		}
+		req.Values[i].YAML = &text
 	}
 	vals, err := mergeValues(req.Values)
 	if err != nil {
@@ -136,7 +160,7 @@ func helmRender(fs filesys.FileSystem, raw json.RawMessage) response {
 		}
 		objects = append(objects, hooked...)
 	}
-	return response{Objects: objects}
+	return response{Objects: objects, Chart: remote}
 }
 
 // loadChart reads the chart folder as loader.LoadDir does (its .helmignore and Helm's default
@@ -418,4 +442,14 @@ func displayPath(p string) string {
 		return "."
 	}
 	return p
+}
+
+func chartFile(chrt *chart.Chart, name string) (string, bool) {
+	clean := path.Clean(name)
+	for _, file := range chrt.Raw {
+		if path.Clean(file.Name) == clean {
+			return string(file.Data), true
+		}
+	}
+	return "", false
 }

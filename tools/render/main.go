@@ -73,6 +73,9 @@ type response struct {
 	Error         string `json:"error,omitempty"`
 	// kustomize, flux, helm: every path of the repository the build looked at (recordfs.go).
 	Reads []read `json:"reads,omitempty"`
+	// helm, a remote chart: the version rendered, or why it could not be fetched.
+	Chart *fetched      `json:"chart,omitempty"`
+	Fetch *fetchFailure `json:"fetch,omitempty"`
 }
 
 func main() {
@@ -80,6 +83,7 @@ func main() {
 	// leave this process.
 	os.Setenv("PATH", "")
 	http.DefaultTransport = refuseNetwork{}
+	startMemoryWatchdog()
 
 	fs := filesys.MakeFsInMemory()
 	if err := fs.MkdirAll(repoRoot); err != nil {

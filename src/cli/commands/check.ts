@@ -30,6 +30,8 @@ Options:
                         App judges a pull request
   -q, --quiet           text: print only what fails the check (unaccepted deny violations, input
                         errors) and the summary per cluster and policy
+  --offline             fetch no chart from a Helm repository or OCI registry: a HelmRelease or
+                        Application that names one gets a notice instead (cached charts unused)
   -h, --help            show this help
 
 Exit codes: 0 no unaccepted deny violation (see --fail-on) and no input error; 1 otherwise; 2 the
@@ -38,6 +40,8 @@ Environment: PARAPET_CACHE_DIR (compiled policies; empty disables), PARAPET_WORK
 PARAPET_EVAL_TIMEOUT_MS (time limit of one evaluation, default 5000),
 PARAPET_PARSE_TIMEOUT_MS (of parsing one file, default 20000),
 PARAPET_COMPILE_TIMEOUT_MS (of compiling one template, default 60000),
+PARAPET_CHART_FETCH (on or off), PARAPET_CHART_FETCH_TIMEOUT_MS (each chart request, default 20000),
+PARAPET_CHART_MAX_BYTES (largest index or chart archive read, default 52428800),
 PARAPET_WORKER_MEMORY_MB (memory of each worker and evaluation, default 512).
 What a limit stops is an input error (code limit) where it happened.
 `;
@@ -55,6 +59,7 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
       output: { type: 'string', multiple: true },
       'fail-on': { type: 'string', default: 'deny' },
       'new-only': { type: 'boolean' },
+      offline: { type: 'boolean' },
     },
   });
   const failOn = values['fail-on'] ?? 'deny';
@@ -75,7 +80,8 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
   const info = await stat(root).catch(() => undefined);
   if (!info?.isDirectory()) throw new UsageError(`${root} is not a readable directory`);
 
-  const runtime = startEngineRuntime(readEngineConfig(io.env));
+  const engineConfig = readEngineConfig(io.env);
+  const runtime = startEngineRuntime(values.offline ? { ...engineConfig, chartFetch: null } : engineConfig);
   const progress = new Progress(io);
   try {
     const options = { driver: runtime.driver, renderer: runtime.renderer, clusters: values.cluster, onProgress: (p: CheckProgress) => progress.check(p) };

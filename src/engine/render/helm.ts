@@ -5,7 +5,8 @@
 // set it: the HelmRelease's `values:`, a valuesFrom ConfigMap, an Application's values, or the
 // chart's own values.yaml; or a post-renderer's patch or images: entry in the HelmRelease.
 import { isRecord } from '../model.js';
-import type { HelmValues, RenderedObject, RenderSession } from '../ports.js';
+import type { Location } from '../model.js';
+import type { FetchFailureReason, HelmValues, RemoteChart, RenderedObject, RenderSession } from '../ports.js';
 import { gvkOf, ScopeTable, type KubernetesObject } from '../repo/kubernetes.js';
 import type { RepoFiles } from '../repo/repo-files.js';
 import type { LineNode, YamlDocument } from '../repo/yaml-file.js';
@@ -20,8 +21,13 @@ export interface TracedValues {
 }
 
 export interface ChartRequest {
-  /** The chart folder, relative to the repository root. */
+  /** The chart folder, relative to the repository root (ignored for a remote chart). */
   chart: string;
+  /**
+   * A chart from a Helm repository or OCI registry, and the line that names it: its templates are
+   * not in the repository, so what the release's values do not set is reported there.
+   */
+  remote?: { chart: RemoteChart; at: Location };
   releaseName: string;
   namespace: string;
   /** Lowest priority first; the chart's values.yaml is added below them. */
@@ -31,7 +37,7 @@ export interface ChartRequest {
   flux?: { doc: YamlDocument; postRenderers: unknown[]; labels: Record<string, string>; annotations?: Record<string, string> };
 }
 
-export type ChartOutcome = { ok: true; documents: YamlDocument[] } | { ok: false; error: string };
+export type ChartOutcome = { ok: true; documents: YamlDocument[]; version?: string } | { ok: false; error: string; fetch?: { reason: FetchFailureReason } };
 
 export async function renderChart(request: ChartRequest, files: RepoFiles, session: () => Promise<RenderSession>): Promise<ChartOutcome> {
   const outcome = await (
@@ -39,6 +45,7 @@ export async function renderChart(request: ChartRequest, files: RepoFiles, sessi
   ).render({
     kind: 'helm',
     chart: request.chart,
+    ...(request.remote ? { remote: request.remote.chart } : {}),
     releaseName: request.releaseName,
     namespace: request.namespace,
     values: request.values.map((v) => v.values),
@@ -49,12 +56,13 @@ export async function renderChart(request: ChartRequest, files: RepoFiles, sessi
   });
   if (!outcome.ok) return outcome;
 
-  const chartValues = (await files.documents([join(request.chart, 'values.yaml')])).documents[0];
+  const remote = request.remote;
+  const chartValues = remote ? undefined : (await files.documents([join(request.chart, 'values.yaml')])).documents[0];
   const layers: Layer[] = [];
   if (chartValues && isRecord(chartValues.value)) layers.push({ value: chartValues.value, lines: chartValues.lines, file: chartValues.file });
   for (const traced of request.values) if (traced.layer) layers.push(traced.layer);
   const merged = layers.reduce<Record<string, unknown>>((all, layer) => (isRecord(layer.value) ? mergeMaps(all, layer.value) : all), {});
-  const valueTree = originTree(merged, layers, [], { line: 1, file: join(request.chart, 'values.yaml') });
+  const valueTree = originTree(merged, layers, [], remote ? remote.at : { line: 1, file: join(request.chart, 'values.yaml') });
   const leaves = valueLeaves(merged, valueTree);
   const subtrees = valueSubtrees(merged, valueTree);
 
@@ -70,16 +78,17 @@ export async function renderChart(request: ChartRequest, files: RepoFiles, sessi
       const metadata = isRecord(object.metadata) ? object.metadata : {};
       if (typeof metadata.namespace !== 'string' || metadata.namespace === '') object.metadata = { ...metadata, namespace: request.namespace };
     }
-    const file = templateFile(request.chart, rendered);
-    const nth = seenPerTemplate.get(file) ?? 0;
-    seenPerTemplate.set(file, nth + 1);
-    const base = await baseLocation(file, nth, object, files, texts);
+    const template = remote ? `${remote.at.file}\0${rendered.source ?? ''}` : templateFile(request.chart, rendered);
+    const file = remote ? remote.at.file : template;
+    const nth = seenPerTemplate.get(template) ?? 0;
+    seenPerTemplate.set(template, nth + 1);
+    const base = remote ? { line: remote.at.line } : await baseLocation(file, nth, object, files, texts);
     const tree = originTree(object, base.doc ? [{ value: base.doc.value, lines: base.doc.lines, file }] : [], [], { line: base.line, file });
     traceValues(object, tree, leaves, subtrees);
     const lines = request.flux ? await postRendererLines(object, tree, file, request.flux, files) : tree;
     documents.push({ file, index: nth, value: object, line: base.line, kindLine: base.line, lines });
   }
-  return { ok: true, documents };
+  return { ok: true, documents, ...(outcome.chart ? { version: outcome.chart.version } : {}) };
 }
 
 /** Flux's release name: spec.releaseName, else [targetNamespace-]name, shortened past 53 characters as Flux does. */

@@ -5,7 +5,7 @@
 // source is this repository is followed, as the cluster's kustomize-controller would. Files that
 // nothing applies are left out and listed.
 import { type ApplicationConfig, type ClusterConfig, type InputError, isRecord } from '../model.js';
-import type { RenderedObject, RenderSession } from '../ports.js';
+import type { FetchFailureReason, RemoteChart, RenderedObject, RenderSession } from '../ports.js';
 import { gvkOf, ScopeTable, type KubernetesObject } from '../repo/kubernetes.js';
 import type { RepoFiles } from '../repo/repo-files.js';
 import { isUnder, normalizeRepoPath } from '../repo/security-tower.js';
@@ -47,6 +47,8 @@ interface FluxObject {
   object: Record<string, unknown>;
   /** Where it is written (a rendered document: its lines lead to the files that set each field). */
   doc: YamlDocument;
+  /** The Flux Kustomizations whose builds applied it, outermost first, each with its path. */
+  chain?: Array<{ key: string; path: string }>;
 }
 
 class ClusterRenderer {
@@ -143,6 +145,7 @@ class ClusterRenderer {
       }
       await this.followHelm();
     }
+    this.dependencyCycles();
     return { documents: this.documents, errors: this.errors, notices: this.notices, applied: this.applied, warnings: [...this.warnings.values()] };
   }
 
@@ -228,6 +231,12 @@ class ClusterRenderer {
     const namespace = typeof destination.namespace === 'string' && destination.namespace !== '' ? destination.namespace : undefined;
     const error = (at: Array<string | number>, message: string) => this.errors.push({ location: fieldLocation(app.doc, at), code: 'render', message: `${key}: ${message}` });
     for (const { source, at } of argoSources(app.object)) {
+      if (!this.isOwnSource(source) && typeof source.chart === 'string' && typeof source.repoURL === 'string') {
+        const before = this.documents.length;
+        await this.argoHelm(app, name, source, at, '', namespace ?? 'default', error, argoRemoteChart(source.repoURL, source.chart, source.targetRevision));
+        if (namespace) this.inNamespace(before, namespace);
+        continue;
+      }
       if (!this.isOwnSource(source)) {
         const what = typeof source.chart === 'string' ? `chart ${source.chart}${typeof source.targetRevision === 'string' ? `@${source.targetRevision}` : ''} from ${String(source.repoURL)}` : `${String(source.repoURL)}${typeof source.path === 'string' ? ` path ${source.path}` : ''}`;
         const why = typeof source.chart === 'string' ? 'charts from a Helm or OCI repository are not fetched' : 'it is another repository';
@@ -254,12 +263,29 @@ class ClusterRenderer {
     }
   }
 
-  private async argoHelm(app: FluxObject, name: string, source: Record<string, unknown>, at: Array<string | number>, path: string, namespace: string, error: (at: Array<string | number>, message: string) => void): Promise<void> {
+  private async argoHelm(
+    app: FluxObject,
+    name: string,
+    source: Record<string, unknown>,
+    at: Array<string | number>,
+    path: string,
+    namespace: string,
+    error: (at: Array<string | number>, message: string) => void,
+    remote?: { chart: RemoteChart; label: string },
+  ): Promise<void> {
     const helm = isRecord(source.helm) ? source.helm : {};
     const values: TracedValues[] = [];
     const valueFiles = Array.isArray(helm.valueFiles) ? helm.valueFiles : [];
+    const notice = (message: string) => this.notices.push({ location: fieldLocation(app.doc, [...at, 'chart']), code: 'render', message: `${argoKey(app.object)}: ${message}` });
+    // A fetched chart's value files are files of its archive; a `$ref/` one is another source's.
+    const elsewhere = remote ? valueFiles.find((written) => typeof written === 'string' && written.startsWith('$')) : undefined;
+    if (remote && typeof elsewhere === 'string') return void notice(`${remote.label} was not rendered: its values file ${elsewhere} is in another source, which Parapet does not read`);
     for (const [i, written] of valueFiles.entries()) {
       if (typeof written !== 'string') continue;
+      if (remote) {
+        values.push({ values: { name: written, chartFile: written } });
+        continue;
+      }
       const file = resolveInRepo(path, written);
       if (file === undefined || !this.existing.has(file)) {
         if (helm.ignoreMissingValueFiles === true) continue;
@@ -289,7 +315,15 @@ class ClusterRenderer {
       values.push({ values: { name: `helm.parameters[${i}]`, set: `${parameter.name}=${value}`, ...(parameter.forceString === true ? { setString: true } : {}) }, layer: pathLayer(parameter.name, value, where) });
     }
     const releaseName = typeof helm.releaseName === 'string' && helm.releaseName !== '' ? helm.releaseName : name;
-    const outcome = await renderChart({ chart: path, releaseName, namespace, values, includeCRDs: helm.skipCrds !== true }, this.input.files, this.input.session);
+    const outcome = await renderChart(
+      { chart: path, ...(remote ? { remote: { chart: remote.chart, at: fieldLocation(app.doc, [...at, 'chart']) } } : {}), releaseName, namespace, values, includeCRDs: helm.skipCrds !== true },
+      this.input.files,
+      this.input.session,
+    );
+    if (remote) {
+      if (!outcome.ok && outcome.fetch) return void notice(notFetched(remote.label, outcome.error, outcome.fetch.reason, 'the repository’s credentials (an Argo CD repository Secret)'));
+      if (!outcome.ok) return void error([...at, 'chart'], `helm template ${remote.label} failed: ${outcome.error}`);
+    }
     this.markChartApplied(path);
     if (!outcome.ok) return void error([...at, 'path'], `helm template ${path} failed: ${outcome.error}`);
     for (const doc of outcome.documents) this.addHelmDocument(doc);
@@ -426,8 +460,10 @@ class ClusterRenderer {
     const commonMetadata = isRecord(spec.commonMetadata) ? spec.commonMetadata : {};
     const labels: Record<string, string> = { ...stringMap(commonMetadata.labels), 'helm.toolkit.fluxcd.io/name': name, 'helm.toolkit.fluxcd.io/namespace': namespace };
     const annotations = stringMap(commonMetadata.annotations);
+    const remote = 'remote' in chart ? chart : undefined;
     const request: ChartRequest = {
-      chart: chart.path,
+      chart: 'path' in chart ? chart.path : '',
+      ...(remote ? { remote: { chart: remote.remote, at: fieldLocation(hr.doc, chart.at) } } : {}),
       releaseName: await fluxReleaseName(name, spec),
       namespace: typeof spec.targetNamespace === 'string' && spec.targetNamespace !== '' ? spec.targetNamespace : namespace,
       values,
@@ -435,13 +471,14 @@ class ClusterRenderer {
       flux: { doc: hr.doc, postRenderers: Array.isArray(spec.postRenderers) ? spec.postRenderers : [], labels, ...(Object.keys(annotations).length > 0 ? { annotations } : {}) },
     };
     const outcome = await renderChart(request, this.input.files, this.input.session);
-    this.markChartApplied(chart.path);
-    if (!outcome.ok) return void error(chart.at, `Helm install failed for release ${request.namespace}/${request.releaseName} with chart ${chart.path}: ${outcome.error}`);
+    if (!remote) this.markChartApplied(request.chart);
+    if (!outcome.ok && remote && outcome.fetch) return void notice(chart.at, notFetched(remote.label, outcome.error, outcome.fetch.reason, remote.secret ? 'the source’s secretRef' : undefined));
+    if (!outcome.ok) return void error(chart.at, `Helm install failed for release ${request.namespace}/${request.releaseName} with chart ${remote ? remote.label : request.chart}: ${outcome.error}`);
     for (const doc of outcome.documents) this.addHelmDocument(doc);
   }
 
   /** The chart folder of a HelmRelease, when it is in this repository; else why it is not rendered. */
-  private helmChartSource(spec: Record<string, unknown>, namespace: string): { path: string; at: Array<string | number> } | { notice: string; at: Array<string | number> } | { error: string; at: Array<string | number> } {
+  private helmChartSource(spec: Record<string, unknown>, namespace: string): ChartSource {
     const local = (written: unknown, at: Array<string | number>) => {
       const text = typeof written === 'string' ? written : '';
       const path = resolveInRepo('', text);
@@ -460,7 +497,19 @@ class ClusterRenderer {
         if (!chartSpec) return { error: `HelmChart ${ns}/${String(chartRef.name)} is not among the objects this cluster applies`, at };
         return this.chartFromSource(chartSpec, ns, at, local, ref);
       }
-      return { notice: `the chart of ${ref(chartRef)} was not rendered: Parapet renders charts in this repository only (charts from a Helm or OCI repository are not fetched)`, at };
+      if (chartRef.kind === 'OCIRepository') {
+        const ns = typeof chartRef.namespace === 'string' ? chartRef.namespace : namespace;
+        const label = `the chart of ${ref(chartRef)}`;
+        const repository = this.sourceObject('OCIRepository', String(chartRef.name), ns);
+        if (!repository) return { notice: `${label} was not rendered: OCIRepository ${ns}/${String(chartRef.name)} is not among the objects this cluster applies`, at };
+        const ociSpec = isRecord(repository.spec) ? repository.spec : {};
+        const reference = isRecord(ociSpec.ref) ? ociSpec.ref : {};
+        if (typeof reference.digest === 'string' && reference.digest !== '') return { notice: `${label} was not rendered: a chart pinned by digest (spec.ref.digest) is not fetched`, at };
+        const version = typeof reference.semver === 'string' ? reference.semver : typeof reference.tag === 'string' ? reference.tag : '';
+        const url = typeof ociSpec.url === 'string' ? ociSpec.url : '';
+        return { remote: { url, chart: '', version, ...(ociSpec.insecure === true ? { plainHTTP: true } : {}) }, label: `${label} (${url}${version ? `:${version}` : ''})`, at, secret: isRecord(ociSpec.secretRef) || nonGeneric(ociSpec.provider) };
+      }
+      return { notice: `the chart of ${ref(chartRef)} was not rendered: Parapet renders charts from this repository, a HelmRepository or an OCIRepository`, at };
     }
     const chartSpec = isRecord(spec.chart) && isRecord(spec.chart.spec) ? spec.chart.spec : undefined;
     if (!chartSpec) return { error: 'spec.chart or spec.chartRef is required', at: ['spec'] };
@@ -473,13 +522,40 @@ class ClusterRenderer {
     at: Array<string | number>,
     local: (written: unknown, at: Array<string | number>) => { path: string; at: Array<string | number> } | { error: string; at: Array<string | number> },
     ref: (sourceRef: Record<string, unknown>) => string,
-  ) {
+  ): ChartSource {
     const sourceRef = isRecord(chartSpec.sourceRef) ? chartSpec.sourceRef : {};
     const source = `${typeof sourceRef.namespace === 'string' ? sourceRef.namespace : namespace}/${String(sourceRef.name)}`;
     if (sourceRef.kind === 'GitRepository' && this.selfSources.has(source)) return local(chartSpec.chart, at);
     const version = typeof chartSpec.version === 'string' ? `@${chartSpec.version}` : '';
-    const why = sourceRef.kind === 'GitRepository' ? 'it is in another repository' : 'charts from a Helm or OCI repository are not fetched';
-    return { notice: `chart ${String(chartSpec.chart)}${version} from ${ref(sourceRef)} was not rendered: ${why}; Parapet renders charts in this repository only`, at };
+    const label = `chart ${String(chartSpec.chart)}${version} from ${ref(sourceRef)}`;
+    if (sourceRef.kind === 'HelmRepository') {
+      const ns = typeof sourceRef.namespace === 'string' ? sourceRef.namespace : namespace;
+      const repository = this.sourceObject('HelmRepository', String(sourceRef.name), ns);
+      if (!repository) return { notice: `${label} was not rendered: HelmRepository ${ns}/${String(sourceRef.name)} is not among the objects this cluster applies`, at };
+      const repoSpec = isRecord(repository.spec) ? repository.spec : {};
+      const url = typeof repoSpec.url === 'string' ? repoSpec.url : '';
+      // Flux's `type: oci` repository names a registry path; the chart is below it.
+      const oci = repoSpec.type === 'oci' || url.startsWith('oci://');
+      return {
+        remote: { url, chart: typeof chartSpec.chart === 'string' ? chartSpec.chart : '', version: typeof chartSpec.version === 'string' ? chartSpec.version : '', ...(oci && repoSpec.insecure === true ? { plainHTTP: true } : {}) },
+        label: `${label} (${url})`,
+        at,
+        secret: isRecord(repoSpec.secretRef) || nonGeneric(repoSpec.provider),
+      };
+    }
+    const why = sourceRef.kind === 'GitRepository' ? 'it is in another repository' : `Parapet renders charts from this repository, a HelmRepository or an OCIRepository, not from a ${String(sourceRef.kind)}`;
+    return { notice: `${label} was not rendered: ${why}`, at };
+  }
+
+  /** A Flux source (HelmRepository, OCIRepository) among the objects this cluster applies. */
+  private sourceObject(kind: string, name: string, namespace: string): Record<string, unknown> | undefined {
+    const found = this.documents.find((doc) => {
+      const value = doc.value;
+      if (!isRecord(value) || value.kind !== kind || typeof value.apiVersion !== 'string' || !value.apiVersion.startsWith('source.toolkit.fluxcd.io/') || !isRecord(value.metadata)) return false;
+      const ns = typeof value.metadata.namespace === 'string' && value.metadata.namespace !== '' ? value.metadata.namespace : 'default';
+      return value.metadata.name === name && ns === namespace;
+    });
+    return found?.value as Record<string, unknown> | undefined;
   }
 
   /** `helm template <folder>`: the chart's own values, Helm's default release name, namespace default. */
@@ -504,6 +580,40 @@ class ClusterRenderer {
     if (isFluxKustomization(doc.value)) this.queue.push({ object: doc.value, doc });
     if (isHelmRelease(doc.value)) this.helmQueue.push({ object: doc.value, doc });
     if (isArgoApplication(doc.value)) this.argoQueue.push({ object: doc.value, doc });
+  }
+
+  /**
+   * Flux waits for every dependsOn before it applies a Kustomization (or a HelmRelease): in a cycle
+   * none is ever applied. Each dependsOn entry inside a cycle is an error on its line.
+   */
+  private dependencyCycles(): void {
+    for (const [kind, is] of [['Kustomization', isFluxKustomization], ['HelmRelease', isHelmRelease]] as const) {
+      const nodes = new Map<string, YamlDocument>();
+      for (const doc of this.documents) if (is(doc.value)) if (!nodes.has(fluxKey(doc.value))) nodes.set(fluxKey(doc.value), doc);
+      const edges = new Map<string, Array<{ to: string; index: number }>>();
+      for (const [key, doc] of nodes) {
+        const value = doc.value as Record<string, unknown>;
+        const spec = isRecord(value.spec) ? value.spec : {};
+        const namespace = key.slice(0, key.indexOf('/'));
+        const list = Array.isArray(spec.dependsOn) ? spec.dependsOn : [];
+        edges.set(key, list.flatMap((entry, index) => (isRecord(entry) && typeof entry.name === 'string' ? [{ to: `${typeof entry.namespace === 'string' && entry.namespace !== '' ? entry.namespace : namespace}/${entry.name}`, index }] : [])));
+      }
+      for (const component of stronglyConnected([...nodes.keys()], (key) => (edges.get(key) ?? []).map((edge) => edge.to).filter((to) => nodes.has(to)))) {
+        const members = new Set(component);
+        const cyclic = component.length > 1 || (edges.get(component[0]!) ?? []).some((edge) => edge.to === component[0]);
+        if (!cyclic) continue;
+        for (const key of component) {
+          for (const edge of edges.get(key) ?? []) {
+            if (!members.has(edge.to)) continue;
+            this.errors.push({
+              location: fieldLocation(nodes.get(key)!, ['spec', 'dependsOn', edge.index]),
+              code: 'render',
+              message: `${kind} ${key}: dependsOn ${edge.to} is a dependency cycle (${[...component].sort().join(', ')} wait for one another), so Flux applies none of them`,
+            });
+          }
+        }
+      }
+    }
   }
 
   private warn(doc: YamlDocument | undefined): void {
@@ -566,6 +676,11 @@ class ClusterRenderer {
     if (path === undefined) return void error(['spec', 'path'], `spec.path ${written} is outside the repository`);
     // Flux's own words for a missing folder.
     if (!this.folders.has(path)) return void error(['spec', 'path'], `kustomization path not found: ${written}`);
+    // A Kustomization that syncs the folder of one that applies it re-applies that one: a cycle in
+    // which two Kustomizations own the same objects. (One that applies itself, as flux bootstrap
+    // writes, is not: it is one owner.)
+    const ancestor = ks.chain?.find((link) => link.path === path && link.key !== key);
+    if (ancestor) return void error(['spec', 'path'], `spec.path ${written} is the path of Kustomization ${ancestor.key}, which applies this Kustomization: a cycle (${[...ks.chain!.map((link) => link.key).slice(ks.chain!.indexOf(ancestor)), key, ancestor.key].join(' → ')}); it is not followed`);
     const vars = this.substituteFrom(spec, namespace);
     if (vars.missing.length > 0) {
       this.waiting.push({ ks, missing: vars.missing.map((m) => ({ at: m.at, message: `${name}: ${m.message}` })) });
@@ -576,7 +691,8 @@ class ClusterRenderer {
     const outcome = await (await this.input.session()).render({ kind: 'flux', path, kustomization: ks.object, substituteFrom: vars.values });
     if (kfile) await this.markApplied(kfile);
     if (!outcome.ok) return void error(['spec', 'path'], outcome.error);
-    for (const rendered of outcome.objects) await this.addRendered(rendered, path, ks);
+    const chained: FluxObject = { ...ks, chain: [...(ks.chain ?? []), { key, path }] };
+    for (const rendered of outcome.objects) await this.addRendered(rendered, path, chained);
   }
 
   /** postBuild.substituteFrom's values, from the ConfigMaps and Secrets the cluster applies. */
@@ -652,7 +768,18 @@ class ClusterRenderer {
     if (this.renderedObjects.has(same)) return;
     this.renderedObjects.add(same);
     this.documents.push(doc);
-    if (isFluxKustomization(rendered.object)) this.queue.push({ object: rendered.object, doc });
+    if (isFluxKustomization(rendered.object)) {
+      // An ancestor applied again from below (not the Kustomization that applies itself): Flux's
+      // two copies would apply each other. Said on the copy's line, and not followed.
+      const key = fluxKey(rendered.object);
+      const chain = flux?.chain ?? [];
+      const at = chain.findIndex((link) => link.key === key);
+      if (at >= 0 && at < chain.length - 1) {
+        this.errors.push({ location: { file: doc.file, line: doc.kindLine }, code: 'render', message: `Kustomization ${key} is applied again by Kustomization ${chain[chain.length - 1]!.key}, which it applies: a cycle (${[...chain.slice(at).map((link) => link.key), key].join(' → ')}); it is not followed again` });
+      } else {
+        this.queue.push({ object: rendered.object, doc, ...(flux?.chain ? { chain: flux.chain } : {}) });
+      }
+    }
     if (isHelmRelease(rendered.object)) this.helmQueue.push({ object: rendered.object, doc });
     if (isArgoApplication(rendered.object)) this.argoQueue.push({ object: rendered.object, doc });
   }
@@ -704,6 +831,80 @@ class ClusterRenderer {
   private kustomizationIn(dir: string): string | undefined {
     return KUSTOMIZATION_NAMES.map((name) => (dir === '' ? name : `${dir}/${name}`)).find((p) => this.existing.has(p));
   }
+}
+
+type Field = Array<string | number>;
+/** Where a HelmRelease's chart comes from: a folder of this repository, a remote chart, or why neither. */
+type ChartSource = { path: string; at: Field } | { remote: RemoteChart; label: string; secret: boolean; at: Field } | { notice: string; at: Field } | { error: string; at: Field };
+
+/** A Flux source's `provider` other than generic: cloud credentials Parapet does not have. */
+function nonGeneric(provider: unknown): boolean {
+  return typeof provider === 'string' && provider !== '' && provider !== 'generic';
+}
+
+/** A remote chart that could not be fetched, said in words a person acts on. */
+function notFetched(label: string, why: string, reason: FetchFailureReason, credentials: string | undefined): string {
+  const auth = reason === 'auth' ? `; Parapet does not read ${credentials ?? 'credentials'} from the repository and fetches charts anonymously` : '';
+  return `${label} was not rendered: ${why}${auth}`;
+}
+
+/** `Application <namespace>/<name>`, as the Application's messages name it. */
+function argoKey(app: Record<string, unknown>): string {
+  const metadata = isRecord(app.metadata) ? app.metadata : {};
+  return `Application ${typeof metadata.namespace === 'string' && metadata.namespace !== '' ? metadata.namespace : 'argocd'}/${typeof metadata.name === 'string' ? metadata.name : ''}`;
+}
+
+/**
+ * An Application's chart source: `https://` is a Helm repository; `oci://`, or a repoURL without a
+ * scheme (as Argo CD writes an OCI Helm repository), a registry. A loopback registry is plain HTTP.
+ */
+function argoRemoteChart(repoURL: string, chart: string, targetRevision: unknown): { chart: RemoteChart; label: string } {
+  const version = typeof targetRevision === 'string' ? targetRevision : '';
+  const url = /^https?:\/\//.test(repoURL) || repoURL.startsWith('oci://') ? repoURL : `oci://${repoURL}`;
+  const host = url.replace(/^[a-z]+:\/\//, '').split('/')[0]!.replace(/:\d+$/, '');
+  const plainHTTP = url.startsWith('oci://') && ['127.0.0.1', 'localhost', '[::1]'].includes(host);
+  return { chart: { url, chart, version, ...(plainHTTP ? { plainHTTP: true } : {}) }, label: `chart ${chart}${version ? `@${version}` : ''} from ${repoURL}` };
+}
+
+/** `namespace/name` of a Flux object, as its dependsOn and messages name it. */
+function fluxKey(value: Record<string, unknown>): string {
+  const metadata = isRecord(value.metadata) ? value.metadata : {};
+  return `${typeof metadata.namespace === 'string' && metadata.namespace !== '' ? metadata.namespace : 'default'}/${String(metadata.name)}`;
+}
+
+/** Tarjan's strongly connected components, each in the order found. */
+function stronglyConnected(nodes: string[], next: (node: string) => string[]): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const components: string[][] = [];
+  const visit = (node: string) => {
+    index.set(node, index.size);
+    low.set(node, index.get(node)!);
+    stack.push(node);
+    onStack.add(node);
+    for (const to of next(node)) {
+      if (!index.has(to)) {
+        visit(to);
+        low.set(node, Math.min(low.get(node)!, low.get(to)!));
+      } else if (onStack.has(to)) {
+        low.set(node, Math.min(low.get(node)!, index.get(to)!));
+      }
+    }
+    if (low.get(node) === index.get(node)) {
+      const component: string[] = [];
+      for (;;) {
+        const top = stack.pop()!;
+        onStack.delete(top);
+        component.push(top);
+        if (top === node) break;
+      }
+      components.push(component);
+    }
+  };
+  for (const node of nodes) if (!index.has(node)) visit(node);
+  return components;
 }
 
 function isFluxKustomization(value: unknown): value is Record<string, unknown> {
