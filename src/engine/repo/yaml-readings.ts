@@ -96,8 +96,14 @@ export function parseTimestamp(s: string): string | undefined {
   return `${y}-${two(month)}-${two(day)}T${two(hour)}:${two(minute)}:${two(second)}${fraction}${offset}`;
 }
 
+// The first characters a plain scalar that is not a string can start with (a boolean, a null, a
+// number, a timestamp, `<<`): any other first character makes a string at once, which is most of
+// a large file's keys and values.
+const RESOLVABLE_FIRST = new Set('yYnNtTfFoO~.+-<0123456789');
+
 /** go-yaml's resolve() of an untagged plain scalar. */
 export function resolvePlain(text: string, reading: YamlReading): Resolved {
+  if (text.length > 0 && !RESOLVABLE_FIRST.has(text[0]!)) return { tag: 'str', value: text };
   const bool = (reading === 'sigs' ? BOOLS_V2 : BOOLS_V3)[text];
   if (bool !== undefined && Object.hasOwn(reading === 'sigs' ? BOOLS_V2 : BOOLS_V3, text)) return { tag: 'bool', value: bool };
   if (NULLS.has(text)) return { tag: 'null', value: null };
@@ -223,6 +229,8 @@ interface AnchorData {
 export function readDocument(doc: Document.Parsed, reading: YamlReading, lineAt: (offset: number) => number, maxAliasCount: number): DocumentReading {
   const anchors = new Map<string, Node>();
   const data = new Map<Node, AnchorData>();
+  /** Whether any NaN or infinity was read: only then is the value walked for one that remains. */
+  let nonFiniteRead = false;
 
   const aliasCount = (node: unknown): number => {
     if (isAlias(node)) {
@@ -258,7 +266,9 @@ export function readDocument(doc: Document.Parsed, reading: YamlReading, lineAt:
     let result: DocumentReading;
     if (isScalar(n)) {
       const offset = n.range?.[0] ?? 0;
-      result = { value: jsonScalar(resolveScalar(n, reading), offset, reading, inFlowSequence), lines: { line } };
+      const value = jsonScalar(resolveScalar(n, reading), offset, reading, inFlowSequence);
+      if (value instanceof NonFinite) nonFiniteRead = true;
+      result = { value, lines: { line } };
     } else if (isSeq(n)) {
       const value: unknown[] = [];
       const items: LineNode[] = [];
@@ -355,7 +365,7 @@ export function readDocument(doc: Document.Parsed, reading: YamlReading, lineAt:
   const contents = doc.contents as Node | null;
   const start = lineAt(contents?.range?.[0] ?? doc.range[0]);
   const result = read(contents, start, false);
-  const nonFinite = findNonFinite(result.value);
+  const nonFinite = nonFiniteRead ? findNonFinite(result.value) : undefined;
   if (nonFinite) throw new ReadingError(nonFinite.offset, `json: unsupported value: ${Number.isNaN(nonFinite.value) ? 'NaN' : nonFinite.value > 0 ? '+Inf' : '-Inf'}`);
   return result;
 }
