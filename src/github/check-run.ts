@@ -2,12 +2,15 @@
 // functions of the cluster's report), and how they are sent (annotations in batches of 50, the
 // most GitHub takes in one request, as updates of the same check run). Every value from the
 // repository in the summary is the pull request author's text and goes through markdown.ts;
-// annotations are plain text on GitHub, their titles kept on one line.
-import { isBlocking, type ClusterReport, type InputError, type Violation } from '../engine/index.js';
+// annotations are plain text on GitHub, their titles kept on one line. Warnings and notices (what
+// the cluster's tools read otherwise, what was not rendered) are said on their lines and in the
+// summary, and never change the conclusion.
+import { isBlocking, type ClusterReport, type InputError, type InputErrorCode, type Violation } from '../engine/index.js';
 import { redactSecrets } from '../errors.js';
 import type { GitHubClient, RepoRef } from './github-client.js';
 import { markdownCode, markdownText, oneLine, truncateMarkdown } from './markdown.js';
 import type { PolicyImpact } from './policy-impact.js';
+import type { DiffLines } from './pull-diff.js';
 
 /**
  * `success` and `neutral` satisfy a branch protection rule that requires the check run's name;
@@ -77,13 +80,21 @@ export const MAX_IMPACT_LISTED = 20;
 /**
  * `errors`: the cluster's input errors plus those that belong to no cluster. `impact`: when the
  * pull request changes the cluster's policies, what the head's policies would change; shown in
- * the summary, never part of the conclusion.
+ * the summary, never part of the conclusion. `changed`: the lines the pull request adds or
+ * rewrites (pull-diff.ts `added`); a warning or notice is annotated only there, as only new
+ * violations are, and the others are counted in the summary. Without it every one is annotated.
  */
-export function clusterCheckOutput(cluster: ClusterReport, errors: InputError[], impact?: PolicyImpact): CheckOutput {
+export function clusterCheckOutput(cluster: ClusterReport, errors: InputError[], impact?: PolicyImpact, changed?: DiffLines): CheckOutput {
   const added = cluster.violations.filter(isNew);
   const existing = cluster.violations.filter((v) => !isNew(v));
   const blocking = added.filter(isBlocking);
-  const all = [...errors.map(errorAnnotation), ...added.map(violationAnnotation), ...(cluster.notices ?? []).map(noticeAnnotation)];
+  const onChangedLine = (e: InputError) => changed === undefined || changed.get(e.location.file)?.has(e.location.line) === true;
+  const all = [
+    ...errors.map(errorAnnotation),
+    ...added.map(violationAnnotation),
+    ...(cluster.warnings ?? []).filter(onChangedLine).map(warningAnnotation),
+    ...(cluster.notices ?? []).filter(onChangedLine).map(noticeAnnotation),
+  ];
   // Over the cap, the most severe are kept (within a level, the first in the report), and sent in
   // the report's order (input errors, then by file and line) like the rest.
   const annotations = all.length <= MAX_ANNOTATIONS
@@ -96,7 +107,7 @@ export function clusterCheckOutput(cluster: ClusterReport, errors: InputError[],
   return {
     conclusion: conclusionOf(cluster, errors),
     title: (errors.some(isCut) ? 'Not fully checked: ' : '') + title(blocking.length, added.length, errors.length),
-    summary: truncateMarkdown(note + summary(cluster, added, existing, errors, impact), MAX_SUMMARY),
+    summary: truncateMarkdown(note + summary(cluster, added, existing, errors, impact, onChangedLine), MAX_SUMMARY),
     annotations,
   };
 }
@@ -183,7 +194,7 @@ function title(blocking: number, added: number, errors: number): string {
 /** Render time below this is not worth a line of the summary. */
 const SIGNIFICANT_RENDER_MS = 2000;
 
-function summary(cluster: ClusterReport, added: Violation[], existing: Violation[], errors: InputError[], impact: PolicyImpact | undefined): string {
+function summary(cluster: ClusterReport, added: Violation[], existing: Violation[], errors: InputError[], impact: PolicyImpact | undefined, annotated: (e: InputError) => boolean): string {
   const lines: string[] = [];
   lines.push(
     `Cluster **${markdownText(cluster.name)}** (${markdownCode(cluster.config)}): ${plural(cluster.stats.objects, 'object')}, ${plural(cluster.stats.constraints, 'constraint')}. ` +
@@ -230,9 +241,21 @@ function summary(cluster: ClusterReport, added: Violation[], existing: Violation
     listErrors(lines, unreadable);
   }
 
+  const warnings = cluster.warnings ?? [];
+  if (warnings.length > 0) {
+    lines.push(
+      `### Warnings (${warnings.length})`,
+      '',
+      'Lines the cluster takes that the tools between this repository and the cluster read differently (YAML that kubectl and Argo CD decode otherwise than Flux), ' +
+        `so the cluster gets what its own tool reads. They do not fail the check. ${whereAnnotated(warnings, annotated)}`,
+      '',
+    );
+    listErrors(lines, warnings);
+  }
+
   const notices = cluster.notices ?? [];
   if (notices.length > 0) {
-    lines.push(`### Not rendered (${notices.length})`, '', 'What this cluster applies that Parapet could not render, so it was not judged; each is annotated on its line.', '');
+    lines.push(`### Not rendered (${notices.length})`, '', `What this cluster applies that Parapet could not render, so it was not judged. ${whereAnnotated(notices, annotated)}`, '');
     listErrors(lines, notices);
   }
 
@@ -259,6 +282,15 @@ function summary(cluster: ClusterReport, added: Violation[], existing: Violation
   }
   if (cluster.violations.length === 0 && errors.length === 0) lines.push('No violations and no input errors.');
   return lines.join('\n').trimEnd();
+}
+
+/** Which of `items` are annotated: all, or those on lines the pull request changes, the others counted. */
+function whereAnnotated(items: InputError[], annotated: (e: InputError) => boolean): string {
+  const count = items.filter(annotated).length;
+  if (count === items.length) return items.length === 1 ? 'It is annotated on its line.' : 'Each is annotated on its line.';
+  const others = items.length - count;
+  const onOthers = `${others} ${others === 1 ? 'is' : 'are'} on lines this pull request does not change, so ${others === 1 ? 'it is' : 'they are'} listed here only`;
+  return count === 0 ? `${onOthers}.` : `${count} on lines this pull request changes ${count === 1 ? 'is' : 'are'} annotated; ${onOthers}.`;
 }
 
 /** Work a limit cut short (`limit` errors): a file not read, a template stopped, a cluster not fully evaluated. */
@@ -343,6 +375,16 @@ function violationAnnotation(v: Violation): Annotation {
     title: truncate(oneLine(`${v.policy} (${v.enforcementAction}${v.acceptance ? ', accepted' : ''}): ${objectName(v)}`), MAX_TITLE),
     message: truncate(`${v.message}${accepted}`, MAX_MESSAGE),
   };
+}
+
+/** The title of a warning's annotation, by its kind. */
+const WARNING_TITLES: Partial<Record<InputErrorCode, string>> = {
+  'yaml-reading': 'read differently by kubectl and Flux (yaml-reading)',
+};
+
+/** A line the cluster's tools read otherwise: a warning on its line, never a failure. Its message quotes the file, as plain text. */
+function warningAnnotation(e: InputError): Annotation {
+  return { ...errorAnnotation(e), annotation_level: 'warning', title: WARNING_TITLES[e.code] ?? `warning (${e.code})` };
 }
 
 /** What Parapet could not render (a chart it does not fetch): said on its line, never a failure. */

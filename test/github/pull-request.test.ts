@@ -156,6 +156,35 @@ describe('a pull request on a repository with a cluster', () => {
     expect(large.writes).toBe(1 + 3 + 1);
   });
 
+  it('annotates the line the pull request adds that kubectl and Flux read differently, counts the older one, and still succeeds at no extra API call', async () => {
+    const configMap = (name: string, key: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: shop\ndata:\n  mode: fast\n  ${key}: enabled\n`;
+    const base = sha('base-warned');
+    const head = sha('head-warned');
+    fake.addCommit(REPO, base, { ...shop, 'cluster/namespaces/shop/legacy.yaml': configMap('legacy', 'on') });
+    fake.addCommit(REPO, head, { ...shop, 'cluster/namespaces/shop/legacy.yaml': configMap('legacy', 'on'), 'cluster/namespaces/shop/flags.yaml': configMap('flags', 'yes') });
+    await deliver('pull_request', pullRequestPayload('opened', base, head));
+
+    const [run] = fake.checkRuns;
+    expect(run!.conclusion).toBe('success');
+    expect(run!.annotations).toEqual([
+      {
+        path: 'cluster/namespaces/shop/flags.yaml',
+        start_line: 8,
+        end_line: 8,
+        annotation_level: 'warning',
+        title: 'read differently by kubectl and Flux (yaml-reading)',
+        message:
+          'YAML: sigs.k8s.io/yaml (kubectl, Argo CD) reads the keys of data as "true", kyaml (Flux, kustomize) as "yes"; quote such keys ("y", "no", "on"...) so both read them as written',
+      },
+    ]);
+    const summary = run!.output.summary!;
+    expect(summary).toContain('### Warnings (2)');
+    expect(summary).toContain('1 on lines this pull request changes is annotated; 1 is on lines this pull request does not change, so it is listed here only.');
+    expect(summary).toContain('- `cluster/namespaces/shop/legacy.yaml:8` YAML: sigs.k8s.io/yaml (kubectl, Argo CD) reads the keys of data as "true", kyaml (Flux, kustomize) as "on"');
+    // One create, one update carrying the annotation with the conclusion; no review for a warning.
+    expect(readCalls()).toEqual({ reads: ['GET commits', 'GET compare', 'GET tarball', 'GET tarball', 'GET pulls', 'GET pulls'], writes: 2 });
+  });
+
   it('reads the merge base when the base branch has moved on, so violations the base branch added since are not the pull request’s', async () => {
     const oldBase = sha('old-base');
     const newBase = sha('new-base');

@@ -166,3 +166,31 @@ describe('ordinary values', () => {
     );
   });
 });
+
+describe('a hostile value quoted in a warning or a notice', () => {
+  // A warning quotes the file (a key, a value as the YAML readers read it), a notice names an
+  // object and its chart: both are the pull request author's text.
+  it.each(HOSTILE)('stays text in the check run summary and as written in its annotation: %s', (_, value) => {
+    const warning: InputError = {
+      location: { file: FILE, line: 12 },
+      code: 'yaml-reading',
+      message: `YAML: sigs.k8s.io/yaml (kubectl, Argo CD) reads data.${value} as true, kyaml (Flux, kustomize) as the string ${JSON.stringify(value)}; quote it`,
+    };
+    const notice: InputError = { location: { file: value, line: 3 }, code: 'render', message: `HelmRelease shop/${value}: chart ${value} was not rendered` };
+    const cluster: ClusterReport = { ...sceneReport(ORDINARY).cluster, violations: [], warnings: [warning], notices: [notice] };
+    const { summary, annotations } = clusterCheckOutput(cluster, []);
+    const html = renderGfm(summary);
+
+    expect(markupIn(html), summary).toEqual([]);
+    expect(elements(html, 'h3').map(textOf)).toEqual(['Warnings (1)', 'Not rendered (1)']);
+    expect(elements(html, 'li')).toHaveLength(2);
+    expect(textOf(html)).toContain(shown(warning.message, 'text'));
+    expect(textOf(html)).toContain(shown(notice.message, 'text'));
+    expect(textOf(html)).toContain(shown(value, 'code'));
+    expect(annotations.map((a) => [a.path, a.message])).toEqual([
+      [FILE, warning.message],
+      [value, notice.message],
+    ]);
+    for (const a of annotations) expect(a.title).not.toMatch(/[\r\n]/);
+  });
+});

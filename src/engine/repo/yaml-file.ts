@@ -106,19 +106,22 @@ export function parseYamlFile(file: string, text: string, limits: YamlLimits = d
     }
     let kyaml: YamlDocument['kyaml'];
     const warnings: InputError[] = [];
-    try {
-      const other = readDocument(doc, 'kyaml', lineAt, limits.maxAliasCount);
-      const notes = readingNotes(sigs, other);
-      if (notes.length > 0) kyaml = other;
-      for (const note of notes) warnings.push({ location: { file, line: note.line }, code: 'yaml-reading', message: `YAML: ${note.message}` });
-    } catch (error) {
-      const refused = readingError(file, doc, error, lineAt, limits);
-      kyaml = { error: refused };
-      warnings.push({
-        location: refused.location,
-        code: 'yaml-reading',
-        message: `YAML: ${READERS.kyaml} refuses this document (${refused.message.replace(/^YAML: /, '')}); ${READERS.sigs} reads it${/already defined/.test(refused.message) ? ', keeping the last value' : ''}`,
-      });
+    // Most documents hold nothing the two readings read differently: the other reading is then the same.
+    if (sigs.mayDiffer !== false) {
+      try {
+        const other = readDocument(doc, 'kyaml', lineAt, limits.maxAliasCount);
+        const notes = readingNotes(sigs, other);
+        if (notes.length > 0) kyaml = other;
+        for (const note of notes) warnings.push({ location: { file, line: note.line }, code: 'yaml-reading', message: `YAML: ${note.message}` });
+      } catch (error) {
+        const refused = readingError(file, doc, error, lineAt, limits);
+        kyaml = { error: refused };
+        warnings.push({
+          location: refused.location,
+          code: 'yaml-reading',
+          message: `YAML: ${READERS.kyaml} refuses this document (${refused.message.replace(/^YAML: /, '')}); ${READERS.sigs} reads it${/already defined/.test(refused.message) ? ', keeping the last value' : ''}`,
+        });
+      }
     }
     const start = sigs.lines.line;
     const { value, lines } = sigs;

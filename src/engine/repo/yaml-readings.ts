@@ -30,6 +30,12 @@ export class ReadingError extends Error {
 export interface DocumentReading {
   value: unknown;
   lines: LineNode;
+  /**
+   * sigs.k8s.io/yaml's reading only: false when the document holds nothing kyaml reads otherwise
+   * (no YAML 1.1-only boolean, timestamp, tag, merge key, repeated or non-string key), so that the
+   * other reading, which would be the same, need not be made.
+   */
+  mayDiffer?: boolean;
 }
 
 /** A place where the two readings disagree: the offset of the node and what to tell the author. */
@@ -96,8 +102,14 @@ export function parseTimestamp(s: string): string | undefined {
   return `${y}-${two(month)}-${two(day)}T${two(hour)}:${two(minute)}:${two(second)}${fraction}${offset}`;
 }
 
+// The first characters a plain scalar that is not a string can start with (a boolean, a null, a
+// number, a timestamp, `<<`): any other first character makes a string at once, which is most of
+// a large file's keys and values.
+const RESOLVABLE_FIRST = new Set('yYnNtTfFoO~.+-<0123456789');
+
 /** go-yaml's resolve() of an untagged plain scalar. */
 export function resolvePlain(text: string, reading: YamlReading): Resolved {
+  if (text.length > 0 && !RESOLVABLE_FIRST.has(text[0]!)) return { tag: 'str', value: text };
   const bool = (reading === 'sigs' ? BOOLS_V2 : BOOLS_V3)[text];
   if (bool !== undefined && Object.hasOwn(reading === 'sigs' ? BOOLS_V2 : BOOLS_V3, text)) return { tag: 'bool', value: bool };
   if (NULLS.has(text)) return { tag: 'null', value: null };
@@ -223,6 +235,13 @@ interface AnchorData {
 export function readDocument(doc: Document.Parsed, reading: YamlReading, lineAt: (offset: number) => number, maxAliasCount: number): DocumentReading {
   const anchors = new Map<string, Node>();
   const data = new Map<Node, AnchorData>();
+  /** Whether any NaN or infinity was read: only then is the value walked for one that remains. */
+  let nonFiniteRead = false;
+  /** Whether anything was read that the other reading reads otherwise (DocumentReading.mayDiffer). */
+  let mayDiffer = false;
+  const readsOtherwise = (node: Scalar, resolved: Resolved, asKey: boolean): boolean =>
+    (node.tag !== undefined && node.tag !== '!') ||
+    (asKey ? resolved.tag !== 'str' : resolved.tag === 'timestamp' || resolved.tag === 'merge' || (resolved.tag === 'bool' && !Object.hasOwn(BOOLS_V3, String(node.source ?? node.value))));
 
   const aliasCount = (node: unknown): number => {
     if (isAlias(node)) {
@@ -258,7 +277,11 @@ export function readDocument(doc: Document.Parsed, reading: YamlReading, lineAt:
     let result: DocumentReading;
     if (isScalar(n)) {
       const offset = n.range?.[0] ?? 0;
-      result = { value: jsonScalar(resolveScalar(n, reading), offset, reading, inFlowSequence), lines: { line } };
+      const resolved = resolveScalar(n, reading);
+      if (!mayDiffer && readsOtherwise(n, resolved, false)) mayDiffer = true;
+      const value = jsonScalar(resolved, offset, reading, inFlowSequence);
+      if (value instanceof NonFinite) nonFiniteRead = true;
+      result = { value, lines: { line } };
     } else if (isSeq(n)) {
       const value: unknown[] = [];
       const items: LineNode[] = [];
@@ -301,12 +324,14 @@ export function readDocument(doc: Document.Parsed, reading: YamlReading, lineAt:
     for (const pair of n.items) {
       const keyOffset = (pair.key as Node | null)?.range?.[0] ?? 0;
       if (isMergeKey(pair.key)) {
+        mayDiffer = true;
         for (const source of mergeSources(pair.value, keyOffset).reverse()) {
           for (const k of Object.keys(source.value)) setOwn(value, keys, k, source.value[k], source.lines.keys![k]!);
         }
         continue;
       }
       const key = mapKey(pair.key, keyOffset, 'sigs');
+      if (Object.hasOwn(value, key)) mayDiffer = true;
       const r = read(pair.value, lineAt(keyOffset), false);
       setOwn(value, keys, key, r.value, r.lines);
     }
@@ -345,6 +370,7 @@ export function readDocument(doc: Document.Parsed, reading: YamlReading, lineAt:
   const mapKey = (key: unknown, offset: number, as: YamlReading): string => {
     if (!isScalar(key)) throw new ReadingError(offset, 'a mapping key must be a scalar');
     const resolved = resolveScalar(key, as);
+    if (!mayDiffer && readsOtherwise(key, resolved, true)) mayDiffer = true;
     if (as === 'sigs') return sigsKey(resolved, offset);
     // go-yaml v3 decodes a mapping with a key that is not a string into map[interface{}]interface{},
     // which JSON cannot hold.
@@ -355,9 +381,9 @@ export function readDocument(doc: Document.Parsed, reading: YamlReading, lineAt:
   const contents = doc.contents as Node | null;
   const start = lineAt(contents?.range?.[0] ?? doc.range[0]);
   const result = read(contents, start, false);
-  const nonFinite = findNonFinite(result.value);
+  const nonFinite = nonFiniteRead ? findNonFinite(result.value) : undefined;
   if (nonFinite) throw new ReadingError(nonFinite.offset, `json: unsupported value: ${Number.isNaN(nonFinite.value) ? 'NaN' : nonFinite.value > 0 ? '+Inf' : '-Inf'}`);
-  return result;
+  return reading === 'sigs' ? { ...result, mayDiffer } : result;
 }
 
 // Values an alias shares are visited once: the walk stays linear in the document's size.

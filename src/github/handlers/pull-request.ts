@@ -39,7 +39,7 @@ import { CheckRun, checkRunName, checkRunPrefix, clusterCheckOutput, interrupted
 import type { EngineRuntime } from '../../runtime.js';
 import type { GitHubClient, RepoRef } from '../github-client.js';
 import { affectedClusters, changedPolicyFiles, compareClusterPolicies, type PolicyImpact } from '../policy-impact.js';
-import { localDiffLines } from '../pull-diff.js';
+import { localDiff } from '../pull-diff.js';
 import type { Recorder, RepositoryInfo } from '../recorder.js';
 import { reviewFindings, syncReview } from '../review.js';
 import { TarballCache, type TarballSource } from '../tarball-source.js';
@@ -142,9 +142,12 @@ export async function checkPullRequest(deps: PullRequestDeps, octokit: GitHubCli
     // Whether a newer push superseded this one, asked as late as possible.
     const current = await currentHead(octokit, repo, pr.number);
 
+    // Computed from the trees in memory, once: the lines the pull request writes (its own warnings
+    // are annotated there) and the diff's lines (where review comments go).
+    const diff = await localDiff(base, head);
     /** Cluster name → its check run's output, the evaluated clusters first. */
     const outputs = new Map<string, CheckOutput>();
-    for (const cluster of report.clusters) outputs.set(cluster.name, clusterCheckOutput(cluster, [...report.errors, ...cluster.errors], impacts.get(cluster.name)));
+    for (const cluster of report.clusters) outputs.set(cluster.name, clusterCheckOutput(cluster, [...report.errors, ...cluster.errors], impacts.get(cluster.name), diff.added));
     // Declared, yet not evaluated: the configuration has errors that keep the cluster out.
     for (const name of open.keys()) {
       if (outputs.has(name)) continue;
@@ -190,7 +193,7 @@ export async function checkPullRequest(deps: PullRequestDeps, octokit: GitHubCli
 
     // The verdict is on the check runs by now; a review GitHub refuses is logged, not a verdict.
     try {
-      const plan = await syncReview(octokit, repo, pr.number, headSha, reviewFindings(report), () => localDiffLines(base, head), deps.appLogin);
+      const plan = await syncReview(octokit, repo, pr.number, headSha, reviewFindings(report), async () => diff.lines, deps.appLogin);
       log.info({ pr: pr.number, comments: plan.comments.length, checkRunOnly: plan.checkRunOnly, fixed: plan.fixed.length, resolved: plan.resolved }, 'review synchronised');
       if (plan.resolveError) log.warn({ pr: pr.number, err: plan.resolveError }, 'could not resolve the fixed review threads (they are answered)');
     } catch (error) {

@@ -1,6 +1,6 @@
 // `parapet check --format markdown`: the result as a GitHub Actions job summary ($GITHUB_STEP_SUMMARY)
 // or a comment: the verdict, a table per cluster and policy, then what fails the check with its
-// place. Every text from the repository is escaped (it is rendered as GitHub-flavoured Markdown
+// place, then the warnings and notices, which never fail it. Every text from the repository is escaped (it is rendered as GitHub-flavoured Markdown
 // with HTML), and the list is capped so a summary stays under GitHub's 1 MiB limit.
 import type { ClusterReport, EnforcementAction, InputError, Report, Violation } from '../../model.js';
 import { failsCheck, type ExitPolicy } from '../outcome.js';
@@ -43,6 +43,8 @@ export function formatMarkdown(report: Report, options: MarkdownOptions): string
       lines.push(`| ${cells.join(' | ')} |`);
     }
     if (cluster.errors.length > 0) lines.push(`| ${escape(cluster.name)} | input errors: ${cluster.errors.length} | ${columns.slice(2).map(() => '').join(' | ')} |`);
+    if (cluster.warnings?.length) lines.push(`| ${escape(cluster.name)} | warnings: ${cluster.warnings.length} | ${columns.slice(2).map(() => '').join(' | ')} |`);
+    if (cluster.notices?.length) lines.push(`| ${escape(cluster.name)} | not rendered: ${cluster.notices.length} | ${columns.slice(2).map(() => '').join(' | ')} |`);
   }
   if (report.errors.length > 0) lines.push(`| *not in any cluster* | input errors: ${report.errors.length} | ${columns.slice(2).map(() => '').join(' | ')} |`);
 
@@ -58,6 +60,19 @@ export function formatMarkdown(report: Report, options: MarkdownOptions): string
     }
     if (failing.length > MARKDOWN_LIST_LIMIT) lines.push('', `…and ${failing.length - MARKDOWN_LIST_LIMIT} more (the step's log and the SARIF results list them all).`);
   }
+
+  // Lines kubectl and Flux read differently, and what was not rendered: said, never failing.
+  const remarks = report.clusters.flatMap((cluster) => [
+    ...[...(cluster.warnings ?? [])].sort(compareErrors).map((item) => ({ cluster: cluster.name, kind: 'warning', item })),
+    ...[...(cluster.notices ?? [])].sort(compareErrors).map((item) => ({ cluster: cluster.name, kind: 'not rendered', item })),
+  ]);
+  if (remarks.length > 0) {
+    lines.push('', `### Warnings and notices (${remarks.length})`, '', 'They do not fail the check: YAML that kubectl and Argo CD read otherwise than Flux, and what Parapet could not render.', '');
+    for (const { cluster, kind, item } of remarks.slice(0, MARKDOWN_LIST_LIMIT)) {
+      lines.push(`- **${escape(cluster)}** \`${code(item.location.file)}:${item.location.line}\` ${kind} (${item.code}): ${escape(item.message)}`);
+    }
+    if (remarks.length > MARKDOWN_LIST_LIMIT) lines.push('', `…and ${remarks.length - MARKDOWN_LIST_LIMIT} more (the step's log and the SARIF results list them all).`);
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -70,7 +85,9 @@ function policyRows(cluster: ClusterReport): Array<[string, Violation[]]> {
 /**
  * Text shown as itself in GitHub-flavoured Markdown, inside a line: HTML's specials as entities,
  * the punctuation that starts emphasis, code, links, strike-through or a table cell backslash-escaped,
- * line breaks as spaces (a list item stays one line).
+ * line breaks as spaces (a list item stays one line), and GFM's autolinks (bare URLs, `www.`,
+ * e-mail addresses and mentions) broken by a zero-width space, as the App's summaries have them
+ * (src/github/markdown.ts).
  */
 export function escape(text: string): string {
   return text
@@ -78,7 +95,8 @@ export function escape(text: string): string {
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
-    .replace(/([\\`*_[\]|~])/g, '\\$1');
+    .replace(/([\\`*_[\]|~])/g, '\\$1')
+    .replace(/:\/\/|www\.|@/gi, (match) => (match === '@' ? '@&#8203;' : match === '://' ? ':&#8203;//' : `${match.slice(0, 3)}&#8203;.`));
 }
 
 /** Text inside a code span: no backquote can close it early, no pipe can split a table cell. */

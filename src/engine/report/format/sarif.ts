@@ -20,6 +20,12 @@ export const SARIF_SCHEMA = 'https://docs.oasis-open.org/sarif/sarif/v2.1.0/erra
 /** The rule of results that are input errors rather than policy violations; `/` cannot occur in a template name. */
 export const INPUT_ERROR_RULE_ID = 'parapet/input-error';
 
+/**
+ * The rules of what does not fail the check, one per kind: a cluster's warnings (level `warning`)
+ * and notices (level `note`), by their code. A kind not listed here gets a rule named after its code.
+ */
+export const WARNING_RULE_IDS = { 'yaml-reading': 'parapet/yaml-reading', render: 'parapet/not-rendered' } as const;
+
 export type SarifLevel = 'error' | 'warning' | 'note';
 
 export interface SarifLog {
@@ -94,8 +100,15 @@ export function toSarifLog(report: Report, options: SarifOptions): SarifLog {
     ...report.clusters.flatMap((cluster) => [...cluster.errors].sort(compareErrors).map((error) => ({ error, cluster: cluster.name }))),
   ];
 
+  // Warnings and notices: what the cluster takes but its tools read otherwise, what was not rendered.
+  const remarks = report.clusters.flatMap((cluster) => [
+    ...[...(cluster.warnings ?? [])].sort(compareErrors).map((error) => ({ error, cluster: cluster.name, level: 'warning' as const })),
+    ...[...(cluster.notices ?? [])].sort(compareErrors).map((error) => ({ error, cluster: cluster.name, level: 'note' as const })),
+  ]);
+
   const rules = policyRules(violations);
   if (errors.length > 0) rules.push(inputErrorRule());
+  for (const remark of remarks) if (!rules.some((rule) => rule.id === remarkRuleId(remark.error, remark.level))) rules.push(remarkRule(remark.error, remark.level));
   const ruleIndex = new Map(rules.map((rule, index) => [rule.id, index]));
   // With several clusters the same file can carry the same finding once per cluster; naming the
   // cluster in the alert's title is what tells those alerts apart on GitHub.
@@ -105,6 +118,7 @@ export function toSarifLog(report: Report, options: SarifOptions): SarifLog {
   const results: SarifResult[] = [
     ...violations.map((violation) => violationResult(violation, ruleIndex.get(violation.policy) ?? 0, clusterPrefix(violation.cluster), occurrences)),
     ...errors.map(({ error, cluster }) => errorResult(error, cluster, ruleIndex.get(INPUT_ERROR_RULE_ID) ?? 0, clusterPrefix(cluster), occurrences)),
+    ...remarks.map(({ error, cluster, level }) => remarkResult(error, cluster, level, ruleIndex.get(remarkRuleId(error, level)) ?? 0, clusterPrefix(cluster), occurrences)),
   ];
 
   const driver: SarifDriver = {
@@ -147,6 +161,60 @@ function inputErrorRule(): SarifRule {
     help: { text: 'Fix the file at the reported line; until then the objects or policies it holds are not checked.' },
     defaultConfiguration: { level: 'error' },
     properties: { tags: ['parapet'] },
+  };
+}
+
+function remarkRuleId(error: InputError, level: 'warning' | 'note'): string {
+  const known: Partial<Record<string, string>> = WARNING_RULE_IDS;
+  return known[error.code] ?? `parapet/${level === 'warning' ? 'warning' : 'notice'}-${error.code}`;
+}
+
+/** The texts depend on the kind alone, as a rule's must (see policyRules). */
+function remarkRule(error: InputError, level: 'warning' | 'note'): SarifRule {
+  const id = remarkRuleId(error, level);
+  const base = { id, defaultConfiguration: { level }, properties: { tags: ['parapet'] } };
+  if (id === WARNING_RULE_IDS['yaml-reading']) {
+    return {
+      ...base,
+      shortDescription: { text: 'YAML that kubectl and Flux read differently' },
+      fullDescription: {
+        text:
+          'A value or key that sigs.k8s.io/yaml (kubectl, Argo CD; YAML 1.1: yes, no, on, off, y and n are booleans) and kyaml (Flux, kustomize; YAML 1.2) decode differently, ' +
+          'a `<<` merge they apply differently, or a document kyaml refuses (a repeated key). The cluster gets what its own tool reads; Parapet checks what kubectl reads.',
+      },
+      help: { text: 'Write the value so that both read it alike: quote a string ("yes", "on", "0777"), write true or false for a boolean, write merged keys out instead of using `<<`, remove a repeated key.' },
+    };
+  }
+  if (id === WARNING_RULE_IDS.render) {
+    return {
+      ...base,
+      shortDescription: { text: 'Not rendered, so not checked' },
+      fullDescription: {
+        text: 'Something the cluster applies that Parapet could not render and so did not judge: a Helm chart from a Helm or OCI repository, an Argo CD Application or Flux source whose files are in another repository.',
+      },
+      help: { text: 'Nothing to fix in this file. Check the chart or the other repository where it is kept, or vendor the chart into this repository so that Parapet renders it.' },
+    };
+  }
+  return {
+    ...base,
+    shortDescription: { text: `Parapet ${level === 'warning' ? 'warning' : 'notice'} (${error.code})` },
+    fullDescription: { text: `Something Parapet reports without failing the check (${error.code}).` },
+    help: { text: 'Read the message at the reported line; it does not fail the check.' },
+  };
+}
+
+function remarkResult(error: InputError, cluster: string, level: 'warning' | 'note', ruleIndex: number, prefix: string, occurrences: Map<string, number>): SarifResult {
+  const ruleId = remarkRuleId(error, level);
+  return {
+    ruleId,
+    ruleIndex,
+    level,
+    message: { text: `${prefix}${error.message}` },
+    locations: [sarifLocation(error.location)],
+    // Without the line, as for input errors; a message that names another line (the first of a
+    // repeated key) leaves that number out too, so the alert stays one alert when lines move.
+    partialFingerprints: partialFingerprints(JSON.stringify([cluster, ruleId, error.code, error.location.file, error.message.replace(/\bline \d+/g, 'line')]), occurrences),
+    properties: { cluster, code: error.code },
   };
 }
 

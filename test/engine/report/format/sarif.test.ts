@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatSarif, INPUT_ERROR_RULE_ID, type SarifLog, type SarifResult } from '../../../../src/engine/report/format/sarif.js';
+import { formatSarif, INPUT_ERROR_RULE_ID, WARNING_RULE_IDS, type SarifLog, type SarifResult } from '../../../../src/engine/report/format/sarif.js';
 import type { Report } from '../../../../src/engine/model.js';
 import { expectGolden } from './golden.js';
 import { cleanCluster, twoClusters, twoClustersWithStatus } from './report-fixtures.js';
@@ -197,7 +197,68 @@ describe('formatSarif', () => {
     expect(results(report)[0]!.message.text).toBe('violates psp-privileged-container');
   });
 
+  it('reports warnings as warning results and notices as note results, each kind its rule with help text, without changing anything else', () => {
+    const plain = sarif(twoClusters());
+    const log = sarif(withRemarks(twoClusters()));
+    const { rules } = log.runs[0].tool.driver;
+    expect(rules.map((rule) => rule.id)).toEqual([...plain.runs[0].tool.driver.rules.map((rule) => rule.id), 'parapet/yaml-reading', 'parapet/not-rendered']);
+    expect(rules.slice(-2).map((rule) => rule.defaultConfiguration)).toEqual([{ level: 'warning' }, { level: 'note' }]);
+    for (const rule of rules.slice(-2)) {
+      expectSchemaProperties('rule', rule);
+      expect(rule.shortDescription.text).not.toBe('');
+      expect(rule.help.text).not.toBe('');
+    }
+    const added = log.runs[0].results.slice(plain.runs[0].results.length);
+    expect(log.runs[0].results.slice(0, plain.runs[0].results.length)).toEqual(plain.runs[0].results);
+    expect(added.map((r) => [r.ruleId, rules[r.ruleIndex]!.id, r.level, r.locations[0].physicalLocation.artifactLocation.uri, r.locations[0].physicalLocation.region.startLine, r.properties])).toEqual([
+      [WARNING_RULE_IDS['yaml-reading'], 'parapet/yaml-reading', 'warning', 'apps/web/flags.yaml', 8, { cluster: 'prod-eu', code: 'yaml-reading' }],
+      [WARNING_RULE_IDS['yaml-reading'], 'parapet/yaml-reading', 'warning', 'apps/web/keys.yaml', 6, { cluster: 'prod-eu', code: 'yaml-reading' }],
+      [WARNING_RULE_IDS.render, 'parapet/not-rendered', 'note', 'apps/web/release.yaml', 9, { cluster: 'staging', code: 'render' }],
+    ]);
+    expect(added[0]!.message.text).toBe(`[prod-eu] ${FLAG_WARNING.message}`);
+    for (const result of added) {
+      expectSchemaProperties('result', result);
+      expectValidLocation(result.locations[0]);
+      expect(result.partialFingerprints.primaryLocationLineHash).toMatch(/^[0-9a-f]{16}:1$/);
+    }
+  });
+
+  it('keeps a warning’s fingerprint when lines are added above it, also when its message names another line', () => {
+    const before = results(withRemarks(twoClusters()));
+    const moved = withRemarks(twoClusters());
+    for (const remark of [...moved.clusters[0]!.warnings!, ...moved.clusters[1]!.notices!]) {
+      remark.location.line += 10;
+      remark.message = remark.message.replace(/line (\d+)/, (_, n: string) => `line ${Number(n) + 10}`);
+    }
+    expect(results(moved).map((r) => r.partialFingerprints)).toEqual(before.map((r) => r.partialFingerprints));
+    const renamed = withRemarks(twoClusters());
+    renamed.clusters[0]!.warnings![0]!.message = renamed.clusters[0]!.warnings![0]!.message.replace('"yes"', '"on"');
+    expect(results(renamed).at(-3)!.partialFingerprints).not.toEqual(before.at(-3)!.partialFingerprints);
+  });
+
   it('leaves semanticVersion out when the version is not semver', () => {
     expect(sarif(cleanCluster(), { toolVersion: 'dev' }).runs[0].tool.driver).not.toHaveProperty('semanticVersion');
   });
 });
+
+const FLAG_WARNING = {
+  location: { file: 'apps/web/flags.yaml', line: 8 },
+  code: 'yaml-reading' as const,
+  message: 'YAML: sigs.k8s.io/yaml (kubectl, Argo CD) reads the keys of data as "true", kyaml (Flux, kustomize) as "yes"; quote such keys ("y", "no", "on"...) so both read them as written',
+};
+
+/** The report with a YAML warning of each kind in the first cluster and a notice in the second. */
+function withRemarks(report: Report): Report {
+  report.clusters[0]!.warnings = [
+    structuredClone(FLAG_WARNING),
+    {
+      location: { file: 'apps/web/keys.yaml', line: 6 },
+      code: 'yaml-reading',
+      message: 'YAML: kyaml (Flux, kustomize) refuses this document (mapping key "mode" already defined at line 5); sigs.k8s.io/yaml (kubectl, Argo CD) reads it, keeping the last value',
+    },
+  ];
+  report.clusters[1]!.notices = [
+    { location: { file: 'apps/web/release.yaml', line: 9 }, code: 'render', message: 'HelmRelease web/web: chart podinfo@6.7.1 from HelmRepository flux-system/podinfo was not rendered' },
+  ];
+  return report;
+}
