@@ -32,14 +32,15 @@ export function libraryRepo(dir: string, size: number, library: string | readonl
 
 function addLibrary(dir: string, library: string, withSamples: boolean, named: { count: number }): void {
   const policies = join(dir, 'cluster', 'policies');
-  // Every namespaced sample object in one namespace both tools know, named by its order so none
-  // collide. Cluster-scoped ones get none: the API server would drop it before Gatekeeper (and
-  // Parapet, which warns) sees the object, while gator would keep it.
+  // Every namespaced sample object in `default`, where the library's samples live and several of its
+  // sample constraints look (`namespaces: ["default"]`), declared so that gator knows it as Parapet
+  // does; named by its order so none collide. Cluster-scoped ones get none: the API server would
+  // drop it before Gatekeeper (and Parapet, which warns) sees the object, while gator would keep it.
   const scopes = new ScopeTable();
   const samples = join(dir, 'cluster', 'namespaces', 'samples');
   if (withSamples) {
     mkdirSync(samples, { recursive: true });
-    writeFileSync(join(samples, 'namespace.yaml'), stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'samples' } }));
+    writeFileSync(join(samples, 'namespace.yaml'), stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } }));
   }
   for (const template of files(library, (name) => name === 'template.yaml')) {
     const folder = join(template, '..');
@@ -61,7 +62,7 @@ function addLibrary(dir: string, library: string, withSamples: boolean, named: {
         .map((o) => {
           const metadata: Record<string, unknown> = { ...(o.metadata as Record<string, unknown>), name: `sample-${++named.count}` };
           if (scopes.isClusterScoped(gvkOf(o as { apiVersion: string; kind: string }))) delete metadata.namespace;
-          else metadata.namespace = 'samples';
+          else metadata.namespace = 'default';
           return { ...o, metadata };
         });
       if (renamed.length > 0) writeFileSync(join(samples, `${tag}.yaml`), renamed.map((o) => stringify(o)).join('---\n'));
