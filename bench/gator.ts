@@ -1,7 +1,7 @@
 // Gatekeeper's gator as the reference Parapet is measured and judged against: `gator test` on
 // files, its JSON results reduced to comparable keys. The benchmark and the differential test
 // compare Parapet's results with these, one by one.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 
 /** What identifies one result in both tools: constraint, object and message. */
 export interface ResultIdentity {
@@ -30,15 +30,39 @@ interface GatorResult {
   violatingObject: { kind: string; metadata: { name: string; namespace?: string } };
 }
 
+const gatorArgs = (files: readonly string[], options: GatorTestOptions) => ['test', `--enable-k8s-native-validation=${options.k8sNativeValidation ?? false}`, ...files.flatMap((f) => ['-f', f]), '-o', 'json'];
+
 /** Runs `gator test` on the files (or folders) and returns its results as keys, and how long it took. */
 export function gatorTest(binary: string, files: readonly string[], options: GatorTestOptions = {}): { seconds: number; results: string[] } {
   const started = performance.now();
-  const cel = `--enable-k8s-native-validation=${options.k8sNativeValidation ?? false}`;
-  const run = spawnSync(binary, ['test', cel, ...files.flatMap((f) => ['-f', f]), '-o', 'json'], { encoding: 'utf8', maxBuffer: 1 << 30 });
-  const seconds = (performance.now() - started) / 1000;
+  const run = spawnSync(binary, gatorArgs(files, options), { encoding: 'utf8', maxBuffer: 1 << 30 });
+  return { seconds: (performance.now() - started) / 1000, results: gatorResults(run.status, run.stdout, run.stderr || run.error?.message, options) };
+}
+
+/** gatorTest without blocking the thread, so Parapet can check while gator runs. */
+export function gatorTestAsync(binary: string, files: readonly string[], options: GatorTestOptions = {}): Promise<{ seconds: number; results: string[] }> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, gatorArgs(files, options), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.on('error', reject);
+    child.on('close', (status) => {
+      try {
+        resolve({ seconds: (performance.now() - started) / 1000, results: gatorResults(status, Buffer.concat(out).toString('utf8'), Buffer.concat(err).toString('utf8'), options) });
+      } catch (error) {
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+  });
+}
+
+function gatorResults(status: number | null, stdout: string, stderr: string | undefined, options: GatorTestOptions): string[] {
   // gator exits 1 when it finds violations; its JSON is on stdout either way.
-  if (run.status !== 0 && run.status !== 1) throw new Error(`gator test exited ${run.status}: ${run.stderr || run.error?.message}`);
-  const results = (JSON.parse(run.stdout) as GatorResult[]).map((r) =>
+  if (status !== 0 && status !== 1) throw new Error(`gator test exited ${status}: ${stderr}`);
+  return (JSON.parse(stdout) as GatorResult[]).map((r) =>
     resultKey({
       constraint: r.constraint.metadata.name,
       kind: r.violatingObject.kind,
@@ -48,5 +72,4 @@ export function gatorTest(binary: string, files: readonly string[], options: Gat
       ...(options.withAction ? { action: r.enforcementAction ?? '' } : {}),
     }),
   );
-  return { seconds, results };
 }

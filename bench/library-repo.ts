@@ -5,6 +5,7 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
+import { gvkOf, ScopeTable } from '../src/engine/repo/kubernetes.js';
 import { generateRepo } from './generate-repo.js';
 
 export function files(dir: string, match: (name: string) => boolean): string[] {
@@ -31,11 +32,15 @@ export function libraryRepo(dir: string, size: number, library: string | readonl
 
 function addLibrary(dir: string, library: string, withSamples: boolean, named: { count: number }): void {
   const policies = join(dir, 'cluster', 'policies');
-  // Every sample object in one namespace both tools know, named by its order so none collide.
+  // Every namespaced sample object in `default`, where the library's samples live and several of its
+  // sample constraints look (`namespaces: ["default"]`), declared so that gator knows it as Parapet
+  // does; named by its order so none collide. Cluster-scoped ones get none: the API server would
+  // drop it before Gatekeeper (and Parapet, which warns) sees the object, while gator would keep it.
+  const scopes = new ScopeTable();
   const samples = join(dir, 'cluster', 'namespaces', 'samples');
   if (withSamples) {
     mkdirSync(samples, { recursive: true });
-    writeFileSync(join(samples, 'namespace.yaml'), stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'samples' } }));
+    writeFileSync(join(samples, 'namespace.yaml'), stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } }));
   }
   for (const template of files(library, (name) => name === 'template.yaml')) {
     const folder = join(template, '..');
@@ -56,7 +61,8 @@ function addLibrary(dir: string, library: string, withSamples: boolean, named: {
         .filter((o) => o && o.kind !== 'AdmissionReview')
         .map((o) => {
           const metadata: Record<string, unknown> = { ...(o.metadata as Record<string, unknown>), name: `sample-${++named.count}` };
-          if (o.kind !== 'Namespace') metadata.namespace = 'samples';
+          if (scopes.isClusterScoped(gvkOf(o as { apiVersion: string; kind: string }))) delete metadata.namespace;
+          else metadata.namespace = 'default';
           return { ...o, metadata };
         });
       if (renamed.length > 0) writeFileSync(join(samples, `${tag}.yaml`), renamed.map((o) => stringify(o)).join('---\n'));

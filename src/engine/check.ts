@@ -289,7 +289,7 @@ async function evaluateCluster(
     config: cluster.location.file,
     violations,
     errors,
-    ...(rendered.warnings.length > 0 ? { warnings: rendered.warnings } : {}),
+    ...(rendered.warnings.length + collected.warnings.length > 0 ? { warnings: [...rendered.warnings, ...collected.warnings] } : {}),
     ...(rendered.notices.length > 0 ? { notices: rendered.notices } : {}),
     images: imageUses(objects),
     policies: enabledPolicies(policies.constraints),

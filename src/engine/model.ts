@@ -33,7 +33,9 @@ export type InputErrorCode =
   | 'render'
   | 'read'
   /** Not an error: a value kubectl and Argo CD read otherwise than Flux does (Report warnings). */
-  | 'yaml-reading';
+  | 'yaml-reading'
+  /** Not an error: a field the API server drops before admission (Report warnings). */
+  | 'ignored-field';
 
 /** A problem in the user's repository. Data, never thrown: the rest of the repository is still evaluated. */
 export interface InputError {
@@ -109,7 +111,8 @@ export interface ClusterReport {
   errors: InputError[];
   /**
    * Lines the cluster takes but other tools read otherwise (`code: 'yaml-reading'`): a value
-   * sigs.k8s.io/yaml (kubectl, Argo CD) and kyaml (Flux) decode differently. They do not fail the check.
+   * sigs.k8s.io/yaml (kubectl, Argo CD) and kyaml (Flux) decode differently; and lines the API
+   * server drops before Gatekeeper sees the object (`code: 'ignored-field'`). They do not fail the check.
    */
   warnings?: InputError[];
   /**

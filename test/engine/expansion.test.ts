@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import type { Report, Violation } from '../../src/engine/index.js';
-import { check } from '../helpers/engine.js';
+import { defaultExpansionTemplates, readExpansionTemplate } from '../../src/engine/policy/expansion-template.js';
+import { check, repoRoot } from '../helpers/engine.js';
 import { clusterConfig, constraintOf, regoTemplate } from '../helpers/policy-builders.js';
 import { MemorySource } from '../helpers/memory-source.js';
 
@@ -194,6 +197,21 @@ describe('expansion', () => {
       expected('apps/replicationcontroller.yaml', 'ReplicationController', 'legacy'),
       expected('apps/statefulset.yaml', 'StatefulSet', 'db'),
     ]);
+  });
+
+  it('expands by default exactly as policies/expansion.yaml, the file `parapet policies enable` installs, does', () => {
+    const installed = parseAllDocuments(readFileSync(join(repoRoot, 'policies', 'expansion.yaml'), 'utf8')).map((doc) => {
+      const { template, errors } = readExpansionTemplate(doc.toJS() as Record<string, unknown>, { file: 'policies/expansion.yaml', line: 1 });
+      expect(errors).toEqual([]);
+      const { location: _location, ...rest } = template!;
+      return rest;
+    });
+    expect(defaultExpansionTemplates).toEqual(installed);
+  });
+
+  it('does not review a batch/v1beta1 CronJob as its Pod, as the installed expand-cronjobs (batch/v1 only) does not', async () => {
+    const cronjob = WORKLOADS['apps/cronjob.yaml']!.replace('batch/v1', 'batch/v1beta1');
+    expect(clean(await check(repo({ 'apps/cronjob.yaml': cronjob })))).toEqual([]);
   });
 
   it('finds the offending field among init containers of a CronJob\'s pod template', async () => {

@@ -209,6 +209,21 @@ describe('inventory and namespaces', () => {
     ]);
   });
 
+  it('warns on the line of a namespace written on a cluster-scoped kind, which the API server drops before Gatekeeper sees it', () => {
+    expect(report.clusters[0]!.warnings?.filter((w) => w.code === 'ignored-field')).toEqual([
+      {
+        location: { file: 'apps/custom.yaml', line: 5 },
+        code: 'ignored-field',
+        message: 'BackupPolicy is cluster-scoped: the API server drops its metadata.namespace (shop) before Gatekeeper reviews it, so Parapet judges it without a namespace',
+      },
+      {
+        location: { file: 'cluster/global/reader.yaml', line: 5 },
+        code: 'ignored-field',
+        message: 'ClusterRole is cluster-scoped: the API server drops its metadata.namespace (shop) before Gatekeeper reviews it, so Parapet judges it without a namespace',
+      },
+    ]);
+  });
+
   it('reports objects with their effective namespace', () => {
     const refs = report.clusters[0]!.violations.filter((v) => v.constraint === 'where').map((v) => `${v.object.kind}/${v.object.name} ${v.object.namespace ?? '-'}`);
     expect(refs).toContain('ConfigMap/kustomized-config kustomized');

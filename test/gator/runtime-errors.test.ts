@@ -214,4 +214,90 @@ describe('runtime errors, worded and located as Gatekeeper (gator) words them', 
       'partial-object | Deployment shop/storefront | template:3: eval_conflict_error: object keys must be unique',
     ]);
   });
+
+  it('gives a failing evaluation’s error to every constraint of its kind that matches the object, as Gatekeeper’s one query per kind does', async () => {
+    // `broken` makes `tier` conflict; `fine` alone would say "tier is c"; `elsewhere` matches
+    // ConfigMaps only, and `other-kind` belongs to another template.
+    const policies = `apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata:
+  name: k8sspread
+spec:
+  crd:
+    spec:
+      names:
+        kind: K8sSpread
+      validation:
+        openAPIV3Schema:
+          type: object
+          properties:
+            conflict:
+              type: boolean
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8sspread
+
+        tier = "a" { input.parameters.conflict }
+        tier = "b" { input.parameters.conflict }
+        tier = "c" { not input.parameters.conflict }
+
+        violation[{"msg": msg}] {
+          msg := sprintf("tier is %v", [tier])
+        }
+---
+${[
+  ['broken', 'deny', 'apps', 'Deployment', true],
+  ['fine', 'warn', 'apps', 'Deployment', false],
+  ['elsewhere', 'deny', '""', 'ConfigMap', false],
+]
+  .map(
+    ([name, action, group, kind, conflict]) => `apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sSpread
+metadata:
+  name: ${String(name)}
+spec:
+  enforcementAction: ${String(action)}
+  match:
+    kinds:
+      - apiGroups: [${String(group)}]
+        kinds: ["${String(kind)}"]
+  parameters:
+    conflict: ${String(conflict)}
+`,
+  )
+  .join('---\n')}---
+${templateYaml('other-kind', { rego: 'violation[{"msg": "other kinds keep their own results"}] { true }\n' })}`;
+    const configMap = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: shop
+`;
+    const dir = mkdtempSync(join(tmpdir(), 'parapet-runtime-errors-'));
+    writeFileSync(join(dir, 'policies.yaml'), policies);
+    writeFileSync(join(dir, 'objects.yaml'), `${DEPLOYMENT}---\n${configMap}`);
+    const { results: theirs } = gatorTest(gator, [join(dir, 'policies.yaml'), join(dir, 'objects.yaml')], { withAction: true });
+
+    const report = await check(
+      new MemorySource({
+        '.securitytower/cluster.yaml': CLUSTER,
+        'cluster/policies/spread.yaml': policies,
+        'cluster/apps/storefront.yaml': DEPLOYMENT,
+        'cluster/apps/settings.yaml': configMap,
+      }),
+    );
+    const ours = report.clusters[0]!.violations.map((v) => resultKey({ ...v.object, constraint: v.constraint, message: v.message, action: v.enforcementAction }));
+    expect(ours.sort()).toEqual(theirs.sort());
+    expect(theirs.sort()).toEqual([
+      'broken | Deployment shop/storefront | template:4: eval_conflict_error: complete rules must not produce multiple outputs | deny',
+      'elsewhere | ConfigMap shop/settings | tier is c | deny',
+      'fine | Deployment shop/storefront | template:4: eval_conflict_error: complete rules must not produce multiple outputs | warn',
+      'other-kind | Deployment shop/storefront | other kinds keep their own results | deny',
+    ]);
+    // The check fails once, for the constraint whose evaluation failed.
+    expect(report.clusters[0]!.errors.map((e) => e.message)).toEqual([
+      'K8sSpread broken could not be evaluated on Deployment storefront: template:4: eval_conflict_error: complete rules must not produce multiple outputs',
+    ]);
+  });
 });

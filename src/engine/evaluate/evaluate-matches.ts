@@ -101,17 +101,23 @@ export class ClusterEvaluation {
       return;
     }
     this.evaluations += tasks.length;
-    outcomes.forEach((outcome, i) => this.collect(items[i]!, outcome));
+    const shared = sharedRegoErrors(items, outcomes);
+    outcomes.forEach((outcome, i) => {
+      const error = shared[i];
+      if (error === undefined) this.collect(items[i]!, outcome);
+      else this.failed(items[i]!, error, { spread: true });
+    });
   }
 
   /**
    * Gatekeeper turns an evaluation error into a result of the constraint carrying the error text; it
    * is also an input error, so it fails the check whatever the constraint's action (unless the
-   * template's problem was already reported when it was loaded).
+   * template's problem was already reported when it was loaded). A constraint that only received
+   * another constraint's error (`spread`) adds no input error of its own: that one says it.
    */
-  private failed(item: PendingItem, error: string): void {
+  private failed(item: PendingItem, error: string, { spread = false } = {}): void {
     this.violations.push({ ...item, message: prefixed(item.resultant, error), details: {}, acceptable: false });
-    if (this.policies.templates.get(item.constraint.kind)?.reportedProblems) return;
+    if (spread || this.policies.templates.get(item.constraint.kind)?.reportedProblems) return;
     const { object, doc } = item.source;
     this.errors.push({
       location: { file: doc.file, line: doc.kindLine },
@@ -160,6 +166,49 @@ export class ClusterEvaluation {
       this.violations.push({ ...item, message: prefixed(item.resultant, result.msg), details: result.details ?? {}, acceptable: true });
     }
   }
+}
+
+/**
+ * Gatekeeper's Rego driver evaluates all the constraints of one kind that match an object in one
+ * query; when that query fails, every one of those constraints gets the error as its only result,
+ * even those whose own evaluation succeeds (frameworks' rego driver, Query; gator shows the same).
+ * Parapet evaluates each constraint alone, so it spreads the error the same way: for each object
+ * under review and kind, the first failing constraint's error (in constraint order) replaces the
+ * results of every constraint of that kind that did not fail itself. Which error Go meets first when
+ * two constraints fail differently is its evaluation order's; each keeps its own here. Per index:
+ * the error an item takes from another, else undefined.
+ */
+function sharedRegoErrors(items: readonly PendingItem[], outcomes: readonly TaskOutcome[]): Array<string | undefined> {
+  const groups = new Map<SourceObject, Map<Resultant | undefined, Map<string, number[]>>>();
+  items.forEach((item, i) => {
+    if (item.engine !== 'Rego') return;
+    const byTarget = groups.get(item.source) ?? new Map<Resultant | undefined, Map<string, number[]>>();
+    groups.set(item.source, byTarget);
+    const byKind = byTarget.get(item.resultant) ?? new Map<string, number[]>();
+    byTarget.set(item.resultant, byKind);
+    const indexes = byKind.get(item.constraint.kind) ?? [];
+    byKind.set(item.constraint.kind, indexes);
+    indexes.push(i);
+  });
+  const shared: Array<string | undefined> = [];
+  for (const byTarget of groups.values()) {
+    for (const byKind of byTarget.values()) {
+      for (const indexes of byKind.values()) {
+        if (indexes.length < 2) continue;
+        const failing = indexes.find((i) => {
+          const outcome = outcomes[i]!;
+          return 'error' in outcome && !outcome.skipped;
+        });
+        if (failing === undefined) continue;
+        const error = (outcomes[failing] as { error: string }).error;
+        for (const i of indexes) {
+          const outcome = outcomes[i]!;
+          if (!('error' in outcome)) shared[i] = error;
+        }
+      }
+    }
+  }
+  return shared;
 }
 
 function prefixed(resultant: Resultant | undefined, message: string): string {

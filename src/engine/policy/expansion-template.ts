@@ -15,7 +15,12 @@ export interface ExpansionTemplate {
   enforcementAction?: string;
 }
 
-/** The templates Parapet uses when a repository declares none: every standard workload becomes its Pod. */
+/**
+ * The templates Parapet uses when a repository declares none: every standard workload becomes its
+ * Pod. They are policies/expansion.yaml's, the file `parapet policies enable` installs, so a
+ * repository judges the same before and after it installs them (batch/v1beta1 CronJobs, which no
+ * cluster since Kubernetes 1.25 serves, are not expanded there either).
+ */
 export const defaultExpansionTemplates: ExpansionTemplate[] = [
   {
     name: 'expand-workloads',
@@ -29,7 +34,7 @@ export const defaultExpansionTemplates: ExpansionTemplate[] = [
   },
   {
     name: 'expand-cronjobs',
-    applyTo: [{ groups: ['batch'], kinds: ['CronJob'], versions: ['v1', 'v1beta1'] }],
+    applyTo: [{ groups: ['batch'], kinds: ['CronJob'], versions: ['v1'] }],
     templateSource: ['spec', 'jobTemplate', 'spec', 'template'],
     generatedGVK: { group: '', version: 'v1', kind: 'Pod' },
   },

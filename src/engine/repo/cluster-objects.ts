@@ -4,7 +4,7 @@
 import { type ApplicationConfig, type InputError, isRecord } from '../model.js';
 import { badMetadataEntry, gvkOf, NAMESPACE_NAME_LABEL, objectProblem, ScopeTable, type GroupVersionKind, type KubernetesObject } from './kubernetes.js';
 import { isUnder, normalizeRepoPath } from './security-tower.js';
-import { lineOfPath, type YamlDocument } from './yaml-file.js';
+import { lineNodeAt, lineOfPath, type LineNode, type YamlDocument } from './yaml-file.js';
 
 export interface SourceObject {
   object: KubernetesObject;
@@ -62,10 +62,11 @@ function isToolingDocument(value: Record<string, unknown>): boolean {
 
 /**
  * Turns documents into cluster objects, reporting documents that are not Kubernetes objects and
- * objects declared twice.
+ * objects declared twice; a namespace written on a cluster-scoped kind is a warning.
  */
-export function clusterObjects(documents: YamlDocument[], rules: NamespaceRules): { objects: SourceObject[]; errors: InputError[] } {
+export function clusterObjects(documents: YamlDocument[], rules: NamespaceRules): { objects: SourceObject[]; errors: InputError[]; warnings: InputError[] } {
   const errors: InputError[] = [];
+  const warnings: InputError[] = [];
   const scopes = new ScopeTable();
   const candidates: Array<{ object: KubernetesObject; doc: YamlDocument }> = [];
   for (const doc of documents) {
@@ -93,6 +94,18 @@ export function clusterObjects(documents: YamlDocument[], rules: NamespaceRules)
       object.metadata.labels = { ...(isRecord(object.metadata.labels) ? object.metadata.labels : {}), [NAMESPACE_NAME_LABEL]: object.metadata.name };
     }
     if (scopes.isClusterScoped(gvk)) {
+      // The API server clears it (rest.BeforeCreate/BeforeUpdate) before validating admission, so
+      // Gatekeeper never sees it; gator, reading the file as is, would.
+      const written = object.metadata.namespace;
+      if (written !== undefined && written !== null && written !== '') {
+        // A rendered line may lie in another file (a kustomization's `namespace:`).
+        const node = lineNodeAt(doc.lines, ['metadata', 'namespace']) as (LineNode & { file?: string }) | undefined;
+        warnings.push({
+          location: { file: node?.file ?? doc.file, line: node?.line ?? doc.kindLine },
+          code: 'ignored-field',
+          message: `${object.kind} is cluster-scoped: the API server drops its metadata.namespace (${String(written)}) before Gatekeeper reviews it, so Parapet judges it without a namespace`,
+        });
+      }
       delete object.metadata.namespace;
     } else {
       const written = typeof object.metadata.namespace === 'string' && object.metadata.namespace !== '' ? object.metadata.namespace : undefined;
@@ -114,5 +127,5 @@ export function clusterObjects(documents: YamlDocument[], rules: NamespaceRules)
     seen.set(key, source);
     objects.push(source);
   }
-  return { objects, errors };
+  return { objects, errors, warnings };
 }
