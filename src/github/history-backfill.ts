@@ -87,10 +87,12 @@ export interface BackfillDeps {
   recorder?: Recorder;
   /** Commits whose changes are read back (PARAPET_HISTORY_BACKFILL); 0: none. */
   historyBackfill?: number;
+  /**
+   * The last rendering of each repository's backfill (its older commit), by repository id: the
+   * next step, in this process, starts from it instead of reading and rendering it again.
+   */
+  backfillRenders?: Map<number, { sha: string; report: Report }>;
 }
-
-/** The last rendering of each repository's backfill (its older commit), for its next step in this process. */
-const rendered = new Map<number, { sha: string; report: Report }>();
 
 /**
  * One step of the repository's backfill: plans it the first time (one GraphQL query), then reads
@@ -102,6 +104,7 @@ export async function backfillStep(deps: BackfillDeps, octokit: GitHubClient, lo
   const limit = deps.historyBackfill ?? 0;
   if (!store || limit === 0) return false;
   const repo: RepoRef = { owner: input.repository.owner, repo: input.repository.name };
+  const rendered = deps.backfillRenders ?? new Map<number, { sha: string; report: Report }>();
   const progress = await store.backfillPlan(input.repository, async (sha) => {
     const { commits, queries } = await firstParentCommits(octokit, repo, sha, limit);
     log.info({ repo, sha, commits: commits.length, queries }, 'history backfill planned');

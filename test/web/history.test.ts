@@ -127,7 +127,7 @@ forEachBackend((backend) => {
     // acme/gitops's history was read back two commits when the App was installed; acme/secret-ops's was not.
     const all = await (await bob.fetch('/changes')).text();
     expect(all).toMatch(new RegExp(`prod</a>: history since commit <a href="[^"]+/acme/gitops/commit/${SHA.A}">${SHA.A.slice(0, 7)}</a> <time datetime="${daysAgo(10).toISOString()}"[^>]*>[^<]*</time>; backfilled 2 commits</li>`));
-    expect(all).toMatch(/vault: history since commit <a [^>]+>[0-9a-f]{7}<\/a> <time [^>]+>[^<]*<\/time>; recorded since installation<\/li>/);
+    expect(all).toMatch(/vault<\/a>: history since commit <a [^>]+>[0-9a-f]{7}<\/a> <time [^>]+>[^<]*<\/time>; recorded since installation<\/li>/);
     const object = await (await bob.fetch('/changes/object?repo=acme/gitops&cluster=prod&kind=Deployment&namespace=payments&name=api')).text();
     expect(object).toContain('; backfilled 2 commits.</p>');
     expect(page).toContain('href="/changes/object?repo=acme%2Fgitops&amp;cluster=prod&amp;namespace=payments&amp;kind=Deployment&amp;name=api"');

@@ -8,7 +8,7 @@ import { redactSecrets } from '../../errors.js';
 import type { PushCommit } from '../attribution.js';
 import type { GitHubClient, RepoRef } from '../github-client.js';
 import { defaultBranchHead, recordDefaultBranch } from '../handlers/default-branch.js';
-import { backfillStep } from '../history-backfill.js';
+import { backfillStep, type BackfillDeps } from '../history-backfill.js';
 import { checkPullRequest, type PullRequestDeps } from '../handlers/pull-request.js';
 import { recheckCommit, type RerequestedCommit } from '../handlers/rerequested.js';
 import type { RepositoryInfo } from '../recorder.js';
@@ -106,7 +106,7 @@ export interface JobQueue {
 }
 
 /** What a job needs beyond a pull request's: the backfill's setting and a way to queue its next step. */
-export interface RunDeps extends PullRequestDeps {
+export interface RunDeps extends PullRequestDeps, Pick<BackfillDeps, 'backfillRenders'> {
   /** Commits whose changes are read back after installation (PARAPET_HISTORY_BACKFILL); 0 or absent: none. */
   historyBackfill?: number;
   /** Queues a follow-up job (the backfill's next step) on the App's queue. */
@@ -127,6 +127,8 @@ export interface JobRunnerDeps extends RunDeps {
  */
 export function jobRunner(deps: JobRunnerDeps): (queued: QueuedJob) => Promise<boolean> {
   const commits = new KeyedTurns();
+  // Each backfill's last rendering, kept for its next step in this process.
+  const backfillRenders = new Map();
   return async ({ deliveryId, event, job }) => {
     const appLog = deps.log();
     const log = appLog?.child({ delivery: deliveryId, event });
@@ -134,7 +136,7 @@ export function jobRunner(deps: JobRunnerDeps): (queued: QueuedJob) => Promise<b
     try {
       if (!log) throw new Error('the App has no logger yet (Probot has not loaded it)');
       const octokit = await deps.octokit(job.installationId);
-      await commits.inTurn(commitKey(job), () => runJob(deps, octokit, log, job));
+      await commits.inTurn(commitKey(job), () => runJob({ ...deps, backfillRenders }, octokit, log, job));
     } catch (error) {
       await recorder?.releaseDelivery(deliveryId).catch((releaseError: unknown) => {
         log?.error({ err: releaseError }, 'could not release the failed delivery: a redelivery of it will be ignored');
