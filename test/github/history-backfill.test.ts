@@ -30,7 +30,8 @@ afterAll(async () => {
 });
 
 async function startApp(env: Record<string, string> = {}): Promise<AppServer> {
-  const config = readConfig({ ...appEnvironment(fake), PARAPET_CACHE_DIR: testCacheDir, ...env });
+  // The default, 50: more than the five commits of the histories below.
+  const config = readConfig({ ...appEnvironment(fake, { PARAPET_HISTORY_BACKFILL: '50' }), PARAPET_CACHE_DIR: testCacheDir, ...env });
   const { driver, renderer } = engine();
   return startAppServer(
     { ...config, credentials: config.credentials!, server: { ...config.server, port: 0 } },

@@ -66,7 +66,7 @@ export function lockTiming(takeoverMs: number): LockTiming {
 const RANK_COMMAND = 'parapetFairRank';
 const LEAVE_COMMAND = 'parapetFairLeave';
 /** BullMQ's lowest priority (its largest number). */
-const MAX_PRIORITY = 2 ** 21;
+const MAX_PRIORITY = 2 ** 21 - 1;
 /** How long an installation's set of ranked jobs outlives its last change (see the top of this file). */
 const FAIR_SET_TTL_MS = 24 * 60 * 60 * 1000;
 
