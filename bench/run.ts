@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick]`: prints throughput, cold and warm times and peak memory of
+// `npm run bench [-- --quick] [-- --overview]`: prints throughput, cold and warm times and peak memory of
 // `parapet check` on generated repositories of growing size (cost must grow linearly with objects).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -37,6 +37,8 @@ const builtGator = fileURLToPath(new URL('../tools/bin/gator', import.meta.url))
 const gator = [process.env.GATOR, builtGator].find((path) => path && existsSync(path));
 
 async function main(): Promise<void> {
+  // The overview's pages and API alone (PGlite, and PostgreSQL when installed): minutes, not the whole run.
+  if (process.argv.includes('--overview')) return overviewSection();
   console.log(`parapet check benchmark (${quick ? 'quick' : 'full'}): ${CONSTRAINTS} constraints, sizes ${sizes.join(', ')}`);
   const rows: string[][] = [['objects', 'workloads', 'cold s', 'warm s', 'warm peak RSS MiB', 'evaluations', 'evals/s', 'objects×constraints/s', 'workloads/s', 'µs/object']];
   for (const size of sizes) {

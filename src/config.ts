@@ -34,6 +34,11 @@ export interface Config {
    * the others evaluate. Each holds its pull request's archives in memory.
    */
   jobConcurrency: number;
+  /**
+   * Commits of the default branch whose changes are read back when the App is installed on a
+   * repository (PARAPET_HISTORY_BACKFILL): the history page is not empty on day one; 0: none.
+   */
+  historyBackfill: number;
   limits: {
     /** Largest repository archive (uncompressed tar) read at one commit. */
     maxRepoBytes: number;
@@ -94,6 +99,7 @@ export const configDefaults = {
   maxFileBytes: 5 * MIB,
   jobTimeoutMs: 10 * 60_000,
   jobConcurrency: 8,
+  historyBackfill: 50,
 };
 
 type Env = Record<string, string | undefined>;
@@ -126,9 +132,11 @@ export function readConfig(env: Env = process.env): Config {
 
   const redisUrl = readRedisUrl(read, problems);
   const jobConcurrency = read.integer('PARAPET_JOB_CONCURRENCY', { min: 1, max: 64 }) ?? configDefaults.jobConcurrency;
+  // Each commit is an archive downloaded and rendered: a thousand is a long afternoon already.
+  const historyBackfill = read.integer('PARAPET_HISTORY_BACKFILL', { min: 0, max: 1000 }) ?? configDefaults.historyBackfill;
 
   if (problems.length > 0) throw new ConfigProblemsError(problems);
-  return { credentials, server, githubApiUrl, logLevel: level as LogLevel, engine, limits, redisUrl, jobConcurrency };
+  return { credentials, server, githubApiUrl, logLevel: level as LogLevel, engine, limits, redisUrl, jobConcurrency, historyBackfill };
 }
 
 /** The engine's settings alone (the CLI reads no others); every problem reported together. */

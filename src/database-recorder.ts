@@ -4,7 +4,15 @@ import { receiveBranchEvents } from './store/branch-order.js';
 import { retryWrite, type WriteRetryOptions } from './store/write-retry.js';
 import { riskAcceptanceInputs } from './store/record-report.js';
 import { acceptancesToAttribute } from './store/risk-acceptances.js';
+import { backfillState, historyStart, planBackfill, recordBackfillStep, unfinishedBackfills, type ClusterObjects } from './store/backfill.js';
 import type { AnnotationToAttribute, Recorder } from './github/recorder.js';
+import type { Report } from './engine/index.js';
+
+/** The clusters of a report whose objects were kept, by name. */
+function clusterObjects(report: Report): Map<string, ClusterObjects> {
+  const applications = report.config?.applications ?? [];
+  return new Map(report.clusters.filter((c) => c.objects).map((c) => [c.name, { objects: c.objects!, applications }]));
+}
 
 /**
  * The App's Recorder port, backed by the database. The default branch's state is retried
@@ -25,6 +33,15 @@ export function databaseRecorder(db: Database, options: { retry?: WriteRetryOpti
     },
     defaultBranchPushed: (push) => recordDefaultBranchPush(db.prisma, push),
     defaultBranchEvaluated: (evaluation) => retryWrite(() => recordDefaultBranchReport(db.prisma, evaluation), options.retry),
+    history: {
+      backfillPlan: async (repository, commits) => {
+        const planned = await backfillState(db.prisma, repository.id);
+        const state = planned ?? (await historyStart(db.prisma, repository.id).then(async (start) => start && planBackfill(db.prisma, { repositoryId: repository.id, start, commits: await commits(start.sha) })));
+        return state && { shas: state.commits.map((c) => c.sha), done: state.done, finished: state.finished };
+      },
+      backfillStep: ({ repository, step, newer, older }) => recordBackfillStep(db.prisma, { repositoryId: repository.id, step, newer: clusterObjects(newer), older: clusterObjects(older) }),
+      unfinishedBackfills: () => unfinishedBackfills(db.prisma),
+    },
     annotationsToAttribute: async ({ repository, report }) => {
       const wanted = await acceptancesToAttribute(db.prisma, repository.id, riskAcceptanceInputs(report));
       // One annotation often accepts several (cluster, policy, object) entries: asked for once,

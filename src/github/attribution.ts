@@ -28,6 +28,8 @@ export interface AttributionResult {
   queries: number;
   /** Why files could not be blamed (GitHub's errors, the limit), by file. */
   problems: Map<string, string>;
+  /** With `commit`: the blamed commit's pull request as GitHub answered it (BlameAnswer.commit). */
+  commit?: unknown;
 }
 
 type Introduction = Omit<AnnotationIntroduction, 'file' | 'line'>;
@@ -120,15 +122,17 @@ export async function attributeAnnotations(
     /** Who GitHub says made the push (its sender): the pusher of each of its commits. */
     pushedBy?: string | null;
     limits?: BlameLimits;
+    /** Asks for the commit's pull request in the first blame query too (the change history's attribution). */
+    commit?: boolean;
   },
 ): Promise<AttributionResult> {
   const limits = input.limits ?? BLAME_LIMITS;
   const files = [...new Set(input.locations.map((l) => l.file))];
   const texts = await input.tree.readFiles(files);
-  const blame = await blameFiles(octokit, input.repo, input.sha, files, limits);
+  const blame = await blameFiles(octokit, input.repo, input.sha, files, limits, { commit: input.commit ?? false });
   const problems = new Map(blame.failed);
   for (const file of blame.skipped) problems.set(file, `over the limit of ${limits.filesPerQuery * limits.queriesPerPush} files blamed per push`);
-  const result: AttributionResult = { introductions: [], counts: { blame: 0, push: 0, unknown: 0 }, queries: blame.queries, problems };
+  const result: AttributionResult = { introductions: [], counts: { blame: 0, push: 0, unknown: 0 }, queries: blame.queries, problems, ...('commit' in blame ? { commit: blame.commit } : {}) };
   for (const location of input.locations) {
     const ranges = blame.ranges.get(location.file);
     const text = texts.get(location.file);

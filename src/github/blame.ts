@@ -11,6 +11,7 @@
 // nearest nullable parent: with one alias per file that is that file's `object`, not the others'.
 import type { GitHubClient, RepoRef } from './github-client.js';
 import { isRecord } from '../engine/index.js';
+import { COMMIT_PULL_REQUEST_SELECTION } from './commit-attribution.js';
 
 export interface BlameCommit {
   oid: string;
@@ -45,15 +46,27 @@ export interface BlameAnswer {
   skipped: string[];
   /** GraphQL queries made. */
   queries: number;
+  /**
+   * With `commit`: the blamed commit itself as answered with COMMIT_PULL_REQUEST_SELECTION (the
+   * change history's attribution, asked in the first query); undefined when no query got an answer.
+   */
+  commit?: unknown;
 }
 
 const RANGE_FIELDS = 'ranges { startingLine endingLine commit { oid committedDate author { name email user { login } } associatedPullRequests(first: 1) { nodes { number author { login } mergedBy { login } } } } }';
 
-/** The query blaming `files` paths, passed as variables `$path0`.. (never spliced into the text). */
-export function blameQuery(files: number): string {
+/**
+ * The query blaming `files` paths, passed as variables `$path0`.. (never spliced into the text);
+ * with `commit`, it also asks for the commit's pull request (alias `commit`), so that a push's
+ * register and change history share one query.
+ */
+export function blameQuery(files: number, options: { commit?: boolean } = {}): string {
   if (!Number.isInteger(files) || files < 1) throw new RangeError(`a blame query needs at least one file, not ${files}`);
   const variables = Array.from({ length: files }, (_, i) => `$path${i}: String!`).join(', ');
-  const aliases = Array.from({ length: files }, (_, i) => `file${i}: object(expression: $sha) { ... on Commit { blame(path: $path${i}) { ${RANGE_FIELDS} } } }`).join('\n    ');
+  const blames = Array.from({ length: files }, (_, i) => `file${i}: object(expression: $sha) { ... on Commit { blame(path: $path${i}) { ${RANGE_FIELDS} } } }`);
+  // Its own alias: an error in a file's blame nulls that file's `object`, not this one.
+  if (options.commit) blames.push(`commit: object(expression: $sha) { ... on Commit { ${COMMIT_PULL_REQUEST_SELECTION} } }`);
+  const aliases = blames.join('\n    ');
   return `query ParapetBlame($owner: String!, $name: String!, $sha: String!, ${variables}) {
   repository(owner: $owner, name: $name) {
     ${aliases}
@@ -67,7 +80,14 @@ export function blameQuery(files: number): string {
  * GitHub answers without any data (down, timed out, refused) ends the look-ups: the next would
  * most likely fare the same.
  */
-export async function blameFiles(octokit: GitHubClient, repo: RepoRef, sha: string, paths: readonly string[], limits: BlameLimits = BLAME_LIMITS): Promise<BlameAnswer> {
+export async function blameFiles(
+  octokit: GitHubClient,
+  repo: RepoRef,
+  sha: string,
+  paths: readonly string[],
+  limits: BlameLimits = BLAME_LIMITS,
+  options: { commit?: boolean } = {},
+): Promise<BlameAnswer> {
   const unique = [...new Set(paths)];
   const capacity = limits.filesPerQuery * limits.queriesPerPush;
   const answer: BlameAnswer = { ranges: new Map(), failed: new Map(), skipped: unique.slice(capacity), queries: 0 };
@@ -75,7 +95,7 @@ export async function blameFiles(octokit: GitHubClient, repo: RepoRef, sha: stri
   for (let start = 0; start < asked.length; start += limits.filesPerQuery) {
     const batch = asked.slice(start, start + limits.filesPerQuery);
     answer.queries++;
-    const stop = await blameBatch(octokit, repo, sha, batch, answer);
+    const stop = await blameBatch(octokit, repo, sha, batch, answer, options.commit === true && start === 0);
     if (stop) {
       for (const path of asked.slice(start + limits.filesPerQuery)) answer.failed.set(path, `not asked: ${stop}`);
       break;
@@ -85,13 +105,13 @@ export async function blameFiles(octokit: GitHubClient, repo: RepoRef, sha: stri
 }
 
 /** One query; returns why GitHub gave no data at all (so no more queries are sent), else undefined. */
-async function blameBatch(octokit: GitHubClient, repo: RepoRef, sha: string, batch: string[], answer: BlameAnswer): Promise<string | undefined> {
+async function blameBatch(octokit: GitHubClient, repo: RepoRef, sha: string, batch: string[], answer: BlameAnswer, commit: boolean): Promise<string | undefined> {
   const variables: Record<string, string> = { owner: repo.owner, name: repo.repo, sha };
   batch.forEach((path, i) => (variables[`path${i}`] = path));
   let data: unknown;
   let errors: GraphQLError[] = [];
   try {
-    data = await octokit.graphql(blameQuery(batch.length), variables);
+    data = await octokit.graphql(blameQuery(batch.length, { commit }), variables);
   } catch (error) {
     // @octokit/graphql throws on any `errors` in the answer, with the partial `data` beside them.
     if (!isGraphQLResponseError(error)) {
@@ -108,6 +128,7 @@ async function blameBatch(octokit: GitHubClient, repo: RepoRef, sha: string, bat
     for (const path of batch) answer.failed.set(path, why);
     return why;
   }
+  if (commit) answer.commit = repository.commit;
   batch.forEach((path, i) => {
     const alias = `file${i}`;
     const ranges = parseRanges(repository[alias]);

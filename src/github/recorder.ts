@@ -94,7 +94,44 @@ export interface AnnotationIntroduction extends AnnotationLocation {
   mergedBy: string | null;
 }
 
+/** A commit of the branch's history to read back, as GitHub reported it. */
+export interface BackfillCommit {
+  sha: string;
+  /** Its commit date (unverified, as its author); null when GitHub gave none. */
+  committedAt: Date | null;
+  /** The pull request GitHub associates with it and who opened and merged it (no pusher: no push was received). */
+  attribution: Omit<CommitAttribution, 'pushedBy'>;
+}
+
+/** A repository's history backfill, as planned and as far as it got. */
+export interface BackfillProgress {
+  /** The commits to read, newest first: the first is where the recorded history began. */
+  shas: string[];
+  /** Commits whose changes are recorded: the next step reads `shas[done + 1]`. */
+  done: number;
+  finished: boolean;
+}
+
+/** Where the history read back from the default branch at installation is kept (the database). */
+export interface HistoryBackfillRecorder {
+  /**
+   * The repository's backfill: the one planned before, else planned now from `commits(sha)` (the
+   * commits from `sha`, where the recorded history begins, newest first); null when the repository
+   * has no recorded history to extend.
+   */
+  backfillPlan(repository: RepositoryInfo, commits: (sha: string) => Promise<BackfillCommit[]>): Promise<BackfillProgress | null>;
+  /**
+   * Records step `step` (`shas[step]`'s changes against `shas[step + 1]`, from their reports); not
+   * recorded when that step is not the next one (done by a redelivery or another process).
+   */
+  backfillStep(input: { repository: RepositoryInfo; step: number; newer: Report; older: Report }): Promise<{ recorded: boolean; changes: number; finished: boolean }>;
+  /** Repositories whose backfill is not finished: a restart resumes them. */
+  unfinishedBackfills(): Promise<RepositoryInfo[]>;
+}
+
 export interface Recorder {
+  /** The history backfill's store; without it nothing is backfilled. */
+  history?: HistoryBackfillRecorder;
   /** Records a webhook delivery; false when it was processed before (a redelivery, even across restarts). */
   firstDelivery(id: string, event: string): Promise<boolean>;
   /** Forgets a delivery whose job failed, so that its redelivery runs it again. */

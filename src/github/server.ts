@@ -13,7 +13,7 @@ import { appLogin } from './app-identity.js';
 import type { EngineRuntime } from '../runtime.js';
 import type { GitHubClient } from './github-client.js';
 import { MemoryJobQueue } from './queue/memory-queue.js';
-import { jobRunner, type JobQueue } from './queue/jobs.js';
+import { backfillJob, jobRunner, type JobQueue } from './queue/jobs.js';
 import { RedisJobQueue } from './queue/redis-queue.js';
 import type { Recorder } from './recorder.js';
 import { webhookGuard } from './webhook-guard.js';
@@ -47,6 +47,22 @@ export interface AppServerOptions {
   pages?: Handler;
 }
 
+/**
+ * Backfills a restart interrupted (their next step was queued in this process's memory, or lost
+ * with it): queued again at the step the database says is next. A step queued or done already is
+ * not repeated (its job id names it; the store records a step once).
+ */
+function resumeBackfills(recorder: Recorder | undefined, commits: number, jobs: JobQueue, log: Logger): void {
+  const store = recorder?.history;
+  if (!store || commits === 0) return;
+  void (async () => {
+    for (const repository of await store.unfinishedBackfills()) {
+      const progress = await store.backfillPlan(repository, async () => []);
+      if (progress && !progress.finished) await jobs.add(backfillJob(repository.installationId, repository, progress.done));
+    }
+  })().catch((error: unknown) => log.error({ err: error }, 'could not resume the history backfills a restart interrupted; they resume at the next start'));
+}
+
 export type Handler = (req: IncomingMessage, res: ServerResponse) => boolean | void | Promise<boolean | void>;
 
 export async function startAppServer(config: Config & { credentials: GitHubCredentials }, options: AppServerOptions): Promise<AppServer> {
@@ -68,6 +84,9 @@ export async function startAppServer(config: Config & { credentials: GitHubCrede
     appId: credentials.appId,
     appLogin: appLogin(async () => (await probot.auth()) as GitHubClient),
     recorder: options.recorder,
+    historyBackfill: config.historyBackfill,
+    // `jobs` is made below; a job only runs once it is.
+    queue: (job) => jobs.add(job),
     octokit: async (installationId) => (await probot.auth(installationId)) as GitHubClient,
     log: () => probot.log ?? null,
   });
@@ -101,6 +120,7 @@ export async function startAppServer(config: Config & { credentials: GitHubCrede
     server.listen(config.server.port, config.server.host, () => resolve());
   });
   jobs.start();
+  resumeBackfills(options.recorder, config.historyBackfill, jobs, probot.log);
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   probot.log.info(`Parapet GitHub App listening on http://${host}:${address.port}${config.server.webhookPath}`);

@@ -132,61 +132,25 @@ export async function recordObjectChanges(prisma: PrismaClient, input: ObjectCha
         select: { id: true, apiGroup: true, kind: true, namespace: true, name: true, apiVersion: true, hash: true, renameKey: true, application: true, stage: true, images: true, file: true },
       });
       const previous = new Map(stored.map((s) => [identity(s), s as StoredState]));
-      const modified = [...next].filter(([key, state]) => previous.has(key) && previous.get(key)!.hash !== state.hash).map(([key]) => key);
-      const added = [...next.keys()].filter((key) => !previous.has(key));
-      const removed = [...previous.keys()].filter((key) => !next.has(key));
-      const renames = baseline ? { byAdded: new Map<string, StoredState>(), removed: new Set<string>() } : pairRenames(added.map((k) => next.get(k)!), removed.map((k) => previous.get(k)!));
       // Only the former content of modified and renamed objects is read: the rest is known by its hashes.
-      const formerIds = [...modified.map((key) => previous.get(key)!.id), ...[...renames.byAdded.values()].map((s) => s.id)];
-      const former = new Map<bigint, unknown>();
-      for (let i = 0; i < formerIds.length; i += 1000) {
-        const rows = await tx.objectState.findMany({ where: { id: { in: formerIds.slice(i, i + 1000) } }, select: { id: true, content: true } });
-        for (const row of rows) former.set(row.id, row.content);
-      }
-
-      const changes: Prisma.ObjectChangeCreateManyInput[] = [];
-      if (!baseline) {
-        const common = {
-          repositoryId: BigInt(input.repositoryId),
-          clusterId,
-          commitSha: input.commitSha,
-          previousSha: cluster!.objects_sha,
-          ...input.attribution,
-          changedAt: input.at,
-          backfilled: input.backfilled ?? false,
-        };
-        const row = (change: ChangeType, state: Omit<StateRow, 'content' | 'hash' | 'renameKey'>, diff: { changes: FieldChange[]; omitted: number }, fields: string[], previousName: string | null = null) => ({
-          ...common,
-          change,
-          apiGroup: state.apiGroup,
-          apiVersion: state.apiVersion,
-          kind: state.kind,
-          namespace: state.namespace,
-          name: state.name,
-          previousName,
-          application: state.application,
-          stage: state.stage,
-          fields,
-          diff: diff as unknown as Prisma.InputJsonValue,
-          images: state.images,
-          file: state.file,
-        });
-        const none = { changes: [], omitted: 0 };
-        for (const key of added) {
-          const state = next.get(key)!;
-          const from = renames.byAdded.get(key);
-          if (from) {
-            const diff = diffObjects(former.get(from.id), state.content);
-            changes.push(row('renamed', state, { changes: diff.changes, omitted: diff.omitted }, [], from.name));
-          } else changes.push(row('added', state, none, []));
+      const readFormer = async (ids: bigint[]) => {
+        const former = new Map<bigint, unknown>();
+        for (let i = 0; i < ids.length; i += 1000) {
+          const rows = await tx.objectState.findMany({ where: { id: { in: ids.slice(i, i + 1000) } }, select: { id: true, content: true } });
+          for (const row of rows) former.set(row.id, row.content);
         }
-        for (const key of modified) {
-          const state = next.get(key)!;
-          const diff = diffObjects(former.get(previous.get(key)!.id), state.content);
-          changes.push(row('modified', state, { changes: diff.changes, omitted: diff.omitted }, diff.fields));
-        }
-        for (const key of removed) if (!renames.removed.has(key)) changes.push(row('removed', previous.get(key)!, none, []));
-      }
+        return former;
+      };
+      const common = {
+        repositoryId: BigInt(input.repositoryId),
+        clusterId,
+        commitSha: input.commitSha,
+        previousSha: cluster!.objects_sha,
+        ...input.attribution,
+        changedAt: input.at,
+        backfilled: input.backfilled ?? false,
+      };
+      const { changes, added, modified, removed } = await compareStates(previous, next, readFormer, baseline ? null : common);
       for (let i = 0; i < changes.length; i += 1000) await tx.objectChange.createMany({ data: changes.slice(i, i + 1000) });
 
       // The recorded objects become this commit's: rows gone or changed are replaced.
@@ -204,6 +168,92 @@ export async function recordObjectChanges(prisma: PrismaClient, input: ObjectCha
     },
     { timeout: 60_000, maxWait: 60_000 },
   );
+}
+
+type ChangeCommon = Omit<Prisma.ObjectChangeCreateManyInput, 'change' | 'apiGroup' | 'apiVersion' | 'kind' | 'namespace' | 'name' | 'previousName' | 'application' | 'stage' | 'fields' | 'diff' | 'images' | 'file'>;
+
+/**
+ * What changed from `previous` to `next` (by identity): the keys added, modified and removed, and
+ * with `common` (null for a cluster's first state, which is no change) the change rows, each
+ * modification and rename with its diff against the former content `readFormer` gives by id.
+ * A push compares with the stored states, a backfill two commits it rendered.
+ */
+async function compareStates(
+  previous: ReadonlyMap<string, StoredState>,
+  next: ReadonlyMap<string, StateRow>,
+  readFormer: (ids: bigint[]) => Promise<Map<bigint, unknown>>,
+  common: ChangeCommon | null,
+): Promise<{ changes: Prisma.ObjectChangeCreateManyInput[]; added: string[]; modified: string[]; removed: string[] }> {
+  const modified = [...next].filter(([key, state]) => previous.has(key) && previous.get(key)!.hash !== state.hash).map(([key]) => key);
+  const added = [...next.keys()].filter((key) => !previous.has(key));
+  const removed = [...previous.keys()].filter((key) => !next.has(key));
+  const changes: Prisma.ObjectChangeCreateManyInput[] = [];
+  if (!common) return { changes, added, modified, removed };
+  const renames = pairRenames(added.map((k) => next.get(k)!), removed.map((k) => previous.get(k)!));
+  const former = await readFormer([...modified.map((key) => previous.get(key)!.id), ...[...renames.byAdded.values()].map((s) => s.id)]);
+  const row = (change: ChangeType, state: Omit<StateRow, 'content' | 'hash' | 'renameKey'>, diff: { changes: FieldChange[]; omitted: number }, fields: string[], previousName: string | null = null) => ({
+    ...common,
+    change,
+    apiGroup: state.apiGroup,
+    apiVersion: state.apiVersion,
+    kind: state.kind,
+    namespace: state.namespace,
+    name: state.name,
+    previousName,
+    application: state.application,
+    stage: state.stage,
+    fields,
+    diff: diff as unknown as Prisma.InputJsonValue,
+    images: state.images,
+    file: state.file,
+  });
+  const none = { changes: [], omitted: 0 };
+  for (const key of added) {
+    const state = next.get(key)!;
+    const from = renames.byAdded.get(key);
+    if (from) {
+      const diff = diffObjects(former.get(from.id), state.content);
+      changes.push(row('renamed', state, { changes: diff.changes, omitted: diff.omitted }, [], from.name));
+    } else changes.push(row('added', state, none, []));
+  }
+  for (const key of modified) {
+    const state = next.get(key)!;
+    const diff = diffObjects(former.get(previous.get(key)!.id), state.content);
+    changes.push(row('modified', state, { changes: diff.changes, omitted: diff.omitted }, diff.fields));
+  }
+  for (const key of removed) if (!renames.removed.has(key)) changes.push(row('removed', previous.get(key)!, none, []));
+  return { changes, added, modified, removed };
+}
+
+/**
+ * The changes a backfilled commit made to a cluster's objects: `older` (its first parent's
+ * objects) against `newer` (its own), compared as a push is, without the stored states (which
+ * hold the branch's newest objects). Written by the caller with the backfill's progress.
+ */
+export async function changesBetween(input: {
+  older: readonly AppliedObject[];
+  newer: readonly AppliedObject[];
+  cluster: string;
+  applications: { older: readonly ApplicationConfig[]; newer: readonly ApplicationConfig[] };
+  common: ChangeCommon;
+}): Promise<Prisma.ObjectChangeCreateManyInput[]> {
+  const states = (objects: readonly AppliedObject[], applications: readonly ApplicationConfig[]) => {
+    const map = new Map<string, StateRow>();
+    for (const applied of objects) {
+      const state = stateOf(applied, input.cluster, applications);
+      if (!map.has(identity(state))) map.set(identity(state), state);
+    }
+    return map;
+  };
+  const contents = new Map<bigint, unknown>();
+  const previous = new Map<string, StoredState>();
+  for (const [key, { content, ...state }] of states(input.older, input.applications.older)) {
+    const id = BigInt(previous.size);
+    contents.set(id, content);
+    previous.set(key, { ...state, id });
+  }
+  const { changes } = await compareStates(previous, states(input.newer, input.applications.newer), async () => contents, input.common);
+  return changes;
 }
 
 /** Added objects that are removed ones renamed: pairs unique on both sides (see the top of this file). */

@@ -112,6 +112,12 @@ export interface HistoryHorizon {
   cluster: string;
   sinceSha: string | null;
   since: string | null;
+  /**
+   * The commits whose changes were read back from the branch's history after installation
+   * (PARAPET_HISTORY_BACKFILL), and whether that is over; null: none was (history recorded since
+   * installation only).
+   */
+  backfill: { commits: number; finished: boolean } | null;
 }
 
 export interface ChangesView {
@@ -200,6 +206,12 @@ function changeRow(r: Selected): ChangeRow {
   };
 }
 
+const BACKFILL_SELECT = { done: true, finishedAt: true } satisfies Prisma.HistoryBackfillSelect;
+
+function backfillOf(row: { done: number; finishedAt: Date | null } | null): HistoryHorizon['backfill'] {
+  return row && { commits: row.done, finished: row.finishedAt !== null };
+}
+
 /** The history page's data; null when `repo` names a repository the user cannot read. */
 export async function changesView(prisma: PrismaClient, v: Viewer, q: HistoryQuery, page: PageRequest): Promise<ChangesView | null> {
   const ids = repositoryIds(v, q.repo);
@@ -210,7 +222,7 @@ export async function changesView(prisma: PrismaClient, v: Viewer, q: HistoryQue
     prisma.objectChange.findMany({ where: filter, select: ROW_SELECT, orderBy: [{ changedAt: 'desc' }, { id: 'asc' }], skip: (page.page - 1) * page.limit, take: page.limit }),
     prisma.cluster.findMany({
       where: { repositoryId: { in: ids }, ...(q.cluster !== undefined ? { name: q.cluster } : {}) },
-      select: { name: true, historySha: true, historyAt: true, repository: { select: { owner: true, name: true } } },
+      select: { name: true, historySha: true, historyAt: true, repository: { select: { owner: true, name: true, historyBackfill: { select: BACKFILL_SELECT } } } },
       orderBy: [{ repositoryId: 'asc' }, { name: 'asc' }],
     }),
     prisma.objectChange.findMany({ where: { repositoryId: { in: ids } }, select: { kind: true }, distinct: ['kind'], orderBy: { kind: 'asc' } }),
@@ -219,7 +231,7 @@ export async function changesView(prisma: PrismaClient, v: Viewer, q: HistoryQue
   return {
     page: { page: page.page, limit: page.limit, total },
     rows: rows.map(changeRow),
-    horizons: clusters.map((c) => ({ repo: `${c.repository.owner}/${c.repository.name}`, cluster: c.name, sinceSha: c.historySha, since: c.historyAt?.toISOString() ?? null })),
+    horizons: clusters.map((c) => ({ repo: `${c.repository.owner}/${c.repository.name}`, cluster: c.name, sinceSha: c.historySha, since: c.historyAt?.toISOString() ?? null, backfill: backfillOf(c.repository.historyBackfill) })),
     choices: { kinds: kinds.map((k) => k.kind), applications: applications.map((a) => a.application!).filter(Boolean) },
   };
 }
@@ -290,7 +302,10 @@ const OBJECT_CHANGES = 1000;
 export async function objectHistory(prisma: PrismaClient, v: Viewer, key: ObjectKey): Promise<ObjectHistory | null> {
   const ids = repositoryIds(v, key.repo);
   if (!ids) return null;
-  const cluster = await prisma.cluster.findFirst({ where: { repositoryId: ids[0]!, name: key.cluster }, select: { id: true, historySha: true, historyAt: true } });
+  const cluster = await prisma.cluster.findFirst({
+    where: { repositoryId: ids[0]!, name: key.cluster },
+    select: { id: true, historySha: true, historyAt: true, repository: { select: { historyBackfill: { select: BACKFILL_SELECT } } } },
+  });
   if (!cluster) return null;
   const base = { clusterId: cluster.id, kind: key.kind, namespace: key.namespace };
   // The names it had: followed back through renames.
@@ -328,7 +343,7 @@ export async function objectHistory(prisma: PrismaClient, v: Viewer, key: Object
   return {
     object: key,
     current: state,
-    horizon: { repo: key.repo, cluster: key.cluster, sinceSha: cluster.historySha, since: cluster.historyAt?.toISOString() ?? null },
+    horizon: { repo: key.repo, cluster: key.cluster, sinceSha: cluster.historySha, since: cluster.historyAt?.toISOString() ?? null, backfill: backfillOf(cluster.repository.historyBackfill) },
     changes,
     images: images.reverse(),
     acceptances: acceptances.map((a) => ({

@@ -51,6 +51,7 @@ describe('readConfig', () => {
       PARAPET_MAX_FILE_BYTES: '10',
       PARAPET_JOB_TIMEOUT_MS: '400',
       PARAPET_JOB_CONCURRENCY: '2',
+      PARAPET_HISTORY_BACKFILL: '0',
     });
     expect(config.credentials).toEqual({ appId: 123, privateKey: PEM, webhookSecret: 's' });
     expect(config.server).toMatchObject({ host: '0.0.0.0', port: 8080 });
@@ -58,6 +59,16 @@ describe('readConfig', () => {
     expect(config.engine).toMatchObject({ cacheDir: null, workers: 3, evalTimeoutMs: 100, parseTimeoutMs: 200, compileTimeoutMs: 300, workerMemoryMb: 256 });
     expect(config.limits).toEqual({ maxRepoBytes: 1000, maxFileBytes: 10, jobTimeoutMs: 400 });
     expect(config.jobConcurrency).toBe(2);
+    // 0: the history is recorded from installation on, nothing read back.
+    expect(config.historyBackfill).toBe(0);
+  });
+
+  it('reads back the last 50 commits of history at installation unless told otherwise', () => {
+    expect(readConfig({}).historyBackfill).toBe(50);
+    expect(readConfig({ PARAPET_HISTORY_BACKFILL: '200' }).historyBackfill).toBe(200);
+    for (const value of ['-1', 'all', '1001', '2.5']) {
+      expect(problemsOf({ PARAPET_HISTORY_BACKFILL: value })).toEqual([`PARAPET_HISTORY_BACKFILL must be an integer from 0 to 1000, got "${value}"`]);
+    }
   });
 
   it('fetches remote charts into the user cache by default, with a time and size limit; PARAPET_CHART_FETCH=off turns it off', () => {

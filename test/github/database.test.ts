@@ -315,10 +315,11 @@ spec:
       `GET /repos/${PAYMENTS}`,
       `GET /repos/${PAYMENTS}/commits/main`,
       `GET /repos/${PAYMENTS}/tarball/${P3}`,
-      // The register's blame, then the change history's pull request of the commit.
-      'POST /graphql',
+      // The register's blame and the change history's pull request of the commit: one query.
       'POST /graphql',
     ]);
+    const [query] = calls.filter((r) => r.path === '/graphql').map((r) => r.body as { query: string });
+    expect(query!.query).toMatch(/commit: object\(expression: \$sha\) \{ \.\.\. on Commit \{ associatedPullRequests/);
   });
 
   it('re-attributes an acceptance whose reason a push rewords, with the one GraphQL query the register needs', async () => {
@@ -326,7 +327,7 @@ spec:
     expect(await introducers()).toEqual({ ...fixtureAcceptances, [`${CHECKOUT}:18`]: [P4, 'Carol Ops', null, dates.P4] });
     // Carol's commit came with Erin's push, without a pull request.
     expect((await vouchedFor())[`${CHECKOUT}:18`]).toEqual(['erin-sre', null, null]);
-    expect(calls.map((r) => `${r.method} ${r.path}`)).toEqual([`GET /repos/${PAYMENTS}/tarball/${P4}`, 'POST /graphql', 'POST /graphql']);
+    expect(calls.map((r) => `${r.method} ${r.path}`)).toEqual([`GET /repos/${PAYMENTS}/tarball/${P4}`, 'POST /graphql']);
     const [query] = calls.filter((r) => r.path === '/graphql').map((r) => r.body as { variables: Record<string, string> });
     expect(query!.variables).toEqual({ owner: 'example-org', name: 'payments-gitops', sha: P4, path0: CHECKOUT });
   });
@@ -347,8 +348,11 @@ spec:
       introducedMergedBy: 'frank-payments',
       firstSeenSha: P5,
     });
-    // The archive, the register's query, the change history's query.
-    expect(calls).toHaveLength(3);
+    // The archive, and one query for the register and the change history.
+    expect(calls).toHaveLength(2);
+    // That query's commit answer attributes the push's object changes.
+    const changed = await db.prisma.objectChange.findMany({ where: { commitSha: P5 }, select: { name: true, pullRequest: true, openedBy: true, mergedBy: true, pushedBy: true } });
+    expect(changed).toContainEqual({ name: 'fraud-check', pullRequest: 14, openedBy: 'dave-risk', mergedBy: 'frank-payments', pushedBy: 'frank-payments' });
     // The acceptances already attributed are not looked up again.
     expect((calls[1]!.body as { variables: Record<string, string> }).variables).toMatchObject({ path0: 'cluster/namespaces/payments/fraud-check.yaml' });
     expect(Object.keys((calls[1]!.body as { variables: Record<string, string> }).variables)).not.toContain('path1');
@@ -365,9 +369,9 @@ spec:
     } finally {
       await app.close();
     }
-    // GitHub's "Something went wrong" is retried as a 5xx would be, then given up on: the
-    // register's query and the change history's, each.
-    expect(fake.requests.filter((r) => r.path === '/graphql')).toHaveLength(2 * (1 + RETRIES));
+    // GitHub's "Something went wrong" is retried as a 5xx would be, then given up on: the one
+    // query of the register and the change history, not asked again for the history alone.
+    expect(fake.requests.filter((r) => r.path === '/graphql')).toHaveLength(1 + RETRIES);
     const introduced = await introducers();
     // Erin's commit added the file; Frank's later commit of the push touched another one.
     expect(introduced['cluster/namespaces/payments/ledger.yaml:18']).toEqual([P6, 'erin-sre', null, dates.P6]);

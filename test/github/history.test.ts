@@ -84,7 +84,10 @@ it('records the objects each push changed, with the pull request, its merger and
     { ...files, [`${SHOP}/deployment.yaml`]: bumped },
     { parents: [c1], pullRequest: 21, pullRequestAuthor: 'dana', mergedBy: 'erin' },
   );
+  const queriesBefore = fake.graphqlRequests(REPO).length;
   await push(c1, c2, 'erin');
+  // One GraphQL query per push for the change history (and the register, which asks nothing here).
+  expect(fake.graphqlRequests(REPO).length - queriesBefore).toBe(1);
   const merged = { pullRequest: 21, openedBy: 'dana', mergedBy: 'erin', pushedBy: 'erin' };
   expect(await changes()).toEqual([{ commit: c2, change: 'modified', object: 'Deployment/shop/storefront', fields: ['image', 'replicas'], stage: 'shop', who: merged }]);
   const diff = await db.prisma.objectChange.findFirstOrThrow({ where: { commitSha: c2 } });

@@ -2,7 +2,7 @@
 // delivery runs once, again after its job failed, and a failure is logged with how to redeliver.
 import { describe, expect, it, vi } from 'vitest';
 import { MemoryJobQueue } from '../../src/github/queue/memory-queue.js';
-import { jobRunner, type QueuedJob } from '../../src/github/queue/jobs.js';
+import { backfillJob, jobRunner, type QueuedJob } from '../../src/github/queue/jobs.js';
 import type { Recorder } from '../../src/github/recorder.js';
 import { configDefaults } from '../../src/config.js';
 import { pullRequestJob } from '../helpers/queued-jobs.js';
@@ -134,6 +134,75 @@ describe('the order of waiting jobs', () => {
     release();
     await jobs.idle();
     expect(ran).toEqual(['acme-shop-1', 'acme-shop-2', 'globex-site-1', 'acme-billing-1', 'acme-shop-3', 'acme-shop-4']);
+  });
+});
+
+describe('a history backfill in the queue', () => {
+  const shop = { installationId: 1, id: 7, owner: 'acme', ownerType: 'Organization', name: 'shop', defaultBranch: 'main', private: false };
+  const billing = { ...shop, id: 8, name: 'billing' };
+
+  /** A queue whose jobs wait until released, noting the order they start in. */
+  function heldQueue(concurrency: number) {
+    const started: string[] = [];
+    const release = new Map<string, () => void>();
+    const jobs = new MemoryJobQueue(async ({ deliveryId }) => {
+      started.push(deliveryId);
+      await new Promise<void>((resolve) => release.set(deliveryId, resolve));
+      return true;
+    }, concurrency);
+    return { jobs, started, release: (id: string) => release.get(id)!() };
+  }
+
+  it("takes a pull request's check before the backfill steps waiting, whenever it came", async () => {
+    const { jobs, started, release } = heldQueue(1);
+    await jobs.add(backfillJob(1, shop, 0));
+    await until(() => started.length === 1);
+    // While a step runs, another repository's backfill and then a pull request are queued.
+    await jobs.add(backfillJob(1, billing, 0));
+    await jobs.add(pullRequestJob('acme-shop-pr', 1, 'acme/shop'));
+    release('history-backfill:7:0');
+    await until(() => started.length === 2);
+    expect(started).toEqual(['history-backfill:7:0', 'acme-shop-pr']);
+    // The step that ran queues the next: it waits behind the other backfill's, both behind checks.
+    await jobs.add(backfillJob(1, shop, 1));
+    await jobs.add(pullRequestJob('acme-billing-pr', 1, 'acme/billing'));
+    release('acme-shop-pr');
+    await until(() => started.length === 3);
+    release('acme-billing-pr');
+    await until(() => started.length === 4);
+    release('history-backfill:8:0');
+    await until(() => started.length === 5);
+    release('history-backfill:7:1');
+    await jobs.idle();
+    expect(started).toEqual(['history-backfill:7:0', 'acme-shop-pr', 'acme-billing-pr', 'history-backfill:8:0', 'history-backfill:7:1']);
+  });
+
+  it('keeps a slot free for checks while backfills run, when it runs several jobs at once', async () => {
+    const { jobs, started, release } = heldQueue(2);
+    await jobs.add(backfillJob(1, shop, 0));
+    await jobs.add(backfillJob(1, billing, 0));
+    await until(() => started.length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // One backfill step at a time: the second slot stays free...
+    expect(started).toEqual(['history-backfill:7:0']);
+    // ...and a check takes it at once.
+    await jobs.add(pullRequestJob('acme-shop-pr', 1, 'acme/shop'));
+    await until(() => started.length === 2);
+    expect(started).toEqual(['history-backfill:7:0', 'acme-shop-pr']);
+    release('history-backfill:7:0');
+    await until(() => started.length === 3);
+    release('acme-shop-pr');
+    release('history-backfill:8:0');
+    await jobs.idle();
+    expect(started).toEqual(['history-backfill:7:0', 'acme-shop-pr', 'history-backfill:8:0']);
+  });
+
+  it('queues each step once', async () => {
+    const { jobs, release } = heldQueue(1);
+    expect(await jobs.add(backfillJob(1, shop, 0))).toBe(true);
+    expect(await jobs.add(backfillJob(1, shop, 0))).toBe(false);
+    release('history-backfill:7:0');
+    await jobs.idle();
   });
 });
 

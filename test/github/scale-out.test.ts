@@ -7,7 +7,7 @@ import { readConfig } from '../../src/config.js';
 import { databaseRecorder } from '../../src/database-recorder.js';
 import { Worker } from 'bullmq';
 import { lockTiming, QUEUE_NAME, QUEUE_PREFIX, RedisJobQueue, TAKEOVER_MS } from '../../src/github/queue/redis-queue.js';
-import type { QueuedJob } from '../../src/github/queue/jobs.js';
+import { backfillJob, type QueuedJob } from '../../src/github/queue/jobs.js';
 import type { Recorder } from '../../src/github/recorder.js';
 import { startAppServer, type AppServer } from '../../src/github/server.js';
 import { clusterInventory, openDatabase, riskRegister, type Database } from '../../src/store/index.js';
@@ -252,6 +252,23 @@ describe.skipIf(redisUnavailable() !== null)('the Redis job queue', () => {
       } finally {
         await next.close();
       }
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it("takes every waiting check, of any installation, before a history backfill's steps", async () => {
+    const ran: string[] = [];
+    const queue = await RedisJobQueue.open({ redisUrl: redis.url, run: async ({ deliveryId }) => { ran.push(deliveryId); return true; }, log: () => null });
+    const shop = { installationId: 1, id: 7, owner: 'acme', ownerType: 'Organization', name: 'shop', defaultBranch: 'main', private: false };
+    try {
+      // Queued while no process works: a backfill step first, then installation 1's three pull requests and 2's one.
+      await queue.add(backfillJob(1, shop, 0));
+      for (const n of [1, 2, 3]) await queue.add(pullRequestJob(`acme-${n}`, 1, 'acme/shop'));
+      await queue.add(pullRequestJob('globex-1', 2, 'globex/site'));
+      queue.start();
+      await queue.idle();
+      expect(ran).toEqual(['acme-1', 'globex-1', 'acme-2', 'acme-3', 'history-backfill:7:0']);
     } finally {
       await queue.close();
     }

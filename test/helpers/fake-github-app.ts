@@ -15,10 +15,14 @@ export const fixtureReposDir = fileURLToPath(new URL('../fixtures/repos', import
 
 let privateKey: string | undefined;
 
-/** The environment `readConfig` turns into an App talking to `fake` (a fresh RSA key per process). */
+/**
+ * The environment `readConfig` turns into an App talking to `fake` (a fresh RSA key per process).
+ * The history backfill is off unless `env` sets it: an installation then makes exactly the calls
+ * the tests of other behaviours count (test/github/history-backfill.test.ts turns it on).
+ */
 export function appEnvironment(fake: FakeGitHub, env: Record<string, string> = {}): Record<string, string> {
   privateKey ??= generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey;
-  return { APP_ID: String(FAKE_APP_ID), PRIVATE_KEY: privateKey, WEBHOOK_SECRET, GITHUB_API_URL: fake.url, HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...env };
+  return { APP_ID: String(FAKE_APP_ID), PRIVATE_KEY: privateKey, WEBHOOK_SECRET, GITHUB_API_URL: fake.url, HOST: '127.0.0.1', LOG_LEVEL: 'silent', PARAPET_HISTORY_BACKFILL: '0', ...env };
 }
 
 /**

@@ -842,6 +842,33 @@ export class FakeGitHub {
           if (!owners) throw new FieldError(`Could not resolve file for path '${String(args.path)}'.`, 'NOT_FOUND');
           return { ranges: blameRanges(history(c.repo), owners).map((r) => ({ ...r, commit: commitView(c, r.commit) })) };
         },
+        parents: (c: CommitView, args) => {
+          const parents = c.info.parents.slice(0, (args.first as number | null | undefined) ?? c.info.parents.length);
+          return { totalCount: c.info.parents.length, nodes: parents.map((sha) => commitView(c, sha)) };
+        },
+        // `git log` from the commit: every ancestor, newest commit date first, paged by cursor.
+        history: (c: CommitView, args) => {
+          const first = args.first as number | null | undefined;
+          if (first == null) throw new FieldError('You must provide a `first` or `last` value to properly paginate the `history` connection.', 'MISSING_PAGINATION_BOUNDARIES');
+          if (first > 100) throw new FieldError(`Requesting ${first} records on the \`history\` connection exceeds the \`first\` limit of 100 records.`, 'EXCESSIVE_PAGINATION');
+          const seen = new Set<string>();
+          const pending = [c.sha];
+          while (pending.length > 0) {
+            const sha = pending.pop()!;
+            if (seen.has(sha)) continue;
+            seen.add(sha);
+            pending.push(...(c.repo.info.get(sha)?.parents ?? []));
+          }
+          const all = [...seen].sort((a, b) => Date.parse(c.repo.info.get(b)!.committedDate) - Date.parse(c.repo.info.get(a)!.committedDate));
+          const start = args.after ? Number(Buffer.from(String(args.after), 'base64').toString().replace('cursor:', '')) : 0;
+          const page = all.slice(start, start + first);
+          const end = start + page.length;
+          return {
+            totalCount: all.length,
+            pageInfo: { hasNextPage: end < all.length, hasPreviousPage: start > 0, endCursor: page.length ? Buffer.from(`cursor:${end}`).toString('base64') : null, startCursor: null },
+            nodes: page.map((sha) => commitView(c, sha)),
+          };
+        },
         associatedPullRequests: (c: CommitView, args) => {
           if (args.first == null && args.last == null) {
             throw new FieldError('You must provide a `first` or `last` value to properly paginate the `associatedPullRequests` connection.', 'MISSING_PAGINATION_BOUNDARIES');

@@ -17,6 +17,8 @@ forEachBackend((backend) => {
   beforeAll(async () => {
     const db = await backend.open();
     await seedHistory(db);
+    // acme/gitops's first two changes were read back from its history at installation.
+    await db.prisma.historyBackfill.create({ data: { repositoryId: 1n, startSha: SHA.B, commits: [], done: 2, finishedAt: daysAgo(10) } });
     await db.prisma.riskAcceptance.create({
       data: {
         repositoryId: 1n,
@@ -77,8 +79,8 @@ forEachBackend((backend) => {
       ],
     });
     expect(body.history).toEqual([
-      { repo: 'acme/gitops', cluster: 'prod', sinceSha: SHA.A, since: daysAgo(10).toISOString() },
-      { repo: 'acme/secret-ops', cluster: 'vault', sinceSha: SHA.VA, since: daysAgo(10).toISOString() },
+      { repo: 'acme/gitops', cluster: 'prod', sinceSha: SHA.A, since: daysAgo(10).toISOString(), backfill: { commits: 2, finished: true } },
+      { repo: 'acme/secret-ops', cluster: 'vault', sinceSha: SHA.VA, since: daysAgo(10).toISOString(), backfill: null },
     ]);
     expect(body.total).toBe(7);
   });
@@ -122,7 +124,12 @@ forEachBackend((backend) => {
     expect(page).toContain(`href="${h.github.url}/acme/gitops/pull/12"`);
     expect(page).toContain('merged by erin in');
     expect(page).toMatch(/<code>spec\.template\.spec\.containers\[main\]\.image<\/code><\/td><td class="before"><code>nginx:1\.18<\/code><\/td><td class="after"><code>nginx:1\.19<\/code>/);
-    expect(page).toContain(`since <time datetime="${daysAgo(10).toISOString()}"`);
+    // acme/gitops's history was read back two commits when the App was installed; acme/secret-ops's was not.
+    const all = await (await bob.fetch('/changes')).text();
+    expect(all).toMatch(new RegExp(`prod</a>: history since commit <a href="[^"]+/acme/gitops/commit/${SHA.A}">${SHA.A.slice(0, 7)}</a> <time datetime="${daysAgo(10).toISOString()}"[^>]*>[^<]*</time>; backfilled 2 commits</li>`));
+    expect(all).toMatch(/vault<\/a>: history since commit <a [^>]+>[0-9a-f]{7}<\/a> <time [^>]+>[^<]*<\/time>; recorded since installation<\/li>/);
+    const object = await (await bob.fetch('/changes/object?repo=acme/gitops&cluster=prod&kind=Deployment&namespace=payments&name=api')).text();
+    expect(object).toContain('; backfilled 2 commits.</p>');
     expect(page).toContain('href="/changes/object?repo=acme%2Fgitops&amp;cluster=prod&amp;namespace=payments&amp;kind=Deployment&amp;name=api"');
   });
 

@@ -5,7 +5,7 @@ import type { Logger } from 'probot';
 import type { Config } from '../../config.js';
 import { checkRepo, nothingToCheck, type Report, type RepoSource } from '../../engine/index.js';
 import { attributeAnnotations, type PushCommit } from '../attribution.js';
-import { commitAttribution } from '../commit-attribution.js';
+import { attributionOfCommit, commitAttribution } from '../commit-attribution.js';
 import type { EngineRuntime } from '../../runtime.js';
 import type { GitHubClient, RepoRef } from '../github-client.js';
 import type { AnnotationIntroduction, BranchPosition, CommitAttribution, Recorder, RepositoryInfo } from '../recorder.js';
@@ -47,11 +47,21 @@ export async function recordDefaultBranch(
     log.info({ repo, sha: input.sha }, 'no kind: Cluster configuration: nothing to record');
     return;
   }
-  const introductions = await introducers(recorder, octokit, log, { repo, tree, report, ...input });
-  const attribution = await attributeCommit(octokit, log, repo, input.sha, input.pushedBy ?? null);
-  const recorded = await recorder.defaultBranchEvaluated({ repository: input.repository, sha: input.sha, position: input.position, report, startedAt, introductions, attribution });
+  // The register's blame asks for the commit's pull request too: one GraphQL query per push for both.
+  const register = await introducers(recorder, octokit, log, { repo, tree, report, ...input });
+  const attribution = await attributeCommit(octokit, log, repo, input.sha, input.pushedBy ?? null, register);
+  const recorded = await recorder.defaultBranchEvaluated({ repository: input.repository, sha: input.sha, position: input.position, report, startedAt, introductions: register.introductions, attribution });
   if (recorded) log.info({ repo, sha: input.sha, clusters: report.clusters.length }, 'default branch recorded');
   else log.info({ repo, sha: input.sha, ...input.position }, 'a newer state of the default branch is recorded already: this one is not');
+}
+
+/** The register's introducers, and what its queries answered about the commit's pull request. */
+interface RegisterAttribution {
+  introductions: AnnotationIntroduction[];
+  /** GraphQL queries the register sent: when any, the first asked for the commit's pull request. */
+  queries: number;
+  /** The commit as that query answered it (`attributionOfCommit`); absent when unanswered. */
+  commit?: unknown;
 }
 
 /**
@@ -63,11 +73,11 @@ async function introducers(
   octokit: GitHubClient,
   log: Logger,
   input: { repo: RepoRef; repository: RepositoryInfo; sha: string; tree: RepoSource; report: Report; push?: readonly PushCommit[]; pushedBy?: string | null },
-): Promise<AnnotationIntroduction[]> {
+): Promise<RegisterAttribution> {
   try {
     const locations = await recorder.annotationsToAttribute({ repository: input.repository, report: input.report });
-    if (locations.length === 0) return [];
-    const found = await attributeAnnotations(octokit, { repo: input.repo, sha: input.sha, locations, tree: input.tree, push: input.push, pushedBy: input.pushedBy ?? null });
+    if (locations.length === 0) return { introductions: [], queries: 0 };
+    const found = await attributeAnnotations(octokit, { repo: input.repo, sha: input.sha, locations, tree: input.tree, push: input.push, pushedBy: input.pushedBy ?? null, commit: true });
     const context = { repo: input.repo, sha: input.sha, ...found.counts, queries: found.queries };
     if (found.problems.size > 0) {
       // The first few reasons are enough to tell a limit from GitHub failing.
@@ -75,20 +85,30 @@ async function introducers(
     } else {
       log.info(context, 'risk acceptances attributed');
     }
-    return found.introductions;
+    return { introductions: found.introductions, queries: found.queries, ...('commit' in found ? { commit: found.commit } : {}) };
   } catch (error) {
     log.warn({ err: error, repo: input.repo, sha: input.sha }, 'risk acceptances: introducers not found, recorded as unknown');
-    return [];
+    return { introductions: [], queries: 0 };
   }
 }
 
-/** Who made this state of the branch; what GitHub does not answer is recorded as unknown, never fails the recording. */
-async function attributeCommit(octokit: GitHubClient, log: Logger, repo: RepoRef, sha: string, pushedBy: string | null): Promise<CommitAttribution> {
+/**
+ * Who made this state of the branch: from the register's query when it asked GitHub, else asked on
+ * its own. What GitHub does not answer is recorded as unknown (a register's query that GitHub did not
+ * answer is not sent again for this alone: it would most likely fare the same), never fails the recording.
+ */
+async function attributeCommit(octokit: GitHubClient, log: Logger, repo: RepoRef, sha: string, pushedBy: string | null, register: RegisterAttribution): Promise<CommitAttribution> {
+  const unknown = { pullRequest: null, openedBy: null, mergedBy: null, pushedBy };
+  if (register.queries > 0) {
+    const answered = attributionOfCommit(register.commit, pushedBy);
+    if (!answered) log.warn({ repo, sha }, "GitHub did not answer the commit's pull request: its changes are recorded without it");
+    return answered ?? unknown;
+  }
   try {
     return await commitAttribution(octokit, repo, sha, pushedBy);
   } catch (error) {
     log.warn({ err: error, repo, sha }, "the commit's pull request could not be read: its changes are recorded without it");
-    return { pullRequest: null, openedBy: null, mergedBy: null, pushedBy };
+    return unknown;
   }
 }
 

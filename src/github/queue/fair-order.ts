@@ -18,6 +18,7 @@ export function fairnessKey(job: JobDescriptor): FairnessKey {
     case 'rerequested':
       return { installation, repository: `${job.repo.owner}/${job.repo.repo}`.toLowerCase() };
     case 'default-branch':
+    case 'history-backfill':
       return { installation, repository: `${job.repository.owner}/${job.repository.name}`.toLowerCase() };
     default:
       return { installation, repository: '' };

@@ -8,6 +8,7 @@ import { redactSecrets } from '../../errors.js';
 import type { PushCommit } from '../attribution.js';
 import type { GitHubClient, RepoRef } from '../github-client.js';
 import { defaultBranchHead, recordDefaultBranch } from '../handlers/default-branch.js';
+import { backfillStep, type BackfillDeps } from '../history-backfill.js';
 import { checkPullRequest, type PullRequestDeps } from '../handlers/pull-request.js';
 import { recheckCommit, type RerequestedCommit } from '../handlers/rerequested.js';
 import type { RepositoryInfo } from '../recorder.js';
@@ -61,7 +62,29 @@ export interface InstallationJob {
   repositories: Array<{ id: number; fullName: string; sequence?: number | null }>;
 }
 
-export type JobDescriptor = PullRequestJob | RerequestedJob | DefaultBranchJob | InstallationJob;
+/**
+ * One commit of a repository's history read back after installation (history-backfill.ts); each
+ * step queues the next. A background job: checks waiting are taken before it (fair-order.ts).
+ */
+export interface HistoryBackfillJob {
+  kind: 'history-backfill';
+  installationId: number;
+  repository: RepositoryInfo;
+  /** The step this job takes: the commits recorded before it. */
+  step: number;
+}
+
+export type JobDescriptor = PullRequestJob | RerequestedJob | DefaultBranchJob | InstallationJob | HistoryBackfillJob;
+
+/** The queued job of step `step` of a repository's backfill: its id names the step, so that it is queued once. */
+export function backfillJob(installationId: number, repository: RepositoryInfo, step: number): QueuedJob {
+  return { deliveryId: `history-backfill:${repository.id}:${step}`, event: 'history-backfill', job: { kind: 'history-backfill', installationId, repository, step } };
+}
+
+/** Jobs that wait for every other: they must never delay a check. */
+export function isBackground(job: JobDescriptor): boolean {
+  return job.kind === 'history-backfill';
+}
 
 /** A descriptor with the delivery it came from (the unit a queue takes, and dedups, by `deliveryId`). */
 export interface QueuedJob {
@@ -82,7 +105,15 @@ export interface JobQueue {
   close(): Promise<void>;
 }
 
-export interface JobRunnerDeps extends PullRequestDeps {
+/** What a job needs beyond a pull request's: the backfill's setting and a way to queue its next step. */
+export interface RunDeps extends PullRequestDeps, Pick<BackfillDeps, 'backfillRenders'> {
+  /** Commits whose changes are read back after installation (PARAPET_HISTORY_BACKFILL); 0 or absent: none. */
+  historyBackfill?: number;
+  /** Queues a follow-up job (the backfill's next step) on the App's queue. */
+  queue?(job: QueuedJob): Promise<unknown>;
+}
+
+export interface JobRunnerDeps extends RunDeps {
   /** The installation's authenticated client (Probot: `probot.auth(installationId)`). */
   octokit(installationId: number): Promise<GitHubClient>;
   /** The App's logger, or null before Probot made it. */
@@ -96,6 +127,8 @@ export interface JobRunnerDeps extends PullRequestDeps {
  */
 export function jobRunner(deps: JobRunnerDeps): (queued: QueuedJob) => Promise<boolean> {
   const commits = new KeyedTurns();
+  // Each backfill's last rendering, kept for its next step in this process.
+  const backfillRenders = new Map();
   return async ({ deliveryId, event, job }) => {
     const appLog = deps.log();
     const log = appLog?.child({ delivery: deliveryId, event });
@@ -103,7 +136,7 @@ export function jobRunner(deps: JobRunnerDeps): (queued: QueuedJob) => Promise<b
     try {
       if (!log) throw new Error('the App has no logger yet (Probot has not loaded it)');
       const octokit = await deps.octokit(job.installationId);
-      await commits.inTurn(commitKey(job), () => runJob(deps, octokit, log, job));
+      await commits.inTurn(commitKey(job), () => runJob({ ...deps, backfillRenders }, octokit, log, job));
     } catch (error) {
       await recorder?.releaseDelivery(deliveryId).catch((releaseError: unknown) => {
         log?.error({ err: releaseError }, 'could not release the failed delivery: a redelivery of it will be ignored');
@@ -164,7 +197,7 @@ function reportFailure(log: Logger | undefined, deliveryId: string, error: unkno
 }
 
 /** The one way each kind of job is done. */
-export async function runJob(deps: PullRequestDeps, octokit: GitHubClient, log: Logger, job: JobDescriptor): Promise<void> {
+export async function runJob(deps: RunDeps, octokit: GitHubClient, log: Logger, job: JobDescriptor): Promise<void> {
   switch (job.kind) {
     case 'pull-request': {
       // The base branch names the check runs. A job queued by an older version of Parapet (in
@@ -205,6 +238,9 @@ export async function runJob(deps: PullRequestDeps, octokit: GitHubClient, log: 
       });
     case 'installation':
       return recordInstalledRepositories(deps, octokit, log, job);
+    case 'history-backfill':
+      if (await backfillStep(deps, octokit, log, { repository: job.repository, step: job.step })) await deps.queue?.(backfillJob(job.installationId, job.repository, job.step + 1));
+      return;
     default:
       throw new Error(`unknown job kind ${JSON.stringify((job as { kind?: unknown }).kind)} (a job queued by another version of Parapet?)`);
   }
@@ -216,7 +252,7 @@ async function pullRequestBase(octokit: GitHubClient, repo: RepoRef, number: num
   return { baseSha: data.base.sha, baseRef: data.base.ref, defaultBranch: data.base.repo.default_branch };
 }
 
-async function recordInstalledRepositories(deps: PullRequestDeps, octokit: GitHubClient, log: Logger, job: InstallationJob): Promise<void> {
+async function recordInstalledRepositories(deps: RunDeps, octokit: GitHubClient, log: Logger, job: InstallationJob): Promise<void> {
   const failed: string[] = [];
   for (const repo of job.repositories) {
     try {
@@ -233,6 +269,8 @@ async function recordInstalledRepositories(deps: PullRequestDeps, octokit: GitHu
       };
       // A snapshot: the head as read now, ordered by the installation's receipt (before any push received after it).
       await recordDefaultBranch(deps, octokit, log, { repository, sha: head.sha, position: { before: null, forced: false, sequence: repo.sequence ?? null } });
+      // Then the branch's recent history, behind every check (a redelivery's is the same job, queued once).
+      if ((deps.historyBackfill ?? 0) > 0 && deps.recorder?.history) await deps.queue?.(backfillJob(job.installationId, repository, 0));
     } catch (error) {
       // One repository failing does not keep the others from being recorded.
       log.error({ err: error, repository: repo.fullName }, 'could not record the default branch');

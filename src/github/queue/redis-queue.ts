@@ -21,12 +21,13 @@
 //   The ranks are a Redis set of job ids per installation, `parapet:fair:<installation>`, joined
 //   when a job is queued and left when it ends; a job lost without ending (failed by BullMQ after
 //   stalling twice) stays in it until the installation has been idle for a day, lowering that
-//   installation's priority by one meanwhile.
+//   installation's priority by one meanwhile. Background jobs (a history backfill's steps) take
+//   BullMQ's lowest priority and no rank: every check waiting is taken before them.
 import { hostname } from 'node:os';
 import { Queue, Worker, type ConnectionOptions, type RedisClient } from 'bullmq';
 import { redactSecrets, redactUrl, RedisUnavailableError } from '../../errors.js';
 import { fairnessKey } from './fair-order.js';
-import type { JobQueue, QueuedJob } from './jobs.js';
+import { isBackground, type JobQueue, type QueuedJob } from './jobs.js';
 
 export const QUEUE_NAME = 'webhook-jobs';
 export const QUEUE_PREFIX = 'parapet';
@@ -65,7 +66,7 @@ export function lockTiming(takeoverMs: number): LockTiming {
 const RANK_COMMAND = 'parapetFairRank';
 const LEAVE_COMMAND = 'parapetFairLeave';
 /** BullMQ's lowest priority (its largest number). */
-const MAX_PRIORITY = 2 ** 21;
+const MAX_PRIORITY = 2 ** 21 - 1;
 /** How long an installation's set of ranked jobs outlives its last change (see the top of this file). */
 const FAIR_SET_TTL_MS = 24 * 60 * 60 * 1000;
 
@@ -152,7 +153,7 @@ export class RedisJobQueue implements JobQueue {
         this.running.delete(running);
         // Its installation's next jobs move up a rank. A Redis that is away forgets nothing here
         // that matters: the rank only orders, and the set expires.
-        if (jobId) await this.leaveRank(data, jobId).catch((error: Error) => this.report(error, 'the job queue lost Redis'));
+        if (jobId && !isBackground(data.job)) await this.leaveRank(data, jobId).catch((error: Error) => this.report(error, 'the job queue lost Redis'));
       }
     };
     this.worker = new Worker<QueuedJob>(QUEUE_NAME, async (job) => work(job.data, job.id), {
@@ -171,7 +172,7 @@ export class RedisJobQueue implements JobQueue {
     // BullMQ ignores a job whose id it holds (waiting or running) on its own, also when two
     // processes add it at the same moment; looking first only tells the caller (for the logs).
     if (await this.queue.getJob(jobId)) return false;
-    const priority = await this.rank(job, jobId);
+    const priority = isBackground(job.job) ? MAX_PRIORITY : await this.rank(job, jobId);
     await this.queue.add(job.event, job, { jobId, priority });
     return true;
   }
@@ -180,7 +181,8 @@ export class RedisJobQueue implements JobQueue {
   private async rank(job: QueuedJob, jobId: string): Promise<number> {
     const client = await this.fairnessClient();
     const rank = Number(await client.runCommand(RANK_COMMAND, [fairSetKey(job), jobId, FAIR_SET_TTL_MS]));
-    return Math.min(Math.max(1, rank), MAX_PRIORITY);
+    // Below background jobs' priority, however many wait.
+    return Math.min(Math.max(1, rank), MAX_PRIORITY - 1);
   }
 
   private async leaveRank(job: QueuedJob, jobId: string): Promise<void> {

@@ -99,8 +99,15 @@ function changeCell(r: ChangeRow): SafeHtml {
 
 function horizonText(h: HistoryHorizon, ctx: PageContext): SafeHtml {
   return h.sinceSha && h.since
-    ? html`<li>${h.repo} · <a href="${clusterHref(h.repo, h.cluster)}">${h.cluster}</a>: since ${time(h.since)} (commit <a href="${commitUrl(ctx, h.repo, h.sinceSha)}">${short(h.sinceSha)}</a>)</li>`
+    ? html`<li>${h.repo} · <a href="${clusterHref(h.repo, h.cluster)}">${h.cluster}</a>: history since commit <a href="${commitUrl(ctx, h.repo, h.sinceSha)}">${short(h.sinceSha)}</a> ${time(h.since)}; ${backfillText(h)}</li>`
     : html`<li>${h.repo} · ${h.cluster}: no objects recorded yet; history begins with the next push to the default branch</li>`;
+}
+
+/** How the history's beginning came about: read back from the branch after installation, or recorded since. */
+function backfillText(h: HistoryHorizon): string {
+  if (!h.backfill) return 'recorded since installation';
+  const commits = `${h.backfill.commits} commit${h.backfill.commits === 1 ? '' : 's'}`;
+  return h.backfill.finished ? `backfilled ${commits}` : `backfilling: ${commits} so far`;
 }
 
 export function changesPage(ctx: PageContext, q: HistoryQuery, view: ChangesView): SafeHtml {
@@ -155,7 +162,7 @@ export function objectPage(ctx: PageContext, view: ObjectHistory): SafeHtml {
         ? html` · ${view.current.apiVersion}${view.current.application ? html` · ${view.current.application}${view.current.stage ? ` / ${view.current.stage}` : ''}` : ''}${view.current.file ? html` · <small>${view.current.file}</small>` : ''}`
         : html` · <strong>not on the default branch now</strong>`
     } · <a href="${historyHref('/changes', { repo: o.repo, cluster: o.cluster, kind: o.kind, namespace: o.namespace })}">all ${o.kind} changes in ${o.namespace || CLUSTER_SCOPED}</a></p>
-<p class="legend">${view.horizon.since && view.horizon.sinceSha ? html`History since ${time(view.horizon.since)} (commit <a href="${commitUrl(ctx, o.repo, view.horizon.sinceSha)}">${short(view.horizon.sinceSha)}</a>).` : 'No history recorded yet.'}</p>
+<p class="legend">${view.horizon.since && view.horizon.sinceSha ? html`History since commit <a href="${commitUrl(ctx, o.repo, view.horizon.sinceSha)}">${short(view.horizon.sinceSha)}</a> ${time(view.horizon.since)}; ${backfillText(view.horizon)}.` : 'No history recorded yet.'}</p>
 <h2>Images</h2>
 ${table(html`<tr><th>Image</th><th>Arrived</th><th>Who</th><th>Now</th></tr>`, imageRows, 'This object runs no images.')}
 <h2>Risk acceptances</h2>
