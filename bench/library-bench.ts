@@ -6,7 +6,7 @@
 // or a user sees it; every run's results are compared with gator's, one by one.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gatorTest, resultKey, type ResultIdentity } from './gator.js';
@@ -111,7 +111,9 @@ function differences(a: string[], b: string[]): number {
 }
 
 export function printLibrary(figures: LibraryFigures[], runs: number): void {
-  console.log(`\ngatekeeper-library templates (16 with CEL, 27 Rego-only; every sample constraint), same ExpansionTemplates; median of ${runs} run${runs > 1 ? 's' : ''}, each a fresh process:`);
+  // The machine may be shared: its load says how far these wall times are from an idle machine's.
+  const load = loadavg().map((n) => n.toFixed(1)).join(' ');
+  console.log(`\ngatekeeper-library templates (16 with CEL, 27 Rego-only; every sample constraint), same ExpansionTemplates; median of ${runs} run${runs > 1 ? 's' : ''}, each a fresh process; load average at the end ${load}:`);
   for (const f of figures) {
     const ratio = (parapet: number) => (f.gator === undefined ? '' : ` = ${(f.gator / parapet).toFixed(1)}× gator`);
     console.log(

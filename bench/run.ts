@@ -1,5 +1,7 @@
-// `npm run bench [-- --quick] [-- --overview]`: prints throughput, cold and warm times and peak memory of
-// `parapet check` on generated repositories of growing size (cost must grow linearly with objects).
+// `npm run bench [-- --quick] [-- --overview | --library]`: prints throughput, cold and warm times and
+// peak memory of `parapet check` on generated repositories of growing size (cost must grow linearly
+// with objects). `--overview` runs only the overview's pages section, `--library` only the
+// gatekeeper-library section (issue 12's cold and warm targets against gator).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -18,6 +20,7 @@ import { RegoDriver } from '../src/engine/index.js';
 import { OpaCompiler } from '../src/opa/opa-compiler.js';
 
 const quick = process.argv.includes('--quick');
+const libraryOnly = process.argv.includes('--library');
 const sizes = quick ? [1000, 2000] : [2500, 5000, 10000];
 // The GitHub App section: a pull request touching `touched` of `manifests` manifests.
 const appPullRequest = quick ? { manifests: 1000, touched: 100 } : { manifests: 10000, touched: 1000 };
@@ -39,6 +42,11 @@ const gator = [process.env.GATOR, builtGator].find((path) => path && existsSync(
 async function main(): Promise<void> {
   // The overview's pages and API alone (PGlite, and PostgreSQL when installed): minutes, not the whole run.
   if (process.argv.includes('--overview')) return overviewSection();
+  if (libraryOnly) {
+    const runs = quick ? 1 : 3;
+    printLibrary(benchLibrary(gator, runs), runs);
+    return;
+  }
   console.log(`parapet check benchmark (${quick ? 'quick' : 'full'}): ${CONSTRAINTS} constraints, sizes ${sizes.join(', ')}`);
   const rows: string[][] = [['objects', 'workloads', 'cold s', 'warm s', 'warm peak RSS MiB', 'evaluations', 'evals/s', 'objects×constraints/s', 'workloads/s', 'µs/object']];
   for (const size of sizes) {

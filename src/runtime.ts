@@ -3,6 +3,7 @@
 // Gatekeeper's CEL driver in one helper process (started when the first CEL template is loaded),
 // each template routed to the engine the cluster's Gatekeeper runs it with; and the renderer
 // (kustomize and Flux's build steps) that turns entry points into objects.
+import { join } from 'node:path';
 import type { EngineConfig } from './config.js';
 import { CelHelperProcess } from './cel/cel-helper-process.js';
 import { CelDriver, GatekeeperDriver, RegoDriver, type PolicyCompiler, type PolicyDriver, type Renderer } from './engine/index.js';
@@ -37,7 +38,7 @@ export function startEngineRuntime(engine: EngineConfig, options: RuntimeOptions
       return opa.compile(source, options);
     },
   };
-  const helper = new CelHelperProcess(engine.celPath);
+  const helper = new CelHelperProcess(engine.celPath, engine.cacheDir === null ? undefined : join(engine.cacheDir, 'cel'));
   const rego = RegoDriver.start({
     compiler,
     workers: engine.workers,

@@ -25,7 +25,14 @@ export class CelHelperProcess implements CelHelper {
   private pending: Pending[] = [];
   private stderr = '';
 
-  constructor(private readonly path: string = defaultCelHelperPath) {}
+  constructor(
+    private readonly path: string = defaultCelHelperPath,
+    /**
+     * Where the helper keeps what compiling each template's CEL found (undefined: nowhere), so a
+     * check of templates it has seen before compiles each of them once, in the driver, not twice.
+     */
+    private readonly cacheDir?: string,
+  ) {}
 
   request(json: string): Promise<unknown> {
     let child: ChildProcessWithoutNullStreams;
@@ -58,7 +65,8 @@ export class CelHelperProcess implements CelHelper {
     if (!existsSync(this.path)) throw new ConfigError(`the CEL helper (Gatekeeper's CEL driver) is missing at ${this.path}; ${BUILD_HINT}`);
     this.generation += 1;
     this.stderr = '';
-    const child = spawn(this.path, [], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const env = this.cacheDir === undefined ? process.env : { ...process.env, PARAPET_CEL_CACHE_DIR: this.cacheDir };
+    const child = spawn(this.path, [], { stdio: ['pipe', 'pipe', 'pipe'], env });
     this.child = child;
     const pending: Pending[] = [];
     this.pending = pending;

@@ -1,7 +1,8 @@
 // Templates with K8sNativeValidation (CEL) code run in Gatekeeper's own CEL driver (the parapet-cel
 // helper) whenever the cluster's Gatekeeper would run CEL: results carry the engine that produced
 // them, and CEL that Gatekeeper cannot compile or evaluate is reported as Gatekeeper reports it.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
@@ -282,6 +283,38 @@ describe('the CEL helper', () => {
       expect((failure as Error).message).toMatch(/^the CEL helper \/bin\/false stopped \(exit code 1\) before answering/);
     } finally {
       await runtime.close();
+    }
+  });
+
+  it('keeps what compiling each template found in the cache folder, and a later check reads it there instead of compiling it again', async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'parapet-cel-cache-'));
+    const source = repo({
+      'cluster/policies/namedpods.yaml': celTemplate('NamedPods', { validations: [{ expression: "object.metadata.name.startsWith('app-'" }] }),
+      'cluster/policies/named.yaml': constraintOf('NamedPods', 'named', { match: { kinds: [{ apiGroups: [''], kinds: ['Pod'] }] } }),
+      'cluster/apps/pod.yaml': 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  containers: []\n',
+    });
+    const checkOnce = async () => {
+      const runtime = startEngineRuntime({ cacheDir, opaPath: undefined, celPath: undefined, workers: 1, evalTimeoutMs: 5000, parseTimeoutMs: 20_000, compileTimeoutMs: 60_000, workerMemoryMb: 512 });
+      try {
+        return await check(source, { driver: runtime.driver });
+      } finally {
+        await runtime.close();
+      }
+    };
+    try {
+      const first = await checkOnce();
+      const entries = readdirSync(join(cacheDir, 'cel'));
+      expect(entries).toHaveLength(1);
+      const second = await checkOnce();
+      expect(errors(second)).toEqual(errors(first));
+      expect(findings(second)).toEqual(findings(first));
+      // What the entry says is what the next check reports: it was read, not compiled again.
+      const entry = join(cacheDir, 'cel', entries[0]!);
+      writeFileSync(entry, readFileSync(entry, 'utf8').replace('Syntax error', 'Remembered syntax error'));
+      const third = await checkOnce();
+      expect(errors(third).map((e) => e.message)).toEqual(errors(first).map((e) => e.message.replace('Syntax error', 'Remembered syntax error')));
+    } finally {
+      rmSync(cacheDir, { recursive: true, force: true });
     }
   });
 

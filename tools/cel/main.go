@@ -89,6 +89,7 @@ type helper struct {
 	templates   map[int]*template
 	constraints map[int]*unstructured.Unstructured
 	drivers     []*driver
+	diagnoses   *diagnosisCache
 }
 
 type request struct {
@@ -124,7 +125,7 @@ func main() {
 	// The heap is small (templates, constraints, one batch) and short-lived: collecting less often
 	// saves a third of the CPU that evaluating costs.
 	debug.SetGCPercent(400)
-	h := &helper{templates: map[int]*template{}, constraints: map[int]*unstructured.Unstructured{}}
+	h := &helper{templates: map[int]*template{}, constraints: map[int]*unstructured.Unstructured{}, diagnoses: newDiagnosisCache(os.Getenv("PARAPET_CEL_CACHE_DIR"))}
 	in := bufio.NewReaderSize(os.Stdin, 1<<20)
 	out := bufio.NewWriterSize(os.Stdout, 1<<20)
 	for {
@@ -246,9 +247,13 @@ func (h *helper) load(id int, raw json.RawMessage) ([]problem, error) {
 		return nil, err
 	}
 	d.names[ct.GetName()] = true
-	problems, prefixes := diagnose(ct)
-	h.templates[id] = &template{ct: ct, driver: index, errorPrefixes: prefixes, readsNamespace: readsNamespace(ct)}
-	return problems, nil
+	found, cached := h.diagnoses.get(raw)
+	if !cached {
+		found.Problems, found.Prefixes = diagnose(ct)
+		h.diagnoses.put(raw, found)
+	}
+	h.templates[id] = &template{ct: ct, driver: index, errorPrefixes: found.Prefixes, readsNamespace: readsNamespace(ct)}
+	return found.Problems, nil
 }
 
 // diagnose compiles each expression the way the driver's AddTemplate does (same environment, same
