@@ -347,7 +347,10 @@ function locate(pending: PendingViolation, namespaces: Map<string, SourceObject>
     if (found) {
       const origin = found.source.origin;
       const location = fieldLocation(origin.doc, [...found.source.path, found.annotation]);
-      acceptance = { reason: found.reason, level: found.level, annotation: found.annotation, location };
+      const { template } = pending.constraint;
+      // Which annotations the template's own Rego reads from data.inventory (acceptanceSources).
+      const throughInventory = template.handlesRiskAcceptances && template.acceptsThroughOwners && (found.level === 'owner' || (found.level === 'object' && pending.resultant !== undefined));
+      acceptance = { reason: found.reason, level: found.level, annotation: found.annotation, location, ...(throughInventory ? { throughInventory: true as const } : {}) };
     }
   }
   return {

@@ -35,7 +35,9 @@ export type InputErrorCode =
   /** Not an error: a value kubectl and Argo CD read otherwise than Flux does (Report warnings). */
   | 'yaml-reading'
   /** Not an error: a field the API server drops before admission (Report warnings). */
-  | 'ignored-field';
+  | 'ignored-field'
+  /** Not an error: an acceptance the cluster does not honour yet, so the violation counts (Report warnings). */
+  | 'acceptance-pending';
 
 /** A problem in the user's repository. Data, never thrown: the rest of the repository is still evaluated. */
 export interface InputError {
@@ -61,6 +63,12 @@ export interface Acceptance {
   annotation: string;
   /** Where the annotation is written. */
   location: Location;
+  /**
+   * The template's Rego finds this annotation in Gatekeeper's inventory (a workload's own annotation
+   * for the Pods it implies, an owner's), which holds the cluster as it was before the change: the
+   * cluster honours it only where the object already carried it (markStatus decides, from the base).
+   */
+  throughInventory?: true;
 }
 
 /** One Gatekeeper result, attributed to the object as it is written in the repository. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkExitCode, type Violation } from '../../src/engine/index.js';
+import { checkExitCode, markStatus, type Violation } from '../../src/engine/index.js';
 import { check, engine, repoRoot } from '../helpers/engine.js';
 import { clusterConfig, constraintOf, regoTemplate } from '../helpers/policy-builders.js';
 import { MemorySource } from '../helpers/memory-source.js';
@@ -172,6 +172,54 @@ spec:
     );
     expect(report.clusters[0]!.violations.map((v) => v.acceptance)).toEqual([null]);
     expect(checkExitCode(report)).toBe(1);
+  });
+});
+
+describe('an acceptance the library reads from Gatekeeper\'s inventory, judged against the base a pull request changes', () => {
+  // Gatekeeper's inventory holds the cluster as it was before the change: the Pod it expands from a
+  // workload names the workload, whose annotation it finds only if the cluster had it already.
+  const constraint = { 'policies/constraints/preventprivileged-constraint.yaml': library('constraint.yaml') };
+  const annotated = (image: string) =>
+    deployment('        team: storage')
+      .replace('  namespace: shop\n', '  namespace: shop\n  annotations:\n    securitytower.io/policy.exclusion.preventprivileged: Needs the host block devices.\n')
+      .replace('driver:4.1.0', `driver:${image}`);
+  const pullRequest = async (base: Record<string, string>, head: Record<string, string>) => markStatus(await check(repo({ ...constraint, ...head })), await check(repo({ ...constraint, ...base })));
+
+  it('does not accept the Pods of a new Deployment through its own annotation, and says so on the annotation\'s line: the cluster refuses it', async () => {
+    const head = annotated('4.1.0');
+    const report = await pullRequest({}, { 'apps/storage.yaml': head });
+    const cluster = report.clusters[0]!;
+    expect(cluster.violations.map((v) => ({ ...summary(v), status: v.status }))).toEqual([
+      { message: expect.stringMatching(/^\[Implied by expand-workloads\] container <driver> runs privileged/), line: lineOf(head, 'privileged: true'), accepted: null, status: 'new' },
+    ]);
+    expect(cluster.warnings).toEqual([
+      {
+        location: { file: 'apps/storage.yaml', line: lineOf(head, 'policy.exclusion') },
+        code: 'acceptance-pending',
+        message: expect.stringMatching(/^securitytower\.io\/policy\.exclusion\.preventprivileged does not accept Deployment storage-driver's violation of .* \(not yet there\), so the cluster refuses it; write the annotation on the pod template/),
+      },
+    ]);
+    expect(checkExitCode(report)).toBe(1);
+  });
+
+  it('does not accept them in the change that adds the annotation to a Deployment the cluster has without it', async () => {
+    const without = deployment('        team: storage');
+    const report = await pullRequest({ 'apps/storage.yaml': without }, { 'apps/storage.yaml': annotated('4.1.0') });
+    expect(report.clusters[0]!.violations.map((v) => [v.status, v.acceptance])).toEqual([['existing', null]]);
+    expect(report.clusters[0]!.warnings?.map((w) => w.message)).toEqual([expect.stringContaining('(without this annotation)')]);
+  });
+
+  it('accepts them once the cluster\'s Deployment carries the annotation: a later change (an image bump) keeps the acceptance', async () => {
+    const report = await pullRequest({ 'apps/storage.yaml': annotated('4.1.0') }, { 'apps/storage.yaml': annotated('4.2.0') });
+    expect(report.clusters[0]!.violations.map((v) => [v.status, v.acceptance?.level])).toEqual([['existing', 'object']]);
+    expect(report.clusters[0]!.warnings ?? []).toEqual([]);
+    expect(checkExitCode(report)).toBe(0);
+  });
+
+  it('accepts a new Deployment\'s Pods through its pod template\'s annotation, which the cluster reads from the change itself', async () => {
+    const report = await pullRequest({}, { 'apps/storage.yaml': deployment('        securitytower.io/policy.exclusion.preventprivileged: Needs the host block devices.') });
+    expect(report.clusters[0]!.violations.map((v) => [v.status, v.acceptance?.level])).toEqual([['new', 'podTemplate']]);
+    expect(report.clusters[0]!.warnings ?? []).toEqual([]);
   });
 });
 

@@ -46,33 +46,57 @@ export function checkExitCode(report: Report, policy: ExitPolicy = { failOn: 'de
  * to one: first by the message as written (the same finding, word for word), then by the finding's
  * identity (fingerprint: the same problem on the same part of the same object, whatever values the
  * message names). A head with more findings of one identity than its base has new ones.
+ *
+ * An acceptance the template reads from Gatekeeper's inventory counts only where the base had it
+ * too: the inventory holds the cluster as it was before the change, so the cluster refuses the Pods
+ * of a new workload whose own annotation accepts them, and the change that adds the annotation.
  */
 export function markStatus(head: Report, base: Report): Report {
-  // The identities of the base's findings, by message: pairing by message takes the base finding's own identity away.
-  const byMessage = new Map<string, string[]>();
-  const byIdentity = new Map<string, number>();
+  const byMessage = new Map<string, Violation[]>();
+  const byIdentity = new Map<string, Violation[]>();
   for (const violation of base.clusters.flatMap((cluster) => cluster.violations)) {
-    const identity = fingerprint(violation);
-    const key = messageFingerprint(violation);
-    byMessage.set(key, [...(byMessage.get(key) ?? []), identity]);
-    byIdentity.set(identity, (byIdentity.get(identity) ?? 0) + 1);
+    push(byMessage, messageFingerprint(violation), violation);
+    push(byIdentity, fingerprint(violation), violation);
   }
+  const paired = new Map<Violation, Violation | undefined>();
   const unpaired: Violation[] = [];
   for (const violation of head.clusters.flatMap((cluster) => cluster.violations)) {
-    const identity = byMessage.get(messageFingerprint(violation))?.pop();
-    if (identity === undefined) {
+    const earlier = byMessage.get(messageFingerprint(violation))?.pop();
+    if (earlier === undefined) {
       unpaired.push(violation);
       continue;
     }
-    byIdentity.set(identity, byIdentity.get(identity)! - 1);
-    violation.status = 'existing';
+    // Paired by its words, the base finding is no longer there to pair by identity.
+    const same = byIdentity.get(fingerprint(earlier))!;
+    same.splice(same.indexOf(earlier), 1);
+    paired.set(violation, earlier);
   }
-  for (const violation of unpaired) {
-    const left = byIdentity.get(fingerprint(violation)) ?? 0;
-    if (left > 0) byIdentity.set(fingerprint(violation), left - 1);
-    violation.status = left > 0 ? 'existing' : 'new';
+  for (const violation of unpaired) paired.set(violation, byIdentity.get(fingerprint(violation))?.pop());
+
+  for (const cluster of head.clusters) {
+    for (const violation of cluster.violations) {
+      const earlier = paired.get(violation);
+      violation.status = earlier ? 'existing' : 'new';
+      const acceptance = violation.acceptance;
+      if (!acceptance?.throughInventory || earlier?.acceptance?.throughInventory) continue;
+      violation.acceptance = null;
+      (cluster.warnings ??= []).push({
+        location: acceptance.location,
+        code: 'acceptance-pending',
+        message:
+          `${acceptance.annotation} does not accept ${violation.object.kind} ${violation.object.name}'s violation of ${violation.constraint} in this change: ` +
+          `the policy reads it from Gatekeeper's inventory, which holds the ${violation.object.kind} as the cluster has it before the change (${earlier ? 'without this annotation' : 'not yet there'}), ` +
+          `so the cluster refuses it; write the annotation on the pod template (spec.template.metadata.annotations), which the cluster reads from the change itself`,
+      });
+    }
   }
   return head;
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }
 
 /**
