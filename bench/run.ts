@@ -1,7 +1,8 @@
-// `npm run bench [-- --quick] [-- --overview | --library]`: prints throughput, cold and warm times and
-// peak memory of `parapet check` on generated repositories of growing size (cost must grow linearly
-// with objects). `--overview` runs only the overview's pages section, `--library` only the
-// gatekeeper-library section (issue 12's cold and warm targets against gator).
+// `npm run bench [-- --quick] [-- --overview | --library | --render]`: prints throughput, cold and
+// warm times and peak memory of `parapet check` on generated repositories of growing size (cost must
+// grow linearly with objects). `--overview` runs only the overview's pages section, `--library` only
+// the gatekeeper-library section (issue 12's cold and warm targets against gator), `--render` only
+// the render cache's 200 overlays.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -42,6 +43,7 @@ const gator = [process.env.GATOR, builtGator].find((path) => path && existsSync(
 async function main(): Promise<void> {
   // The overview's pages and API alone (PGlite, and PostgreSQL when installed): minutes, not the whole run.
   if (process.argv.includes('--overview')) return overviewSection();
+  if (process.argv.includes('--render')) return renderCacheSection();
   if (libraryOnly) {
     const runs = quick ? 1 : 3;
     printLibrary(benchLibrary(gator, runs), runs);
