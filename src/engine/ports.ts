@@ -159,7 +159,17 @@ export type RenderRequest =
    * folder's kustomization (generated from its manifests when it has none) with the object's spec
    * applied, then postBuild substitution with `substituteFrom`'s values, read from the repository.
    */
-  | { kind: 'flux'; path: string; kustomization: Record<string, unknown>; substituteFrom: Record<string, string> }
+  | {
+      kind: 'flux';
+      path: string;
+      kustomization: Record<string, unknown>;
+      substituteFrom: Record<string, string>;
+      /**
+       * An Argo CD Application's kustomize options that Flux's spec has no field for, applied to the
+       * folder's kustomization as Argo CD's `kustomize edit add label|annotation`, `set replicas` do.
+       */
+      argo?: ArgoKustomizeEdits;
+    }
   /**
    * `helm template` of the chart folder `chart` with the release's name, namespace and values (merged
    * in order as Helm merges -f files and --set flags, and Flux its valuesFrom); Flux's post-renderers,
@@ -244,6 +254,17 @@ export type RenderOutcome = (
   /** The outcome of an earlier build whose inputs are all unchanged, not built again (the render cache). */
   cached?: true;
 };
+
+/** Argo CD's `spec.source.kustomize` options beyond Flux's: labels, annotations, replicas. */
+export interface ArgoKustomizeEdits {
+  commonLabels?: Record<string, string>;
+  commonAnnotations?: Record<string, string>;
+  forceCommonLabels?: boolean;
+  forceCommonAnnotations?: boolean;
+  labelWithoutSelector?: boolean;
+  labelIncludeTemplates?: boolean;
+  replicas?: Array<{ name: string; count: number }>;
+}
 
 export type FetchFailureReason = 'offline' | 'unreachable' | 'timeout' | 'not-found' | 'auth' | 'too-large' | 'digest' | 'invalid';
 

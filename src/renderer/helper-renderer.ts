@@ -135,7 +135,7 @@ export class HelperSession implements RenderSession {
                   : {}),
               },
             }
-          : { op: 'flux', path: request.path, kustomization: request.kustomization, substituteFrom: request.substituteFrom };
+          : { op: 'flux', path: request.path, kustomization: request.kustomization, substituteFrom: request.substituteFrom, ...(request.argo ? { argo: request.argo } : {}) };
     const timeoutMs = this.options.timeoutMs ?? 60_000;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {

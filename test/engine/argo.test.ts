@@ -91,6 +91,28 @@ describe('an Argo CD app-of-apps', () => {
     expect(cluster.stats.objects).toBe(5);
   });
 
+  it('applies the kustomize Application\'s commonLabels, commonAnnotations and replicas as Argo CD\'s kustomize edit does: an annotation there accepts a risk', async () => {
+    const shop = fixtureFile('argocd/apps/shop.yaml').replace(
+      '      namePrefix: prod-\n',
+      '      namePrefix: prod-\n      commonLabels:\n        team: shop\n      commonAnnotations:\n        securitytower.io/policy.exclusion.k8simagedigest: Pinned by the release pipeline.\n      replicas:\n        - name: shop\n          count: 3\n',
+    );
+    const cluster = production(await check(fixtureRepo('argo-apps', { 'argocd/apps/shop.yaml': shop })));
+    expect(cluster.errors).toEqual([]);
+    const digest = cluster.violations.find((v) => v.message.startsWith('container shop: image nginx'))!;
+    expect(digest.acceptance?.reason).toBe('Pinned by the release pipeline.');
+    // The line that sets it: the Application's commonAnnotations entry.
+    expect(digest.acceptance?.location).toEqual({ file: 'argocd/apps/shop.yaml', line: shop.split('\n').findIndex((l) => l.includes('policy.exclusion')) + 1 });
+  });
+
+  it('refuses a commonLabels key the kustomization sets already, as kustomize edit add label does without forceCommonLabels', async () => {
+    const shop = fixtureFile('argocd/apps/shop.yaml').replace('      namePrefix: prod-\n', '      namePrefix: prod-\n      commonLabels:\n        team: shop\n');
+    const overlay = 'resources:\n  - ../../base\ncommonLabels:\n  team: platform\n';
+    const refused = production(await check(fixtureRepo('argo-apps', { 'argocd/apps/shop.yaml': shop, 'apps/shop/overlays/prod/kustomization.yaml': overlay })));
+    expect(refused.errors.map((e) => e.message)).toEqual([expect.stringContaining('label team already in kustomization file. Use --force to override.')]);
+    const forced = shop.replace('      commonLabels:\n', '      forceCommonLabels: true\n      commonLabels:\n');
+    expect(production(await check(fixtureRepo('argo-apps', { 'argocd/apps/shop.yaml': forced, 'apps/shop/overlays/prod/kustomization.yaml': overlay }))).errors).toEqual([]);
+  });
+
   it('reports a remote base of a kustomize Application on the line that names it', async () => {
     const report = await check(fixtureRepo('argo-apps', { 'apps/shop/overlays/prod/kustomization.yaml': 'resources:\n  - ../../base\n  - github.com/example/shared//base?ref=v1\n' }));
     expect(production(report).errors).toEqual([

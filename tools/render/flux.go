@@ -36,6 +36,9 @@ func fluxBuild(fs filesys.FileSystem, req request) response {
 		spec = map[string]interface{}{}
 	}
 	content, kfile, existed, err := fluxKustomization(fs, dir, spec)
+	if err == nil && req.Argo != nil {
+		content, err = applyArgoEdits(content, req.Argo)
+	}
 	if err != nil {
 		return response{Error: relative(err.Error())}
 	}

@@ -51,6 +51,8 @@ type request struct {
 	Kustomization map[string]interface{} `json:"kustomization,omitempty"`
 	// flux: the values of spec.postBuild.substituteFrom, already read from the repository in order.
 	SubstituteFrom map[string]string `json:"substituteFrom,omitempty"`
+	// flux, for an Argo CD Application: its kustomize options Flux's spec cannot say (argo.go).
+	Argo *argoEdits `json:"argo,omitempty"`
 	// helm: the chart to render and how (helm.go).
 	Helm json.RawMessage `json:"helm,omitempty"`
 }

@@ -3,6 +3,7 @@
 // its kustomize options as the Flux-style spec the renderer writes into a kustomization (as Argo
 // runs `kustomize edit set ...` before `kustomize build`).
 import { isRecord } from '../model.js';
+import type { ArgoKustomizeEdits } from '../ports.js';
 import type { YamlDocument } from '../repo/yaml-file.js';
 
 export function isArgoApplication(value: unknown): value is Record<string, unknown> {
@@ -80,6 +81,24 @@ export function argoKustomizeSpec(kustomize: Record<string, unknown>): Record<st
   if (Array.isArray(kustomize.patches)) spec.patches = kustomize.patches;
   if (Array.isArray(kustomize.components)) spec.components = kustomize.components;
   return spec;
+}
+
+/** Argo's kustomize options that Flux's spec cannot say, for the renderer to apply as Argo CD's `kustomize edit` does. */
+export function argoKustomizeEdits(kustomize: Record<string, unknown>): ArgoKustomizeEdits | undefined {
+  const edits: ArgoKustomizeEdits = {};
+  const strings = (value: unknown) => (isRecord(value) ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, String(v)])) : undefined);
+  const labels = strings(kustomize.commonLabels);
+  const annotations = strings(kustomize.commonAnnotations);
+  if (labels && Object.keys(labels).length > 0) edits.commonLabels = labels;
+  if (annotations && Object.keys(annotations).length > 0) edits.commonAnnotations = annotations;
+  for (const flag of ['forceCommonLabels', 'forceCommonAnnotations', 'labelWithoutSelector', 'labelIncludeTemplates'] as const) {
+    if (kustomize[flag] === true) edits[flag] = true;
+  }
+  if (Array.isArray(kustomize.replicas)) {
+    const replicas = kustomize.replicas.filter(isRecord).map((r) => ({ name: String(r.name), count: Number(r.count) }));
+    if (replicas.length > 0) edits.replicas = replicas;
+  }
+  return edits.commonLabels || edits.commonAnnotations || edits.replicas ? edits : undefined;
 }
 
 /** `name=newName:tag`, `name:tag`, `name@digest` (kustomize edit set image's forms) as an images: entry. */

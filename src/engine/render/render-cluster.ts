@@ -10,7 +10,7 @@ import { gvkOf, ScopeTable, type KubernetesObject } from '../repo/kubernetes.js'
 import type { RepoFiles } from '../repo/repo-files.js';
 import { isUnder, normalizeRepoPath } from '../repo/security-tower.js';
 import { documentAs as asRead, type LineNode, type YamlDocument } from '../repo/yaml-file.js';
-import { argoGlob, argoKustomizeSpec, argoRoots, argoSources, isArgoApplication, normalizeRepoURL } from './argo.js';
+import { argoGlob, argoKustomizeEdits, argoKustomizeSpec, argoRoots, argoSources, isArgoApplication, normalizeRepoURL } from './argo.js';
 import { fluxReleaseName, join, renderChart, type ChartRequest, type TracedValues } from './helm.js';
 import { dirOf, isKustomizationFile, isRemote, KUSTOMIZATION_NAMES, kustomizationReferences, resolveInRepo } from './kustomization-refs.js';
 import { fieldLocation, inlineDocuments, type Layer } from './origin-lines.js';
@@ -49,6 +49,8 @@ interface FluxObject {
   doc: YamlDocument;
   /** The Flux Kustomizations whose builds applied it, outermost first, each with its path. */
   chain?: Array<{ key: string; path: string }>;
+  /** Where its kustomization fields are written: `spec` for Flux, an Argo source's `kustomize`. */
+  fields?: Array<string | number>;
 }
 
 class ClusterRenderer {
@@ -337,11 +339,12 @@ class ClusterRenderer {
     // The renderer's Flux build writes these fields into the folder's kustomization, as Argo CD's
     // `kustomize edit set` does before it builds.
     const synthetic = { apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', metadata: {}, spec: argoKustomizeSpec(kustomize) };
-    const outcome = await (await this.input.session()).render({ kind: 'flux', path, kustomization: synthetic, substituteFrom: {} });
+    const argo = argoKustomizeEdits(kustomize);
+    const outcome = await (await this.input.session()).render({ kind: 'flux', path, kustomization: synthetic, substituteFrom: {}, ...(argo ? { argo } : {}) });
     await this.markApplied(kfile);
     if (!outcome.ok) return void error([...at, 'path'], outcome.error);
     const before = this.documents.length;
-    for (const rendered of outcome.objects) await this.addRendered(rendered, path, { object: synthetic, doc: app.doc });
+    for (const rendered of outcome.objects) await this.addRendered(rendered, path, { object: synthetic, doc: app.doc, fields: [...at, 'kustomize'] });
     // An image the Application's kustomize.images set points at that entry.
     const images = Array.isArray(kustomize.images) ? kustomize.images : [];
     images.forEach((written, i) => {
@@ -745,7 +748,8 @@ class ClusterRenderer {
       const kdoc = this.existing.has(kpath) ? (await files.documents([kpath])).documents[0] : undefined;
       if (kdoc) sources.push({ doc: kdoc, fields: [], dir: dirOf(kpath), flux: false });
       // Flux writes its spec's fields into the kustomization at the root of its path.
-      if (flux && dirOf(kpath) === dir) sources.push({ doc: flux.doc, fields: ['spec'], dir, flux: true });
+      // An Argo source's kustomize options use kustomize's own names (namespace, not targetNamespace).
+      if (flux && dirOf(kpath) === dir) sources.push({ doc: flux.doc, fields: flux.fields ?? ['spec'], dir, flux: flux.fields === undefined });
     }
     const fallbackLine = base?.kindLine ?? docs[0]?.kindLine ?? flux?.doc.kindLine ?? 1;
     const fallbackFile = this.existing.has(file) ? file : (flux?.doc.file ?? file);
