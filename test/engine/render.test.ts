@@ -62,6 +62,19 @@ describe('a Flux monorepo with one Cluster file per environment', () => {
     expect(cluster(report, 'production').stats.objects).toBe(10);
   });
 
+  it('sets a Kustomization\'s commonMetadata on every object it applies, as kustomize-controller does: an annotation there accepts a risk, on its line', async () => {
+    const apps = fixtureFile('flux-monorepo', 'clusters/production/apps.yaml').replace(
+      '  prune: true\n',
+      '  prune: true\n  commonMetadata:\n    labels:\n      team: shop\n    annotations:\n      securitytower.io/policy.exclusion.k8simagedigest: Digests are pinned at release.\n',
+    );
+    const production = cluster(await check(fixtureRepo('flux-monorepo', { 'clusters/production/apps.yaml': apps })), 'production');
+    const line = apps.split('\n').findIndex((l) => l.includes('policy.exclusion')) + 1;
+    expect(findings(production)).toEqual([
+      'apps/production/debug-patch.yaml:11 no-privileged: container web is privileged',
+      `apps/production/kustomization.yaml:10 pinned-images: container web: image nginx:1.27.3 is not pinned by digest (accepted at clusters/production/apps.yaml:${line})`,
+    ]);
+  });
+
   it('lists the YAML no cluster applies instead of judging it, and counts it in one line of text', async () => {
     const report = await check(fixtureRepo('flux-monorepo'));
     expect(report.notApplied).toEqual(['.github/workflows/ci.yaml', 'docs/docker-compose.yaml']);

@@ -54,6 +54,11 @@ func fluxBuild(fs filesys.FileSystem, req request) response {
 			}
 		}
 	}
+	if common, ok := spec["commonMetadata"].(map[string]interface{}); ok {
+		for i := range objects {
+			setCommonMetadata(objects[i].Object, common)
+		}
+	}
 	return response{Objects: objects, Kustomization: string(content), Generated: !existed}
 }
 
@@ -287,4 +292,31 @@ func isLocalRelativePath(p string) bool {
 		}
 	}
 	return !path.IsAbs(p) && !path.IsAbs(strings.TrimPrefix(strings.ToLower(p), "file://"))
+}
+
+// setCommonMetadata is what kustomize-controller's apply does with spec.commonMetadata after the
+// build (fluxcd/pkg/ssa/utils SetCommonMetadata): its labels and annotations set on every object's
+// own metadata, over the values the object has; pod templates are left as they are.
+func setCommonMetadata(object map[string]interface{}, common map[string]interface{}) {
+	metadata, _ := object["metadata"].(map[string]interface{})
+	if metadata == nil {
+		metadata = map[string]interface{}{}
+		object["metadata"] = metadata
+	}
+	for _, field := range []string{"labels", "annotations"} {
+		entries, _ := common[field].(map[string]interface{})
+		if len(entries) == 0 {
+			continue
+		}
+		into, _ := metadata[field].(map[string]interface{})
+		if into == nil {
+			into = map[string]interface{}{}
+			metadata[field] = into
+		}
+		for k, v := range entries {
+			if text, ok := v.(string); ok {
+				into[k] = text
+			}
+		}
+	}
 }

@@ -751,6 +751,10 @@ class ClusterRenderer {
       // An Argo source's kustomize options use kustomize's own names (namespace, not targetNamespace).
       if (flux && dirOf(kpath) === dir) sources.push({ doc: flux.doc, fields: flux.fields ?? ['spec'], dir, flux: flux.fields === undefined });
     }
+    // kustomize-controller sets spec.commonMetadata after the build, so no transformation names it.
+    if (flux && !flux.fields && !sources.some((s) => s.doc === flux.doc) && isRecord(flux.object.spec) && isRecord(flux.object.spec.commonMetadata)) {
+      sources.push({ doc: flux.doc, fields: ['spec'], dir, flux: true });
+    }
     const fallbackLine = base?.kindLine ?? docs[0]?.kindLine ?? flux?.doc.kindLine ?? 1;
     const fallbackFile = this.existing.has(file) ? file : (flux?.doc.file ?? file);
     const lines = await renderedLines(rendered.object, base, sources, async (p) => (await files.documents([p])).documents, { line: fallbackLine, file: fallbackFile });

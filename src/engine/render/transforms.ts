@@ -100,6 +100,16 @@ export async function renderedLines(
     if (typeof fields[namespaceField] === 'string' && namespaceLines && identity.namespace === fields[namespaceField]) {
       overrides.push({ path: ['metadata', 'namespace'], layer: { value: identity.namespace, lines: namespaceLines, file } });
     }
+    // A Flux Kustomization's commonMetadata: the object's own labels and annotations, after the build.
+    const common = source.flux && isRecord(fields.commonMetadata) ? fields.commonMetadata : undefined;
+    for (const key of ['annotations', 'labels'] as const) {
+      const entries = common?.[key];
+      if (!isRecord(entries)) continue;
+      for (const name of Object.keys(entries)) {
+        const at = lines.keys?.commonMetadata?.keys?.[key]?.keys?.[name];
+        if (at) overrides.push({ path: ['metadata', key, name], layer: { value: entries[name], lines: at, file } });
+      }
+    }
     for (const [field, key] of [['commonAnnotations', 'annotations'], ['commonLabels', 'labels']] as const) {
       const entries = fields[field];
       if (!isRecord(entries)) continue;
