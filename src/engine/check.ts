@@ -102,6 +102,12 @@ export async function checkRepo(source: RepoSource, options: CheckOptions): Prom
   } finally {
     if (session) await (await session).close();
   }
+  // A Cluster file's notice goes on its cluster, an Application's on every cluster checked.
+  for (const cluster of report.clusters) {
+    const declared = config.clusters.find((c) => c.name === cluster.name)!;
+    const own = config.notices.filter((n) => n.code === 'application' || (n.location.file === declared.location.file && n.location.line === declared.location.line));
+    if (own.length > 0) cluster.notices = [...own, ...(cluster.notices ?? [])];
+  }
   if (report.clusters.length > 0) {
     const policyFolders = config.clusters.map((c) => c.policiesPath);
     report.notApplied = (await files.paths())

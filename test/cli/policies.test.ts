@@ -297,14 +297,14 @@ describe('parapet policies: bad input changes nothing and exits 2', () => {
     expect(unknown.stderr).toBe('parapet policies: no cluster named prod in .securitytower/*.yaml (clusters: library-demo, staging)\n');
   });
 
-  it('refuses a cluster with no policies path', async () => {
+  it('refuses a cluster whose policies path is empty', async () => {
     const cwd = repo();
-    writeFileSync(join(cwd, '.securitytower', 'cluster.yaml'), 'apiVersion: securitytower.io/v1alpha1\nkind: Cluster\nmetadata:\n  name: library-demo\nspec:\n  tenant: example-org\n');
+    writeFileSync(join(cwd, '.securitytower', 'cluster.yaml'), 'apiVersion: securitytower.io/v1alpha1\nkind: Cluster\nmetadata:\n  name: library-demo\nspec:\n  tenant: example-org\n  policies:\n    path: ""\n');
     const before = treeSnapshot(cwd);
     for (const args of [['enable', 'preventprivileged'], ['enable', 'preventprivileged', '--cluster', 'library-demo']]) {
       const run = await policies(args, cwd);
       expect(run.code).toBe(2);
-      expect(run.stderr).toMatch(/\.securitytower\/cluster\.yaml:2: Cluster library-demo: spec\.policies\.path is required/);
+      expect(run.stderr).toMatch(/\.securitytower\/cluster\.yaml:2: Cluster library-demo: spec\.policies\.path must name the folder/);
     }
     expect(treeSnapshot(cwd)).toEqual(before);
   });

@@ -78,8 +78,8 @@ describe('bad input: each problem is an error at its file and line, and everythi
     expect(report.clusters.map((cluster) => cluster.name)).toEqual(['broken-prod']);
     expect(allErrors(report).map((e) => `${e.location.file}:${e.location.line} ${e.code}`)).toEqual([
       '.securitytower/staging.yaml:4 cluster-config',
-      '.securitytower/staging.yaml:11 cluster-config',
-      '.securitytower/staging.yaml:15 cluster-config',
+      '.securitytower/staging.yaml:13 cluster-config',
+      '.securitytower/staging.yaml:17 cluster-config',
       'cluster/apps/shop/alias-bomb.yaml:2 limit',
       'cluster/apps/shop/config.yaml:7 yaml',
       'cluster/apps/shop/debug-pods.yaml:23 yaml',
@@ -458,9 +458,9 @@ spec:
 
   describe('cluster configuration', () => {
     it.each([
-      { what: 'a Cluster without spec.policies.path', line: 4, message: "Cluster staging: spec.policies.path is required: the folder that holds the cluster's ConstraintTemplates and Constraints" },
-      { what: 'a document that is not a mapping', line: 11, message: 'expected a mapping with apiVersion, kind, metadata and spec' },
-      { what: 'a Cluster with a foreign apiVersion', line: 15, message: 'apiVersion "v1" is not a Security Tower configuration (expected securitytower.io/v1alpha1)' },
+      { what: 'a Cluster with an empty spec.policies.path', line: 4, message: "Cluster staging: spec.policies.path must name the folder that holds the cluster's ConstraintTemplates and Constraints" },
+      { what: 'a document that is not a mapping', line: 13, message: 'expected a mapping with apiVersion, kind, metadata and spec' },
+      { what: 'a Cluster with a foreign apiVersion', line: 17, message: 'apiVersion "v1" is not a Security Tower configuration (expected securitytower.io/v1alpha1)' },
     ])('reports $what as a repository error at its line, and checks the good cluster', async ({ line, message }) => {
       const report = await brokenRepo();
       expect(report.errors).toContainEqual({ location: { file: '.securitytower/staging.yaml', line }, code: 'cluster-config', message });
@@ -474,8 +474,8 @@ spec:
       expect(report.clusters).toEqual([]);
       expect(allErrors(report).map((e) => `${e.location.file}:${e.location.line} ${e.code}`)).toEqual([
         '.securitytower/staging.yaml:4 cluster-config',
-        '.securitytower/staging.yaml:11 cluster-config',
-        '.securitytower/staging.yaml:15 cluster-config',
+        '.securitytower/staging.yaml:13 cluster-config',
+        '.securitytower/staging.yaml:17 cluster-config',
       ]);
       expect(checkExitCode(report)).toBe(1);
     });

@@ -185,6 +185,48 @@ value: 100000
     expect(seen(clusterNamed(report, 'legacy'))).toEqual(['apps/web.yaml: legacy-sees Deployment web']);
   });
 
+  it('reads a Phylake-era Cluster file without spec.policies.path with its policies in cluster/global/policies, and says so in a notice', async () => {
+    const report = await check(
+      new MemorySource({
+        '.phylake/cluster.yaml': clusterConfig('legacy', { tenant: 'acme' }, 'phylake.io/v1alpha1'),
+        ...policies('cluster/global/policies', 'legacy-sees'),
+        'cluster/namespaces/shop/web.yaml': deployment('web', 'shop'),
+      }),
+    );
+    const legacy = clusterNamed(report, 'legacy');
+    expect(seen(legacy)).toEqual(['cluster/namespaces/shop/web.yaml: legacy-sees Deployment web']);
+    expect(legacy.notices).toEqual([
+      {
+        location: { file: '.phylake/cluster.yaml', line: 2 },
+        code: 'cluster-config',
+        message: 'Cluster legacy: spec.policies.path is not set: Parapet reads the policies in cluster/global/policies, where Security Tower kept them; set spec.policies.path to name another folder',
+      },
+    ]);
+  });
+
+  it('leaves an Application stage without cluster.name out of the overview with a notice, and never fails the check for it', async () => {
+    const application = stringify({
+      apiVersion: 'securitytower.io/v1alpha1',
+      kind: 'Application',
+      metadata: { name: 'shop' },
+      spec: { stages: [{ name: 'dev', resources: { path: 'apps' } }, { name: 'prod', cluster: { name: 'production' }, resources: { path: 'apps' } }] },
+    });
+    const report = await check(
+      new MemorySource({
+        '.securitytower/cluster.yaml': clusterConfig('production', { policies: { path: 'policies' } }),
+        '.securitytower/shop.yaml': application,
+        ...policies('policies', 'production-sees'),
+        'apps/web.yaml': deployment('web', 'shop'),
+      }),
+    );
+    const production = clusterNamed(report, 'production');
+    expect(seen(production)).toEqual(['apps/web.yaml: production-sees Deployment web']);
+    expect(production.notices?.map((n) => `${n.location.file}:${n.location.line} ${n.code} ${n.message}`)).toEqual([
+      ".securitytower/shop.yaml:2 application Application shop: spec.stages[0] (dev) names no cluster.name: the stage is left out of the overview's Applications and stages",
+    ]);
+    expect(report.config?.applications.map((a) => a.stages.map((s) => s.name))).toEqual([['prod']]);
+  });
+
   it('does not evaluate hidden folders, Helm charts, kustomization.yaml or values files, and finds nothing wrong with them', async () => {
     const report = await check(
       new MemorySource({

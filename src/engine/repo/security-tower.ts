@@ -10,7 +10,16 @@ export interface SecurityTowerConfig {
   clusters: ClusterConfig[];
   applications: ApplicationConfig[];
   errors: InputError[];
+  /**
+   * What Parapet read in a format Security Tower's users left behind and took its conventional
+   * meaning for (a Cluster file without spec.policies.path, a stage without cluster.name): shown on
+   * every checked cluster, never failing a check.
+   */
+  notices: InputError[];
 }
+
+/** Where Security Tower kept a cluster's policies before its Cluster file named the folder (cluster-template, 2021). */
+export const CONVENTIONAL_POLICIES_PATH = 'cluster/global/policies';
 
 export function isSecurityTowerConfigFile(path: string): boolean {
   return /^\.(securitytower|phylake)\/[^/]+\.ya?ml$/.test(path);
@@ -21,9 +30,11 @@ export function readSecurityTowerConfig(documents: YamlDocument[]): SecurityTowe
   const clusters: ClusterConfig[] = [];
   const applications: ApplicationConfig[] = [];
   const errors: InputError[] = [];
+  const notices: InputError[] = [];
   for (const doc of documents) {
     const location = { file: doc.file, line: doc.kindLine };
     const fail = (message: string, code: InputError['code'] = 'cluster-config') => errors.push({ location, code, message });
+    const notice = (message: string, code: InputError['code']) => notices.push({ location, code, message });
     if (!isRecord(doc.value)) {
       fail('expected a mapping with apiVersion, kind, metadata and spec');
       continue;
@@ -41,30 +52,33 @@ export function readSecurityTowerConfig(documents: YamlDocument[]): SecurityTowe
     }
     const spec = isRecord(doc.value.spec) ? doc.value.spec : undefined;
     if (kind === 'Cluster') {
-      const cluster = readCluster(name, spec, location, (message) => fail(`Cluster ${name}: ${message}`));
+      const cluster = readCluster(name, spec, location, (message) => fail(`Cluster ${name}: ${message}`), (message) => notice(`Cluster ${name}: ${message}`, 'cluster-config'));
       if (cluster) {
         const twin = clusters.find((c) => c.name === name);
         if (twin) fail(`Cluster ${name} is declared twice (also in ${twin.location.file}:${twin.location.line})`);
         else clusters.push(cluster);
       }
     } else if (kind === 'Application') {
-      const app = readApplication(name, spec, location, (message) => fail(`Application ${name}: ${message}`, 'application'));
+      const app = readApplication(name, spec, location, (message) => fail(`Application ${name}: ${message}`, 'application'), (message) => notice(`Application ${name}: ${message}`, 'application'));
       if (app) applications.push(app);
     } else {
       fail(`kind ${JSON.stringify(kind ?? null)} is not a Security Tower configuration kind (Cluster or Application)`);
     }
   }
-  return { clusters, applications, errors };
+  return { clusters, applications, errors, notices };
 }
 
-function readCluster(name: string, spec: Record<string, unknown> | undefined, location: Location, fail: (m: string) => void): ClusterConfig | undefined {
-  if (!spec) {
-    fail('spec is required (at least spec.policies.path)');
-    return undefined;
+function readCluster(name: string, written: Record<string, unknown> | undefined, location: Location, fail: (m: string) => void, notice: (m: string) => void): ClusterConfig | undefined {
+  const spec = written ?? {};
+  let policies = isRecord(spec.policies) ? spec.policies.path : undefined;
+  if (policies === undefined && !(isRecord(spec.policies) && 'path' in spec.policies)) {
+    // Cluster files written before Security Tower added spec.policies (the Phylake era) kept the
+    // policies in the template repository's folder.
+    notice(`spec.policies.path is not set: Parapet reads the policies in ${CONVENTIONAL_POLICIES_PATH}, where Security Tower kept them; set spec.policies.path to name another folder`);
+    policies = CONVENTIONAL_POLICIES_PATH;
   }
-  const policies = isRecord(spec.policies) ? spec.policies.path : undefined;
   if (typeof policies !== 'string' || policies.trim() === '') {
-    fail('spec.policies.path is required: the folder that holds the cluster\'s ConstraintTemplates and Constraints');
+    fail('spec.policies.path must name the folder that holds the cluster\'s ConstraintTemplates and Constraints');
     return undefined;
   }
   const namespacePaths = readPathList(spec.namespaces, 'spec.namespaces', fail);
@@ -108,7 +122,7 @@ function readK8sNativeValidation(gatekeeper: unknown, fail: (m: string) => void)
   return value;
 }
 
-function readApplication(name: string, spec: Record<string, unknown> | undefined, location: Location, fail: (m: string) => void): ApplicationConfig | undefined {
+function readApplication(name: string, spec: Record<string, unknown> | undefined, location: Location, fail: (m: string) => void, notice: (m: string) => void): ApplicationConfig | undefined {
   if (!spec || !Array.isArray(spec.stages)) {
     fail('spec.stages must be a list');
     return undefined;
@@ -123,7 +137,8 @@ function readApplication(name: string, spec: Record<string, unknown> | undefined
     const cluster = isRecord(stage.cluster) ? stage.cluster : undefined;
     const resources = isRecord(stage.resources) ? stage.resources.path : undefined;
     if (typeof cluster?.name !== 'string') {
-      fail(`${where} (${stage.name}): cluster.name is required`);
+      // The stage only says where an Application runs on the overview; a check never depends on it.
+      notice(`${where} (${stage.name}) names no cluster.name: the stage is left out of the overview's Applications and stages`);
       return;
     }
     if (typeof resources !== 'string') {
