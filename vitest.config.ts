@@ -8,8 +8,10 @@ export default defineConfig({
     // the container image too: `npm run test:image` (vitest.image.config.ts).
     exclude: [...configDefaults.exclude, 'test/pack/**', 'test/image/**'],
     globalSetup: ['test/global-setup.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
+    // Generous: a limit is a safety net for a hung test, not a speed target (those are benchmarks),
+    // and a loaded machine must not turn a slow pass into a failure.
+    testTimeout: 180_000,
+    hookTimeout: 300_000,
     pool: 'forks',
     // Tests spend much of their time waiting for the processes they start (opa, gator, the Go
     // helpers, PostgreSQL, Chromium, the App): one worker per core keeps every core busy, where

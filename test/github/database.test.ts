@@ -27,7 +27,7 @@ let db: Database;
 beforeAll(async () => {
   fake = await FakeGitHub.start();
   db = await openDatabase({ dataDir: await migratedDataDir() });
-}, 60_000);
+});
 
 afterAll(async () => {
   await fake?.close();

@@ -22,7 +22,7 @@ let db: Database;
 beforeAll(async () => {
   fake = await FakeGitHub.start();
   db = await openDatabase({ dataDir: 'memory://' });
-}, 60_000);
+});
 
 afterAll(async () => {
   await fake?.close();

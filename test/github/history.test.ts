@@ -29,7 +29,7 @@ beforeAll(async () => {
     { ...config, credentials: config.credentials!, server: { ...config.server, port: 0 } },
     { engine: { driver, renderer, close: async () => {} }, octokitOverrides: { throttle: { enabled: false } }, recorder: databaseRecorder(db) },
   );
-}, 60_000);
+});
 
 afterAll(async () => {
   await app?.close();

@@ -111,7 +111,7 @@ describe('the App’s logs', () => {
     // ... and nowhere else either.
     expect(output).not.toContain(ARCHIVE_TOKEN);
     expect(output).not.toMatch(/ghs_fake_\w+/);
-  }, 150_000);
+  });
 });
 
 async function waitFor(done: () => boolean, failure: () => string, timeoutMs = 30_000): Promise<void> {

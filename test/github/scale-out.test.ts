@@ -77,7 +77,7 @@ describe.skipIf(unavailable.length > 0)('the App in scale-out mode (PostgreSQL +
     observer = await openDatabase({ url: databaseUrl });
     a = await startProcess('A');
     b = await startProcess('B');
-  }, 120_000);
+  });
 
   afterAll(async () => {
     for (const process of [...processes]) await stopProcess(process);
@@ -170,7 +170,7 @@ describe.skipIf(unavailable.length > 0)('the App in scale-out mode (PostgreSQL +
     expect(a.worked).toEqual(finishedByA);
     expect(b.worked.length).toBeGreaterThan(0);
     expect(await observer.prisma.evaluation.count({ where: { sha: { in: pulls.map((pr) => pr.head) } } })).toBe(pulls.length);
-  }, 60_000);
+  });
 });
 
 describe('the takeover time of a dead process\'s job (README "Scale-out")', () => {
@@ -191,7 +191,7 @@ describe.skipIf(redisUnavailable() !== null)('the Redis job queue', () => {
   let redis: RedisServer;
   beforeAll(async () => {
     redis = await startRedis();
-  }, 30_000);
+  });
   afterAll(async () => {
     await redis?.stop();
   });
@@ -347,7 +347,7 @@ describe.skipIf(redisUnavailable() !== null)('the Redis job queue', () => {
     expect(Date.now() - started).toBeLessThan(1000);
     await queue.close();
     expect(reported).toContain('closing the job worker without Redis');
-  }, 30_000);
+  });
 
   it('does not open on a Redis that does not answer, naming REDIS_URL without its password', async () => {
     // A Redis behind a black-holing firewall.

@@ -104,7 +104,7 @@ describe.skipIf(postgresUnavailable() !== null)('npm start in scale-out mode (RE
   let postgres: PostgresServer;
   beforeAll(async () => {
     postgres = await testPostgres();
-  }, 60_000);
+  });
   afterAll(async () => {
     await postgres?.stop();
   });
@@ -126,7 +126,7 @@ describe.skipIf(postgresUnavailable() !== null)('npm start in scale-out mode (RE
     } finally {
       await silent.close();
     }
-  }, 60_000);
+  });
 });
 
 /** Runs `npm start` to its end. */

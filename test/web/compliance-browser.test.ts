@@ -31,7 +31,7 @@ if (missing) console.warn(`\n[compliance browser test] SKIPPING: ${missing}\n`);
     await seedCompliance(db);
     h = await startHarness({ db, users: COMPLIANCE_USERS, seed: async () => {} });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: 60_000 });
-  }, 120_000);
+  });
   afterAll(async () => {
     await browser?.close();
     await h?.close();

@@ -33,7 +33,7 @@ forEachBackend((backend) => {
     alice = await signIn(h, 'alice');
     bob = await signIn(h, 'bob');
     mallory = await signIn(h, 'mallory');
-  }, 120_000);
+  });
   afterAll(async () => h?.close());
 
   it("has a row per policy, grouped by standard (library metadata) then custom ones (template title), and a column per cluster the user may read", async () => {

@@ -30,7 +30,7 @@ if (missing) console.warn(`\n[history browser test] SKIPPING: ${missing}\n`);
     await seedHistory(db);
     h = await startHarness({ db, users: HISTORY_USERS, seed: async () => {} });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: 60_000 });
-  }, 120_000);
+  });
   afterAll(async () => {
     await browser?.close();
     await h?.close();
@@ -68,5 +68,5 @@ if (missing) console.warn(`\n[history browser test] SKIPPING: ${missing}\n`);
     expect(await page.locator('main > div.table-wrap').first().locator('tbody tr td').first().textContent()).toBe('nginx:1.19');
     expect(await page.locator('main > div.table-wrap').last().locator(':scope > table > tbody > tr').count()).toBe(2);
     await page.screenshot({ path: join(SCREENSHOTS, 'history-object.png'), fullPage: true });
-  }, 120_000);
+  });
 });

@@ -46,7 +46,7 @@ forEachBackend((backend) => {
     alice = await signIn(h, 'alice');
     bob = await signIn(h, 'bob');
     mallory = await signIn(h, 'mallory');
-  }, 120_000);
+  });
   afterAll(async () => h?.close());
 
   it('lists the changes of the readable repositories newest first, with commit, pull request, people and the field-level diff', async () => {

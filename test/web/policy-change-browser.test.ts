@@ -36,7 +36,7 @@ if (missing) console.warn(`\n[policy change browser test] SKIPPING: ${missing}\n
     ({ fake, h } = world);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: 60_000 });
     checkout = writeCheckout(files);
-  }, 120_000);
+  });
   afterAll(async () => {
     await browser?.close();
     await world?.close();

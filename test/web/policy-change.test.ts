@@ -71,7 +71,7 @@ describe('changing policies through a pull request', () => {
   beforeAll(async () => {
     world = await startPolicyChangeWorld(files);
     ({ fake, h } = world);
-  }, 120_000);
+  });
   afterAll(async () => {
     await world?.close();
     made.forEach((dir) => rmSync(dir, { recursive: true, force: true }));

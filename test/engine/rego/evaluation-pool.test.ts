@@ -21,5 +21,5 @@ describe('the worker pool', () => {
     const parsed = await pool.parseYamlFiles(many, defaultYamlLimits);
     expect(parsed.map((file) => file.documents.length)).toEqual(many.map(() => 1));
     expect(pool.threads).toBe(2);
-  }, 60_000);
+  });
 });
