@@ -102,10 +102,8 @@ export async function checkRepo(source: RepoSource, options: CheckOptions): Prom
   } finally {
     if (session) await (await session).close();
   }
-  // A Cluster file's notice goes on its cluster, an Application's on every cluster checked.
   for (const cluster of report.clusters) {
-    const declared = config.clusters.find((c) => c.name === cluster.name)!;
-    const own = config.notices.filter((n) => n.code === 'application' || (n.location.file === declared.location.file && n.location.line === declared.location.line));
+    const own = [...(config.notices.byCluster.get(cluster.name) ?? []), ...config.notices.everyCluster];
     if (own.length > 0) cluster.notices = [...own, ...(cluster.notices ?? [])];
   }
   if (report.clusters.length > 0) {
@@ -353,10 +351,7 @@ function locate(pending: PendingViolation, namespaces: Map<string, SourceObject>
     if (found) {
       const origin = found.source.origin;
       const location = fieldLocation(origin.doc, [...found.source.path, found.annotation]);
-      const { template } = pending.constraint;
-      // Which annotations the template's own Rego reads from data.inventory (acceptanceSources).
-      const throughInventory = template.handlesRiskAcceptances && template.acceptsThroughOwners && (found.level === 'owner' || (found.level === 'object' && pending.resultant !== undefined));
-      acceptance = { reason: found.reason, level: found.level, annotation: found.annotation, location, ...(throughInventory ? { throughInventory: true as const } : {}) };
+      acceptance = { reason: found.reason, level: found.level, annotation: found.annotation, location, ...(found.source.throughInventory ? { throughInventory: true as const } : {}) };
     }
   }
   return {

@@ -51,9 +51,9 @@ export class OwnerIndex {
 export function acceptanceSources(pending: PendingViolation, namespaces: Map<string, SourceObject>, owners: OwnerIndex): Array<AcceptanceSource<SourceObject>> {
   const { source, resultant } = pending;
   const sources: Array<AcceptanceSource<SourceObject>> = [];
-  const add = (level: AcceptanceSource<SourceObject>['level'], origin: SourceObject, path: string[]) => {
+  const add = (level: AcceptanceSource<SourceObject>['level'], origin: SourceObject, path: string[], throughInventory = false) => {
     const annotations = annotationsAt(origin.object, path);
-    if (annotations) sources.push({ level, annotations, path: [...path, 'metadata', 'annotations'], origin });
+    if (annotations) sources.push({ level, annotations, path: [...path, 'metadata', 'annotations'], origin, ...(throughInventory ? { throughInventory: true as const } : {}) });
   };
   const ns = source.object.metadata.namespace;
   const namespace = typeof ns === 'string' ? namespaces.get(ns) : undefined;
@@ -63,8 +63,9 @@ export function acceptanceSources(pending: PendingViolation, namespaces: Map<str
     else add('object', source, []);
     if (namespace && namespace !== source) add('namespace', namespace, []);
     if (template.acceptsThroughOwners) {
-      if (resultant) add('object', source, []);
-      for (const owner of owners.ownersOf(source)) add('owner', owner, []);
+      // Read from data.inventory: the workload the implied Pod names as its owner, and the owners.
+      if (resultant) add('object', source, [], true);
+      for (const owner of owners.ownersOf(source)) add('owner', owner, [], true);
     }
     return sources;
   }

@@ -13,6 +13,8 @@ export interface AcceptanceSource<Origin> {
   /** Path from the document root to the annotations mapping, for line numbers. */
   path: string[];
   origin: Origin;
+  /** The template's Rego finds these annotations in Gatekeeper's inventory (Acceptance.throughInventory). */
+  throughInventory?: true;
 }
 
 export interface FoundAcceptance<Origin> {

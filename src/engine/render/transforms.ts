@@ -100,25 +100,23 @@ export async function renderedLines(
     if (typeof fields[namespaceField] === 'string' && namespaceLines && identity.namespace === fields[namespaceField]) {
       overrides.push({ path: ['metadata', 'namespace'], layer: { value: identity.namespace, lines: namespaceLines, file } });
     }
-    // A Flux Kustomization's commonMetadata: the object's own labels and annotations, after the build.
-    const common = source.flux && isRecord(fields.commonMetadata) ? fields.commonMetadata : undefined;
-    for (const key of ['annotations', 'labels'] as const) {
-      const entries = common?.[key];
-      if (!isRecord(entries)) continue;
+    // Where common labels and annotations are written, and what they set: kustomize's
+    // commonAnnotations/commonLabels the object and its pod template; a Flux Kustomization's
+    // commonMetadata, set after the build, only the object's own metadata.
+    type Common = [Array<string | number>, 'annotations' | 'labels', string[][]];
+    const common: Common[] = [
+      [['commonAnnotations'], 'annotations', [['metadata'], ['spec', 'template', 'metadata']]],
+      [['commonLabels'], 'labels', [['metadata'], ['spec', 'template', 'metadata']]],
+    ];
+    if (source.flux) common.push([['commonMetadata', 'annotations'], 'annotations', [['metadata']]], [['commonMetadata', 'labels'], 'labels', [['metadata']]]);
+    for (const [field, key, prefixes] of common) {
+      const entries = valueAt(fields, field);
+      const entriesLines = linesAt(lines, field);
+      if (!isRecord(entries) || !entriesLines) continue;
       for (const name of Object.keys(entries)) {
-        const at = lines.keys?.commonMetadata?.keys?.[key]?.keys?.[name];
-        if (at) overrides.push({ path: ['metadata', key, name], layer: { value: entries[name], lines: at, file } });
-      }
-    }
-    for (const [field, key] of [['commonAnnotations', 'annotations'], ['commonLabels', 'labels']] as const) {
-      const entries = fields[field];
-      if (!isRecord(entries)) continue;
-      for (const name of Object.keys(entries)) {
-        const at = lines.keys?.[field]?.keys?.[name];
+        const at = entriesLines.keys?.[name];
         if (!at) continue;
-        for (const prefix of [['metadata'], ['spec', 'template', 'metadata']]) {
-          overrides.push({ path: [...prefix, key, name], layer: { value: entries[name], lines: at, file } });
-        }
+        for (const prefix of prefixes) overrides.push({ path: [...prefix, key, name], layer: { value: entries[name], lines: at, file } });
       }
     }
   }

@@ -12,10 +12,10 @@ export interface SecurityTowerConfig {
   errors: InputError[];
   /**
    * What Parapet read in a format Security Tower's users left behind and took its conventional
-   * meaning for (a Cluster file without spec.policies.path, a stage without cluster.name): shown on
-   * every checked cluster, never failing a check.
+   * meaning for, never failing a check: a Cluster file's (no spec.policies.path) shown on that
+   * cluster, an Application's (a stage without cluster.name) on every cluster checked.
    */
-  notices: InputError[];
+  notices: { byCluster: Map<string, InputError[]>; everyCluster: InputError[] };
 }
 
 /** Where Security Tower kept a cluster's policies before its Cluster file named the folder (cluster-template, 2021). */
@@ -30,11 +30,10 @@ export function readSecurityTowerConfig(documents: YamlDocument[]): SecurityTowe
   const clusters: ClusterConfig[] = [];
   const applications: ApplicationConfig[] = [];
   const errors: InputError[] = [];
-  const notices: InputError[] = [];
+  const notices: SecurityTowerConfig['notices'] = { byCluster: new Map(), everyCluster: [] };
   for (const doc of documents) {
     const location = { file: doc.file, line: doc.kindLine };
     const fail = (message: string, code: InputError['code'] = 'cluster-config') => errors.push({ location, code, message });
-    const notice = (message: string, code: InputError['code']) => notices.push({ location, code, message });
     if (!isRecord(doc.value)) {
       fail('expected a mapping with apiVersion, kind, metadata and spec');
       continue;
@@ -52,14 +51,18 @@ export function readSecurityTowerConfig(documents: YamlDocument[]): SecurityTowe
     }
     const spec = isRecord(doc.value.spec) ? doc.value.spec : undefined;
     if (kind === 'Cluster') {
-      const cluster = readCluster(name, spec, location, (message) => fail(`Cluster ${name}: ${message}`), (message) => notice(`Cluster ${name}: ${message}`, 'cluster-config'));
+      const own: InputError[] = [];
+      const cluster = readCluster(name, spec, location, (message) => fail(`Cluster ${name}: ${message}`), (message) => own.push({ location, code: 'cluster-config', message: `Cluster ${name}: ${message}` }));
       if (cluster) {
         const twin = clusters.find((c) => c.name === name);
         if (twin) fail(`Cluster ${name} is declared twice (also in ${twin.location.file}:${twin.location.line})`);
-        else clusters.push(cluster);
+        else {
+          clusters.push(cluster);
+          if (own.length > 0) notices.byCluster.set(name, own);
+        }
       }
     } else if (kind === 'Application') {
-      const app = readApplication(name, spec, location, (message) => fail(`Application ${name}: ${message}`, 'application'), (message) => notice(`Application ${name}: ${message}`, 'application'));
+      const app = readApplication(name, spec, location, (message) => fail(`Application ${name}: ${message}`, 'application'), (message) => notices.everyCluster.push({ location, code: 'application', message: `Application ${name}: ${message}` }));
       if (app) applications.push(app);
     } else {
       fail(`kind ${JSON.stringify(kind ?? null)} is not a Security Tower configuration kind (Cluster or Application)`);
