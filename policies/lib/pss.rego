@@ -15,3 +15,31 @@ minor := newest_minor if {
 } else := newest_minor
 
 at_least(n) if minor >= n
+
+# Pod Security Admission's words for a failed check: its reason, then its detail in parentheses, as
+# the API server prints each check in "violates PodSecurity". Containers are named in the order it
+# visits them: init containers, containers, then ephemeral containers.
+
+message(reason, detail) := sprintf("%v (%v)", [reason, detail])
+
+containers := [{"kind": kind, "index": i, "name": object.get(c, "name", ""), "container": c} |
+	some kind in ["initContainers", "containers", "ephemeralContainers"]
+	some i, c in object.get(input.review.object.spec, kind, [])
+]
+
+pluralize(singular, _, n) := singular if n == 1
+
+pluralize(_, plural, n) := plural if n != 1
+
+join_quote(items) := "" if {
+	count(items) == 0
+} else := concat("", ["\"", concat("\", \"", items), "\""])
+
+# `container "a"` or `containers "a", "b"`, for a list of entries of containers.
+named(entries) := sprintf("%v %v", [pluralize("container", "containers", count(entries)), join_quote([e.name | some e in entries])])
+
+# "pod", and the containers, as the checks that judge both name who sets a forbidden value.
+setters(pod, entries) := array.concat([s | pod; s := "pod"], [s | count(entries) > 0; s := named(entries)])
+
+# A field of a container entry, as a path the report places on its line.
+field(entry, path) := sprintf("spec.%v[%v].%v", [entry.kind, entry.index, path])

@@ -404,7 +404,7 @@ describe('parapet check after parapet policies enable', () => {
     const privilegedFindings = cluster.violations.filter((v: { policy: string }) => v.policy === 'preventprivileged');
     expect(privilegedFindings).toEqual([
       expect.objectContaining({ file: 'cluster/namespaces/shop/debug-pod.yaml', line: 14, accepted: true }),
-      expect.objectContaining({ file: 'cluster/namespaces/shop/deployment.yaml', line: 20, accepted: false, message: expect.stringContaining('[Implied by expand-workloads] container <web> runs privileged') }),
+      expect.objectContaining({ file: 'cluster/namespaces/shop/deployment.yaml', line: 20, accepted: false, message: expect.stringContaining('[Implied by expand-workloads] privileged (container "web" must not set securityContext.privileged=true)') }),
     ]);
   });
 });

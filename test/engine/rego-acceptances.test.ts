@@ -57,8 +57,7 @@ describe('risk acceptances that the template also implements in Rego', () => {
     expect(report.clusters[0]!.errors).toEqual([]);
     expect(report.clusters[0]!.violations.map(summary)).toEqual([
       {
-        message:
-          '[Implied by expand-workloads] container <driver> runs privileged (spec.containers[0].securityContext.privileged is true): set it to false, and grant only the capabilities it needs',
+        message: '[Implied by expand-workloads] privileged (container "driver" must not set securityContext.privileged=true)',
         line: 21,
         accepted: 'podTemplate: Needs the host block devices.',
       },
@@ -76,7 +75,7 @@ describe('risk acceptances that the template also implements in Rego', () => {
     );
     expect(report.clusters[0]!.errors).toEqual([]);
     expect(report.clusters[0]!.violations.map(summary)).toEqual([
-      { message: expect.stringMatching(/^\[Implied by expand-workloads\] container <driver> runs privileged/), line: lineOf(onWorkload, 'privileged: true'), accepted: 'object: Needs the host block devices.' },
+      { message: expect.stringMatching(/^\[Implied by expand-workloads\] privileged \(container "driver" /), line: lineOf(onWorkload, 'privileged: true'), accepted: 'object: Needs the host block devices.' },
     ]);
     expect(report.clusters[0]!.violations[0]!.acceptance!.location).toEqual({ file: 'apps/storage.yaml', line: lineOf(onWorkload, 'policy.exclusion') });
     expect(checkExitCode(report)).toBe(0);
@@ -106,7 +105,7 @@ spec:
     const report = await check(repo({ 'policies/constraints/preventprivileged-constraint.yaml': library('constraint.yaml'), 'apps/disk-report.yaml': cronJob }));
     expect(report.clusters[0]!.errors).toEqual([]);
     expect(report.clusters[0]!.violations.map(summary)).toEqual([
-      { message: expect.stringMatching(/^\[Implied by expand-cronjobs\] container <report> runs privileged/), line: lineOf(cronJob, 'privileged: true'), accepted: 'object: Reads SMART data from the host disks.' },
+      { message: expect.stringMatching(/^\[Implied by expand-cronjobs\] privileged \(container "report" /), line: lineOf(cronJob, 'privileged: true'), accepted: 'object: Reads SMART data from the host disks.' },
     ]);
     expect(checkExitCode(report)).toBe(0);
   });
@@ -190,7 +189,7 @@ describe('an acceptance the library reads from Gatekeeper\'s inventory, judged a
     const report = await pullRequest({}, { 'apps/storage.yaml': head });
     const cluster = report.clusters[0]!;
     expect(cluster.violations.map((v) => ({ ...summary(v), status: v.status }))).toEqual([
-      { message: expect.stringMatching(/^\[Implied by expand-workloads\] container <driver> runs privileged/), line: lineOf(head, 'privileged: true'), accepted: null, status: 'new' },
+      { message: expect.stringMatching(/^\[Implied by expand-workloads\] privileged \(container "driver" /), line: lineOf(head, 'privileged: true'), accepted: null, status: 'new' },
     ]);
     expect(cluster.warnings).toEqual([
       {

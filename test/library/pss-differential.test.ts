@@ -12,7 +12,8 @@ import { asObject, podCases, WORKLOAD_KINDS, type Json } from '../helpers/pss-co
 // Kubernetes' own Pod Security Admission (k8s.io/pod-security-admission, pinned in tools/psa/go.mod)
 // and the library's Pod Security Standards policies, enabled as `parapet policies enable --standard`
 // enables them, judge the same generated objects at every version from v1.25 to latest: for each
-// object, version and level, both must fail the same controls (and so give the same verdict).
+// object, version and level, both must fail the same controls (and so give the same verdict), each
+// failed control in Pod Security Admission's words for its check: `reason (detail)`.
 const psa = join(repoRoot, 'tools', 'bin', 'parapet-psa');
 const NEWEST_MINOR = 37;
 const VERSIONS = [...Array.from({ length: NEWEST_MINOR - 24 }, (_, i) => `v1.${25 + i}`), 'latest'];
@@ -112,7 +113,7 @@ function repository(catalog: Catalog, enabled: Array<Enabled & { parameters?: Js
 }
 
 describe('Parapet’s Pod Security Standards and Kubernetes’ Pod Security Admission agree', () => {
-  it('on which controls every generated Pod and workload fails, at each level and every version from v1.25 to latest', async () => {
+  it('on which controls every generated Pod and workload fails, and in the words of each check, at each level and every version from v1.25 to latest', async () => {
     const catalog = await loadCatalog();
     // Each case as one object, the kinds in turn, so that every kind sees every kind of field.
     const objects = podCases(100).map((pod, i) => {
@@ -127,12 +128,17 @@ describe('Parapet’s Pod Security Standards and Kubernetes’ Pod Security Admi
     expect(cluster.errors).toEqual([]);
 
     const constraints = new Map(enabled.map((e) => [e.constraint, e]));
-    const ours = new Map<string, Set<string>>();
+    // Each failed check as `check: message`, the message as Pod Security Admission prints the check in
+    // "violates PodSecurity": `reason (detail)`. A workload's Pod is judged `[Implied by ...]`, the
+    // prefix Gatekeeper gives every result on an expanded object; PSA's warning for the workload
+    // carries the same reason and detail.
+    const ours = new Map<string, string[]>();
     for (const violation of cluster.violations) {
       const e = constraints.get(violation.constraint)!;
+      const message = violation.message.replace(/^\[Implied by [^\]]+\] /, '');
       for (const level of e.levels) {
         const key = `${violation.object.name} ${e.version} ${level}`;
-        ours.set(key, (ours.get(key) ?? new Set()).add(CONTROL_CHECKS[e.control]!));
+        ours.set(key, [...(ours.get(key) ?? []), `${CONTROL_CHECKS[e.control]!}: ${message}`]);
       }
     }
 
@@ -145,11 +151,10 @@ describe('Parapet’s Pod Security Standards and Kubernetes’ Pod Security Admi
         for (const level of LEVELS) {
           verdicts++;
           const name = (object.metadata as Json).name as string;
-          const expected = [...new Set(answer.versions![version]![level].map((f) => checkName(f.id)))].sort();
+          const expected = answer.versions![version]![level].map((f) => `${checkName(f.id)}: ${f.reason} (${f.detail})`).sort();
           const actual = [...(ours.get(`${name} ${version} ${level}`) ?? [])].sort();
-          if (expected.join() !== actual.join()) {
-            const detail = answer.versions![version]![level].map((f) => `${f.id}: ${f.detail}`).join(' | ');
-            disagreements.push(`${name} ${level}:${version} (${label}): PSA fails [${expected.join(', ')}], Parapet [${actual.join(', ')}] — ${detail}`);
+          if (expected.join('\n') !== actual.join('\n')) {
+            disagreements.push(`${name} ${level}:${version} (${label}):\n  PSA     ${expected.join('\n          ')}\n  Parapet ${actual.join('\n          ')}`);
           }
         }
       }
