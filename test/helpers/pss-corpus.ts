@@ -88,6 +88,10 @@ const MUTATIONS: Mutation[] = [
   podSpec('volume configMap+hostPath', (spec) => void ((spec.volumes ??= []) as Json[]).push({ name: 'both', configMap: { name: 'c' }, hostPath: { path: '/etc' } })),
   // Host ports
   ...[0, 80, 8080].flatMap((hostPort) => inContainers(`hostPort=${hostPort}`, (c) => void (c.ports = [{ containerPort: 8080, hostPort }]))),
+  // Two host ports that sort differently as text and as numbers, and a repeated one
+  ...inContainers('hostPorts 9000, 10000, 9000', (c) => void (c.ports = [9000, 10000, 9000].map((hostPort, i) => ({ containerPort: 8080 + i, hostPort })))),
+  // A second container in the same list, which sets nothing: messages name containers in list order
+  podSpec('a second container', (spec) => void ((spec.containers ??= []) as Json[]).push({ name: 'sidecar', image: 'registry.example.com/sidecar:1.0.0' })),
   // Probe and lifecycle hosts
   ...PROBES.flatMap((probe) =>
     ['httpGet', 'tcpSocket'].flatMap((action) =>

@@ -92,10 +92,11 @@ function enabledConstraints(catalog: Catalog): Enabled[] {
   return [...byName.values()];
 }
 
-function repository(catalog: Catalog, enabled: Array<Enabled & { parameters?: Json }>, objects: Json[]): MemorySource {
+function repository(catalog: Catalog, enabled: Array<Enabled & { parameters?: Json }>, objects: Json[], written: Record<string, string> = {}): MemorySource {
   const files: Record<string, string> = {
     '.securitytower/cluster.yaml': stringify({ apiVersion: 'securitytower.io/v1alpha1', kind: 'Cluster', metadata: { name: 'psa' }, spec: { policies: { path: 'cluster/policies' } } }),
     'cluster/policies/expansion.yaml': catalog.expansionText,
+    ...written,
   };
   objects.forEach((object, i) => void (files[`cluster/workloads/${i}.yaml`] = stringify(object)));
   for (const policy of new Set(enabled.map((e) => e.policy))) files[`cluster/policies/${policy}-template.yaml`] = catalog.policies.find((p) => p.name === policy)!.templateText;
@@ -186,5 +187,54 @@ describe('the Pod Security Standards version a constraint names', () => {
   it('is judged as latest when newer than the newest the library knows, as Pod Security Admission judges it', async () => {
     expect((await judge('restrictsysctls', 'v1.36', sysctlPod)).violations).toHaveLength(1);
     expect((await judge('restrictsysctls', 'v1.40', sysctlPod)).violations).toEqual([]);
+  });
+});
+
+describe('a Pod Security Standards finding', () => {
+  const deployment = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: psa
+spec:
+  selector:
+    matchLabels: { app: web }
+  template:
+    metadata:
+      labels: { app: web }
+    spec:
+      initContainers:
+        - name: init
+          image: registry.example.com/init:1.0.0
+      containers:
+        - name: app
+          image: registry.example.com/app:1.0.0
+          securityContext:
+            allowPrivilegeEscalation: true
+            privileged: true
+`;
+  const lineOf = (needle: string) => deployment.split('\n').findIndex((line) => line.includes(needle)) + 1;
+
+  it('is one per failed check, in Pod Security Admission’s words, on the line of the first field it names, which is its identity', async () => {
+    const catalog = await loadCatalog();
+    const enabled = ['enforcenoprivilegeescalation', 'preventprivileged'].map((policy) => ({ constraint: policy, policy, version: 'latest', levels: [], control: '', parameters: {} }));
+    const report = await checkRepo(repository(catalog, enabled, [], { 'cluster/workloads/web.yaml': deployment }), { driver: drivers.driver, renderer: new HelperRenderer() });
+    const cluster = report.clusters[0]!;
+    expect(cluster.errors).toEqual([]);
+    const findings = cluster.violations.map((v) => ({ policy: v.policy, message: v.message, line: v.location.line, subject: v.subject })).sort((a, b) => a.policy.localeCompare(b.policy));
+    expect(findings).toEqual([
+      {
+        policy: 'enforcenoprivilegeescalation',
+        message: '[Implied by expand-workloads] allowPrivilegeEscalation != false (containers "init", "app" must set securityContext.allowPrivilegeEscalation=false)',
+        line: lineOf('- name: init'),
+        subject: { field: 'spec.initContainers[name=init].securityContext.allowPrivilegeEscalation' },
+      },
+      {
+        policy: 'preventprivileged',
+        message: '[Implied by expand-workloads] privileged (container "app" must not set securityContext.privileged=true)',
+        line: lineOf('privileged: true'),
+        subject: { field: 'spec.containers[name=app].securityContext.privileged' },
+      },
+    ]);
   });
 });
