@@ -43,3 +43,8 @@ setters(pod, entries) := array.concat([s | pod; s := "pod"], [s | count(entries)
 
 # A field of a container entry, as a path the report places on its line.
 field(entry, path) := sprintf("spec.%v[%v].%v", [entry.kind, entry.index, path])
+
+# The entry (a container, volume or sysctl) a result is placed on and known by: the first by name,
+# then in Pod Security Admission's order, so that reordering a list moves neither the result's line
+# nor its identity.
+anchor(entries) := [e | some e in entries; e.name == min({x.name | some x in entries})][0]

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadCatalog, type Catalog } from '../../src/library/catalog.js';
-import { checkRepo } from '../../src/engine/index.js';
+import { checkRepo, markStatus, type Report } from '../../src/engine/index.js';
 import { HelperRenderer } from '../../src/renderer/helper-renderer.js';
 import { repoRoot, startDrivers } from '../helpers/engine.js';
 import { MemorySource } from '../helpers/memory-source.js';
@@ -191,7 +191,7 @@ describe('the Pod Security Standards version a constraint names', () => {
 });
 
 describe('a Pod Security Standards finding', () => {
-  const deployment = `apiVersion: apps/v1
+  const deployment = (containers: string) => `apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: web
@@ -203,38 +203,77 @@ spec:
     metadata:
       labels: { app: web }
     spec:
-      initContainers:
+${containers}`;
+  const web = deployment(`      initContainers:
         - name: init
           image: registry.example.com/init:1.0.0
       containers:
+        - name: web
+          image: registry.example.com/web:1.0.0
+          securityContext:
+            privileged: true
         - name: app
           image: registry.example.com/app:1.0.0
           securityContext:
             allowPrivilegeEscalation: true
             privileged: true
-`;
-  const lineOf = (needle: string) => deployment.split('\n').findIndex((line) => line.includes(needle)) + 1;
+`);
+  const lineOf = (text: string, needle: string, after = '') => {
+    const lines = text.split('\n');
+    return lines.findIndex((line, i) => line.includes(needle) && i > lines.findIndex((l) => l.includes(after))) + 1;
+  };
 
-  it('is one per failed check, in Pod Security Admission’s words, on the line of the first field it names, which is its identity', async () => {
+  async function judge(manifest: string) {
     const catalog = await loadCatalog();
     const enabled = ['enforcenoprivilegeescalation', 'preventprivileged'].map((policy) => ({ constraint: policy, policy, version: 'latest', levels: [], control: '', parameters: {} }));
-    const report = await checkRepo(repository(catalog, enabled, [], { 'cluster/workloads/web.yaml': deployment }), { driver: drivers.driver, renderer: new HelperRenderer() });
-    const cluster = report.clusters[0]!;
-    expect(cluster.errors).toEqual([]);
-    const findings = cluster.violations.map((v) => ({ policy: v.policy, message: v.message, line: v.location.line, subject: v.subject })).sort((a, b) => a.policy.localeCompare(b.policy));
-    expect(findings).toEqual([
+    const report = await checkRepo(repository(catalog, enabled, [], { 'cluster/workloads/web.yaml': manifest }), { driver: drivers.driver, renderer: new HelperRenderer() });
+    expect(report.clusters[0]!.errors).toEqual([]);
+    return report;
+  }
+
+  const findings = (report: Report) =>
+    report.clusters[0]!.violations
+      .map((v) => ({ policy: v.policy, message: v.message, line: v.location.line, subject: v.subject, status: v.status }))
+      .sort((a, b) => a.policy.localeCompare(b.policy));
+
+  it('is one per failed check, in Pod Security Admission’s words, on the line of the container first by name, which is its identity', async () => {
+    expect(findings(await judge(web))).toEqual([
       {
         policy: 'enforcenoprivilegeescalation',
-        message: '[Implied by expand-workloads] allowPrivilegeEscalation != false (containers "init", "app" must set securityContext.allowPrivilegeEscalation=false)',
-        line: lineOf('- name: init'),
-        subject: { field: 'spec.initContainers[name=init].securityContext.allowPrivilegeEscalation' },
+        message: '[Implied by expand-workloads] allowPrivilegeEscalation != false (containers "init", "web", "app" must set securityContext.allowPrivilegeEscalation=false)',
+        line: lineOf(web, 'allowPrivilegeEscalation: true'),
+        subject: { field: 'spec.containers[name=app].securityContext.allowPrivilegeEscalation' },
+        status: undefined,
       },
       {
         policy: 'preventprivileged',
-        message: '[Implied by expand-workloads] privileged (container "app" must not set securityContext.privileged=true)',
-        line: lineOf('privileged: true'),
+        message: '[Implied by expand-workloads] privileged (containers "web", "app" must not set securityContext.privileged=true)',
+        line: lineOf(web, 'privileged: true', 'allowPrivilegeEscalation: true'),
         subject: { field: 'spec.containers[name=app].securityContext.privileged' },
+        status: undefined,
       },
+    ]);
+  });
+
+  it('stays existing when a pull request reorders the containers, though the message follows the new order', async () => {
+    const reordered = deployment(`      containers:
+        - name: app
+          image: registry.example.com/app:1.0.0
+          securityContext:
+            allowPrivilegeEscalation: true
+            privileged: true
+        - name: web
+          image: registry.example.com/web:1.0.0
+          securityContext:
+            privileged: true
+      initContainers:
+        - name: init
+          image: registry.example.com/init:1.0.0
+`);
+    const report = markStatus(await judge(reordered), await judge(web));
+    expect(findings(report).map((f) => [f.policy, f.message, f.status])).toEqual([
+      ['enforcenoprivilegeescalation', '[Implied by expand-workloads] allowPrivilegeEscalation != false (containers "init", "app", "web" must set securityContext.allowPrivilegeEscalation=false)', 'existing'],
+      ['preventprivileged', '[Implied by expand-workloads] privileged (containers "app", "web" must not set securityContext.privileged=true)', 'existing'],
     ]);
   });
 });
