@@ -177,6 +177,16 @@ describe('YAML decoding against the Go libraries', () => {
     expect(disagreements).toEqual([]);
   });
 
+  it('keeps every line where a quoted string continues at its key’s indentation, and still refuses one that never closes', () => {
+    const text = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: p\n  annotations:\n    note: "first\n    second"\n    other: \'x\nand\'\ndata:\n  a: b\n';
+    const parsed = parseYamlFile('f.yaml', text);
+    expect(parsed.errors).toEqual([]);
+    const lines = parsed.documents[0]!.lines;
+    expect([lines.keys!.metadata!.keys!.annotations!.keys!.other!.line, lines.keys!.data!.keys!.a!.line]).toEqual([8, 11]);
+    expect(parsed.documents[0]!.value).toMatchObject({ metadata: { annotations: { note: 'first second', other: 'x and' } } });
+    expect(parseYamlFile('f.yaml', 'a: "first\n  b: c\n').errors).toEqual([{ location: { file: 'f.yaml', line: 1 }, code: 'yaml', message: 'YAML: Missing closing "quote' }]);
+  });
+
   it('reads 400 generated documents as both Go libraries do', () => {
     const texts = Array.from({ length: 400 }, (_, i) => generate(i + 1));
     const go = goReadings(texts);
