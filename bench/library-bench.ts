@@ -1,6 +1,7 @@
 // The targets of issue 12 side by side with gator: `parapet check` cold (empty compile cache) and
-// warm against `gator test` on the gatekeeper-library's templates (the 16 with CEL and the 27
-// non-referential Rego-only ones, every sample constraint) with the same ExpansionTemplates, at
+// warm against `gator test` on the whole gatekeeper-library (its 49 templates: the 16 with CEL and
+// the 33 Rego-only ones, the five referential among them; every sample constraint) with the same
+// ExpansionTemplates, at
 // 2,000 generated workloads (plus every sample object) and on a 50-object repository. Each figure is
 // the median of `runs` runs, each run a fresh process timed from its start to its exit, as a CI job
 // or a user sees it; every run's results are compared with gator's, one by one.
@@ -113,7 +114,7 @@ function differences(a: string[], b: string[]): number {
 export function printLibrary(figures: LibraryFigures[], runs: number): void {
   // The machine may be shared: its load says how far these wall times are from an idle machine's.
   const load = loadavg().map((n) => n.toFixed(1)).join(' ');
-  console.log(`\ngatekeeper-library templates (16 with CEL, 27 Rego-only; every sample constraint), same ExpansionTemplates; median of ${runs} run${runs > 1 ? 's' : ''}, each a fresh process; load average at the end ${load}:`);
+  console.log(`\ngatekeeper-library, all 49 templates (16 with CEL, 33 Rego-only of which 5 referential; every sample constraint), same ExpansionTemplates; median of ${runs} run${runs > 1 ? 's' : ''}, each a fresh process; load average at the end ${load}:`);
   for (const f of figures) {
     const ratio = (parapet: number) => (f.gator === undefined ? '' : ` = ${(f.gator / parapet).toFixed(1)}× gator`);
     console.log(

@@ -28,6 +28,76 @@ export function libraryRepo(dir: string, size: number, library: string | readonl
   generateRepo(dir, size, mkdtempSync(join(tmpdir(), 'parapet-no-policies-')), 0);
   const named = { count: 0 };
   for (const folder of typeof library === 'string' ? [library] : library) addLibrary(dir, folder, options.samples ?? true, named);
+  writeFileSync(join(dir, 'cluster', 'namespaces', 'referential.yaml'), referentialObjects().map((o) => stringify(o)).join('---\n'));
+}
+
+/**
+ * Objects that give the library's referential templates (their Rego reads data.inventory) hits and
+ * misses the generated workloads do not: a host two Ingresses share across namespaces, Services
+ * with one selector (in any namespace) and one with its own, a StorageClass that PVCs and a StatefulSet
+ * name or miss, a PodDisruptionBudget that allows no disruption, and HorizontalPodAutoscalers in,
+ * out of and without a target.
+ */
+function referentialObjects(): Array<Record<string, unknown>> {
+  const meta = (name: string, namespace?: string, labels?: Record<string, string>) => ({ name, ...(namespace ? { namespace } : {}), ...(labels ? { labels } : {}) });
+  const ingress = (name: string, namespace: string, host: string) => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: meta(name, namespace),
+    spec: { rules: [{ host, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name, port: { number: 80 } } } }] } }] },
+  });
+  const service = (name: string, namespace: string, selector: Record<string, string>) => ({ apiVersion: 'v1', kind: 'Service', metadata: meta(name, namespace), spec: { selector, ports: [{ port: 80 }] } });
+  const pvc = (name: string, storageClassName?: string) => ({
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: meta(name, 'team-5'),
+    spec: { ...(storageClassName ? { storageClassName } : {}), accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+  });
+  const deployment = (name: string, replicas: number) => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: meta(name, 'team-6', { app: name }),
+    spec: { replicas, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'main', image: `registry.example.com/app/${name}:1.0.0` }] } } },
+  });
+  const pdb = (name: string, app: string, budget: Record<string, number>) => ({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: meta(name, 'team-6'), spec: { ...budget, selector: { matchLabels: { app } } } });
+  const hpa = (name: string, target: string, minReplicas: number, maxReplicas: number) => ({
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: meta(name, 'team-6'),
+    spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: target }, minReplicas, maxReplicas },
+  });
+  return [
+    ingress('shared-host-a', 'team-1', 'shared.example.com'),
+    ingress('shared-host-b', 'team-2', 'shared.example.com'),
+    ingress('own-host', 'team-2', 'own.example.com'),
+    service('twin-a', 'team-3', { app: 'twin' }),
+    service('twin-b', 'team-3', { app: 'twin' }),
+    service('twin-elsewhere', 'team-4', { app: 'twin' }),
+    service('single', 'team-4', { app: 'single' }),
+    { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: meta('fast'), provisioner: 'example.com/disk' },
+    pvc('data-fast', 'fast'),
+    pvc('data-slow', 'slow'),
+    pvc('data-default'),
+    {
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: meta('store', 'team-5', { app: 'store' }),
+      spec: {
+        serviceName: 'store',
+        selector: { matchLabels: { app: 'store' } },
+        template: { metadata: { labels: { app: 'store' } }, spec: { containers: [{ name: 'main', image: 'registry.example.com/app/store:1.0.0' }] } },
+        volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { storageClassName: 'fast', accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }],
+      },
+    },
+    deployment('guarded', 3),
+    pdb('guarded', 'guarded', { maxUnavailable: 0 }),
+    deployment('relaxed', 3),
+    pdb('relaxed', 'relaxed', { minAvailable: 1 }),
+    hpa('in-range', 'relaxed', 3, 6),
+    hpa('too-narrow', 'relaxed', 4, 4),
+    hpa('too-wide', 'guarded', 1, 10),
+    hpa('no-target', 'missing', 3, 6),
+  ];
 }
 
 function addLibrary(dir: string, library: string, withSamples: boolean, named: { count: number }): void {

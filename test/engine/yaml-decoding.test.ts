@@ -140,6 +140,10 @@ const NAMED: Record<string, string> = {
   'octal mode': 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  volumes:\n  - name: v\n    secret:\n      secretName: s\n      defaultMode: 0777\n',
   'a duplicate key': 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  hostNetwork: false\n  hostNetwork: true\n',
   'a multi-line double-quoted string': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: p\n  annotations:\n    kubernetes.io/ingress.allow-http: "false"\n    note: "first\n      second"\n',
+  // gatekeeper-library's httpsonly template: go-yaml reads continuation lines at any indentation.
+  'a double-quoted string continued at its key’s indentation': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: p\n  annotations:\n    note: "first\n    second"\n    other: "x"\n',
+  'a double-quoted string continued at column 0, with an escape': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: p\ndata:\n  a: "first \\"\nsecond\\\n third\n\n  fourth"\n  b: c\n',
+  'a single-quoted string continued under its key': "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: p\ndata:\n  a: 'it''s\n  continued'\n  b: 'x\nand'\n",
   'a y key': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: p\ndata:\n  x: "1"\n  y: "2"\n',
   'a timestamp in data': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: p\ndata:\n  date: 2001-12-14\n',
   'an integer label': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: p\n  labels:\n    version: 2\n',
@@ -171,6 +175,16 @@ describe('YAML decoding against the Go libraries', () => {
       return out;
     });
     expect(disagreements).toEqual([]);
+  });
+
+  it('keeps every line where a quoted string continues at its key’s indentation, and still refuses one that never closes', () => {
+    const text = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: p\n  annotations:\n    note: "first\n    second"\n    other: \'x\nand\'\ndata:\n  a: b\n';
+    const parsed = parseYamlFile('f.yaml', text);
+    expect(parsed.errors).toEqual([]);
+    const lines = parsed.documents[0]!.lines;
+    expect([lines.keys!.metadata!.keys!.annotations!.keys!.other!.line, lines.keys!.data!.keys!.a!.line]).toEqual([8, 11]);
+    expect(parsed.documents[0]!.value).toMatchObject({ metadata: { annotations: { note: 'first second', other: 'x and' } } });
+    expect(parseYamlFile('f.yaml', 'a: "first\n  b: c\n').errors).toEqual([{ location: { file: 'f.yaml', line: 1 }, code: 'yaml', message: 'YAML: Missing closing "quote' }]);
   });
 
   it('reads 400 generated documents as both Go libraries do', () => {

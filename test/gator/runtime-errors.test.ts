@@ -300,4 +300,81 @@ metadata:
       'K8sSpread broken could not be evaluated on Deployment storefront: template:4: eval_conflict_error: complete rules must not produce multiple outputs',
     ]);
   });
+  it('gives every constraint of a kind the error of the first that fails, when two fail with different errors, as Gatekeeper most often does', async () => {
+    // `complete` makes `tier` conflict, `object` makes `names` conflict, `none` alone would pass.
+    const policies = `apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata:
+  name: k8stwoerrors
+spec:
+  crd:
+    spec:
+      names:
+        kind: K8sTwoErrors
+      validation:
+        openAPIV3Schema:
+          type: object
+          properties:
+            mode:
+              type: string
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8stwoerrors
+
+        tier = "a" { input.parameters.mode == "complete" }
+        tier = "b" { input.parameters.mode == "complete" }
+        tier = "c" { input.parameters.mode != "complete" }
+
+        names := {k: v | input.parameters.mode == "object"; c := input.review.object.spec.template.spec.containers[_]; k := "all"; v := c.image}
+        names := {} { input.parameters.mode != "object" }
+
+        violation[{"msg": msg}] {
+          msg := sprintf("tier is %v, names %v", [tier, names])
+        }
+${['complete', 'object', 'none']
+  .map(
+    (mode) => `---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sTwoErrors
+metadata:
+  name: ${mode}
+spec:
+  match:
+    kinds:
+      - apiGroups: ["apps"]
+        kinds: ["Deployment"]
+  parameters:
+    mode: ${mode}
+`,
+  )
+  .join('')}`;
+    const dir = mkdtempSync(join(tmpdir(), 'parapet-runtime-errors-'));
+    writeFileSync(join(dir, 'policies.yaml'), policies);
+    writeFileSync(join(dir, 'deployment.yaml'), DEPLOYMENT);
+    const report = await check(
+      new MemorySource({ '.securitytower/cluster.yaml': CLUSTER, 'cluster/policies/two-errors.yaml': policies, 'cluster/apps/storefront.yaml': DEPLOYMENT }),
+    );
+    const ours = report.clusters[0]!.violations.map((v) => resultKey({ ...v.object, constraint: v.constraint, message: v.message })).sort();
+
+    // Go's query lists the constraints in the order of a Go map, random per review: each run gives
+    // all three one error, most often the first-added constraint's (gator adds them in file order).
+    const seen: string[][] = [];
+    for (let run = 0; run < 12 && !seen.some((theirs) => JSON.stringify(theirs) === JSON.stringify(ours)); run++) {
+      const { results } = gatorTest(gator, [join(dir, 'policies.yaml'), join(dir, 'deployment.yaml')]);
+      expect(new Set(results.map((key) => key.split(' | ')[2])).size).toBe(1);
+      seen.push(results.sort());
+    }
+    expect(seen).toContainEqual(ours);
+    expect(ours).toEqual([
+      'complete | Deployment shop/storefront | template:4: eval_conflict_error: complete rules must not produce multiple outputs',
+      'none | Deployment shop/storefront | template:4: eval_conflict_error: complete rules must not produce multiple outputs',
+      'object | Deployment shop/storefront | template:4: eval_conflict_error: complete rules must not produce multiple outputs',
+    ]);
+    // Each failing constraint's input error says its own error.
+    expect(report.clusters[0]!.errors.map((e) => e.message).sort()).toEqual([
+      'K8sTwoErrors complete could not be evaluated on Deployment storefront: template:4: eval_conflict_error: complete rules must not produce multiple outputs',
+      'K8sTwoErrors object could not be evaluated on Deployment storefront: template:7: eval_conflict_error: object keys must be unique',
+    ]);
+  });
 });

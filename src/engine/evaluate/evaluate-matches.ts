@@ -105,6 +105,8 @@ export class ClusterEvaluation {
     outcomes.forEach((outcome, i) => {
       const error = shared[i];
       if (error === undefined) this.collect(items[i]!, outcome);
+      // A constraint that failed with another error reports that one as its input error.
+      else if ('error' in outcome) this.failed(items[i]!, error, { own: outcome.error });
       else this.failed(items[i]!, error, { spread: true });
     });
   }
@@ -113,16 +115,17 @@ export class ClusterEvaluation {
    * Gatekeeper turns an evaluation error into a result of the constraint carrying the error text; it
    * is also an input error, so it fails the check whatever the constraint's action (unless the
    * template's problem was already reported when it was loaded). A constraint that only received
-   * another constraint's error (`spread`) adds no input error of its own: that one says it.
+   * another constraint's error (`spread`) adds no input error of its own: that one says it; one that
+   * failed with its `own` error and received another's says its own.
    */
-  private failed(item: PendingItem, error: string, { spread = false } = {}): void {
+  private failed(item: PendingItem, error: string, { spread = false, own = error }: { spread?: boolean; own?: string } = {}): void {
     this.violations.push({ ...item, message: prefixed(item.resultant, error), details: {}, acceptable: false });
     if (spread || this.policies.templates.get(item.constraint.kind)?.reportedProblems) return;
     const { object, doc } = item.source;
     this.errors.push({
       location: { file: doc.file, line: doc.kindLine },
       code: 'evaluation',
-      message: `${item.constraint.kind} ${item.constraint.name} could not be evaluated on ${object.kind} ${String(object.metadata.name ?? '')}: ${error}`,
+      message: `${item.constraint.kind} ${item.constraint.name} could not be evaluated on ${object.kind} ${String(object.metadata.name ?? '')}: ${own}`,
     });
   }
 
@@ -174,9 +177,11 @@ export class ClusterEvaluation {
  * even those whose own evaluation succeeds (frameworks' rego driver, Query; gator shows the same).
  * Parapet evaluates each constraint alone, so it spreads the error the same way: for each object
  * under review and kind, the first failing constraint's error (in constraint order) replaces the
- * results of every constraint of that kind that did not fail itself. Which error Go meets first when
- * two constraints fail differently is its evaluation order's; each keeps its own here. Per index:
- * the error an item takes from another, else undefined.
+ * results of every other constraint of that kind, those that failed with another error too. Go
+ * meets first the error of the constraint its query evaluates first: the query lists them in the
+ * order of a Go map of the template's constraints, random per review, most often the order they
+ * were added in (gator: file order; test/gator/runtime-errors.test.ts), which is Parapet's
+ * constraint order. Per index: the error an item takes from another, else undefined.
  */
 function sharedRegoErrors(items: readonly PendingItem[], outcomes: readonly TaskOutcome[]): Array<string | undefined> {
   const groups = new Map<SourceObject, Map<Resultant | undefined, Map<string, number[]>>>();
@@ -203,7 +208,7 @@ function sharedRegoErrors(items: readonly PendingItem[], outcomes: readonly Task
         const error = (outcomes[failing] as { error: string }).error;
         for (const i of indexes) {
           const outcome = outcomes[i]!;
-          if (!('error' in outcome)) shared[i] = error;
+          if (i !== failing && !('error' in outcome && outcome.skipped)) shared[i] = error;
         }
       }
     }

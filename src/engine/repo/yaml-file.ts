@@ -3,6 +3,7 @@
 // memory, and the source positions the report needs.
 import { isCollection, isScalar, LineCounter, parseAllDocuments, visit, type Document, type YAMLError } from 'yaml';
 import type { InputError } from '../model.js';
+import { cutQuotedScalars, indentQuotedContinuations } from './quoted-continuations.js';
 import { READERS, readDocument, ReadingError, readingNotes, type DocumentReading, type YamlReading } from './yaml-readings.js';
 
 export interface YamlLimits {
@@ -59,15 +60,19 @@ export function sizeLimitError(file: string, size: number, limits: YamlLimits): 
 export function parseYamlFile(file: string, text: string, limits: YamlLimits = defaultYamlLimits): ParsedYamlFile {
   const sizeError = sizeLimitError(file, Buffer.byteLength(text), limits);
   if (sizeError) return { documents: [], errors: [sizeError] };
-  const lineCounter = new LineCounter();
+  let { lineCounter, list } = parseDocuments(text);
+  // Quoted scalars continued at the enclosing block's indentation, which go-yaml reads: each round
+  // re-indents those the last parse ended before go-yaml would (all it finds in one round; few files
+  // have any, and a file without an error is parsed once).
+  for (let round = 0; round < 4; round++) {
+    const openings = list.flatMap((doc) => (doc.errors.length > 0 ? cutQuotedScalars(doc, text) : []));
+    const repaired = openings.length > 0 ? indentQuotedContinuations(text, openings) : undefined;
+    if (repaired === undefined) break;
+    text = repaired;
+    ({ lineCounter, list } = parseDocuments(text));
+  }
   const errors: InputError[] = [];
   const documents: YamlDocument[] = [];
-  // The library only parses: every scalar stays text (the failsafe schema, no known tags) and
-  // yaml-readings.ts resolves it as each Go decoder does. Duplicate keys are the readings' business
-  // too (kubectl keeps the last, kyaml refuses), so the library's own check (quadratic: 32,000 keys
-  // took 15 s) is off.
-  const docs = parseAllDocuments(text, { lineCounter, schema: 'failsafe', resolveKnownTags: false, uniqueKeys: false, prettyErrors: false });
-  const list = Array.isArray(docs) ? docs : [docs];
   const lineAt = (offset: number) => lineCounter.linePos(offset).line;
   const unprintableIn = unprintableFinder(text);
   let index = 0;
@@ -137,6 +142,16 @@ export function parseYamlFile(file: string, text: string, limits: YamlLimits = d
     });
   }
   return { documents, errors };
+}
+
+function parseDocuments(text: string): { lineCounter: LineCounter; list: Document.Parsed[] } {
+  const lineCounter = new LineCounter();
+  // The library only parses: every scalar stays text (the failsafe schema, no known tags) and
+  // yaml-readings.ts resolves it as each Go decoder does. Duplicate keys are the readings' business
+  // too (kubectl keeps the last, kyaml refuses), so the library's own check (quadratic: 32,000 keys
+  // took 15 s) is off.
+  const docs = parseAllDocuments(text, { lineCounter, schema: 'failsafe', resolveKnownTags: false, uniqueKeys: false, prettyErrors: false });
+  return { lineCounter, list: Array.isArray(docs) ? docs : [docs] };
 }
 
 /** The document as `reading` decodes it (value, lines), when that differs from the default (sigs.k8s.io/yaml's). */
