@@ -1,12 +1,14 @@
 // Templates with K8sNativeValidation (CEL) code run in Gatekeeper's own CEL driver (the parapet-cel
 // helper) whenever the cluster's Gatekeeper would run CEL: results carry the engine that produced
 // them, and CEL that Gatekeeper cannot compile or evaluate is reported as Gatekeeper reports it.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { formatReport, type InputError, type Report } from '../../src/engine/index.js';
+import { defaultCelHelperPath } from '../../src/cel/cel-helper-process.js';
 import { ConfigError } from '../../src/errors.js';
 import { startEngineRuntime } from '../../src/runtime.js';
 import { check, engine, fixturesDir, testCacheDir } from '../helpers/engine.js';
@@ -315,6 +317,24 @@ describe('the CEL helper', () => {
       expect(errors(third).map((e) => e.message)).toEqual(errors(first).map((e) => e.message.replace('Syntax error', 'Remembered syntax error')));
     } finally {
       rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes a CPU profile of its whole session for `go tool pprof` when PARAPET_CEL_CPUPROFILE names a file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parapet-cel-profile-'));
+    try {
+      const profile = join(dir, 'cel.pprof');
+      const run = spawnSync(defaultCelHelperPath, [], {
+        input: `${JSON.stringify({ op: 'load', id: 1, template: parse(requiredLabels) })}\n`,
+        env: { ...process.env, PARAPET_CEL_CPUPROFILE: profile },
+        encoding: 'utf8',
+      });
+      expect(run.status).toBe(0);
+      expect(JSON.parse(run.stdout)).toEqual({ problems: [] });
+      // pprof's format: a gzipped protocol buffer.
+      expect([...readFileSync(profile).subarray(0, 2)]).toEqual([0x1f, 0x8b]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
