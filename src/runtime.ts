@@ -62,7 +62,10 @@ export function startEngineRuntime(engine: EngineConfig, options: RuntimeOptions
   });
   const gatekeeper = new GatekeeperDriver({ Rego: rego, K8sNativeValidation: new CelDriver(helper) });
   const store = resultStore(engine, options);
-  const driver = store ? new CachingDriver(gatekeeper, store, () => engineIdentity(opa, engine.celPath ?? defaultCelHelperPath)) : gatekeeper;
+  // Started now, so that reading Parapet's code overlaps with reading the repository.
+  const identity = store ? engineIdentity(opa, engine.celPath ?? defaultCelHelperPath) : undefined;
+  identity?.catch(() => undefined);
+  const driver = store ? new CachingDriver(gatekeeper, store, () => identity!) : gatekeeper;
   return {
     driver,
     renderer: cachedRenderer(engine, options),
@@ -84,8 +87,9 @@ function resultStore(engine: EngineConfig, options: RuntimeOptions): ResultStore
 /**
  * What decides an evaluation's outcome besides its inputs: the opa that compiled the Rego, the CEL
  * helper (Gatekeeper's drivers and builtins; its build stamp, size and time, as the render cache
- * names its helper) and Parapet's own engine code (the Wasm host, its builtins, the drivers), by
- * content, so a changed Parapet never reuses an older one's outcomes.
+ * names its helper), Parapet's own engine code (the Wasm host, its builtins, the drivers), by
+ * content, so a changed Parapet never reuses an older one's outcomes, and the Node that runs the
+ * host's builtins (its regular expressions and Unicode tables).
  */
 async function engineIdentity(opa: OpaCompiler, celPath: string): Promise<string> {
   const cel = async () => {
@@ -94,7 +98,7 @@ async function engineIdentity(opa: OpaCompiler, celPath: string): Promise<string
     return [stamp.trim(), binary?.size ?? null, binary?.mtimeMs ?? null];
   };
   const [opaVersion, celIdentity, code] = await Promise.all([opa.opaVersion().catch(() => 'unknown'), cel(), codeHash()]);
-  return JSON.stringify([opaVersion, celIdentity, code]);
+  return JSON.stringify([opaVersion, celIdentity, code, process.version]);
 }
 
 let codeHashOnce: Promise<string> | undefined;
