@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { CachingDriver, checkRepo, deterministicCode, MemoryResultStore, type PolicyDriver, type Report, type ResultStore, type TemplateCode, type WorkOptions } from '../../src/engine/index.js';
-import { engine, fixturesDir } from '../helpers/engine.js';
+import { startEngineRuntime } from '../../src/runtime.js';
+import { engine, fixturesDir, testCacheDir } from '../helpers/engine.js';
 import { MemorySource } from '../helpers/memory-source.js';
 import { constraintOf, regoTemplate } from '../helpers/policy-builders.js';
 
@@ -213,5 +214,39 @@ describe('which templates are cached', () => {
   it('caches templates whose builtins are functions of their arguments, and CEL', () => {
     expect(deterministicCode(rego('package a\nx := time.parse_rfc3339_ns("2020-01-01T00:00:00Z")\ny := "runtime/default"'))).toBe(true);
     expect(deterministicCode({ engine: 'K8sNativeValidation', source: { template: {} } })).toBe(true);
+  });
+});
+
+describe("the App's result cache", () => {
+  const config = { cacheDir: testCacheDir, resultCacheDir: 'unused: the App keeps it in memory', opaPath: undefined, celPath: undefined, workers: 1, evalTimeoutMs: 5000, parseTimeoutMs: 20_000, compileTimeoutMs: 60_000, workerMemoryMb: 512 };
+
+  it("is one store in memory for the process: a pull request's base reuses its head's outcomes for every unchanged object", async () => {
+    const runtime = startEngineRuntime(config, { resultCache: 'memory' });
+    try {
+      const driver = runtime.driver as CachingDriver;
+      expect(driver).toBeInstanceOf(CachingDriver);
+      const head = corpus({ shop: { team: 'payments', owner: 'web' }, billingTeam: 'ledger' });
+      const base = corpus({ billingTeam: 'ledger' });
+      // As the pull-request handler does: the head, then the base with the head's policies.
+      const headReport = await checkRepo(head, { driver, renderer: engine().renderer });
+      expect(driver.stats).toEqual({ hits: 0, misses: 4 });
+      const baseReport = await checkRepo(base, { driver, renderer: engine().renderer, policies: head });
+      // billing is the same in both: its required labels are the head's outcome; unique-team reads
+      // the inventory, which shop's new label changed, so it is evaluated again.
+      expect(driver.stats).toEqual({ hits: 1, misses: 7 });
+      expect(said(headReport)).toBe(said(await checkWith(undefined, head)));
+      expect(said(baseReport)).toBe(said(await checkRepo(base, { ...engine(), policies: head })));
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('is off when PARAPET_CACHE_DIR is empty, as every other cache', async () => {
+    const runtime = startEngineRuntime({ ...config, resultCacheDir: null }, { resultCache: 'memory' });
+    try {
+      expect(runtime.driver).not.toBeInstanceOf(CachingDriver);
+    } finally {
+      await runtime.close();
+    }
   });
 });
