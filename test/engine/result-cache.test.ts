@@ -250,3 +250,18 @@ describe("the App's result cache", () => {
     }
   });
 });
+
+describe("the App's store in memory", () => {
+  it('drops the least recently used outcomes beyond its size, a lookup renewing one', () => {
+    const entry = (n: number) => `entry-${n}`;
+    // Each entry: group, tab, entry and outcome, 27 characters; room for three.
+    const store = new MemoryResultStore(81);
+    for (const n of [1, 2, 3]) store.set('group', entry(n), '{"results":[]}');
+    expect(store.size).toEqual({ entries: 3, bytes: 81 });
+    expect(store.get('group', entry(1))).toBe('{"results":[]}');
+    store.set('group', entry(4), '{"results":[]}');
+    expect(store.get('group', entry(2))).toBeUndefined();
+    expect([1, 3, 4].map((n) => store.get('group', entry(n)))).toEqual(['{"results":[]}', '{"results":[]}', '{"results":[]}']);
+    expect(store.size).toEqual({ entries: 3, bytes: 81 });
+  });
+});
