@@ -58,6 +58,10 @@ export interface EngineConfig {
   cacheDir: string | null;
   /** The CLI's render cache on disk (src/renderer/render-cache.ts); null disables it (the App's in memory too). */
   renderCacheDir?: string | null;
+  /** The CLI's result cache on disk (src/results/); null disables it (the App's in memory too). */
+  resultCacheDir?: string | null;
+  /** PARAPET_DEBUG: the CLI says on stderr what a cache ignored and why, and what the result cache answered. */
+  debug?: boolean;
   /** The opa binary; undefined: the one `npm ci` built. */
   opaPath: string | undefined;
   /** Where `scripts/build-go-tool.mjs` keeps the opa it built, for every install of Parapet. */
@@ -154,6 +158,8 @@ function engineSettings(env: Env, read: Reader): EngineConfig {
     // Never inside the repository being checked: the XDG cache directory unless told otherwise.
     cacheDir: cacheSetting === '' ? null : (cacheSetting ?? join(userCache, 'wasm')),
     renderCacheDir: cacheSetting === '' ? null : join(cacheSetting ?? userCache, 'render'),
+    resultCacheDir: cacheSetting === '' ? null : join(cacheSetting ?? userCache, 'results'),
+    debug: env.PARAPET_DEBUG !== undefined && env.PARAPET_DEBUG !== '' && env.PARAPET_DEBUG !== '0',
     opaPath: read.text('PARAPET_OPA'),
     toolsCacheDir: join(userCache, 'tools'),
     celPath: read.text('PARAPET_CEL_HELPER'),

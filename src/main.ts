@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     },
   });
   // In memory: the App's process outlives every check, and the base and head of each pull request share it.
-  const engine = startEngineRuntime(config.engine, { renderCache: 'memory' });
+  const engine = startEngineRuntime(config.engine, { renderCache: 'memory', resultCache: 'memory' });
   let server: AppServer;
   try {
     server = await startAppServer({ ...config, credentials: config.credentials }, { engine, recorder, pages: overviewPages(db, engine, config) });

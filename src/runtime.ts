@@ -3,14 +3,18 @@
 // Gatekeeper's CEL driver in one helper process (started when the first CEL template is loaded),
 // each template routed to the engine the cluster's Gatekeeper runs it with; and the renderer
 // (kustomize and Flux's build steps) that turns entry points into objects.
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { EngineConfig } from './config.js';
-import { CelHelperProcess } from './cel/cel-helper-process.js';
-import { CelDriver, GatekeeperDriver, RegoDriver, type PolicyCompiler, type PolicyDriver, type Renderer } from './engine/index.js';
+import { CelHelperProcess, defaultCelHelperPath } from './cel/cel-helper-process.js';
+import { CachingDriver, CelDriver, GatekeeperDriver, MemoryResultStore, RegoDriver, type PolicyCompiler, type PolicyDriver, type Renderer, type ResultStore } from './engine/index.js';
 import { ConfigError } from './errors.js';
 import { OpaCompiler } from './opa/opa-compiler.js';
 import { HelperRenderer } from './renderer/helper-renderer.js';
 import { CachingRenderer, DiskRenderCache, MemoryRenderCache } from './renderer/render-cache.js';
+import { DiskResultStore } from './results/disk-result-store.js';
 
 export interface EngineRuntime {
   driver: PolicyDriver;
@@ -24,6 +28,14 @@ export interface RuntimeOptions {
    * every pull request share it), `disk` (the default) for the CLI, in `engine.renderCacheDir`.
    */
   renderCache?: 'memory' | 'disk';
+  /**
+   * Where outcomes of evaluations are kept for the next check (src/engine/result-cache.ts): `memory`
+   * for the App (the base and head of every pull request share it), `disk` for `parapet check`, in
+   * `engine.resultCacheDir`; `off` (the default) evaluates everything every time.
+   */
+  resultCache?: 'memory' | 'disk' | 'off';
+  /** Hears what a cache ignored and why, and how many evaluations the result cache answered (PARAPET_DEBUG). */
+  debug?: (line: string) => void;
 }
 
 export function startEngineRuntime(engine: EngineConfig, options: RuntimeOptions = {}): EngineRuntime {
@@ -48,8 +60,62 @@ export function startEngineRuntime(engine: EngineConfig, options: RuntimeOptions
     // The builtins the Wasm host does not write itself run in Gatekeeper's OPA, in the same helper.
     builtins: helper,
   });
-  const driver = new GatekeeperDriver({ Rego: rego, K8sNativeValidation: new CelDriver(helper) });
-  return { driver, renderer: cachedRenderer(engine, options), close: async () => void (await Promise.all([rego.close(), helper.close()])) };
+  const gatekeeper = new GatekeeperDriver({ Rego: rego, K8sNativeValidation: new CelDriver(helper) });
+  const store = resultStore(engine, options);
+  // Started now, so that reading Parapet's code overlaps with reading the repository.
+  const identity = store ? engineIdentity(opa, engine.celPath ?? defaultCelHelperPath) : undefined;
+  identity?.catch(() => undefined);
+  const driver = store ? new CachingDriver(gatekeeper, store, () => identity!) : gatekeeper;
+  return {
+    driver,
+    renderer: cachedRenderer(engine, options),
+    close: async () => {
+      // What this run evaluated is kept even when closing the engine fails.
+      const flushed = driver instanceof CachingDriver ? driver.flush() : Promise.resolve();
+      await Promise.all([flushed, rego.close(), helper.close()]);
+      if (driver instanceof CachingDriver) options.debug?.(`result cache: ${driver.stats.hits} evaluations answered, ${driver.stats.misses} evaluated`);
+    },
+  };
+}
+
+function resultStore(engine: EngineConfig, options: RuntimeOptions): ResultStore | undefined {
+  if (options.resultCache === 'memory') return engine.resultCacheDir === null ? undefined : new MemoryResultStore();
+  if (options.resultCache !== 'disk' || !engine.resultCacheDir) return undefined;
+  return new DiskResultStore(engine.resultCacheDir, options.debug ? { debug: options.debug } : {});
+}
+
+/**
+ * What decides an evaluation's outcome besides its inputs: the opa that compiled the Rego, the CEL
+ * helper (Gatekeeper's drivers and builtins; its build stamp, size and time, as the render cache
+ * names its helper), Parapet's own engine code (the Wasm host, its builtins, the drivers), by
+ * content, so a changed Parapet never reuses an older one's outcomes, and the Node that runs the
+ * host's builtins (its regular expressions and Unicode tables).
+ */
+async function engineIdentity(opa: OpaCompiler, celPath: string): Promise<string> {
+  const cel = async () => {
+    const binary = await stat(celPath).catch(() => undefined);
+    const stamp = await readFile(`${celPath}.version`, 'utf8').catch(() => '');
+    return [stamp.trim(), binary?.size ?? null, binary?.mtimeMs ?? null];
+  };
+  const [opaVersion, celIdentity, code] = await Promise.all([opa.opaVersion().catch(() => 'unknown'), cel(), codeHash()]);
+  return JSON.stringify([opaVersion, celIdentity, code, process.version]);
+}
+
+let codeHashOnce: Promise<string> | undefined;
+
+/** Parapet's code that evaluates (the engine, the opa compiler, the CEL helper's client), as run. */
+function codeHash(): Promise<string> {
+  codeHashOnce ??= (async () => {
+    const root = dirname(fileURLToPath(import.meta.url));
+    const sha = createHash('sha256');
+    for (const folder of ['engine', 'opa', 'cel']) {
+      const names = (await readdir(join(root, folder), { recursive: true })).filter((name) => /\.(js|ts)$/.test(name)).sort();
+      const texts = await Promise.all(names.map((name) => readFile(join(root, folder, name))));
+      names.forEach((name, i) => sha.update(`${folder}/${name}\0`).update(texts[i]!).update('\0'));
+    }
+    return sha.digest('hex');
+  })();
+  return codeHashOnce;
 }
 
 function cachedRenderer(engine: EngineConfig, options: RuntimeOptions): Renderer {

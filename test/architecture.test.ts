@@ -11,7 +11,7 @@ const src = join(repoRoot, 'src');
 /** Engine stages in data-flow order: a stage may import itself and the stages before it. */
 const STAGES = ['repo', 'policy', 'render', 'expand', 'match', 'evaluate', 'accept', 'inventory', 'report', 'verify'];
 /** The adapters around the engine. */
-const ADAPTERS = ['cli', 'github', 'store', 'web', 'opa', 'renderer', 'cel'];
+const ADAPTERS = ['cli', 'github', 'store', 'web', 'opa', 'renderer', 'cel', 'results'];
 /** Root modules that wire adapters together (composition roots); nothing imports main.ts. */
 const COMPOSITION = ['main.ts', 'runtime.ts', 'database-recorder.ts'];
 /** Root modules every adapter may use. */

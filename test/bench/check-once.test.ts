@@ -25,4 +25,21 @@ describe('the benchmark’s one-check script', () => {
     expect(result.evaluations).toBeGreaterThan(0);
     expect(result.violations.length).toBeGreaterThan(0);
   });
+
+  it('answers a second check from the result cache, with the same results, and evaluates every time with it off', () => {
+    const repo = join(dir, 'repo-warm');
+    generateRepo(repo, 40, templates, 3);
+    const cache = join(dir, 'cache-warm');
+    type Result = { cpuSeconds: number; cache?: { hits: number; misses: number }; violations: unknown[] };
+    const once = (...args: string[]) => JSON.parse(execFileSync(process.execPath, [script, repo, cache, ...args], { encoding: 'utf8' })) as Result;
+    const cold = once();
+    const warm = once();
+    const evaluating = once('off');
+    expect(cold.cache!.misses).toBeGreaterThan(0);
+    expect(warm.cache).toEqual({ hits: cold.cache!.misses, misses: 0 });
+    expect(evaluating.cache).toBeUndefined();
+    expect(warm.violations).toEqual(cold.violations);
+    expect(evaluating.violations).toEqual(cold.violations);
+    expect(warm.cpuSeconds).toBeGreaterThan(0);
+  });
 });

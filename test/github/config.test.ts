@@ -84,6 +84,12 @@ describe('readConfig', () => {
     expect(problemsOf({ PARAPET_CHART_FETCH: 'sometimes' })).toEqual(['PARAPET_CHART_FETCH must be on or off']);
   });
 
+  it('keeps evaluation results in results/ of the cache folder, none when PARAPET_CACHE_DIR is empty; PARAPET_DEBUG says what caches ignore', () => {
+    expect(readConfig({ XDG_CACHE_HOME: '/home/u/.cache' }).engine).toMatchObject({ resultCacheDir: '/home/u/.cache/parapet/results', debug: false });
+    expect(readConfig({ PARAPET_CACHE_DIR: '/var/cache/parapet', PARAPET_DEBUG: '1' }).engine).toMatchObject({ resultCacheDir: '/var/cache/parapet/results', debug: true });
+    expect(readConfig({ PARAPET_CACHE_DIR: '', PARAPET_DEBUG: '0' }).engine).toMatchObject({ resultCacheDir: null, debug: false });
+  });
+
   it('reads the private key from PRIVATE_KEY_PATH, and a base64 PRIVATE_KEY', () => {
     const dir = mkdtempSync(join(tmpdir(), 'parapet-config-'));
     writeFileSync(join(dir, 'key.pem'), PEM);

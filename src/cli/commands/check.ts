@@ -30,13 +30,16 @@ Options:
                         App judges a pull request
   -q, --quiet           text: print only what fails the check (unaccepted deny violations, input
                         errors) and the summary per cluster and policy
+  --no-cache            evaluate every template on every object again: outcomes of earlier checks
+                        (kept beside the compiled policies) are neither read nor written
   --offline             fetch no chart from a Helm repository or OCI registry: a HelmRelease or
                         Application that names one gets a notice instead (cached charts unused)
   -h, --help            show this help
 
 Exit codes: 0 no unaccepted deny violation (see --fail-on) and no input error; 1 otherwise; 2 the
 check could not run.
-Environment: PARAPET_CACHE_DIR (compiled policies; empty disables), PARAPET_WORKERS,
+Environment: PARAPET_CACHE_DIR (compiled policies, builds and outcomes; empty disables),
+PARAPET_DEBUG (say what a cache ignored), PARAPET_WORKERS,
 PARAPET_EVAL_TIMEOUT_MS (time limit of one evaluation, default 5000),
 PARAPET_PARSE_TIMEOUT_MS (of parsing one file, default 20000),
 PARAPET_COMPILE_TIMEOUT_MS (of compiling one template, default 60000),
@@ -60,6 +63,7 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
       'fail-on': { type: 'string', default: 'deny' },
       'new-only': { type: 'boolean' },
       offline: { type: 'boolean' },
+      'no-cache': { type: 'boolean' },
     },
   });
   const failOn = values['fail-on'] ?? 'deny';
@@ -81,7 +85,10 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
   if (!info?.isDirectory()) throw new UsageError(`${root} is not a readable directory`);
 
   const engineConfig = readEngineConfig(io.env);
-  const runtime = startEngineRuntime(values.offline ? { ...engineConfig, chartFetch: null } : engineConfig);
+  const runtime = startEngineRuntime(values.offline ? { ...engineConfig, chartFetch: null } : engineConfig, {
+    resultCache: values['no-cache'] ? 'off' : 'disk',
+    ...(engineConfig.debug ? { debug: (line: string) => io.stderr(`parapet: ${line}\n`) } : {}),
+  });
   const progress = new Progress(io);
   try {
     const options = { driver: runtime.driver, renderer: runtime.renderer, clusters: values.cluster, onProgress: (p: CheckProgress) => progress.check(p) };
