@@ -94,8 +94,12 @@ export interface Violation {
   status?: 'new' | 'existing';
 }
 
-/** The field a result's details name (list items by name: `spec.containers[name=web].image`), or the container it is about. */
+/**
+ * What a result is about: the subject its details name outright (`details.subject`), the field they
+ * name (list items by name: `spec.containers[name=web].image`), or the container it is about.
+ */
 export interface ViolationSubject {
+  name?: string;
   field?: string;
   container?: string;
 }

@@ -236,20 +236,20 @@ ${containers}`;
       .map((v) => ({ policy: v.policy, message: v.message, line: v.location.line, subject: v.subject, status: v.status }))
       .sort((a, b) => a.policy.localeCompare(b.policy));
 
-  it('is one per failed check, in Pod Security Admission’s words, on the line of the container first by name, which is its identity', async () => {
+  it('is one per failed check, in Pod Security Admission’s words, on the line of the container first by name, and the check is its identity', async () => {
     expect(findings(await judge(web))).toEqual([
       {
         policy: 'enforcenoprivilegeescalation',
         message: '[Implied by expand-workloads] allowPrivilegeEscalation != false (containers "init", "web", "app" must set securityContext.allowPrivilegeEscalation=false)',
         line: lineOf(web, 'allowPrivilegeEscalation: true'),
-        subject: { field: 'spec.containers[name=app].securityContext.allowPrivilegeEscalation' },
+        subject: { name: 'allowPrivilegeEscalation' },
         status: undefined,
       },
       {
         policy: 'preventprivileged',
         message: '[Implied by expand-workloads] privileged (containers "web", "app" must not set securityContext.privileged=true)',
         line: lineOf(web, 'privileged: true', 'allowPrivilegeEscalation: true'),
-        subject: { field: 'spec.containers[name=app].securityContext.privileged' },
+        subject: { name: 'privileged' },
         status: undefined,
       },
     ]);
@@ -275,5 +275,46 @@ ${containers}`;
       ['enforcenoprivilegeescalation', '[Implied by expand-workloads] allowPrivilegeEscalation != false (containers "init", "app", "web" must set securityContext.allowPrivilegeEscalation=false)', 'existing'],
       ['preventprivileged', '[Implied by expand-workloads] privileged (containers "app", "web" must not set securityContext.privileged=true)', 'existing'],
     ]);
+  });
+
+  it('stays existing when a pull request fixes the container it was placed on while another still fails, or adds one', async () => {
+    const fixedApp = deployment(`      initContainers:
+        - name: init
+          image: registry.example.com/init:1.0.0
+      containers:
+        - name: web
+          image: registry.example.com/web:1.0.0
+          securityContext:
+            privileged: true
+        - name: app
+          image: registry.example.com/app:1.0.0
+          securityContext:
+            allowPrivilegeEscalation: false
+        - name: sidecar
+          image: registry.example.com/sidecar:1.0.0
+          securityContext:
+            allowPrivilegeEscalation: false
+            privileged: true
+`);
+    const report = markStatus(await judge(fixedApp), await judge(web));
+    expect(findings(report).map((f) => [f.policy, f.message, f.line, f.status])).toEqual([
+      ['enforcenoprivilegeescalation', '[Implied by expand-workloads] allowPrivilegeEscalation != false (containers "init", "web" must set securityContext.allowPrivilegeEscalation=false)', lineOf(fixedApp, '- name: init'), 'existing'],
+      ['preventprivileged', '[Implied by expand-workloads] privileged (containers "web", "sidecar" must not set securityContext.privileged=true)', lineOf(fixedApp, 'privileged: true', 'name: sidecar'), 'existing'],
+    ]);
+  });
+
+  it('is new when the pull request makes an object fail a check it passed, and gone when it fixes the last offender', async () => {
+    const clean = deployment(`      containers:
+        - name: web
+          image: registry.example.com/web:1.0.0
+          securityContext:
+            allowPrivilegeEscalation: false
+`);
+    const introduced = markStatus(await judge(web), await judge(clean));
+    expect(findings(introduced).map((f) => [f.policy, f.status])).toEqual([
+      ['enforcenoprivilegeescalation', 'new'],
+      ['preventprivileged', 'new'],
+    ]);
+    expect(findings(markStatus(await judge(clean), await judge(web)))).toEqual([]);
   });
 });

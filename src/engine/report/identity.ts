@@ -8,12 +8,16 @@ import { fieldPath, mentionedContainer, valueAt, type LineHint } from './line-ma
 const CONTAINER_KEYS = ['container', 'containerName', 'container_name'];
 
 /**
- * The part of the evaluated object a result is about: a field path from its `details` (each list
- * index written as the item's name when the item has one, so reordering a list changes nothing),
- * else the container its `details` or its message names. Undefined when neither says.
+ * The part of the evaluated object a result is about: the subject its `details` name outright
+ * (`subject`: a policy whose one result covers several fields, as a Pod Security Standards check
+ * covers every offending container, names the check, so that fixing or adding one of them keeps
+ * the finding), else a field path from its `details` (each list index written as the item's name
+ * when the item has one, so reordering a list changes nothing), else the container its `details`
+ * or its message names. Undefined when none says.
  */
 export function violationSubject(hint: Pick<LineHint, 'value' | 'lines' | 'message' | 'details' | 'objectPath' | 'podSpecPaths'>): ViolationSubject | undefined {
   const details = isRecord(hint.details) ? hint.details : {};
+  if (typeof details.subject === 'string' && details.subject !== '') return { name: details.subject };
   const object = valueAt(hint.value, hint.objectPath);
   for (const value of Object.values(details)) {
     const path = typeof value === 'string' ? fieldPath(value) : undefined;
@@ -71,14 +75,16 @@ export function normaliseMessage(message: string): string {
 
 /**
  * A finding's identity: the cluster, the constraint (its template, kind lower-cased, and name), the
- * object (API group, kind, namespace, name) and the part of it: the field its details name, else
+ * object (API group, kind, namespace, name) and the part of it: the subject its details name, else
+ * the field they name, else
  * the container it is about with the message normalised (normaliseMessage), else the normalised
  * message. Renaming the object or the container changes it; a new image tag, a reordered list or
  * a value in the message does not.
  */
 export function fingerprint(violation: Violation): string {
   const { subject } = violation;
-  const part = subject?.field !== undefined ? ['field', subject.field] : ['message', subject?.container ?? '', normaliseMessage(violation.message)];
+  const part =
+    subject?.name !== undefined ? ['subject', subject.name] : subject?.field !== undefined ? ['field', subject.field] : ['message', subject?.container ?? '', normaliseMessage(violation.message)];
   return JSON.stringify([...objectIdentity(violation), ...part]);
 }
 
