@@ -49,7 +49,7 @@ function generate(seed: number): string {
         lines.push(`${lead}${key}${random() < 0.2 ? ' # comment' : ''}`);
         block(indent + (random() < 0.2 && !asSequence ? 0 : 2), depth + 1);
       } else if (r < 0.45) {
-        lines.push(`${lead}${key}${key ? ' ' : ''}${pick(['|', '|-', '|', '|-', '| # header', '|+', '|2', '>'])}`);
+        lines.push(`${lead}${key}${key ? ' ' : ''}${pick(['|', '|-', '|', '|-', '| # header', '>', '>-', '|+', '|2'])}`);
         const inner = ' '.repeat(indent + (asSequence ? 4 : 2));
         const count = 1 + Math.floor(random() * 4);
         for (let l = 0; l < count; l++) lines.push(pick([`${inner}package x`, `${inner}  deeper: {x}`, '', `${inner}# not a comment`, ' '.repeat(inner.length + 1), inner.slice(1)]));
@@ -82,7 +82,7 @@ describe('reading plain block YAML', () => {
       if (JSON.stringify(plain) !== general(text)) differ.push(file);
     }
     expect(differ).toEqual([]);
-    expect(read / files.length).toBeGreaterThan(0.7);
+    expect(read / files.length).toBeGreaterThan(0.8);
   });
 
   it('reads 5,000 generated files exactly as the general path does, or leaves them to it', () => {

@@ -1,8 +1,8 @@
 // A fast reader for the YAML most manifests are written in: block mappings and sequences of
-// one-line scalars, `|` blocks, comments and `---`. It reads a file exactly as yaml-file.ts's
-// general path (the `yaml` library and yaml-readings.ts) does, about ten times faster: a CRD bundle
-// of several MiB is parsed on every check. Anything else in the file (flow collections, anchors,
-// tags, multi-line or escaped scalars, `>` blocks, tabs, keys or values the two readings read
+// one-line scalars, one-line lists of scalars, `|` and `>` blocks, comments and `---`. It reads a file
+// exactly as yaml-file.ts's general path (the `yaml` library and yaml-readings.ts) does, about five
+// times faster: a CRD bundle of several MiB is parsed on every check. Anything else in the file (flow
+// mappings, anchors, tags, multi-line or escaped scalars, tabs, keys or values the two readings read
 // differently...) makes it give up, and the general path reads the whole file.
 // test/engine/yaml-plain.test.ts holds it to the general path's result on every fixture.
 import type { LineNode, YamlDocument, YamlLimits } from './yaml-file.js';
@@ -186,7 +186,7 @@ class PlainReader {
   /** A scalar, an empty collection or a `|` block starting at column `at` of the current line. */
   private inlineValue(text: string, at: number, indent: number, line: number): Read {
     const c = text[at]!;
-    if (c === '|') return { value: this.literal(text, at, indent), lines: { line } };
+    if (c === '|' || c === '>') return { value: this.block(text, at, indent), lines: { line } };
     if (c === '"' || c === "'") {
       const close = c === '"' ? doubleQuotedEnd(text, at) : singleQuotedEnd(text, at);
       if (!isBlankRest(text, close + 1)) notPlain();
@@ -208,8 +208,9 @@ class PlainReader {
     if (this.i < this.lines.length && indentOf(this.lines[this.i]!) > indent) notPlain();
   }
 
-  /** A literal block (`|`, `|-`) whose header is at `at`; the current line moves past its content. */
-  private literal(text: string, at: number, indent: number): string {
+  /** A block scalar (`|`, `|-`, `>`, `>-`) whose header is at `at`; the current line moves past its content. */
+  private block(text: string, at: number, indent: number): string {
+    const folded = text[at] === '>';
     let header = at + 1;
     const chomp = text[header] === '-' ? 'strip' : 'clip';
     if (chomp === 'strip') header++;
@@ -238,8 +239,25 @@ class PlainReader {
     const body: string[] = [];
     for (let j = start; j < last; j++) body.push(this.lines[j]!.slice(contentIndent));
     this.i = end - 1;
-    return chomp === 'strip' ? body.join('\n') : `${body.join('\n')}\n`;
+    const content = folded ? fold(body) : body.join('\n');
+    return chomp === 'strip' ? content : `${content}\n`;
   }
+}
+
+/**
+ * A folded block's lines: a line break between two lines becomes a space, one followed by empty
+ * lines becomes their line breaks. Leading empty lines and more-indented lines, which fold
+ * otherwise, are left to the general path.
+ */
+function fold(body: string[]): string {
+  if (body[0] === '' || body.some((line) => line.charCodeAt(0) === SPACE)) notPlain();
+  let out = body[0]!;
+  for (let j = 1; j < body.length; j++) {
+    const line = body[j]!;
+    if (line === '') out += '\n';
+    else out += body[j - 1] === '' ? line : ` ${line}`;
+  }
+  return out;
 }
 
 function indentOf(text: string): number {
