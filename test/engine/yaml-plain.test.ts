@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -180,3 +181,20 @@ function crd(n: number): string {
   lines.push('        type: object', '    served: true', '    storage: true', '');
   return lines.join('\n');
 }
+
+describe('loading the yaml library', () => {
+  it('is left to the first file that needs it: a thread parsing plain manifests never loads it', () => {
+    // A fresh process, as each evaluation worker is: which modules the parsing loaded.
+    const script = `
+      import { createRequire } from 'node:module';
+      import { parseYamlFile } from ${JSON.stringify(join(repoRoot, 'src/engine/repo/yaml-file.ts'))};
+      const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((path) => path.includes('/node_modules/yaml/'));
+      const plain = parseYamlFile('a.yaml', 'apiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: a\\n');
+      const before = loaded();
+      const other = parseYamlFile('b.yaml', 'apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: b}\\n');
+      console.log(JSON.stringify({ before, after: loaded(), names: [plain, other].map((p) => p.documents[0].value.metadata.name) }));
+    `;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: repoRoot, encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual({ before: false, after: true, names: ['a', 'b'] });
+  });
+});

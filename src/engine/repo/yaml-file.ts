@@ -1,10 +1,14 @@
 // Multi-document YAML as the cluster's client reads it (yaml-readings.ts: sigs.k8s.io/yaml for
 // kubectl and Argo CD, kyaml for Flux), with the limits that keep a hostile file from exhausting
 // memory, and the source positions the report needs.
-import { isCollection, isScalar, LineCounter, parseAllDocuments, visit, type Document, type YAMLError } from 'yaml';
+import type { Document, YAMLError } from 'yaml';
 import type { InputError } from '../model.js';
+import { yamlLibrary } from './yaml-library.js';
 import { readPlainYaml } from './yaml-plain.js';
 import { READERS, readDocument, ReadingError, readingNotes, type DocumentReading, type YamlReading } from './yaml-readings.js';
+
+// The drivers reach YAML through this module (the yaml.* builtins parse with the library too).
+export { yamlLibrary };
 
 export interface YamlLimits {
   /** Files larger than this are refused unread. */
@@ -68,6 +72,7 @@ export function parseYamlFile(file: string, text: string, limits: YamlLimits = d
 
 /** parseYamlFile through the `yaml` library and both readings, whatever the file holds. */
 export function parseYamlFileInFull(file: string, text: string, limits: YamlLimits = defaultYamlLimits): ParsedYamlFile {
+  const { LineCounter, parseAllDocuments } = yamlLibrary();
   const lineCounter = new LineCounter();
   const errors: InputError[] = [];
   const documents: YamlDocument[] = [];
@@ -207,6 +212,7 @@ const UNTERMINATED = /^Missing closing .quote|must (be sufficiently indented and
 function errorOffset(doc: Document.Parsed, error: YAMLError): number {
   const at = error.pos[0];
   if (!UNTERMINATED.test(error.message)) return at;
+  const { isCollection, isScalar, visit } = yamlLibrary();
   let opening: number | undefined;
   visit(doc, (_key, node) => {
     const quoted = isScalar(node) && (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE');
