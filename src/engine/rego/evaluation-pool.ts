@@ -85,7 +85,6 @@ interface Failure {
 
 const BATCH_BYTES = 256 * 1024;
 const PARSE_BYTES = 512 * 1024;
-const MIN_PARSE_BYTES = 16 * 1024;
 const BATCH_TASKS = 512;
 /** Units queued at one worker, so it never waits for the next message. */
 const IN_FLIGHT = 2;
@@ -176,17 +175,13 @@ export class EvaluationPool {
    */
   async parseYamlFiles(files: Array<{ path: string; text: string }>, limits: YamlLimits, options: WorkOptions = {}): Promise<ParsedYamlFile[]> {
     if (this.closed) throw new Error('the evaluation pool is closed');
-    // A few hundred KiB (a cluster's policies) in units small enough for every worker to take some:
-    // parsing them is the longest wait before a small repository's templates can load.
-    const total = files.reduce((sum, file) => sum + file.text.length, 0);
-    const unitBytes = Math.min(PARSE_BYTES, Math.max(MIN_PARSE_BYTES, Math.ceil(total / (this.options.workers * 4))));
     return this.call<ParsedYamlFile>(files.length, options.signal, (call) => {
       const units: Unit[] = [];
       let start = 0;
       while (start < files.length) {
         let end = start;
         let bytes = 0;
-        while (end < files.length && (end === start || bytes < unitBytes)) bytes += files[end++]!.text.length;
+        while (end < files.length && (end === start || bytes < PARSE_BYTES)) bytes += files[end++]!.text.length;
         units.push({ kind: 'parse', seq: this.nextSeq++, indexes: range(start, end), call, files: files.slice(start, end), limits });
         start = end;
       }

@@ -22,14 +22,4 @@ describe('the worker pool', () => {
     expect(parsed.map((file) => file.documents.length)).toEqual(many.map(() => 1));
     expect(pool.threads).toBe(2);
   });
-
-  it("shares a cluster's few hundred KiB of policies among every worker, the longest wait before its templates load", async () => {
-    pool = EvaluationPool.start({ workers: 2, timeoutMs: 10_000 });
-    // About 300 KiB, the gatekeeper-library's 43 templates and their constraints: once a unit of
-    // work, which one worker parsed while the other core stayed idle.
-    const policies = Array.from({ length: 150 }, (_, i) => ({ path: `policies/p-${i}.yaml`, text: manifest(i) }));
-    const parsed = await pool.parseYamlFiles(policies, defaultYamlLimits);
-    expect(parsed.map((file) => (file.documents[0]!.value as { metadata: { name: string } }).metadata.name)).toEqual(policies.map((_, i) => `settings-${i}`));
-    expect(pool.threads).toBe(2);
-  });
 });
