@@ -32,8 +32,8 @@ function generate(seed: number): string {
   const random = () => (state = (state * 1103515245 + 12345) % 2147483648) / 2147483648;
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
   const plainScalars = ['web', 'a b', "'it''s'", '"quoted: yes"', "''", '""', '-1', '+1', '1e3', '0x1F', '0777', '1_000', '.5', 'true', 'True', 'null', '~', 'http://x/y', 'a#b', 'a #comment', '[]', '{}', '[a, "b", \'c\']', '[ "" ]', 'x:y'];
-  const otherScalars = ['yes', 'off', '2024-01-01', '.inf', '"tab\\tescape"', '[a,]', 'a: b', '&anchor x', '*alias', '!tag x', '>', '-'];
-  const scalar = () => pick(random() < 0.9 ? plainScalars : otherScalars);
+  const otherScalars = ['yes', 'off', '2024-01-01', '.inf', '"tab\\tescape"', '[a,]', 'a: b', '!tag x', '>', '-', '&a', '&b x', '*a', '*b', '*c', '&a *b'];
+  const scalar = () => pick(random() < 0.8 ? plainScalars : otherScalars);
   const keys = ['name', 'kind', 'a b', '"quoted"', "'single'", 'image', 'x-kubernetes', 'spec', 'data', 'y', 'dup', 'dup'];
   const lines: string[] = [];
   const block = (indent: number, depth: number) => {
@@ -47,7 +47,7 @@ function generate(seed: number): string {
       const key = asSequence && random() < 0.5 ? '' : `${pick(keys)}:`;
       const r = random();
       if (depth < 4 && r < 0.3 && key) {
-        lines.push(`${lead}${key}${random() < 0.2 ? ' # comment' : ''}`);
+        lines.push(`${lead}${key}${random() < 0.2 ? ' # comment' : ''}${random() < 0.2 ? ` &${pick(['a', 'b'])}` : ''}`);
         block(indent + (random() < 0.2 && !asSequence ? 0 : 2), depth + 1);
       } else if (r < 0.45) {
         lines.push(`${lead}${key}${key ? ' ' : ''}${pick(['|', '|-', '|', '|-', '| # header', '>', '>-', '|+', '|2'])}`);
@@ -100,6 +100,27 @@ describe('reading plain block YAML', () => {
     expect(differ.slice(0, 3)).toEqual([]);
     // The generator leaves the subset often, on purpose: enough stays in it to mean something.
     expect(read).toBeGreaterThan(600);
+  });
+
+  it('reads an anchored mapping and its alias as the general path does: the same labels, the alias on its own line', () => {
+    const text = [
+      'apiVersion: apps/v1',
+      'kind: Deployment',
+      'metadata:',
+      '  name: web',
+      '  labels: &labels',
+      '    app: web',
+      'spec:',
+      '  template:',
+      '    metadata:',
+      '      labels: *labels',
+      '',
+    ].join('\n');
+    const plain = readPlainYaml('f.yaml', text, defaultYamlLimits);
+    expect(JSON.stringify(plain)).toBe(general(text));
+    const lines = plain![0]!.lines;
+    expect(lines.keys!.spec!.keys!.template!.keys!.metadata!.keys!.labels).toEqual({ line: 10, keys: { app: { line: 6 } } });
+    expect((plain![0]!.value as { spec: { template: { metadata: { labels: unknown } } } }).spec.template.metadata.labels).toEqual({ app: 'web' });
   });
 
   it('leaves a file to the general path as soon as one document leaves the subset', () => {

@@ -1,8 +1,9 @@
 // A fast reader for the YAML most manifests are written in: block mappings and sequences of
-// one-line scalars, one-line lists of scalars, `|` and `>` blocks, comments and `---`. It reads a file
+// one-line scalars, one-line lists of scalars, `|` and `>` blocks, anchored values and their
+// aliases, comments and `---`. It reads a file
 // exactly as yaml-file.ts's general path (the `yaml` library and yaml-readings.ts) does, about five
 // times faster: a CRD bundle of several MiB is parsed on every check. Anything else in the file (flow
-// mappings, anchors, tags, multi-line or escaped scalars, tabs, keys or values the two readings read
+// mappings, tags, multi-line or escaped scalars, tabs, keys or values the two readings read
 // differently...) makes it give up, and the general path reads the whole file.
 // test/engine/yaml-plain.test.ts holds it to the general path's result on every fixture.
 import type { LineNode, YamlDocument, YamlLimits } from './yaml-file.js';
@@ -41,9 +42,21 @@ const UNPRINTABLE = /[^\n\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFF
 const INDICATOR = new Set(['-', '?', ':', ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', "'", '"', '%', '@', '`']);
 const SPACE = 32;
 
+/** An anchored node (`key: &name ...`): what an alias to it reads, and how often it was. */
+interface Anchor {
+  read: Read;
+  aliases: number;
+  /** It holds an alias itself: how the general path counts expansions then is its business. */
+  nested: boolean;
+}
+
 class PlainReader {
   private readonly lines: string[];
   private i = 0;
+  /** The current document's anchors, the latest of each name. */
+  private readonly anchors = new Map<string, Anchor>();
+  private aliasesRead = 0;
+  private maxAliasCount = 0;
 
   constructor(
     private readonly file: string,
@@ -55,6 +68,7 @@ class PlainReader {
   }
 
   documents(limits: YamlLimits): YamlDocument[] {
+    this.maxAliasCount = limits.maxAliasCount;
     const documents: YamlDocument[] = [];
     const push = (read: Read) => {
       if (documents.length >= limits.maxDocumentsPerFile) notPlain();
@@ -75,6 +89,7 @@ class PlainReader {
         continue;
       }
       if (text.startsWith('...') || text.startsWith('%') || indentOf(text) !== 0) notPlain();
+      this.anchors.clear();
       push(this.node(0));
       marker = undefined;
       this.skipBlank();
@@ -144,13 +159,27 @@ class PlainReader {
       if (key === '__proto__' || Object.hasOwn(value, key)) notPlain();
       let rest = end! + 1;
       while (text.charCodeAt(rest) === SPACE) rest++;
+      // `key: &name` anchors the value; `key: *name` is an alias to an earlier one.
+      const anchor = text.charCodeAt(rest) === 38 /* & */ ? nameAt(text, rest) : undefined;
+      if (anchor !== undefined) {
+        rest += anchor.length + 1;
+        if (rest < text.length && text.charCodeAt(rest) !== SPACE) notPlain();
+        while (text.charCodeAt(rest) === SPACE) rest++;
+        // An alias inside the node it names is the general path's business.
+        this.anchors.delete(anchor);
+      }
+      const aliasesBefore = this.aliasesRead;
       let read: Read;
       if (rest >= text.length || text.charCodeAt(rest) === 35) {
         read = this.nested(indent, keyLine);
+      } else if (text.charCodeAt(rest) === 42 /* * */ && anchor === undefined) {
+        read = this.alias(text, rest, keyLine);
+        this.afterScalar(indent);
       } else {
         read = this.inlineValue(text, rest, indent, keyLine);
         this.afterScalar(indent);
       }
+      if (anchor !== undefined) this.anchors.set(anchor, { read, aliases: 0, nested: this.aliasesRead !== aliasesBefore });
       value[key] = read.value;
       keys[key] = read.lines;
       this.skipBlank();
@@ -181,6 +210,17 @@ class PlainReader {
       }
     }
     return { value: null, lines: { line: keyLine } };
+  }
+
+  /** `*name` at `at`: the anchored node's value itself, at this line. */
+  private alias(text: string, at: number, line: number): Read {
+    const name = nameAt(text, at);
+    if (!isBlankRest(text, at + name.length + 1)) notPlain();
+    const anchor = this.anchors.get(name);
+    // Past the limit, the general path reports the alias bomb.
+    if (!anchor || anchor.nested || ++anchor.aliases > this.maxAliasCount) notPlain();
+    this.aliasesRead++;
+    return { value: anchor!.read.value, lines: { ...anchor!.read.lines, line } };
   }
 
   /** A scalar, an empty collection or a `|` block starting at column `at` of the current line. */
@@ -258,6 +298,15 @@ function fold(body: string[]): string {
     else out += body[j - 1] === '' ? line : ` ${line}`;
   }
   return out;
+}
+
+/** The anchor or alias name after the `&` or `*` at `at`. */
+function nameAt(text: string, at: number): string {
+  let end = at + 1;
+  while (end < text.length && text.charCodeAt(end) !== SPACE) end++;
+  const name = text.slice(at + 1, end);
+  if (!/^[^,[\]{}#]+$/.test(name)) notPlain();
+  return name;
 }
 
 function indentOf(text: string): number {
