@@ -123,6 +123,14 @@ describe('reading plain block YAML', () => {
     expect((plain![0]!.value as { spec: { template: { metadata: { labels: unknown } } } }).spec.template.metadata.labels).toEqual({ app: 'web' });
   });
 
+  it("folds a plain scalar continued on the lines under it, as the gatekeeper-library's samples write long messages", () => {
+    const text = 'kind: K8sRequiredLabels\nspec:\n  parameters:\n    message: All namespaces must have an `owner` label\n      that points to your company\n      username\n    labels: []\n';
+    const plain = readPlainYaml('f.yaml', text, defaultYamlLimits);
+    expect(JSON.stringify(plain)).toBe(general(text));
+    expect((plain![0]!.value as { spec: { parameters: { message: string } } }).spec.parameters.message).toBe('All namespaces must have an `owner` label that points to your company username');
+    expect(plain![0]!.lines.keys!.spec!.keys!.parameters!.keys!.labels!.line).toBe(7);
+  });
+
   it('leaves a file to the general path as soon as one document leaves the subset', () => {
     const text = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\ndata:\n  enabled: yes\n';
     expect(readPlainYaml('f.yaml', text, defaultYamlLimits)).toBeUndefined();

@@ -1,9 +1,9 @@
 // A fast reader for the YAML most manifests are written in: block mappings and sequences of
-// one-line scalars, one-line lists of scalars, `|` and `>` blocks, anchored values and their
+// scalars, one-line lists of scalars, `|` and `>` blocks, anchored values and their
 // aliases, comments and `---`. It reads a file
 // exactly as yaml-file.ts's general path (the `yaml` library and yaml-readings.ts) does, about five
 // times faster: a CRD bundle of several MiB is parsed on every check. Anything else in the file (flow
-// mappings, tags, multi-line or escaped scalars, tabs, keys or values the two readings read
+// mappings, tags, multi-line quoted or escaped scalars, tabs, keys or values the two readings read
 // differently...) makes it give up, and the general path reads the whole file.
 // test/engine/yaml-plain.test.ts holds it to the general path's result on every fixture.
 import type { LineNode, YamlDocument, YamlLimits } from './yaml-file.js';
@@ -238,7 +238,21 @@ class PlainReader {
     if (rest === '{}' || /^\{\}\s+#/.test(rest)) return { value: {}, lines: { line, keys: {} } };
     // `-1` is a plain scalar; `- x` here is a sequence YAML refuses.
     if (INDICATOR.has(c) && !(c === '-' && at + 1 < text.length && text.charCodeAt(at + 1) !== SPACE)) notPlain();
-    return { value: plainValue(plainText(text, at)), lines: { line } };
+    const first = plainText(text, at);
+    // A plain scalar goes on over the lines indented under it, folded into one line; after a
+    // comment it cannot (afterScalar leaves that to the general path).
+    if (first.length !== text.length - at) return { value: plainValue(first), lines: { line } };
+    const parts = [first];
+    for (let j = this.i + 1; j < this.lines.length; j++) {
+      const next = this.lines[j]!;
+      const nextIndent = indentOf(next);
+      if (nextIndent === next.length || nextIndent <= indent) break;
+      const content = next.slice(nextIndent).trimEnd();
+      if (INDICATOR.has(content[0]!) || / #|:( |$)/.test(content)) notPlain();
+      parts.push(content);
+      this.i = j;
+    }
+    return { value: plainValue(parts.join(' ')), lines: { line } };
   }
 
   /** A scalar's line is over: what comes next may not be indented into it (a continuation). */
