@@ -131,6 +131,17 @@ describe('reading plain block YAML', () => {
     expect(plain![0]!.lines.keys!.spec!.keys!.parameters!.keys!.labels!.line).toBe(7);
   });
 
+  it('leaves absurd nesting to the general path, which reports where it gives up, instead of failing itself', () => {
+    const nested = (depth: number) => `${Array.from({ length: depth }, (_, i) => `${' '.repeat(i)}k:`).join('\n')}\n${' '.repeat(depth)}v: 1\n`;
+    expect(readPlainYaml('f.yaml', nested(150), defaultYamlLimits)).toHaveLength(1);
+    expect(readPlainYaml('f.yaml', nested(250), defaultYamlLimits)).toBeUndefined();
+    // Deeper than the stack: the general path's error (where it gives up depends on the stack), as
+    // before there was a fast reader.
+    const parsed = parseYamlFile('deep.yaml', nested(3000));
+    expect(parsed.documents).toEqual([]);
+    expect(parsed.errors.map((e) => [e.code, e.message])).toEqual([['yaml', 'YAML: Maximum call stack size exceeded']]);
+  });
+
   it('leaves a file to the general path as soon as one document leaves the subset', () => {
     const text = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\ndata:\n  enabled: yes\n';
     expect(readPlainYaml('f.yaml', text, defaultYamlLimits)).toBeUndefined();

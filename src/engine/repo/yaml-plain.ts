@@ -41,6 +41,8 @@ const UNPRINTABLE = /[^\n\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFF
 // Characters a plain scalar may not start with (YAML's indicators), besides the ones handled apart.
 const INDICATOR = new Set(['-', '?', ':', ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', "'", '"', '%', '@', '`']);
 const SPACE = 32;
+/** Collections nested in one another, far more than any manifest (a CRD's schema: about 40). */
+const MAX_DEPTH = 200;
 
 /** An anchored node (`key: &name ...`): what an alias to it reads, and how often it was. */
 interface Anchor {
@@ -56,6 +58,7 @@ class PlainReader {
   /** The current document's anchors, the latest of each name. */
   private readonly anchors = new Map<string, Anchor>();
   private aliasesRead = 0;
+  private depth = 0;
   private maxAliasCount = 0;
 
   constructor(
@@ -111,7 +114,19 @@ class PlainReader {
 
   /** The block collection that starts at column `col` of the current line. */
   private node(col: number): Read {
-    return isItem(this.lines[this.i]!, col) ? this.sequence(col) : this.mapping(col);
+    // Absurd nesting is the general path's, which says where it gives up.
+    if (++this.depth > MAX_DEPTH) notPlain();
+    const read = isItem(this.lines[this.i]!, col) ? this.sequence(col) : this.mapping(col);
+    this.depth--;
+    return read;
+  }
+
+  /** A mapping that starts on a sequence item's line (`- key: value`), counted as nesting too. */
+  private itemMapping(col: number): Read {
+    if (++this.depth > MAX_DEPTH) notPlain();
+    const read = this.mapping(col);
+    this.depth--;
+    return read;
   }
 
   private sequence(indent: number): Read {
@@ -126,7 +141,7 @@ class PlainReader {
       // `-` alone on its line, with its item below, and `- - x`: rare, left to the general path.
       if (at >= text.length || text.charCodeAt(at) === 35 || isItem(text, at)) notPlain();
       let read: Read;
-      if (keyEnd(text, at) !== undefined) read = this.mapping(at);
+      if (keyEnd(text, at) !== undefined) read = this.itemMapping(at);
       else {
         read = this.inlineValue(text, at, indent, itemLine);
         this.afterScalar(indent);
