@@ -1,6 +1,6 @@
 // The engine as the CLI and the App run it: the pinned opa compiler with its on-disk cache behind the
 // Rego driver, whose worker pool the App shares across every pull request the process checks, and
-// Gatekeeper's CEL driver in one helper process (started when the first CEL template is loaded),
+// Gatekeeper's CEL driver in one helper process (started with the runtime, ahead of its first template),
 // each template routed to the engine the cluster's Gatekeeper runs it with; and the renderer
 // (kustomize and Flux's build steps) that turns entry points into objects.
 import { createHash } from 'node:crypto';
@@ -51,6 +51,9 @@ export function startEngineRuntime(engine: EngineConfig, options: RuntimeOptions
     },
   };
   const helper = new CelHelperProcess(engine.celPath, engine.cacheDir === null ? undefined : join(engine.cacheDir, 'cel'));
+  // Its process start-up (a large Go binary) overlaps the worker's and the reading of the policies,
+  // which its first template waits for anyway.
+  helper.warmUp();
   const rego = RegoDriver.start({
     compiler,
     workers: engine.workers,

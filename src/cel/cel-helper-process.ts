@@ -1,5 +1,5 @@
 // The CelHelper port as a child process: the pinned `parapet-cel` (tools/cel, built by `npm ci`),
-// started when the first CEL template is loaded and kept for every later check of this process,
+// started with the engine's runtime (warmUp) or else by the first request, and kept for every later check of this process,
 // speaking one JSON line per request and per answer. A missing or crashed helper is an operational
 // error (ConfigError) with what to do about it; the next request starts a new one.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -45,6 +45,16 @@ export class CelHelperProcess implements CelHelper {
       this.pending.push({ resolve, reject });
       child.stdin.write(`${json}\n`);
     });
+  }
+
+  /**
+   * Starts the helper ahead of its first request, so that its start-up overlaps reading and parsing
+   * the repository instead of following it; a helper that cannot start says so at the first request,
+   * as it always did.
+   */
+  warmUp(): void {
+    if (this.child || !existsSync(this.path)) return;
+    this.start();
   }
 
   lostState(): Error {

@@ -214,6 +214,9 @@ export class OpaCompiler implements PolicyCompiler {
     const timeoutMs = this.options.timeoutMs ?? DEFAULT_COMPILE_TIMEOUT_MS;
     const deadline = Date.now() + timeoutMs;
     const signal = live.every((r) => r.signal) && live.length > 0 ? allSignals(live.map((r) => r.signal!)) : undefined;
+    // Asked for alongside the parses, not after them: the groups' check and build wait for it.
+    // (A failure is reported where it is awaited.)
+    this.gatekeeperCapabilities().catch(() => undefined);
     const dir = await mkdtemp(join(tmpdir(), 'parapet-opa-'));
     try {
       // Each distinct module once, in a folder of its own under the name it has in its template.

@@ -225,6 +225,17 @@ describe("compiling a cluster's templates together", () => {
     expect(gatekeeperErrorText('12/lib-2.rego:4:3: object insert conflict')).toBe('libs["lib_1"]:4: eval_conflict_error: object keys must be unique');
   });
 
+  it("asks opa for Gatekeeper's capabilities while it parses the modules, not after", async () => {
+    const opa = loggingOpa();
+    const compiler = new OpaCompiler({ cacheDir: null, opaPath: opa.path });
+    const sources = [withHelper('teama', 'a'), withHelper('teamb', 'b'), withHelper('teamc', 'c'), privileged];
+    const outcomes = await Promise.all(sources.map((source) => compiler.compile(source)));
+    expect(outcomes.every((o) => o.ok)).toBe(true);
+    // The log holds each opa run as it starts: two at a time parse the seven distinct modules.
+    const calls = opa.calls();
+    expect(calls.indexOf('capabilities')).toBeLessThan(calls.lastIndexOf('parse'));
+  });
+
   it('asks opa its version once per binary: a warm run starts no opa at all', async () => {
     const cacheDir = mkdtempSync(join(tmpdir(), 'parapet-cache-'));
     const opa = loggingOpa();

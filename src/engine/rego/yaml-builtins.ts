@@ -6,7 +6,8 @@
 // single-quoted strings folded at spaces past column 80, strings quoted where YAML 1.1 would read
 // something else. Unmarshal reads with go-yaml v2's YAML 1.1 resolver (yes/no/on/off/y/n, `0777`,
 // `1_000`, merge keys) and hands the result over as JSON (numbers as Go's encoding/json prints them).
-import { Alias, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import type { Alias, Document, Node } from 'yaml';
+import { yamlLibrary } from '../repo/yaml-file.js';
 import { formatFloat } from '../go/format-float.js';
 import { RegoResult, type RegoValue, regoValueToJson, sortedItems } from './rego-value.js';
 
@@ -364,6 +365,7 @@ function fail(message: string): never {
 
 function toRego(node: Node | null, doc: Document, seen: Set<Node>): RegoValue {
   if (node === null) return { type: 'null' };
+  const { isAlias, isMap, isScalar, isSeq } = yamlLibrary();
   if (isAlias(node)) {
     const target = (node as Alias).resolve(doc);
     if (!target) fail('unknown anchor');
@@ -436,7 +438,7 @@ function keyText(key: RegoValue): string {
 }
 
 function parseYaml(text: string): RegoValue {
-  const doc = parseDocument(text, { version: '1.2', schema: 'failsafe', uniqueKeys: false, merge: false, prettyErrors: false, strict: false });
+  const doc = yamlLibrary().parseDocument(text, { version: '1.2', schema: 'failsafe', uniqueKeys: false, merge: false, prettyErrors: false, strict: false });
   if (doc.errors.length > 0) fail(`yaml: ${doc.errors[0]!.message}`);
   return toRego(doc.contents as Node | null, doc, new Set());
 }

@@ -4,7 +4,8 @@
 // gatekeeper-library's httpsonly template writes one so. A continuation line's leading white space
 // is folded away, so indenting it to the opening quote's column changes neither the value nor any
 // line number, and the yaml library then reads the scalar as go-yaml does.
-import { isScalar, visit, type Document } from 'yaml';
+import type { Document } from 'yaml';
+import { yamlLibrary } from './yaml-library.js';
 
 /**
  * The openings of the quoted scalars of a document that did not parse which the yaml library ended
@@ -12,6 +13,7 @@ import { isScalar, visit, type Document } from 'yaml';
  * the line.
  */
 export function cutQuotedScalars(doc: Document.Parsed, text: string): number[] {
+  const { isScalar, visit } = yamlLibrary();
   const openings: number[] = [];
   visit(doc, (_key, node) => {
     if (!isScalar(node) || (node.type !== 'QUOTE_DOUBLE' && node.type !== 'QUOTE_SINGLE') || !node.range) return;

@@ -1,10 +1,15 @@
 // Multi-document YAML as the cluster's client reads it (yaml-readings.ts: sigs.k8s.io/yaml for
 // kubectl and Argo CD, kyaml for Flux), with the limits that keep a hostile file from exhausting
 // memory, and the source positions the report needs.
-import { isCollection, isScalar, LineCounter, parseAllDocuments, visit, type Document, type YAMLError } from 'yaml';
+import type { Document, LineCounter, YAMLError } from 'yaml';
 import type { InputError } from '../model.js';
 import { cutQuotedScalars, indentQuotedContinuations } from './quoted-continuations.js';
+import { yamlLibrary } from './yaml-library.js';
+import { readPlainYaml } from './yaml-plain.js';
 import { READERS, readDocument, ReadingError, readingNotes, type DocumentReading, type YamlReading } from './yaml-readings.js';
+
+// The drivers reach YAML through this module (the yaml.* builtins parse with the library too).
+export { yamlLibrary };
 
 export interface YamlLimits {
   /** Files larger than this are refused unread. */
@@ -60,6 +65,14 @@ export function sizeLimitError(file: string, size: number, limits: YamlLimits): 
 export function parseYamlFile(file: string, text: string, limits: YamlLimits = defaultYamlLimits): ParsedYamlFile {
   const sizeError = sizeLimitError(file, Buffer.byteLength(text), limits);
   if (sizeError) return { documents: [], errors: [sizeError] };
+  // Most manifests are plain block YAML, which yaml-plain.ts reads the same, many times faster.
+  const plain = readPlainYaml(file, text, limits);
+  if (plain) return { documents: plain, errors: [] };
+  return parseYamlFileInFull(file, text, limits);
+}
+
+/** parseYamlFile through the `yaml` library and both readings, whatever the file holds. */
+export function parseYamlFileInFull(file: string, text: string, limits: YamlLimits = defaultYamlLimits): ParsedYamlFile {
   let { lineCounter, list } = parseDocuments(text);
   // Quoted scalars continued at the enclosing block's indentation, which go-yaml reads: each round
   // re-indents those the last parse ended before go-yaml would (all it finds in one round; few files
@@ -145,6 +158,7 @@ export function parseYamlFile(file: string, text: string, limits: YamlLimits = d
 }
 
 function parseDocuments(text: string): { lineCounter: LineCounter; list: Document.Parsed[] } {
+  const { LineCounter, parseAllDocuments } = yamlLibrary();
   const lineCounter = new LineCounter();
   // The library only parses: every scalar stays text (the failsafe schema, no known tags) and
   // yaml-readings.ts resolves it as each Go decoder does. Duplicate keys are the readings' business
@@ -213,6 +227,7 @@ const UNTERMINATED = /^Missing closing .quote|must (be sufficiently indented and
 function errorOffset(doc: Document.Parsed, error: YAMLError): number {
   const at = error.pos[0];
   if (!UNTERMINATED.test(error.message)) return at;
+  const { isCollection, isScalar, visit } = yamlLibrary();
   let opening: number | undefined;
   visit(doc, (_key, node) => {
     const quoted = isScalar(node) && (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE');

@@ -3,9 +3,10 @@
 // YAML 1.2's scalars: kustomize, so Flux). The `yaml` library only parses; every scalar is resolved
 // here from its source text, with Go's rules, so the values are the ones the cluster receives.
 // tools/yamlcheck decodes the same bytes with the Go libraries for the differential test.
-import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type Node, type Scalar } from 'yaml';
+import type { Document, Node, Scalar } from 'yaml';
 import { formatFloat } from '../go/format-float.js';
 import type { LineNode } from './yaml-file.js';
+import { yamlLibrary } from './yaml-library.js';
 
 export type YamlReading = 'sigs' | 'kyaml';
 
@@ -233,6 +234,7 @@ interface AnchorData {
  * decoder refuses the document.
  */
 export function readDocument(doc: Document.Parsed, reading: YamlReading, lineAt: (offset: number) => number, maxAliasCount: number): DocumentReading {
+  const { isAlias, isMap, isPair, isScalar, isSeq } = yamlLibrary();
   const anchors = new Map<string, Node>();
   const data = new Map<Node, AnchorData>();
   /** Whether any NaN or infinity was read: only then is the value walked for one that remains. */
