@@ -11,6 +11,7 @@ import type { EngineConfig } from './config.js';
 import { CelHelperProcess, defaultCelHelperPath } from './cel/cel-helper-process.js';
 import { CachingDriver, CelDriver, GatekeeperDriver, MemoryResultStore, RegoDriver, type PolicyCompiler, type PolicyDriver, type Renderer, type ResultStore } from './engine/index.js';
 import { ConfigError } from './errors.js';
+import type { ParsedModule } from './opa/gatekeeper-checks.js';
 import { OpaCompiler } from './opa/opa-compiler.js';
 import { HelperRenderer } from './renderer/helper-renderer.js';
 import { CachingRenderer, DiskRenderCache, MemoryRenderCache } from './renderer/render-cache.js';
@@ -39,7 +40,21 @@ export interface RuntimeOptions {
 }
 
 export function startEngineRuntime(engine: EngineConfig, options: RuntimeOptions = {}): EngineRuntime {
-  const opa = new OpaCompiler({ cacheDir: engine.cacheDir, opaPath: engine.opaPath, timeoutMs: engine.compileTimeoutMs, ...(engine.toolsCacheDir ? { toolsCacheDir: engine.toolsCacheDir } : {}) });
+  const helper = new CelHelperProcess(engine.celPath, engine.cacheDir === null ? undefined : join(engine.cacheDir, 'cel'));
+  // Its process start-up (a large Go binary) overlaps the worker's and the reading of the policies,
+  // which its first template waits for anyway.
+  helper.warmUp();
+  const opa = new OpaCompiler({
+    cacheDir: engine.cacheDir,
+    opaPath: engine.opaPath,
+    timeoutMs: engine.compileTimeoutMs,
+    ...(engine.toolsCacheDir ? { toolsCacheDir: engine.toolsCacheDir } : {}),
+    // The modules of a cold compile parse in the helper, already running, not in an opa process each.
+    parseModule: async (name, text, version) => {
+      const answer = await helper.request(JSON.stringify({ op: 'parse', name, text, regoVersion: version }));
+      return typeof answer === 'object' && answer !== null && 'module' in answer ? (answer.module as ParsedModule) : undefined;
+    },
+  });
   // A missing or broken opa binary is a setup problem, not a bug in Parapet: typed as a ConfigError,
   // it is reported in one line (the CLI exits 2, the App's check run says it) with how to build it.
   const compiler: PolicyCompiler = {
@@ -50,10 +65,6 @@ export function startEngineRuntime(engine: EngineConfig, options: RuntimeOptions
       return opa.compile(source, options);
     },
   };
-  const helper = new CelHelperProcess(engine.celPath, engine.cacheDir === null ? undefined : join(engine.cacheDir, 'cel'));
-  // Its process start-up (a large Go binary) overlaps the worker's and the reading of the policies,
-  // which its first template waits for anyway.
-  helper.warmUp();
   const rego = RegoDriver.start({
     compiler,
     workers: engine.workers,

@@ -10,6 +10,8 @@
 //	                                                   -> {"outcomes":[{"results":[{"msg":"...","error":true}]} | {"error":"..."}]}
 //	{"op":"release","templates":[1],"constraints":[2]} -> {}
 //	{"op":"builtin","name":"...","args":["..."]}      -> builtin.go
+//	{"op":"parse","name":"template.rego","text":"...","regoVersion":"v0"}
+//	                                                   -> {"module":{...}} | {"error":"..."} (parse.go)
 //
 // PARAPET_CEL_CPUPROFILE=<file> writes a CPU profile of the whole session there when stdin ends.
 //
@@ -105,6 +107,8 @@ type request struct {
 	Templates   []int             `json:"templates"`
 	Constraints []int             `json:"constraints"`
 	Name        string            `json:"name"`
+	Text        string            `json:"text"`
+	RegoVersion string            `json:"regoVersion"`
 	Args        []string          `json:"args"`
 	TimeoutMs   int               `json:"timeoutMs"`
 }
@@ -204,6 +208,8 @@ func (h *helper) handle(line []byte) (response interface{}) {
 	switch req.Op {
 	case "version":
 		return map[string]string{"gatekeeper": gatekeeperVersion()}
+	case "parse":
+		return parseModule(req.Name, req.Text, req.RegoVersion)
 	case "load":
 		problems, err := h.load(req.ID, req.Template)
 		if err != nil {
