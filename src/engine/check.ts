@@ -234,9 +234,14 @@ async function evaluateCluster(
     return gkConfig !== undefined && isExcluded(gkConfig, typeof ns === 'string' ? ns : '', process);
   };
 
+  // Gatekeeper caches only the kinds its Config and SyncSets name; without either in the policies,
+  // where the cluster's sync is set up cannot be known, and every kind counts.
+  const synced = policies.syncedKinds && new Set(policies.syncedKinds.map((k) => `${k.group}/${k.version}/${k.kind}`));
+  const inInventory = (source: SourceObject) => !synced || synced.has(`${source.gvk.group}/${source.gvk.version}/${source.gvk.kind}`);
   const inventory = emptyInventory();
-  for (const source of objects) if (!excludedFrom(source, 'sync')) addToInventory(inventory, source.object);
+  for (const source of objects) if (inInventory(source) && !excludedFrom(source, 'sync')) addToInventory(inventory, source.object);
   for (const namespace of builtins) {
+    if (synced && !synced.has('/v1/Namespace')) continue;
     if (!gkConfig || !isExcluded(gkConfig, String(namespace.metadata.name), 'sync')) addToInventory(inventory, namespace);
   }
   const dataId = [...policies.templates.values()].some(needsInventory) ? driver.addText(inventoryData(inventory)) : 0;
@@ -283,7 +288,7 @@ async function evaluateCluster(
 
   const owners = new OwnerIndex(objects);
   const located = evaluation.violations.map((pending) => ({
-    violation: locate(pending, namespaces, owners),
+    violation: locate(pending, namespaces, owners, inInventory),
     ...(pending.resultant ? { impliedBy: pending.resultant.template.name } : {}),
   }));
   const violations = options.everyResult ? located.map((result) => result.violation) : foldImpliedResults(located);
@@ -323,7 +328,7 @@ function enabledPolicies(constraints: readonly Constraint[]): EnabledPolicy[] {
     .sort((a, b) => (a.template < b.template ? -1 : a.template > b.template ? 1 : a.constraint < b.constraint ? -1 : a.constraint > b.constraint ? 1 : 0));
 }
 
-function locate(pending: PendingViolation, namespaces: Map<string, SourceObject>, owners: OwnerIndex): Violation {
+function locate(pending: PendingViolation, namespaces: Map<string, SourceObject>, owners: OwnerIndex, inInventory: (source: SourceObject) => boolean): Violation {
   const { source } = pending;
   const template = podTemplatePath(source.object);
   const podSpecPaths = pending.resultant
@@ -347,7 +352,7 @@ function locate(pending: PendingViolation, namespaces: Map<string, SourceObject>
 
   let acceptance: Violation['acceptance'] = null;
   if (pending.acceptable && !pending.constraint.ignoreRiskAcceptances) {
-    const found = findAcceptance(pending.constraint.template.name, acceptanceSources(pending, namespaces, owners));
+    const found = findAcceptance(pending.constraint.template.name, acceptanceSources(pending, namespaces, owners, inInventory));
     if (found) {
       const origin = found.source.origin;
       const location = fieldLocation(origin.doc, [...found.source.path, found.annotation]);

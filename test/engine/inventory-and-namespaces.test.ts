@@ -254,6 +254,67 @@ describe('inventory and namespaces', () => {
     ]);
   });
 
+  it('holds only the kinds Gatekeeper syncs when the policies hold its Config or SyncSets: spec.sync.syncOnly and spec.gvks', async () => {
+    const synced = await check(
+      new MemorySource({
+        ...FILES,
+        'cluster/policies/config.yaml': `apiVersion: config.gatekeeper.sh/v1alpha1
+kind: Config
+metadata:
+  name: config
+  namespace: gatekeeper-system
+spec:
+  sync:
+    syncOnly:
+      - version: v1
+        kind: ConfigMap
+`,
+        'cluster/policies/syncset.yaml': `apiVersion: syncset.gatekeeper.sh/v1alpha1
+kind: SyncSet
+metadata:
+  name: rbac
+spec:
+  gvks:
+    - group: rbac.authorization.k8s.io
+      version: v1
+      kind: ClusterRole
+`,
+      }),
+    );
+    expect(synced.clusters[0]!.errors).toEqual([]);
+    const seen = synced.clusters[0]!.violations.filter((v) => v.constraint === 'inventory' && !v.message.startsWith('stored')).map((v) => v.message);
+    expect(seen.sort()).toEqual([
+      'cluster rbac.authorization.k8s.io/v1 ClusterRole reader',
+      // Namespaces, built in or not, are not synced: Gatekeeper has none of them either.
+      'namespace default v1 ConfigMap inventory-probe',
+      'namespace default v1 ConfigMap plain',
+      'namespace fluxed v1 ConfigMap flux-config',
+      'namespace kustomized v1 ConfigMap kustomized-config',
+      'namespace shop v1 ConfigMap settings',
+      'namespace shop-stage v1 ConfigMap stage-config',
+    ]);
+  });
+
+  it('refuses a syncOnly that is not a list of kinds, on the Config', async () => {
+    const wrong = await check(
+      new MemorySource({
+        ...FILES,
+        'cluster/policies/config.yaml': `apiVersion: config.gatekeeper.sh/v1alpha1
+kind: Config
+metadata:
+  name: config
+spec:
+  sync:
+    syncOnly:
+      kind: ConfigMap
+`,
+      }),
+    );
+    expect(wrong.clusters[0]!.errors.filter((e) => e.code === 'gatekeeper-config')).toEqual([
+      { location: { file: 'cluster/policies/config.yaml', line: 2 }, code: 'gatekeeper-config', message: 'spec.sync.syncOnly: Invalid value: "object": spec.sync.syncOnly in body must be of type array: "object"' },
+    ]);
+  });
+
   it('stores the whole object, with its effective namespace', () => {
     expect(messages('inventory').filter((m) => m.startsWith('stored'))).toEqual([
       'stored {"apiVersion": "v1", "data": {"key": "value"}, "kind": "ConfigMap", "metadata": {"name": "kustomized-config", "namespace": "kustomized"}}',

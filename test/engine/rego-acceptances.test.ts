@@ -81,6 +81,35 @@ describe('risk acceptances that the template also implements in Rego', () => {
     expect(checkExitCode(report)).toBe(0);
   });
 
+  it('accepts through the Deployment\'s own metadata only if the policies\' Gatekeeper Config syncs Deployments into the inventory', async () => {
+    const onWorkload = deployment('        team: storage').replace(
+      '  namespace: shop\n',
+      '  namespace: shop\n  annotations:\n    securitytower.io/policy.exclusion.preventprivileged: Needs the host block devices.\n',
+    );
+    const config = (kinds: string) => `apiVersion: config.gatekeeper.sh/v1alpha1
+kind: Config
+metadata:
+  name: config
+  namespace: gatekeeper-system
+spec:
+  sync:
+    syncOnly:
+${kinds}`;
+    const judged = async (kinds: string) => {
+      const report = await check(
+        repo({
+          'policies/constraints/preventprivileged-constraint.yaml': library('constraint.yaml'),
+          'policies/config.yaml': config(kinds),
+          'apps/storage.yaml': onWorkload,
+        }),
+      );
+      expect(report.clusters[0]!.errors).toEqual([]);
+      return report.clusters[0]!.violations.map((v) => v.acceptance?.reason ?? null);
+    };
+    expect(await judged('      - version: v1\n        kind: ConfigMap\n')).toEqual([null]);
+    expect(await judged('      - group: apps\n        version: v1\n        kind: Deployment\n')).toEqual(['Needs the host block devices.']);
+  });
+
   it('accepts a CronJob\'s Pods through the annotation on the CronJob', async () => {
     const cronJob = `apiVersion: batch/v1
 kind: CronJob

@@ -48,7 +48,13 @@ export class OwnerIndex {
  * levels apply: the object (the workload, for its implied Pods), its pod template, its Namespace,
  * its owners.
  */
-export function acceptanceSources(pending: PendingViolation, namespaces: Map<string, SourceObject>, owners: OwnerIndex): Array<AcceptanceSource<SourceObject>> {
+export function acceptanceSources(
+  pending: PendingViolation,
+  namespaces: Map<string, SourceObject>,
+  owners: OwnerIndex,
+  /** Whether Gatekeeper syncs the object into data.inventory, where such templates look owners up. */
+  inInventory: (source: SourceObject) => boolean = () => true,
+): Array<AcceptanceSource<SourceObject>> {
   const { source, resultant } = pending;
   const sources: Array<AcceptanceSource<SourceObject>> = [];
   const add = (level: AcceptanceSource<SourceObject>['level'], origin: SourceObject, path: string[], throughInventory = false) => {
@@ -64,8 +70,8 @@ export function acceptanceSources(pending: PendingViolation, namespaces: Map<str
     if (namespace && namespace !== source) add('namespace', namespace, []);
     if (template.acceptsThroughOwners) {
       // Read from data.inventory: the workload the implied Pod names as its owner, and the owners.
-      if (resultant) add('object', source, [], true);
-      for (const owner of owners.ownersOf(source)) add('owner', owner, [], true);
+      if (resultant && inInventory(source)) add('object', source, [], true);
+      for (const owner of owners.ownersOf(source)) if (inInventory(owner)) add('owner', owner, [], true);
     }
     return sources;
   }

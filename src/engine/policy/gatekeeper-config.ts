@@ -1,4 +1,5 @@
-// Gatekeeper's `Config` resource: namespace exclusions per process.
+// Gatekeeper's `Config` resource: namespace exclusions per process, and the kinds it syncs into
+// `data.inventory` (spec.sync.syncOnly; pkg/controller/config: only those kinds are watched and cached).
 // Sources: GK apis/config/v1alpha1/config_types.go (shape), pkg/controller/config/process/excluder.go
 // (Add expands `*`; IsNamespaceExcluded uses a Namespace's own name, else metadata.namespace, against
 // wildcards), pkg/webhook/policy.go validateConfigResource (the name must be `config`).
@@ -17,7 +18,16 @@ export type ConfigProcess = 'audit' | 'webhook' | 'sync' | 'mutation-webhook';
 /** What `*` stands for (excluder.go allProcesses). */
 export const CONFIG_PROCESSES: readonly ConfigProcess[] = ['audit', 'webhook', 'mutation-webhook', 'sync'];
 
+/** A kind Gatekeeper syncs into `data.inventory`, as a Config's syncOnly or a SyncSet's gvks name it. */
+export interface SyncedKind {
+  group: string;
+  version: string;
+  kind: string;
+}
+
 export interface GatekeeperConfig {
+  /** The kinds `spec.sync.syncOnly` names: the only ones in `data.inventory` (with the SyncSets'). */
+  syncOnly: readonly SyncedKind[];
   /** The patterns that exclude namespaces from each process, as written. */
   excludedNamespaces: Readonly<Record<ConfigProcess, readonly string[]>>;
   /**
@@ -86,11 +96,18 @@ export function readGatekeeperConfig(doc: unknown): GatekeeperConfigResult {
     }
   }
 
+  const sync = isRecord(spec) ? spec['sync'] : undefined;
+  let syncOnly: SyncedKind[] = [];
+  if (sync !== undefined && sync !== null) {
+    if (!isRecord(sync)) fail(wrongType(['spec', 'sync'], 'object', sync), true);
+    else syncOnly = readSyncedKinds(sync['syncOnly'], ['spec', 'sync', 'syncOnly'], fail);
+  }
+
   const result: GatekeeperConfigResult = {
     problems: problems.map((p) => p.message),
     fieldProblems: problems,
   };
-  if (usable) result.config = makeConfig(excluded);
+  if (usable) result.config = makeConfig(excluded, syncOnly);
   return result;
 }
 
@@ -169,7 +186,29 @@ function readEntry(
   for (const process of processes) excluded[process].push(...patterns);
 }
 
-function makeConfig(excluded: Record<ConfigProcess, string[]>): GatekeeperConfig {
+/** A list of {group, version, kind} (a Config's syncOnly, a SyncSet's gvks); the CRD types each field as a string. */
+export function readSyncedKinds(raw: unknown, path: string[], fail: (p: FieldProblem, fatal: boolean) => void): SyncedKind[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) {
+    fail(wrongType(path, 'array', raw), true);
+    return [];
+  }
+  const kinds: SyncedKind[] = [];
+  raw.forEach((entry, i) => {
+    const itemPath = [...path, String(i)];
+    if (!isRecord(entry)) return fail(wrongType(itemPath, 'object', entry), true);
+    const field = (name: 'group' | 'version' | 'kind') => {
+      const value = entry[name];
+      if (value === undefined || value === null) return '';
+      if (typeof value !== 'string') fail(wrongType([...itemPath, name], 'string', value), true);
+      return typeof value === 'string' ? value : '';
+    };
+    kinds.push({ group: field('group'), version: field('version'), kind: field('kind') });
+  });
+  return kinds;
+}
+
+function makeConfig(excluded: Record<ConfigProcess, string[]>, syncOnly: SyncedKind[]): GatekeeperConfig {
   const tests = {} as Record<ConfigProcess, (ns: string) => boolean>;
   for (const process of CONFIG_PROCESSES) {
     const patterns = excluded[process];
@@ -182,6 +221,7 @@ function makeConfig(excluded: Record<ConfigProcess, string[]>): GatekeeperConfig
     'mutation-webhook': Object.freeze([...new Set(excluded['mutation-webhook'])]),
   });
   return {
+    syncOnly: Object.freeze(syncOnly),
     excludedNamespaces: frozen,
     isExcluded: (namespaceName, process) => tests[process]?.(namespaceName) ?? false,
   };

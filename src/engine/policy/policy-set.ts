@@ -1,6 +1,6 @@
 // Loads one cluster's policies: compiles each template once, checks its builtins at load time, reads
 // constraints against their templates, and collects ExpansionTemplates and Gatekeeper's Config.
-import { isGatekeeperConfigDocument, readGatekeeperConfig, type GatekeeperConfig } from './gatekeeper-config.js';
+import { isGatekeeperConfigDocument, readGatekeeperConfig, readSyncedKinds, type GatekeeperConfig, type SyncedKind } from './gatekeeper-config.js';
 import { type InputError, isRecord, type Location, type PolicyEngine } from '../model.js';
 import type { PolicyDriver, WorkOptions } from '../ports.js';
 import type { YamlDocument } from '../repo/yaml-file.js';
@@ -39,6 +39,12 @@ export interface PolicySet {
   /** The repository's own ExpansionTemplates (none means "use Parapet's defaults"). */
   expansionTemplates: ExpansionTemplate[];
   gatekeeperConfig: GatekeeperConfig | undefined;
+  /**
+   * The kinds Gatekeeper syncs into `data.inventory`: the Config's `spec.sync.syncOnly` and every
+   * SyncSet's `spec.gvks`. Undefined when the policies hold neither: where the cluster's sync is
+   * configured cannot be known, and the inventory holds every kind.
+   */
+  syncedKinds: SyncedKind[] | undefined;
   errors: InputError[];
   /** The driver's template ids, to release when the check is done. */
   moduleIds: number[];
@@ -83,6 +89,7 @@ export async function loadPolicySet(documents: YamlDocument[], driver: PolicyDri
   const constraints: Constraint[] = [];
   const expansionTemplates: ExpansionTemplate[] = [];
   let gatekeeperConfig: GatekeeperConfig | undefined;
+  let syncSets: SyncedKind[] | undefined;
   const failedTemplateKinds = new Set(loaded.filter((r) => !r.template && r.kind).map((r) => r.kind!));
   for (const doc of documents) {
     const location = { file: doc.file, line: doc.kindLine };
@@ -107,9 +114,19 @@ export async function loadPolicySet(documents: YamlDocument[], driver: PolicyDri
       const result = readGatekeeperConfig(value);
       for (const message of result.problems) errors.push({ location, code: 'gatekeeper-config', message });
       if (result.config) gatekeeperConfig = result.config;
+    } else if (isSyncSetDocument(value)) {
+      const spec = isRecord(value.spec) ? value.spec : {};
+      const kinds = readSyncedKinds(spec.gvks, ['spec', 'gvks'], (problem) => errors.push({ location, code: 'gatekeeper-config', message: `SyncSet: ${problem.message}` }));
+      syncSets = [...(syncSets ?? []), ...kinds];
     }
   }
-  return { templates, constraints, expansionTemplates, gatekeeperConfig, errors, moduleIds };
+  const syncedKinds = gatekeeperConfig || syncSets ? [...(gatekeeperConfig?.syncOnly ?? []), ...(syncSets ?? [])] : undefined;
+  return { templates, constraints, expansionTemplates, gatekeeperConfig, syncedKinds, errors, moduleIds };
+}
+
+/** Gatekeeper's SyncSet (syncset.gatekeeper.sh), which adds kinds to the sync besides the Config's. */
+function isSyncSetDocument(value: Record<string, unknown>): boolean {
+  return value.kind === 'SyncSet' && typeof value.apiVersion === 'string' && value.apiVersion.startsWith('syncset.gatekeeper.sh/');
 }
 
 async function loadTemplate(
