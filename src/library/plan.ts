@@ -171,12 +171,15 @@ export function planEnable(catalog: Catalog, folder: PolicyFolder, selection: En
   // The lib finds a workload's acceptance through Gatekeeper's referential data, which holds only the
   // kinds its Config syncs: without them, the cluster rejects the Pods Parapet shows as accepted.
   if (policies.some((policy) => readsInventory(policy.templateText))) {
-    const sync = syncPlan(folder);
+    const kinds = syncKinds(policies);
+    const compared = kinds.slice(OWNER_SYNC_KINDS.length).map((k) => `${k.kind} (${k.group ? `${k.group}/` : ''}${k.version})`);
+    const also = compared.length > 0 ? `, and ${compared.join(', ')}, which the policies compare objects with` : '';
+    const sync = syncPlan(folder, kinds);
     const current = view.files.get(sync.path);
     target(sync.path, sync.text);
     if (!current) {
-      plan.notes.push(`${sync.path} makes Gatekeeper sync the workloads that own Pods, where the policies find risk acceptances on a workload's own metadata; if the cluster's Gatekeeper Config (there is one, named config) lives elsewhere, add these kinds to its spec.sync.syncOnly instead`);
-    } else if (!current.ours && current.text !== sync.text) plan.notes.push(`${sync.path}: added the workloads that own Pods to spec.sync.syncOnly, where the policies find risk acceptances on a workload's own metadata`);
+      plan.notes.push(`${sync.path} makes Gatekeeper sync the workloads that own Pods, where the policies find risk acceptances on a workload's own metadata${also}; if the cluster's Gatekeeper Config (there is one, named config) lives elsewhere, add these kinds to its spec.sync.syncOnly instead`);
+    } else if (!current.ours && current.text !== sync.text) plan.notes.push(`${sync.path}: added the workloads that own Pods to spec.sync.syncOnly, where the policies find risk acceptances on a workload's own metadata${also}`);
   }
 
   if (plan.problems.length > 0) return failed(plan);
@@ -219,7 +222,7 @@ export function planDisable(catalog: Catalog, folder: PolicyFolder, selection: {
   // Our Config goes out with the last policy too, unless someone has added to it since.
   const configPath = joinPath(folder.path, GATEKEEPER_CONFIG_FILE);
   const config = view.files.get(configPath);
-  if (config?.ours && remaining.length === 0 && removed.size > 0 && equivalent(config.text, renderGatekeeperConfig())) plan.deletes.push(configPath);
+  if (config?.ours && remaining.length === 0 && removed.size > 0 && isUntouchedConfig(config.text, [...view.records.keys()].flatMap((name) => findPolicy(catalog, name) ?? []))) plan.deletes.push(configPath);
   return plan.problems.length > 0 ? failed(plan) : plan;
 }
 
@@ -427,19 +430,71 @@ export function renderExpansion(catalog: Catalog): string {
   return list.map((doc) => doc.toString(STRINGIFY)).join('');
 }
 
-/** Gatekeeper's Config as Parapet writes it when the folder has none: it syncs the owners' kinds. */
-export function renderGatekeeperConfig(): string {
+type SyncKind = (typeof OWNER_SYNC_KINDS)[number];
+
+/**
+ * The kinds a template says Gatekeeper must sync for it (`metadata.gatekeeper.sh/requires-sync-data`:
+ * a list of requirements, each a list of clauses whose kinds are equivalent): every group, version
+ * and kind of each requirement's first clause.
+ */
+export function requiredSyncKinds(templateText: string): SyncKind[] {
+  let requirements: unknown;
+  try {
+    const template = parseDocument(templateText).toJS() as unknown;
+    const annotations = isRecord(template) && isRecord(template.metadata) && isRecord(template.metadata.annotations) ? template.metadata.annotations : {};
+    const raw = annotations['metadata.gatekeeper.sh/requires-sync-data'];
+    // Gatekeeper trims line breaks and quotes first (cachemanager/parser): the library writes the
+    // JSON as a quoted string inside a block scalar.
+    requirements = typeof raw === 'string' ? JSON.parse(raw.replace(/^[\n"]+|[\n"]+$/g, '')) : [];
+  } catch {
+    return [];
+  }
+  const kinds: SyncKind[] = [];
+  for (const requirement of Array.isArray(requirements) ? requirements : []) {
+    const first: unknown = Array.isArray(requirement) ? requirement[0] : undefined;
+    if (!isRecord(first)) continue;
+    const strings = (key: string) => (Array.isArray(first[key]) ? (first[key] as unknown[]).filter((v): v is string => typeof v === 'string') : []);
+    for (const group of strings('groups')) for (const version of strings('versions')) for (const kind of strings('kinds')) kinds.push({ group, version, kind });
+  }
+  return kinds;
+}
+
+/** The owners' kinds, and what the policies' templates require, each once. */
+function syncKinds(policies: readonly LibraryPolicy[]): SyncKind[] {
+  const kinds = [...OWNER_SYNC_KINDS, ...policies.flatMap((policy) => requiredSyncKinds(policy.templateText))];
+  return kinds.filter((k, i) => kinds.findIndex((other) => other.group === k.group && other.version === k.version && other.kind === k.kind) === i);
+}
+
+/**
+ * Whether the folder's Config is still as `enable` left it: what renderGatekeeperConfig writes for
+ * its own syncOnly list, every kind of which the owners' or one that a policy enabled there requires.
+ */
+function isUntouchedConfig(text: string, enabled: readonly LibraryPolicy[]): boolean {
+  const objects = parseObjects(text);
+  if (typeof objects === 'string' || objects.length !== 1) return false;
+  const [config] = objects;
+  const spec = isRecord(config) && isRecord(config.spec) ? config.spec : {};
+  const listed = isRecord(spec.sync) && Array.isArray(spec.sync.syncOnly) ? spec.sync.syncOnly : [];
+  const ours = syncKinds(enabled);
+  const kinds = listed.filter(isRecord).map((k) => ({ group: String(k.group ?? ''), version: String(k.version), kind: String(k.kind) }));
+  if (!kinds.every((k) => ours.some((o) => o.group === k.group && o.version === k.version && o.kind === k.kind))) return false;
+  return equivalent(text, renderGatekeeperConfig(kinds));
+}
+
+/** Gatekeeper's Config as Parapet writes it when the folder has none: it syncs the owners' kinds and what the policies read. */
+export function renderGatekeeperConfig(kinds: readonly SyncKind[] = OWNER_SYNC_KINDS): string {
   const doc = new Document({
     apiVersion: 'config.gatekeeper.sh/v1alpha1',
     kind: 'Config',
     // Gatekeeper reads only the Config named config in its own namespace.
     metadata: { name: 'config', namespace: 'gatekeeper-system' },
-    spec: { sync: { syncOnly: OWNER_SYNC_KINDS.map((k) => ({ ...k })) } },
+    spec: { sync: { syncOnly: kinds.map((k) => ({ ...k })) } },
   });
   mark(doc, [
     ' Written by `parapet policies enable`: Gatekeeper syncs these kinds into its referential data',
     " (data.inventory), where the library's templates find the workload that owns a Pod, so that a risk",
-    " acceptance on a workload's own metadata accepts its Pods. Add what else you need: enabling again",
+    " acceptance on a workload's own metadata accepts its Pods, and what the policies compare objects",
+    " with (their templates' requires-sync-data). Add what else you need: enabling again",
     ' only adds the kinds that are missing, and disabling the last policy removes the file as written.',
   ]);
   return doc.toString(STRINGIFY);
@@ -454,7 +509,7 @@ function readsInventory(templateText: string): boolean {
  * config, else that Config (the user's or ours) with the missing kinds added, its other fields and
  * comments kept (unchanged when it syncs them all already).
  */
-function syncPlan(folder: PolicyFolder): { path: string; text: string } {
+function syncPlan(folder: PolicyFolder, kinds: readonly SyncKind[]): { path: string; text: string } {
   for (const path of [...folder.files.keys()].sort()) {
     if (!/\.ya?ml$/i.test(path)) continue;
     const text = folder.files.get(path)!;
@@ -477,14 +532,14 @@ function syncPlan(folder: PolicyFolder): { path: string; text: string } {
     const synced = isRecord(spec.sync) ? spec.sync.syncOnly : undefined;
     const has = (k: { group: string; version: string; kind: string }) =>
       Array.isArray(synced) && synced.some((entry) => isRecord(entry) && (entry.group ?? '') === k.group && entry.version === k.version && entry.kind === k.kind);
-    const missing = OWNER_SYNC_KINDS.filter((k) => !has(k));
+    const missing = kinds.filter((k) => !has(k));
     if (missing.length === 0) return { path, text };
     const list = doc.getIn(['spec', 'sync', 'syncOnly'], true);
     if (isSeq(list)) for (const k of missing) list.add(doc.createNode({ ...k }));
     else doc.setIn(['spec', 'sync', 'syncOnly'], doc.createNode(missing.map((k) => ({ ...k }))));
     return { path, text: docs.map((d) => d.toString(STRINGIFY)).join('') };
   }
-  return { path: joinPath(folder.path, GATEKEEPER_CONFIG_FILE), text: renderGatekeeperConfig() };
+  return { path: joinPath(folder.path, GATEKEEPER_CONFIG_FILE), text: renderGatekeeperConfig(kinds) };
 }
 
 function mark(doc: Document, comment: string[]): void {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments, stringify } from 'yaml';
-import { readCatalog, type Catalog, type LibraryFiles } from '../../src/library/catalog.js';
+import { loadCatalog, readCatalog, type Catalog, type LibraryFiles } from '../../src/library/catalog.js';
 import { folderStatus, MANAGED_BY_ANNOTATION, parameterValue, planDisable, planEnable, type Plan, type PolicyFolder } from '../../src/library/plan.js';
 import { repoRoot } from '../helpers/engine.js';
 
@@ -555,6 +555,27 @@ spec:
     expect(docs.map((d) => d.kind)).toEqual(['Namespace', 'Config']);
     expect(docs[0]).toEqual(parse(namespace));
     expect(docs[1]!.spec.sync.syncOnly).toHaveLength(8);
+  });
+
+  it('syncs what a policy compares objects with too, as its template\'s requires-sync-data says, and removes it all with the last policy', async () => {
+    const catalog = await loadCatalog();
+    const plan = planEnable(catalog, folder(), { names: ['uniqueingresshost'] });
+    expect(plan.problems).toEqual([]);
+    expect(plan.notes).toContainEqual(expect.stringContaining(', and Ingress (networking.k8s.io/v1), which the policies compare objects with;'));
+    expect(parse(plan.writes.get(CONFIG)!).spec.sync.syncOnly).toEqual([
+      ...OWNER_KINDS,
+      // The first of the template's equivalent alternatives (networking.k8s.io/v1, or extensions/v1beta1).
+      { group: 'networking.k8s.io', version: 'v1', kind: 'Ingress' },
+    ]);
+    const after = applied(folder(), plan);
+    const more = planEnable(catalog, after, { names: ['poddisruptionbudgetallowsevictions'] });
+    expect(parse(more.writes.get(CONFIG)!).spec.sync.syncOnly.slice(OWNER_KINDS.length)).toEqual([
+      { group: 'networking.k8s.io', version: 'v1', kind: 'Ingress' },
+      { group: 'autoscaling', version: 'v2', kind: 'HorizontalPodAutoscaler' },
+      { group: 'autoscaling', version: 'v1', kind: 'HorizontalPodAutoscaler' },
+    ]);
+    const both = applied(after, more);
+    expect(planDisable(catalog, both, { names: ['uniqueingresshost', 'poddisruptionbudgetallowsevictions'] }).deletes).toContain(CONFIG);
   });
 
   it('writes none for policies that do not read the inventory', () => {
