@@ -423,7 +423,8 @@ data:
         apiVersion: 'config.gatekeeper.sh/v1alpha1',
         kind: 'Config',
         metadata: { name: 'config', namespace: 'gatekeeper-system' },
-        spec: { match: [{ excludedNamespaces: ['team-b'], processes }] },
+        // It syncs Ingresses, as the referential template below needs (without, the inventory is empty).
+        spec: { match: [{ excludedNamespaces: ['team-b'], processes }], sync: { syncOnly: [{ group: 'networking.k8s.io', version: 'v1', kind: 'Ingress' }] } },
       });
 
     it('does not review objects in a namespace excluded from the webhook, nor that Namespace itself', async () => {
