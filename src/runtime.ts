@@ -4,10 +4,11 @@
 // each template routed to the engine the cluster's Gatekeeper runs it with; and the renderer
 // (kustomize and Flux's build steps) that turns entry points into objects.
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EngineConfig } from './config.js';
+import { builtHelperIdentity } from './disk-cache.js';
 import { CelHelperProcess, defaultCelHelperPath } from './cel/cel-helper-process.js';
 import { CachingDriver, CelDriver, GatekeeperDriver, MemoryResultStore, RegoDriver, type PolicyCompiler, type PolicyDriver, type Renderer, type ResultStore } from './engine/index.js';
 import { ConfigError } from './errors.js';
@@ -106,12 +107,7 @@ function resultStore(engine: EngineConfig, options: RuntimeOptions): ResultStore
  * host's builtins (its regular expressions and Unicode tables).
  */
 async function engineIdentity(opa: OpaCompiler, celPath: string): Promise<string> {
-  const cel = async () => {
-    const binary = await stat(celPath).catch(() => undefined);
-    const stamp = await readFile(`${celPath}.version`, 'utf8').catch(() => '');
-    return [stamp.trim(), binary?.size ?? null, binary?.mtimeMs ?? null];
-  };
-  const [opaVersion, celIdentity, code] = await Promise.all([opa.opaVersion().catch(() => 'unknown'), cel(), codeHash()]);
+  const [opaVersion, celIdentity, code] = await Promise.all([opa.opaVersion().catch(() => 'unknown'), builtHelperIdentity(celPath), codeHash()]);
   return JSON.stringify([opaVersion, celIdentity, code, process.version]);
 }
 

@@ -15,7 +15,7 @@ const ADAPTERS = ['cli', 'github', 'store', 'web', 'opa', 'renderer', 'cel', 're
 /** Root modules that wire adapters together (composition roots); nothing imports main.ts. */
 const COMPOSITION = ['main.ts', 'runtime.ts', 'database-recorder.ts'];
 /** Root modules every adapter may use. */
-const SHARED_ROOT = ['config.ts', 'errors.ts', 'http-body.ts', 'runtime.ts'];
+const SHARED_ROOT = ['config.ts', 'disk-cache.ts', 'errors.ts', 'http-body.ts', 'runtime.ts'];
 /** Node modules that would make the engine impure (the driver's worker threads are its own). */
 const IMPURE = ['node:fs', 'node:fs/promises', 'node:child_process', 'node:net', 'node:http', 'node:https', 'node:dgram', 'node:dns'];
 

@@ -236,12 +236,14 @@ async function evaluateCluster(
 
   // Gatekeeper caches only the kinds its Config and SyncSets name; without either in the policies,
   // where the cluster's sync is set up cannot be known, and every kind counts.
-  const synced = policies.syncedKinds && new Set(policies.syncedKinds.map((k) => `${k.group}/${k.version}/${k.kind}`));
-  const inInventory = (source: SourceObject) => !synced || synced.has(`${source.gvk.group}/${source.gvk.version}/${source.gvk.kind}`);
+  const kindKey = (k: { group: string; version: string; kind: string }) => `${k.group}/${k.version}/${k.kind}`;
+  const synced = policies.syncedKinds && new Set(policies.syncedKinds.map(kindKey));
+  const syncs = (k: { group: string; version: string; kind: string }) => !synced || synced.has(kindKey(k));
+  const inInventory = (source: SourceObject) => syncs(source.gvk);
   const inventory = emptyInventory();
   for (const source of objects) if (inInventory(source) && !excludedFrom(source, 'sync')) addToInventory(inventory, source.object);
   for (const namespace of builtins) {
-    if (synced && !synced.has('/v1/Namespace')) continue;
+    if (!syncs({ group: '', version: 'v1', kind: 'Namespace' })) continue;
     if (!gkConfig || !isExcluded(gkConfig, String(namespace.metadata.name), 'sync')) addToInventory(inventory, namespace);
   }
   const dataId = [...policies.templates.values()].some(needsInventory) ? driver.addText(inventoryData(inventory)) : 0;

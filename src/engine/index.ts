@@ -7,6 +7,7 @@ export { RegoDriver, type RegoDriverOptions } from './rego/rego-driver.js';
 export { CelDriver } from './cel/cel-driver.js';
 export { GatekeeperDriver } from './gatekeeper-driver.js';
 export { CachingDriver, deterministicCode, MemoryResultStore, type CacheStats, type ResultStore } from './result-cache.js';
+export { BoundedLru } from './bounded-lru.js';
 export { checkExitCode, errorCount, FAIL_ON_LEVELS, failsCheck, isBlocking, markStatus, nothingToCheck, type ExitPolicy, type FailOn } from './report/outcome.js';
 export { fingerprint, messageFingerprint, normaliseMessage } from './report/identity.js';
 export { compareViolations, sortReport } from './report/sort.js';

@@ -10,6 +10,7 @@
 // CEL): a template whose load the cache holds is handed to the driver only when an evaluation of it
 // is not in the cache, so a check answered from the cache compiles nothing and starts no CEL helper.
 import { createHash } from 'node:crypto';
+import { BoundedLru } from './bounded-lru.js';
 import type { EvaluationTask, PolicyDriver, TaskOutcome, TemplateCode, TemplateLoad, WorkOptions } from './ports.js';
 import type { ParsedYamlFile, YamlLimits } from './repo/yaml-file.js';
 
@@ -239,42 +240,26 @@ function parseOutcome(text: string): TaskOutcome | undefined {
 
 /** The App's store: in memory for the process, the least recently used entries dropped beyond `maxBytes`. */
 export class MemoryResultStore implements ResultStore {
-  private readonly entries = new Map<string, string>();
-  private bytes = 0;
+  private readonly entries: BoundedLru<string>;
 
-  constructor(private readonly maxBytes: number = 128 * 1024 * 1024) {}
+  constructor(maxBytes: number = 128 * 1024 * 1024) {
+    this.entries = new BoundedLru(maxBytes);
+  }
 
   async load(): Promise<void> {}
 
   get(group: string, entry: string): string | undefined {
-    const key = `${group}\t${entry}`;
-    const found = this.entries.get(key);
-    if (found === undefined) return undefined;
-    // A Map iterates in insertion order: inserted again, the key is the most recently used.
-    this.entries.delete(key);
-    this.entries.set(key, found);
-    return found;
+    return this.entries.get(`${group}\t${entry}`);
   }
 
   set(group: string, entry: string, outcome: string): void {
     const key = `${group}\t${entry}`;
-    const old = this.entries.get(key);
-    if (old !== undefined) {
-      this.bytes -= key.length + old.length;
-      this.entries.delete(key);
-    }
-    this.entries.set(key, outcome);
-    this.bytes += key.length + outcome.length;
-    for (const [oldest, value] of this.entries) {
-      if (this.bytes <= this.maxBytes) break;
-      this.entries.delete(oldest);
-      this.bytes -= oldest.length + value.length;
-    }
+    this.entries.set(key, outcome, key.length + outcome.length);
   }
 
   async flush(): Promise<void> {}
 
   get size(): { entries: number; bytes: number } {
-    return { entries: this.entries.size, bytes: this.bytes };
+    return { entries: this.entries.count, bytes: this.entries.bytes };
   }
 }

@@ -459,10 +459,12 @@ export function requiredSyncKinds(templateText: string): SyncKind[] {
   return kinds;
 }
 
+const sameKind = (a: SyncKind, b: SyncKind) => a.group === b.group && a.version === b.version && a.kind === b.kind;
+
 /** The owners' kinds, and what the policies' templates require, each once. */
 function syncKinds(policies: readonly LibraryPolicy[]): SyncKind[] {
   const kinds = [...OWNER_SYNC_KINDS, ...policies.flatMap((policy) => requiredSyncKinds(policy.templateText))];
-  return kinds.filter((k, i) => kinds.findIndex((other) => other.group === k.group && other.version === k.version && other.kind === k.kind) === i);
+  return kinds.filter((k, i) => kinds.findIndex((other) => sameKind(other, k)) === i);
 }
 
 /**
@@ -477,7 +479,7 @@ function isUntouchedConfig(text: string, enabled: readonly LibraryPolicy[]): boo
   const listed = isRecord(spec.sync) && Array.isArray(spec.sync.syncOnly) ? spec.sync.syncOnly : [];
   const ours = syncKinds(enabled);
   const kinds = listed.filter(isRecord).map((k) => ({ group: String(k.group ?? ''), version: String(k.version), kind: String(k.kind) }));
-  if (!kinds.every((k) => ours.some((o) => o.group === k.group && o.version === k.version && o.kind === k.kind))) return false;
+  if (!kinds.every((k) => ours.some((o) => sameKind(o, k)))) return false;
   return equivalent(text, renderGatekeeperConfig(kinds));
 }
 
@@ -530,8 +532,8 @@ function syncPlan(folder: PolicyFolder, kinds: readonly SyncKind[]): { path: str
     const value = doc.toJS() as Record<string, unknown>;
     const spec = isRecord(value.spec) ? value.spec : {};
     const synced = isRecord(spec.sync) ? spec.sync.syncOnly : undefined;
-    const has = (k: { group: string; version: string; kind: string }) =>
-      Array.isArray(synced) && synced.some((entry) => isRecord(entry) && (entry.group ?? '') === k.group && entry.version === k.version && entry.kind === k.kind);
+    const has = (k: SyncKind) =>
+      Array.isArray(synced) && synced.some((entry) => isRecord(entry) && sameKind({ group: String(entry.group ?? ''), version: String(entry.version), kind: String(entry.kind) }, k));
     const missing = kinds.filter((k) => !has(k));
     if (missing.length === 0) return { path, text };
     const list = doc.getIn(['spec', 'sync', 'syncOnly'], true);

@@ -4,12 +4,12 @@
 // chart from a Helm repository or OCI registry is fetched (into the chart cache), when this side
 // allows it. This side bounds time.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { FetchFailureReason, RenderedObject, RenderOutcome, Renderer, RenderRequest, RenderSession } from '../engine/index.js';
 import { ConfigError, RendererError } from '../errors.js';
+import { builtHelperIdentity } from '../disk-cache.js';
 
 export const defaultRenderPath = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'tools', 'bin', 'render');
 
@@ -81,9 +81,7 @@ export class HelperRenderer implements Renderer {
    * helper never reuses outputs of the previous one.
    */
   async identity(): Promise<string> {
-    const binary = await stat(this.path).catch(() => undefined);
-    const stamp = await readFile(`${this.path}.version`, 'utf8').catch(() => '');
-    return JSON.stringify([this.path, stamp.trim(), binary?.size ?? null, binary?.mtimeMs ?? null]);
+    return JSON.stringify([this.path, ...(await builtHelperIdentity(this.path))]);
   }
 }
 

@@ -6,9 +6,10 @@
 // outcome; a lookup checks only the recorded paths against the tree being checked. The base and
 // head of a pull request share the cache, so the head builds again only what its change reaches.
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { RenderOutcome, Renderer, RenderRequest, RenderSession } from '../engine/index.js';
+import { BoundedLru, type RenderOutcome, type Renderer, type RenderRequest, type RenderSession } from '../engine/index.js';
+import { pruneOldest } from '../disk-cache.js';
 import type { HelperRenderer, HelperSession, RenderRead } from './helper-renderer.js';
 
 /** A recorded input: how the build read the path, the path, and what it was. */
@@ -143,39 +144,22 @@ function sha256(text: string): string {
 
 /** The App's cache: in memory for the process, the least recently used entries dropped beyond `maxBytes`. */
 export class MemoryRenderCache implements RenderCacheStore {
-  private readonly entries = new Map<string, { entries: Entry[]; bytes: number }>();
-  private bytes = 0;
+  private readonly entries: BoundedLru<Entry[]>;
 
-  constructor(private readonly maxBytes: number = 256 * 1024 * 1024) {}
+  constructor(maxBytes: number = 256 * 1024 * 1024) {
+    this.entries = new BoundedLru(maxBytes);
+  }
 
   async get(key: string): Promise<Entry[] | undefined> {
-    const found = this.entries.get(key);
-    if (!found) return undefined;
-    // A Map iterates in insertion order: inserted again, the key is the most recently used.
-    this.entries.delete(key);
-    this.entries.set(key, found);
-    return found.entries;
+    return this.entries.get(key);
   }
 
   async put(key: string, entries: Entry[]): Promise<void> {
-    const old = this.entries.get(key);
-    if (old) {
-      this.bytes -= old.bytes;
-      this.entries.delete(key);
-    }
-    const bytes = entries.reduce((sum, e) => sum + e.outcome.length + JSON.stringify(e.inputs).length, key.length);
-    if (bytes > this.maxBytes) return;
-    this.entries.set(key, { entries, bytes });
-    this.bytes += bytes;
-    for (const [oldest, value] of this.entries) {
-      if (this.bytes <= this.maxBytes) break;
-      this.entries.delete(oldest);
-      this.bytes -= value.bytes;
-    }
+    this.entries.set(key, entries, entries.reduce((sum, e) => sum + e.outcome.length + JSON.stringify(e.inputs).length, key.length));
   }
 
   get size(): { keys: number; bytes: number } {
-    return { keys: this.entries.size, bytes: this.bytes };
+    return { keys: this.entries.count, bytes: this.entries.bytes };
   }
 }
 
@@ -224,7 +208,7 @@ export class DiskRenderCache implements RenderCacheStore {
     }
     if (!this.pruned) {
       this.pruned = true;
-      await this.prune().catch(() => undefined);
+      await pruneOldest(this.dir, this.maxBytes).catch(() => undefined);
     }
   }
 
@@ -232,22 +216,5 @@ export class DiskRenderCache implements RenderCacheStore {
     return join(this.dir, key.slice(0, 2), `${key}.json`);
   }
 
-  private async prune(): Promise<void> {
-    const files: Array<{ path: string; size: number; time: number }> = [];
-    for (const folder of await readdir(this.dir)) {
-      const names = await readdir(join(this.dir, folder)).catch(() => [] as string[]);
-      for (const name of names) {
-        const path = join(this.dir, folder, name);
-        const info = await stat(path).catch(() => undefined);
-        if (info?.isFile()) files.push({ path, size: info.size, time: info.mtimeMs });
-      }
-    }
-    let total = files.reduce((sum, f) => sum + f.size, 0);
-    files.sort((a, b) => a.time - b.time);
-    for (const file of files) {
-      if (total <= this.maxBytes) break;
-      await rm(file.path, { force: true });
-      total -= file.size;
-    }
-  }
+
 }

@@ -5,8 +5,9 @@
 // A damaged file (a full disk, a killed process) is ignored, said on the debug line, and written
 // again whole; beyond `maxBytes` the least recently used files (by time, which a read renews) go,
 // and a file grown past twice what its last check used is written again with only those entries.
-import { appendFile, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rename, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { pruneOldest } from '../disk-cache.js';
 import type { ResultStore } from '../engine/index.js';
 
 interface Group {
@@ -100,7 +101,7 @@ export class DiskResultStore implements ResultStore {
     }
     if (wrote && !this.pruned) {
       this.pruned = true;
-      await this.prune().catch(() => undefined);
+      await pruneOldest(this.dir, this.options.maxBytes ?? 256 * 1024 * 1024).catch(() => undefined);
     }
   }
 
@@ -140,25 +141,7 @@ export class DiskResultStore implements ResultStore {
     return join(this.dir, group.slice(0, 2), `${group}.tsv`);
   }
 
-  private async prune(): Promise<void> {
-    const maxBytes = this.options.maxBytes ?? 256 * 1024 * 1024;
-    const files: Array<{ path: string; size: number; time: number }> = [];
-    for (const folder of await readdir(this.dir)) {
-      const names = await readdir(join(this.dir, folder)).catch(() => [] as string[]);
-      for (const name of names) {
-        const path = join(this.dir, folder, name);
-        const info = await stat(path).catch(() => undefined);
-        if (info?.isFile()) files.push({ path, size: info.size, time: info.mtimeMs });
-      }
-    }
-    let total = files.reduce((sum, f) => sum + f.size, 0);
-    files.sort((a, b) => a.time - b.time);
-    for (const file of files) {
-      if (total <= maxBytes) break;
-      await rm(file.path, { force: true });
-      total -= file.size;
-    }
-  }
+
 }
 
 function lines(g: Group, entries: string[]): string {
