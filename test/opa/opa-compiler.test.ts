@@ -182,7 +182,7 @@ function withHelper(pkg: string, team: string) {
 
 async function evaluate(outcome: Awaited<ReturnType<OpaCompiler['compile']>>, review: unknown): Promise<unknown[]> {
   if (!outcome.ok) throw new Error(JSON.stringify(outcome));
-  const policy = await WasmPolicy.load(await WebAssembly.compile(outcome.wasm as Uint8Array<ArrayBuffer>), hostBuiltins);
+  const policy = await WasmPolicy.load(await WasmPolicy.compile(outcome.wasm), hostBuiltins);
   return policy.evaluate(JSON.stringify({ parameters: {}, review }), outcome.entrypoint);
 }
 

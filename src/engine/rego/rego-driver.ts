@@ -53,7 +53,7 @@ export class RegoDriver implements PolicyDriver {
   private async module(wasm: Uint8Array): Promise<WebAssembly.Module> {
     let module = this.compiled.get(wasm);
     if (!module) {
-      module = await WebAssembly.compile(wasm as Uint8Array<ArrayBuffer>);
+      module = await WasmPolicy.compile(wasm);
       this.compiled.set(wasm, module);
     }
     return module;

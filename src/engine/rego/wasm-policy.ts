@@ -4,6 +4,7 @@
 // (see gatekeeper.md §0.2). Builtins here receive full Rego values.
 import type { RegoValue } from './rego-value.js';
 import { RegoResult, parseRegoValue, regoValueToJson, regoValueToText } from './rego-value.js';
+import { COMPARE_EXPORT, CONCAT_SET, ITERATE, SORTED_ITERATION_SECTION, withSortedIteration } from './sorted-iteration.js';
 
 const PAGE = 65536;
 
@@ -45,7 +46,18 @@ interface OpaExports {
   entrypoints(): number;
   opa_wasm_abi_version?: WebAssembly.Global;
   opa_wasm_abi_minor_version?: WebAssembly.Global;
+  [COMPARE_EXPORT]?: (a: number, b: number) => number;
 }
+
+/** An object's keys or a set's elements, in the buckets' order and in Go's (sorted) order. */
+interface IterationOrder {
+  walk: number[];
+  sorted: number[];
+  position: Map<number, number>;
+}
+
+const OPA_STRING = 4;
+const OPA_STRING_INTERNED = 8;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -59,9 +71,18 @@ export class WasmPolicy {
   private dataHeapPtr = 0;
   private baseHeapPtr = 0;
   private bytes!: Uint8Array;
+  private view!: DataView;
+  /** Sorted orders of the values an evaluation built, and of `data`'s, which live until setData. */
+  private readonly orders = new Map<number, IterationOrder>();
+  private readonly dataOrders = new Map<number, IterationOrder>();
 
   private constructor(private readonly memory: WebAssembly.Memory) {
-    this.bytes = new Uint8Array(memory.buffer);
+    this.refreshView();
+  }
+
+  /** Compiles a module built by `opa build -t wasm`, rewritten to iterate in Go OPA's order (sorted-iteration.ts). */
+  static compile(wasm: Uint8Array): Promise<WebAssembly.Module> {
+    return WebAssembly.compile(withSortedIteration(wasm) as Uint8Array<ArrayBuffer>);
   }
 
   /**
@@ -69,6 +90,9 @@ export class WasmPolicy {
    * evaluation, when the policy needs a builtin that neither the module nor `builtins` implements.
    */
   static async load(module: WebAssembly.Module, builtins: Record<string, BuiltinImpl>, options: { maxMemoryBytes?: number } = {}): Promise<WasmPolicy> {
+    if (WebAssembly.Module.customSections(module, SORTED_ITERATION_SECTION).length === 0) {
+      throw new Error('the policy module was compiled without sorted iteration: compile it with WasmPolicy.compile');
+    }
     // Without a maximum, a policy that allocates without bound grows its memory to gigabytes.
     const maximum = options.maxMemoryBytes === undefined ? undefined : Math.max(8, Math.floor(options.maxMemoryBytes / PAGE));
     const memory = new WebAssembly.Memory({ initial: 8, ...(maximum !== undefined ? { maximum } : {}) });
@@ -124,6 +148,8 @@ export class WasmPolicy {
   /** Replaces `data` (as JSON text); the next evaluations see it. */
   setData(json: string): void {
     this.exports.opa_heap_ptr_set(this.baseHeapPtr);
+    this.dataOrders.clear();
+    this.orders.clear();
     this.dataAddr = this.parseJson(json);
     this.dataHeapPtr = this.exports.opa_heap_ptr_get();
   }
@@ -144,6 +170,8 @@ export class WasmPolicy {
     const id = entrypoint === undefined ? 0 : this.entrypointIds.get(entrypoint);
     if (id === undefined) throw new Error(`unknown entrypoint ${entrypoint}`);
     const inputAddr = this.dataHeapPtr;
+    // What the last evaluation built is gone: its addresses will hold other values.
+    if (this.orders.size > 0) this.orders.clear();
     let length = 0;
     for (const part of parts) length += part.length;
     this.ensureCapacity(inputAddr + length);
@@ -158,6 +186,8 @@ export class WasmPolicy {
   }
 
   private callBuiltin(id: number, addrs: number[]): number {
+    if (id === ITERATE) return this.iterate(addrs[0]!, addrs[1]!);
+    if (id === CONCAT_SET) return this.concatSet(addrs[0]!, addrs[1]!);
     const builtin = this.builtinById[id];
     if (!builtin) throw new RegoEvaluationError(`builtin id ${id} is not declared by the module`);
     const args = addrs.map((addr) => parseRegoValue(this.readString(this.exports.opa_value_dump(addr))));
@@ -172,6 +202,99 @@ export class WasmPolicy {
     if (result === undefined) return 0;
     if (result instanceof RegoResult) return this.parseValue(regoValueToText(result.value));
     return this.parseJson(JSON.stringify(result));
+  }
+
+  /**
+   * The key (object) or element (set) after `prev` in Go OPA's order, the first when `prev` is 0,
+   * 0 after the last. Called for every step of every iteration, so the order is kept per value.
+   */
+  private iterate(node: number, prev: number): number {
+    this.refreshView();
+    const order = this.order(node, prev === 0);
+    if (prev === 0) return order.sorted[0] ?? 0;
+    let i = order.position.get(prev);
+    // An equal value at another address (a caller's copy): find it by value.
+    i ??= this.positionByValue(order, prev);
+    return i === undefined ? 0 : (order.sorted[i + 1] ?? 0);
+  }
+
+  /** `concat(sep, set)`: Go joins the set's elements in sorted order; undefined unless all are strings. */
+  private concatSet(sep: number, set: number): number {
+    this.refreshView();
+    if (!this.isString(sep)) return 0;
+    const pieces: Uint8Array[] = [];
+    for (const element of this.order(set, true).sorted) {
+      if (!this.isString(element)) return 0;
+      pieces.push(this.stringBytes(element));
+    }
+    const separator = decoder.decode(this.stringBytes(sep));
+    return this.parseJson(JSON.stringify(pieces.map((piece) => decoder.decode(piece)).join(separator)));
+  }
+
+  /**
+   * The sorted order of an object's keys or a set's elements. A new iteration (`fresh`) checks that
+   * the value still holds what its order was made of: an evaluation may free a value and build
+   * another at its address.
+   */
+  private order(node: number, fresh: boolean): IterationOrder {
+    const cache = node < this.dataHeapPtr ? this.dataOrders : this.orders;
+    const known = cache.get(node);
+    if (known && !fresh) return known;
+    const walk = this.bucketWalk(node);
+    if (known && known.walk.length === walk.length && known.walk.every((addr, i) => addr === walk[i])) return known;
+    const sorted = this.sortValues(walk);
+    const order: IterationOrder = { walk, sorted, position: new Map(sorted.map((addr, i) => [addr, i])) };
+    cache.set(node, order);
+    return order;
+  }
+
+  /** The keys (opa_object_t) or elements (opa_set_t) of a hash table, bucket by bucket. */
+  private bucketWalk(node: number): number[] {
+    this.refreshView();
+    const view = this.view;
+    const isObject = view.getUint8(node) === 6;
+    const buckets = view.getUint32(node + 4, true);
+    const n = view.getUint32(node + 8, true);
+    const values: number[] = [];
+    for (let i = 0; i < n; i++) {
+      // object elem: {k, v, next}; set elem: {v, next}
+      for (let elem = view.getUint32(buckets + 4 * i, true); elem !== 0; elem = view.getUint32(elem + (isObject ? 8 : 4), true)) {
+        values.push(view.getUint32(elem, true));
+      }
+    }
+    return values;
+  }
+
+  private sortValues(values: number[]): number[] {
+    if (values.length < 2) return values.slice();
+    if (values.every((addr) => this.isString(addr))) {
+      // Go compares strings bytewise; so does the library, at a call per comparison.
+      const keyed = values.map((addr) => ({ addr, bytes: this.stringBytes(addr) }));
+      keyed.sort((a, b) => Buffer.compare(a.bytes, b.bytes));
+      return keyed.map((k) => k.addr);
+    }
+    const compare = this.exports[COMPARE_EXPORT];
+    if (!compare) throw new RegoEvaluationError('the policy module does not export opa_value_compare');
+    return values.slice().sort((a, b) => compare(a, b));
+  }
+
+  private positionByValue(order: IterationOrder, value: number): number | undefined {
+    const compare = this.exports[COMPARE_EXPORT];
+    if (!compare) return undefined;
+    const i = order.sorted.findIndex((addr) => compare(addr, value) === 0);
+    return i < 0 ? undefined : i;
+  }
+
+  private isString(addr: number): boolean {
+    const type = this.bytes[addr];
+    return type === OPA_STRING || type === OPA_STRING_INTERNED;
+  }
+
+  /** opa_string_t: {type, free, len @4, v @8}. */
+  private stringBytes(addr: number): Uint8Array {
+    const length = this.view.getUint32(addr + 4, true);
+    const start = this.view.getUint32(addr + 8, true);
+    return this.bytes.subarray(start, start + length);
   }
 
   private parseValue(text: string): number {
@@ -218,7 +341,10 @@ export class WasmPolicy {
   }
 
   private refreshView(): void {
-    if (this.bytes.buffer !== this.memory.buffer) this.bytes = new Uint8Array(this.memory.buffer);
+    if (this.bytes?.buffer !== this.memory.buffer) {
+      this.bytes = new Uint8Array(this.memory.buffer);
+      this.view = new DataView(this.memory.buffer);
+    }
   }
 }
 

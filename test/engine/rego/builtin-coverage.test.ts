@@ -54,7 +54,7 @@ describe('the builtins Gatekeeper allows in templates', () => {
     writeFileSync(join(dir, 'all.rego'), `package all\n\n${rules.join('\n')}\n`);
     execFileSync(OPA, ['build', '--v0-compatible', '-t', 'wasm', '-e', 'all', '-o', join(dir, 'bundle.tar.gz'), join(dir, 'all.rego')], { cwd: dir });
     execFileSync('tar', ['-xzf', join(dir, 'bundle.tar.gz'), '-C', dir, '/policy.wasm']);
-    const module = new WebAssembly.Module(readFileSync(join(dir, 'policy.wasm')));
+    const module = await WasmPolicy.compile(readFileSync(join(dir, 'policy.wasm')));
 
     let missing: string[] = [];
     try {

@@ -376,7 +376,7 @@ describe('a Gatekeeper-style policy compiled to Wasm', () => {
 
     execFileSync(opa, ['build', '-t', 'wasm', '-e', 'e2e/result', '-o', join(dir, 'bundle.tar.gz'), join(dir, 'policy.rego')], { cwd: dir });
     execFileSync('tar', ['-xzf', join(dir, 'bundle.tar.gz'), '-C', dir, '/policy.wasm']);
-    const policy = await WasmPolicy.load(new WebAssembly.Module(readFileSync(join(dir, 'policy.wasm'))), hostBuiltins);
+    const policy = await WasmPolicy.load(await WasmPolicy.compile(readFileSync(join(dir, 'policy.wasm'))), hostBuiltins);
     const [actual] = policy.evaluate(JSON.stringify(INPUT));
 
     expect(actual).toEqual(expected);

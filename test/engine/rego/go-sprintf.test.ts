@@ -229,7 +229,7 @@ describe('goSprintf against Go OPA (differential)', () => {
     const opa = requireOpa();
     execFileSync(opa, ['build', '-t', 'wasm', '-e', 'cases/out', '-o', join(dir, 'bundle.tar.gz'), join(dir, 'cases.rego')], { cwd: dir });
     execFileSync('tar', ['-xzf', join(dir, 'bundle.tar.gz'), '-C', dir, '/policy.wasm']);
-    const policy = await WasmPolicy.load(new WebAssembly.Module(readFileSync(join(dir, 'policy.wasm'))), hostBuiltins);
+    const policy = await WasmPolicy.load(await WasmPolicy.compile(readFileSync(join(dir, 'policy.wasm'))), hostBuiltins);
     const [messages] = policy.evaluate('{}') as [string[]];
     expect(messages).toHaveLength(CASE_COUNT);
     const mismatches = messages.flatMap((m, i) => (m === expected[i] ? [] : [`#${i} go: ${JSON.stringify(expected[i])} wasm: ${JSON.stringify(m)}`]));
