@@ -5,8 +5,8 @@
 // and the Wasm policy answer differently. This rewrites the module so that both iterations ask the
 // host, which answers in Go's order (WasmPolicy's sorted iteration):
 //
-//   opa_value_iter(node, prev)   objects and sets: opa_builtin2(ITERATE, 0, node, prev); arrays as before
-//   opa_strings_concat(sep, b)   b a set: opa_builtin2(CONCAT_SET, 0, sep, b); arrays as before
+//   opa_value_iter(node, prev)   objects and sets of 2 or more: opa_builtin2(ITERATE, 0, node, prev)
+//   opa_strings_concat(sep, b)   b a set of 2 or more: opa_builtin2(CONCAT_SET, 0, sep, b)
 //
 // and exports the library's `opa_value_compare` (Go's order of Rego values) for the host's sort.
 // Only the bodies of those functions change, so no function index moves. A custom section marks a
@@ -60,14 +60,16 @@ export function withSortedIteration(wasm: Uint8Array): Uint8Array {
 }
 
 /**
- * `if (local[param] != 0 && type in kinds) return opa_builtin2(id, 0, local0, local1)`, ahead of the
- * function's own code: `param` is the argument whose type decides.
+ * `if (local[param] != 0 && type in kinds && len > 1) return opa_builtin2(id, 0, local0, local1)`,
+ * ahead of the function's own code: `param` is the argument whose type decides. With one element
+ * or none the buckets' order is Go's: the library's own code stays the faster way then.
  */
 function divert(id: number, builtin2: number, kinds: number[], param: number): number[] {
   const typeIs = (kind: number, first: boolean): number[] => [0x20, param, 0x2d, 0x00, 0x00, 0x41, kind, 0x46, ...(first ? [] : [0x72])];
   return [
     0x20, param, 0x04, 0x40, // local.get param; if
     ...kinds.flatMap((kind, i) => typeIs(kind, i === 0)), // i32.load8_u(param) == kind || ...
+    0x20, param, 0x28, 0x02, 0x0c, 0x41, 0x01, 0x4b, 0x71, // && i32.load offset=12 (len, in opa_object_t and opa_set_t) > 1
     0x04, 0x40, // if
     0x41, ...signedLeb(id), 0x41, 0x00, 0x20, 0x00, 0x20, 0x01, // i32.const id; i32.const 0; local.get 0; local.get 1
     0x10, ...unsignedLeb(builtin2), 0x0f, // call opa_builtin2; return

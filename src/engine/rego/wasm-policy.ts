@@ -53,7 +53,8 @@ interface OpaExports {
 interface IterationOrder {
   walk: number[];
   sorted: number[];
-  position: Map<number, number>;
+  /** Where the last step was: the next step usually passes back what it returned. */
+  cursor: number;
 }
 
 const OPA_STRING = 4;
@@ -110,7 +111,8 @@ export class WasmPolicy {
         opa_println: () => undefined,
         opa_builtin0: (id: number) => call(id),
         opa_builtin1: (id: number, _ctx: number, a: number) => call(id, a),
-        opa_builtin2: (id: number, _ctx: number, a: number, b: number) => call(id, a, b),
+        // Every step of an iteration over an object or a set comes here: no array for its arguments.
+        opa_builtin2: (id: number, _ctx: number, a: number, b: number) => (id === ITERATE ? policy.iterate(a, b) : call(id, a, b)),
         opa_builtin3: (id: number, _ctx: number, a: number, b: number, c: number) => call(id, a, b, c),
         opa_builtin4: (id: number, _ctx: number, a: number, b: number, c: number, d: number) => call(id, a, b, c, d),
       },
@@ -186,7 +188,6 @@ export class WasmPolicy {
   }
 
   private callBuiltin(id: number, addrs: number[]): number {
-    if (id === ITERATE) return this.iterate(addrs[0]!, addrs[1]!);
     if (id === CONCAT_SET) return this.concatSet(addrs[0]!, addrs[1]!);
     const builtin = this.builtinById[id];
     if (!builtin) throw new RegoEvaluationError(`builtin id ${id} is not declared by the module`);
@@ -210,12 +211,17 @@ export class WasmPolicy {
    */
   private iterate(node: number, prev: number): number {
     this.refreshView();
-    const order = this.order(node, prev === 0);
-    if (prev === 0) return order.sorted[0] ?? 0;
-    let i = order.position.get(prev);
-    // An equal value at another address (a caller's copy): find it by value.
-    i ??= this.positionByValue(order, prev);
-    return i === undefined ? 0 : (order.sorted[i + 1] ?? 0);
+    const order = prev === 0 ? this.order(node, true) : this.order(node, false);
+    const sorted = order.sorted;
+    let i = -1;
+    if (prev !== 0) {
+      i = sorted[order.cursor] === prev ? order.cursor : sorted.indexOf(prev);
+      // An equal value at another address (a caller's copy): find it by value.
+      if (i < 0) i = this.positionByValue(sorted, prev);
+      if (i < 0) return 0;
+    }
+    order.cursor = i + 1;
+    return sorted[i + 1] ?? 0;
   }
 
   /** `concat(sep, set)`: Go joins the set's elements in sorted order; undefined unless all are strings. */
@@ -237,13 +243,14 @@ export class WasmPolicy {
    * another at its address.
    */
   private order(node: number, fresh: boolean): IterationOrder {
-    const cache = node < this.dataHeapPtr ? this.dataOrders : this.orders;
+    // `data` is neither freed nor changed while it is set: its orders need no check.
+    const inData = node < this.dataHeapPtr;
+    const cache = inData ? this.dataOrders : this.orders;
     const known = cache.get(node);
-    if (known && !fresh) return known;
+    if (known && (!fresh || inData)) return known;
     const walk = this.bucketWalk(node);
     if (known && known.walk.length === walk.length && known.walk.every((addr, i) => addr === walk[i])) return known;
-    const sorted = this.sortValues(walk);
-    const order: IterationOrder = { walk, sorted, position: new Map(sorted.map((addr, i) => [addr, i])) };
+    const order: IterationOrder = { walk, sorted: this.sortValues(walk), cursor: 0 };
     cache.set(node, order);
     return order;
   }
@@ -278,11 +285,9 @@ export class WasmPolicy {
     return values.slice().sort((a, b) => compare(a, b));
   }
 
-  private positionByValue(order: IterationOrder, value: number): number | undefined {
+  private positionByValue(sorted: number[], value: number): number {
     const compare = this.exports[COMPARE_EXPORT];
-    if (!compare) return undefined;
-    const i = order.sorted.findIndex((addr) => compare(addr, value) === 0);
-    return i < 0 ? undefined : i;
+    return compare ? sorted.findIndex((addr) => compare(addr, value) === 0) : -1;
   }
 
   private isString(addr: number): boolean {
