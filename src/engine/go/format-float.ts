@@ -1,7 +1,7 @@
 // Go's strconv.FormatFloat(v, fmt, prec, 64), digit for digit: what fmt's %e/%f/%g/%x/%b print and
 // what apimachinery prints for float values in field errors.
 
-interface Digits {
+export interface Digits {
   /** Significant decimal digits without trailing zeros; empty for zero. */
   d: string;
   /** Position of the decimal point: the value is 0.d × 10^dp. */
@@ -87,7 +87,7 @@ function roundDigits(x: Digits, nd: number): Digits {
   return { d: d.slice(0, i) + String.fromCharCode(d.charCodeAt(i) + 1), dp: x.dp };
 }
 
-function formatDigits(shortest: boolean, neg: boolean, digs: Digits, prec: number, fmt: string): string {
+export function formatDigits(shortest: boolean, neg: boolean, digs: Digits, prec: number, fmt: string): string {
   const nd = digs.d.length;
   switch (fmt) {
     case 'e':

@@ -4,7 +4,8 @@
 // (see gatekeeper.md §0.2). Builtins here receive full Rego values.
 import type { RegoValue } from './rego-value.js';
 import { RegoResult, parseRegoValue, regoValueToJson, regoValueToText } from './rego-value.js';
-import { COMPARE_EXPORT, CONCAT_SET, ITERATE, SORTED_ITERATION_SECTION, withSortedIteration } from './sorted-iteration.js';
+import * as arithmetic from './go-arithmetic.js';
+import { COMPARE_EXPORT, HostCall, REWRITE_SECTION, rewriteForGo } from './wasm-rewrite.js';
 
 const PAGE = 65536;
 
@@ -57,8 +58,19 @@ interface IterationOrder {
   cursor: number;
 }
 
+const OPA_NUMBER = 3;
 const OPA_STRING = 4;
+const OPA_SET = 7;
 const OPA_STRING_INTERNED = 8;
+
+const BINARY: Record<number, arithmetic.BinaryOperation> = {
+  [HostCall.plus]: 'plus',
+  [HostCall.minus]: 'minus',
+  [HostCall.mul]: 'mul',
+  [HostCall.div]: 'div',
+  [HostCall.rem]: 'rem',
+};
+const UNARY: Record<number, arithmetic.UnaryOperation> = { [HostCall.abs]: 'abs', [HostCall.round]: 'round', [HostCall.ceil]: 'ceil', [HostCall.floor]: 'floor' };
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -81,9 +93,9 @@ export class WasmPolicy {
     this.refreshView();
   }
 
-  /** Compiles a module built by `opa build -t wasm`, rewritten to iterate in Go OPA's order (sorted-iteration.ts). */
+  /** Compiles a module built by `opa build -t wasm`, rewritten to answer as Go OPA (wasm-rewrite.ts). */
   static compile(wasm: Uint8Array): Promise<WebAssembly.Module> {
-    return WebAssembly.compile(withSortedIteration(wasm) as Uint8Array<ArrayBuffer>);
+    return WebAssembly.compile(rewriteForGo(wasm) as Uint8Array<ArrayBuffer>);
   }
 
   /**
@@ -91,8 +103,8 @@ export class WasmPolicy {
    * evaluation, when the policy needs a builtin that neither the module nor `builtins` implements.
    */
   static async load(module: WebAssembly.Module, builtins: Record<string, BuiltinImpl>, options: { maxMemoryBytes?: number } = {}): Promise<WasmPolicy> {
-    if (WebAssembly.Module.customSections(module, SORTED_ITERATION_SECTION).length === 0) {
-      throw new Error('the policy module was compiled without sorted iteration: compile it with WasmPolicy.compile');
+    if (WebAssembly.Module.customSections(module, REWRITE_SECTION).length === 0) {
+      throw new Error("the policy module was not rewritten to answer as Go OPA (iteration order, arithmetic): compile it with WasmPolicy.compile");
     }
     // Without a maximum, a policy that allocates without bound grows its memory to gigabytes.
     const maximum = options.maxMemoryBytes === undefined ? undefined : Math.max(8, Math.floor(options.maxMemoryBytes / PAGE));
@@ -112,7 +124,7 @@ export class WasmPolicy {
         opa_builtin0: (id: number) => call(id),
         opa_builtin1: (id: number, _ctx: number, a: number) => call(id, a),
         // Every step of an iteration over an object or a set comes here: no array for its arguments.
-        opa_builtin2: (id: number, _ctx: number, a: number, b: number) => (id === ITERATE ? policy.iterate(a, b) : call(id, a, b)),
+        opa_builtin2: (id: number, _ctx: number, a: number, b: number) => (id === HostCall.iterate ? policy.iterate(a, b) : id < 0 ? policy.hostCall(id, a, b) : call(id, a, b)),
         opa_builtin3: (id: number, _ctx: number, a: number, b: number, c: number) => call(id, a, b, c),
         opa_builtin4: (id: number, _ctx: number, a: number, b: number, c: number, d: number) => call(id, a, b, c, d),
       },
@@ -188,7 +200,6 @@ export class WasmPolicy {
   }
 
   private callBuiltin(id: number, addrs: number[]): number {
-    if (id === CONCAT_SET) return this.concatSet(addrs[0]!, addrs[1]!);
     const builtin = this.builtinById[id];
     if (!builtin) throw new RegoEvaluationError(`builtin id ${id} is not declared by the module`);
     const args = addrs.map((addr) => parseRegoValue(this.readString(this.exports.opa_value_dump(addr))));
@@ -222,6 +233,56 @@ export class WasmPolicy {
     }
     order.cursor = i + 1;
     return sorted[i + 1] ?? 0;
+  }
+
+  /** What the rewritten library functions other than iteration ask (wasm-rewrite.ts). */
+  private hostCall(id: number, a: number, b: number): number {
+    this.refreshView();
+    let result: string | undefined;
+    switch (id) {
+      case HostCall.concatSet:
+        return this.concatSet(a, b);
+      case HostCall.plus:
+      case HostCall.minus:
+      case HostCall.mul:
+      case HostCall.div:
+      case HostCall.rem:
+        result = arithmetic.binary(BINARY[id]!, this.numberText(a), this.numberText(b));
+        break;
+      case HostCall.abs:
+      case HostCall.round:
+      case HostCall.ceil:
+      case HostCall.floor:
+        result = arithmetic.unary(UNARY[id]!, this.numberText(a));
+        break;
+      case HostCall.sum:
+      case HostCall.product: {
+        const elements = this.elements(a);
+        if (!elements.every((element) => this.bytes[element] === OPA_NUMBER)) return 0; // Go: a type error, undefined
+        const texts = elements.map((element) => this.numberText(element));
+        result = id === HostCall.sum ? arithmetic.sum(texts) : arithmetic.product(texts);
+        break;
+      }
+      default:
+        throw new RegoEvaluationError(`the policy module asked the host for ${id}, which it does not answer`);
+    }
+    return result === undefined ? 0 : this.parseJson(result);
+  }
+
+  /** opa_number_t {type, repr @1, v @8}: an int (repr 1) or the number's text (repr 2: s @8, len @12). */
+  private numberText(addr: number): string {
+    const repr = this.bytes[addr + 1];
+    if (repr === 1) return this.view.getBigInt64(addr + 8, true).toString();
+    const start = this.view.getUint32(addr + 8, true);
+    return decoder.decode(this.bytes.subarray(start, start + this.view.getUint32(addr + 12, true)));
+  }
+
+  /** An array's elements in order (opa_array_t {type, elems @4, len @8}; elem {i, v}), a set's in Go's. */
+  private elements(addr: number): number[] {
+    if (this.bytes[addr] === OPA_SET) return this.view.getUint32(addr + 12, true) > 1 ? this.order(addr, true).sorted : this.bucketWalk(addr);
+    const elems = this.view.getUint32(addr + 4, true);
+    const length = this.view.getUint32(addr + 8, true);
+    return Array.from({ length }, (_, i) => this.view.getUint32(elems + 8 * i + 4, true));
   }
 
   /** `concat(sep, set)`: Go joins the set's elements in sorted order; undefined unless all are strings. */

@@ -1,25 +1,94 @@
-// Go OPA iterates an object's keys and a set's elements in sorted order (ast.Object/ast.Set keep
-// their keys sorted); the Wasm library `opa build -t wasm` links into every policy iterates its hash
-// table's buckets. Wherever the order shows — an array a comprehension builds over an object or a
-// set (`[n | data.inventory.cluster[gv][kind][n]]`), `concat` over a set, `json.marshal` — Gatekeeper
-// and the Wasm policy answer differently. This rewrites the module so that both iterations ask the
-// host, which answers in Go's order (WasmPolicy's sorted iteration):
+// Where the Wasm library that `opa build -t wasm` links into every policy computes otherwise than
+// Go OPA, this rewrites the module so that the function asks the host, which answers as Go OPA does
+// (WasmPolicy). Only the bodies of the library's functions change, so no function index moves:
+// each gets a prefix `if (<its arguments are a case Go answers differently>) return
+// opa_builtin2(<reserved id>, 0, arg0, arg1)` and keeps its own code for the rest.
 //
-//   opa_value_iter(node, prev)   objects and sets of 2 or more: opa_builtin2(ITERATE, 0, node, prev)
-//   opa_strings_concat(sep, b)   b a set of 2 or more: opa_builtin2(CONCAT_SET, 0, sep, b)
+// - Iteration: Go keeps an object's keys and a set's elements sorted and iterates them so; the
+//   library iterates its hash buckets. An array a comprehension builds over an object or a set
+//   (`[n | data.inventory.cluster[gv][kind][n]]`), `concat` over a set and `json.marshal` show the
+//   order. opa_value_iter on objects and sets of two or more, opa_strings_concat over such a set.
+// - Arithmetic: Go computes in big.Float at 64 bits and prints the shortest digits
+//   (`0.001 * 1000` is 0.99999999999999999995, `1.5 * 2` is 3); the library in exact decimals
+//   (1, 3.0). The arithmetic builtins on numbers other than small integers, whose results agree.
 //
-// and exports the library's `opa_value_compare` (Go's order of Rego values) for the host's sort.
-// Only the bodies of those functions change, so no function index moves. A custom section marks a
-// rewritten module: WasmPolicy refuses one without it rather than answer in another order.
+// The library's `opa_value_compare` (Go's order of Rego values) is exported for the host's sort. A
+// custom section marks a rewritten module: WasmPolicy refuses one without it rather than answer
+// otherwise than Gatekeeper.
 
-/** Reserved builtin ids the rewritten functions pass to `opa_builtin2` (the module's own ids are ≥ 0). */
-export const ITERATE = -1;
-export const CONCAT_SET = -2;
+/** Reserved builtin ids the rewritten functions pass to `opa_builtin2` (the module's own are ≥ 0). */
+export const HostCall = {
+  iterate: -1,
+  concatSet: -2,
+  plus: -3,
+  minus: -4,
+  mul: -5,
+  div: -6,
+  rem: -7,
+  abs: -8,
+  round: -9,
+  ceil: -10,
+  floor: -11,
+  sum: -12,
+  product: -13,
+} as const;
+
 export const COMPARE_EXPORT = 'parapet_value_compare';
-export const SORTED_ITERATION_SECTION = 'parapet.sorted-iteration';
+export const REWRITE_SECTION = 'parapet.go-semantics';
 
+const OPA_NUMBER = 3;
+const OPA_ARRAY = 5;
 const OPA_OBJECT = 6;
 const OPA_SET = 7;
+
+// Conditions on an argument (local p), each leaving an i32 on the stack.
+const typeIn = (p: number, kinds: number[]): number[] =>
+  kinds.flatMap((kind, i) => [0x20, p, 0x2d, 0x00, 0x00, 0x41, kind, 0x46, ...(i === 0 ? [] : [0x72])]); // i32.load8_u(p) == kind || ...
+/** len of opa_object_t / opa_set_t (offset 12) > 1: with one element or none the buckets' order is Go's. */
+const severalElements = (p: number): number[] => [0x20, p, 0x28, 0x02, 0x0c, 0x41, 0x01, 0x4b];
+/** opa_number_t: repr (offset 1) is OPA_NUMBER_REPR_INT. */
+const intRepr = (p: number): number[] => [0x20, p, 0x2d, 0x00, 0x01, 0x41, 0x01, 0x46];
+/** An int within ±2^31 (v.i at offset 8): sums and products of two are exact in both worlds. */
+const smallInt = (p: number): number[] => [
+  ...intRepr(p),
+  ...[0x20, p, 0x29, 0x03, 0x08], // i64.load offset=8
+  ...[0x42, ...signedLeb(2 ** 31)], // i64.const 2^31
+  0x7c, // i64.add
+  ...[0x42, ...signedLeb(2 ** 32)], // i64.const 2^32
+  0x54, // i64.lt_u
+  0x71, // i32.and
+];
+const and = (...parts: number[][]): number[] => parts.flatMap((part, i) => (i === 0 ? part : [...part, 0x71]));
+const not = (part: number[]): number[] => [...part, 0x45]; // i32.eqz
+
+interface Diversion {
+  id: number;
+  /** The arguments (locals 0.., i32 pointers) handed to the host; the rest pass as 0. */
+  params: number;
+  /** The arguments `when` reads through: a null one leaves the call to the library. */
+  read: number[];
+  /** Conditions tested in turn (nested ifs): a later one may read what an earlier one's type allows. */
+  when: number[][];
+}
+
+const numbers = and(typeIn(0, [OPA_NUMBER]), typeIn(1, [OPA_NUMBER]));
+const exactInts = and(smallInt(0), smallInt(1));
+const notInt = [typeIn(0, [OPA_NUMBER]), not(intRepr(0))];
+const DIVERSIONS: Record<string, Diversion> = {
+  opa_value_iter: { id: HostCall.iterate, params: 2, read: [0], when: [typeIn(0, [OPA_OBJECT, OPA_SET]), severalElements(0)] },
+  opa_strings_concat: { id: HostCall.concatSet, params: 2, read: [0, 1], when: [typeIn(1, [OPA_SET]), severalElements(1)] },
+  opa_arith_plus: { id: HostCall.plus, params: 2, read: [0, 1], when: [numbers, not(exactInts)] },
+  opa_arith_minus: { id: HostCall.minus, params: 2, read: [0, 1], when: [numbers, not(exactInts)] },
+  opa_arith_multiply: { id: HostCall.mul, params: 2, read: [0, 1], when: [numbers, not(exactInts)] },
+  opa_arith_divide: { id: HostCall.div, params: 2, read: [0, 1], when: [numbers] },
+  opa_arith_rem: { id: HostCall.rem, params: 2, read: [0, 1], when: [numbers] },
+  opa_arith_abs: { id: HostCall.abs, params: 1, read: [0], when: notInt },
+  opa_arith_round: { id: HostCall.round, params: 1, read: [0], when: notInt },
+  opa_arith_ceil: { id: HostCall.ceil, params: 1, read: [0], when: notInt },
+  opa_arith_floor: { id: HostCall.floor, params: 1, read: [0], when: notInt },
+  opa_agg_sum: { id: HostCall.sum, params: 1, read: [0], when: [typeIn(0, [OPA_ARRAY, OPA_SET])] },
+  opa_agg_product: { id: HostCall.product, params: 1, read: [0], when: [typeIn(0, [OPA_ARRAY, OPA_SET])] },
+};
 
 interface Section {
   id: number;
@@ -29,25 +98,23 @@ interface Section {
   end: number;
 }
 
-/** Returns the module with sorted iteration; a module without `opa_value_iter` iterates nothing. */
-export function withSortedIteration(wasm: Uint8Array): Uint8Array {
+/** Returns the module rewritten to answer as Go OPA (the functions it does not hold need nothing). */
+export function rewriteForGo(wasm: Uint8Array): Uint8Array {
   const sections = readSections(wasm);
-  const byId = (id: number): Section | undefined => sections.find((s) => s.id === id);
   const names = functionNames(wasm, sections);
-  const importSection = byId(2);
+  const importSection = sections.find((s) => s.id === 2);
   const imports = importSection ? functionImports(wasm, importSection) : [];
   const builtin2 = imports.indexOf('env.opa_builtin2');
-  const iterate = names.get('opa_value_iter');
-  const concat = names.get('opa_strings_concat');
   const compare = names.get('opa_value_compare');
 
   const replaced = new Map<number, (body: Uint8Array) => Uint8Array>();
-  if (iterate !== undefined || concat !== undefined) {
+  for (const [name, diversion] of Object.entries(DIVERSIONS)) {
+    const index = names.get(name);
+    if (index === undefined) continue;
     if (builtin2 < 0) throw new Error('the policy module does not import env.opa_builtin2');
-    if (compare === undefined) throw new Error('the policy module has no opa_value_compare');
+    replaced.set(index - imports.length, (body) => prefixBody(body, divert(diversion, builtin2)));
   }
-  if (iterate !== undefined) replaced.set(iterate - imports.length, (body) => prefixBody(body, divert(ITERATE, builtin2, [OPA_OBJECT, OPA_SET], 0)));
-  if (concat !== undefined) replaced.set(concat - imports.length, (body) => prefixBody(body, divert(CONCAT_SET, builtin2, [OPA_SET], 1)));
+  if (replaced.size > 0 && compare === undefined) throw new Error('the policy module has no opa_value_compare');
 
   const parts: Uint8Array[] = [wasm.subarray(0, 8)];
   for (const section of sections) {
@@ -55,25 +122,20 @@ export function withSortedIteration(wasm: Uint8Array): Uint8Array {
     else if (section.id === 7 && compare !== undefined) parts.push(withExport(wasm, section, COMPARE_EXPORT, compare));
     else parts.push(wasm.subarray(section.start, section.end));
   }
-  parts.push(customSection(SORTED_ITERATION_SECTION));
+  parts.push(customSection(REWRITE_SECTION));
   return concatBytes(parts);
 }
 
-/**
- * `if (local[param] != 0 && type in kinds && len > 1) return opa_builtin2(id, 0, local0, local1)`,
- * ahead of the function's own code: `param` is the argument whose type decides. With one element
- * or none the buckets' order is Go's: the library's own code stays the faster way then.
- */
-function divert(id: number, builtin2: number, kinds: number[], param: number): number[] {
-  const typeIs = (kind: number, first: boolean): number[] => [0x20, param, 0x2d, 0x00, 0x00, 0x41, kind, 0x46, ...(first ? [] : [0x72])];
+/** `if (read args != 0) { if (when[0]) { if (when[1]) ... return opa_builtin2(id, 0, arg0, arg1 | 0) } }` */
+function divert({ id, params, read, when }: Diversion, builtin2: number): number[] {
+  const argsSet = and(...read.map((p) => [0x20, p, 0x41, 0x00, 0x47])); // local != 0
+  const arg = (p: number) => (p < params ? [0x20, p] : [0x41, 0x00]);
+  const conditions = [argsSet, ...when];
   return [
-    0x20, param, 0x04, 0x40, // local.get param; if
-    ...kinds.flatMap((kind, i) => typeIs(kind, i === 0)), // i32.load8_u(param) == kind || ...
-    0x20, param, 0x28, 0x02, 0x0c, 0x41, 0x01, 0x4b, 0x71, // && i32.load offset=12 (len, in opa_object_t and opa_set_t) > 1
-    0x04, 0x40, // if
-    0x41, ...signedLeb(id), 0x41, 0x00, 0x20, 0x00, 0x20, 0x01, // i32.const id; i32.const 0; local.get 0; local.get 1
+    ...conditions.flatMap((condition) => [...condition, 0x04, 0x40]), // if ... if
+    0x41, ...signedLeb(id), 0x41, 0x00, ...arg(0), ...arg(1), // i32.const id; i32.const 0; arg0; arg1
     0x10, ...unsignedLeb(builtin2), 0x0f, // call opa_builtin2; return
-    0x0b, 0x0b, // end; end
+    ...conditions.map(() => 0x0b), // end ... end
   ];
 }
 
@@ -227,10 +289,11 @@ function unsignedLeb(value: number): number[] {
 
 function signedLeb(value: number): number[] {
   const out: number[] = [];
+  let v = BigInt(value);
   for (;;) {
-    const byte = value & 0x7f;
-    value >>= 7;
-    if ((value === 0 && (byte & 0x40) === 0) || (value === -1 && (byte & 0x40) !== 0)) {
+    const byte = Number(v & 0x7fn);
+    v >>= 7n;
+    if ((v === 0n && (byte & 0x40) === 0) || (v === -1n && (byte & 0x40) !== 0)) {
       out.push(byte);
       return out;
     }
