@@ -11,7 +11,7 @@ import type { ClusterConfig, ClusterReport, EnabledPolicy, InputError, RenderSta
 import type { Constraint } from './policy/constraint.js';
 import { AUDIT_ENFORCEMENT_POINT, effectiveAction, WEBHOOK_ENFORCEMENT_POINT } from './policy/enforcement.js';
 import { defaultExpansionTemplates } from './policy/expansion-template.js';
-import { isExcluded } from './policy/gatekeeper-config.js';
+import { isExcluded, syncedKindKey, type SyncedKind } from './policy/gatekeeper-config.js';
 import { loadPolicySet, type PolicySet } from './policy/policy-set.js';
 import type { PolicyDriver, Renderer, RenderSession, RepoSource } from './ports.js';
 import { fieldLocation, nodeLocation } from './render/origin-lines.js';
@@ -283,9 +283,8 @@ function clusterInventory(run: ClusterRun, { objects, namespaces }: RenderedObje
 
   // Gatekeeper caches only the kinds its Config and SyncSets name; without either in the policies,
   // where the cluster's sync is set up cannot be known, and every kind counts.
-  const kindKey = (k: { group: string; version: string; kind: string }) => `${k.group}/${k.version}/${k.kind}`;
-  const synced = policies.syncedKinds && new Set(policies.syncedKinds.map(kindKey));
-  const syncs = (k: { group: string; version: string; kind: string }) => !synced || synced.has(kindKey(k));
+  const synced = policies.syncedKinds && new Set(policies.syncedKinds.map(syncedKindKey));
+  const syncs = (k: SyncedKind) => !synced || synced.has(syncedKindKey(k));
   const inInventory = (source: SourceObject) => syncs(source.gvk);
   const inventory = emptyInventory();
   for (const source of objects) if (inInventory(source) && !excludedFrom(source, 'sync')) addToInventory(inventory, source.object);
