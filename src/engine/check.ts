@@ -11,7 +11,7 @@ import type { ClusterConfig, ClusterReport, EnabledPolicy, InputError, RenderSta
 import type { Constraint } from './policy/constraint.js';
 import { AUDIT_ENFORCEMENT_POINT, effectiveAction, WEBHOOK_ENFORCEMENT_POINT } from './policy/enforcement.js';
 import { defaultExpansionTemplates } from './policy/expansion-template.js';
-import { isExcluded } from './policy/gatekeeper-config.js';
+import { isExcluded, syncedKindKey, type SyncedKind } from './policy/gatekeeper-config.js';
 import { loadPolicySet, type PolicySet } from './policy/policy-set.js';
 import type { PolicyDriver, Renderer, RenderSession, RepoSource } from './ports.js';
 import { fieldLocation, nodeLocation } from './render/origin-lines.js';
@@ -163,6 +163,26 @@ function stoppedCluster(cluster: ClusterConfig, message: string): ClusterReport 
   };
 }
 
+type Progress = (stage: CheckProgress['stage'], done: number, total: number) => void;
+
+/** One cluster's check: what its stages read, and the lists they fill. */
+interface ClusterRun {
+  cluster: ClusterConfig;
+  config: SecurityTowerConfig;
+  files: RepoFiles;
+  policies: PolicySet;
+  options: CheckOptions;
+  /** The check's renderer session, opened by the first build any cluster needs. */
+  session: () => Promise<RenderSession>;
+  /** Every file a cluster applies, over all clusters: what is left is the report's notApplied. */
+  applied: Set<string>;
+  progress: Progress;
+  /** The cluster's input errors, in the order the stages find them (the report keeps it). */
+  errors: InputError[];
+  /** The driver's ids of the texts registered, for checkCluster to release. */
+  texts: number[];
+}
+
 async function checkCluster(
   cluster: ClusterConfig,
   config: SecurityTowerConfig,
@@ -185,43 +205,70 @@ async function checkCluster(
   }
   const policyDocs = await policyFiles.documents(policyPaths, signal);
   errors.push(...policyDocs.errors);
-  const progress = (stage: CheckProgress['stage'], done: number, total: number) => options.onProgress?.({ cluster: cluster.name, stage, done, total });
+  const progress: Progress = (stage, done, total) => options.onProgress?.({ cluster: cluster.name, stage, done, total });
   const policies = await loadPolicySet(policyDocs.documents, driver, { k8sNativeValidation: cluster.k8sNativeValidation, signal, onLoaded: (done, total) => progress('compiling', done, total) });
   errors.push(...policies.errors);
+  const run: ClusterRun = { cluster, config, files, policies, options, session, applied, progress, errors, texts: [] };
   // Released however the cluster ends (a stopped check too): the App's driver outlives every check.
-  const texts: number[] = [];
   try {
-    return await evaluateCluster(cluster, config, files, policies, errors, texts, options, { session, applied, progress });
+    return await evaluateCluster(run);
   } finally {
-    driver.release(policies.moduleIds, texts);
+    driver.release(policies.moduleIds, run.texts);
   }
 }
 
-async function evaluateCluster(
-  cluster: ClusterConfig,
-  config: SecurityTowerConfig,
-  files: RepoFiles,
-  policies: PolicySet,
-  errors: InputError[],
-  /** Filled with the driver's ids of the texts registered, for the caller to release. */
-  texts: number[],
-  options: CheckOptions,
-  { session, applied, progress }: { session: () => Promise<RenderSession>; applied: Set<string>; progress: (stage: CheckProgress['stage'], done: number, total: number) => void },
-): Promise<ClusterReport> {
-  const { driver, signal } = options;
+async function evaluateCluster(run: ClusterRun): Promise<ClusterReport> {
+  const rendered = await renderedObjects(run);
+  const inventory = clusterInventory(run, rendered);
+  const evaluated = await evaluateObjects(run, rendered.objects, inventory);
+  return clusterReport(run, rendered, inventory, evaluated);
+}
 
+/** What the cluster applies, as objects to review. */
+interface RenderedObjects {
+  objects: SourceObject[];
+  /** The repository's Namespaces, by name. */
+  namespaces: Map<string, SourceObject>;
+  warnings: InputError[];
+  notices: InputError[];
+  renders: RenderStats;
+}
+
+/** Renders the cluster's entry points and collects the objects they apply, marking their files applied. */
+async function renderedObjects(run: ClusterRun): Promise<RenderedObjects> {
+  const { cluster, config, files, errors } = run;
   const renders: RenderStats = { builds: 0, cached: 0, ms: 0 };
-  const rendered = await renderCluster({ cluster, clusters: config.clusters, applications: config.applications, files, session: countingSession(session, renders) });
+  const rendered = await renderCluster({ cluster, clusters: config.clusters, applications: config.applications, files, session: countingSession(run.session, renders) });
   errors.push(...rendered.errors);
-  for (const path of rendered.applied) applied.add(path);
+  for (const path of rendered.applied) run.applied.add(path);
   // kustomize and Flux set namespaces while rendering; only Security Tower stages still default one.
   const rules = namespaceRules([], [], config.applications, cluster.name);
   const collected = clusterObjects(rendered.documents, rules);
   errors.push(...collected.errors);
   const objects = collected.objects;
-
   const namespaces = new Map<string, SourceObject>();
   for (const source of objects) if (source.gvk.group === '' && source.gvk.kind === 'Namespace') namespaces.set(String(source.object.metadata.name), source);
+  return { objects, namespaces, warnings: [...rendered.warnings, ...collected.warnings], notices: rendered.notices, renders };
+}
+
+/** The cluster as Gatekeeper sees it around the objects under review. */
+interface ClusterInventory {
+  /** What namespaceSelector and namespaceObject see. */
+  namespaceObjects: Map<string, KubernetesObject>;
+  /** Whether Gatekeeper's Config keeps `process` away from the object's namespace. */
+  excludedFrom: (source: SourceObject, process: 'webhook' | 'sync') => boolean;
+  /** Whether Gatekeeper syncs the object's kind into data.inventory. */
+  inInventory: (source: SourceObject) => boolean;
+  /** The driver's id of data.inventory's text; 0 when no template reads it. */
+  dataId: number;
+}
+
+/**
+ * Decides the cluster's namespaces, what Gatekeeper's Config excludes and which kinds it syncs, and
+ * hands the driver data.inventory when a template reads it.
+ */
+function clusterInventory(run: ClusterRun, { objects, namespaces }: RenderedObjects): ClusterInventory {
+  const { policies, texts } = run;
   // What namespaceSelector and namespaceObject see: the repository's Namespaces, plus those every
   // cluster has whether or not the repository declares them.
   const namespaceObjects = new Map<string, KubernetesObject>([...namespaces].map(([name, source]) => [name, source.object]));
@@ -236,9 +283,8 @@ async function evaluateCluster(
 
   // Gatekeeper caches only the kinds its Config and SyncSets name; without either in the policies,
   // where the cluster's sync is set up cannot be known, and every kind counts.
-  const kindKey = (k: { group: string; version: string; kind: string }) => `${k.group}/${k.version}/${k.kind}`;
-  const synced = policies.syncedKinds && new Set(policies.syncedKinds.map(kindKey));
-  const syncs = (k: { group: string; version: string; kind: string }) => !synced || synced.has(kindKey(k));
+  const synced = policies.syncedKinds && new Set(policies.syncedKinds.map(syncedKindKey));
+  const syncs = (k: SyncedKind) => !synced || synced.has(syncedKindKey(k));
   const inInventory = (source: SourceObject) => syncs(source.gvk);
   const inventory = emptyInventory();
   for (const source of objects) if (inInventory(source) && !excludedFrom(source, 'sync')) addToInventory(inventory, source.object);
@@ -246,13 +292,28 @@ async function evaluateCluster(
     if (!syncs({ group: '', version: 'v1', kind: 'Namespace' })) continue;
     if (!gkConfig || !isExcluded(gkConfig, String(namespace.metadata.name), 'sync')) addToInventory(inventory, namespace);
   }
-  const dataId = [...policies.templates.values()].some(needsInventory) ? driver.addText(inventoryData(inventory)) : 0;
+  const dataId = [...policies.templates.values()].some(needsInventory) ? run.options.driver.addText(inventoryData(inventory)) : 0;
   if (dataId) texts.push(dataId);
+  return { namespaceObjects, excludedFrom, inInventory, dataId };
+}
 
+/** What the driver found, before any finding is located. */
+interface EvaluatedObjects {
+  pending: PendingViolation[];
+  evaluations: number;
+}
+
+/**
+ * Expands, matches and evaluates the objects the webhook would review, a chunk at a time; a stopped
+ * check leaves a `limit` error saying how many were not evaluated.
+ */
+async function evaluateObjects(run: ClusterRun, objects: readonly SourceObject[], { namespaceObjects, excludedFrom, dataId }: ClusterInventory): Promise<EvaluatedObjects> {
+  const { cluster, policies, options, errors, progress } = run;
+  const { driver, signal } = options;
   const expansionTemplates = policies.expansionTemplates.length > 0 ? policies.expansionTemplates : defaultExpansionTemplates;
   const matcher = new ConstraintMatcher(policies.constraints, namespaceObjects);
   const evaluation = new ClusterEvaluation(cluster.name, policies, dataId, driver);
-  texts.push(...evaluation.parameterIds());
+  run.texts.push(...evaluation.parameterIds());
   const reviewed = objects.filter((source) => !excludedFrom(source, 'webhook'));
   const chunkSize = options.chunkSize ?? 500;
   // Pipelined: the driver evaluates one chunk while this thread expands and matches the next.
@@ -287,9 +348,15 @@ async function evaluateCluster(
       message: `Cluster ${cluster.name} was not fully checked: ${stopReason(signal!)}; ${evaluation.notEvaluated} of ${reviewed.length} objects were not evaluated`,
     });
   }
+  return { pending: evaluation.violations, evaluations: evaluation.evaluations };
+}
 
+/** The cluster's report: each violation located and its acceptance found, the images, the policies, the counts. */
+function clusterReport(run: ClusterRun, rendered: RenderedObjects, { inInventory }: ClusterInventory, evaluated: EvaluatedObjects): ClusterReport {
+  const { cluster, policies, options, errors } = run;
+  const { objects, namespaces, warnings, notices, renders } = rendered;
   const owners = new OwnerIndex(objects);
-  const located = evaluation.violations.map((pending) => ({
+  const located = evaluated.pending.map((pending) => ({
     violation: locate(pending, namespaces, owners, inInventory),
     ...(pending.resultant ? { impliedBy: pending.resultant.template.name } : {}),
   }));
@@ -300,11 +367,11 @@ async function evaluateCluster(
     config: cluster.location.file,
     violations,
     errors,
-    ...(rendered.warnings.length + collected.warnings.length > 0 ? { warnings: [...rendered.warnings, ...collected.warnings] } : {}),
-    ...(rendered.notices.length > 0 ? { notices: rendered.notices } : {}),
+    ...(warnings.length > 0 ? { warnings } : {}),
+    ...(notices.length > 0 ? { notices } : {}),
     images: imageUses(objects),
     policies: enabledPolicies(policies.constraints),
-    stats: { objects: objects.length, constraints: policies.constraints.length, evaluations: evaluation.evaluations, ...(renders.builds > 0 ? { renders } : {}) },
+    stats: { objects: objects.length, constraints: policies.constraints.length, evaluations: evaluated.evaluations, ...(renders.builds > 0 ? { renders } : {}) },
     ...(options.keepObjects ? { objects: objects.map((source) => ({ object: source.object, location: { file: source.doc.file, line: source.doc.kindLine } })) } : {}),
   };
 }

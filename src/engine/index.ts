@@ -3,6 +3,7 @@ export type * from './model.js';
 export { isRecord } from './model.js';
 export type { CelHelper, CelProblem, CelSource, CompileOptions, CompileOutcome, EvaluationTask, FetchFailureReason, PolicyCompiler, PolicyDriver, RegoProblem, RegoSource, RemoteChart, RenderedObject, RenderOrigin, RenderOutcome, Renderer, RenderRequest, RenderSession, RepoFile, RepoSource, TaskOutcome, TemplateCode, TemplateLoad, WorkOptions } from './ports.js';
 export { checkRepo, type CheckOptions, type CheckProgress } from './check.js';
+export { sameKind, type SyncedKind } from './policy/gatekeeper-config.js';
 export { RegoDriver, type RegoDriverOptions } from './rego/rego-driver.js';
 export { CelDriver } from './cel/cel-driver.js';
 export { GatekeeperDriver } from './gatekeeper-driver.js';

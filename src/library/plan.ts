@@ -7,7 +7,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Document, isMap, isNode, isSeq, parseAllDocuments, parseDocument, type ToStringOptions } from 'yaml';
 import { findPolicy, findStandard, POLICY_API_VERSION, similarPolicyNames, type Catalog, type LibraryPolicy, type ParameterSchema, type StandardId } from './catalog.js';
-import { isRecord } from '../engine/index.js';
+import { isRecord, sameKind, type SyncedKind } from '../engine/index.js';
 
 export const MANAGED_BY_ANNOTATION = 'parapet.dev/managed-by';
 export const MANAGED_BY_VALUE = 'parapet';
@@ -23,7 +23,7 @@ export const GATEKEEPER_CONFIG_FILE = 'gatekeeper-config.yaml';
  * expanded Pod names its workload, whatever its kind). Namespaces are not needed: the lib reads the
  * Namespace from the review, which Gatekeeper's webhook fills in.
  */
-export const OWNER_SYNC_KINDS: ReadonlyArray<{ group: string; version: string; kind: string }> = [
+export const OWNER_SYNC_KINDS: readonly SyncedKind[] = [
   { group: 'apps', version: 'v1', kind: 'ReplicaSet' },
   { group: 'apps', version: 'v1', kind: 'Deployment' },
   { group: 'apps', version: 'v1', kind: 'StatefulSet' },
@@ -430,14 +430,12 @@ export function renderExpansion(catalog: Catalog): string {
   return list.map((doc) => doc.toString(STRINGIFY)).join('');
 }
 
-type SyncKind = (typeof OWNER_SYNC_KINDS)[number];
-
 /**
  * The kinds a template says Gatekeeper must sync for it (`metadata.gatekeeper.sh/requires-sync-data`:
  * a list of requirements, each a list of clauses whose kinds are equivalent): every group, version
  * and kind of each requirement's first clause.
  */
-export function requiredSyncKinds(templateText: string): SyncKind[] {
+export function requiredSyncKinds(templateText: string): SyncedKind[] {
   let requirements: unknown;
   try {
     const template = parseDocument(templateText).toJS() as unknown;
@@ -449,7 +447,7 @@ export function requiredSyncKinds(templateText: string): SyncKind[] {
   } catch {
     return [];
   }
-  const kinds: SyncKind[] = [];
+  const kinds: SyncedKind[] = [];
   for (const requirement of Array.isArray(requirements) ? requirements : []) {
     const first: unknown = Array.isArray(requirement) ? requirement[0] : undefined;
     if (!isRecord(first)) continue;
@@ -459,10 +457,8 @@ export function requiredSyncKinds(templateText: string): SyncKind[] {
   return kinds;
 }
 
-const sameKind = (a: SyncKind, b: SyncKind) => a.group === b.group && a.version === b.version && a.kind === b.kind;
-
 /** The owners' kinds, and what the policies' templates require, each once. */
-function syncKinds(policies: readonly LibraryPolicy[]): SyncKind[] {
+function syncKinds(policies: readonly LibraryPolicy[]): SyncedKind[] {
   const kinds = [...OWNER_SYNC_KINDS, ...policies.flatMap((policy) => requiredSyncKinds(policy.templateText))];
   return kinds.filter((k, i) => kinds.findIndex((other) => sameKind(other, k)) === i);
 }
@@ -484,7 +480,7 @@ function isUntouchedConfig(text: string, enabled: readonly LibraryPolicy[]): boo
 }
 
 /** Gatekeeper's Config as Parapet writes it when the folder has none: it syncs the owners' kinds and what the policies read. */
-export function renderGatekeeperConfig(kinds: readonly SyncKind[] = OWNER_SYNC_KINDS): string {
+export function renderGatekeeperConfig(kinds: readonly SyncedKind[] = OWNER_SYNC_KINDS): string {
   const doc = new Document({
     apiVersion: 'config.gatekeeper.sh/v1alpha1',
     kind: 'Config',
@@ -511,7 +507,7 @@ function readsInventory(templateText: string): boolean {
  * config, else that Config (the user's or ours) with the missing kinds added, its other fields and
  * comments kept (unchanged when it syncs them all already).
  */
-function syncPlan(folder: PolicyFolder, kinds: readonly SyncKind[]): { path: string; text: string } {
+function syncPlan(folder: PolicyFolder, kinds: readonly SyncedKind[]): { path: string; text: string } {
   for (const path of [...folder.files.keys()].sort()) {
     if (!/\.ya?ml$/i.test(path)) continue;
     const text = folder.files.get(path)!;
@@ -532,7 +528,7 @@ function syncPlan(folder: PolicyFolder, kinds: readonly SyncKind[]): { path: str
     const value = doc.toJS() as Record<string, unknown>;
     const spec = isRecord(value.spec) ? value.spec : {};
     const synced = isRecord(spec.sync) ? spec.sync.syncOnly : undefined;
-    const has = (k: SyncKind) =>
+    const has = (k: SyncedKind) =>
       Array.isArray(synced) && synced.some((entry) => isRecord(entry) && sameKind({ group: String(entry.group ?? ''), version: String(entry.version), kind: String(entry.kind) }, k));
     const missing = kinds.filter((k) => !has(k));
     if (missing.length === 0) return { path, text };

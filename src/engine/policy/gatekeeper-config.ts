@@ -25,6 +25,16 @@ export interface SyncedKind {
   kind: string;
 }
 
+/** Whether two synced kinds name the same group, version and kind. */
+export function sameKind(a: SyncedKind, b: SyncedKind): boolean {
+  return a.group === b.group && a.version === b.version && a.kind === b.kind;
+}
+
+/** A synced kind as one string, for a Set of kinds. */
+export function syncedKindKey(k: SyncedKind): string {
+  return `${k.group}/${k.version}/${k.kind}`;
+}
+
 export interface GatekeeperConfig {
   /** The kinds `spec.sync.syncOnly` names: the only ones in `data.inventory` (with the SyncSets'). */
   syncOnly: readonly SyncedKind[];
