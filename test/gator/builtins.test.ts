@@ -167,6 +167,9 @@ const MARSHAL: unknown[] = [
   { c: 1.5, d: 1e29, f: 0.000001, g: 123456789.5, h: 1e-7, k: -5, a1b: 1, a01b: 2, a1: 3, A: 4, _: 5, '1': 6, '10': 7, '9': 8, é: 9 },
   { metadata: { name: 'web', labels: { 'app.kubernetes.io/name': 'web', tier: '1' } }, spec: { containers: [{ name: 'app', image: 'nginx:1.25', ports: [{ containerPort: 80 }], securityContext: { privileged: true } }] } },
   { deep: { er: { list: [LONG, `'${LONG}'`, `${LONG} ${LONG}`, { k: LONG }] } } },
+  // Double-quoted (a tab, controls, breaks, beyond the BMP): escaped and folded as go-yaml v2 writes them.
+  { dq: `${LONG}\t${LONG}`, dq2: `${LONG}  two  spaces\t${LONG} ${LONG}`, esc: 'a\x07b\x08c\x0bd\x0ce\x1bf\u2028h\u2029i\u00a0l', emoji: 'smile 😀', 'a key\twith a tab that runs past the eightieth column of its line, and then some more': 1, 'a plain key that runs past the eightieth column of its line, and then some more words': 2 },
+  { deep: { er: { list: [`${LONG}\t${LONG}`, { k: `${LONG}\t ${LONG}` }] } } },
   'plain', 'yes', 1, null, [], {}, ['a', { b: 1 }], 'line\n', LONG,
 ];
 const UNMARSHAL = [

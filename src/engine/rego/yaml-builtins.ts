@@ -129,8 +129,7 @@ function scalarStyle(s: string): 'plain' | 'single' | 'double' {
       if (c === '#' && precededBySpace) blockIndicators = true;
     }
     const cp = c.codePointAt(0)!;
-    const printable = cp === 0x0a || (cp >= 0x20 && cp <= 0x7e) || cp === 0x85 || (cp >= 0xa0 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd && cp !== 0xfeff) || cp >= 0x10000;
-    if (!printable) special = true;
+    if (!printable(cp)) special = true;
     precededBySpace = c === ' ' || c === '\t' || c === '\n';
   }
   if (special) return 'double';
@@ -144,28 +143,70 @@ function singleOrDouble(s: string): 'single' | 'double' {
   return scalarStyle(s.replace(/^(---|\.\.\.)/, 'x')) === 'double' ? 'double' : 'single';
 }
 
-function quoteDouble(s: string): string {
-  let out = '"';
-  for (const c of s) {
-    const cp = c.codePointAt(0)!;
-    if (c === '"') out += '\\"';
-    else if (c === '\\') out += '\\\\';
-    else if (c === '\n') out += '\\n';
-    else if (c === '\t') out += '\\t';
-    else if (c === '\r') out += '\\r';
-    else if (cp === 0) out += '\\0';
-    else if (cp < 0x20 || cp === 0x7f) out += `\\x${cp.toString(16).toUpperCase().padStart(2, '0')}`;
-    else if (cp === 0xfeff) out += '\\uFEFF';
-    else out += c;
-  }
-  return out + '"';
+// go-yaml v2's short escapes; other characters it escapes as \xXX, \uXXXX or \UXXXXXXXX.
+const SHORT_ESCAPES: Record<number, string> = {
+  0x00: '0', 0x07: 'a', 0x08: 'b', 0x09: 't', 0x0a: 'n', 0x0b: 'v', 0x0c: 'f', 0x0d: 'r', 0x1b: 'e',
+  0x22: '"', 0x5c: '\\', 0x85: 'N', 0xa0: '_', 0x2028: 'L', 0x2029: 'P',
+};
+
+/**
+ * go-yaml v2's is_printable, on UTF-8 as it tests it: C1 controls (U+0085 too), the BOM, U+FFFE/FFFF
+ * and everything beyond the BMP (four-byte sequences) are not.
+ */
+function printable(cp: number): boolean {
+  return cp === 0x0a || (cp >= 0x20 && cp <= 0x7e) || (cp >= 0xa0 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd && cp !== 0xfeff);
 }
 
-function stringScalar(s: string, indent: number, column = 0): string {
+const isBreak = (cp: number): boolean => cp === 0x0a || cp === 0x0d || cp === 0x85 || cp === 0x2028 || cp === 0x2029;
+
+/**
+ * go-yaml v2's write_double_quoted: escapes as it writes them, and, where breaks are allowed (not
+ * in a key), a space past column 80 becomes a line break to the continuation's indentation (a
+ * backslash keeps a following space). `column` is where the scalar starts.
+ */
+function quoteDouble(s: string, column = 0, continuation = 0, allowBreaks = true): string {
+  const chars = [...s];
+  let out = '"';
+  let col = column + 1;
+  let spaces = false;
+  for (let i = 0; i < chars.length; i++) {
+    const c = chars[i]!;
+    const cp = c.codePointAt(0)!;
+    if (c === ' ') {
+      if (allowBreaks && !spaces && col > BEST_WIDTH && i > 0 && i < chars.length - 1) {
+        out += `\n${' '.repeat(continuation)}`;
+        col = continuation;
+        if (chars[i + 1] === ' ') {
+          out += '\\';
+          col++;
+        }
+      } else {
+        out += c;
+        col++;
+      }
+      spaces = true;
+      continue;
+    }
+    spaces = false;
+    if (printable(cp) && !isBreak(cp) && c !== '"' && c !== '\\') {
+      out += c;
+      col++;
+      continue;
+    }
+    const width = cp <= 0xff ? 2 : cp <= 0xffff ? 4 : 8;
+    const escape = SHORT_ESCAPES[cp] ?? `${width === 2 ? 'x' : width === 4 ? 'u' : 'U'}${cp.toString(16).toUpperCase().padStart(width, '0')}`;
+    out += `\\${escape}`;
+    col += 1 + escape.length;
+  }
+  return `${out}"`;
+}
+
+/** A string value; a key (`key`) is a simple key, which go-yaml never breaks across lines. */
+function stringScalar(s: string, indent: number, column = 0, key = false): string {
   if (s.includes('\n')) {
     // A literal block, unless a space ends the string or precedes a line break, or a character
     // needs escaping (go-yaml then double-quotes).
-    if (/ \n/.test(s) || s.endsWith(' ') || scalarStyle(s.replaceAll('\n', ' ')) === 'double') return quoteDouble(s);
+    if (/ \n/.test(s) || s.endsWith(' ') || scalarStyle(s.replaceAll('\n', ' ')) === 'double') return quoteDouble(s, column, indent + 2);
     const trailing = /\n+$/.exec(s)?.[0].length ?? 0;
     const chomp = trailing === 0 ? '-' : trailing === 1 ? '' : '+';
     const indicator = s[0] === ' ' ? '2' : '';
@@ -175,12 +216,12 @@ function stringScalar(s: string, indent: number, column = 0): string {
   }
   if (BASE60_FLOAT.test(s) || resolvesToNonString(s)) {
     // go-yaml asks for double quotes; the emitter still picks single quotes when double are not needed.
-    return quoteDouble(s);
+    return quoteDouble(s, column, indent + 2, !key);
   }
   const style = scalarStyle(s);
-  if (style === 'plain') return fold(s, column, indent + 2);
-  if (style === 'single') return fold(`'${s.replaceAll("'", "''")}'`, column, indent + 2);
-  return quoteDouble(s);
+  if (style === 'plain') return key ? s : fold(s, column, indent + 2);
+  if (style === 'single') return key ? `'${s.replaceAll("'", "''")}'` : fold(`'${s.replaceAll("'", "''")}'`, column, indent + 2);
+  return quoteDouble(s, column, indent + 2, !key);
 }
 
 const BEST_WIDTH = 80;
@@ -245,7 +286,7 @@ function emit(v: JsonValue, indent: number, out: string[]): void {
   }
   const entries = [...(v as JsonMap).map].sort(([a], [b]) => (yamlKeyLess(a, b) ? -1 : yamlKeyLess(b, a) ? 1 : 0));
   for (const [key, value] of entries) {
-    const keyText = key.includes('\n') ? quoteDouble(key) : stringScalar(key, indent, indent);
+    const keyText = key.includes('\n') ? quoteDouble(key, indent, 0, false) : stringScalar(key, indent, indent, true);
     if (isBlockCollection(value)) {
       out.push(`${pad}${keyText}:`);
       // go-yaml v2 does not indent a sequence under its key.
