@@ -52,7 +52,7 @@ export function databaseRecorder(db: Database, options: { retry?: WriteRetryOpti
       backfillStep: ({ repository, step, newer, older }) => recordBackfillStep(db.prisma, { repositoryId: repository.id, step, newer: clusterObjects(newer), older: clusterObjects(older) }),
       backfillAttempt: ({ repository, step }) => startBackfillAttempt(db.prisma, { repositoryId: repository.id, step }),
       backfillFailed: ({ repository, step, error }) => noteBackfillFailure(db.prisma, { repositoryId: repository.id, step, error }),
-      backfillGiveUp: ({ repository, step, error }) => giveUpBackfillStep(db.prisma, { repositoryId: repository.id, step, error }),
+      backfillGiveUp: ({ repository, step, error, attempts }) => giveUpBackfillStep(db.prisma, { repositoryId: repository.id, step, error, attempts }),
       unfinishedBackfills: () => unfinishedBackfills(db.prisma),
     },
     annotationsToAttribute: async ({ repository, report }) => {

@@ -176,7 +176,7 @@ export async function backfillStep(deps: BackfillDeps, octokit: GitHubClient, lo
     // Done or given up meanwhile, by another job of this backfill.
     if (!attempt) return false;
     // The attempts before were cut short (the process stopped, or died reading this commit).
-    if (attempt.attempts > retry.attempts) return giveUp(attempt.lastError ?? `not finished in ${attempt.attempts - 1} attempts: the App stopped while reading it`);
+    if (attempt.attempts > retry.attempts) return giveUp(attempt.lastError ?? `not finished in ${attempt.attempts - 1} attempts: the App stopped while reading it`, attempt.attempts - 1);
     try {
       // A cache of its own: it keeps a failed download, which the next attempt asks for again.
       const cache = new TarballCache(octokit, repo, deps.limits.maxRepoBytes);
@@ -190,7 +190,7 @@ export async function backfillStep(deps: BackfillDeps, octokit: GitHubClient, lo
       return step.recorded && !step.finished;
     } catch (error) {
       const reason = redactSecrets(error instanceof Error ? error.message : String(error)).slice(0, MAX_ERROR);
-      if (attempt.attempts >= retry.attempts) return giveUp(reason);
+      if (attempt.attempts >= retry.attempts) return giveUp(reason, attempt.attempts);
       const delayMs = retry.delayMs * 2 ** (attempt.attempts - 1);
       log.warn({ err: error, repo, sha: newerSha, parent: olderSha, attempt: attempt.attempts, of: retry.attempts, retryInMs: delayMs }, 'history backfill step failed; trying it again');
       await store.backfillFailed({ repository: input.repository, step: input.step, error: reason });
@@ -199,9 +199,9 @@ export async function backfillStep(deps: BackfillDeps, octokit: GitHubClient, lo
     }
   }
 
-  async function giveUp(reason: string): Promise<boolean> {
+  async function giveUp(reason: string, attempts: number): Promise<boolean> {
     rendered.delete(input.repository.id);
-    const given = await store!.backfillGiveUp({ repository: input.repository, step: input.step, error: reason });
+    const given = await store!.backfillGiveUp({ repository: input.repository, step: input.step, error: reason, attempts });
     if (given.recorded) log.error({ repo, sha: newerSha, parent: olderSha, reason, step: input.step + 1 }, 'history backfill gave this commit up: its changes are not read (the history page lists it); going on with the older commits');
     return given.recorded && !given.finished;
   }

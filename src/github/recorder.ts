@@ -109,7 +109,7 @@ export interface BackfillCommit {
 export interface BackfillProgress {
   /** The commits to read, newest first: the first is where the recorded history began. */
   shas: string[];
-  /** Commits whose changes are recorded: the next step reads `shas[done + 1]`. */
+  /** Steps passed (recorded, or given up): the next step reads `shas[done + 1]`. */
   done: number;
   finished: boolean;
 }
@@ -136,7 +136,7 @@ export interface HistoryBackfillRecorder {
   /** Notes why an attempt at step `step` failed. */
   backfillFailed(input: { repository: RepositoryInfo; step: number; error: string }): Promise<void>;
   /** Gives step `step` up with `error`: listed as a commit that could not be read; the next step reads the older commits. */
-  backfillGiveUp(input: { repository: RepositoryInfo; step: number; error: string }): Promise<{ recorded: boolean; finished: boolean }>;
+  backfillGiveUp(input: { repository: RepositoryInfo; step: number; error: string; attempts: number }): Promise<{ recorded: boolean; finished: boolean }>;
   /** Repositories whose backfill is not finished: a restart resumes them. */
   unfinishedBackfills(): Promise<RepositoryInfo[]>;
 }

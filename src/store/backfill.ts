@@ -60,7 +60,7 @@ export interface BackfillState {
   startSha: string;
   /** Newest first; `commits[0]` is startSha. */
   commits: BackfillCommit[];
-  /** Commits whose changes are recorded: the next step compares commits[done] with commits[done + 1]. */
+  /** Steps passed (recorded, or given up): the next step compares commits[done] with commits[done + 1]. */
   done: number;
   finished: boolean;
   /** Attempts at step `done` so far, and why the last one failed. */
@@ -204,17 +204,17 @@ export async function noteBackfillFailure(prisma: PrismaClient, input: { reposit
 }
 
 /**
- * Gives step `step` up: `commits[step]`'s changes are not read. It is listed with `error`, and the
+ * Gives step `step` up after `attempts`: `commits[step]`'s changes are not read. It is listed with `error`, and the
  * clusters whose history begins at it go on from its parent (their history has a gap there, which
  * the list says), so that the next step reads the older commits. Nothing is written when the step
  * is not the next one.
  */
-export async function giveUpBackfillStep(prisma: PrismaClient, input: { repositoryId: number | bigint; step: number; error: string }): Promise<{ recorded: boolean; finished: boolean }> {
+export async function giveUpBackfillStep(prisma: PrismaClient, input: { repositoryId: number | bigint; step: number; error: string; attempts: number }): Promise<{ recorded: boolean; finished: boolean }> {
   const repositoryId = BigInt(input.repositoryId);
   return prisma.$transaction(
     async (tx) => {
-      const [row] = await tx.$queryRaw<{ done: number; commits: BackfillCommit[]; finished_at: Date | null; attempts: number; given_up: GivenUpCommit[] }[]>`
-        SELECT done, commits, finished_at, attempts, given_up FROM history_backfills WHERE repository_id = ${repositoryId} FOR UPDATE`;
+      const [row] = await tx.$queryRaw<{ done: number; commits: BackfillCommit[]; finished_at: Date | null; given_up: GivenUpCommit[] }[]>`
+        SELECT done, commits, finished_at, given_up FROM history_backfills WHERE repository_id = ${repositoryId} FOR UPDATE`;
       if (!row || row.done !== input.step || row.finished_at !== null) return { recorded: false, finished: row?.finished_at != null };
       const newer = row.commits[input.step];
       const older = row.commits[input.step + 1];
@@ -222,7 +222,7 @@ export async function giveUpBackfillStep(prisma: PrismaClient, input: { reposito
       if (newer && older) {
         moved = (await tx.cluster.updateMany({ where: { repositoryId, historySha: newer.sha }, data: { historySha: older.sha, historyAt: new Date(older.at) } })).count;
       }
-      const givenUp: GivenUpCommit[] = [...row.given_up, { sha: newer?.sha ?? '', parent: older?.sha ?? null, error: input.error, attempts: row.attempts }];
+      const givenUp: GivenUpCommit[] = [...row.given_up, { sha: newer?.sha ?? '', parent: older?.sha ?? null, error: input.error, attempts: input.attempts }];
       const finished = moved === 0 || input.step + 2 >= row.commits.length;
       await tx.historyBackfill.update({
         where: { repositoryId },

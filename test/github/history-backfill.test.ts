@@ -208,6 +208,38 @@ it('counts the attempts at a step across restarts: resumed where it stopped, the
   expect((await changeSets(302)).map((s) => s.commit)).toEqual([c[1], c[4]]);
 }, 300_000);
 
+it('gives a step up at the next start when the App stopped during each of its three attempts, without reading it a fourth time', async () => {
+  const repo = `${OWNER}/shop-crashing`;
+  const c = history(repo, 'crashing');
+  fake.reset();
+  // The second step's archive fails once; the App stops while that step waits to be tried again.
+  fake.failWith(new RegExp(`^GET /repos/${repo}/tarball/${c[2]}$`), 404, { times: 1 });
+  let app = await startApp({}, { attempts: 3, delayMs: 600_000 });
+  try {
+    await install(app, 305, 'shop-crashing', undefined, { wait: false });
+    for (let i = 0; i < 600 && !(await db.prisma.historyBackfill.findUnique({ where: { repositoryId: 305 } }))?.lastError; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  } finally {
+    await app.close();
+  }
+  // As if two more attempts had each ended with the process (killed while rendering the commit):
+  // counted before they began, nothing noted after.
+  await db.prisma.historyBackfill.update({ where: { repositoryId: 305 }, data: { attempts: 3, lastError: null } });
+
+  fake.reset();
+  app = await startApp();
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await app.jobs.idle();
+  } finally {
+    await app.close();
+  }
+  const backfill = await db.prisma.historyBackfill.findUniqueOrThrow({ where: { repositoryId: 305 } });
+  expect(backfill.givenUp).toEqual([{ sha: c[3], parent: c[2], attempts: 3, error: 'not finished in 3 attempts: the App stopped while reading it' }]);
+  // The older commits are read: the given-up step's archives are not asked for again.
+  expect(fake.requests.filter((r) => r.path.includes('/tarball/')).map((r) => r.path.split('/').pop())).toEqual([c[2], c[1], c[0]]);
+  expect((await changeSets(305)).map((s) => s.commit)).toEqual([c[1], c[2], c[4]]);
+}, 300_000);
+
 it('reads nothing back with PARAPET_HISTORY_BACKFILL=0: the history begins at installation', async () => {
   const repo = `${OWNER}/shop-off`;
   const c = history(repo, 'off');
