@@ -287,6 +287,9 @@ export interface ImageArrival {
   pullRequest: number | null;
   mergedBy: string | null;
   pushedBy: string | null;
+  /** A backfilled commit's author (see ChangeRow). */
+  authorLogin: string | null;
+  authorName: string | null;
   /** Still run by the object now (else replaced later, or the object was removed). */
   current: boolean;
 }
@@ -350,7 +353,7 @@ export async function objectHistory(prisma: PrismaClient, v: Viewer, key: Object
   for (const c of [...changes].reverse()) {
     const now = c.change === 'removed' ? new Set<string>() : new Set(c.images);
     for (const image of c.images) {
-      if (c.change !== 'removed' && !running.has(image)) images.push({ image, changedAt: c.changedAt, commitSha: c.commitSha, pullRequest: c.pullRequest, mergedBy: c.mergedBy, pushedBy: c.pushedBy, current: false });
+      if (c.change !== 'removed' && !running.has(image)) images.push({ image, changedAt: c.changedAt, commitSha: c.commitSha, pullRequest: c.pullRequest, mergedBy: c.mergedBy, pushedBy: c.pushedBy, authorLogin: c.authorLogin, authorName: c.authorName, current: false });
     }
     running = now;
   }

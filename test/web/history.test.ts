@@ -112,7 +112,7 @@ forEachBackend((backend) => {
     const { status, body } = await bob.json('/api/changes/object?repo=acme/gitops&cluster=prod&kind=Deployment&namespace=payments&name=api');
     expect(status).toBe(200);
     expect(body.current).toMatchObject({ apiVersion: 'apps/v1', images: ['nginx:1.19'], application: 'payments', stage: 'prod' });
-    expect(body.images).toEqual([{ image: 'nginx:1.19', changedAt: daysAgo(5).toISOString(), commitSha: SHA.B, pullRequest: 12, mergedBy: 'erin', pushedBy: 'erin', current: true }]);
+    expect(body.images).toEqual([{ image: 'nginx:1.19', changedAt: daysAgo(5).toISOString(), commitSha: SHA.B, pullRequest: 12, mergedBy: 'erin', pushedBy: 'erin', authorLogin: null, authorName: null, current: true }]);
     expect(body.acceptances).toMatchObject([{ policy: 'k8sallowedrepos', introducedMergedBy: 'erin', introducedPullRequest: 12, firstSeenAt: daysAgo(5).toISOString(), removedAt: null }]);
     expect(body.changes.map((c: any) => [c.commitSha, c.fields])).toEqual([
       [SHA.C, ['resources']],
@@ -157,7 +157,7 @@ forEachBackend((backend) => {
     const cluster = await h.db.prisma.cluster.findFirstOrThrow({ where: { repositoryId: 1n, name: 'prod' } });
     const common = { repositoryId: 1n, clusterId: cluster.id, apiGroup: '', apiVersion: 'v1', kind: 'ConfigMap', namespace: 'shop', diff: {}, commitSha: UNREAD, backfilled: true, changedAt: daysAgo(20) };
     const rows = [
-      await h.db.prisma.objectChange.create({ data: { ...common, change: 'added', name: 'flags', authorLogin: 'gus', authorName: 'Gus Operator' } }),
+      await h.db.prisma.objectChange.create({ data: { ...common, change: 'added', name: 'flags', images: ['redis:7.2'], authorLogin: 'gus', authorName: 'Gus Operator' } }),
       await h.db.prisma.objectChange.create({ data: { ...common, change: 'added', name: 'limits', authorName: 'Hal Contractor' } }),
     ];
     try {
@@ -170,6 +170,10 @@ forEachBackend((backend) => {
       const page = await (await bob.fetch('/changes?kind=ConfigMap&change=added')).text();
       expect(page).toContain('authored by gus<br>');
       expect(page).toContain('authored by Hal Contractor <small>(no GitHub user)</small>');
+      // Who brought an image in, on the object's page.
+      const object = await bob.json('/api/changes/object?repo=acme/gitops&cluster=prod&kind=ConfigMap&namespace=shop&name=flags');
+      expect(object.body.images).toMatchObject([{ image: 'redis:7.2', commitSha: UNREAD, authorLogin: 'gus', authorName: 'Gus Operator' }]);
+      expect(await (await bob.fetch('/changes/object?repo=acme/gitops&cluster=prod&kind=ConfigMap&namespace=shop&name=flags')).text()).toMatch(/<code>redis:7\.2<\/code><\/td><td>.*<br>authored by gus<br><small>commit/);
     } finally {
       await h.db.prisma.objectChange.deleteMany({ where: { id: { in: rows.map((r) => r.id) } } });
     }

@@ -70,6 +70,12 @@ export function diffTable(r: ChangeRow): SafeHtml {
   }</details>`;
 }
 
+/** A commit read from the history came with no push: its author is who made it. */
+function authored(r: { authorLogin: string | null; authorName: string | null }): SafeHtml | null {
+  const author = r.authorLogin ?? r.authorName;
+  return author === null ? null : html`authored by ${author}${r.authorLogin === null ? html` <small>(no GitHub user)</small>` : ''}`;
+}
+
 /** Who made the change, as GitHub reported it. */
 function who(ctx: PageContext, r: ChangeRow): SafeHtml {
   const lines: SafeHtml[] = [];
@@ -79,9 +85,8 @@ function who(ctx: PageContext, r: ChangeRow): SafeHtml {
     lines.push(r.mergedBy !== null ? html`merged by ${r.mergedBy} in ${pr}${opened}` : html`in ${pr}${opened}`);
   }
   if (r.pushedBy !== null) lines.push(html`pushed by ${r.pushedBy}`);
-  // A commit read from the history came with no push: its author is who made it.
-  const author = r.authorLogin ?? r.authorName;
-  if (author !== null) lines.push(html`authored by ${author}${r.authorLogin === null ? html` <small>(no GitHub user)</small>` : ''}`);
+  const author = authored(r);
+  if (author) lines.push(author);
   if (lines.length === 0) lines.push(html`<span class="empty-value">${r.backfilled ? 'read from the history: author unknown' : 'no pull request; pusher unknown'}</span>`);
   lines.push(html`<small>commit <a href="${commitUrl(ctx, r.repo, r.commitSha)}">${short(r.commitSha)}</a></small>`);
   return html`${lines.map((l, i) => (i === 0 ? l : html`<br>${l}`))}`;
@@ -159,7 +164,7 @@ export function objectPage(ctx: PageContext, view: ObjectHistory): SafeHtml {
     ...view.images.map(
       (a) => html`<tr><td><code>${a.image}</code></td><td>${time(a.changedAt)}</td><td>${
         a.pullRequest !== null ? html`<a href="${pullUrl(ctx, o.repo, a.pullRequest)}">#${a.pullRequest}</a>${a.mergedBy ? html` merged by ${a.mergedBy}` : ''}` : ''
-      }${a.pushedBy ? html`<br>pushed by ${a.pushedBy}` : ''}<br><small>commit <a href="${commitUrl(ctx, o.repo, a.commitSha)}">${short(a.commitSha)}</a></small></td><td>${a.current ? 'running now' : 'replaced or removed'}</td></tr>`,
+      }${a.pushedBy ? html`<br>pushed by ${a.pushedBy}` : ''}${authored(a) ? html`<br>${authored(a)}` : ''}<br><small>commit <a href="${commitUrl(ctx, o.repo, a.commitSha)}">${short(a.commitSha)}</a></small></td><td>${a.current ? 'running now' : 'replaced or removed'}</td></tr>`,
     ),
     ...before.map((image) => html`<tr><td><code>${image}</code></td><td>before the history begins</td><td></td><td>running now</td></tr>`),
   ];
