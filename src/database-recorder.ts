@@ -4,7 +4,17 @@ import { receiveBranchEvents } from './store/branch-order.js';
 import { retryWrite, type WriteRetryOptions } from './store/write-retry.js';
 import { riskAcceptanceInputs } from './store/record-report.js';
 import { acceptancesToAttribute } from './store/risk-acceptances.js';
-import { backfillState, historyStart, planBackfill, recordBackfillStep, unfinishedBackfills, type ClusterObjects } from './store/backfill.js';
+import {
+  backfillState,
+  giveUpBackfillStep,
+  historyStart,
+  noteBackfillFailure,
+  planBackfill,
+  recordBackfillStep,
+  startBackfillAttempt,
+  unfinishedBackfills,
+  type ClusterObjects,
+} from './store/backfill.js';
 import type { AnnotationToAttribute, Recorder } from './github/recorder.js';
 import type { Report } from './engine/index.js';
 
@@ -40,6 +50,9 @@ export function databaseRecorder(db: Database, options: { retry?: WriteRetryOpti
         return state && { shas: state.commits.map((c) => c.sha), done: state.done, finished: state.finished };
       },
       backfillStep: ({ repository, step, newer, older }) => recordBackfillStep(db.prisma, { repositoryId: repository.id, step, newer: clusterObjects(newer), older: clusterObjects(older) }),
+      backfillAttempt: ({ repository, step }) => startBackfillAttempt(db.prisma, { repositoryId: repository.id, step }),
+      backfillFailed: ({ repository, step, error }) => noteBackfillFailure(db.prisma, { repositoryId: repository.id, step, error }),
+      backfillGiveUp: ({ repository, step, error, attempts }) => giveUpBackfillStep(db.prisma, { repositoryId: repository.id, step, error, attempts }),
       unfinishedBackfills: () => unfinishedBackfills(db.prisma),
     },
     annotationsToAttribute: async ({ repository, report }) => {

@@ -14,11 +14,21 @@
 // requests' checks waiting are always taken first, and a running backfill holds a check up by one
 // commit at most. The store keeps the plan and the progress (src/store/backfill.ts): a step is
 // recorded once, and a restart resumes at the next one (`unfinishedBackfills`).
+//
+// A step that fails (an archive GitHub will not serve, a commit the renderer cannot build) is tried
+// again after a pause, up to `BACKFILL_RETRY.attempts` attempts counted in the store (those a crash
+// or a restart cut short included: a commit that kills the process is not read forever), then given
+// up: the history page lists it with the error, and the backfill goes on with the older commits.
+//
+// Who made a backfilled commit: no push names a pusher, so its author is recorded, as GitHub maps
+// its email to a user (else its name), from the same history query (no call more).
 // Names checked against GitHub's published schema (@octokit/graphql-schema): Repository.object(oid)
 // → Commit.history(first, after): CommitHistoryConnection{pageInfo{hasNextPage, endCursor},
-// nodes: [Commit{oid, committedDate, parents(first): CommitConnection{nodes{oid}}}]}.
+// nodes: [Commit{oid, committedDate, author: GitActor{name, email, user: User{login}},
+// parents(first): CommitConnection{nodes{oid}}}]}.
 import type { Logger } from 'probot';
 import type { Config } from '../config.js';
+import { redactSecrets } from '../errors.js';
 import { checkRepo, isRecord, nothingToCheck, type Report } from '../engine/index.js';
 import { attributionOfCommit, COMMIT_PULL_REQUEST_SELECTION } from './commit-attribution.js';
 import type { GitHubClient, RepoRef } from './github-client.js';
@@ -32,7 +42,7 @@ export const HISTORY_QUERY = `query ParapetHistory($owner: String!, $name: Strin
       ... on Commit {
         history(first: $first, after: $after) {
           pageInfo { hasNextPage endCursor }
-          nodes { oid committedDate parents(first: 1) { nodes { oid } } ${COMMIT_PULL_REQUEST_SELECTION} }
+          nodes { oid committedDate author { name email user { login } } parents(first: 1) { nodes { oid } } ${COMMIT_PULL_REQUEST_SELECTION} }
         }
       }
     }
@@ -41,6 +51,23 @@ export const HISTORY_QUERY = `query ParapetHistory($owner: String!, $name: Strin
 
 /** Commits a history page lists (GitHub's most). */
 const PAGE = 100;
+
+/** How often a failing step is tried before it is given up, and the pause after the first failure (doubled after each). */
+export const BACKFILL_RETRY = { attempts: 3, delayMs: 2_000 };
+
+/** Longest error text kept for a given-up step. */
+const MAX_ERROR = 500;
+
+const text = (v: unknown): string | null => (typeof v === 'string' && v.trim() !== '' ? v : null);
+
+/** The commit's author as GitHub reports it: its user's login when GitHub maps the email to one, its name (else its email). */
+function authorOf(node: Record<string, unknown>): BackfillCommit['author'] {
+  const author = isRecord(node.author) ? node.author : null;
+  if (!author) return null;
+  const login = isRecord(author.user) ? text(author.user.login) : null;
+  const name = text(author.name) ?? text(author.email);
+  return login || name ? { login, name } : null;
+}
 
 /**
  * The first-parent line from `sha`, newest first, `sha` included: at most `limit + 1` commits (the
@@ -73,7 +100,7 @@ export async function firstParentCommits(octokit: GitHubClient, repo: RepoRef, s
     }
     const date = typeof node.committedDate === 'string' ? new Date(node.committedDate) : null;
     const { pullRequest, openedBy, mergedBy } = attributionOfCommit(node, null) ?? { pullRequest: null, openedBy: null, mergedBy: null };
-    commits.push({ sha: next, committedAt: date && !Number.isNaN(date.getTime()) ? date : null, attribution: { pullRequest, openedBy, mergedBy } });
+    commits.push({ sha: next, committedAt: date && !Number.isNaN(date.getTime()) ? date : null, attribution: { pullRequest, openedBy, mergedBy }, author: authorOf(node) });
     const parents = isRecord(node.parents) && Array.isArray(node.parents.nodes) ? node.parents.nodes : [];
     const parent = parents.find((p): p is Record<string, unknown> => isRecord(p) && typeof p.oid === 'string');
     next = parent?.oid as string | undefined;
@@ -92,6 +119,24 @@ export interface BackfillDeps {
    * next step, in this process, starts from it instead of reading and rendering it again.
    */
   backfillRenders?: Map<number, { sha: string; report: Report }>;
+  /** How often a failing step is tried, and the first pause (default BACKFILL_RETRY; tests shorten it). */
+  backfillRetry?: { attempts: number; delayMs: number };
+  /** Aborted when the App stops: a step waiting to be tried again stops waiting (a restart resumes it). */
+  stopping?: AbortSignal;
+}
+
+/** Waits `ms`, or less when `signal` aborts; true when it did. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve(signal?.aborted ?? false);
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 /**
@@ -117,19 +162,47 @@ export async function backfillStep(deps: BackfillDeps, octokit: GitHubClient, lo
   }
   const newerSha = progress.shas[input.step]!;
   const olderSha = progress.shas[input.step + 1]!;
-  const cache = new TarballCache(octokit, repo, deps.limits.maxRepoBytes);
-  const render = async (sha: string): Promise<Report> => {
+  const retry = deps.backfillRetry ?? BACKFILL_RETRY;
+  const render = async (cache: TarballCache, sha: string): Promise<Report> => {
     const kept = rendered.get(input.repository.id);
     if (kept?.sha === sha) return kept.report;
     const report = await checkRepo(await cache.at(sha), { driver: deps.engine.driver, renderer: deps.engine.renderer, limits: { maxFileBytes: deps.limits.maxFileBytes }, keepObjects: true });
     return report;
   };
-  const newer = await render(newerSha);
-  const older = await render(olderSha);
-  if (nothingToCheck(older)) log.info({ repo, sha: olderSha }, 'no kind: Cluster configuration at this commit: the history begins after it');
-  const step = await store.backfillStep({ repository: input.repository, step: input.step, newer, older });
-  if (step.finished || !step.recorded) rendered.delete(input.repository.id);
-  else rendered.set(input.repository.id, { sha: olderSha, report: older });
-  if (step.recorded) log.info({ repo, sha: newerSha, parent: olderSha, changes: step.changes, step: input.step + 1, of: progress.shas.length - 1 }, 'history backfilled');
-  return step.recorded && !step.finished;
+  // Rendered by an attempt that failed after it: the next attempt does not read it again.
+  let newer: Report | undefined;
+  for (;;) {
+    const attempt = await store.backfillAttempt({ repository: input.repository, step: input.step });
+    // Done or given up meanwhile, by another job of this backfill.
+    if (!attempt) return false;
+    // The attempts before were cut short (the process stopped, or died reading this commit).
+    if (attempt.attempts > retry.attempts) return giveUp(attempt.lastError ?? `not finished in ${attempt.attempts - 1} attempts: the App stopped while reading it`, attempt.attempts - 1);
+    try {
+      // A cache of its own: it keeps a failed download, which the next attempt asks for again.
+      const cache = new TarballCache(octokit, repo, deps.limits.maxRepoBytes);
+      newer ??= await render(cache, newerSha);
+      const older = await render(cache, olderSha);
+      if (nothingToCheck(older)) log.info({ repo, sha: olderSha }, 'no kind: Cluster configuration at this commit: the history begins after it');
+      const step = await store.backfillStep({ repository: input.repository, step: input.step, newer, older });
+      if (step.finished || !step.recorded) rendered.delete(input.repository.id);
+      else rendered.set(input.repository.id, { sha: olderSha, report: older });
+      if (step.recorded) log.info({ repo, sha: newerSha, parent: olderSha, changes: step.changes, step: input.step + 1, of: progress.shas.length - 1 }, 'history backfilled');
+      return step.recorded && !step.finished;
+    } catch (error) {
+      const reason = redactSecrets(error instanceof Error ? error.message : String(error)).slice(0, MAX_ERROR);
+      if (attempt.attempts >= retry.attempts) return giveUp(reason, attempt.attempts);
+      const delayMs = retry.delayMs * 2 ** (attempt.attempts - 1);
+      log.warn({ err: error, repo, sha: newerSha, parent: olderSha, attempt: attempt.attempts, of: retry.attempts, retryInMs: delayMs }, 'history backfill step failed; trying it again');
+      await store.backfillFailed({ repository: input.repository, step: input.step, error: reason });
+      // Stopping: the attempts made are counted, and the next start goes on from them.
+      if (await pause(delayMs, deps.stopping)) return false;
+    }
+  }
+
+  async function giveUp(reason: string, attempts: number): Promise<boolean> {
+    rendered.delete(input.repository.id);
+    const given = await store!.backfillGiveUp({ repository: input.repository, step: input.step, error: reason, attempts });
+    if (given.recorded) log.error({ repo, sha: newerSha, parent: olderSha, reason, step: input.step + 1 }, 'history backfill gave this commit up: its changes are not read (the history page lists it); going on with the older commits');
+    return given.recorded && !given.finished;
+  }
 }

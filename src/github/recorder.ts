@@ -101,13 +101,15 @@ export interface BackfillCommit {
   committedAt: Date | null;
   /** The pull request GitHub associates with it and who opened and merged it (no pusher: no push was received). */
   attribution: Omit<CommitAttribution, 'pushedBy'>;
+  /** Its author: the GitHub user GitHub maps its email to, and the name it carries; null when GitHub gave none. */
+  author: { login: string | null; name: string | null } | null;
 }
 
 /** A repository's history backfill, as planned and as far as it got. */
 export interface BackfillProgress {
   /** The commits to read, newest first: the first is where the recorded history began. */
   shas: string[];
-  /** Commits whose changes are recorded: the next step reads `shas[done + 1]`. */
+  /** Steps passed (recorded, or given up): the next step reads `shas[done + 1]`. */
   done: number;
   finished: boolean;
 }
@@ -125,6 +127,16 @@ export interface HistoryBackfillRecorder {
    * recorded when that step is not the next one (done by a redelivery or another process).
    */
   backfillStep(input: { repository: RepositoryInfo; step: number; newer: Report; older: Report }): Promise<{ recorded: boolean; changes: number; finished: boolean }>;
+  /**
+   * Counts an attempt at step `step` before it is made: the attempts so far (this one included,
+   * and those a crash or a restart cut short) and why the last failed; null when the step is not
+   * the next one.
+   */
+  backfillAttempt(input: { repository: RepositoryInfo; step: number }): Promise<{ attempts: number; lastError: string | null } | null>;
+  /** Notes why an attempt at step `step` failed. */
+  backfillFailed(input: { repository: RepositoryInfo; step: number; error: string }): Promise<void>;
+  /** Gives step `step` up with `error`: listed as a commit that could not be read; the next step reads the older commits. */
+  backfillGiveUp(input: { repository: RepositoryInfo; step: number; error: string; attempts: number }): Promise<{ recorded: boolean; finished: boolean }>;
   /** Repositories whose backfill is not finished: a restart resumes them. */
   unfinishedBackfills(): Promise<RepositoryInfo[]>;
 }

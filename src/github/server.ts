@@ -14,6 +14,7 @@ import type { EngineRuntime } from '../runtime.js';
 import type { GitHubClient } from './github-client.js';
 import { MemoryJobQueue } from './queue/memory-queue.js';
 import { backfillJob, jobRunner, type JobQueue } from './queue/jobs.js';
+import type { BackfillDeps } from './history-backfill.js';
 import { RedisJobQueue } from './queue/redis-queue.js';
 import type { Recorder } from './recorder.js';
 import { webhookGuard } from './webhook-guard.js';
@@ -45,12 +46,15 @@ export interface AppServerOptions {
   recorder?: Recorder;
   /** More pages served beside the webhooks (the overview); answers true for the requests it took. */
   pages?: Handler;
+  /** How often a failing history backfill step is tried, and the first pause (default BACKFILL_RETRY; tests shorten it). */
+  backfillRetry?: BackfillDeps['backfillRetry'];
 }
 
 /**
  * Backfills a restart interrupted (their next step was queued in this process's memory, or lost
  * with it): queued again at the step the database says is next. A step queued or done already is
- * not repeated (its job id names it; the store records a step once).
+ * not repeated (its job id names it; the store records a step once), nor is one given up (the
+ * store is past it); a step whose attempts a restart cut short is given up once they reach the limit.
  */
 function resumeBackfills(recorder: Recorder | undefined, commits: number, jobs: JobQueue, log: Logger): void {
   const store = recorder?.history;
@@ -77,14 +81,17 @@ export async function startAppServer(config: Config & { credentials: GitHubCrede
     Octokit,
   });
   const { engine } = options;
+  const stopping = new AbortController();
   // probot.log exists once Probot has loaded the App (below): jobs start after that.
   const run = jobRunner({
+    stopping: stopping.signal,
     engine,
     limits: config.limits,
     appId: credentials.appId,
     appLogin: appLogin(async () => (await probot.auth()) as GitHubClient),
     recorder: options.recorder,
     historyBackfill: config.historyBackfill,
+    ...(options.backfillRetry ? { backfillRetry: options.backfillRetry } : {}),
     // `jobs` is made below; a job only runs once it is.
     queue: (job) => jobs.add(job),
     octokit: async (installationId) => (await probot.auth(installationId)) as GitHubClient,
@@ -130,6 +137,7 @@ export async function startAppServer(config: Config & { credentials: GitHubCrede
     jobs,
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      stopping.abort();
       await jobs.close();
     },
   };

@@ -23,7 +23,7 @@ export interface HistoryQuery {
   change?: (typeof CHANGE_TYPES)[number];
   kind?: string;
   field?: (typeof FIELDS)[number];
-  /** A login: who pushed, opened or merged. */
+  /** A login: who pushed, opened or merged, or authored a commit read from the history. */
   person?: string;
   from?: Date;
   to?: Date;
@@ -102,6 +102,12 @@ export interface ChangeRow {
   openedBy: string | null;
   mergedBy: string | null;
   pushedBy: string | null;
+  /**
+   * A commit read from the history (no push names its pusher): its author, as the GitHub user its
+   * email belongs to, and the name it carries; null for a push's change.
+   */
+  authorLogin: string | null;
+  authorName: string | null;
   changedAt: string;
   backfilled: boolean;
 }
@@ -117,7 +123,13 @@ export interface HistoryHorizon {
    * (PARAPET_HISTORY_BACKFILL), and whether that is over; null: none was (history recorded since
    * installation only).
    */
-  backfill: { commits: number; finished: boolean } | null;
+  backfill: { commits: number; finished: boolean; unread: UnreadCommit[] } | null;
+}
+
+/** A commit of the backfill whose changes could not be read (given up after its attempts), and why. */
+export interface UnreadCommit {
+  sha: string;
+  error: string;
 }
 
 export interface ChangesView {
@@ -142,7 +154,7 @@ function where(ids: bigint[], q: HistoryQuery): Prisma.ObjectChangeWhereInput {
   if (q.change !== undefined) and.push({ change: q.change });
   if (q.kind !== undefined) and.push({ kind: q.kind });
   if (q.field !== undefined) and.push({ fields: { has: q.field } });
-  if (q.person !== undefined) and.push({ OR: [{ pushedBy: q.person }, { mergedBy: q.person }, { openedBy: q.person }] });
+  if (q.person !== undefined) and.push({ OR: [{ pushedBy: q.person }, { mergedBy: q.person }, { openedBy: q.person }, { authorLogin: q.person }] });
   if (q.from !== undefined) and.push({ changedAt: { gte: q.from } });
   if (q.to !== undefined) and.push({ changedAt: { lte: q.to } });
   return { AND: and };
@@ -168,6 +180,8 @@ const ROW_SELECT = {
   openedBy: true,
   mergedBy: true,
   pushedBy: true,
+  authorLogin: true,
+  authorName: true,
   changedAt: true,
   backfilled: true,
   cluster: { select: { name: true } },
@@ -201,15 +215,22 @@ function changeRow(r: Selected): ChangeRow {
     openedBy: r.openedBy,
     mergedBy: r.mergedBy,
     pushedBy: r.pushedBy,
+    authorLogin: r.authorLogin,
+    authorName: r.authorName,
     changedAt: r.changedAt.toISOString(),
     backfilled: r.backfilled,
   };
 }
 
-const BACKFILL_SELECT = { done: true, finishedAt: true } satisfies Prisma.HistoryBackfillSelect;
+const BACKFILL_SELECT = { done: true, finishedAt: true, givenUp: true } satisfies Prisma.HistoryBackfillSelect;
 
-function backfillOf(row: { done: number; finishedAt: Date | null } | null): HistoryHorizon['backfill'] {
-  return row && { commits: row.done, finished: row.finishedAt !== null };
+function backfillOf(row: { done: number; finishedAt: Date | null; givenUp: Prisma.JsonValue } | null): HistoryHorizon['backfill'] {
+  if (!row) return null;
+  const unread = (Array.isArray(row.givenUp) ? row.givenUp : []).flatMap((g) =>
+    g && typeof g === 'object' && !Array.isArray(g) && typeof g.sha === 'string' ? [{ sha: g.sha, error: typeof g.error === 'string' ? g.error : 'unknown error' }] : [],
+  );
+  // `done` counts the steps passed, those given up too.
+  return { commits: row.done - unread.length, finished: row.finishedAt !== null, unread };
 }
 
 /** The history page's data; null when `repo` names a repository the user cannot read. */
@@ -266,6 +287,9 @@ export interface ImageArrival {
   pullRequest: number | null;
   mergedBy: string | null;
   pushedBy: string | null;
+  /** A backfilled commit's author (see ChangeRow). */
+  authorLogin: string | null;
+  authorName: string | null;
   /** Still run by the object now (else replaced later, or the object was removed). */
   current: boolean;
 }
@@ -329,7 +353,7 @@ export async function objectHistory(prisma: PrismaClient, v: Viewer, key: Object
   for (const c of [...changes].reverse()) {
     const now = c.change === 'removed' ? new Set<string>() : new Set(c.images);
     for (const image of c.images) {
-      if (c.change !== 'removed' && !running.has(image)) images.push({ image, changedAt: c.changedAt, commitSha: c.commitSha, pullRequest: c.pullRequest, mergedBy: c.mergedBy, pushedBy: c.pushedBy, current: false });
+      if (c.change !== 'removed' && !running.has(image)) images.push({ image, changedAt: c.changedAt, commitSha: c.commitSha, pullRequest: c.pullRequest, mergedBy: c.mergedBy, pushedBy: c.pushedBy, authorLogin: c.authorLogin, authorName: c.authorName, current: false });
     }
     running = now;
   }

@@ -1,8 +1,10 @@
 // The change history read back when the App is installed (PARAPET_HISTORY_BACKFILL), through the
 // App at the fake GitHub: a repository whose default branch has five commits (three merged pull
 // requests and a direct push on top of the first) gets the changes of its four later commits,
-// each with the pull request, its author and merger as GitHub reports them, in the branch's
-// order; read once, whatever is redelivered, and resumed after a restart where it stopped.
+// each with the pull request, its author and merger and the commit's author as GitHub reports
+// them, in the branch's order; read once, whatever is redelivered, and resumed after a restart
+// where it stopped. A commit that cannot be read is tried three times (across restarts too), then
+// given up and listed, and the older commits are read.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readConfig } from '../../src/config.js';
 import { startAppServer, type AppServer } from '../../src/github/server.js';
@@ -29,30 +31,33 @@ afterAll(async () => {
   if (db) await closeDatabase(db);
 });
 
-async function startApp(env: Record<string, string> = {}): Promise<AppServer> {
+/** Tries a failing step three times, 10 ms apart (the App waits seconds). */
+const RETRY = { attempts: 3, delayMs: 10 };
+
+async function startApp(env: Record<string, string> = {}, backfillRetry = RETRY): Promise<AppServer> {
   // The default, 50: more than the five commits of the histories below.
   const config = readConfig({ ...appEnvironment(fake, { PARAPET_HISTORY_BACKFILL: '50' }), PARAPET_CACHE_DIR: testCacheDir, ...env });
   const { driver, renderer } = engine();
   return startAppServer(
     { ...config, credentials: config.credentials!, server: { ...config.server, port: 0 } },
-    { engine: { driver, renderer, close: async () => {} }, octokitOverrides: { throttle: { enabled: false }, retry: { enabled: false } }, recorder: databaseRecorder(db) },
+    { engine: { driver, renderer, close: async () => {} }, octokitOverrides: { throttle: { enabled: false }, retry: { enabled: false } }, recorder: databaseRecorder(db), backfillRetry },
   );
 }
 
-async function install(app: AppServer, id: number, name: string, deliveryId?: string): Promise<void> {
+async function install(app: AppServer, id: number, name: string, deliveryId?: string, opts: { wait: boolean } = { wait: true }): Promise<void> {
   const payload = structuredClone(webhookExample('installation_repositories', 'added')) as Record<string, any>;
   payload.installation = { ...payload.installation, id: 4242, account: { ...payload.installation.account, login: OWNER, type: 'Organization' } };
   payload.repositories_added = [{ id, name, full_name: `${OWNER}/${name}`, private: false }];
   const options = deliveryId ? { deliveryId } : {};
   expect((await deliverWebhook(`${app.url}/api/github/webhooks`, 'installation_repositories', payload, WEBHOOK_SECRET, options)).status).toBeLessThan(300);
-  await app.jobs.idle();
+  if (opts.wait) await app.jobs.idle();
 }
 
 /**
  * Five commits on `main`, a day apart: the shop cluster as the fixture has it; the storefront's
  * image bumped (#21, opened by dana, merged by erin); its replicas raised (#22, opened by frank,
  * merged by dana); the CronJob removed by a direct push; the Ingress renamed (#23, opened and
- * merged by erin).
+ * merged by erin). Authored by dana, frank, gus (whose email is no GitHub user's) and erin.
  */
 function history(repo: string, seed: string): string[] {
   const files = fixtureFiles('shop-cluster');
@@ -65,10 +70,11 @@ function history(repo: string, seed: string): string[] {
   delete withoutCronJob[`${SHOP}/cronjob.yaml`];
   const renamed = { ...withoutCronJob, [`${PAYMENTS}/ingress.yaml`]: files[`${PAYMENTS}/ingress.yaml`]!.replace(/^(  name: )payments$/m, '$1payments-public') };
   fake.addCommit(repo, c[0]!, files, { committedDate: day(1) });
-  fake.addCommit(repo, c[1]!, bumped, { parents: [c[0]!], committedDate: day(2), pullRequest: 21, pullRequestAuthor: 'dana', mergedBy: 'erin' });
-  fake.addCommit(repo, c[2]!, scaled, { parents: [c[1]!], committedDate: day(3), pullRequest: 22, pullRequestAuthor: 'frank', mergedBy: 'dana' });
-  fake.addCommit(repo, c[3]!, withoutCronJob, { parents: [c[2]!], committedDate: day(4) });
-  fake.addCommit(repo, c[4]!, renamed, { parents: [c[3]!], committedDate: day(5), pullRequest: 23, pullRequestAuthor: 'erin', mergedBy: 'erin' });
+  const author = (login: string, name: string) => ({ name, email: `${login}@example.com`, login });
+  fake.addCommit(repo, c[1]!, bumped, { parents: [c[0]!], committedDate: day(2), pullRequest: 21, pullRequestAuthor: 'dana', mergedBy: 'erin', author: author('dana', 'Dana Developer') });
+  fake.addCommit(repo, c[2]!, scaled, { parents: [c[1]!], committedDate: day(3), pullRequest: 22, pullRequestAuthor: 'frank', mergedBy: 'dana', author: author('frank', 'Frank Fixer') });
+  fake.addCommit(repo, c[3]!, withoutCronJob, { parents: [c[2]!], committedDate: day(4), author: { name: 'Gus Operator', email: 'gus@ops.example.com' } });
+  fake.addCommit(repo, c[4]!, renamed, { parents: [c[3]!], committedDate: day(5), pullRequest: 23, pullRequestAuthor: 'erin', mergedBy: 'erin', author: author('erin', 'Erin Engineer') });
   fake.setBranch(repo, 'main', c[4]!);
   return c;
 }
@@ -77,14 +83,14 @@ const changeSets = async (repositoryId: number) => {
   const rows = await db.prisma.objectChange.findMany({ where: { repositoryId }, orderBy: [{ changedAt: 'asc' }, { id: 'asc' }] });
   const sets = new Map<string, { commit: string; previous: string | null; who: unknown; backfilled: boolean; at: string; changes: string[] }>();
   for (const r of rows) {
-    const set = sets.get(r.commitSha) ?? { commit: r.commitSha, previous: r.previousSha, who: { pullRequest: r.pullRequest, openedBy: r.openedBy, mergedBy: r.mergedBy, pushedBy: r.pushedBy }, backfilled: r.backfilled, at: r.changedAt.toISOString(), changes: [] };
+    const set = sets.get(r.commitSha) ?? { commit: r.commitSha, previous: r.previousSha, who: { pullRequest: r.pullRequest, openedBy: r.openedBy, mergedBy: r.mergedBy, pushedBy: r.pushedBy, author: r.authorLogin ?? r.authorName }, backfilled: r.backfilled, at: r.changedAt.toISOString(), changes: [] };
     set.changes.push(`${r.change} ${r.kind}/${r.namespace}/${r.name}${r.fields.length ? ` (${r.fields.join(', ')})` : ''}`);
     sets.set(r.commitSha, set);
   }
   return [...sets.values()];
 };
 
-it('reads back the changes of the last commits at installation, each with its pull request, author and merger, in the branch order, once', async () => {
+it("reads back the changes of the last commits at installation, each with its pull request, author and merger and the commit's author, in the branch order, once", async () => {
   const repo = `${OWNER}/shop-history`;
   const c = history(repo, 'backfill');
   const app = await startApp();
@@ -92,17 +98,20 @@ it('reads back the changes of the last commits at installation, each with its pu
     await install(app, 301, 'shop-history', 'install-301');
     const nobody = { pullRequest: null, openedBy: null, mergedBy: null, pushedBy: null };
     expect(await changeSets(301)).toEqual([
-      { commit: c[1], previous: c[0], who: { ...nobody, pullRequest: 21, openedBy: 'dana', mergedBy: 'erin' }, backfilled: true, at: '2026-11-02T10:00:00.000Z', changes: ['modified Deployment/shop/storefront (image)'] },
-      { commit: c[2], previous: c[1], who: { ...nobody, pullRequest: 22, openedBy: 'frank', mergedBy: 'dana' }, backfilled: true, at: '2026-11-03T10:00:00.000Z', changes: ['modified Deployment/shop/storefront (replicas)'] },
-      { commit: c[3], previous: c[2], who: nobody, backfilled: true, at: '2026-11-04T10:00:00.000Z', changes: [expect.stringMatching(/^removed CronJob\/shop\//)] },
-      { commit: c[4], previous: c[3], who: { ...nobody, pullRequest: 23, openedBy: 'erin', mergedBy: 'erin' }, backfilled: true, at: '2026-11-05T10:00:00.000Z', changes: ['renamed Ingress/payments/payments-public'] },
+      { commit: c[1], previous: c[0], who: { ...nobody, pullRequest: 21, openedBy: 'dana', mergedBy: 'erin', author: 'dana' }, backfilled: true, at: '2026-11-02T10:00:00.000Z', changes: ['modified Deployment/shop/storefront (image)'] },
+      { commit: c[2], previous: c[1], who: { ...nobody, pullRequest: 22, openedBy: 'frank', mergedBy: 'dana', author: 'frank' }, backfilled: true, at: '2026-11-03T10:00:00.000Z', changes: ['modified Deployment/shop/storefront (replicas)'] },
+      // A direct push whose author's email GitHub maps to no user: named by the name it carries.
+      { commit: c[3], previous: c[2], who: { ...nobody, author: 'Gus Operator' }, backfilled: true, at: '2026-11-04T10:00:00.000Z', changes: [expect.stringMatching(/^removed CronJob\/shop\//)] },
+      { commit: c[4], previous: c[3], who: { ...nobody, pullRequest: 23, openedBy: 'erin', mergedBy: 'erin', author: 'erin' }, backfilled: true, at: '2026-11-05T10:00:00.000Z', changes: ['renamed Ingress/payments/payments-public'] },
     ]);
     // The history now begins at the first commit, four commits read back.
     expect(await db.prisma.cluster.findMany({ where: { repositoryId: 301 }, select: { historySha: true, historyAt: true } })).toEqual([{ historySha: c[0], historyAt: new Date('2026-11-01T10:00:00Z') }]);
     expect(await db.prisma.historyBackfill.findUniqueOrThrow({ where: { repositoryId: 301 } })).toMatchObject({ startSha: c[4], done: 4, finishedAt: expect.any(Date) });
-    // GitHub was asked for the list of commits and their pull requests once, and for one archive per commit.
+    // GitHub was asked for the list of commits, their authors and pull requests once (and for the
+    // installation's state's blame, nothing more), and for one archive per commit.
     const queries = fake.graphqlRequests(repo).map((r) => (r.body as { query: string }).query);
     expect(queries.filter((q) => q.includes('ParapetHistory'))).toHaveLength(1);
+    expect(queries).toHaveLength(2);
     const archives = fake.requests.filter((r) => r.path.startsWith(`/repos/${repo}/tarball/`)).map((r) => r.path.split('/').pop());
     // The installation's state, then each commit of the walk (the newest again: another job).
     expect(archives).toEqual([c[4], c[4], c[3], c[2], c[1], c[0]]);
@@ -119,21 +128,52 @@ it('reads back the changes of the last commits at installation, each with its pu
   }
 }, 300_000);
 
-it('resumes a backfill a failure stopped at the next start, where it stopped, without repeating a commit', async () => {
+it('gives a commit GitHub will not serve up after three attempts, lists it with the error, and reads the older commits', async () => {
+  const repo = `${OWNER}/shop-given-up`;
+  const c = history(repo, 'given-up');
+  fake.reset();
+  // The fourth commit's archive is never served: neither its own changes (against the third) nor
+  // the fifth's (against it) can be read.
+  fake.failWith(new RegExp(`^GET /repos/${repo}/tarball/${c[3]}$`), 404);
+  const app = await startApp();
+  try {
+    await install(app, 304, 'shop-given-up');
+  } finally {
+    await app.close();
+  }
+  // The older commits are read all the same.
+  expect((await changeSets(304)).map((s) => s.commit)).toEqual([c[1], c[2]]);
+  expect(await db.prisma.cluster.findMany({ where: { repositoryId: 304 }, select: { historySha: true } })).toEqual([{ historySha: c[0] }]);
+  const backfill = await db.prisma.historyBackfill.findUniqueOrThrow({ where: { repositoryId: 304 } });
+  expect(backfill).toMatchObject({ done: 4, finishedAt: expect.any(Date), attempts: 0, lastError: null });
+  expect(backfill.givenUp).toEqual([
+    { sha: c[4], parent: c[3], attempts: 3, error: expect.stringMatching(/404|Not Found/) },
+    { sha: c[3], parent: c[2], attempts: 3, error: expect.stringMatching(/404|Not Found/) },
+  ]);
+  // Three attempts at each of the two steps; one list of commits.
+  const archives = fake.requests.filter((r) => r.path.includes('/tarball/')).map((r) => r.path.split('/').pop());
+  expect(archives.filter((a) => a === c[3])).toHaveLength(6);
+  expect(fake.requests.filter((r) => r.path === '/graphql' && (r.body as { query: string }).query.includes('ParapetHistory'))).toHaveLength(1);
+}, 300_000);
+
+it('counts the attempts at a step across restarts: resumed where it stopped, the step is given up at its third attempt, and never tried again', async () => {
   const repo = `${OWNER}/shop-resumed`;
   const c = history(repo, 'resumed');
-  // GitHub fails to serve the third commit's archive: the backfill stops after the newest commit's changes.
+  fake.reset();
+  // GitHub fails to serve the third commit's archive. The App stops while its step waits to be tried again.
   fake.failWith(new RegExp(`^GET /repos/${repo}/tarball/${c[2]}$`), 404);
-  let app = await startApp();
+  let app = await startApp({}, { attempts: 3, delayMs: 600_000 });
   try {
-    await install(app, 302, 'shop-resumed');
+    await install(app, 302, 'shop-resumed', undefined, { wait: false });
+    for (let i = 0; i < 600 && !(await db.prisma.historyBackfill.findUnique({ where: { repositoryId: 302 } }))?.lastError; i++) await new Promise((resolve) => setTimeout(resolve, 100));
   } finally {
     await app.close();
   }
   expect((await changeSets(302)).map((s) => s.commit)).toEqual([c[4]]);
-  expect(await db.prisma.historyBackfill.findUniqueOrThrow({ where: { repositoryId: 302 } })).toMatchObject({ done: 1, finishedAt: null });
+  expect(await db.prisma.historyBackfill.findUniqueOrThrow({ where: { repositoryId: 302 } })).toMatchObject({ done: 1, finishedAt: null, attempts: 1, lastError: expect.stringMatching(/404|Not Found/) });
 
-  fake.reset();
+  // Started again, the archive still failing: two more attempts at that step, not three.
+  fake.requests.length = 0;
   app = await startApp();
   try {
     // Nothing delivered: the start finds the unfinished backfill.
@@ -142,11 +182,62 @@ it('resumes a backfill a failure stopped at the next start, where it stopped, wi
   } finally {
     await app.close();
   }
-  expect((await changeSets(302)).map((s) => s.commit)).toEqual([c[1], c[2], c[3], c[4]]);
-  expect(await db.prisma.historyBackfill.findUniqueOrThrow({ where: { repositoryId: 302 } })).toMatchObject({ done: 4, finishedAt: expect.any(Date) });
-  // The list of commits was not asked for again; the archives from the one that failed on.
+  expect((await changeSets(302)).map((s) => s.commit)).toEqual([c[1], c[4]]);
+  const backfill = await db.prisma.historyBackfill.findUniqueOrThrow({ where: { repositoryId: 302 } });
+  expect(backfill).toMatchObject({ done: 4, finishedAt: expect.any(Date) });
+  expect((backfill.givenUp as Array<{ sha: string; attempts: number }>).map((g) => [g.sha, g.attempts])).toEqual([
+    [c[3], 3],
+    [c[2], 3],
+  ]);
+  // The list of commits was not asked for again; the archives from the step that stopped on:
+  // two attempts at it (its newer commit read once), three at the next (the failing commit is its
+  // newer one), then the last.
   expect(fake.requests.filter((r) => r.path === '/graphql')).toEqual([]);
-  expect(fake.requests.filter((r) => r.path.includes('/tarball/')).map((r) => r.path.split('/').pop())).toEqual([c[3], c[2], c[1], c[0]]);
+  expect(fake.requests.filter((r) => r.path.includes('/tarball/')).map((r) => r.path.split('/').pop())).toEqual([c[3], c[2], c[2], c[2], c[2], c[2], c[1], c[0]]);
+
+  // GitHub serves it again: a restart does not try the given-up steps again.
+  fake.reset();
+  app = await startApp();
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await app.jobs.idle();
+  } finally {
+    await app.close();
+  }
+  expect(fake.requests.filter((r) => r.path.includes('/tarball/'))).toEqual([]);
+  expect((await changeSets(302)).map((s) => s.commit)).toEqual([c[1], c[4]]);
+}, 300_000);
+
+it('gives a step up at the next start when the App stopped during each of its three attempts, without reading it a fourth time', async () => {
+  const repo = `${OWNER}/shop-crashing`;
+  const c = history(repo, 'crashing');
+  fake.reset();
+  // The second step's archive fails once; the App stops while that step waits to be tried again.
+  fake.failWith(new RegExp(`^GET /repos/${repo}/tarball/${c[2]}$`), 404, { times: 1 });
+  let app = await startApp({}, { attempts: 3, delayMs: 600_000 });
+  try {
+    await install(app, 305, 'shop-crashing', undefined, { wait: false });
+    for (let i = 0; i < 600 && !(await db.prisma.historyBackfill.findUnique({ where: { repositoryId: 305 } }))?.lastError; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  } finally {
+    await app.close();
+  }
+  // As if two more attempts had each ended with the process (killed while rendering the commit):
+  // counted before they began, nothing noted after.
+  await db.prisma.historyBackfill.update({ where: { repositoryId: 305 }, data: { attempts: 3, lastError: null } });
+
+  fake.reset();
+  app = await startApp();
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await app.jobs.idle();
+  } finally {
+    await app.close();
+  }
+  const backfill = await db.prisma.historyBackfill.findUniqueOrThrow({ where: { repositoryId: 305 } });
+  expect(backfill.givenUp).toEqual([{ sha: c[3], parent: c[2], attempts: 3, error: 'not finished in 3 attempts: the App stopped while reading it' }]);
+  // The older commits are read: the given-up step's archives are not asked for again.
+  expect(fake.requests.filter((r) => r.path.includes('/tarball/')).map((r) => r.path.split('/').pop())).toEqual([c[2], c[1], c[0]]);
+  expect((await changeSets(305)).map((s) => s.commit)).toEqual([c[1], c[2], c[4]]);
 }, 300_000);
 
 it('reads nothing back with PARAPET_HISTORY_BACKFILL=0: the history begins at installation', async () => {

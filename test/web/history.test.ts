@@ -6,6 +6,9 @@ import { forEachBackend } from '../helpers/postgres-backends.js';
 import { daysAgo, HISTORY_USERS, seedHistory, SHA } from './history-seed.js';
 import { signIn, startHarness, type Client, type Harness } from './harness.js';
 
+/** A commit of acme/gitops's history whose changes could not be read back. */
+const UNREAD = 'f'.repeat(40);
+
 const summary = (body: any) => body.changes.map((c: any) => `${c.change} ${c.kind}/${c.namespace ?? ''}/${c.name}`);
 
 forEachBackend((backend) => {
@@ -17,8 +20,11 @@ forEachBackend((backend) => {
   beforeAll(async () => {
     const db = await backend.open();
     await seedHistory(db);
-    // acme/gitops's first two changes were read back from its history at installation.
-    await db.prisma.historyBackfill.create({ data: { repositoryId: 1n, startSha: SHA.B, commits: [], done: 2, finishedAt: daysAgo(10) } });
+    // acme/gitops's first two changes were read back from its history at installation; a third
+    // commit's could not be (its archive was refused three times) and was given up.
+    await db.prisma.historyBackfill.create({
+      data: { repositoryId: 1n, startSha: SHA.B, commits: [], done: 3, finishedAt: daysAgo(10), givenUp: [{ sha: UNREAD, parent: SHA.A, error: 'the archive is larger than 50 MB', attempts: 3 }] },
+    });
     await db.prisma.riskAcceptance.create({
       data: {
         repositoryId: 1n,
@@ -79,9 +85,11 @@ forEachBackend((backend) => {
       ],
     });
     expect(body.history).toEqual([
-      { repo: 'acme/gitops', cluster: 'prod', sinceSha: SHA.A, since: daysAgo(10).toISOString(), backfill: { commits: 2, finished: true } },
+      { repo: 'acme/gitops', cluster: 'prod', sinceSha: SHA.A, since: daysAgo(10).toISOString(), backfill: { commits: 2, finished: true, unread: [{ sha: UNREAD, error: 'the archive is larger than 50 MB' }] } },
       { repo: 'acme/secret-ops', cluster: 'vault', sinceSha: SHA.VA, since: daysAgo(10).toISOString(), backfill: null },
     ]);
+    // A push's change names who pushed it, not an author.
+    expect(api).toMatchObject({ authorLogin: null, authorName: null, backfilled: false });
     expect(body.total).toBe(7);
   });
 
@@ -104,7 +112,7 @@ forEachBackend((backend) => {
     const { status, body } = await bob.json('/api/changes/object?repo=acme/gitops&cluster=prod&kind=Deployment&namespace=payments&name=api');
     expect(status).toBe(200);
     expect(body.current).toMatchObject({ apiVersion: 'apps/v1', images: ['nginx:1.19'], application: 'payments', stage: 'prod' });
-    expect(body.images).toEqual([{ image: 'nginx:1.19', changedAt: daysAgo(5).toISOString(), commitSha: SHA.B, pullRequest: 12, mergedBy: 'erin', pushedBy: 'erin', current: true }]);
+    expect(body.images).toEqual([{ image: 'nginx:1.19', changedAt: daysAgo(5).toISOString(), commitSha: SHA.B, pullRequest: 12, mergedBy: 'erin', pushedBy: 'erin', authorLogin: null, authorName: null, current: true }]);
     expect(body.acceptances).toMatchObject([{ policy: 'k8sallowedrepos', introducedMergedBy: 'erin', introducedPullRequest: 12, firstSeenAt: daysAgo(5).toISOString(), removedAt: null }]);
     expect(body.changes.map((c: any) => [c.commitSha, c.fields])).toEqual([
       [SHA.C, ['resources']],
@@ -126,11 +134,49 @@ forEachBackend((backend) => {
     expect(page).toMatch(/<code>spec\.template\.spec\.containers\[main\]\.image<\/code><\/td><td class="before"><code>nginx:1\.18<\/code><\/td><td class="after"><code>nginx:1\.19<\/code>/);
     // acme/gitops's history was read back two commits when the App was installed; acme/secret-ops's was not.
     const all = await (await bob.fetch('/changes')).text();
-    expect(all).toMatch(new RegExp(`prod</a>: history since commit <a href="[^"]+/acme/gitops/commit/${SHA.A}">${SHA.A.slice(0, 7)}</a> <time datetime="${daysAgo(10).toISOString()}"[^>]*>[^<]*</time>; backfilled 2 commits</li>`));
+    expect(all).toMatch(
+      new RegExp(`prod</a>: history since commit <a href="[^"]+/acme/gitops/commit/${SHA.A}">${SHA.A.slice(0, 7)}</a> <time datetime="${daysAgo(10).toISOString()}"[^>]*>[^<]*</time>; backfilled 2 commits \\(1 commit could not be read\\)</li>`),
+    );
     expect(all).toMatch(/vault<\/a>: history since commit <a [^>]+>[0-9a-f]{7}<\/a> <time [^>]+>[^<]*<\/time>; recorded since installation<\/li>/);
     const object = await (await bob.fetch('/changes/object?repo=acme/gitops&cluster=prod&kind=Deployment&namespace=payments&name=api')).text();
-    expect(object).toContain('; backfilled 2 commits.</p>');
+    expect(object).toContain('; backfilled 2 commits (1 commit could not be read).</p>');
     expect(page).toContain('href="/changes/object?repo=acme%2Fgitops&amp;cluster=prod&amp;namespace=payments&amp;kind=Deployment&amp;name=api"');
+  });
+
+  it('says which commits of the history could not be read, and why, where the history shows', async () => {
+    const notice = `acme/gitops: 1 commit could not be read: <a href="${h.github.url}/acme/gitops/commit/${UNREAD}">${UNREAD.slice(0, 7)}</a> the archive is larger than 50 MB. The history has no changes of it.</p>`;
+    const page = await (await bob.fetch('/changes')).text();
+    expect(page).toContain(notice);
+    expect(page.indexOf(notice)).toBeLessThan(page.indexOf('<table'));
+    expect(await (await bob.fetch('/changes/object?repo=acme/gitops&cluster=prod&kind=Deployment&namespace=payments&name=api')).text()).toContain(notice);
+    // acme/secret-ops's history was not read back: nothing to say.
+    expect(await (await bob.fetch('/changes?repo=acme/secret-ops')).text()).not.toContain('could not be read');
+  });
+
+  it("names a backfilled change's commit author: the GitHub user, else the name the commit carries", async () => {
+    const cluster = await h.db.prisma.cluster.findFirstOrThrow({ where: { repositoryId: 1n, name: 'prod' } });
+    const common = { repositoryId: 1n, clusterId: cluster.id, apiGroup: '', apiVersion: 'v1', kind: 'ConfigMap', namespace: 'shop', diff: {}, commitSha: UNREAD, backfilled: true, changedAt: daysAgo(20) };
+    const rows = [
+      await h.db.prisma.objectChange.create({ data: { ...common, change: 'added', name: 'flags', images: ['redis:7.2'], authorLogin: 'gus', authorName: 'Gus Operator' } }),
+      await h.db.prisma.objectChange.create({ data: { ...common, change: 'added', name: 'limits', authorName: 'Hal Contractor' } }),
+    ];
+    try {
+      const { body } = await bob.json('/api/changes?kind=ConfigMap&change=added');
+      expect(body.changes.map((c: any) => [c.name, c.authorLogin, c.authorName, c.backfilled])).toEqual([
+        ['flags', 'gus', 'Gus Operator', true],
+        ['limits', null, 'Hal Contractor', true],
+      ]);
+      expect(summary((await bob.json('/api/changes?person=gus')).body)).toEqual(['added ConfigMap/shop/flags']);
+      const page = await (await bob.fetch('/changes?kind=ConfigMap&change=added')).text();
+      expect(page).toContain('authored by gus<br>');
+      expect(page).toContain('authored by Hal Contractor <small>(no GitHub user)</small>');
+      // Who brought an image in, on the object's page.
+      const object = await bob.json('/api/changes/object?repo=acme/gitops&cluster=prod&kind=ConfigMap&namespace=shop&name=flags');
+      expect(object.body.images).toMatchObject([{ image: 'redis:7.2', commitSha: UNREAD, authorLogin: 'gus', authorName: 'Gus Operator' }]);
+      expect(await (await bob.fetch('/changes/object?repo=acme/gitops&cluster=prod&kind=ConfigMap&namespace=shop&name=flags')).text()).toMatch(/<code>redis:7\.2<\/code><\/td><td>.*<br>authored by gus<br><small>commit/);
+    } finally {
+      await h.db.prisma.objectChange.deleteMany({ where: { id: { in: rows.map((r) => r.id) } } });
+    }
   });
 
   it('answers an outsider 404 for every repository or object it names, and shows it no change', async () => {

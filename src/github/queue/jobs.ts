@@ -106,7 +106,7 @@ export interface JobQueue {
 }
 
 /** What a job needs beyond a pull request's: the backfill's setting and a way to queue its next step. */
-export interface RunDeps extends PullRequestDeps, Pick<BackfillDeps, 'backfillRenders'> {
+export interface RunDeps extends PullRequestDeps, Pick<BackfillDeps, 'backfillRenders' | 'backfillRetry' | 'stopping'> {
   /** Commits whose changes are read back after installation (PARAPET_HISTORY_BACKFILL); 0 or absent: none. */
   historyBackfill?: number;
   /** Queues a follow-up job (the backfill's next step) on the App's queue. */

@@ -70,6 +70,12 @@ export function diffTable(r: ChangeRow): SafeHtml {
   }</details>`;
 }
 
+/** A commit read from the history came with no push: its author is who made it. */
+function authored(r: { authorLogin: string | null; authorName: string | null }): SafeHtml | null {
+  const author = r.authorLogin ?? r.authorName;
+  return author === null ? null : html`authored by ${author}${r.authorLogin === null ? html` <small>(no GitHub user)</small>` : ''}`;
+}
+
 /** Who made the change, as GitHub reported it. */
 function who(ctx: PageContext, r: ChangeRow): SafeHtml {
   const lines: SafeHtml[] = [];
@@ -79,7 +85,9 @@ function who(ctx: PageContext, r: ChangeRow): SafeHtml {
     lines.push(r.mergedBy !== null ? html`merged by ${r.mergedBy} in ${pr}${opened}` : html`in ${pr}${opened}`);
   }
   if (r.pushedBy !== null) lines.push(html`pushed by ${r.pushedBy}`);
-  if (lines.length === 0) lines.push(html`<span class="empty-value">${r.backfilled ? 'read from the history: pusher unknown' : 'no pull request; pusher unknown'}</span>`);
+  const author = authored(r);
+  if (author) lines.push(author);
+  if (lines.length === 0) lines.push(html`<span class="empty-value">${r.backfilled ? 'read from the history: author unknown' : 'no pull request; pusher unknown'}</span>`);
   lines.push(html`<small>commit <a href="${commitUrl(ctx, r.repo, r.commitSha)}">${short(r.commitSha)}</a></small>`);
   return html`${lines.map((l, i) => (i === 0 ? l : html`<br>${l}`))}`;
 }
@@ -107,7 +115,23 @@ function horizonText(h: HistoryHorizon, ctx: PageContext): SafeHtml {
 function backfillText(h: HistoryHorizon): string {
   if (!h.backfill) return 'recorded since installation';
   const commits = `${h.backfill.commits} commit${h.backfill.commits === 1 ? '' : 's'}`;
-  return h.backfill.finished ? `backfilled ${commits}` : `backfilling: ${commits} so far`;
+  const unread = h.backfill.unread.length > 0 ? ` (${plural(h.backfill.unread.length, 'commit')} could not be read)` : '';
+  return `${h.backfill.finished ? `backfilled ${commits}` : `backfilling: ${commits} so far`}${unread}`;
+}
+
+/**
+ * The commits of each repository's backfill whose changes could not be read: the history has a gap
+ * there, said where it shows rather than in the logs only.
+ */
+function unreadNotice(ctx: PageContext, horizons: readonly HistoryHorizon[]): SafeHtml {
+  const byRepo = new Map<string, NonNullable<HistoryHorizon['backfill']>['unread']>();
+  for (const h of horizons) if (h.backfill && h.backfill.unread.length > 0) byRepo.set(h.repo, h.backfill.unread);
+  return html`${[...byRepo].map(
+    ([repo, unread]) =>
+      html`<p class="notice unread-commits" role="status">${repo}: ${plural(unread.length, 'commit')} could not be read: ${unread.map(
+        (u, i) => html`${i ? '; ' : ''}<a href="${commitUrl(ctx, repo, u.sha)}">${short(u.sha)}</a> ${u.error}`,
+      )}. The history has no changes of ${unread.length === 1 ? 'it' : 'them'}.</p>`,
+  )}`;
 }
 
 export function changesPage(ctx: PageContext, q: HistoryQuery, view: ChangesView): SafeHtml {
@@ -124,6 +148,7 @@ export function changesPage(ctx: PageContext, q: HistoryQuery, view: ChangesView
     path: '/changes',
     user: ctx.user,
     body: html`${historyForm(ctx, q, view)}
+${unreadNotice(ctx, view.horizons)}
 <details class="legend horizon"><summary>How far back history goes</summary><ul>${view.horizons.map((h) => horizonText(h, ctx))}</ul></details>
 ${view.page.total ? pagerNav('/changes', pagerFilters, view.page, 'changes', CHANGES_PAGE.limit, extra) : ''}
 ${table(head, body, view.page.total ? 'No changes on this page.' : 'No changes match.')}`,
@@ -139,7 +164,7 @@ export function objectPage(ctx: PageContext, view: ObjectHistory): SafeHtml {
     ...view.images.map(
       (a) => html`<tr><td><code>${a.image}</code></td><td>${time(a.changedAt)}</td><td>${
         a.pullRequest !== null ? html`<a href="${pullUrl(ctx, o.repo, a.pullRequest)}">#${a.pullRequest}</a>${a.mergedBy ? html` merged by ${a.mergedBy}` : ''}` : ''
-      }${a.pushedBy ? html`<br>pushed by ${a.pushedBy}` : ''}<br><small>commit <a href="${commitUrl(ctx, o.repo, a.commitSha)}">${short(a.commitSha)}</a></small></td><td>${a.current ? 'running now' : 'replaced or removed'}</td></tr>`,
+      }${a.pushedBy ? html`<br>pushed by ${a.pushedBy}` : ''}${authored(a) ? html`<br>${authored(a)}` : ''}<br><small>commit <a href="${commitUrl(ctx, o.repo, a.commitSha)}">${short(a.commitSha)}</a></small></td><td>${a.current ? 'running now' : 'replaced or removed'}</td></tr>`,
     ),
     ...before.map((image) => html`<tr><td><code>${image}</code></td><td>before the history begins</td><td></td><td>running now</td></tr>`),
   ];
@@ -162,6 +187,7 @@ export function objectPage(ctx: PageContext, view: ObjectHistory): SafeHtml {
         ? html` · ${view.current.apiVersion}${view.current.application ? html` · ${view.current.application}${view.current.stage ? ` / ${view.current.stage}` : ''}` : ''}${view.current.file ? html` · <small>${view.current.file}</small>` : ''}`
         : html` · <strong>not on the default branch now</strong>`
     } · <a href="${historyHref('/changes', { repo: o.repo, cluster: o.cluster, kind: o.kind, namespace: o.namespace })}">all ${o.kind} changes in ${o.namespace || CLUSTER_SCOPED}</a></p>
+${unreadNotice(ctx, [view.horizon])}
 <p class="legend">${view.horizon.since && view.horizon.sinceSha ? html`History since commit <a href="${commitUrl(ctx, o.repo, view.horizon.sinceSha)}">${short(view.horizon.sinceSha)}</a> ${time(view.horizon.since)}; ${backfillText(view.horizon)}.` : 'No history recorded yet.'}</p>
 <h2>Images</h2>
 ${table(html`<tr><th>Image</th><th>Arrived</th><th>Who</th><th>Now</th></tr>`, imageRows, 'This object runs no images.')}
