@@ -58,6 +58,8 @@ interface IterationOrder {
   cursor: number;
 }
 
+const HASH_VIEW = new DataView(new ArrayBuffer(8));
+
 const OPA_NUMBER = 3;
 const OPA_STRING = 4;
 const OPA_SET = 7;
@@ -263,10 +265,25 @@ export class WasmPolicy {
         result = id === HostCall.sum ? arithmetic.sum(texts) : arithmetic.product(texts);
         break;
       }
+      case HostCall.numberHash:
+        return this.numberHash(a);
       default:
         throw new RegoEvaluationError(`the policy module asked the host for ${id}, which it does not answer`);
     }
     return result === undefined ? 0 : this.parseJson(result);
+  }
+
+  /**
+   * The library's hash of a number (fnv over the bytes of its float64, as opa_number_hash), from the
+   * correctly rounded float64 of its text: numbers Go counts as equal hash alike, and an int's hash
+   * (the library's, of (double)i) is the same as its text's. Zero has one hash whatever its sign.
+   */
+  private numberHash(addr: number): number {
+    const value = Number(this.numberText(addr)) || 0;
+    HASH_VIEW.setFloat64(0, value, true);
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < 8; i++) hash = (Math.imul(hash, 0x01000193) ^ HASH_VIEW.getUint8(i)) >>> 0;
+    return hash | 0;
   }
 
   /** opa_number_t {type, repr @1, v @8}: an int (repr 1) or the number's text (repr 2: s @8, len @12). */

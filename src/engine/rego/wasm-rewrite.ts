@@ -11,6 +11,9 @@
 // - Arithmetic: Go computes in big.Float at 64 bits and prints the shortest digits
 //   (`0.001 * 1000` is 0.99999999999999999995, `1.5 * 2` is 3); the library in exact decimals
 //   (1, 3.0). The arithmetic builtins on numbers other than small integers, whose results agree.
+// - Number identity: Go counts 0.001 and 1e-3 (or 1 and 1.0) as one set element or object key; the
+//   library hashes a number by its own approximate reading of the text, so equal numbers can land
+//   in different buckets and a set keeps both. opa_number_hash on numbers kept as text.
 //
 // The library's `opa_value_compare` (Go's order of Rego values) is exported for the host's sort. A
 // custom section marks a rewritten module: WasmPolicy refuses one without it rather than answer
@@ -31,6 +34,7 @@ export const HostCall = {
   floor: -11,
   sum: -12,
   product: -13,
+  numberHash: -14,
 } as const;
 
 export const COMPARE_EXPORT = 'parapet_value_compare';
@@ -88,6 +92,7 @@ const DIVERSIONS: Record<string, Diversion> = {
   opa_arith_floor: { id: HostCall.floor, params: 1, read: [0], when: notInt },
   opa_agg_sum: { id: HostCall.sum, params: 1, read: [0], when: [typeIn(0, [OPA_ARRAY, OPA_SET])] },
   opa_agg_product: { id: HostCall.product, params: 1, read: [0], when: [typeIn(0, [OPA_ARRAY, OPA_SET])] },
+  opa_number_hash: { id: HostCall.numberHash, params: 1, read: [0], when: [not(intRepr(0))] },
 };
 
 interface Section {

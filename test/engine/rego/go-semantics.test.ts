@@ -11,7 +11,8 @@ const OPA = fileURLToPath(new URL('../../../tools/bin/opa', import.meta.url));
 
 // Every place where Go OPA's sorted iteration of objects and sets shows in a result: arrays built by
 // comprehensions (over data, over input, nested, over sets of strings, numbers, objects and mixed
-// values), concat over a set, json.marshal, builtins that return what they iterated.
+// values), concat over a set, json.marshal, builtins that return what they iterated; and which
+// numbers a set counts as one.
 const POLICY = `package order
 
 data_keys := [k | data.items[k]]
@@ -32,6 +33,8 @@ joined_numbers := concat(",", {n | some n in input.numbers}) # not strings: unde
 marshalled := json.marshal({"set": strings, "obj": input.obj})
 union_keys := [k | some k, _ in object.union(input.obj, data.small)]
 set_of_sets := [s | some s in {{"b", "a"}, {"a"}, set(), {"c", "b"}}]
+# Equal numbers written differently are one set element, as in Go.
+number_identity := [count({input.one, 1.0, 1}), count({input.thousandth, 1e-3, 0.001}), count({input.zero, -0, 0.0}), count({input.big, 1e21})]
 `;
 
 /** A deterministic generator (mulberry32), so a failure names a reproducible corpus. */
@@ -80,6 +83,10 @@ function inputDocument(seed: number): unknown {
     numbers,
     objects: Array.from({ length: 30 }, () => ({ [word(next)]: Math.floor(next() * 3), z: word(next) })),
     mixed: [null, true, false, 3, 'x', [1], ['a', 2], { a: 1 }, 'é', 0, [], {}, -2.5],
+    one: 1,
+    thousandth: 0.001,
+    zero: 0,
+    big: 1e21,
   };
 }
 
