@@ -49,6 +49,17 @@ export function binary(op: BinaryOperation, a: string, b: string): string | unde
         break; // always a float quotient
     }
   }
+  if (op === 'plus' || op === 'minus' || op === 'mul') {
+    // Integers whose result fits an int64 are exact at 64 bits, and the shortest text of an exact
+    // integer below 2^63 is its digits: Go's float path prints what BigInt computes. Not a zero,
+    // which keeps a sign there (0 * -5 is -0).
+    const x = int64(a);
+    const y = int64(b);
+    if (x !== undefined && y !== undefined) {
+      const r = op === 'plus' ? x + y : op === 'minus' ? x - y : x * y;
+      if (r !== 0n && r >= INT64_MIN && r <= INT64_MAX) return String(r);
+    }
+  }
   switch (op) {
     case 'plus':
       return numberText(add(float(a), float(b)));
