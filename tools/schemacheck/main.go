@@ -186,7 +186,9 @@ func check(req request) answer {
 		a.Error = err.Error()
 		return a
 	}
-	for _, e := range validation.ValidateCustomResource(nil, cr.DeepCopy().Object, validator) {
+	// The *Unstructured itself, as ValidateCR passes it: the validator reads it through a JSON round trip
+	// (swag.ToDynamicJSON), so it sees every number as a float64.
+	for _, e := range validation.ValidateCustomResource(nil, cr.DeepCopy(), validator) {
 		a.SchemaErrors = append(a.SchemaErrors, fieldError{Field: e.Field, Message: e.Error()})
 	}
 	structural, err := schema.NewStructural(crd.Spec.Validation.OpenAPIV3Schema)
