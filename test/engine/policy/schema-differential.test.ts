@@ -47,8 +47,22 @@ interface GoAnswer {
   error?: string;
 }
 
+/**
+ * JSON with each whole number below 2^63 written out in full, so that Go decodes the very int64 JavaScript
+ * holds (JSON.stringify writes 2^62 as 4611686018427388000, which Go would read as another int64).
+ */
+function exactJson(value: unknown): string {
+  if (typeof value === 'number' && Number.isInteger(value) && Math.abs(value) < 2 ** 63) return BigInt(value).toString();
+  if (Array.isArray(value)) return `[${value.map(exactJson).join(',')}]`;
+  if (isRecord(value)) {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${exactJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
 function askGo(pairs: Pair[]): GoAnswer[] {
-  const input = pairs.map((p) => `${JSON.stringify({ schema: p.schema, legacySchema: p.legacySchema, parameters: p.parameters })}\n`).join('');
+  const input = pairs.map((p) => `${exactJson({ schema: p.schema, legacySchema: p.legacySchema, parameters: p.parameters })}\n`).join('');
   const out = execFileSync(schemacheck, { input, encoding: 'utf8', maxBuffer: 1 << 30 });
   return out
     .trim()

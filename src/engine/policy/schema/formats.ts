@@ -22,7 +22,6 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A
 const RGB_PART = '\\s*(0|[1-9]\\d?|1\\d\\d?|2[0-4]\\d|25[0-5])\\s*';
 const RGB_COLOR = new RegExp(`^rgb\\(${RGB_PART},${RGB_PART},${RGB_PART}\\)$`);
 const GO_DURATION = /^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+$/;
-const QUANTITY = /^[+-]?(\d+(\.\d*)?|\.\d+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?\d+)?$/;
 
 // net.ParseIP's IPv6 form: eight groups, one `::` standing for at least one, an optional IPv4 tail.
 function isIPv6(value: string): boolean {
@@ -150,5 +149,4 @@ export const FORMAT_CHECKS = new Map<string, (value: string) => boolean>([
     },
   ],
   ['duration', (v) => (v === '0' || GO_DURATION.test(v)) || isScalaDuration(v)],
-  ['quantity', (v) => QUANTITY.test(v)],
 ]);
