@@ -14,7 +14,7 @@ import type { CompiledPattern, SchemaNode } from './index.js';
 const SUPPORTED_STRING_FORMATS = new Set([
   'bsonobjectid', 'uri', 'email', 'hostname', 'ipv4', 'ipv6', 'cidr', 'mac', 'uuid', 'uuid3', 'uuid4',
   'uuid5', 'isbn', 'isbn10', 'isbn13', 'creditcard', 'ssn', 'hexcolor', 'rgbcolor', 'byte', 'password',
-  'date', 'duration', 'datetime', 'quantity',
+  'date', 'duration', 'datetime',
 ]);
 
 /**

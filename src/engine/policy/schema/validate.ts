@@ -299,24 +299,23 @@ function validateNumber(s: SchemaNode, value: unknown, kind: Kind, path: string,
   if (s.multipleOf !== undefined) {
     const rangeError = range(s.multipleOf, false, 'MultipleOf');
     if (rangeError !== undefined) multiple.add(rangeError);
-    // MultipleOfNativeType: integers are checked against the factor truncated to an integer.
+    // MultipleOfNativeType: an int64 is checked against the factor converted to int64.
     const native = rangeError === undefined && isInt;
-    const factor = native && Math.trunc(s.multipleOf) !== 0 ? Math.trunc(s.multipleOf) : s.multipleOf;
-    const intMode = native && Math.trunc(s.multipleOf) !== 0;
-    if (factor < 0) {
+    const factor = native ? goInt64(s.multipleOf) : s.multipleOf;
+    if (factor <= 0) {
       multiple.add({
         code: 'multipleOf',
         name: path,
         segs,
-        message: `factor MultipleOf declared for ${path} must be positive: ${goFormat(factor, intMode)}`,
+        message: `factor MultipleOf declared for ${path} must be positive: ${goFormat(factor, native)}`,
         value: factor,
       });
-    } else if (intMode ? data % factor !== 0 : !isFloatJsonInteger(factor < 1 ? (1 / factor) * data : data / factor)) {
+    } else if (native ? data % factor !== 0 : !isFloatJsonInteger(factor < 1 ? (1 / factor) * data : data / factor)) {
       multiple.add({
         code: 'multipleOf',
         name: path,
         segs,
-        message: `${path} in ${IN} should be a multiple of ${goFormat(factor, intMode)}`,
+        message: `${path} in ${IN} should be a multiple of ${goFormat(factor, native)}`,
         value,
       });
     }
@@ -326,7 +325,7 @@ function validateNumber(s: SchemaNode, value: unknown, kind: Kind, path: string,
     if (rangeError !== undefined) maximum.add(rangeError);
     // MaximumNativeType compares integers with the bound truncated to int64.
     const native = rangeError === undefined && isInt;
-    const bound = native ? Math.trunc(s.maximum) : s.maximum;
+    const bound = native ? goInt64(s.maximum) : s.maximum;
     if (s.exclusiveMaximum ? data >= bound : data > bound) {
       const relation = s.exclusiveMaximum ? 'less than' : 'less than or equal to';
       maximum.add({
@@ -342,7 +341,7 @@ function validateNumber(s: SchemaNode, value: unknown, kind: Kind, path: string,
     const rangeError = range(s.minimum, false, 'Minimum boundary');
     if (rangeError !== undefined) minimum.add(rangeError);
     const native = rangeError === undefined && isInt;
-    const bound = native ? Math.trunc(s.minimum) : s.minimum;
+    const bound = native ? goInt64(s.minimum) : s.minimum;
     if (s.exclusiveMinimum ? data <= bound : data < bound) {
       const relation = s.exclusiveMinimum ? 'greater than' : 'greater than or equal to';
       minimum.add({
@@ -359,6 +358,11 @@ function validateNumber(s: SchemaNode, value: unknown, kind: Kind, path: string,
   return res;
 }
 
+// Go's int64(f) on amd64: truncation, and the lowest int64 for what does not fit (CVTTSD2SI).
+function goInt64(f: number): number {
+  return Number.isFinite(f) && f >= -(2 ** 63) && f < 2 ** 63 ? Math.trunc(f) : -(2 ** 63);
+}
+
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 
@@ -366,7 +370,11 @@ const INT32_MAX = 2 ** 31 - 1;
 // the schema has exactly one type (so never for int-or-string), the format only when it suits the type.
 function rangeCheck(s: SchemaNode, path: string, segs: readonly string[]) {
   const typeName = s.intOrString ? '' : s.type === 'integer' || s.type === 'number' ? s.type : '';
-  const format = s.format;
+  const format =
+    (typeName === 'integer' && (s.format === 'int32' || s.format === 'int64')) ||
+    (typeName === 'number' && (s.format === 'float' || s.format === 'double'))
+      ? s.format
+      : '';
   return (value: number, isInt: boolean, prefix: string): ValidationError | undefined => {
     let fits = true;
     if (typeName === 'integer') {
