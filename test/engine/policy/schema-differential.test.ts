@@ -106,6 +106,9 @@ const STRINGS = [
   '10.0.0.0/8', '10.0.0.0/33', '2001:db8::/32', '2001:db8::/129', '10.0.0.1', '256.0.0.1', '010.0.0.1', '::1', '::ffff:1.2.3.4', '1:2:3:4:5:6:7:8:9', 'fe80::1%eth0',
   '123e4567-e89b-12d3-a456-426614174000', '123e4567e89b12d3a456426614174000', '123e4567-e89b-12d3-a456-42661417400', 'aGVsbG8=', 'aGVsbG8', 'aGVsbG8===', '####',
   'example.com', 'a-b.example.com', '-bad.example.com', 'ex_ample.com', 'a'.repeat(64) + '.com', 'localhost',
+  'http://[::1', 'a%zz', '/a%zz', 'http://a b', 'x:', '//host/path', '?q', 'http://h/%41', 'user@[1.2.3.4]', 'a@b', '"quoted"@example.com',
+  'a.@b.c', 'a..b@c.d', 'Name <a@b.c', '<a@b.c>', 'a@b.c, d@e.f', '1.2.3.4/024', '::ffff:010.0.0.1', 'P1D', '1.5h2m', '1d2h', '10 months', '.5s',
+  '2024-02-29t12:00:00z', '2024-02-29T12:00:00.5+25:00', '2024-02-29T23:59:60Z', '01:23:45:67:89:ab:cd:ef', '0123456789ab', '0123.4567.89ab.cdef',
   'password', '#fff', '#ffff', 'rgb(1,2,3)', '978-3-16-148410-0', '0-306-40615-2', '4111111111111111', '078-05-1120', '507f1f77bcf86cd799439011',
 ];
 const KEYS = ['name', 'values', 'limit', 'mode', 'labels', 'extra', 'apiVersion', 'kind', 'metadata', 'spec', 'x'];
@@ -342,6 +345,14 @@ function pairs(): Pair[] {
     out.push({ origin, schema, legacySchema });
     for (let j = 0; j < 7; j++) out.push({ origin, schema, legacySchema, parameters: genValue(g, schema, 0, j < 2 ? 0 : 0.3) });
   }
+  // Every format against every probing string, in a parameter and in a default.
+  for (const format of FORMATS) {
+    for (const value of STRINGS) {
+      const origin = `format ${format}`;
+      out.push({ origin, schema: { type: 'object', properties: { v: { type: 'string', format } } }, parameters: { v: value } });
+    }
+    out.push({ origin: `format ${format} default`, schema: { type: 'object', properties: { v: { type: 'string', format, default: g.pick(STRINGS) } } } });
+  }
   // Templates without a schema, and schemas Go cannot decode.
   for (const legacySchema of [undefined, false, true]) {
     for (const parameters of [undefined, {}, { a: 1 }, null] as Array<Json | undefined>) out.push({ origin: 'no schema', legacySchema, ...(parameters === undefined ? {} : { parameters }) });
@@ -353,7 +364,7 @@ function pairs(): Pair[] {
 }
 
 interface Outcome {
-  template: Array<{ path: string[]; message: string }>;
+  template: Array<{ path?: string[]; message: string }>;
   constraint?: {
     schema: Array<{ path?: string[]; message: string }>;
     unknown: string[];
@@ -378,7 +389,8 @@ function dedupe<T extends { message: string }>(items: T[]): T[] {
 
 function goOutcome(answer: GoAnswer): Outcome {
   if (answer.error !== undefined) throw new Error(`schemacheck: ${answer.error}`);
-  if (answer.decodeError !== undefined) return { template: [{ path: [], message: answer.decodeError }] };
+  // encoding/json's error has no path but the one in its text, which Parapet's problem points to.
+  if (answer.decodeError !== undefined) return { template: [{ message: answer.decodeError }] };
   const template = dedupe(answer.templateErrors).map((e) => ({
     path: e.field.startsWith(CRD_PARAMETERS_PREFIX) ? pathSegments(e.field.slice(CRD_PARAMETERS_PREFIX.length)) : [e.field],
     message: e.message,
@@ -405,7 +417,7 @@ function parapetOutcome(pair: Pair, go: Outcome): Outcome {
       template: compiled.problems
         .map((p) => {
           expect(p.kind).toBe('template');
-          return { path: p.path, message: p.message };
+          return p.message.startsWith('json: cannot unmarshal ') ? { message: p.message } : { path: p.path, message: p.message };
         })
         .sort(byText),
     };
@@ -428,26 +440,55 @@ function parapetOutcome(pair: Pair, go: Outcome): Outcome {
   };
 }
 
+// The one allowance, named in docs/fidelity.md ("Constraints"): Go checks `uri` with url.ParseRequestURI and
+// `email` with net/mail.ParseAddress, full parsers Parapet approximates. These probing values are the ones
+// where the approximation is known to answer otherwise; a pair is excused only for that format and value,
+// and only when nothing but that one verdict differs.
+const KNOWN_FORMAT_GAPS: Record<string, readonly string[]> = {
+  uri: ['http://[::1', '/a%zz'],
+  email: ['user@[1.2.3.4]', '"quoted"@example.com', 'a.@b.c', 'a..b@c.d'],
+};
+
+function excused(pair: Pair, go: Outcome, ours: Outcome): boolean {
+  if (!pair.origin.startsWith('format ') || !isRecord(pair.parameters)) return false;
+  const format = pair.origin.slice('format '.length);
+  const value = pair.parameters.v;
+  if (typeof value !== 'string' || !(KNOWN_FORMAT_GAPS[format] ?? []).includes(value)) return false;
+  const formatError = `spec.parameters.v: Invalid value: ${JSON.stringify(value)}: spec.parameters.v in body must be of type ${format}: ${JSON.stringify(value)}`;
+  const [rejecting, accepting] = go.constraint?.verdict === 'schema' ? [go, ours] : [ours, go];
+  return (
+    accepting.constraint?.verdict === 'accepted' &&
+    rejecting.constraint?.schema.length === 1 &&
+    rejecting.constraint.schema[0]?.message === formatError
+  );
+}
+
 describe('parameter schemas against the constraint framework', () => {
-  it('reports what Gatekeeper reports and defaults what it defaults, for every generated pair', async () => {
+  it('reports what Gatekeeper reports and defaults what it defaults, for every generated pair', () => {
     const all = pairs();
     const answers = askGo(all);
     expect(answers).toHaveLength(all.length);
     const differences: string[] = [];
+    let excusedCount = 0;
     all.forEach((pair, i) => {
       const go = goOutcome(answers[i] as GoAnswer);
       const ours = parapetOutcome(pair, go);
       try {
         expect(ours).toEqual(go);
       } catch {
+        if (excused(pair, go, ours)) {
+          excusedCount++;
+          return;
+        }
         differences.push(
           `${pair.origin}\n  input: ${JSON.stringify({ schema: pair.schema, legacySchema: pair.legacySchema, parameters: pair.parameters })}\n  gatekeeper: ${JSON.stringify(go)}\n  parapet:    ${JSON.stringify(ours)}`,
         );
       }
     });
-    if (process.env.SCHEMA_DIFF_DUMP) (await import('node:fs')).writeFileSync(process.env.SCHEMA_DIFF_DUMP, differences.join('\n\n'));
     const checked = answers.filter((a) => a.checked).length;
-    console.log(`schema differential: ${all.length} pairs (${checked} reached the constraint side), ${differences.length} differences`);
+    console.log(`schema differential: ${all.length} pairs (${checked} reached the constraint side), ${differences.length} differences, ${excusedCount} excused (uri and email approximations)`);
+    // The allowance must stay narrow: each listed value is met once, in its format's sweep.
+    expect(excusedCount).toBeLessThanOrEqual(Object.values(KNOWN_FORMAT_GAPS).flat().length);
     expect(differences.slice(0, 15).join('\n\n')).toBe('');
     expect(differences).toHaveLength(0);
   }, 120_000);

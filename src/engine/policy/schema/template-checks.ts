@@ -8,7 +8,8 @@
 // Known differences from Gatekeeper:
 // - CEL rules (x-kubernetes-validations) are not compiled, so a template whose rule does not compile is
 //   accepted here; Gatekeeper's ValidateCR does not evaluate them on constraints either.
-// - Defaults inside the metadata of an x-kubernetes-embedded-resource are not checked against ObjectMeta.
+// - The metadata of an x-kubernetes-embedded-resource in a default, and defaults inside it, are not checked
+//   against ObjectMeta (its apiVersion and kind are).
 import { compareStrings } from '../../go/strings.js';
 import { goQuote } from '../../go/quote.js';
 import { buildNode, compileGoRegexp } from './compile.js';

@@ -4,13 +4,17 @@
 // ErrSchema; toFieldProblem is apiextensions `kubeOpenAPIResultToFieldErrors`, which turns its errors into
 // the field errors kubectl and gator print. The template side runs it too, on each default.
 //
+// ValidateCR passes the *Unstructured constraint, which kube-openapi reads through a JSON round trip, so
+// every number there is a float64 (applyParameterSchema validates float64View(parameters)); the template's
+// defaults are validated as decoded, int64 or float64.
+//
 // Known differences from Gatekeeper:
 // - Go visits properties in map order, so its error order varies between runs; ours follows the schema.
-// - An integer checked against a multipleOf between -1 and 1 makes Go divide by zero; we check it as a float.
 import { goQuote } from '../../go/quote.js';
 import { FORMAT_CHECKS, normalizeFormat } from './formats.js';
 import {
   fieldError,
+  GoFloat64,
   goDeepEqual,
   goFormat,
   goJson,
@@ -316,7 +320,8 @@ function validateNumber(s: SchemaNode, value: unknown, kind: Kind, path: string,
         name: path,
         segs,
         message: `${path} in ${IN} should be a multiple of ${goFormat(factor, native)}`,
-        value,
+        // The float64 comparisons report the value converted to float64.
+        value: native ? value : new GoFloat64(data),
       });
     }
   }
@@ -333,7 +338,8 @@ function validateNumber(s: SchemaNode, value: unknown, kind: Kind, path: string,
         name: path,
         segs,
         message: `${path} in ${IN} should be ${relation} ${goFormat(bound, native)}`,
-        value,
+        // The float64 comparisons report the value converted to float64.
+        value: native ? value : new GoFloat64(data),
       });
     }
   }
@@ -349,7 +355,8 @@ function validateNumber(s: SchemaNode, value: unknown, kind: Kind, path: string,
         name: path,
         segs,
         message: `${path} in ${IN} should be ${relation} ${goFormat(bound, native)}`,
-        value,
+        // The float64 comparisons report the value converted to float64.
+        value: native ? value : new GoFloat64(data),
       });
     }
   }
