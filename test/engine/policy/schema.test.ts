@@ -396,6 +396,26 @@ properties:
     ]);
   });
 
+  it('sees every parameter number as a float64, as ValidateCR does after its JSON round trip', () => {
+    const schema = compile('{type: object, properties: {replicas: {type: integer, maximum: 10}}}');
+    // 2^60 is no JSON integer to kube-openapi once it is a float64, and the bound compares as one.
+    expect(messages(schema, { replicas: 2 ** 60 })).toEqual([
+      'spec.parameters.replicas: Invalid value: "number": spec.parameters.replicas in body must be of type integer: "number"',
+      'spec.parameters.replicas: Invalid value: 1.152921504606847e+18: spec.parameters.replicas in body should be less than or equal to 10',
+    ]);
+    expect(messages(schema, { replicas: 7 })).toEqual([]);
+  });
+
+  it('reads durations as strfmt does: Go durations, or any number with a unit it knows', () => {
+    const schema = compile('{type: object, properties: {every: {type: string, format: duration}}}');
+    expect(messages(schema, { every: '1h30m' })).toEqual([]);
+    expect(messages(schema, { every: '3 weeks' })).toEqual([]);
+    expect(messages(schema, { every: 'run 2d later' })).toEqual([]);
+    expect(messages(schema, { every: '10 months' })).toEqual([
+      'spec.parameters.every: Invalid value: "10 months": spec.parameters.every in body must be of type duration: "10 months"',
+    ]);
+  });
+
   it('checks the formats apiextensions supports and ignores the others', () => {
     const schema = compile(`
 type: object
