@@ -11,6 +11,7 @@
 //   node scripts/build-go-tool.mjs gator      Gatekeeper's gator, for the differential tests
 //   node scripts/build-go-tool.mjs kustomize  the kustomize CLI of the renderer's pin, for the differential tests
 //   node scripts/build-go-tool.mjs yamlcheck  sigs.k8s.io/yaml and kyaml decoding YAML, for the YAML differential test
+//   node scripts/build-go-tool.mjs schemacheck  Gatekeeper's constraint framework on parameter schemas, for the schema differential test
 //   node scripts/build-go-tool.mjs psa        parapet-psa: Kubernetes' Pod Security Admission checks, for the differential tests
 //   node scripts/build-go-tool.mjs helm       the helm CLI of the renderer's pin, for the differential tests
 //   node scripts/build-go-tool.mjs actionlint rhysd/actionlint, for the test that lints action.yml and the example workflow
@@ -31,6 +32,7 @@ const TOOLS = {
   gator: { dir: 'tools/gator', module: 'github.com/open-policy-agent/gatekeeper/v3', pkg: 'github.com/open-policy-agent/gatekeeper/v3/cmd/gator', bin: 'gator' },
   kustomize: { dir: 'tools/kustomize', module: 'sigs.k8s.io/kustomize/kustomize/v5', pkg: 'sigs.k8s.io/kustomize/kustomize/v5', bin: 'kustomize' },
   yamlcheck: { dir: 'tools/yamlcheck', module: 'sigs.k8s.io/yaml', pkg: '.', bin: 'yamlcheck', own: true },
+  schemacheck: { dir: 'tools/schemacheck', module: 'github.com/open-policy-agent/frameworks/constraint', pkg: '.', bin: 'schemacheck', own: true },
   psa: { dir: 'tools/psa', module: 'k8s.io/pod-security-admission', pkg: '.', bin: 'parapet-psa', own: true },
   helm: { dir: 'tools/helm', module: 'helm.sh/helm/v3', pkg: 'helm.sh/helm/v3/cmd/helm', bin: 'helm' },
   actionlint: { dir: 'tools/actionlint', module: 'github.com/rhysd/actionlint', pkg: 'github.com/rhysd/actionlint/cmd/actionlint', bin: 'actionlint' },

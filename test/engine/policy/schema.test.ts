@@ -173,7 +173,7 @@ properties:
 
   it('rejects a default with fields its schema does not declare', () => {
     expect(templateProblems('{type: object, properties: {limits: {type: object, properties: {cpu: {type: string}}, default: {cpu: "1", gpu: "1"}}}}').map((p) => p.message)).toEqual([
-      'spec.validation.openAPIV3Schema.properties[spec].properties[parameters].properties[limits].default: Invalid value: map[string]interface {}{"cpu":"1", "gpu":"1"}: must not have unknown fields',
+      'spec.validation.openAPIV3Schema.properties[spec].properties[parameters].properties[limits].default: Invalid value: {"cpu":"1","gpu":"1"}: must not have unknown fields',
     ]);
   });
 
@@ -214,7 +214,7 @@ properties:
     expect(templateProblems('{type: object, properties: {name: {type: string, maxLength: "63"}}}')).toEqual([
       {
         path: ['properties', 'name', 'maxLength'],
-        message: 'json: cannot unmarshal string into Go struct field JSONSchemaProps.maxLength of type int64',
+        message: 'json: cannot unmarshal string into Go struct field JSONSchemaProps.spec.crd.spec.validation.openAPIV3Schema.properties.maxLength of type int64',
         kind: 'template',
       },
     ]);
@@ -262,6 +262,8 @@ describe('applyParameterSchema validation', () => {
   it('tells integers from numbers: 1.5 is not an integer, but 2 is a number', () => {
     expect(messages(compile(ALLOWED_USERS), { runAsUser: { ranges: [{ min: 1.5 }] } })).toEqual([
       'spec.parameters.runAsUser.ranges[0].min: Invalid value: "number": spec.parameters.runAsUser.ranges[0].min in body must be of type integer: "number"',
+      // kube-openapi's range check, a plain error that kubectl prints without a field.
+      '<nil>: Invalid value: "": Checked value must be of type integer (default format) in spec.parameters.runAsUser.ranges[0].min',
     ]);
     expect(messages(compile('{type: object, properties: {ratio: {type: number}}}'), { ratio: 2 })).toEqual([]);
   });
@@ -351,7 +353,7 @@ properties:
   it('counts string length in characters for minLength and maxLength', () => {
     const schema = compile('{type: object, properties: {code: {type: string, minLength: 2, maxLength: 3}}}');
     expect(messages(schema, { code: 'ééé' })).toEqual([]);
-    expect(messages(schema, { code: 'abcd' })).toEqual(['spec.parameters.code: Too long: may not be longer than 3']);
+    expect(messages(schema, { code: 'abcd' })).toEqual(['spec.parameters.code: Too long: may not be more than 3 bytes']);
     expect(messages(schema, { code: 'a' })).toEqual([
       'spec.parameters.code: Invalid value: "a": spec.parameters.code in body should be at least 2 chars long',
     ]);
@@ -394,6 +396,26 @@ properties:
     ]);
   });
 
+  it('sees every parameter number as a float64, as ValidateCR does after its JSON round trip', () => {
+    const schema = compile('{type: object, properties: {replicas: {type: integer, maximum: 10}}}');
+    // 2^60 is no JSON integer to kube-openapi once it is a float64, and the bound compares as one.
+    expect(messages(schema, { replicas: 2 ** 60 })).toEqual([
+      'spec.parameters.replicas: Invalid value: "number": spec.parameters.replicas in body must be of type integer: "number"',
+      'spec.parameters.replicas: Invalid value: 1.152921504606847e+18: spec.parameters.replicas in body should be less than or equal to 10',
+    ]);
+    expect(messages(schema, { replicas: 7 })).toEqual([]);
+  });
+
+  it('reads durations as strfmt does: Go durations, or any number with a unit it knows', () => {
+    const schema = compile('{type: object, properties: {every: {type: string, format: duration}}}');
+    expect(messages(schema, { every: '1h30m' })).toEqual([]);
+    expect(messages(schema, { every: '3 weeks' })).toEqual([]);
+    expect(messages(schema, { every: 'run 2d later' })).toEqual([]);
+    expect(messages(schema, { every: '10 months' })).toEqual([
+      'spec.parameters.every: Invalid value: "10 months": spec.parameters.every in body must be of type duration: "10 months"',
+    ]);
+  });
+
   it('checks the formats apiextensions supports and ignores the others', () => {
     const schema = compile(`
 type: object
@@ -413,7 +435,7 @@ properties:
   it('requires every allOf schema to hold', () => {
     const schema = compile('{type: object, properties: {name: {type: string, allOf: [{minLength: 2}, {maxLength: 4}]}}}');
     expect(messages(schema, { name: 'abcde' })).toEqual([
-      'spec.parameters.name: Too long: may not be longer than 4',
+      'spec.parameters.name: Too long: may not be more than 4 bytes',
       '<nil>: Invalid value: "": "spec.parameters.name" must validate all the schemas (allOf)',
     ]);
     expect(messages(schema, { name: 'abc' })).toEqual([]);
@@ -471,7 +493,7 @@ properties:
       {
         path: ['spec', 'parameters', 'exemptImages', '1'],
         message:
-          'spec.parameters.exemptImages[1]: Invalid value: "integer": spec.parameters.exemptImages[1] in body must be of type string: "integer"',
+          'spec.parameters.exemptImages[1]: Invalid value: "number": spec.parameters.exemptImages[1] in body must be of type string: "number"',
         kind: 'schema',
       },
     ]);
@@ -489,7 +511,7 @@ properties:
     additionalProperties: false
 `);
     expect(messages(schema, { limits: { cpu: '1', memory: 2 } })).toEqual([
-      'spec.parameters.limits.memory: Invalid value: "integer": spec.parameters.limits.memory in body must be of type string: "integer"',
+      'spec.parameters.limits.memory: Invalid value: "number": spec.parameters.limits.memory in body must be of type string: "number"',
     ]);
     // Pruning keeps a scalar under additionalProperties: false; the validator is what rejects it.
     expect(messages(schema, { none: { a: 'x' } })).toEqual([

@@ -14,26 +14,33 @@ import type { CompiledPattern, SchemaNode } from './index.js';
 const SUPPORTED_STRING_FORMATS = new Set([
   'bsonobjectid', 'uri', 'email', 'hostname', 'ipv4', 'ipv6', 'cidr', 'mac', 'uuid', 'uuid3', 'uuid4',
   'uuid5', 'isbn', 'isbn10', 'isbn13', 'creditcard', 'ssn', 'hexcolor', 'rgbcolor', 'byte', 'password',
-  'date', 'duration', 'datetime', 'quantity',
+  'date', 'duration', 'datetime',
 ]);
 
-export function buildNode(raw: RawSchema): SchemaNode {
+/**
+ * `crd`: the schema as ValidateCR's validator reads it (NewSchemaValidator: unsupported formats dropped,
+ * int-or-string as the types integer and string). `structural`: as the template's default validation reads
+ * it (the structural schema's ToKubeOpenAPI): every format kept, int-or-string only an extension that the
+ * validator does not read, so it checks no type.
+ */
+export function buildNode(raw: RawSchema, view: 'crd' | 'structural' = 'crd'): SchemaNode {
   const type = raw.type ?? '';
   const items = Array.isArray(raw.items) ? undefined : raw.items;
+  const build = (sub: RawSchema): SchemaNode => buildNode(sub, view);
   const node: SchemaNode = {
     type,
-    format: effectiveFormat(raw.format ?? '', raw.intOrString === true ? '' : type),
+    format: view === 'structural' ? (raw.format ?? '') : effectiveFormat(raw.format ?? '', raw.intOrString === true ? '' : type),
     nullable: raw.nullable === true,
     exclusiveMaximum: raw.exclusiveMaximum === true,
     exclusiveMinimum: raw.exclusiveMinimum === true,
     uniqueItems: raw.uniqueItems === true,
     required: raw.required ?? [],
-    allOf: (raw.allOf ?? []).map(buildNode),
-    anyOf: (raw.anyOf ?? []).map(buildNode),
-    oneOf: (raw.oneOf ?? []).map(buildNode),
+    allOf: (raw.allOf ?? []).map(build),
+    anyOf: (raw.anyOf ?? []).map(build),
+    oneOf: (raw.oneOf ?? []).map(build),
     preserveUnknownFields: raw.preserveUnknownFields === true,
     embeddedResource: raw.embeddedResource === true,
-    intOrString: raw.intOrString === true,
+    intOrString: view === 'crd' && raw.intOrString === true,
     ...(raw.default !== undefined && raw.default.value !== null ? { default: { value: raw.default.value } } : {}),
     ...(raw.enum !== undefined && raw.enum.length > 0 ? { enum: raw.enum } : {}),
     ...optional('maximum', raw.maximum),
@@ -46,19 +53,19 @@ export function buildNode(raw: RawSchema): SchemaNode {
     ...optional('minItems', raw.minItems),
     ...optional('maxProperties', raw.maxProperties),
     ...optional('minProperties', raw.minProperties),
-    ...(items !== undefined ? { items: buildNode(items) } : {}),
+    ...(items !== undefined ? { items: build(items) } : {}),
     ...(raw.properties !== undefined
-      ? { properties: new Map([...raw.properties].map(([name, sub]) => [name, buildNode(sub)])) }
+      ? { properties: new Map([...raw.properties].map(([name, sub]) => [name, build(sub)])) }
       : {}),
     ...(raw.additionalProperties !== undefined
       ? {
           additionalProperties: {
             allows: raw.additionalProperties.allows,
-            ...(raw.additionalProperties.schema !== undefined ? { schema: buildNode(raw.additionalProperties.schema) } : {}),
+            ...(raw.additionalProperties.schema !== undefined ? { schema: build(raw.additionalProperties.schema) } : {}),
           },
         }
       : {}),
-    ...(raw.not !== undefined ? { not: buildNode(raw.not) } : {}),
+    ...(raw.not !== undefined ? { not: build(raw.not) } : {}),
   };
   return node;
 }

@@ -227,10 +227,26 @@ function assign<K extends keyof RawSchema>(raw: RawSchema, key: K, value: RawSch
   if (value !== undefined) raw[key] = value;
 }
 
-function decodeProblem(at: string[], value: unknown, goType: string, target: string): SchemaProblem {
+const SCHEMA_PATH = 'spec.crd.spec.validation.openAPIV3Schema';
+const MAP_KEYWORDS = new Set(['properties', 'patternProperties', 'definitions', 'dependencies']);
+const LIST_KEYWORDS = new Set(['allOf', 'anyOf', 'oneOf', 'items']);
+
+// encoding/json names the field by its JSON names from the template down, leaving out map keys and indexes.
+function goFieldPath(at: readonly string[]): string {
+  const names: string[] = [];
+  for (let i = 0; i < at.length; i++) {
+    const seg = at[i] as string;
+    names.push(seg);
+    if (MAP_KEYWORDS.has(seg) || (LIST_KEYWORDS.has(seg) && /^\d+$/.test(at[i + 1] ?? ''))) i++;
+  }
+  return [SCHEMA_PATH, ...names].join('.');
+}
+
+function decodeProblem(at: string[], value: unknown, goType: string, _target: string): SchemaProblem {
+  // encoding/json names the JSON type it found, without the value.
   const found =
     typeof value === 'number'
-      ? `number ${String(value)}`
+      ? 'number'
       : typeof value === 'boolean'
         ? 'bool'
         : Array.isArray(value)
@@ -240,9 +256,13 @@ function decodeProblem(at: string[], value: unknown, goType: string, target: str
             : typeof value === 'object'
               ? 'object'
               : typeof value;
+  const target =
+    at.length === 0
+      ? `Go struct field Validation.${SCHEMA_PATH} of type v1.JSONSchemaProps`
+      : `Go struct field JSONSchemaProps.${goFieldPath(at)} of type ${goType === 'JSONSchemaProps' ? 'v1.JSONSchemaProps' : goType}`;
   return {
     path: [...at],
-    message: `json: cannot unmarshal ${found} into ${target} of type ${goType}`,
+    message: `json: cannot unmarshal ${found} into ${target}`,
     kind: 'template',
   };
 }

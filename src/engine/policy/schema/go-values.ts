@@ -14,8 +14,32 @@ import type { CrdPath } from './template-checks.js';
 
 export type Kind = 'nil' | 'bool' | 'string' | 'int' | 'float' | 'slice' | 'map';
 
+/**
+ * A JSON number held as a float64. FW ValidateCR hands the validator the *Unstructured constraint, which
+ * kube-openapi reads through a JSON round trip (swag.ToDynamicJSON), so every number it validates there is
+ * a float64, whole or not; float64View gives the parameters that shape.
+ */
+export class GoFloat64 {
+  constructor(readonly value: number) {}
+  valueOf(): number {
+    return this.value;
+  }
+}
+
+export function float64View(value: unknown): unknown {
+  if (typeof value === 'number' || typeof value === 'bigint') return new GoFloat64(Number(value));
+  if (Array.isArray(value)) return value.map(float64View);
+  if (isRecord(value)) {
+    const view: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) view[k] = float64View(v);
+    return view;
+  }
+  return value;
+}
+
 export function kindOf(value: unknown): Kind {
   if (value === null || value === undefined) return 'nil';
+  if (value instanceof GoFloat64) return 'float';
   if (typeof value === 'boolean') return 'bool';
   if (typeof value === 'string') return 'string';
   if (typeof value === 'bigint') return 'int';
@@ -42,11 +66,13 @@ export function fieldError(field: string | CrdPath, type: FieldErrorType, bad: u
 
 function goBadValue(value: unknown): string {
   if (value instanceof GoText) return value.text;
+  if (value instanceof GoFloat64) return goFloat(value.value);
   if (value === null || value === undefined) return 'null';
   if (typeof value === 'string') return goQuote(value);
   if (typeof value === 'boolean') return String(value);
   if (typeof value === 'number' || typeof value === 'bigint') return goFormat(Number(value), kindOf(value) === 'int');
-  return goSharpV(value);
+  // field.Error renders anything but a scalar as JSON.
+  return goJson(value);
 }
 
 export function goFormat(n: number, isInt: boolean): string {
@@ -63,6 +89,7 @@ function goFloat(f: number): string {
 /** fmt %v of a decoded JSON value (`[a b]`, `map[k:v]`, `<nil>`). */
 export function goV(value: unknown): string {
   if (value === null || value === undefined) return '<nil>';
+  if (value instanceof GoFloat64) return goFloat(value.value);
   if (typeof value === 'string') return value;
   if (typeof value === 'boolean') return String(value);
   if (typeof value === 'number' || typeof value === 'bigint') return goFormat(Number(value), kindOf(value) === 'int');
@@ -73,22 +100,12 @@ export function goV(value: unknown): string {
   return String(value);
 }
 
-/** fmt %#v of an interface{} holding a decoded JSON value. */
-function goSharpV(value: unknown): string {
-  if (value === null || value === undefined) return 'interface {}(nil)';
-  if (typeof value === 'string') return goQuote(value);
-  if (typeof value === 'boolean') return String(value);
-  if (typeof value === 'number' || typeof value === 'bigint') return goFormat(Number(value), kindOf(value) === 'int');
-  if (Array.isArray(value)) return `[]interface {}{${value.map(goSharpV).join(', ')}}`;
-  if (isRecord(value)) {
-    return `map[string]interface {}{${sortedKeys(value).map((k) => `${goQuote(k)}:${goSharpV(value[k])}`).join(', ')}}`;
-  }
-  return String(value);
-}
-
 /** encoding/json.Marshal: sorted keys and HTML-safe escapes. */
 export function goJson(value: unknown): string {
   if (value === null || value === undefined) return 'null';
+  // Go writes float64s as JavaScript does (shortest, exponent from 1e21 and below 1e-6), int64s in full.
+  if (value instanceof GoFloat64) return String(value.value);
+  if (typeof value === 'number' && kindOf(value) === 'int') return BigInt(value).toString();
   if (typeof value === 'string') {
     return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
   }

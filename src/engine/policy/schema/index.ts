@@ -27,7 +27,7 @@ import type { RE2JS } from 're2js';
 import { compareStrings } from '../../go/strings.js';
 import { addPreserveUnknownFields, parseRawSchema } from './decode.js';
 import { buildNode } from './compile.js';
-import { deepCopy } from './go-values.js';
+import { deepCopy, float64View } from './go-values.js';
 import { applyDefaults, pruneWalk, type UnknownField } from './prune-and-default.js';
 import { validateTemplateSchema } from './template-checks.js';
 import { toFieldProblem, validateValue } from './validate.js';
@@ -149,7 +149,7 @@ export function applyParameterSchema(
 
   const root = schema.root;
   if (parameters !== undefined) {
-    const result = validateValue(root, parameters, PARAMETERS_PATH.join('.'), PARAMETERS_PATH);
+    const result = validateValue(root, float64View(parameters), PARAMETERS_PATH.join('.'), PARAMETERS_PATH);
     for (const error of result.errors) problems.push(toFieldProblem(error, undefined, 'schema'));
     const unknown: UnknownField[] = [];
     pruneWalk(deepCopy(parameters), root, [...PARAMETERS_PATH], 'spec.parameters', unknown);

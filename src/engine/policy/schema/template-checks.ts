@@ -8,13 +8,15 @@
 // Known differences from Gatekeeper:
 // - CEL rules (x-kubernetes-validations) are not compiled, so a template whose rule does not compile is
 //   accepted here; Gatekeeper's ValidateCR does not evaluate them on constraints either.
-// - Defaults inside the metadata of an x-kubernetes-embedded-resource are not checked against ObjectMeta.
+// - The metadata of an x-kubernetes-embedded-resource in a default, and defaults inside it, are not checked
+//   against ObjectMeta (its apiVersion and kind are).
 import { compareStrings } from '../../go/strings.js';
 import { goQuote } from '../../go/quote.js';
 import { buildNode, compileGoRegexp } from './compile.js';
 import type { RawSchema } from './decode.js';
 import { deepCopy, fieldError, GoText, supportedValues } from './go-values.js';
-import type { SchemaProblem } from './index.js';
+import type { SchemaNode, SchemaProblem } from './index.js';
+import { isRecord } from '../../model.js';
 import { pruneWalk } from './prune-and-default.js';
 import { toFieldProblem, validateValue } from './validate.js';
 
@@ -242,7 +244,10 @@ function checkNestedStructural(s: RawSchema, skipAnyOf: boolean, level: Level, p
     report(p, fieldError(p, 'Forbidden', undefined, detail));
   };
   if ((s.type ?? '') !== '') forbid('type', 'must be empty to be structural');
-  if (s.additionalProperties !== undefined) forbid('additionalProperties', 'must be undefined to be structural');
+  // The nested form keeps additionalProperties only as a schema or `true` (`false` is dropped when converting).
+  if (s.additionalProperties !== undefined && (s.additionalProperties.allows || s.additionalProperties.schema !== undefined)) {
+    forbid('additionalProperties', 'must be undefined to be structural');
+  }
   if (s.default !== undefined && s.default.value !== null) forbid('default', 'must be undefined to be structural');
   if ((s.title ?? '') !== '') forbid('title', 'must be empty to be structural');
   if ((s.description ?? '') !== '') forbid('description', 'must be empty to be structural');
@@ -265,21 +270,79 @@ function checkNestedStructural(s: RawSchema, skipAnyOf: boolean, level: Level, p
 // It follows properties and items only (not additionalProperties, where defaults are not applied either).
 function checkDefaults(s: RawSchema, path: CrdPath, report: Report): void {
   if (s.default !== undefined) {
-    const node = buildNode(s);
+    const node = buildNode(s, 'structural');
     const defaultPath = path.child('default');
     const copy = deepCopy(s.default.value);
+    // Unknown fields are reported alongside; the value is validated only when its embedded resources'
+    // apiVersion and kind pass (schemaobjectmeta.Validate, then ValidateCustomResource).
     if (pruneWalk(copy, node, [], '', []) > 0) {
       report(defaultPath, fieldError(defaultPath, 'Invalid value', s.default.value, 'must not have unknown fields'));
-    } else {
+    }
+    const metaErrors: Array<{ path: CrdPath; message: string }> = [];
+    checkEmbeddedResources(s.default.value, node, defaultPath, (p, message) => metaErrors.push({ path: p, message }));
+    for (const { path: p, message } of metaErrors) report(p, message);
+    if (metaErrors.length === 0) {
       const result = validateValue(node, s.default.value, '', []);
       for (const error of result.errors) {
         const problem = toFieldProblem(error, defaultPath, 'template');
-        report(new CrdPath([...defaultPath.segments, ...error.segs.map((key) => ({ key }))]), problem.message);
+        // Errors that are not errors.Validation (composite, range) hang under the default itself.
+        const at = error.code === 'composite' || error.code === 'plain' ? [] : error.segs;
+        report(new CrdPath([...defaultPath.segments, ...at.map((key) => ({ key }))]), problem.message);
       }
     }
   }
   if (s.items !== undefined && !Array.isArray(s.items)) checkDefaults(s.items, path.child('items'), report);
   for (const [name, sub] of s.properties ?? []) checkDefaults(sub, path.child('properties').key(name), report);
+}
+
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1035_LABEL_ERROR =
+  "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
+
+// schemaobjectmeta.Validate: each x-kubernetes-embedded-resource in the value needs a valid apiVersion and
+// kind. Its metadata is not checked against ObjectMeta here (see the file's known differences).
+function checkEmbeddedResources(x: unknown, s: SchemaNode | undefined, path: CrdPath, report: Report): void {
+  if (s === undefined) return;
+  if (Array.isArray(x)) {
+    x.forEach((item, i) => checkEmbeddedResources(item, s.items, path.index(i), report));
+    return;
+  }
+  if (!isRecord(x)) return;
+  if (s.embeddedResource) {
+    for (const key of ['apiVersion', 'kind']) {
+      if (x[key] === undefined) report(path.child(key), fieldError(path.child(key), 'Required value', undefined, ''));
+    }
+    const apiVersion = x.apiVersion;
+    if (apiVersion !== undefined) {
+      const p = path.child('apiVersion');
+      if (typeof apiVersion !== 'string') report(p, fieldError(p, 'Invalid value', apiVersion, 'must be a string'));
+      else if (apiVersion === '') report(p, fieldError(p, 'Invalid value', apiVersion, 'must not be empty'));
+      else if (apiVersion !== '/' && apiVersion.split('/').length > 2) {
+        report(p, fieldError(p, 'Invalid value', apiVersion, `unexpected GroupVersion string: ${apiVersion}`));
+      }
+    }
+    const kind = x.kind;
+    if (kind !== undefined) {
+      const p = path.child('kind');
+      if (typeof kind !== 'string') report(p, fieldError(p, 'Invalid value', kind, 'must be a string'));
+      else if (kind === '') report(p, fieldError(p, 'Invalid value', kind, 'must not be empty'));
+      else {
+        const lower = kind.toLowerCase();
+        const errors = [
+          ...(new TextEncoder().encode(lower).length > 63 ? ['must be no more than 63 characters'] : []),
+          ...(DNS1035_LABEL.test(lower) ? [] : [DNS1035_LABEL_ERROR]),
+        ];
+        if (errors.length > 0) {
+          report(p, fieldError(p, 'Invalid value', kind, `may have mixed case, but should otherwise match: ${errors.join(',')}`));
+        }
+      }
+    }
+  }
+  for (const [key, value] of Object.entries(x)) {
+    const prop = s.properties?.get(key);
+    if (prop !== undefined) checkEmbeddedResources(value, prop, path.child(key), report);
+    else if (s.additionalProperties !== undefined) checkEmbeddedResources(value, s.additionalProperties.schema, path.key(key), report);
+  }
 }
 
 const OPENAPI_V3_TYPES = ['array', 'boolean', 'integer', 'number', 'object', 'string'];

@@ -4,13 +4,17 @@
 // ErrSchema; toFieldProblem is apiextensions `kubeOpenAPIResultToFieldErrors`, which turns its errors into
 // the field errors kubectl and gator print. The template side runs it too, on each default.
 //
+// ValidateCR passes the *Unstructured constraint, which kube-openapi reads through a JSON round trip, so
+// every number there is a float64 (applyParameterSchema validates float64View(parameters)); the template's
+// defaults are validated as decoded, int64 or float64.
+//
 // Known differences from Gatekeeper:
 // - Go visits properties in map order, so its error order varies between runs; ours follows the schema.
-// - An integer checked against a multipleOf between -1 and 1 makes Go divide by zero; we check it as a float.
 import { goQuote } from '../../go/quote.js';
 import { FORMAT_CHECKS, normalizeFormat } from './formats.js';
 import {
   fieldError,
+  GoFloat64,
   goDeepEqual,
   goFormat,
   goJson,
@@ -38,7 +42,9 @@ type ErrorCode =
   | 'tooFewProperties'
   | 'tooManyProperties'
   | 'notAllowed'
-  | 'composite';
+  | 'composite'
+  /** A plain error, not an errors.Validation: kubeOpenAPIResultToFieldErrors gives it no field of its own. */
+  | 'plain';
 
 interface ValidationError {
   code: ErrorCode;
@@ -114,7 +120,7 @@ export function validateValue(s: SchemaNode, data: unknown, path: string, segs: 
   if (kind === 'string' && s.format !== '' && FORMAT_CHECKS.has(normalizeFormat(s.format))) {
     step(validateFormat(s, data as string, path, segs));
   }
-  if (kind === 'int' || kind === 'float') step(validateNumber(s, Number(data), kind, path, segs));
+  if (kind === 'int' || kind === 'float') step(validateNumber(s, data, kind, path, segs));
   if (kind === 'slice') step(validateSlice(s, data as unknown[], path, segs));
   step(validateEnum(s, data, kind, path, segs));
   if (kind === 'map') step(validateObject(s, data as Record<string, unknown>, path, segs));
@@ -142,13 +148,19 @@ function validateType(s: SchemaNode, data: unknown, kind: Kind, path: string, se
   }
   const [schType, format] = schemaInfoForKind(kind);
   const isIntFloat = schType === 'integer' && types.includes('number');
-  if (kind !== 'string' && kind !== 'slice' && s.format !== '' && !(types.includes(schType) || format === s.format || isIntFloat)) {
+  const isFloatInt = schType === 'number' && isFloatJsonInteger(Number(data)) && types.includes('integer');
+  if (
+    kind !== 'string' &&
+    kind !== 'slice' &&
+    s.format !== '' &&
+    !(types.includes(schType) || format === s.format || isFloatInt || isIntFloat)
+  ) {
     return failure(invalidType(path, segs, s.format, format));
   }
   if (!(types.includes('number') || types.includes('integer')) && s.format !== '' && (kind === 'string' || kind === 'slice')) {
     return result;
   }
-  if (!(types.includes(schType) || isIntFloat)) return failure(invalidType(path, segs, types.join(','), schType));
+  if (!(types.includes(schType) || isFloatInt || isIntFloat)) return failure(invalidType(path, segs, types.join(','), schType));
   return result;
 }
 
@@ -275,64 +287,119 @@ function validateFormat(s: SchemaNode, data: string, path: string, segs: readonl
   return failure(invalidType(path, segs, s.format, data));
 }
 
-function validateNumber(s: SchemaNode, data: number, kind: Kind, path: string, segs: readonly string[]): Result {
+function validateNumber(s: SchemaNode, value: unknown, kind: Kind, path: string, segs: readonly string[]): Result {
+  // `value` keeps how Go holds the number (int64 or float64), for the messages.
+  const data = Number(value);
   const res = new Result();
   const multiple = new Result();
   const minimum = new Result();
   const maximum = new Result();
   const isInt = kind === 'int';
+  // IsValueValidAgainstRange: the value, and each bound, must fit the schema's numeric type and format; a
+  // bound that does not is then compared as a float64.
+  const range = rangeCheck(s, path, segs);
+  const checked = range(data, isInt, 'Checked');
+  if (checked !== undefined) res.add(checked);
   if (s.multipleOf !== undefined) {
-    // MultipleOfNativeType: integers are checked against the factor truncated to an integer.
-    const factor = isInt && Math.trunc(s.multipleOf) !== 0 ? Math.trunc(s.multipleOf) : s.multipleOf;
-    const intMode = isInt && Math.trunc(s.multipleOf) !== 0;
-    if (factor < 0) {
+    const rangeError = range(s.multipleOf, false, 'MultipleOf');
+    if (rangeError !== undefined) multiple.add(rangeError);
+    // MultipleOfNativeType: an int64 is checked against the factor converted to int64.
+    const native = rangeError === undefined && isInt;
+    const factor = native ? goInt64(s.multipleOf) : s.multipleOf;
+    if (factor <= 0) {
       multiple.add({
         code: 'multipleOf',
         name: path,
         segs,
-        message: `factor MultipleOf declared for ${path} must be positive: ${goFormat(factor, intMode)}`,
+        message: `factor MultipleOf declared for ${path} must be positive: ${goFormat(factor, native)}`,
         value: factor,
       });
-    } else if (intMode ? data % factor !== 0 : !isFloatJsonInteger(factor < 1 ? (1 / factor) * data : data / factor)) {
+    } else if (native ? data % factor !== 0 : !isFloatJsonInteger(factor < 1 ? (1 / factor) * data : data / factor)) {
       multiple.add({
         code: 'multipleOf',
         name: path,
         segs,
-        message: `${path} in ${IN} should be a multiple of ${goFormat(factor, intMode)}`,
-        value: data,
+        message: `${path} in ${IN} should be a multiple of ${goFormat(factor, native)}`,
+        // The float64 comparisons report the value converted to float64.
+        value: native ? value : new GoFloat64(data),
       });
     }
   }
   if (s.maximum !== undefined) {
+    const rangeError = range(s.maximum, false, 'Maximum boundary');
+    if (rangeError !== undefined) maximum.add(rangeError);
     // MaximumNativeType compares integers with the bound truncated to int64.
-    const bound = isInt ? Math.trunc(s.maximum) : s.maximum;
+    const native = rangeError === undefined && isInt;
+    const bound = native ? goInt64(s.maximum) : s.maximum;
     if (s.exclusiveMaximum ? data >= bound : data > bound) {
       const relation = s.exclusiveMaximum ? 'less than' : 'less than or equal to';
       maximum.add({
         code: 'maximum',
         name: path,
         segs,
-        message: `${path} in ${IN} should be ${relation} ${goFormat(bound, isInt)}`,
-        value: data,
+        message: `${path} in ${IN} should be ${relation} ${goFormat(bound, native)}`,
+        // The float64 comparisons report the value converted to float64.
+        value: native ? value : new GoFloat64(data),
       });
     }
   }
   if (s.minimum !== undefined) {
-    const bound = isInt ? Math.trunc(s.minimum) : s.minimum;
+    const rangeError = range(s.minimum, false, 'Minimum boundary');
+    if (rangeError !== undefined) minimum.add(rangeError);
+    const native = rangeError === undefined && isInt;
+    const bound = native ? goInt64(s.minimum) : s.minimum;
     if (s.exclusiveMinimum ? data <= bound : data < bound) {
       const relation = s.exclusiveMinimum ? 'greater than' : 'greater than or equal to';
       minimum.add({
         code: 'minimum',
         name: path,
         segs,
-        message: `${path} in ${IN} should be ${relation} ${goFormat(bound, isInt)}`,
-        value: data,
+        message: `${path} in ${IN} should be ${relation} ${goFormat(bound, native)}`,
+        // The float64 comparisons report the value converted to float64.
+        value: native ? value : new GoFloat64(data),
       });
     }
   }
   res.merge(multiple, minimum, maximum);
   res.inc();
   return res;
+}
+
+// Go's int64(f) on amd64: truncation, and the lowest int64 for what does not fit (CVTTSD2SI).
+function goInt64(f: number): number {
+  return Number.isFinite(f) && f >= -(2 ** 63) && f < 2 ** 63 ? Math.trunc(f) : -(2 ** 63);
+}
+
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+// kube-openapi IsValueValidAgainstRange, for the type and format the numberValidator holds: both only when
+// the schema has exactly one type (so never for int-or-string), the format only when it suits the type.
+function rangeCheck(s: SchemaNode, path: string, segs: readonly string[]) {
+  const typeName = s.intOrString ? '' : s.type === 'integer' || s.type === 'number' ? s.type : '';
+  const format =
+    (typeName === 'integer' && (s.format === 'int32' || s.format === 'int64')) ||
+    (typeName === 'number' && (s.format === 'float' || s.format === 'double'))
+      ? s.format
+      : '';
+  return (value: number, isInt: boolean, prefix: string): ValidationError | undefined => {
+    let fits = true;
+    if (typeName === 'integer') {
+      // The value is printed (floats with FormatFloat 'f') and parsed back with strconv.ParseInt.
+      const whole = isInt || (Number.isInteger(value) && value >= -(2 ** 63) && value < 2 ** 63);
+      fits = whole && (format === 'int32' ? value >= INT32_MIN && value <= INT32_MAX : true);
+    } else if (format === 'float') {
+      // strconv.ParseFloat(.., 32) fails where the value rounds past float32's range.
+      fits = Math.abs(Math.fround(value)) !== Infinity;
+    }
+    if (fits) return undefined;
+    const type = typeName === '' ? 'number' : typeName;
+    const message =
+      format !== ''
+        ? `${prefix} value must be of type ${type} with format ${format} in ${path}`
+        : `${prefix} value must be of type ${type} (default format) in ${path}`;
+    return { code: 'plain', name: path, segs, message };
+  };
 }
 
 // go-openapi swag.IsFloat64AJSONInteger: tolerates rounding noise just above a whole number.
@@ -415,9 +482,9 @@ function goRuneString(n: number): string {
 
 function validateObject(s: SchemaNode, data: Record<string, unknown>, path: string, segs: readonly string[]): Result {
   const keys = Object.keys(data).filter((k) => data[k] !== undefined);
+  const res = new Result();
   if (s.minProperties !== undefined && keys.length < s.minProperties) {
-    // The property checks are skipped when the count is off.
-    return failure({
+    res.add({
       code: 'tooFewProperties',
       name: path,
       segs,
@@ -426,7 +493,7 @@ function validateObject(s: SchemaNode, data: Record<string, unknown>, path: stri
     });
   }
   if (s.maxProperties !== undefined && keys.length > s.maxProperties) {
-    return failure({
+    res.add({
       code: 'tooManyProperties',
       name: path,
       segs,
@@ -435,7 +502,6 @@ function validateObject(s: SchemaNode, data: Record<string, unknown>, path: stri
       limit: s.maxProperties,
     });
   }
-  const res = new Result();
   const declared = s.properties ?? new Map<string, SchemaNode>();
   if (s.additionalProperties !== undefined && !s.additionalProperties.allows) {
     for (const key of keys) {
@@ -469,7 +535,7 @@ export function toFieldProblem(
   const trimmed = error.name.startsWith('.') ? error.name.slice(1) : error.name;
   const baseText = base === undefined ? undefined : base.toString();
   const field =
-    error.code === 'composite' || trimmed === ''
+    error.code === 'composite' || error.code === 'plain' || trimmed === ''
       ? (baseText ?? '<nil>')
       : baseText === undefined
         ? trimmed
@@ -486,13 +552,22 @@ export function toFieldProblem(
       break;
     }
     case 'tooLong':
-      message = fieldError(field, 'Too long', undefined, `may not be longer than ${error.limit ?? -1}`);
+      message = fieldError(
+        field,
+        'Too long',
+        undefined,
+        error.limit === undefined ? 'value is too long' : `may not be more than ${error.limit} ${error.limit === 1 ? 'byte' : 'bytes'}`,
+      );
       break;
     case 'maxItems':
     case 'tooManyProperties':
-      message = fieldError(field, 'Too many', error.value, `must have at most ${error.limit ?? -1} items`);
+      message =
+        error.limit === undefined
+          ? fieldError(field, 'Too many', error.value, 'has too many items')
+          : fieldError(field, 'Too many', error.value, `must have at most ${error.limit} ${error.limit === 1 ? 'item' : 'items'}`);
       break;
     case 'composite':
+    case 'plain':
       message = fieldError(field, 'Invalid value', '', error.message);
       break;
     default:
