@@ -95,6 +95,9 @@ const DIVERSIONS: Record<string, Diversion> = {
   opa_number_hash: { id: HostCall.numberHash, params: 1, read: [0], when: [not(intRepr(0))] },
 };
 
+const WANTED: ReadonlySet<string> = new Set([...Object.keys(DIVERSIONS), 'opa_value_compare']);
+const decoder = new TextDecoder();
+
 interface Section {
   id: number;
   /** Offsets of the whole section (id byte to end) and of its content. */
@@ -106,7 +109,7 @@ interface Section {
 /** Returns the module rewritten to answer as Go OPA (the functions it does not hold need nothing). */
 export function rewriteForGo(wasm: Uint8Array): Uint8Array {
   const sections = readSections(wasm);
-  const names = functionNames(wasm, sections);
+  const names = functionNames(wasm, sections, WANTED);
   const importSection = sections.find((s) => s.id === 2);
   const imports = importSection ? functionImports(wasm, importSection) : [];
   const builtin2 = imports.indexOf('env.opa_builtin2');
@@ -236,8 +239,10 @@ function limits(wasm: Uint8Array, p: number): number {
 }
 
 /** Function names from the `name` custom section, which `opa build` keeps. */
-function functionNames(wasm: Uint8Array, sections: Section[]): Map<string, number> {
+function functionNames(wasm: Uint8Array, sections: Section[], wanted: ReadonlySet<string>): Map<string, number> {
   const names = new Map<string, number>();
+  // A module names thousands of functions; only names of a wanted length are read.
+  const lengths = new Set([...wanted].map((name) => name.length));
   for (const section of sections) {
     if (section.id !== 0) continue;
     const name = readName(wasm, section.contentStart);
@@ -251,9 +256,11 @@ function functionNames(wasm: Uint8Array, sections: Section[]): Map<string, numbe
         let q = count.next;
         for (let i = 0; i < count.value; i++) {
           const index = readLeb(wasm, q);
-          const fn = readName(wasm, index.next);
-          q = fn.next;
-          if (!names.has(fn.value)) names.set(fn.value, index.value);
+          const length = readLeb(wasm, index.next);
+          q = length.next + length.value;
+          if (!lengths.has(length.value)) continue;
+          const fn = decoder.decode(wasm.subarray(length.next, q));
+          if (wanted.has(fn) && !names.has(fn)) names.set(fn, index.value);
         }
       }
       p = size.next + size.value;
@@ -265,7 +272,7 @@ function functionNames(wasm: Uint8Array, sections: Section[]): Map<string, numbe
 function readName(wasm: Uint8Array, p: number): { value: string; next: number } {
   const length = readLeb(wasm, p);
   const next = length.next + length.value;
-  return { value: new TextDecoder().decode(wasm.subarray(length.next, next)), next };
+  return { value: decoder.decode(wasm.subarray(length.next, next)), next };
 }
 
 function readLeb(wasm: Uint8Array, p: number): { value: number; next: number } {
