@@ -7,6 +7,7 @@
 //
 // Known differences from Gatekeeper: see docs/fidelity.md, "Constraints".
 import { RE2JS } from 're2js';
+import { isRequestURI } from '../../go/url.js';
 
 export function normalizeFormat(format: string): string {
   return format.replaceAll('-', '');
@@ -198,7 +199,7 @@ function isDateTime(value: string): boolean {
 
 export const FORMAT_CHECKS = new Map<string, (value: string) => boolean>([
   ['bsonobjectid', (v) => /^[0-9a-fA-F]{24}$/.test(v)],
-  ['uri', (v) => !/\s/.test(v) && (/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(v) || v.startsWith('/'))],
+  ['uri', isRequestURI],
   ['email', (v) => /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+$/.test(v) || /^[^<>]*<[^\s@<>]+@[^\s@<>]+>$/.test(v)],
   ['hostname', (v) => HOSTNAME.test(v) && v.length <= 255 && v.split('.').every((p) => new TextEncoder().encode(p).length <= 63)],
   ['ipv4', (v) => isSloppyIPv4(v) || (v.includes('.') && isIPv6(v, true))],
