@@ -36,7 +36,9 @@ function unescape(s: Uint8Array, mode: Mode): Uint8Array | undefined {
   return Uint8Array.from(out);
 }
 
-const text = (bytes: Uint8Array): string => String.fromCharCode(...bytes);
+// One character per byte (only ASCII is read as such), without spreading a long string's bytes.
+const latin1 = new TextDecoder('latin1');
+const text = (bytes: Uint8Array): string => latin1.decode(bytes);
 
 /** Whether url.ParseRequestURI accepts the string. */
 export function isRequestURI(raw: string): boolean {
