@@ -109,7 +109,15 @@ export function parseYamlFileInFull(file: string, text: string, limits: YamlLimi
       continue;
     }
     if (doc.errors.length > 0) {
+      // On absurd nesting the yaml package catches the stack overflow where it happens, and again
+      // in an outer collection when its own report overflows too (how often depends on the stack
+      // left): one failure, reported once, where it first gave up.
+      let exhausted = false;
       for (const error of doc.errors) {
+        if (error.code === 'RESOURCE_EXHAUSTION') {
+          if (exhausted) continue;
+          exhausted = true;
+        }
         errors.push({ location: { file, line: lineAt(errorOffset(doc, error)) }, code: 'yaml', message: `YAML: ${firstLine(error.message)}` });
       }
       continue;
