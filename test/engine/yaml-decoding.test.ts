@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseYamlFile, type YamlDocument } from '../../src/engine/repo/yaml-file.js';
 import { parseTimestamp } from '../../src/engine/repo/yaml-readings.js';
 import { fixturesDir, repoRoot } from '../helpers/engine.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 
 // Parapet's two readings of YAML against the Go libraries the appliers use, on the same bytes:
 // tools/yamlcheck decodes with sigs.k8s.io/yaml (kubectl, Argo CD) and builds with the pinned
@@ -58,17 +59,6 @@ function normal(outcome: Outcome): unknown {
 }
 
 // A small seeded generator (mulberry32): the same documents on every run.
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const SCALARS = [
   'yes', 'Yes', 'YES', 'no', 'No', 'NO', 'on', 'On', 'ON', 'off', 'Off', 'OFF', 'y', 'Y', 'n', 'N', 'true', 'True', 'TRUE', 'false', 'False', 'FALSE', 'tRUE',
   '0777', '0o17', '-0o17', '0x1F', '0X1f', '0x_1F', '0b101', '-0b11', '1_000', '1:30', '190:20:30', '+12', '-0', '08', '09.5', '0.5', '.5', '1.', '1e3', '1E3', '1.0e+3', '-1.5e-3',
@@ -81,7 +71,7 @@ const KEYS = ['image', 'name', 'privileged', 'value', 'port', 'x', 'data', 'y', 
 
 /** A generated document: its body under `spec`, with anchors declared before they are used. */
 function generate(seed: number): string {
-  const rnd = random(seed);
+  const rnd = seededRandom(seed);
   const pick = <T,>(list: readonly T[]): T => list[Math.floor(rnd() * list.length)]!;
   const anchors: string[] = [];
   const lines: string[] = ['apiVersion: example.com/v1', 'kind: Thing', 'metadata:', `  name: thing-${seed}`, 'spec:'];

@@ -3,6 +3,7 @@
 // forbidden, the version-gated ones, the user-namespace and Windows exemptions), alone and combined,
 // on two bases (a bare Pod and one that meets Restricted), then wrapped in every kind PSA judges.
 // Deterministic for a given seed.
+import { seededRandom } from './seeded-random.js';
 
 export type Json = Record<string, unknown>;
 
@@ -145,18 +146,6 @@ function bareBase(): { metadata: Json; spec: Json } {
   return { metadata: {}, spec: { containers: [{ name: 'app', image: 'registry.example.com/app:1.0.0' }] } };
 }
 
-/** A small deterministic generator (mulberry32). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Every mutation alone on each base, then `combined` Pods with two to four mutations each. */
 export function podCases(combined: number, seed = 11): PodCase[] {
   const cases: PodCase[] = [];
@@ -169,7 +158,7 @@ export function podCases(combined: number, seed = 11): PodCase[] {
     build(base, base === bareBase ? 'bare' : 'restricted', []);
     for (const mutation of MUTATIONS) build(base, base === bareBase ? 'bare' : 'restricted', [mutation]);
   }
-  const next = random(seed);
+  const next = seededRandom(seed);
   for (let i = 0; i < combined; i++) {
     const count = 2 + Math.floor(next() * 3);
     const picked = Array.from({ length: count }, () => MUTATIONS[Math.floor(next() * MUTATIONS.length)]!);

@@ -6,6 +6,7 @@ import { parseAllDocuments } from 'yaml';
 import { isRecord } from '../../../src/engine/model.js';
 import { applyParameterSchema, compileParameterSchema, type SchemaProblem } from '../../../src/engine/policy/schema/index.js';
 import { fixturesDir, repoRoot } from '../../helpers/engine.js';
+import { seededRandom } from '../../helpers/seeded-random.js';
 
 // Parapet's port of Gatekeeper's parameter schema handling (src/engine/policy/schema/) against the
 // constraint framework itself: tools/schemacheck runs FW createCRD (CreateSchema, CreateCRD, ValidateCRD)
@@ -71,17 +72,6 @@ function askGo(pairs: Pair[]): GoAnswer[] {
 }
 
 // A small seeded generator (mulberry32): the same pairs on every run.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 class Gen {
   constructor(private readonly next: () => number) {}
   chance(p: number): boolean {
@@ -326,7 +316,7 @@ function libraryTemplates(): Array<{ origin: string; schema?: Json; legacySchema
 }
 
 function pairs(): Pair[] {
-  const g = new Gen(rng(20261208));
+  const g = new Gen(seededRandom(20261208));
   const out: Pair[] = [];
   for (const template of libraryTemplates()) {
     const base = { origin: template.origin, schema: template.schema, legacySchema: template.legacySchema };

@@ -8,6 +8,7 @@ import { CelHelperProcess } from '../../../src/cel/cel-helper-process.js';
 import { hostBuiltins } from '../../../src/engine/rego/builtins.js';
 import { binary, product, sum, unary, type BinaryOperation, type UnaryOperation } from '../../../src/engine/rego/go-arithmetic.js';
 import { WasmPolicy } from '../../../src/engine/rego/wasm-policy.js';
+import { seededRandom } from '../../helpers/seeded-random.js';
 
 const OPA = fileURLToPath(new URL('../../../tools/bin/opa', import.meta.url));
 
@@ -28,17 +29,6 @@ async function gatekeeper(name: string, args: string[]): Promise<string | undefi
   const answer = (await helper.request(JSON.stringify({ op: 'builtin', name, args, timeoutMs: 5000 }))) as Answer;
   if (answer.error !== undefined) throw new Error(`${name}(${args.join(', ')}): ${answer.error}`);
   return answer.value;
-}
-
-/** A deterministic generator (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Numbers as manifests and templates write them: small and large integers, decimals, exponents, zeros. */
@@ -94,7 +84,7 @@ describe("Arithmetic as Gatekeeper's OPA computes and prints it", () => {
   });
 
   it('agrees with Gatekeeper on 6,000 generated operations of every kind', async () => {
-    const next = random(7);
+    const next = seededRandom(7);
     const cases: Array<{ name: string; args: string[]; mine: () => string | undefined }> = [];
     const binaries: BinaryOperation[] = ['plus', 'minus', 'mul', 'div', 'rem'];
     const unaries: UnaryOperation[] = ['abs', 'round', 'ceil', 'floor'];
@@ -149,7 +139,7 @@ ops := {
       execFileSync(OPA, ['build', '-t', 'wasm', '-e', 'arith/ops', '-o', join(dir, 'bundle.tar.gz'), join(dir, 'arith.rego')], { cwd: dir });
       execFileSync('tar', ['-xzf', join(dir, 'bundle.tar.gz'), '-C', dir, '/policy.wasm']);
       const wasm = await WasmPolicy.load(await WasmPolicy.compile(readFileSync(join(dir, 'policy.wasm'))), hostBuiltins);
-      const next = random(11);
+      const next = seededRandom(11);
       const pairs = Array.from({ length: 300 }, () => [numberText(next), numberText(next)]);
       // Small integers too, which the library computes itself.
       pairs.push(['3', '4'], ['-7', '2'], ['999', '999'], ['2147483647', '2'], ['0', '5']);

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostBuiltins } from '../../../src/engine/rego/builtins.js';
 import { WasmPolicy } from '../../../src/engine/rego/wasm-policy.js';
+import { seededRandom } from '../../helpers/seeded-random.js';
 
 const OPA = fileURLToPath(new URL('../../../tools/bin/opa', import.meta.url));
 
@@ -37,17 +38,6 @@ set_of_sets := [s | some s in {{"b", "a"}, {"a"}, set(), {"c", "b"}}]
 number_identity := [count({input.one, 1.0, 1}), count({input.thousandth, 1e-3, 0.001}), count({input.zero, -0, 0.0}), count({input.big, 1e21})]
 `;
 
-/** A deterministic generator (mulberry32), so a failure names a reproducible corpus. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // Bytes where UTF-16 order and Go's byte order disagree (U+E000 sorts after U+1F600 in UTF-16 only),
 // capitals before lower case, separators, digits.
 const ALPHABET = ['a', 'b', 'Z', 'A', '-', '_', '.', '0', '9', 'é', '日', '\u{e000}', '😀', ' ', 'ß'];
@@ -60,7 +50,7 @@ function word(next: () => number): string {
 }
 
 function dataDocument(seed: number): unknown {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const items: Record<string, number> = {};
   for (let i = 0; i < 300; i++) items[word(next)] = i;
   const classes: Record<string, unknown> = {};
@@ -73,7 +63,7 @@ function dataDocument(seed: number): unknown {
 }
 
 function inputDocument(seed: number): unknown {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const obj: Record<string, number> = {};
   for (let i = 0; i < 120; i++) obj[word(next)] = i;
   const numbers = Array.from({ length: 60 }, () => Math.floor(next() * 2000) - 1000).concat([1.5, 0.25, 1e21]);

@@ -10,6 +10,7 @@ import { goSprintf } from '../../../src/engine/rego/go-sprintf.js';
 import type { RegoValue } from '../../../src/engine/rego/rego-value.js';
 import { compareRegoValues, parseRegoValue } from '../../../src/engine/rego/rego-value.js';
 import { WasmPolicy } from '../../../src/engine/rego/wasm-policy.js';
+import { seededRandom } from '../../helpers/seeded-random.js';
 
 const OPA = fileURLToPath(new URL('../../../tools/bin/opa', import.meta.url));
 
@@ -60,18 +61,6 @@ describe('goSprintf, specified by example', () => {
 
 // ---------------------------------------------------------------------------------------------
 // Differential test against the pinned Go OPA.
-
-/** mulberry32: small, fast and deterministic. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NUMBERS = [
   '0', '1', '-1', '7', '42', '255', '-255', '65', '233', '128512', '55296', '1114112', '-9', '1000000', '1000001', '-1000001',
@@ -147,7 +136,7 @@ interface Case {
 }
 
 function genCases(count: number, seed: number): Case[] {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const cases: Case[] = [];
   for (let n = 0; n < count; n++) {
     const directives = 1 + Math.floor(r() * 3);
