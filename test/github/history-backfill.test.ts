@@ -79,6 +79,17 @@ function history(repo: string, seed: string): string[] {
   return c;
 }
 
+/** Starts the App again with nothing delivered (its start resumes unfinished backfills), lets its jobs finish and stops it. */
+async function restartUntilIdle(): Promise<void> {
+  const app = await startApp();
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await app.jobs.idle();
+  } finally {
+    await app.close();
+  }
+}
+
 const changeSets = async (repositoryId: number) => {
   const rows = await db.prisma.objectChange.findMany({ where: { repositoryId }, orderBy: [{ changedAt: 'asc' }, { id: 'asc' }] });
   const sets = new Map<string, { commit: string; previous: string | null; who: unknown; backfilled: boolean; at: string; changes: string[] }>();
@@ -162,7 +173,7 @@ it('counts the attempts at a step across restarts: resumed where it stopped, the
   fake.reset();
   // GitHub fails to serve the third commit's archive. The App stops while its step waits to be tried again.
   fake.failWith(new RegExp(`^GET /repos/${repo}/tarball/${c[2]}$`), 404);
-  let app = await startApp({}, { attempts: 3, delayMs: 600_000 });
+  const app = await startApp({}, { attempts: 3, delayMs: 600_000 });
   try {
     await install(app, 302, 'shop-resumed', undefined, { wait: false });
     for (let i = 0; i < 600 && !(await db.prisma.historyBackfill.findUnique({ where: { repositoryId: 302 } }))?.lastError; i++) await new Promise((resolve) => setTimeout(resolve, 100));
@@ -174,14 +185,7 @@ it('counts the attempts at a step across restarts: resumed where it stopped, the
 
   // Started again, the archive still failing: two more attempts at that step, not three.
   fake.requests.length = 0;
-  app = await startApp();
-  try {
-    // Nothing delivered: the start finds the unfinished backfill.
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    await app.jobs.idle();
-  } finally {
-    await app.close();
-  }
+  await restartUntilIdle();
   expect((await changeSets(302)).map((s) => s.commit)).toEqual([c[1], c[4]]);
   const backfill = await db.prisma.historyBackfill.findUniqueOrThrow({ where: { repositoryId: 302 } });
   expect(backfill).toMatchObject({ done: 4, finishedAt: expect.any(Date) });
@@ -197,13 +201,7 @@ it('counts the attempts at a step across restarts: resumed where it stopped, the
 
   // GitHub serves it again: a restart does not try the given-up steps again.
   fake.reset();
-  app = await startApp();
-  try {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    await app.jobs.idle();
-  } finally {
-    await app.close();
-  }
+  await restartUntilIdle();
   expect(fake.requests.filter((r) => r.path.includes('/tarball/'))).toEqual([]);
   expect((await changeSets(302)).map((s) => s.commit)).toEqual([c[1], c[4]]);
 }, 300_000);
@@ -214,7 +212,7 @@ it('gives a step up at the next start when the App stopped during each of its th
   fake.reset();
   // The second step's archive fails once; the App stops while that step waits to be tried again.
   fake.failWith(new RegExp(`^GET /repos/${repo}/tarball/${c[2]}$`), 404, { times: 1 });
-  let app = await startApp({}, { attempts: 3, delayMs: 600_000 });
+  const app = await startApp({}, { attempts: 3, delayMs: 600_000 });
   try {
     await install(app, 305, 'shop-crashing', undefined, { wait: false });
     for (let i = 0; i < 600 && !(await db.prisma.historyBackfill.findUnique({ where: { repositoryId: 305 } }))?.lastError; i++) await new Promise((resolve) => setTimeout(resolve, 100));
@@ -226,13 +224,7 @@ it('gives a step up at the next start when the App stopped during each of its th
   await db.prisma.historyBackfill.update({ where: { repositoryId: 305 }, data: { attempts: 3, lastError: null } });
 
   fake.reset();
-  app = await startApp();
-  try {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    await app.jobs.idle();
-  } finally {
-    await app.close();
-  }
+  await restartUntilIdle();
   const backfill = await db.prisma.historyBackfill.findUniqueOrThrow({ where: { repositoryId: 305 } });
   expect(backfill.givenUp).toEqual([{ sha: c[3], parent: c[2], attempts: 3, error: 'not finished in 3 attempts: the App stopped while reading it' }]);
   // The older commits are read: the given-up step's archives are not asked for again.
