@@ -4,7 +4,7 @@
 // are Go's (`1.5 * 2` is 3, `3.0 * 1.1` 3.3000000000000000002), where the Wasm library computes in
 // exact decimals (3.0, 3.30). An error (divide by zero, modulo on a float) is `undefined`: Gatekeeper
 // evaluates without strict builtin errors.
-import { add, cmp, fromInt, fromSmall, isZero, mul, numberText, parse, quo, sub, trunc, type BigFloat } from '../go/big-float.js';
+import { add, cmp, fromInt, fromSmall, isInt, isZero, mul, numberText, parse, quo, sub, trunc, type BigFloat } from '../go/big-float.js';
 
 export type BinaryOperation = 'plus' | 'minus' | 'mul' | 'div' | 'rem';
 export type UnaryOperation = 'abs' | 'round' | 'ceil' | 'floor';
@@ -76,7 +76,7 @@ export function binary(op: BinaryOperation, a: string, b: string): string | unde
       // the low 64 bits only (big.Int.Int64).
       const n = float(a);
       const d = float(b);
-      if (!isIntegral(n) || !isIntegral(d)) return undefined;
+      if (!isInt(n) || !isInt(d)) return undefined;
       const dividend = trunc(n);
       const divisor = trunc(d);
       if (BigInt.asIntN(64, divisor) === 0n) return undefined;
@@ -84,8 +84,6 @@ export function binary(op: BinaryOperation, a: string, b: string): string | unde
     }
   }
 }
-
-const isIntegral = (x: BigFloat): boolean => cmp(x, fromInt(trunc(x))) === 0;
 
 const HALF = fromSmall(1, -1);
 const ONE = fromSmall(1);

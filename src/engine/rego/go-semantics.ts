@@ -150,7 +150,6 @@ export class GoSemantics {
 
   /** `concat(sep, set)`: Go joins the set's elements in sorted order; undefined unless all are strings. */
   private concatSet(sep: number, set: number): number {
-    this.refreshView();
     if (!this.isString(sep)) return 0;
     const pieces: Uint8Array[] = [];
     for (const element of this.order(set, true).sorted) {
