@@ -4,7 +4,10 @@
 // v3.23.1's) reads `http`/`https` hosts with strict colons (GODEBUG urlstrictcolons=1). Works on the
 // string's UTF-8 bytes, as Go does.
 
+import { parseAddr } from './netip.js';
+
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /** Bytes a host (or an IPv6 zone) may hold unescaped: net/url's encoding table for encodeHost/encodeZone. */
 const HOST_BYTES = new Set([...'!"$&\'()*+,-.0123456789:;<=>ABCDEFGHIJKLMNOPQRSTUVWXYZ[]_abcdefghijklmnopqrstuvwxyz~'].map((c) => c.charCodeAt(0)));
@@ -84,7 +87,7 @@ function validAuthority(scheme: string, authority: Uint8Array): boolean {
   if (!validHost(scheme, at < 0 ? authority : authority.subarray(at + 1))) return false;
   if (at < 0) return true;
   const userinfo = authority.subarray(0, at);
-  if (!validUserinfo(new TextDecoder().decode(userinfo))) return false;
+  if (!validUserinfo(decoder.decode(userinfo))) return false;
   const colon = userinfo.indexOf(0x3a);
   if (colon < 0) return unescape(userinfo, 'user') !== undefined;
   return unescape(userinfo.subarray(0, colon), 'user') !== undefined && unescape(userinfo.subarray(colon + 1), 'user') !== undefined;
@@ -141,91 +144,4 @@ function validHost(scheme: string, host: Uint8Array): boolean {
 function indexOfBytes(s: Uint8Array, needle: number[]): number {
   for (let i = 0; i + needle.length <= s.length; i++) if (needle.every((b, k) => s[i + k] === b)) return i;
   return -1;
-}
-
-/** netip.ParseAddr: which kind of address the string is, undefined where Go refuses it. */
-export function parseAddr(s: string): 'v4' | 'v6' | undefined {
-  for (const c of s) {
-    if (c === '.') return ipv4Fields(s, 0, s.length) ? 'v4' : undefined;
-    if (c === ':') return parseIPv6(s) ? 'v6' : undefined;
-    if (c === '%') return undefined;
-  }
-  return undefined;
-}
-
-function ipv4Fields(input: string, off: number, end: number): boolean {
-  const s = input.slice(off, end);
-  let val = 0;
-  let pos = 0;
-  let digits = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x30 && c <= 0x39) {
-      if (digits === 1 && val === 0) return false; // a leading zero
-      val = val * 10 + (c - 0x30);
-      digits++;
-      if (val > 255) return false;
-    } else if (c === 0x2e) {
-      if (i === 0 || i === s.length - 1 || s[i - 1] === '.') return false;
-      if (pos === 3) return false;
-      pos++;
-      val = 0;
-      digits = 0;
-    } else {
-      return false;
-    }
-  }
-  return pos === 3;
-}
-
-function parseIPv6(input: string): boolean {
-  let s = input;
-  let zone = '';
-  const percent = s.indexOf('%');
-  if (percent !== -1) {
-    zone = s.slice(percent + 1);
-    s = s.slice(0, percent);
-    if (zone === '') return false;
-  }
-  let ellipsis = -1;
-  if (s.startsWith('::')) {
-    ellipsis = 0;
-    s = s.slice(2);
-    if (s.length === 0) return true;
-  }
-  let i = 0;
-  while (i < 16) {
-    let off = 0;
-    let acc = 0;
-    for (; off < s.length; off++) {
-      const c = s[off]!;
-      if (!/[0-9a-fA-F]/.test(c)) break;
-      acc = acc * 16 + parseInt(c, 16);
-      if (off > 3 || acc > 0xffff) return false;
-    }
-    if (off === 0) return false;
-    if (off < s.length && s[off] === '.') {
-      if (ellipsis < 0 && i !== 12) return false;
-      if (i + 4 > 16) return false;
-      const end = input.length - (zone.length > 0 ? zone.length + 1 : 0);
-      if (!ipv4Fields(input, end - s.length, end)) return false;
-      s = '';
-      i += 4;
-      break;
-    }
-    i += 2;
-    s = s.slice(off);
-    if (s.length === 0) break;
-    if (s[0] !== ':' || s.length === 1) return false;
-    s = s.slice(1);
-    if (s[0] === ':') {
-      if (ellipsis >= 0) return false;
-      ellipsis = i;
-      s = s.slice(1);
-      if (s.length === 0) break;
-    }
-  }
-  if (s.length !== 0) return false;
-  if (i < 16) return ellipsis >= 0;
-  return ellipsis < 0;
 }
