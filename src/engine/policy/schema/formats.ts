@@ -7,6 +7,7 @@
 //
 // Known differences from Gatekeeper: see docs/fidelity.md, "Constraints".
 import { RE2JS } from 're2js';
+import { parseAddr } from '../../go/netip.js';
 import { isRequestURI } from '../../go/url.js';
 
 export function normalizeFormat(format: string): string {
@@ -30,17 +31,13 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A
 const RGB_PART = '\\s*(0|[1-9]\\d?|1\\d\\d?|2[0-4]\\d|25[0-5])\\s*';
 const RGB_COLOR = new RegExp(`^rgb\\(${RGB_PART},${RGB_PART},${RGB_PART}\\)$`);
 
-// Go's net.ParseIP since 1.17 (govalidator.IsIPv6): no leading zeros in an IPv4 part.
-const STRICT_IPV4_OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
-const STRICT_IPV4 = new RegExp(`^${STRICT_IPV4_OCTET}(\\.${STRICT_IPV4_OCTET}){3}$`);
-
-// net.ParseIP's IPv6 form (sloppy: netutils' parser, which lets the IPv4 tail have leading zeros).
-function isIPv6(value: string, sloppy: boolean): boolean {
+// netutils.ParseIPSloppy's IPv6 form: as net.ParseIP, but an IPv4 tail may have leading zeros.
+function isSloppyIPv6(value: string): boolean {
   let text = value;
   if (text.includes('.')) {
     const lastColon = text.lastIndexOf(':');
     const tail = text.slice(lastColon + 1);
-    if (!(sloppy ? isSloppyIPv4(tail) : STRICT_IPV4.test(tail))) return false;
+    if (!isSloppyIPv4(tail)) return false;
     text = `${text.slice(0, lastColon + 1)}0:0`;
   }
   const halves = text.split('::');
@@ -202,8 +199,9 @@ export const FORMAT_CHECKS = new Map<string, (value: string) => boolean>([
   ['uri', isRequestURI],
   ['email', (v) => /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+$/.test(v) || /^[^<>]*<[^\s@<>]+@[^\s@<>]+>$/.test(v)],
   ['hostname', (v) => HOSTNAME.test(v) && v.length <= 255 && v.split('.').every((p) => new TextEncoder().encode(p).length <= 63)],
-  ['ipv4', (v) => isSloppyIPv4(v) || (v.includes('.') && isIPv6(v, true))],
-  ['ipv6', (v) => v.includes(':') && isIPv6(v, false)],
+  ['ipv4', (v) => isSloppyIPv4(v) || (v.includes('.') && isSloppyIPv6(v))],
+  // govalidator.IsIPv6: net.ParseIP, which is netip.ParseAddr without a zone.
+  ['ipv6', (v) => v.includes(':') && !v.includes('%') && parseAddr(v) !== undefined],
   [
     'cidr',
     (v) => {
@@ -213,7 +211,7 @@ export const FORMAT_CHECKS = new Map<string, (value: string) => boolean>([
       const bits = v.slice(slash + 1);
       if (!/^\d+$/.test(bits)) return false;
       if (isSloppyIPv4(ip)) return Number(bits) <= 32;
-      return isIPv6(ip, true) && Number(bits) <= 128;
+      return isSloppyIPv6(ip) && Number(bits) <= 128;
     },
   ],
   ['mac', isMac],
